@@ -1,0 +1,286 @@
+/*
+ * tuntcp — a userspace TCP/IPv4 engine.
+ *
+ * The engine is pure: it never reads a clock, never makes a system call and
+ * holds no global state. Every packet and every timer goes through one of
+ * three entry points, each of which takes the current time:
+ *
+ *     tt_engine_input(eng, packet, len, now)   a packet arrived
+ *     tt_engine_timers(eng, now)               run the timers that are due
+ *     tt_engine_next_deadline(eng)             when to call timers again
+ *
+ * Packets leave through the output callback given to tt_engine_new().
+ * Application calls (tt_connect, tt_conn_write, tt_conn_close, ...) run at
+ * the engine's current time: the `now` of the last entry point called, or of
+ * tt_engine_set_now(), as libuv's uv_now() is the loop's cached time.
+ *
+ * Errors are negative errno values. Callbacks may call any function of this
+ * API, except tt_engine_free().
+ */
+#ifndef TUNTCP_TUNTCP_H
+#define TUNTCP_TUNTCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TT_VERSION_STRING "0.1.0"
+
+/* tt_engine_next_deadline() when no timer is armed. */
+#define TT_TIME_NEVER UINT64_MAX
+
+/* Passed to tt_read_cb when the peer's FIN arrives; outside errno's range. */
+#define TT_EOF (-4095)
+
+typedef struct tt_engine tt_engine_t;
+typedef struct tt_conn tt_conn_t;
+typedef struct tt_listener tt_listener_t;
+
+/* RFC 9293 3.3.2. The order is fixed: the trace and the tests use it. */
+typedef enum tt_state {
+    TT_STATE_CLOSED = 0,
+    TT_STATE_LISTEN,
+    TT_STATE_SYN_SENT,
+    TT_STATE_SYN_RECEIVED,
+    TT_STATE_ESTABLISHED,
+    TT_STATE_FIN_WAIT_1,
+    TT_STATE_FIN_WAIT_2,
+    TT_STATE_CLOSE_WAIT,
+    TT_STATE_CLOSING,
+    TT_STATE_LAST_ACK,
+    TT_STATE_TIME_WAIT,
+} tt_state_t;
+
+/* Why a connection reached CLOSED (SPEC §4 "why"). */
+typedef enum tt_close_reason {
+    TT_WHY_NONE = 0,
+    TT_WHY_LAST_ACK,
+    TT_WHY_TIMEWAIT_EXPIRED,
+    TT_WHY_TIMEWAIT_RST,
+    TT_WHY_TIMEWAIT_SYN,
+    TT_WHY_TIMEWAIT_REUSED,
+    TT_WHY_TW_OVERFLOW,
+    TT_WHY_FIN_TIMEOUT,
+    TT_WHY_RST_IN,
+    TT_WHY_RST_OUT,
+    TT_WHY_TIMEOUT,
+    TT_WHY_REFUSED,
+    TT_WHY_APP_CLOSE, /* closed by the app before synchronizing (no segment sent) */
+} tt_close_reason_t;
+
+/* Engine configuration. tt_config_init() fills in Linux's defaults. */
+typedef struct tt_config {
+    uint32_t addr;                 /* our IPv4 address, host byte order */
+    uint32_t mtu;                  /* bytes; the MSS we announce is mtu - 40 */
+    uint64_t msl_us;               /* maximum segment lifetime; TIME_WAIT = 2 * msl_us */
+    uint64_t fin_timeout_us;       /* tcp_fin_timeout: FIN_WAIT_2 of an orphan */
+    int tcp_rfc1337;               /* 1: ignore RST in TIME_WAIT */
+    int tcp_tw_reuse;              /* 1: connect may reuse a TIME_WAIT 4-tuple */
+    uint32_t tcp_max_tw_buckets;   /* cap on TIME_WAIT entries */
+    int tcp_timestamps;            /* RFC 7323 timestamps */
+    int tcp_window_scaling;        /* RFC 7323 window scale */
+    int tcp_sack;                  /* RFC 2018 SACK-permitted */
+    uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
+    uint16_t port_lo, port_hi;     /* ip_local_port_range */
+    int syn_retries;               /* tcp_syn_retries */
+    int synack_retries;            /* tcp_synack_retries */
+    int retries2;                  /* tcp_retries2 */
+    uint32_t sndbuf;               /* send buffer per connection, bytes */
+    uint32_t rcvbuf;               /* receive buffer per connection, bytes */
+    uint64_t delack_us;            /* delayed ACK timeout */
+    uint8_t isn_secret[16];        /* RFC 6528 key */
+    uint64_t seed;                 /* port selection and other choices */
+} tt_config_t;
+
+/* One trace event (SPEC §4). Strings are static; the event lives for the call. */
+typedef enum tt_event_type {
+    TT_EV_STATE,            /* from -> to; why when to == CLOSED */
+    TT_EV_TIMEWAIT_RESTART, /* 2MSL restarted by a duplicate FIN; expires_us */
+    TT_EV_RST_OUT,          /* we sent a RST on a connection; why */
+    TT_EV_RST_IN,           /* an acceptable RST arrived; state */
+} tt_event_type_t;
+
+typedef struct tt_event {
+    tt_event_type_t type;
+    uint64_t now_us;
+    uint32_t laddr, raddr; /* host byte order */
+    uint16_t lport, rport;
+    tt_state_t from, to, state;
+    tt_close_reason_t why;
+    const char *rst_why; /* TT_EV_RST_OUT: "linger0", "abort", ... */
+    uint64_t expires_us; /* TT_EV_TIMEWAIT_RESTART */
+} tt_event_t;
+
+typedef void (*tt_output_cb)(void *ctx, const uint8_t *packet, size_t len);
+typedef void (*tt_event_cb)(void *ctx, const tt_event_t *ev);
+
+/* Application callbacks, libuv style. */
+typedef void (*tt_connection_cb)(tt_listener_t *listener, int status);
+typedef void (*tt_connect_cb)(tt_conn_t *conn, int status);
+/* nread > 0: bytes; TT_EOF: the peer's FIN; < 0: an error (-ECONNRESET ...). */
+typedef void (*tt_read_cb)(tt_conn_t *conn, const uint8_t *buf, ssize_t nread);
+/* Room in the send buffer again after a write returned less than asked. */
+typedef void (*tt_writable_cb)(tt_conn_t *conn);
+/* status 0, or -ETIMEDOUT when a linger timeout ran out. The handle is gone after. */
+typedef void (*tt_close_cb)(tt_conn_t *conn, int status);
+
+/* Counters, named after Linux's nstat MIB where one exists. */
+typedef struct tt_stats {
+    uint64_t TcpActiveOpens, TcpPassiveOpens, TcpAttemptFails, TcpEstabResets;
+    uint64_t TcpInSegs, TcpOutSegs, TcpRetransSegs, TcpInErrs, TcpOutRsts;
+    uint64_t TcpInCsumErrors;
+    uint64_t TcpExtTW, TcpExtTWKilled, TcpExtTWRecycled, TcpExtTCPTimeWaitOverflow;
+    uint64_t TcpExtTCPChallengeACK, TcpExtTCPAbortOnClose, TcpExtTCPAbortOnData;
+    uint64_t TcpExtTCPAbortOnTimeout, TcpExtTCPAbortOnLinger, TcpExtTCPTimeouts;
+    uint64_t TcpExtTCPFinWait2Timeout, TcpExtListenOverflows, TcpExtPAWSEstab;
+    uint64_t TcpExtTCPACKSkippedTimeWait, TcpExtTCPACKSkippedSeq;
+    uint64_t TcpExtTCPOFOQueue, TcpExtDelayedACKs, TcpExtTCPLossProbes;
+    uint64_t IpInReceives, IpInHdrErrors, IpInAddrErrors, IpInUnknownProtos;
+    uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
+    uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
+} tt_stats_t;
+
+/* One named counter, for printing every counter of tt_stats_t in order. */
+typedef struct tt_stat_desc {
+    const char *name;
+    size_t offset; /* of the uint64_t in tt_stats_t */
+} tt_stat_desc_t;
+
+/* The table of every counter; *count receives its length. */
+const tt_stat_desc_t *tt_stats_table(size_t *count);
+
+/* One connection or TIME_WAIT entry, for an `ss -tan`-like listing. */
+typedef struct tt_conn_info {
+    tt_state_t state;
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+    uint64_t expires_us; /* TIME_WAIT / FIN_WAIT_2 timer, or TT_TIME_NEVER */
+    uint32_t send_q, recv_q;
+} tt_conn_info_t;
+
+typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);
+
+/* ---- engine ---- */
+
+/* Fills *cfg with Linux's defaults: MSL 30 s, fin_timeout 60 s, ports 32768-60999... */
+void tt_config_init(tt_config_t *cfg);
+
+/*
+ * Creates an engine. out is called for every packet the engine sends (an
+ * IPv4 datagram); ev may be NULL. now_us is the engine's starting time.
+ * Errors: -EINVAL (bad config), -ENOMEM.
+ */
+int tt_engine_new(tt_engine_t **eng, const tt_config_t *cfg, tt_output_cb out, void *out_ctx,
+                  uint64_t now_us);
+void tt_engine_set_event_cb(tt_engine_t *eng, tt_event_cb ev, void *ev_ctx);
+
+/* Frees the engine and everything in it, without sending anything or calling back. */
+void tt_engine_free(tt_engine_t *eng);
+
+/* A packet arrived (an IPv4 datagram). Bad packets are dropped and counted. */
+void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us);
+
+/* Runs every timer due at now_us. */
+void tt_engine_timers(tt_engine_t *eng, uint64_t now_us);
+
+/* The earliest time tt_engine_timers() has work to do; TT_TIME_NEVER when none. */
+uint64_t tt_engine_next_deadline(const tt_engine_t *eng);
+
+/* Sets the engine's time for the application calls that follow. Never backwards. */
+void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us);
+uint64_t tt_engine_now(const tt_engine_t *eng);
+
+const tt_config_t *tt_engine_config(const tt_engine_t *eng);
+void tt_engine_stats(const tt_engine_t *eng, tt_stats_t *stats);
+size_t tt_engine_conn_count(const tt_engine_t *eng);     /* TCBs, listeners excluded */
+size_t tt_engine_timewait_count(const tt_engine_t *eng); /* TIME_WAIT entries */
+/*
+ * The state of the connection or TIME_WAIT entry with this 4-tuple (host
+ * order), TT_STATE_LISTEN for a listening port, or -ENOENT.
+ */
+int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                         uint16_t rport);
+/* Calls cb once for each connection and each TIME_WAIT entry. */
+void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx);
+
+/* ---- listeners ---- */
+
+/*
+ * Listens on our address and port; cb is called with status 0 each time a
+ * connection is ready for tt_accept(). backlog bounds the connections that
+ * are established but not yet accepted.
+ * Errors: -EADDRINUSE, -EINVAL (port 0 or backlog < 1), -ENOMEM.
+ */
+int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
+              tt_listener_t **listener);
+/* Takes the oldest ready connection. Errors: -EAGAIN (none ready). */
+int tt_accept(tt_listener_t *listener, tt_conn_t **conn);
+/* Stops listening; connections not yet accepted are reset. */
+void tt_listener_close(tt_listener_t *listener);
+void tt_listener_set_data(tt_listener_t *listener, void *data);
+void *tt_listener_get_data(const tt_listener_t *listener);
+
+/* ---- connections ---- */
+
+/*
+ * Active open to raddr:rport from an ephemeral port (RFC 6056). cb reports
+ * 0, -ECONNREFUSED, -ETIMEDOUT or -ECONNRESET.
+ * Errors: -EADDRNOTAVAIL (no free port), -EINVAL (port 0), -ENOMEM.
+ */
+int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
+               tt_conn_t **conn);
+
+/* Starts delivering received data to cb (and TT_EOF, errors). */
+int tt_conn_read_start(tt_conn_t *conn, tt_read_cb cb);
+/* Stops delivery; data then waits in the receive buffer and the window shrinks. */
+int tt_conn_read_stop(tt_conn_t *conn);
+
+/*
+ * Copies up to len bytes into the send buffer; returns the number copied
+ * (possibly fewer than len, then writable_cb is called once room frees up).
+ * Errors: -EPIPE (shut down for writing or closing), -ENOTCONN (not yet
+ * connected and not connecting), -ECONNRESET (reset by the peer).
+ */
+ssize_t tt_conn_write(tt_conn_t *conn, const void *buf, size_t len);
+void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);
+
+/* Half-close: FIN after the queued data; reading goes on. Errors: -ENOTCONN. */
+int tt_conn_shutdown(tt_conn_t *conn);
+
+/*
+ * SO_LINGER. on = 0: close returns at once (the default). on = 1, seconds = 0:
+ * close resets (RST, no TIME_WAIT). on = 1, seconds > 0: close_cb reports 0
+ * when our FIN is acknowledged, or -ETIMEDOUT after that many seconds.
+ */
+int tt_conn_set_linger(tt_conn_t *conn, int on, unsigned seconds);
+
+/*
+ * Closes the handle. Graceful (FIN after the queued data) unless linger is
+ * {on, 0}. close_cb is called once, possibly from within this call; the
+ * handle must not be used after it. The connection may go on in the engine
+ * (FIN_WAIT_*, TIME_WAIT) without its handle.
+ */
+int tt_conn_close(tt_conn_t *conn, tt_close_cb cb);
+/* Abortive close, as SO_LINGER {on, 0}: RST, unsent data discarded. */
+int tt_conn_close_reset(tt_conn_t *conn, tt_close_cb cb);
+
+void tt_conn_set_data(tt_conn_t *conn, void *data);
+void *tt_conn_get_data(const tt_conn_t *conn);
+tt_engine_t *tt_conn_engine(const tt_conn_t *conn);
+tt_state_t tt_conn_state(const tt_conn_t *conn);
+void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info);
+
+/* ---- names ---- */
+const char *tt_state_name(tt_state_t state);      /* "FIN_WAIT_2" */
+const char *tt_close_reason_name(tt_close_reason_t why); /* "timewait_expired" */
+const char *tt_strerror(int err);                 /* covers TT_EOF */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

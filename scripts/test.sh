@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages), builds with ASan and UBSan, and
+# runs every test with ctest. This is the command the README gives and the
+# one CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v cc >/dev/null || need+=(gcc)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+dpkg -s libcmocka-dev >/dev/null 2>&1 || need+=(libcmocka-dev)
+dpkg -s libuv1-dev >/dev/null 2>&1 || need+=(libuv1-dev)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+build=${BUILD_DIR:-build-test}
+cmake -S . -B "$build" -DTT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" "$@"

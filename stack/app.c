@@ -1,0 +1,330 @@
+/*
+ * The application's calls (RFC 9293 3.10.1-3.10.6: OPEN, SEND, RECEIVE,
+ * CLOSE, ABORT) in libuv's manner: listeners, connect, read_start, write,
+ * shutdown, close, close_reset and SO_LINGER.
+ *
+ * Each call is an engine entry point: it runs at the engine's current time
+ * and frees what it ended only when the outermost engine call returns.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "engine.h"
+#include "seq.h"
+
+int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
+              tt_listener_t **listener)
+{
+    if (port == 0 || backlog < 1)
+        return -EINVAL;
+    if (listener_find(eng, port))
+        return -EADDRINUSE;
+    struct tt_listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->eng = eng;
+    l->port = port;
+    l->backlog = backlog;
+    l->cb = cb;
+    l->next = eng->listeners;
+    eng->listeners = l;
+    *listener = l;
+    return 0;
+}
+
+int tt_accept(tt_listener_t *l, tt_conn_t **conn)
+{
+    struct tt_conn *c = l->ready_head;
+    if (!c)
+        return -EAGAIN;
+    l->ready_head = c->accept_next;
+    if (!l->ready_head)
+        l->ready_tail = NULL;
+    l->queued--;
+    c->listener = NULL;
+    c->accept_next = NULL;
+    c->accepted = true;
+    *conn = c;
+    return 0;
+}
+
+/* Connections not yet accepted are reset, as a closing Linux listener does. */
+void tt_listener_close(tt_listener_t *l)
+{
+    tt_engine_t *eng = l->eng;
+    engine_enter(eng);
+    for (size_t i = 0; i < eng->table.nbuckets; i++) {
+        struct hnode *n = eng->table.buckets[i];
+        while (n) {
+            struct hnode *next = n->next;
+            struct tt_conn *c = (struct tt_conn *)n;
+            if (n->kind == HNODE_CONN && c->listener == l) {
+                tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+                tcb_close(c, TT_WHY_RST_OUT, 0);
+            }
+            n = next;
+        }
+    }
+    struct tt_listener **pp = &eng->listeners;
+    while (*pp != l)
+        pp = &(*pp)->next;
+    *pp = l->next;
+    free(l);
+    engine_leave(eng);
+}
+
+void tt_listener_set_data(tt_listener_t *l, void *data)
+{
+    l->data = data;
+}
+
+void *tt_listener_get_data(const tt_listener_t *l)
+{
+    return l->data;
+}
+
+int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
+               tt_conn_t **conn)
+{
+    if (rport == 0)
+        return -EINVAL;
+    struct tuple t = {.laddr = eng->cfg.addr, .raddr = raddr, .rport = rport};
+    struct tw_entry *reuse = NULL;
+    int err = port_select(eng, &t, &reuse);
+    if (err)
+        return err;
+    engine_enter(eng);
+    uint32_t iss = isn_generate(eng, &t);
+    if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
+        iss = reuse->snd_nxt + 65535 + 2;
+        eng->stats.TcpExtTWRecycled++;
+        timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
+    }
+    struct tt_conn *c = tcb_new(eng, &t);
+    if (!c) {
+        engine_leave(eng);
+        return -ENOMEM;
+    }
+    c->accepted = true;
+    c->connect_cb = cb;
+    tcb_init_send_seq(c, iss);
+    tcb_set_state(c, TT_STATE_SYN_SENT);
+    eng->stats.TcpActiveOpens++;
+    tcp_send_syn(c);
+    tcp_rearm_rtx(c);
+    *conn = c;
+    engine_leave(eng);
+    return 0;
+}
+
+int tt_conn_read_start(tt_conn_t *c, tt_read_cb cb)
+{
+    if (c->orphan)
+        return -EINVAL;
+    c->reading = true;
+    c->read_cb = cb;
+    engine_enter(c->eng);
+    tcb_deliver_pending(c);
+    if (!tcb_gone(c))
+        tcb_window_update(c);
+    engine_leave(c->eng);
+    return 0;
+}
+
+int tt_conn_read_stop(tt_conn_t *c)
+{
+    c->reading = false;
+    return 0;
+}
+
+static int write_error(const struct tt_conn *c)
+{
+    if (c->orphan || c->wr_shut)
+        return -EPIPE;
+    if (c->detached)
+        return c->err_pending ? c->err_pending : -EPIPE;
+    switch (c->state) {
+    case TT_STATE_SYN_SENT:
+    case TT_STATE_SYN_RECEIVED:
+    case TT_STATE_ESTABLISHED:
+    case TT_STATE_CLOSE_WAIT:
+        return 0;
+    default:
+        return -ENOTCONN;
+    }
+}
+
+ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
+{
+    int err = write_error(c);
+    if (err)
+        return err;
+    uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t n = ring_write(&c->sndbuf, buf, want);
+    if (n == 0 && want > 0 && ring_space(&c->sndbuf) > 0)
+        return -ENOMEM;
+    if (n < want)
+        c->writable_wanted = true;
+    engine_enter(c->eng);
+    tcp_output(c);
+    engine_leave(c->eng);
+    return n;
+}
+
+void tt_conn_set_writable_cb(tt_conn_t *c, tt_writable_cb cb)
+{
+    c->writable_cb = cb;
+}
+
+/* RFC 9293 3.10.4: queue a FIN after the data; ESTABLISHED -> FIN_WAIT_1,
+ * CLOSE_WAIT -> LAST_ACK. */
+static void queue_fin(struct tt_conn *c)
+{
+    if (c->wr_shut)
+        return;
+    c->wr_shut = true;
+    c->fin_queued = true;
+    if (c->state == TT_STATE_CLOSE_WAIT)
+        tcb_set_state(c, TT_STATE_LAST_ACK);
+    else
+        tcb_set_state(c, TT_STATE_FIN_WAIT_1);
+    tcp_output(c);
+}
+
+int tt_conn_shutdown(tt_conn_t *c)
+{
+    if (c->detached || c->orphan)
+        return -ENOTCONN;
+    if (c->wr_shut)
+        return 0;
+    switch (c->state) {
+    case TT_STATE_SYN_RECEIVED:
+    case TT_STATE_ESTABLISHED:
+    case TT_STATE_CLOSE_WAIT:
+        engine_enter(c->eng);
+        queue_fin(c);
+        engine_leave(c->eng);
+        return 0;
+    default:
+        return -ENOTCONN;
+    }
+}
+
+int tt_conn_set_linger(tt_conn_t *c, int on, unsigned seconds)
+{
+    c->linger_on = on != 0;
+    c->linger_s = seconds;
+    return 0;
+}
+
+/* Linux tcp_need_reset(): the states whose peer must be told by a RST. */
+static bool needs_reset(tt_state_t s)
+{
+    return s == TT_STATE_ESTABLISHED || s == TT_STATE_CLOSE_WAIT || s == TT_STATE_FIN_WAIT_1 ||
+           s == TT_STATE_FIN_WAIT_2 || s == TT_STATE_SYN_RECEIVED;
+}
+
+/*
+ * ABORT (RFC 9293 3.10.5) as SO_LINGER {on, 0} does it in Linux: a RST with
+ * seq = SND.NXT and ack = RCV.NXT, queued data thrown away, no TIME_WAIT.
+ */
+static void abort_conn(struct tt_conn *c, const char *why)
+{
+    tt_engine_t *eng = c->eng;
+    if (!needs_reset(c->state)) {
+        tcb_close(c, TT_WHY_APP_CLOSE, 0);
+        return;
+    }
+    tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = why};
+    engine_event(eng, &ev, &c->t);
+    if (c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_CLOSE_WAIT)
+        eng->stats.TcpEstabResets++;
+    tcb_close(c, TT_WHY_RST_OUT, 0);
+}
+
+static void orphan(struct tt_conn *c)
+{
+    c->orphan = true;
+    c->reading = false;
+    c->read_cb = NULL;
+    c->writable_cb = NULL;
+    c->connect_cb = NULL;
+}
+
+/* RFC 9293 3.10.4 CLOSE: a FIN after the queued data. With SO_LINGER
+ * {on, N} the close callback waits for that FIN's ACK, N seconds at most. */
+static void close_graceful(struct tt_conn *c, tt_close_cb cb)
+{
+    if (c->state == TT_STATE_SYN_SENT) {
+        tcb_close(c, TT_WHY_APP_CLOSE, 0);
+    } else if (c->state == TT_STATE_SYN_RECEIVED || c->state == TT_STATE_ESTABLISHED ||
+               c->state == TT_STATE_CLOSE_WAIT) {
+        queue_fin(c);
+    }
+    bool fin_acked = c->detached || c->state == TT_STATE_FIN_WAIT_2;
+    if (c->linger_on && !fin_acked && cb) {
+        c->close_cb = cb;
+        timer_arm(c->eng->wheel, &c->linger_timer, c->eng->now + (uint64_t)c->linger_s * SEC);
+        return;
+    }
+    tcp_arm_finwait2(c);
+    if (cb)
+        cb(c, 0);
+}
+
+static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
+{
+    tt_engine_t *eng = c->eng;
+    engine_enter(eng);
+    orphan(c);
+    if (c->detached) {
+        tcb_release(c);
+    } else if (reset) {
+        eng->stats.TcpExtTCPAbortOnLinger++;
+        abort_conn(c, "linger0");
+    } else if (c->rcvbuf.len > 0 || c->ooo) {
+        /* RFC 2525 2.17, as Linux: unread data means the peer's bytes were
+         * lost; say so with a RST rather than a FIN. */
+        eng->stats.TcpExtTCPAbortOnClose++;
+        abort_conn(c, "unread_data");
+    } else {
+        close_graceful(c, cb);
+        engine_leave(eng);
+        return 0;
+    }
+    if (cb)
+        cb(c, 0);
+    engine_leave(eng);
+    return 0;
+}
+
+int tt_conn_close(tt_conn_t *c, tt_close_cb cb)
+{
+    return close_with(c, cb, c->linger_on && c->linger_s == 0);
+}
+
+int tt_conn_close_reset(tt_conn_t *c, tt_close_cb cb)
+{
+    return close_with(c, cb, true);
+}
+
+void tt_conn_set_data(tt_conn_t *c, void *data)
+{
+    c->data = data;
+}
+
+void *tt_conn_get_data(const tt_conn_t *c)
+{
+    return c->data;
+}
+
+tt_engine_t *tt_conn_engine(const tt_conn_t *c)
+{
+    return c->eng;
+}
+
+tt_state_t tt_conn_state(const tt_conn_t *c)
+{
+    return c->state;
+}

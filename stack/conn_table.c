@@ -1,0 +1,180 @@
+/*
+ * Lookup of connections and TIME_WAIT entries by 4-tuple (one chained hash
+ * table for both), listeners by port, RFC 6528 initial sequence numbers and
+ * RFC 6056 ephemeral port selection.
+ *
+ * The hash is keyed (SipHash with the configured secret) so that a remote
+ * sender cannot aim many 4-tuples at one bucket.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "siphash.h"
+
+#define TABLE_MIN_BUCKETS 1024
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void tuple_bytes(const struct tuple *t, uint8_t out[12])
+{
+    put32(out, t->laddr);
+    put32(out + 4, t->raddr);
+    put32(out + 8, (uint32_t)t->lport << 16 | t->rport);
+}
+
+uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t)
+{
+    uint8_t b[12];
+    tuple_bytes(t, b);
+    return (uint32_t)siphash24(eng->cfg.isn_secret, b, sizeof(b));
+}
+
+int conn_table_init(struct conn_table *tab)
+{
+    tab->nbuckets = TABLE_MIN_BUCKETS;
+    tab->count = 0;
+    tab->buckets = calloc(tab->nbuckets, sizeof(*tab->buckets));
+    return tab->buckets ? 0 : -ENOMEM;
+}
+
+void conn_table_fini(struct conn_table *tab)
+{
+    free(tab->buckets);
+    tab->buckets = NULL;
+}
+
+static bool node_matches(const struct hnode *n, const struct tuple *t)
+{
+    if (n->kind == HNODE_CONN) {
+        const struct tuple *ct = &((const struct tt_conn *)n)->t;
+        return ct->raddr == t->raddr && ct->rport == t->rport && ct->lport == t->lport &&
+               ct->laddr == t->laddr;
+    }
+    const struct tw_entry *tw = (const struct tw_entry *)n;
+    return tw->raddr == t->raddr && tw->rport == t->rport && tw->lport == t->lport;
+}
+
+struct hnode *conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash)
+{
+    for (struct hnode *n = tab->buckets[hash & (tab->nbuckets - 1)]; n; n = n->next) {
+        if (n->hash == hash && node_matches(n, t))
+            return n;
+    }
+    return NULL;
+}
+
+/* Doubles the bucket array when the load passes 1; old chains are relinked. */
+static void table_grow(struct conn_table *tab)
+{
+    size_t nb = tab->nbuckets * 2;
+    struct hnode **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < tab->nbuckets; i++) {
+        struct hnode *n = tab->buckets[i];
+        while (n) {
+            struct hnode *next = n->next;
+            n->next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(tab->buckets);
+    tab->buckets = b;
+    tab->nbuckets = nb;
+}
+
+int conn_table_insert(struct conn_table *tab, struct hnode *n)
+{
+    if (tab->count >= tab->nbuckets)
+        table_grow(tab);
+    struct hnode **head = &tab->buckets[n->hash & (tab->nbuckets - 1)];
+    n->next = *head;
+    *head = n;
+    tab->count++;
+    return 0;
+}
+
+void conn_table_remove(struct conn_table *tab, struct hnode *n)
+{
+    struct hnode **pp = &tab->buckets[n->hash & (tab->nbuckets - 1)];
+    while (*pp && *pp != n)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = n->next;
+        tab->count--;
+    }
+    n->next = NULL;
+}
+
+struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port)
+{
+    for (struct tt_listener *l = eng->listeners; l; l = l->next) {
+        if (l->port == port)
+            return l;
+    }
+    return NULL;
+}
+
+/*
+ * RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 4 µs, F a
+ * keyed hash, so that ISNs of one 4-tuple grow with time (old duplicates stay
+ * old) and are unguessable across 4-tuples.
+ */
+uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t)
+{
+    uint8_t b[12];
+    tuple_bytes(t, b);
+    uint32_t f = (uint32_t)siphash24(eng->cfg.isn_secret, b, sizeof(b));
+    return f + (uint32_t)(eng->now / 4);
+}
+
+/* A port is free for this peer when no connection, listener or (unless
+ * reusable) TIME_WAIT entry holds it. */
+static bool port_free(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse)
+{
+    if (listener_find(eng, t->lport))
+        return false;
+    struct hnode *n = conn_table_lookup(&eng->table, t, tuple_hash(eng, t));
+    if (!n)
+        return true;
+    if (n->kind == HNODE_TW && timewait_reusable(eng, (struct tw_entry *)n)) {
+        *reuse = (struct tw_entry *)n;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * RFC 6056 3.3.4, Algorithm 4 (double-hash), as Linux uses: a keyed hash of
+ * (laddr, raddr, rport) picks where to start in the range, and a small
+ * perturbation table indexed by a second hash moves the start on after each
+ * use, so that consecutive connections to one peer do not probe the same
+ * ports over and over. Returns 0 and fills t->lport, or -EADDRNOTAVAIL.
+ */
+int port_select(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse)
+{
+    uint8_t b[12];
+    struct tuple key = *t;
+    key.lport = key.rport;
+    tuple_bytes(&key, b);
+    uint64_t h = siphash24(eng->cfg.isn_secret, b, sizeof(b));
+    uint32_t offset = (uint32_t)h ^ (uint32_t)eng->cfg.seed;
+    uint32_t idx = (uint32_t)(h >> 32) % 256;
+    uint32_t num = (uint32_t)eng->cfg.port_hi - eng->cfg.port_lo + 1;
+    *reuse = NULL;
+    for (uint32_t i = 0; i < num; i++) {
+        uint32_t port = eng->cfg.port_lo + (offset + eng->port_perturb[idx] + i) % num;
+        t->lport = (uint16_t)port;
+        if (port_free(eng, t, reuse)) {
+            eng->port_perturb[idx] += i + 1;
+            return 0;
+        }
+    }
+    return -EADDRNOTAVAIL;
+}

@@ -1,0 +1,261 @@
+/*
+ * The engine's internal types and the functions its modules share.
+ *
+ * Objects: the engine (config, clock, tables, timers, counters), a connection
+ * (struct tt_conn: the TCB of RFC 9293 3.3.1 plus its buffers and the
+ * application's handle), a listener, and a TIME_WAIT entry (a compact record,
+ * not a TCB: DESIGN "State"). Nothing here is visible to applications.
+ */
+#ifndef TT_ENGINE_H
+#define TT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ring.h"
+#include "tcp_wire.h"
+#include "timer.h"
+#include "tuntcp/tuntcp.h"
+
+#define MS 1000ull
+#define SEC 1000000ull
+
+#define TT_RTO_INIT (1 * SEC)   /* RFC 6298 2.1 */
+#define TT_RTO_MIN (200 * MS)   /* Linux TCP_RTO_MIN */
+#define TT_RTO_MAX (120 * SEC)  /* Linux TCP_RTO_MAX */
+#define TT_MSS_DEFAULT 536      /* RFC 9293 3.7.1: no MSS option */
+#define TT_INIT_CWND 10         /* RFC 6928 */
+#define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
+#define TT_TW_REUSE_AGE (1 * SEC)
+
+/* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
+ * 4-tuple's hash so that a TIME_WAIT entry can recompute it. */
+static inline uint32_t ts_offset_of(uint32_t hash)
+{
+    return hash * 2654435761u;
+}
+
+/* Hash-table node shared by connections and TIME_WAIT entries. */
+enum hnode_kind { HNODE_CONN = 1, HNODE_TW = 2 };
+
+struct hnode {
+    struct hnode *next;
+    uint32_t hash;
+    uint8_t kind;
+};
+
+/* The 4-tuple seen from the engine. laddr is always the engine's address. */
+struct tuple {
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+};
+
+enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER };
+
+/* One out-of-order segment held for reassembly (RFC 9293 3.10.7.4 seventh). */
+struct ooo_seg {
+    struct ooo_seg *next;
+    uint32_t seq, len;
+    bool fin;
+    uint8_t data[];
+};
+
+struct tt_conn {
+    struct hnode h;
+    tt_engine_t *eng;
+    struct tuple t;
+    tt_state_t state;
+
+    /* RFC 9293 3.3.1 send sequence variables */
+    uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_max_wnd;
+    uint8_t snd_wscale;
+    /* receive sequence variables */
+    uint32_t irs, rcv_nxt, rcv_wnd, rcv_adv; /* rcv_adv: right edge last advertised */
+    uint8_t rcv_wscale;
+    uint32_t last_ack_sent;
+
+    uint16_t mss; /* effective send MSS, options excluded */
+    bool ts_on, sack_ok, ws_on;
+    uint32_t ts_recent, ts_offset;
+    uint64_t ts_recent_stamp;
+
+    /* send buffer: bytes from snd_buf_seq on, acked ones removed */
+    struct ring sndbuf;
+    uint32_t snd_buf_seq;
+    bool fin_queued;   /* the app asked for a FIN after the queued data */
+    bool fin_sent;
+    uint32_t fin_seq;  /* sequence number of our FIN, once sent */
+    uint32_t rtx_nxt;  /* next sequence to retransmit during loss recovery */
+
+    /* receive side */
+    struct ring rcvbuf; /* in order, not yet delivered to the app */
+    struct ooo_seg *ooo;
+    uint32_t ooo_bytes;
+    bool eof_pending;   /* FIN received, TT_EOF not yet delivered */
+    int err_pending;    /* error not yet delivered (-ECONNRESET ...) */
+    bool ack_now;       /* an ACK must go out at the next output */
+    uint32_t unacked_segs;
+
+    /* RFC 6298 retransmission timer */
+    uint64_t srtt, rttvar, rto;
+    bool rtt_valid, rtt_timing;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+    int retries;       /* consecutive timeouts of the same segment */
+    bool persist;      /* the RTX timer is a zero-window probe timer */
+    bool in_loss;      /* after an RTO, until `recover` is acked */
+
+    /* RFC 5681 / RFC 6582 congestion control */
+    uint32_t cwnd, ssthresh, dupacks, recover;
+    bool in_fast_recovery;
+
+    struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer;
+    uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
+    bool oow_ack_sent;
+
+    /* the application's side */
+    tt_listener_t *listener; /* passive open, until accepted */
+    struct tt_conn *accept_next;
+    bool accepted;           /* handed to the app (or an active open) */
+    bool orphan;             /* the app closed its handle */
+    bool detached;           /* gone from the tables; only the handle remains */
+    bool dead;               /* freed at the end of the engine call */
+    bool linger_on, reading, wr_shut, writable_wanted;
+    unsigned linger_s;
+    tt_connect_cb connect_cb;
+    tt_read_cb read_cb;
+    tt_writable_cb writable_cb;
+    tt_close_cb close_cb;
+    void *data;
+    struct tt_conn *zombie_next;
+    struct tt_conn *all_prev, *all_next; /* every TCB of the engine, detached too */
+};
+
+struct tt_listener {
+    tt_engine_t *eng;
+    uint16_t port;
+    int backlog;
+    int queued;                       /* in SYN_RECEIVED or ready */
+    struct tt_conn *ready_head, *ready_tail;
+    tt_connection_cb cb;
+    void *data;
+    struct tt_listener *next;
+};
+
+/* TIME_WAIT: only what RFC 9293 3.10.7.4 and RFC 6191 need (DESIGN "State"). */
+struct tw_entry {
+    struct hnode h;
+    struct tw_entry *fifo_prev, *fifo_next;
+    uint32_t raddr;
+    uint16_t lport, rport;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t ts_recent;
+    uint32_t ts_recent_stamp_ms; /* engine ms when ts_recent was taken; 0 = no TS */
+    uint64_t expires;
+    uint32_t last_oow_ack_ms;
+    uint16_t rcv_wnd;            /* as advertised on the wire (scaled) */
+    uint8_t rcv_wscale;
+    uint8_t flags;               /* TW_TS_ON, TW_OOW_SENT */
+};
+
+#define TW_TS_ON 0x01
+#define TW_OOW_SENT 0x02
+
+struct conn_table {
+    struct hnode **buckets;
+    size_t nbuckets, count;
+};
+
+struct tt_engine {
+    tt_config_t cfg;
+    tt_output_cb out;
+    void *out_ctx;
+    tt_event_cb ev;
+    void *ev_ctx;
+    uint64_t now, start;
+    int depth;                    /* nesting of entry points and callbacks */
+    struct conn_table table;
+    size_t nconns;
+    struct tt_listener *listeners;
+    struct timer_wheel *wheel;
+    struct tw_entry *tw_head, *tw_tail; /* FIFO by expiry: every entry lives 2*MSL */
+    size_t ntw;
+    struct tt_conn *zombies;
+    struct tt_conn *all_conns;
+    uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
+    uint16_t ip_id;
+    tt_stats_t stats;
+    uint8_t pkt[65536 + 64];      /* scratch for one outgoing datagram */
+    uint8_t payload[65536];       /* scratch: a segment's bytes out of a ring */
+};
+
+/* engine.c */
+void engine_enter(tt_engine_t *eng);
+void engine_leave(tt_engine_t *eng);
+void engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
+void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
+uint32_t engine_ms(const tt_engine_t *eng);
+
+/* conn_table.c */
+uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t);
+int conn_table_init(struct conn_table *tab);
+void conn_table_fini(struct conn_table *tab);
+struct hnode *conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash);
+int conn_table_insert(struct conn_table *tab, struct hnode *n);
+void conn_table_remove(struct conn_table *tab, struct hnode *n);
+struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port);
+uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t);
+int port_select(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse);
+
+/* tcb.c */
+struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t);
+void tcb_set_state(struct tt_conn *c, tt_state_t to);
+void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
+void tcb_end(struct tt_conn *c, int err);
+void tcb_release(struct tt_conn *c);
+void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len);
+void tcb_deliver_pending(struct tt_conn *c);
+void tcb_update_rcv_wnd(struct tt_conn *c);
+void tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
+void tcb_window_update(struct tt_conn *c);
+void tcb_established(struct tt_conn *c);
+bool tcb_gone(const struct tt_conn *c);
+uint32_t tcb_snd_end(const struct tt_conn *c);
+void tcb_user_notify_close(struct tt_conn *c, int status);
+
+/* tcp_input.c */
+void tcp_input(tt_engine_t *eng, struct seg *seg);
+void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
+                    uint32_t iss);
+
+/* tcp_ack.c */
+bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
+
+/* tcp_output.c */
+void tcp_output(struct tt_conn *c);
+void tcp_send_syn(struct tt_conn *c);
+void tcp_send_ack(struct tt_conn *c);
+void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
+void tcp_retransmit_head(struct tt_conn *c);
+void tcp_send_zero_window_probe(struct tt_conn *c);
+void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
+void tcp_send_raw(tt_engine_t *eng, const struct seg *s);
+bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
+
+/* tcp_timer.c */
+void tcp_timer_fire(struct timer *t);
+void tcp_rearm_rtx(struct tt_conn *c);
+void tcp_rtt_sample(struct tt_conn *c, uint64_t rtt);
+void tcp_arm_finwait2(struct tt_conn *c);
+
+/* timewait.c */
+void timewait_enter(struct tt_conn *c);
+void timewait_input(tt_engine_t *eng, struct tw_entry *tw, struct seg *seg);
+void timewait_expire(tt_engine_t *eng, uint64_t now);
+void timewait_remove(tt_engine_t *eng, struct tw_entry *tw, tt_close_reason_t why);
+bool timewait_reusable(const tt_engine_t *eng, const struct tw_entry *tw);
+void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
+void timewait_free_all(tt_engine_t *eng);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * Names for the trace and the statistics: state spellings as SPEC §4 and
+ * `ss` print them, close reasons, error texts, and the counter table.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "tuntcp/tuntcp.h"
+
+const char *tt_state_name(tt_state_t state)
+{
+    static const char *const names[] = {
+        "CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+    };
+    if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
+        return "UNKNOWN";
+    return names[state];
+}
+
+const char *tt_close_reason_name(tt_close_reason_t why)
+{
+    static const char *const names[] = {
+        "none",         "last_ack",        "timewait_expired", "timewait_rst",
+        "timewait_syn", "timewait_reused", "tw_overflow",      "fin_timeout",
+        "rst_in",       "rst_out",         "timeout",          "refused",
+        "app_close",
+    };
+    if ((unsigned)why >= sizeof(names) / sizeof(names[0]))
+        return "unknown";
+    return names[why];
+}
+
+const char *tt_strerror(int err)
+{
+    if (err == TT_EOF)
+        return "end of file";
+    if (err >= 0)
+        return "Success";
+    return strerror(-err);
+}
+
+#define STAT(name) {#name, offsetof(tt_stats_t, name)}
+
+static const tt_stat_desc_t stat_table[] = {
+    STAT(TcpActiveOpens),
+    STAT(TcpPassiveOpens),
+    STAT(TcpAttemptFails),
+    STAT(TcpEstabResets),
+    STAT(TcpInSegs),
+    STAT(TcpOutSegs),
+    STAT(TcpRetransSegs),
+    STAT(TcpInErrs),
+    STAT(TcpOutRsts),
+    STAT(TcpInCsumErrors),
+    STAT(TcpExtTW),
+    STAT(TcpExtTWKilled),
+    STAT(TcpExtTWRecycled),
+    STAT(TcpExtTCPTimeWaitOverflow),
+    STAT(TcpExtTCPChallengeACK),
+    STAT(TcpExtTCPAbortOnClose),
+    STAT(TcpExtTCPAbortOnData),
+    STAT(TcpExtTCPAbortOnTimeout),
+    STAT(TcpExtTCPAbortOnLinger),
+    STAT(TcpExtTCPTimeouts),
+    STAT(TcpExtTCPFinWait2Timeout),
+    STAT(TcpExtListenOverflows),
+    STAT(TcpExtPAWSEstab),
+    STAT(TcpExtTCPACKSkippedTimeWait),
+    STAT(TcpExtTCPACKSkippedSeq),
+    STAT(TcpExtTCPOFOQueue),
+    STAT(TcpExtDelayedACKs),
+    STAT(TcpExtTCPLossProbes),
+    STAT(IpInReceives),
+    STAT(IpInHdrErrors),
+    STAT(IpInAddrErrors),
+    STAT(IpInUnknownProtos),
+    STAT(IpReasmFails),
+    STAT(IpOutRequests),
+    STAT(IcmpInEchos),
+    STAT(IcmpOutEchoReps),
+    STAT(IcmpInErrors),
+    STAT(TtInBadTcpHdr),
+    STAT(TtInBadTcpOpts),
+    STAT(TtNoBufs),
+};
+
+const tt_stat_desc_t *tt_stats_table(size_t *count)
+{
+    *count = sizeof(stat_table) / sizeof(stat_table[0]);
+    return stat_table;
+}

@@ -1,0 +1,30 @@
+/*
+ * A byte ring for the send and receive buffers. The storage is allocated on
+ * first use, so an idle connection costs no buffer memory.
+ */
+#ifndef TT_RING_H
+#define TT_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ring {
+    uint8_t *buf;
+    uint32_t cap, head, len;
+};
+
+void ring_init(struct ring *r, uint32_t cap);
+void ring_free(struct ring *r);
+static inline uint32_t ring_space(const struct ring *r)
+{
+    return r->cap - r->len;
+}
+/* Appends up to len bytes; returns how many fit (0 also when out of memory). */
+uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len);
+/* Copies len bytes starting off bytes from the head, without consuming. */
+void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len);
+/* Contiguous bytes at the head: returns their count, *p points at them. */
+uint32_t ring_head_span(const struct ring *r, const uint8_t **p);
+void ring_consume(struct ring *r, uint32_t len);
+
+#endif

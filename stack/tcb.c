@@ -1,0 +1,298 @@
+/*
+ * The life of a connection (TCB, RFC 9293 3.3.1): creation, state changes
+ * (each one an event, SPEC §4), delivery of data and errors to the
+ * application, and the end of a connection.
+ *
+ * A connection ends in one of two ways. If the application still holds its
+ * handle, the TCB leaves the tables and timers but stays allocated
+ * ("detached") until the application closes it, as a libuv handle must be
+ * closed. Otherwise it is released: marked dead and freed when the engine
+ * call returns (engine.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "seq.h"
+
+/* Window scale that lets the whole receive buffer be advertised (RFC 7323 2.2). */
+static uint8_t wscale_for(uint32_t rcvbuf)
+{
+    uint8_t s = 0;
+    while (s < 14 && (rcvbuf >> s) > 65535)
+        s++;
+    return s;
+}
+
+struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
+{
+    struct tt_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        eng->stats.TtNoBufs++;
+        return NULL;
+    }
+    c->eng = eng;
+    c->t = *t;
+    c->h.kind = HNODE_CONN;
+    c->h.hash = tuple_hash(eng, t);
+    c->state = TT_STATE_CLOSED;
+    ring_init(&c->sndbuf, eng->cfg.sndbuf);
+    ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
+    c->rcv_wnd = eng->cfg.rcvbuf;
+    c->rcv_wscale = eng->cfg.tcp_window_scaling ? wscale_for(eng->cfg.rcvbuf) : 0;
+    c->mss = TT_MSS_DEFAULT;
+    c->rto = TT_RTO_INIT;
+    c->ssthresh = UINT32_MAX;
+    c->ts_offset = ts_offset_of(c->h.hash);
+    timer_init(&c->rtx_timer, CT_RTX);
+    timer_init(&c->delack_timer, CT_DELACK);
+    timer_init(&c->finwait2_timer, CT_FINWAIT2);
+    timer_init(&c->linger_timer, CT_LINGER);
+    conn_table_insert(&eng->table, &c->h);
+    eng->nconns++;
+    c->all_next = eng->all_conns;
+    if (eng->all_conns)
+        eng->all_conns->all_prev = c;
+    eng->all_conns = c;
+    return c;
+}
+
+void tcb_set_state(struct tt_conn *c, tt_state_t to)
+{
+    if (c->state == to)
+        return;
+    tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = to};
+    c->state = to;
+    engine_event(c->eng, &ev, &c->t);
+}
+
+bool tcb_gone(const struct tt_conn *c)
+{
+    return c->detached || c->dead;
+}
+
+/* First sequence number after everything queued (data and FIN). */
+uint32_t tcb_snd_end(const struct tt_conn *c)
+{
+    return c->snd_buf_seq + c->sndbuf.len + (c->fin_queued ? 1 : 0);
+}
+
+static void tcb_cancel_timers(struct tt_conn *c)
+{
+    struct timer_wheel *w = c->eng->wheel;
+    timer_cancel(w, &c->rtx_timer);
+    timer_cancel(w, &c->delack_timer);
+    timer_cancel(w, &c->finwait2_timer);
+    timer_cancel(w, &c->linger_timer);
+}
+
+static void ooo_free(struct tt_conn *c)
+{
+    while (c->ooo) {
+        struct ooo_seg *o = c->ooo;
+        c->ooo = o->next;
+        free(o);
+    }
+    c->ooo_bytes = 0;
+}
+
+static void listener_unlink(struct tt_conn *c)
+{
+    struct tt_listener *l = c->listener;
+    if (!l)
+        return;
+    struct tt_conn **pp = &l->ready_head;
+    while (*pp && *pp != c)
+        pp = &(*pp)->accept_next;
+    if (*pp) {
+        *pp = c->accept_next;
+        if (l->ready_tail == c) {
+            l->ready_tail = NULL;
+            for (struct tt_conn *p = l->ready_head; p; p = p->accept_next)
+                l->ready_tail = p;
+        }
+    }
+    l->queued--;
+    c->listener = NULL;
+}
+
+/* Frees the TCB at the end of the engine call. */
+void tcb_release(struct tt_conn *c)
+{
+    if (!c->dead) {
+        c->dead = true;
+        c->zombie_next = c->eng->zombies;
+        c->eng->zombies = c;
+    }
+}
+
+/* The TCB leaves the tables and timers; the handle, if held, stays. */
+static void tcb_unlink(struct tt_conn *c)
+{
+    if (c->detached)
+        return;
+    tcb_cancel_timers(c);
+    listener_unlink(c);
+    conn_table_remove(&c->eng->table, &c->h);
+    c->eng->nconns--;
+    ooo_free(c);
+    c->detached = true;
+}
+
+/*
+ * The TCB leaves the engine. If the application holds the handle it stays
+ * as a detached shell (err, when not 0, is reported on it: -ECONNRESET,
+ * -ETIMEDOUT, -ECONNREFUSED); otherwise it is released.
+ */
+void tcb_end(struct tt_conn *c, int err)
+{
+    if (c->detached)
+        return;
+    bool had_handle = c->accepted && (!c->orphan || c->close_cb);
+    tcb_unlink(c);
+    if (!had_handle) {
+        tcb_release(c);
+        return;
+    }
+    if (err) {
+        ring_free(&c->rcvbuf);
+        c->eof_pending = false;
+        c->err_pending = err;
+    }
+    if (c->connect_cb) {
+        tt_connect_cb cb = c->connect_cb;
+        c->connect_cb = NULL;
+        c->err_pending = 0;
+        cb(c, err ? err : -ECONNABORTED);
+        return;
+    }
+    if (c->orphan) {
+        tcb_user_notify_close(c, err); /* a linger close under way */
+        return;
+    }
+    tcb_deliver_pending(c);
+}
+
+/* The connection is over: CLOSED with its reason (SPEC §4), then tcb_end(). */
+void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err)
+{
+    if (c->detached)
+        return;
+    tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = TT_STATE_CLOSED, .why = why};
+    c->state = TT_STATE_CLOSED;
+    engine_event(c->eng, &ev, &c->t);
+    tcb_end(c, err);
+}
+
+/* Linger: the close callback of an application that asked to wait. */
+void tcb_user_notify_close(struct tt_conn *c, int status)
+{
+    if (!c->close_cb)
+        return;
+    tt_close_cb cb = c->close_cb;
+    c->close_cb = NULL;
+    timer_cancel(c->eng->wheel, &c->linger_timer);
+    cb(c, status);
+    if (c->detached)
+        tcb_release(c);
+}
+
+/* Recomputes RCV.WND from the free buffer space (never shrinking the edge). */
+void tcb_update_rcv_wnd(struct tt_conn *c)
+{
+    uint32_t space = ring_space(&c->rcvbuf);
+    uint32_t edge = c->rcv_nxt + space;
+    if (seq_lt(edge, c->rcv_adv))
+        space = c->rcv_adv - c->rcv_nxt; /* RFC 9293 3.8.6.2.2: do not shrink */
+    c->rcv_wnd = space;
+}
+
+/* In-order data for the application: straight to read_cb when it reads and
+ * nothing is waiting, else into the receive buffer. */
+void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
+{
+    if (len == 0)
+        return;
+    if (c->reading && c->rcvbuf.len == 0 && c->read_cb && !c->orphan) {
+        c->read_cb(c, data, len);
+        return;
+    }
+    ring_write(&c->rcvbuf, data, len);
+}
+
+/* Delivers buffered data, then a pending EOF or error, while the app reads. */
+void tcb_deliver_pending(struct tt_conn *c)
+{
+    while (c->reading && c->read_cb && c->rcvbuf.len > 0 && !c->dead) {
+        const uint8_t *p;
+        uint32_t n = ring_head_span(&c->rcvbuf, &p);
+        uint8_t tmp[4096];
+        if (n > sizeof(tmp))
+            n = sizeof(tmp);
+        memcpy(tmp, p, n); /* the callback may close and free the ring */
+        ring_consume(&c->rcvbuf, n);
+        c->read_cb(c, tmp, n);
+    }
+    if (!c->reading || !c->read_cb || c->dead || c->rcvbuf.len > 0)
+        return;
+    if (c->err_pending) {
+        int err = c->err_pending;
+        c->err_pending = 0;
+        c->eof_pending = false;
+        c->read_cb(c, NULL, err);
+    } else if (c->eof_pending) {
+        c->eof_pending = false;
+        c->read_cb(c, NULL, TT_EOF);
+    }
+}
+
+/* A connection reached ESTABLISHED: hand it to its listener or connecter. */
+void tcb_established(struct tt_conn *c)
+{
+    tt_engine_t *eng = c->eng;
+    if (c->connect_cb) {
+        tt_connect_cb cb = c->connect_cb;
+        c->connect_cb = NULL;
+        cb(c, 0);
+        return;
+    }
+    struct tt_listener *l = c->listener;
+    if (!l)
+        return;
+    c->accept_next = NULL;
+    if (l->ready_tail)
+        l->ready_tail->accept_next = c;
+    else
+        l->ready_head = c;
+    l->ready_tail = c;
+    eng->stats.TcpPassiveOpens++;
+    if (l->cb)
+        l->cb(l, 0);
+}
+
+void tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
+{
+    c->iss = iss;
+    c->snd_una = iss;
+    c->snd_nxt = iss + 1;
+    c->snd_buf_seq = iss + 1;
+    c->rtx_nxt = iss + 1;
+    c->recover = iss;
+}
+
+/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance): after the application has
+ * read, announce the larger window once it has grown by min(buffer/2, MSS). */
+void tcb_window_update(struct tt_conn *c)
+{
+    if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
+        return;
+    uint32_t advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t space = ring_space(&c->rcvbuf);
+    uint32_t max_wnd = 65535u << (c->ws_on ? c->rcv_wscale : 0);
+    if (space > max_wnd)
+        space = max_wnd;
+    uint32_t step = c->eng->cfg.rcvbuf / 2 < c->mss ? c->eng->cfg.rcvbuf / 2 : c->mss;
+    if (space > advertised && space - advertised >= step)
+        tcp_send_ack(c);
+}

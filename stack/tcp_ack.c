@@ -1,0 +1,191 @@
+/*
+ * RFC 9293 3.10.7.4 fifth step: the ACK field. What it acknowledges leaves
+ * the send buffer, the RTT estimator takes a sample (RFC 6298, Karn), the
+ * congestion window moves (RFC 5681 slow start and congestion avoidance,
+ * RFC 6582 NewReno fast retransmit and recovery), the send window is
+ * updated (SND.WL1/SND.WL2 rule), and the states that wait for our FIN to be
+ * acknowledged move on.
+ */
+#include <errno.h>
+
+#include "engine.h"
+#include "seq.h"
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+static bool our_fin_acked(const struct tt_conn *c)
+{
+    return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* RFC 6582 3.2: three duplicate ACKs start fast retransmit. */
+static void on_dupack(struct tt_conn *c)
+{
+    if (c->in_fast_recovery) {
+        c->cwnd += c->mss; /* step 4: each one means a segment left the network */
+        return;
+    }
+    if (++c->dupacks != TT_DUPACK_THRESH || c->in_loss)
+        return;
+    if (seq_leq(c->snd_una, c->recover))
+        return; /* step 1: not again for losses of the same window */
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    c->ssthresh = max_u32(flight / 2, 2u * c->mss);
+    c->recover = c->snd_nxt;
+    tcp_retransmit_head(c);
+    c->cwnd = c->ssthresh + 3u * c->mss;
+    c->in_fast_recovery = true;
+}
+
+/* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
+static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
+{
+    if (c->in_fast_recovery) {
+        if (seq_geq(c->snd_una, c->recover)) { /* full ACK */
+            c->cwnd = c->ssthresh;
+            c->in_fast_recovery = false;
+        } else { /* partial ACK: the next hole is lost too */
+            tcp_retransmit_head(c);
+            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
+        }
+        return;
+    }
+    if (c->in_loss && seq_geq(c->snd_una, c->recover))
+        c->in_loss = false;
+    if (c->cwnd < c->ssthresh)
+        c->cwnd += acked < c->mss ? acked : c->mss; /* slow start */
+    else
+        c->cwnd += max_u32(1, c->mss * c->mss / c->cwnd); /* congestion avoidance */
+}
+
+static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
+{
+    if (c->rtt_timing && seq_geq(ack, c->rtt_seq)) {
+        c->rtt_timing = false;
+        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+    } else if (c->rtt_valid) {
+        tcp_rtt_sample(c, c->srtt); /* leave backoff; keep the estimate */
+    }
+}
+
+/* Data acknowledged: out of the send buffer; the app may write again. */
+static void release_acked(struct tt_conn *c, uint32_t ack)
+{
+    uint32_t n = seq_gt(ack, c->snd_buf_seq) ? ack - c->snd_buf_seq : 0;
+    if (n > c->sndbuf.len)
+        n = c->sndbuf.len;
+    ring_consume(&c->sndbuf, n);
+    c->snd_buf_seq += n;
+    if (n && c->writable_wanted && c->writable_cb && !c->orphan) {
+        c->writable_wanted = false;
+        c->writable_cb(c);
+    }
+}
+
+static void new_ack(struct tt_conn *c, const struct seg *seg)
+{
+    uint32_t acked = seg->ack - c->snd_una;
+    c->snd_una = seg->ack;
+    if (seq_lt(c->rtx_nxt, c->snd_una))
+        c->rtx_nxt = c->snd_una;
+    c->retries = 0;
+    c->dupacks = 0;
+    rtt_on_ack(c, seg->ack);
+    timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
+    cc_on_new_ack(c, acked);
+    release_acked(c, seg->ack);
+}
+
+static bool is_dupack(const struct tt_conn *c, const struct seg *seg, uint32_t wnd)
+{
+    return seg->ack == c->snd_una && seg->len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
+           wnd == c->snd_wnd && seq_lt(c->snd_una, c->snd_nxt);
+}
+
+/* RFC 9293 3.10.7.4: update the send window from segments that are not older
+ * than the one that last did. */
+static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd)
+{
+    if (seq_lt(c->snd_wl1, seg->seq) ||
+        (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+        c->snd_wnd = wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = seg->ack;
+        if (wnd > c->snd_max_wnd)
+            c->snd_max_wnd = wnd;
+    }
+}
+
+/* SYN_RECEIVED: the ACK of our SYN completes the handshake. */
+static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
+{
+    if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_nxt)) {
+        tcp_send_reset_reply(c->eng, seg);
+        return false;
+    }
+    if (c->retries == 0)
+        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    c->snd_max_wnd = c->snd_wnd;
+    tcb_set_state(c, TT_STATE_ESTABLISHED);
+    return true;
+}
+
+/* States that wait for the ACK of our FIN. Returns false when the
+ * connection left (TIME_WAIT or CLOSED). */
+static bool fin_ack_states(struct tt_conn *c)
+{
+    if (!our_fin_acked(c))
+        return true;
+    switch (c->state) {
+    case TT_STATE_FIN_WAIT_1:
+        tcb_set_state(c, TT_STATE_FIN_WAIT_2);
+        tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
+        if (!tcb_gone(c))
+            tcp_arm_finwait2(c);
+        return !tcb_gone(c);
+    case TT_STATE_CLOSING:
+        tcb_user_notify_close(c, 0);
+        if (!tcb_gone(c))
+            timewait_enter(c);
+        return false;
+    case TT_STATE_LAST_ACK:
+        tcb_close(c, TT_WHY_LAST_ACK, 0);
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Returns false when processing of the segment stops here. */
+bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
+{
+    bool was_syn_rcvd = c->state == TT_STATE_SYN_RECEIVED;
+    if (was_syn_rcvd && !syn_received_ack(c, seg))
+        return false;
+    if (seq_gt(seg->ack, c->snd_nxt) ||
+        seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
+        /* RFC 9293 3.10.7.4 and RFC 5961 5.2: not acceptable; ACK, rate-limited */
+        if (!tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+            tcp_send_ack(c);
+        return false;
+    }
+    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    if (seq_gt(seg->ack, c->snd_una))
+        new_ack(c, seg);
+    else if (is_dupack(c, seg, wnd))
+        on_dupack(c);
+    update_window(c, seg, wnd);
+    if (tcb_gone(c) || !fin_ack_states(c))
+        return false;
+    if (was_syn_rcvd) {
+        tcb_established(c);
+        return !tcb_gone(c);
+    }
+    return true;
+}

@@ -1,0 +1,477 @@
+/*
+ * Segment arrival, in the order of RFC 9293 3.10.7: a segment for no
+ * connection (3.10.7.1), for a listener (3.10.7.2), in SYN_SENT (3.10.7.3),
+ * and in the synchronized states (3.10.7.4, one static function per step).
+ * TIME_WAIT entries are not connections: timewait.c answers for them.
+ *
+ * Also here: RFC 5961 (challenge ACKs for RST and SYN, ACK range check),
+ * RFC 7323 PAWS and TS.Recent, and the receive side: reassembly of
+ * out-of-order data and the delayed-ACK decision. Acknowledgement handling
+ * (RTT, congestion window) is in tcp_ack.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "seq.h"
+
+static void tuple_of(const struct seg *seg, struct tuple *t)
+{
+    t->laddr = seg->daddr;
+    t->raddr = seg->saddr;
+    t->lport = seg->dport;
+    t->rport = seg->sport;
+}
+
+/* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
+static void syn_options(struct tt_conn *c, const struct seg *seg)
+{
+    const tt_config_t *cfg = &c->eng->cfg;
+    uint32_t our_mss = cfg->mtu - 40;
+    c->mss = seg->opt.mss_ok && seg->opt.mss < our_mss ? seg->opt.mss : our_mss;
+    if (!seg->opt.mss_ok && c->mss > TT_MSS_DEFAULT)
+        c->mss = TT_MSS_DEFAULT; /* RFC 9293 3.7.1 */
+    if (c->mss < 64)
+        c->mss = 64;
+    c->ws_on = cfg->tcp_window_scaling && seg->opt.ws_ok;
+    c->snd_wscale = c->ws_on ? seg->opt.ws : 0;
+    if (!c->ws_on)
+        c->rcv_wscale = 0;
+    c->sack_ok = cfg->tcp_sack && seg->opt.sack_ok;
+    c->ts_on = cfg->tcp_timestamps && seg->opt.ts_ok;
+    if (c->ts_on) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = c->eng->now;
+        c->mss -= 12; /* RFC 7323 4.1: the option rides on every segment */
+    }
+    c->cwnd = TT_INIT_CWND * c->mss;
+}
+
+/* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
+void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
+                    uint32_t iss)
+{
+    if (l->queued >= l->backlog) {
+        eng->stats.TcpExtListenOverflows++;
+        return;
+    }
+    struct tuple t;
+    tuple_of(seg, &t);
+    struct tt_conn *c = tcb_new(eng, &t);
+    if (!c)
+        return;
+    c->listener = l;
+    l->queued++;
+    c->state = TT_STATE_LISTEN;
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    tcb_init_send_seq(c, has_iss ? iss : isn_generate(eng, &t));
+    syn_options(c, seg);
+    c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+    tcp_send_syn(c);
+    tcp_rearm_rtx(c);
+}
+
+/* RFC 9293 3.10.7.2 */
+static void listen_input(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg)
+{
+    if (seg->flags & TCP_RST)
+        return;
+    if (seg->flags & TCP_ACK) {
+        tcp_send_reset_reply(eng, seg);
+        return;
+    }
+    if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
+        tcp_listen_syn(eng, l, seg, false, 0);
+}
+
+/* RFC 9293 3.10.7.3 */
+static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
+{
+    bool ack = seg->flags & TCP_ACK;
+    if (ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
+        tcp_send_reset_reply(c->eng, seg);
+        return;
+    }
+    if (seg->flags & TCP_RST) {
+        if (ack) {
+            c->eng->stats.TcpAttemptFails++;
+            tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
+        }
+        return;
+    }
+    if (!(seg->flags & TCP_SYN))
+        return;
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    syn_options(c, seg);
+    c->snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (!ack) { /* simultaneous open */
+        tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+        tcp_send_syn(c);
+        return;
+    }
+    if (c->retries == 0)
+        tcp_rtt_sample(c, c->eng->now - c->rtt_start); /* Karn: SYN not resent */
+    c->snd_una = seg->ack;
+    c->retries = 0;
+    timer_cancel(c->eng->wheel, &c->rtx_timer);
+    tcb_set_state(c, TT_STATE_ESTABLISHED);
+    c->ack_now = true;
+    tcp_output(c);
+    tcb_established(c);
+}
+
+/* RFC 7323 5.3: PAWS drops old duplicates by their timestamp. */
+static bool paws_reject(const struct tt_conn *c, const struct seg *seg)
+{
+    if (!c->ts_on || !seg->opt.ts_ok || (seg->flags & TCP_RST))
+        return false;
+    if ((int32_t)(seg->opt.ts_val - c->ts_recent) >= 0)
+        return false;
+    /* RFC 7323 5.5: a TS.Recent idle for 24 days is no longer valid. */
+    return c->eng->now - c->ts_recent_stamp < 24ull * 24 * 3600 * SEC;
+}
+
+/* RFC 9293 3.10.7.4 first step: the four cases of acceptability. */
+static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
+{
+    uint32_t len = seg_len(seg);
+    uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t end = c->rcv_nxt + wnd;
+    if (wnd == 0)
+        return len == 0 && seg->seq == c->rcv_nxt;
+    if (len == 0)
+        return seq_in(seg->seq, c->rcv_nxt, end);
+    return seq_in(seg->seq, c->rcv_nxt, end) || seq_in(seg->seq + len - 1, c->rcv_nxt, end);
+}
+
+/* The ACK owed to an unacceptable segment, rate-limited as Linux does for
+ * segments that occupy no sequence space (tcp_oow_rate_limited). */
+static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
+{
+    bool limited = seg->len == 0 || (seg->flags & TCP_SYN);
+    if (limited && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
+        c->eng->stats.TcpExtTCPACKSkippedSeq++;
+        return;
+    }
+    tcp_send_ack(c);
+}
+
+/* RFC 5961 3.2 and 4.2: answer a suspicious RST or SYN with an ACK that
+ * only the true peer can use. */
+static void challenge_ack(struct tt_conn *c)
+{
+    if (tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+        return;
+    c->eng->stats.TcpExtTCPChallengeACK++;
+    tcp_send_ack(c);
+}
+
+/* Keep only what lies in [RCV.NXT, RCV.NXT + RCV.WND) (RFC 9293 3.10.7.4). */
+static void trim_to_window(const struct tt_conn *c, struct seg *seg)
+{
+    if (seq_lt(seg->seq, c->rcv_nxt)) {
+        uint32_t d = c->rcv_nxt - seg->seq;
+        if (seg->flags & TCP_SYN) {
+            seg->flags &= (uint8_t)~TCP_SYN;
+            d--;
+            seg->seq++;
+        }
+        if (d > seg->len)
+            d = seg->len;
+        seg->data += d;
+        seg->len -= d;
+        seg->seq += d;
+    }
+    uint32_t wnd_end = c->rcv_adv;
+    if (seg->len && seq_gt(seg->seq + seg->len, wnd_end)) {
+        seg->len = seq_gt(wnd_end, seg->seq) ? wnd_end - seg->seq : 0;
+        seg->flags &= (uint8_t)~TCP_FIN;
+    }
+}
+
+/* RFC 9293 3.10.7.4 second step, with RFC 5961 3.2. */
+static void rst_input(struct tt_conn *c, const struct seg *seg)
+{
+    tt_engine_t *eng = c->eng;
+    if (seg->seq != c->rcv_nxt) {
+        challenge_ack(c);
+        return;
+    }
+    tt_event_t ev = {.type = TT_EV_RST_IN, .state = c->state};
+    engine_event(eng, &ev, &c->t);
+    switch (c->state) {
+    case TT_STATE_SYN_RECEIVED:
+        if (c->listener) { /* passive: back to the listener, quietly */
+            tcb_close(c, TT_WHY_RST_IN, 0);
+            return;
+        }
+        eng->stats.TcpAttemptFails++;
+        tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
+        return;
+    case TT_STATE_ESTABLISHED:
+    case TT_STATE_CLOSE_WAIT:
+        eng->stats.TcpEstabResets++;
+        tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
+        return;
+    case TT_STATE_FIN_WAIT_1:
+    case TT_STATE_FIN_WAIT_2:
+        tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
+        return;
+    default: /* CLOSING, LAST_ACK */
+        tcb_close(c, TT_WHY_RST_IN, 0);
+        return;
+    }
+}
+
+/* RFC 7323 4.3: remember the timestamp to echo. */
+static void update_ts_recent(struct tt_conn *c, const struct seg *seg)
+{
+    if (!c->ts_on || !seg->opt.ts_ok)
+        return;
+    if (seq_leq(seg->seq, c->last_ack_sent) &&
+        (int32_t)(seg->opt.ts_val - c->ts_recent) >= 0) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = c->eng->now;
+    }
+}
+
+/* Data after the application closed cannot be delivered: Linux answers it
+ * with a RST (TcpExtTCPAbortOnData) rather than acknowledge it into a void. */
+static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
+{
+    if (!c->orphan || seg->len == 0)
+        return false;
+    c->eng->stats.TcpExtTCPAbortOnData++;
+    tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = "data_after_close"};
+    engine_event(c->eng, &ev, &c->t);
+    tcb_close(c, TT_WHY_RST_OUT, 0);
+    return true;
+}
+
+static void enter_fin_state(struct tt_conn *c)
+{
+    switch (c->state) {
+    case TT_STATE_SYN_RECEIVED:
+    case TT_STATE_ESTABLISHED:
+        tcb_set_state(c, TT_STATE_CLOSE_WAIT);
+        break;
+    case TT_STATE_FIN_WAIT_1:
+        tcb_set_state(c, TT_STATE_CLOSING); /* simultaneous close */
+        break;
+    case TT_STATE_FIN_WAIT_2:
+        timewait_enter(c);
+        return;
+    default:
+        break;
+    }
+}
+
+/* RFC 9293 3.10.7.4 eighth step: the peer's FIN, now in sequence. Like
+ * Linux, the ACK goes out at once, before the application hears of it. */
+static void fin_input(struct tt_conn *c)
+{
+    c->rcv_nxt++;
+    tcp_send_ack(c);
+    c->eof_pending = true;
+    enter_fin_state(c);
+    if (!tcb_gone(c))
+        tcb_deliver_pending(c);
+}
+
+/* Takes up to len in-order bytes; returns how many (buffer space bounds it). */
+static uint32_t take_in_order(struct tt_conn *c, const uint8_t *data, uint32_t len)
+{
+    bool direct = c->reading && c->read_cb && c->rcvbuf.len == 0 && !c->orphan;
+    if (!direct && len > ring_space(&c->rcvbuf))
+        len = ring_space(&c->rcvbuf);
+    c->rcv_nxt += len;
+    tcb_deliver(c, data, len);
+    return len;
+}
+
+static void ooo_insert(struct tt_conn *c, const struct seg *seg)
+{
+    uint32_t cost = seg->len + (uint32_t)sizeof(struct ooo_seg);
+    if (c->ooo_bytes + cost > c->eng->cfg.rcvbuf)
+        return; /* bounded: the peer will retransmit */
+    struct ooo_seg **pp = &c->ooo;
+    while (*pp && seq_lt((*pp)->seq, seg->seq))
+        pp = &(*pp)->next;
+    if (*pp && (*pp)->seq == seg->seq && (*pp)->len >= seg->len)
+        return; /* a duplicate of what we hold */
+    struct ooo_seg *o = malloc(sizeof(*o) + seg->len);
+    if (!o)
+        return;
+    o->seq = seg->seq;
+    o->len = seg->len;
+    o->fin = seg->flags & TCP_FIN;
+    memcpy(o->data, seg->data, seg->len);
+    o->next = *pp;
+    *pp = o;
+    c->ooo_bytes += cost;
+    c->eng->stats.TcpExtTCPOFOQueue++;
+}
+
+/* Moves held segments that the new RCV.NXT reaches into the stream.
+ * Returns true when one of them carried the FIN. */
+static bool ooo_drain(struct tt_conn *c)
+{
+    while (c->ooo && seq_leq(c->ooo->seq, c->rcv_nxt) && !tcb_gone(c)) {
+        struct ooo_seg *o = c->ooo;
+        uint32_t skip = c->rcv_nxt - o->seq;
+        bool whole = true;
+        if (skip < o->len)
+            whole = take_in_order(c, o->data + skip, o->len - skip) == o->len - skip;
+        if (!whole)
+            return false;
+        bool fin = o->fin && seq_geq(c->rcv_nxt, o->seq + o->len);
+        c->ooo = o->next;
+        c->ooo_bytes -= o->len + (uint32_t)sizeof(*o);
+        free(o);
+        if (fin)
+            return true;
+    }
+    return false;
+}
+
+/* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second full-sized
+ * segment and within delack_us; at once when reassembly is going on. */
+static void schedule_ack(struct tt_conn *c, bool urgent)
+{
+    tt_engine_t *eng = c->eng;
+    if (urgent || eng->cfg.delack_us == 0 || c->rcv_nxt - c->last_ack_sent >= 2u * c->mss) {
+        c->ack_now = true;
+        return;
+    }
+    if (!timer_armed(&c->delack_timer))
+        timer_arm(eng->wheel, &c->delack_timer, eng->now + eng->cfg.delack_us);
+}
+
+/* RFC 9293 3.10.7.4 seventh and eighth steps. */
+static void text_and_fin(struct tt_conn *c, struct seg *seg)
+{
+    bool open = c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_FIN_WAIT_1 ||
+                c->state == TT_STATE_FIN_WAIT_2;
+    if (!open || (seg->len == 0 && !(seg->flags & TCP_FIN)))
+        return;
+    if (data_on_orphan(c, seg))
+        return;
+    if (seg->seq != c->rcv_nxt) {
+        ooo_insert(c, seg);
+        c->ack_now = true; /* a duplicate ACK tells the sender of the hole */
+        return;
+    }
+    bool had_ooo = c->ooo != NULL;
+    uint32_t took = take_in_order(c, seg->data, seg->len);
+    if (tcb_gone(c))
+        return;
+    bool fin = (seg->flags & TCP_FIN) && took == seg->len;
+    if (had_ooo)
+        fin = ooo_drain(c) || fin;
+    if (tcb_gone(c))
+        return;
+    if (fin)
+        fin_input(c);
+    else if (seg->len)
+        schedule_ack(c, had_ooo);
+}
+
+/* RFC 9293 3.10.7.4, SYN_RECEIVED: a duplicate of the peer's SYN means our
+ * SYN-ACK was lost; send it again. */
+static bool syn_rcvd_dup_syn(struct tt_conn *c, const struct seg *seg)
+{
+    if (c->state != TT_STATE_SYN_RECEIVED || seg->seq != c->irs)
+        return false;
+    if ((seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+        return false;
+    tcp_send_syn(c);
+    return true;
+}
+
+/* Simultaneous open (RFC 9293 3.5 figure 8): the peer's SYN-ACK repeats its
+ * SYN and acks ours. As Linux does, let it complete the open as an ACK
+ * instead of drawing an RFC 5961 4.2 challenge ACK. */
+static void syn_rcvd_simopen_synack(const struct tt_conn *c, struct seg *seg)
+{
+    if (c->state != TT_STATE_SYN_RECEIVED || c->listener)
+        return;
+    if ((seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != (TCP_SYN | TCP_ACK))
+        return;
+    if (seg->seq + 1 == c->rcv_nxt && seg->ack == c->snd_nxt && seg->len == 0) {
+        seg->flags &= (uint8_t)~TCP_SYN;
+        seg->seq++;
+    }
+}
+
+/* RFC 9293 3.10.7.4: a segment arrives in a synchronized state. */
+static void synchronized_input(struct tt_conn *c, struct seg *seg)
+{
+    if (syn_rcvd_dup_syn(c, seg))
+        return;
+    syn_rcvd_simopen_synack(c, seg);
+    if (paws_reject(c, seg)) {
+        c->eng->stats.TcpExtPAWSEstab++;
+        send_oow_ack(c, seg);
+        return;
+    }
+    if (!seq_acceptable(c, seg)) { /* first: sequence number */
+        if (!(seg->flags & TCP_RST))
+            send_oow_ack(c, seg);
+        return;
+    }
+    trim_to_window(c, seg);
+    if (seg->flags & TCP_RST) { /* second */
+        rst_input(c, seg);
+        return;
+    }
+    if (seg->flags & TCP_SYN) { /* fourth: RFC 5961 4.2 */
+        challenge_ack(c);
+        return;
+    }
+    if (!(seg->flags & TCP_ACK)) /* fifth */
+        return;
+    update_ts_recent(c, seg);
+    if (!tcp_ack_input(c, seg))
+        return;
+    text_and_fin(c, seg); /* seventh, eighth */
+}
+
+static void conn_input(struct tt_conn *c, struct seg *seg)
+{
+    if (c->state == TT_STATE_SYN_SENT)
+        syn_sent_input(c, seg);
+    else
+        synchronized_input(c, seg);
+    if (!tcb_gone(c))
+        tcp_output(c);
+}
+
+void tcp_input(tt_engine_t *eng, struct seg *seg)
+{
+    struct tuple t;
+    tuple_of(seg, &t);
+    struct hnode *n = conn_table_lookup(&eng->table, &t, tuple_hash(eng, &t));
+    if (n && n->kind == HNODE_TW) {
+        timewait_input(eng, (struct tw_entry *)n, seg);
+        return;
+    }
+    if (n) {
+        conn_input((struct tt_conn *)n, seg);
+        return;
+    }
+    struct tt_listener *l = listener_find(eng, seg->dport);
+    if (l) {
+        listen_input(eng, l, seg);
+        return;
+    }
+    tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */
+}

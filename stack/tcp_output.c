@@ -1,0 +1,279 @@
+/*
+ * Sending: SYNs, data, FINs, ACKs and RSTs (RFC 9293 3.8, 3.10.7), what the
+ * send window and the congestion window allow (RFC 5681), retransmission
+ * of the first unacknowledged segment (RFC 6298 5.4) and zero-window probes
+ * (RFC 9293 3.8.6.1).
+ *
+ * Every segment of a connection is built by one function, seg_fill(), so
+ * that ACK, window and timestamp fields are right everywhere. Left out
+ * here: Nagle (segments go out as soon as the windows allow, as with
+ * TCP_NODELAY) and SACK blocks in our ACKs.
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "ipv4.h"
+#include "seq.h"
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+void tcp_send_raw(tt_engine_t *eng, const struct seg *s)
+{
+    size_t n = tcp_build(eng->pkt, sizeof(eng->pkt), s, eng->ip_id++);
+    if (n == 0)
+        return;
+    eng->stats.TcpOutSegs++;
+    if (s->flags & TCP_RST)
+        eng->stats.TcpOutRsts++;
+    engine_output(eng, eng->pkt, n);
+}
+
+/* The window field: RCV.WND scaled down (RFC 7323 2.3), never in a SYN. */
+static uint16_t wnd_field(const struct tt_conn *c, bool syn)
+{
+    uint32_t w = c->rcv_wnd;
+    if (!syn && c->ws_on)
+        w >>= c->rcv_wscale;
+    return (uint16_t)min_u32(w, 65535);
+}
+
+static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
+{
+    memset(s, 0, sizeof(*s));
+    s->saddr = c->t.laddr;
+    s->daddr = c->t.raddr;
+    s->sport = c->t.lport;
+    s->dport = c->t.rport;
+    s->seq = seq;
+    s->flags = flags;
+    tcb_update_rcv_wnd(c);
+    s->wnd = wnd_field(c, flags & TCP_SYN);
+    if (flags & TCP_ACK)
+        s->ack = c->rcv_nxt;
+    if (c->ts_on) {
+        s->opt.ts_ok = true;
+        s->opt.ts_val = engine_ms(c->eng) + c->ts_offset;
+        s->opt.ts_ecr = c->ts_recent;
+    }
+}
+
+/* After any segment with ACK: what we advertised, and no ACK owed. */
+static void sent_ack(struct tt_conn *c, const struct seg *s)
+{
+    if (!(s->flags & TCP_ACK))
+        return;
+    c->last_ack_sent = c->rcv_nxt;
+    uint32_t scale = (c->ws_on && !(s->flags & TCP_SYN)) ? c->rcv_wscale : 0;
+    uint32_t edge = c->rcv_nxt + ((uint32_t)s->wnd << scale);
+    if (seq_gt(edge, c->rcv_adv) || c->rcv_adv == 0)
+        c->rcv_adv = edge;
+    c->ack_now = false;
+    c->unacked_segs = 0;
+    timer_cancel(c->eng->wheel, &c->delack_timer);
+}
+
+static void send_conn_seg(struct tt_conn *c, struct seg *s)
+{
+    tcp_send_raw(c->eng, s);
+    sent_ack(c, s);
+}
+
+void tcp_send_syn(struct tt_conn *c)
+{
+    const tt_config_t *cfg = &c->eng->cfg;
+    bool synack = c->state == TT_STATE_SYN_RECEIVED;
+    struct seg s;
+    seg_fill(c, &s, synack ? TCP_SYN | TCP_ACK : TCP_SYN, c->iss);
+    s.opt.mss_ok = true;
+    s.opt.mss = (uint16_t)(cfg->mtu - 40);
+    /* RFC 7323 2.2/3.2, RFC 2018 2: offer in a SYN, answer only what was offered. */
+    s.opt.ws_ok = synack ? c->ws_on : cfg->tcp_window_scaling;
+    s.opt.ws = c->rcv_wscale;
+    s.opt.sack_ok = synack ? c->sack_ok : cfg->tcp_sack;
+    s.opt.ts_ok = synack ? c->ts_on : cfg->tcp_timestamps;
+    s.opt.ts_val = engine_ms(c->eng) + c->ts_offset;
+    s.opt.ts_ecr = synack ? c->ts_recent : 0;
+    if (c->retries == 0)
+        c->rtt_start = c->eng->now; /* Karn: only an unrepeated SYN is timed */
+    send_conn_seg(c, &s);
+}
+
+void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
+{
+    struct seg s;
+    seg_fill(c, &s, flags, seq);
+    send_conn_seg(c, &s);
+}
+
+void tcp_send_ack(struct tt_conn *c)
+{
+    tcp_send_ctl(c, TCP_ACK, c->snd_nxt);
+}
+
+/* Sends [seq, seq+len) of the send buffer, with FIN when fin is set. */
+static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
+{
+    struct seg s;
+    uint8_t flags = TCP_ACK | (len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+    seg_fill(c, &s, flags, seq);
+    if (len) {
+        ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
+        s.data = c->eng->payload;
+        s.len = len;
+    }
+    if (!c->rtt_timing && seq == c->snd_nxt) {
+        c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
+        c->rtt_seq = seq + len + (fin ? 1 : 0);
+        c->rtt_start = c->eng->now;
+    }
+    send_conn_seg(c, &s);
+}
+
+/* The segment that starts at seq: its data length and whether it ends with
+ * our FIN (which follows the last byte of data). */
+static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool *fin)
+{
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    uint32_t len = seq_lt(seq, data_end) ? min_u32(data_end - seq, max) : 0;
+    *fin = c->fin_sent && seq + len == c->fin_seq;
+    return len;
+}
+
+void tcp_retransmit_head(struct tt_conn *c)
+{
+    if (c->state == TT_STATE_SYN_SENT || c->state == TT_STATE_SYN_RECEIVED) {
+        tcp_send_syn(c);
+        c->eng->stats.TcpRetransSegs++;
+        return;
+    }
+    bool fin;
+    uint32_t len = seg_at(c, c->snd_una, c->mss, &fin);
+    if (len == 0 && !fin)
+        return;
+    c->rtt_timing = false; /* Karn: no sample from a retransmission */
+    send_data(c, c->snd_una, len, fin);
+    c->rtx_nxt = c->snd_una + len + (fin ? 1 : 0);
+    c->eng->stats.TcpRetransSegs++;
+}
+
+/* RFC 9293 3.8.6.1: a probe that elicits an ACK with the current window.
+ * Like Linux, an old sequence number (SND.UNA-1) and no data. */
+void tcp_send_zero_window_probe(struct tt_conn *c)
+{
+    tcp_send_ctl(c, TCP_ACK, c->snd_una - 1);
+}
+
+static uint32_t usable_window_end(const struct tt_conn *c)
+{
+    return c->snd_una + min_u32(c->snd_wnd, c->cwnd);
+}
+
+/* After an RTO, resend what is outstanding as the congestion window opens. */
+static void send_loss_recovery(struct tt_conn *c)
+{
+    while (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt)) {
+        if (c->rtx_nxt - c->snd_una >= c->cwnd)
+            return;
+        bool fin;
+        uint32_t len = seg_at(c, c->rtx_nxt, c->mss, &fin);
+        if (len == 0 && !fin)
+            return;
+        send_data(c, c->rtx_nxt, len, fin);
+        c->rtx_nxt += len + (fin ? 1 : 0);
+        c->eng->stats.TcpRetransSegs++;
+    }
+}
+
+static bool can_send_data(const struct tt_conn *c)
+{
+    switch (c->state) {
+    case TT_STATE_ESTABLISHED:
+    case TT_STATE_CLOSE_WAIT:
+        return true;
+    case TT_STATE_FIN_WAIT_1:
+    case TT_STATE_CLOSING:
+    case TT_STATE_LAST_ACK:
+        return !c->fin_sent; /* a FIN queued by a shutdown while data was pending */
+    default:
+        return false;
+    }
+}
+
+/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1). */
+static void send_new_data(struct tt_conn *c)
+{
+    if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
+        return;
+    uint32_t wnd_end = usable_window_end(c);
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    while (!c->fin_sent && can_send_data(c)) {
+        uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
+        uint32_t avail = data_end - c->snd_nxt;
+        uint32_t len = min_u32(min_u32(avail, room), c->mss);
+        bool fin = c->fin_queued && len == avail && room > len;
+        if (len == 0 && !fin)
+            return;
+        if (fin) {
+            c->fin_sent = true;
+            c->fin_seq = c->snd_nxt + len;
+        }
+        send_data(c, c->snd_nxt, len, fin);
+        c->snd_nxt += len + (fin ? 1 : 0);
+    }
+}
+
+void tcp_output(struct tt_conn *c)
+{
+    if (tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
+        return;
+    if (c->state == TT_STATE_TIME_WAIT)
+        return;
+    send_loss_recovery(c);
+    send_new_data(c);
+    if (c->ack_now)
+        tcp_send_ack(c);
+    tcp_rearm_rtx(c);
+}
+
+/*
+ * RFC 9293 3.10.7.1: the reply to a segment for no connection. A RST never
+ * answers a RST. With ACK: <SEQ=SEG.ACK><CTL=RST>; without:
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ */
+void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
+{
+    if (seg->flags & TCP_RST)
+        return;
+    struct seg r;
+    memset(&r, 0, sizeof(r));
+    r.saddr = seg->daddr;
+    r.daddr = seg->saddr;
+    r.sport = seg->dport;
+    r.dport = seg->sport;
+    if (seg->flags & TCP_ACK) {
+        r.seq = seg->ack;
+        r.flags = TCP_RST;
+    } else {
+        r.ack = seg->seq + seg_len(seg);
+        r.flags = TCP_RST | TCP_ACK;
+    }
+    tcp_send_raw(eng, &r);
+}
+
+/*
+ * --tcp-invalid-ratelimit (Linux tcp_oow_rate_limited): at most one ACK to
+ * an invalid segment per interval, per connection. Returns true when this
+ * one must be skipped.
+ */
+bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
+{
+    uint64_t gap = eng->cfg.invalid_ratelimit_us;
+    if (gap && *sent && eng->now - *last < gap)
+        return true;
+    *last = eng->now;
+    *sent = true;
+    return false;
+}
