@@ -231,6 +231,7 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
 
 /* tcp_ack.c */
 bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
+void tcp_fin_wait_1_done(struct tt_conn *c);
 
 /* tcp_output.c */
 void tcp_output(struct tt_conn *c);
@@ -247,6 +248,7 @@ bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 void tcp_timer_fire(struct timer *t);
 void tcp_rearm_rtx(struct tt_conn *c);
 void tcp_rtt_sample(struct tt_conn *c, uint64_t rtt);
+void tcp_rto_from_estimate(struct tt_conn *c);
 void tcp_arm_finwait2(struct tt_conn *c);
 
 /* timewait.c */

@@ -66,8 +66,8 @@ static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
     if (c->rtt_timing && seq_geq(ack, c->rtt_seq)) {
         c->rtt_timing = false;
         tcp_rtt_sample(c, c->eng->now - c->rtt_start);
-    } else if (c->rtt_valid) {
-        tcp_rtt_sample(c, c->srtt); /* leave backoff; keep the estimate */
+    } else {
+        tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
     }
 }
 
@@ -128,6 +128,9 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     }
     if (c->retries == 0)
         tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+    c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */
+    c->retries = 0;
+    timer_cancel(c->eng->wheel, &c->rtx_timer);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
@@ -136,18 +139,29 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     return true;
 }
 
+/* FIN_WAIT_1 whose FIN is acknowledged moves to FIN_WAIT_2. */
+void tcp_fin_wait_1_done(struct tt_conn *c)
+{
+    if (c->state != TT_STATE_FIN_WAIT_1 || !our_fin_acked(c))
+        return;
+    tcb_set_state(c, TT_STATE_FIN_WAIT_2);
+    tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
+    if (!tcb_gone(c))
+        tcp_arm_finwait2(c);
+}
+
 /* States that wait for the ACK of our FIN. Returns false when the
  * connection left (TIME_WAIT or CLOSED). */
-static bool fin_ack_states(struct tt_conn *c)
+static bool fin_ack_states(struct tt_conn *c, const struct seg *seg)
 {
     if (!our_fin_acked(c))
         return true;
     switch (c->state) {
     case TT_STATE_FIN_WAIT_1:
-        tcb_set_state(c, TT_STATE_FIN_WAIT_2);
-        tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
-        if (!tcb_gone(c))
-            tcp_arm_finwait2(c);
+        /* With a FIN in the same segment the eighth step goes straight to
+         * TIME_WAIT (SPEC §2); tcp_fin_wait_1_done() covers the rest. */
+        if (!(seg->flags & TCP_FIN))
+            tcp_fin_wait_1_done(c);
         return !tcb_gone(c);
     case TT_STATE_CLOSING:
         tcb_user_notify_close(c, 0);
@@ -181,7 +195,7 @@ bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     else if (is_dupack(c, seg, wnd))
         on_dupack(c);
     update_window(c, seg, wnd);
-    if (tcb_gone(c) || !fin_ack_states(c))
+    if (tcb_gone(c) || !fin_ack_states(c, seg))
         return false;
     if (was_syn_rcvd) {
         tcb_established(c);

@@ -66,6 +66,7 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
     c->state = TT_STATE_LISTEN;
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
     tcb_init_send_seq(c, has_iss ? iss : isn_generate(eng, &t));
     syn_options(c, seg);
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -108,6 +109,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
         return;
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
     syn_options(c, seg);
     c->snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
@@ -265,6 +267,10 @@ static void enter_fin_state(struct tt_conn *c)
         tcb_set_state(c, TT_STATE_CLOSE_WAIT);
         break;
     case TT_STATE_FIN_WAIT_1:
+        if (c->fin_sent && seq_gt(c->snd_una, c->fin_seq)) {
+            timewait_enter(c); /* FIN and the ACK of ours together */
+            return;
+        }
         tcb_set_state(c, TT_STATE_CLOSING); /* simultaneous close */
         break;
     case TT_STATE_FIN_WAIT_2:
@@ -348,6 +354,8 @@ static bool ooo_drain(struct tt_conn *c)
 static void schedule_ack(struct tt_conn *c, bool urgent)
 {
     tt_engine_t *eng = c->eng;
+    if (c->last_ack_sent == c->rcv_nxt && !urgent)
+        return; /* a reply from the read callback carried the ACK */
     if (urgent || eng->cfg.delack_us == 0 || c->rcv_nxt - c->last_ack_sent >= 2u * c->mss) {
         c->ack_now = true;
         return;
@@ -443,6 +451,8 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
     if (!tcp_ack_input(c, seg))
         return;
     text_and_fin(c, seg); /* seventh, eighth */
+    if (!tcb_gone(c))
+        tcp_fin_wait_1_done(c);
 }
 
 static void conn_input(struct tt_conn *c, struct seg *seg)

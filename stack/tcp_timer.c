@@ -34,6 +34,14 @@ void tcp_rtt_sample(struct tt_conn *c, uint64_t r)
         c->rttvar = (3 * c->rttvar + diff) / 4;
         c->srtt = (7 * c->srtt + r) / 8;
     }
+    tcp_rto_from_estimate(c);
+}
+
+/* RFC 6298 2.3: RTO = SRTT + max(G, 4 * RTTVAR); also ends a backoff (5.7). */
+void tcp_rto_from_estimate(struct tt_conn *c)
+{
+    if (!c->rtt_valid)
+        return;
     uint64_t k = 4 * c->rttvar;
     c->rto = clamp_rto(c->srtt + (k > 1000 ? k : 1000)); /* G: 1 ms clock */
 }
