@@ -153,7 +153,7 @@ struct tw_entry {
     uint32_t ts_recent;
     uint32_t ts_recent_stamp_ms; /* engine ms when ts_recent was taken; 0 = no TS */
     uint64_t expires;
-    uint32_t last_oow_ack_ms;
+    uint32_t last_oow_ack;       /* low 32 bits of engine µs */
     uint16_t rcv_wnd;            /* as advertised on the wire (scaled) */
     uint8_t rcv_wscale;
     uint8_t flags;               /* TW_TS_ON, TW_OOW_SENT */

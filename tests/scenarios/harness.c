@@ -352,6 +352,11 @@ static const struct h_seg *pop(struct harness *h, bool check_ports, const char *
     return s;
 }
 
+const struct h_seg *h_pop_any_at(struct harness *h, const char *file, int line)
+{
+    return pop(h, true, file, line);
+}
+
 const struct h_seg *h_expect_at(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
                                 const void *data, size_t len, bool has_data, const char *file,
                                 int line)
@@ -729,14 +734,25 @@ void h_reach_established_passive(struct harness *h)
     h_peer_connects(h);
 }
 
-void h_peer_connects(struct harness *h)
+void h_peer_connects_unaccepted(struct harness *h)
 {
+    int calls = h->connection_calls;
+
     h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
+    if (h->rport == 0)
+        h->rport = H_PEER_PORT;
     h_send_syn(h);
     h_expect_synack(h);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, calls + 1);
+    assert_int_equal(h->connection_status, 0);
+}
+
+void h_peer_connects(struct harness *h)
+{
+    h->conn = NULL;
+    h_peer_connects_unaccepted(h);
     assert_non_null(h->conn);
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
 }

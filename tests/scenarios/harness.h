@@ -170,6 +170,10 @@ void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_
                        uint32_t ack, const char *file, int line);
 const struct h_seg *h_expect_syn_at(struct harness *h, const char *file, int line);
 const struct h_seg *h_expect_synack_at(struct harness *h, const char *file, int line);
+/* Pops the oldest segment whatever it is (addresses and ports checked), for
+ * segments a test tolerates without pinning down, e.g. zero-window probes. */
+#define h_pop_any(h) h_pop_any_at(h, __FILE__, __LINE__)
+const struct h_seg *h_pop_any_at(struct harness *h, const char *file, int line);
 /* Segments waiting in the queue. */
 size_t h_pending(const struct harness *h);
 
@@ -249,8 +253,11 @@ void h_expect_closed_at(struct harness *h, tt_close_reason_t why, uint64_t at, c
 
 /* Listen on port 7, the peer connects from 41234 (SYN, SYN-ACK, ACK); accepted. */
 void h_reach_established_passive(struct harness *h);
-/* The same without h_listen(): the peer's handshake to port 7, which listens already. */
+/* The same without h_listen(): the peer's handshake to port 7, which listens
+ * already, from h->rport (41234 unless the test chose another). */
 void h_peer_connects(struct harness *h);
+/* The same with auto_accept off: connection_cb(0) ran, tt_accept() is up to the test. */
+void h_peer_connects_unaccepted(struct harness *h);
 /* Connect to the peer's port 80 (SYN, SYN-ACK, ACK); connect_cb(0). */
 void h_reach_established_active(struct harness *h);
 /* Passive open, then our FIN: <SEQ=ISS+1><ACK=IRS+1><CTL=FIN,ACK>. */

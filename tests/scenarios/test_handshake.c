@@ -51,6 +51,7 @@ static void passive_open_three_way_handshake(void **state)
     assert_int_equal(h->connection_status, 0);
     assert_non_null(h->conn);
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+    h_expect_state_event(h, TT_STATE_LISTEN, TT_STATE_SYN_RECEIVED);
     h_expect_states(h, TT_STATE_SYN_RECEIVED, TT_STATE_ESTABLISHED, -1);
     assert_int_equal(h_stats(h).TcpPassiveOpens, 1);
 }
@@ -370,6 +371,25 @@ static void active_open_fixture_then_data(void **state)
     h_expect_nothing(h);
 }
 
+/* tuntcp.h tt_listener_close(): connections not yet accepted are reset
+ * (<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, as Linux's listen stop); the
+ * port is then closed: a SYN gets <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>. */
+static void listener_close_resets_unaccepted_connection(void **state)
+{
+    struct harness *h = *state;
+
+    h->auto_accept = false;
+    h_listen(h, H_LISTEN_PORT);
+    h_peer_connects_unaccepted(h);
+    tt_listener_close(h->listener);
+    h->listener = NULL;
+    h_expect(h, TCP_RST | TCP_ACK, ISS + 1, IRS + 1);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    h->irs += 1000;
+    h_send_syn(h);
+    h_expect(h, TCP_RST | TCP_ACK, 0, IRS + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +416,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ack_to_listener_gets_rst, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_to_listener_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(active_open_fixture_then_data, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(listener_close_resets_unaccepted_connection, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
