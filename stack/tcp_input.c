@@ -259,38 +259,41 @@ static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
     return true;
 }
 
-static void enter_fin_state(struct tt_conn *c)
+/* The state the peer's FIN leads to (RFC 9293 3.10.7.4 eighth step). */
+static tt_state_t state_after_fin(const struct tt_conn *c)
 {
     switch (c->state) {
     case TT_STATE_SYN_RECEIVED:
     case TT_STATE_ESTABLISHED:
-        tcb_set_state(c, TT_STATE_CLOSE_WAIT);
-        break;
-    case TT_STATE_FIN_WAIT_1:
-        if (c->fin_sent && seq_gt(c->snd_una, c->fin_seq)) {
-            timewait_enter(c); /* FIN and the ACK of ours together */
-            return;
-        }
-        tcb_set_state(c, TT_STATE_CLOSING); /* simultaneous close */
-        break;
+        return TT_STATE_CLOSE_WAIT;
+    case TT_STATE_FIN_WAIT_1: /* with ours acked in the same segment: TIME_WAIT */
+        return c->fin_sent && seq_gt(c->snd_una, c->fin_seq) ? TT_STATE_TIME_WAIT
+                                                              : TT_STATE_CLOSING;
     case TT_STATE_FIN_WAIT_2:
-        timewait_enter(c);
-        return;
+        return TT_STATE_TIME_WAIT;
     default:
-        break;
+        return c->state;
     }
 }
 
-/* RFC 9293 3.10.7.4 eighth step: the peer's FIN, now in sequence. Like
- * Linux, the ACK goes out at once, before the application hears of it. */
+/*
+ * RFC 9293 3.10.7.4 eighth step: the peer's FIN, now in sequence. The new
+ * state comes first, so that the ACK goes out in it (the final ACK is sent
+ * in TIME_WAIT, where --fault state=TIME_WAIT finds it). Like Linux, the ACK
+ * goes out at once, before the application hears of the FIN.
+ */
 static void fin_input(struct tt_conn *c)
 {
+    tt_state_t next = state_after_fin(c);
     c->rcv_nxt++;
-    tcp_send_ack(c);
     c->eof_pending = true;
-    enter_fin_state(c);
-    if (!tcb_gone(c))
-        tcb_deliver_pending(c);
+    tcb_set_state(c, next);
+    tcp_send_ack(c);
+    if (next == TT_STATE_TIME_WAIT) {
+        timewait_enter(c); /* 2*MSL from this ACK */
+        return;
+    }
+    tcb_deliver_pending(c);
 }
 
 /* Takes up to len in-order bytes; returns how many (buffer space bounds it). */

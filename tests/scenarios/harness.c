@@ -51,8 +51,8 @@ static void flags_str(uint8_t f, char *buf, size_t cap)
 }
 
 /* "<SEQ=ISS+1><ACK=IRS+2><CTL=FIN,ACK> len 0", relative to this harness. */
-static void seg_str(const struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
-                    size_t len, char *buf, size_t cap)
+static void seg_str(const struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack, size_t len,
+                    char *buf, size_t cap)
 {
     char f[48];
 
@@ -248,8 +248,8 @@ int h_teardown(void **state)
     for (size_t i = h->out_head; i < h->out_len; i++) {
         const struct h_seg *s = &h->out[i];
         seg_str(h, s->seg.flags, s->seg.seq, s->seg.ack, s->seg.len, d, sizeof(d));
-        print_error("unexpected segment left at teardown (sent at +%.6f s): %s\n",
-                    rel_s(s->at_us), d);
+        print_error("unexpected segment left at teardown (sent at +%.6f s): %s\n", rel_s(s->at_us),
+                    d);
     }
     if (h->eng)
         tt_engine_free(h->eng);
@@ -334,8 +334,7 @@ size_t h_pending(const struct harness *h)
 static const struct h_seg *pop(struct harness *h, bool check_ports, const char *file, int line)
 {
     if (h_pending(h) == 0)
-        h_fail(file, line, "expected a segment at +%.6f s, the engine sent nothing",
-               rel_s(h->now));
+        h_fail(file, line, "expected a segment at +%.6f s, the engine sent nothing", rel_s(h->now));
     const struct h_seg *s = &h->out[h->out_head++];
     h->last_at = s->at_us;
     if (s->parse_err != 0)
@@ -395,8 +394,8 @@ void h_expect_nothing_at(struct harness *h, const char *file, int line)
     require_drained(h, "h_expect_nothing", file, line);
 }
 
-void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_t seq,
-                       uint32_t ack, const char *file, int line)
+void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_t seq, uint32_t ack,
+                       const char *file, int line)
 {
     h_advance_at(h, delay - 1, file, line);
     require_drained(h, "one microsecond before the deadline", file, line);
@@ -407,8 +406,7 @@ void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_
                rel_s(h->now));
 }
 
-static void check_syn_options(struct harness *h, const struct h_seg *s, const char *file,
-                              int line)
+static void check_syn_options(struct harness *h, const struct h_seg *s, const char *file, int line)
 {
     const struct tcp_opts *o = &s->seg.opt;
 
@@ -469,8 +467,9 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line)
             h->now = d;
             stuck = 0;
         } else if (++stuck > 1000) {
-            h_fail(file, line, "next deadline %" PRIu64 " stays <= now %" PRIu64
-                   " after tt_engine_timers()", d, h->now);
+            h_fail(file, line,
+                   "next deadline %" PRIu64 " stays <= now %" PRIu64 " after tt_engine_timers()", d,
+                   h->now);
         }
         tt_engine_timers(h->eng, h->now);
     }
@@ -498,17 +497,28 @@ void h_listen_at(struct harness *h, uint16_t port, const char *file, int line)
     tt_listener_set_data(h->listener, h);
 }
 
-void h_connect_at(struct harness *h, uint16_t rport, const char *file, int line)
+int h_try_connect_at(struct harness *h, uint16_t rport, const char *file, int line)
 {
     tt_conn_t *c = NULL;
 
     app_enter(h, "h_connect", false, file, line);
     h->rport = rport;
     int rc = tt_connect(h->eng, H_PEER_ADDR, rport, on_connect, &c);
-    if (rc != 0 || !c)
+    if (rc == 0) {
+        if (!c)
+            h_fail(file, line, "tt_connect returned 0 without a connection");
+        tt_conn_set_data(c, h);
+        h->conn = c;
+    }
+    return rc;
+}
+
+void h_connect_at(struct harness *h, uint16_t rport, const char *file, int line)
+{
+    int rc = h_try_connect_at(h, rport, file, line);
+
+    if (rc != 0)
         h_fail(file, line, "tt_connect: %d", rc);
-    tt_conn_set_data(c, h);
-    h->conn = c;
 }
 
 ssize_t h_write_at(struct harness *h, const void *data, size_t len, const char *file, int line)
@@ -589,8 +599,8 @@ static void find_conn(void *ctx, const tt_conn_info_t *info)
 {
     struct find_ctx *f = ctx;
 
-    if (info->laddr == H_ENGINE_ADDR && info->raddr == H_PEER_ADDR &&
-        info->lport == f->h->lport && info->rport == f->h->rport) {
+    if (info->laddr == H_ENGINE_ADDR && info->raddr == H_PEER_ADDR && info->lport == f->h->lport &&
+        info->rport == f->h->rport) {
         f->state = info->state;
         f->found = true;
     }
@@ -654,8 +664,7 @@ void h_expect_states_at(struct harness *h, const char *file, int line, ...)
         k++;
     }
     if (k + 1 != n)
-        h_fail(file, line, "state path stops after %zu of %zu changes; events:%s", k, n - 1,
-               chain);
+        h_fail(file, line, "state path stops after %zu of %zu changes; events:%s", k, n - 1, chain);
 }
 
 const tt_event_t *h_expect_state_event_at(struct harness *h, tt_state_t from, tt_state_t to,
@@ -669,8 +678,8 @@ const tt_event_t *h_expect_state_event_at(struct harness *h, tt_state_t from, tt
             return ev;
     }
     state_chain(h, chain, sizeof(chain));
-    h_fail(file, line, "no state event %s -> %s; events:%s", tt_state_name(from),
-           tt_state_name(to), chain);
+    h_fail(file, line, "no state event %s -> %s; events:%s", tt_state_name(from), tt_state_name(to),
+           chain);
     return NULL;
 }
 
@@ -719,11 +728,10 @@ void h_expect_closed_at(struct harness *h, tt_close_reason_t why, uint64_t at, c
         h_fail(file, line, "no change to CLOSED (expected why \"%s\"); events:%s",
                tt_close_reason_name(why), chain);
     if (ev->why != why)
-        h_fail(file, line, "CLOSED with why \"%s\", expected \"%s\"",
-               tt_close_reason_name(ev->why), tt_close_reason_name(why));
+        h_fail(file, line, "CLOSED with why \"%s\", expected \"%s\"", tt_close_reason_name(ev->why),
+               tt_close_reason_name(why));
     if (at != 0 && ev->now_us != at)
-        h_fail(file, line, "CLOSED at +%.6f s, expected at +%.6f s", rel_s(ev->now_us),
-               rel_s(at));
+        h_fail(file, line, "CLOSED at +%.6f s, expected at +%.6f s", rel_s(ev->now_us), rel_s(at));
 }
 
 /* ---- fixtures ---- */

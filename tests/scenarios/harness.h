@@ -38,14 +38,14 @@
 #define MS 1000ULL
 #define SEC 1000000ULL
 
-#define H_T0 (1 * SEC)              /* the virtual clock's start */
-#define H_ENGINE_ADDR 0x0a070002u   /* 10.7.0.2 */
-#define H_PEER_ADDR 0x0a070001u     /* 10.7.0.1 */
-#define H_LISTEN_PORT 7             /* the engine listens here */
-#define H_PEER_PORT 41234           /* the peer's port when it connects to us */
-#define H_SERVICE_PORT 80           /* the peer's port when we connect to it */
-#define H_IRS_DEFAULT 0x10000000u   /* the peer's initial sequence number */
-#define H_MSS 1460                  /* mtu 1500 - 40 */
+#define H_T0 (1 * SEC)            /* the virtual clock's start */
+#define H_ENGINE_ADDR 0x0a070002u /* 10.7.0.2 */
+#define H_PEER_ADDR 0x0a070001u   /* 10.7.0.1 */
+#define H_LISTEN_PORT 7           /* the engine listens here */
+#define H_PEER_PORT 41234         /* the peer's port when it connects to us */
+#define H_SERVICE_PORT 80         /* the peer's port when we connect to it */
+#define H_IRS_DEFAULT 0x10000000u /* the peer's initial sequence number */
+#define H_MSS 1460                /* mtu 1500 - 40 */
 #define H_PEER_WND 65535
 
 /* Relative sequence numbers; every test names its harness `h`. */
@@ -54,12 +54,12 @@
 
 /* One datagram the engine sent, parsed. */
 struct h_seg {
-    struct seg seg;  /* seg.data points into bytes */
-    uint8_t *bytes;  /* a copy of the whole datagram */
+    struct seg seg; /* seg.data points into bytes */
+    uint8_t *bytes; /* a copy of the whole datagram */
     size_t len;
-    int parse_err;   /* 0, or the ipv4_parse()/tcp_parse() error */
+    int parse_err; /* 0, or the ipv4_parse()/tcp_parse() error */
     uint8_t proto;
-    uint64_t at_us;  /* virtual time it was sent */
+    uint64_t at_us; /* virtual time it was sent */
 };
 
 /* How a fixture ends our side of the connection: the handle stays or goes. */
@@ -89,14 +89,14 @@ struct harness {
 
     /* Application side. */
     tt_listener_t *listener;
-    tt_conn_t *conn;        /* the connection under test (accepted or connected) */
-    bool auto_accept;       /* connection_cb accepts and starts reading (default) */
+    tt_conn_t *conn;  /* the connection under test (accepted or connected) */
+    bool auto_accept; /* connection_cb accepts and starts reading (default) */
     int connection_calls, connection_status;
     int connect_calls, connect_status;
-    uint8_t *rx;            /* bytes delivered to read_cb */
+    uint8_t *rx; /* bytes delivered to read_cb */
     size_t rx_len, rx_cap;
-    int eof_calls;          /* read_cb(TT_EOF) */
-    ssize_t read_err;       /* the last negative nread other than TT_EOF; 0 = none */
+    int eof_calls;    /* read_cb(TT_EOF) */
+    ssize_t read_err; /* the last negative nread other than TT_EOF; 0 = none */
     int close_calls, close_status;
     uint64_t close_at;
     int writable_calls;
@@ -119,9 +119,9 @@ void h_reinit(struct harness *h);
 /* ---- the peer ---- */
 
 /* A segment from the peer to the engine, with h->lport/h->rport, window h->peer_wnd. */
-#define h_send(h, flags, seq, ack, data, len)                                                    \
+#define h_send(h, flags, seq, ack, data, len)                                                      \
     h_send_opts_at(h, flags, seq, ack, NULL, data, len, __FILE__, __LINE__)
-#define h_send_opts(h, flags, seq, ack, opts, data, len)                                         \
+#define h_send_opts(h, flags, seq, ack, opts, data, len)                                           \
     h_send_opts_at(h, flags, seq, ack, opts, data, len, __FILE__, __LINE__)
 /* The peer's SYN (seq IRS) with MSS 1460, from h->rport to h->lport. */
 #define h_send_syn(h) h_send_syn_at(h, __FILE__, __LINE__)
@@ -138,21 +138,21 @@ void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int
 
 /* Pops the oldest segment: exactly these flags (PSH ignored when it carries data),
  * seq, ack (checked when ACK is among the flags) and no payload. */
-#define h_expect(h, flags, seq, ack)                                                             \
+#define h_expect(h, flags, seq, ack)                                                               \
     h_expect_at(h, flags, seq, ack, NULL, 0, false, __FILE__, __LINE__)
 /* The same, and the payload is exactly data[0..len). */
-#define h_expect_data(h, flags, seq, ack, data, len)                                             \
+#define h_expect_data(h, flags, seq, ack, data, len)                                               \
     h_expect_at(h, flags, seq, ack, data, len, true, __FILE__, __LINE__)
 /* The same, payload of len bytes whatever they are. */
-#define h_expect_len(h, flags, seq, ack, len)                                                    \
+#define h_expect_len(h, flags, seq, ack, len)                                                      \
     h_expect_at(h, flags, seq, ack, NULL, len, true, __FILE__, __LINE__)
 /* The same, payload = len bytes of h_pattern() from stream offset off. */
-#define h_expect_pattern(h, flags, seq, ack, off, len)                                           \
+#define h_expect_pattern(h, flags, seq, ack, off, len)                                             \
     h_expect_pattern_at(h, flags, seq, ack, off, len, __FILE__, __LINE__)
 /* Nothing left to pop. */
 #define h_expect_nothing(h) h_expect_nothing_at(h, __FILE__, __LINE__)
 /* Both sides of a deadline: nothing until delay - 1 µs from now, then this segment at delay. */
-#define h_expect_after(h, delay, flags, seq, ack)                                                \
+#define h_expect_after(h, delay, flags, seq, ack)                                                  \
     h_expect_after_at(h, delay, flags, seq, ack, __FILE__, __LINE__)
 /* The engine's SYN of an active open: records ISS and our ephemeral port. */
 #define h_expect_syn(h) h_expect_syn_at(h, __FILE__, __LINE__)
@@ -166,8 +166,8 @@ const struct h_seg *h_expect_pattern_at(struct harness *h, uint8_t flags, uint32
                                         uint32_t ack, size_t off, size_t len, const char *file,
                                         int line);
 void h_expect_nothing_at(struct harness *h, const char *file, int line);
-void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_t seq,
-                       uint32_t ack, const char *file, int line);
+void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_t seq, uint32_t ack,
+                       const char *file, int line);
 const struct h_seg *h_expect_syn_at(struct harness *h, const char *file, int line);
 const struct h_seg *h_expect_synack_at(struct harness *h, const char *file, int line);
 /* Pops the oldest segment whatever it is (addresses and ports checked), for
@@ -187,6 +187,8 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line);
 
 #define h_listen(h, port) h_listen_at(h, port, __FILE__, __LINE__)
 #define h_connect(h, rport) h_connect_at(h, rport, __FILE__, __LINE__)
+/* tt_connect's result (0 or a negative errno); on success as h_connect. */
+#define h_try_connect(h, rport) h_try_connect_at(h, rport, __FILE__, __LINE__)
 #define h_write(h, data, len) h_write_at(h, data, len, __FILE__, __LINE__)
 /* Writes len bytes of h_pattern(), starting at stream offset off. */
 #define h_write_pattern(h, off, len) h_write_pattern_at(h, off, len, __FILE__, __LINE__)
@@ -197,6 +199,7 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line);
 
 void h_listen_at(struct harness *h, uint16_t port, const char *file, int line);
 void h_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
+int h_try_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
 ssize_t h_write_at(struct harness *h, const void *data, size_t len, const char *file, int line);
 ssize_t h_write_pattern_at(struct harness *h, size_t off, size_t len, const char *file, int line);
 void h_shutdown_at(struct harness *h, const char *file, int line);

@@ -355,37 +355,63 @@ static void duplicate_ack_in_established_ignored(void **state)
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
 }
 
+/*
+ * RFC 6298 5.4 and RFC 9293 3.10.7.4: data and the FIN behind it both lost.
+ * At the RTO the data goes again (the FIN with it or, as Linux, on its own
+ * once the data is acked); the close then completes normally.
+ */
+static void lost_data_and_fin_both_retransmitted(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    assert_int_equal(h_write(h, "last", 4), 4);
+    h_expect_data(h, TCP_ACK, ISS + 2, IRS + 1, "last", 4);
+    h_close(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 6, IRS + 1);
+    h_advance(h, 200 * MS - 1);
+    h_expect_nothing(h);
+    h_advance(h, 1);
+    if (h_pending(h) && (h->out[h->out_head].seg.flags & TCP_FIN)) {
+        h_expect_data(h, TCP_FIN | TCP_ACK, ISS + 2, IRS + 1, "last", 4);
+    } else {
+        h_expect_data(h, TCP_ACK, ISS + 2, IRS + 1, "last", 4);
+        h_expect_nothing(h);
+        h_send(h, TCP_ACK, IRS + 1, ISS + 6, NULL, 0);
+        h_expect(h, TCP_FIN | TCP_ACK, ISS + 6, IRS + 1);
+    }
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 7, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 7, IRS + 2);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(active_close_through_fin_wait_2_and_time_wait, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(fin_and_ack_together_skip_fin_wait_2, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(fin_and_ack_together_skip_fin_wait_2, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(simultaneous_close_through_closing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(passive_close_through_close_wait_and_last_ack, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(active_open_then_active_close, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(half_close_keeps_receiving, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(close_wait_still_sends, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(close_sends_fin_after_data_in_flight, h_setup,
-                                        h_teardown),
-        cmocka_unit_test_setup_teardown(shutdown_sends_fin_after_queued_data, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(close_sends_fin_after_data_in_flight, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(shutdown_sends_fin_after_queued_data, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fin_retransmitted_in_fin_wait_1, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fin_retransmitted_in_closing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fin_retransmitted_in_last_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(duplicate_fin_in_close_wait_acked_again, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(last_ack_waits_for_the_ack_of_our_fin, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(last_ack_waits_for_the_ack_of_our_fin, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(close_cb_at_once_when_linger_off, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(dup_fin_in_last_ack_acked_again, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(dup_fin_in_closing_acked_again, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(close_in_syn_sent_deletes_connection, h_setup,
-                                        h_teardown),
-        cmocka_unit_test_setup_teardown(duplicate_ack_in_established_ignored, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(close_in_syn_sent_deletes_connection, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(duplicate_ack_in_established_ignored, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(lost_data_and_fin_both_retransmitted, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

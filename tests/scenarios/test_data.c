@@ -429,13 +429,63 @@ static void zero_window_holds_data_until_update(void **state)
     h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 100);
 }
 
+/*
+ * RFC 6298 2.3: the second sample updates RTTVAR = 3/4 RTTVAR + 1/4 |SRTT -
+ * R'| and SRTT = 7/8 SRTT + 1/8 R'. Handshake sample 100 ms (SRTT 100,
+ * RTTVAR 50), then a data sample of 200 ms: SRTT 112.5, RTTVAR 62.5, RTO =
+ * 112.5 + 4 * 62.5 = 362.5 ms, to the microsecond.
+ */
+static void rto_follows_rfc6298_after_second_sample(void **state)
+{
+    struct harness *h = *state;
+
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    assert_int_equal(h_write_pattern(h, 0, 10), 10);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 10);
+    h_advance(h, 200 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 11, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_write_pattern(h, 10, 10), 10);
+    h_expect_pattern(h, TCP_ACK, ISS + 11, IRS + 1, 10, 10);
+    h_advance(h, 362500 - 1);
+    h_expect_nothing(h);
+    h_advance(h, 1);
+    h_expect_pattern(h, TCP_ACK, ISS + 11, IRS + 1, 10, 10);
+}
+
+/* RFC 9293 3.10.7.4 seventh and eighth steps: a FIN beyond a hole waits in
+ * the reassembly queue; EOF comes only once the hole is filled, and the ACK
+ * then covers the FIN. */
+static void out_of_order_fin_waits_for_the_hole(void **state)
+{
+    struct harness *h = *state;
+    uint8_t d[200];
+
+    h_pattern_fill(d, 0, sizeof(d));
+    h_reach_established_passive(h);
+    h_send(h, TCP_ACK | TCP_FIN, IRS + 101, ISS + 1, d + 100, 100);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 1);
+    assert_int_equal(h->eof_calls, 0);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, d, 100);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 202);
+    assert_rx(h, d, 200);
+    assert_int_equal(h->eof_calls, 1);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_CLOSE_WAIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(in_order_data_delivered_and_acked_at_once, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(reply_from_read_cb_piggybacks_the_ack, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(reply_from_read_cb_piggybacks_the_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(write_sent_at_once_as_one_segment, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(write_cut_at_peer_mss, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(peer_mss_536_limits_segment_size, h_setup, h_teardown),
@@ -446,23 +496,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplicate_segment_acked_not_redelivered, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(overlapping_segment_trimmed, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(data_beyond_window_acked_and_dropped, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(data_beyond_window_acked_and_dropped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(data_with_fin_delivered_then_eof, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(receive_across_sequence_wrap, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rto_retransmits_lost_data_with_backoff, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(rto_resends_first_segment_then_slow_starts, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(three_dupacks_trigger_fast_retransmit, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(three_dupacks_trigger_fast_retransmit, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(two_dupacks_do_not_retransmit, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(newreno_partial_ack_retransmits_next_hole, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(handshake_rtt_sample_sets_first_rto, h_setup,
+        cmocka_unit_test_setup_teardown(handshake_rtt_sample_sets_first_rto, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(zero_window_holds_data_until_update, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rto_follows_rfc6298_after_second_sample, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(zero_window_holds_data_until_update, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(out_of_order_fin_waits_for_the_hole, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

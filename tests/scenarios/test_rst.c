@@ -331,6 +331,27 @@ static void out_of_window_data_acked_without_rate_limit(void **state)
     assert_int_equal(h->rx_len, 0);
 }
 
+/* RFC 9293 3.10.7.4 second step: in SYN_RECEIVED reached by an active open
+ * (simultaneous open) a RST means the connection was refused. */
+static void rst_in_syn_received_after_simultaneous_open_refuses(void **state)
+{
+    struct harness *h = *state;
+    struct tcp_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.mss_ok = true;
+    o.mss = H_MSS;
+    h_connect(h, H_SERVICE_PORT);
+    h_expect_syn(h);
+    h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
+    h_expect(h, TCP_SYN | TCP_ACK, ISS, IRS + 1);
+    h_send(h, TCP_RST, IRS + 1, 0, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connect_calls, 1);
+    assert_int_equal(h->connect_status, -ECONNREFUSED);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,9 +362,10 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(rst_to_closed_port_gets_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_syn_received, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rst_in_syn_received_after_simultaneous_open_refuses,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_exact_in_established_resets, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(rst_ack_exact_in_established_resets, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(rst_ack_exact_in_established_resets, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_window_not_exact_gets_challenge_ack, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(rst_out_of_window_ignored, h_setup, h_teardown),
@@ -353,10 +375,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rst_in_close_wait, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_closing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_last_ack, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(syn_in_established_gets_challenge_ack, h_setup,
-                                        h_teardown),
-        cmocka_unit_test_setup_teardown(ack_of_unsent_data_acked_and_dropped, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(syn_in_established_gets_challenge_ack, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(ack_of_unsent_data_acked_and_dropped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ack_far_too_old_acked_and_dropped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(challenge_acks_rate_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(out_of_window_acks_rate_limited, h_setup, h_teardown),

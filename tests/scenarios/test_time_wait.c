@@ -503,19 +503,39 @@ static void timewait_restart_moves_entry_behind_later_ones(void **state)
     expect_expiry_at(h, t + 3 * SEC);
 }
 
+/*
+ * SPEC §2 (MSL is any run-time value): the rate limit must not wrap. With
+ * MSL = 1 h, TIME_WAIT lasts 2 h, longer than 2^32 µs (71.6 min); an invalid
+ * segment 2^32 µs + 100 ms after the last ACKed one is long past the limit
+ * and must be ACKed.
+ */
+static void timewait_rate_limit_survives_32bit_microsecond_wrap(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.msl_us = 3600 * SEC;
+    h_reinit(h);
+    h_reach_time_wait(h);
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_ACK, IRS + 2 + 100000, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    h_advance(h, (1ULL << 32) + 100 * MS);
+    h_send(h, TCP_ACK, IRS + 2 + 100000, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(timewait_lasts_2msl_with_msl_1s, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(timewait_lasts_2msl_with_msl_2500ms, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_lasts_2msl_with_msl_2500ms, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_default_msl_lasts_60s, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_timed_from_final_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_after_closing_timed_from_entry, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_dup_fin_restarts_2msl, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(timewait_dup_fin_ack_not_rate_limited, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_dup_fin_ack_not_rate_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_out_of_window_segment_acked_without_restart,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_old_data_acked_without_restart, h_setup,
@@ -523,12 +543,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(timewait_invalid_acks_rate_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rate_limit_exact_to_the_microsecond, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_rate_limit_survives_32bit_microsecond_wrap,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_data_segments_acked_without_rate_limit, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_ratelimit_zero_acks_every_segment, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(timewait_bare_duplicate_ack_ignored, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_bare_duplicate_ack_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ends_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ignored_with_rfc1337, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_not_exact_does_not_end_it, h_setup,
@@ -539,8 +560,7 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_old_syn_gets_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_after_active_open, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(timewait_dup_fin_across_sequence_wrap, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_dup_fin_across_sequence_wrap, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_overflow_skips_time_wait, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_restart_moves_entry_behind_later_ones, h_setup,
                                         h_teardown),
