@@ -11,6 +11,11 @@ command -v cc >/dev/null || need+=(gcc)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 dpkg -s libcmocka-dev >/dev/null 2>&1 || need+=(libcmocka-dev)
 dpkg -s libuv1-dev >/dev/null 2>&1 || need+=(libuv1-dev)
+# for the interop tests: namespaces and ss (iproute2), ping, tshark, python3
+command -v ip >/dev/null || need+=(iproute2)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v tshark >/dev/null || need+=(tshark)
+command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     SUDO=""

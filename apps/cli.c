@@ -1,0 +1,650 @@
+/*
+ * Flag parsing for the tuntcp apps. The flags live in one table: name,
+ * which apps accept it, the kind of value, and where it is stored in
+ * struct cli_opts; getopt_long's option array is built from it, so a flag
+ * is declared once. Values are parsed strictly (no sign, no trailing
+ * garbage, no silent clamping): a typo must not become a different
+ * experiment.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define APP_BOTH (CLI_ECHO_SERVER | CLI_ECHO_CLIENT)
+#define OPT_BASE 256 /* getopt_long values of long-only flags: OPT_BASE + table index */
+
+enum flag_kind {
+    F_TUN,      /* interface name */
+    F_PATH,     /* file name */
+    F_IPV4,     /* uint32_t */
+    F_PREFIX,   /* --host IPV4/LEN */
+    F_HOSTPORT, /* --connect IPV4:PORT */
+    F_RANGE,    /* --ip-local-port-range LO-HI */
+    F_UINT,     /* unsigned of field size, in [min, max] */
+    F_DUR,      /* uint64_t microseconds, in [min, max] */
+    F_BOOL01,   /* int, 0 or 1 */
+    F_TRUE,     /* bool set by a flag without value */
+    F_FAULT,
+    F_LINGER0,
+    F_LINGER,
+    F_SEED,
+    F_QUIET,
+    F_VERBOSE,
+    F_HELP,
+    F_VERSION,
+};
+
+struct flag {
+    const char *name;
+    int short_opt; /* 0: long only */
+    enum flag_kind kind;
+    unsigned apps;
+    size_t off, size;
+    uint64_t min, max;
+};
+
+#define FIELD(f) offsetof(struct cli_opts, f), sizeof(((struct cli_opts *)0)->f)
+#define NOFIELD 0, 0
+
+static const struct flag flags[] = {
+    {"tun", 0, F_TUN, APP_BOTH, FIELD(drv.tun_name), 0, 0},
+    {"addr", 0, F_IPV4, APP_BOTH, FIELD(drv.engine.addr), 0, 0},
+    {"host", 0, F_PREFIX, APP_BOTH, NOFIELD, 0, 0},
+    {"no-config", 0, F_TRUE, APP_BOTH, FIELD(drv.no_config), 0, 0},
+    {"mtu", 0, F_UINT, APP_BOTH, FIELD(drv.engine.mtu), 68, 65535},
+    {"msl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.msl_us), 1, UINT64_MAX},
+    {"tcp-fin-timeout", 0, F_DUR, APP_BOTH, FIELD(drv.engine.fin_timeout_us), 1, UINT64_MAX},
+    {"tcp-rfc1337", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_rfc1337), 0, 1},
+    {"tcp-tw-reuse", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_tw_reuse), 0, 1},
+    {"tcp-max-tw-buckets", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_tw_buckets), 0,
+     UINT32_MAX},
+    {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
+    {"tcp-invalid-ratelimit", 0, F_DUR, APP_BOTH, FIELD(drv.engine.invalid_ratelimit_us), 0,
+     UINT64_MAX},
+    {"ip-local-port-range", 0, F_RANGE, APP_BOTH, NOFIELD, 0, 0},
+    {"linger0", 0, F_LINGER0, APP_BOTH, NOFIELD, 0, 0},
+    {"linger", 0, F_LINGER, APP_BOTH, NOFIELD, 0, INT_MAX},
+    {"pcap", 0, F_PATH, APP_BOTH, FIELD(drv.pcap_path), 0, 0},
+    {"trace", 0, F_PATH, APP_BOTH, FIELD(drv.trace_path), 0, 0},
+    {"fault", 0, F_FAULT, APP_BOTH, NOFIELD, 0, 0},
+    {"seed", 0, F_SEED, APP_BOTH, NOFIELD, 0, UINT64_MAX},
+    {"quiet", 'q', F_QUIET, APP_BOTH, NOFIELD, 0, 0},
+    {"verbose", 'v', F_VERBOSE, APP_BOTH, NOFIELD, 0, 0},
+    {"help", 'h', F_HELP, APP_BOTH, NOFIELD, 0, 0},
+    {"version", 0, F_VERSION, APP_BOTH, NOFIELD, 0, 0},
+    {"port", 0, F_UINT, CLI_ECHO_SERVER, FIELD(port), 1, 65535},
+    {"close-after", 0, F_UINT, CLI_ECHO_SERVER, FIELD(close_after), 0, UINT64_MAX},
+    {"max-conns", 0, F_UINT, CLI_ECHO_SERVER, FIELD(max_conns), 0, UINT64_MAX},
+    {"connect", 0, F_HOSTPORT, CLI_ECHO_CLIENT, NOFIELD, 0, 0},
+    {"count", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(count), 1, UINT32_MAX},
+    {"concurrency", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(concurrency), 1, 1000000},
+    {"bytes", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(bytes), 0, 1ULL << 40},
+    {"close-wait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(close_wait), 0, 0},
+    {"wait-timewait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(wait_timewait), 0, 0},
+};
+
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* ---- value parsers ---- */
+
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    const char *p = s;
+
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        x = x * 10 + d;
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    if (x < min || x > max)
+        return -ERANGE;
+    *v = x;
+    return 0;
+}
+
+/* Parses one decimal number of 1..digits digits at *p, advancing *p. */
+static int take_number(const char **p, int digits, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    int n = 0;
+
+    for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+        if (n == digits)
+            return -EINVAL;
+        x = x * 10 + (uint64_t)(**p - '0');
+    }
+    if (n == 0 || x > max)
+        return -EINVAL;
+    *v = x;
+    return 0;
+}
+
+/* A dotted quad at the start of s; *end is what follows it. */
+static int take_ipv4(const char *s, uint32_t *addr, const char **end)
+{
+    uint32_t a = 0;
+    uint64_t part;
+
+    for (int i = 0; i < 4; i++) {
+        if (i > 0 && *s++ != '.')
+            return -EINVAL;
+        if (take_number(&s, 3, 255, &part) < 0)
+            return -EINVAL;
+        a = a << 8 | (uint32_t)part;
+    }
+    *addr = a;
+    *end = s;
+    return 0;
+}
+
+int cli_parse_ipv4(const char *s, uint32_t *addr)
+{
+    const char *end;
+
+    if (take_ipv4(s, addr, &end) < 0 || *end != '\0')
+        return -EINVAL;
+    return 0;
+}
+
+int cli_parse_prefix(const char *s, uint32_t *addr, uint8_t *len)
+{
+    const char *p;
+    uint64_t l;
+
+    if (take_ipv4(s, addr, &p) < 0 || *p++ != '/')
+        return -EINVAL;
+    if (take_number(&p, 2, 32, &l) < 0 || *p != '\0')
+        return -EINVAL;
+    *len = (uint8_t)l;
+    return 0;
+}
+
+int cli_parse_hostport(const char *s, uint32_t *addr, uint16_t *port)
+{
+    const char *p;
+    uint64_t v;
+
+    if (take_ipv4(s, addr, &p) < 0 || *p++ != ':')
+        return -EINVAL;
+    if (take_number(&p, 5, 65535, &v) < 0 || *p != '\0' || v == 0)
+        return -EINVAL;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int cli_parse_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+    const char *p = s;
+    uint64_t a, b;
+
+    if (take_number(&p, 5, 65535, &a) < 0 || *p++ != '-')
+        return -EINVAL;
+    if (take_number(&p, 5, 65535, &b) < 0 || *p != '\0')
+        return -EINVAL;
+    if (a == 0 || a > b)
+        return -EINVAL;
+    *lo = (uint16_t)a;
+    *hi = (uint16_t)b;
+    return 0;
+}
+
+int cli_parse_bool01(const char *s, int *v)
+{
+    if ((s[0] != '0' && s[0] != '1') || s[1] != '\0')
+        return -EINVAL;
+    *v = s[0] - '0';
+    return 0;
+}
+
+const char *cli_ipv4_str(uint32_t a, char *buf)
+{
+    snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    return buf;
+}
+
+/* ---- defaults, help ---- */
+
+void cli_defaults(struct cli_opts *o, enum cli_app app)
+{
+    memset(o, 0, sizeof(*o));
+    o->app = app;
+    o->prog = app == CLI_ECHO_SERVER ? "echo-server" : "echo-client";
+    tt_driver_config_init(&o->drv);
+    /* SPEC §3 states these defaults; set here so the contract holds whatever the engine's are. */
+    o->drv.engine.addr = 0x0a070002;
+    o->drv.engine.mtu = 1500;
+    o->drv.engine.msl_us = 30000000;
+    o->drv.engine.fin_timeout_us = 60000000;
+    o->drv.engine.tcp_rfc1337 = 0;
+    o->drv.engine.tcp_tw_reuse = 0;
+    o->drv.engine.tcp_max_tw_buckets = 262144;
+    o->drv.engine.tcp_timestamps = 1;
+    o->drv.engine.invalid_ratelimit_us = 500000;
+    o->drv.engine.port_lo = 32768;
+    o->drv.engine.port_hi = 60999;
+    o->drv.faults = o->faults;
+    o->port = 7;
+    o->raddr = 0x0a070001;
+    o->rport = 7;
+    o->count = 1;
+    o->concurrency = 1;
+    o->bytes = 64;
+}
+
+static const char help_server[] =
+    "Usage: echo-server [OPTION]...\n"
+    "Echo server on tuntcp, a userspace TCP/IPv4 stack on a Linux TUN device.\n"
+    "Prints `listening on IPV4:PORT` once it listens.\n"
+    "\n"
+    "Server:\n"
+    "  --port N                   port to listen on (default 7)\n"
+    "  --close-after BYTES        close each connection after echoing BYTES: the server\n"
+    "                             becomes the active closer (default 0: echo until the\n"
+    "                             peer's FIN, then close)\n"
+    "  --max-conns N              exit 0 once N connections are fully released, TIME_WAIT\n"
+    "                             included (default 0: run until SIGINT/SIGTERM)\n";
+
+static const char help_client[] =
+    "Usage: echo-client [OPTION]...\n"
+    "Echo client on tuntcp, a userspace TCP/IPv4 stack on a Linux TUN device.\n"
+    "Exit 0 when every echo was verified, else 1 with one line per failed connection.\n"
+    "\n"
+    "Client:\n"
+    "  --connect IPV4:PORT        server (default 10.7.0.1:7, the kernel side)\n"
+    "  --count N                  connections to make (default 1)\n"
+    "  --concurrency N            connections open at once (default 1)\n"
+    "  --bytes N                  bytes sent and verified per connection (default 64)\n"
+    "  --close-wait               wait for the server's FIN before closing: the client\n"
+    "                             becomes the passive closer (default: close first)\n"
+    "  --wait-timewait            exit only after this stack's TIME_WAIT entries expired\n";
+
+static const char help_common[] =
+    "\n"
+    "Interface:\n"
+    "  --tun NAME                 TUN interface, created if absent (default tt0)\n"
+    "  --addr IPV4                the stack's own address (default 10.7.0.2)\n"
+    "  --host IPV4/LEN            address of the kernel side (default 10.7.0.1/24)\n"
+    "  --no-config                leave the interface's addresses and link state alone\n"
+    "  --mtu N                    68..65535 (default 1500)\n"
+    "\n"
+    "TCP (as Linux's sysctls of the same name, with their defaults):\n"
+    "  --msl DURATION             maximum segment lifetime; TIME_WAIT = 2*MSL (default 30s)\n"
+    "  --tcp-fin-timeout DURATION FIN_WAIT_2 timeout for orphans (default 60s)\n"
+    "  --tcp-rfc1337 0|1          1: ignore RST in TIME_WAIT (default 0)\n"
+    "  --tcp-tw-reuse 0|1         reuse a TIME_WAIT 4-tuple for connect (default 0)\n"
+    "  --tcp-max-tw-buckets N     most TIME_WAIT entries (default 262144)\n"
+    "  --tcp-timestamps 0|1       RFC 7323 timestamps (default 1)\n"
+    "  --tcp-invalid-ratelimit DURATION  gap between ACKs to invalid segments\n"
+    "                             (default 500ms; 0 = no limit)\n"
+    "  --ip-local-port-range LO-HI  ephemeral ports (default 32768-60999)\n"
+    "  --linger0                  close with SO_LINGER {on, 0}: RST, no TIME_WAIT\n"
+    "  --linger SECONDS           close with SO_LINGER {on, SECONDS}\n"
+    "\n"
+    "Output and faults:\n"
+    "  --pcap FILE                capture every packet read from or written to the TUN\n"
+    "  --trace FILE               connection events as JSON Lines ('-' = stderr)\n"
+    "  --seed N                   seed for ISN key, port choice and random faults\n"
+    "                             (default: random)\n"
+    "  -q, --quiet                no informational messages\n"
+    "  -v, --verbose              statistics to stderr at exit (also on SIGUSR1)\n"
+    "  -h, --help                 this help;  --version  the version\n";
+
+static const char help_tail[] =
+    "\n"
+    "DURATION is an integer with unit ms, s or m; a bare integer means seconds.\n"
+    "Exit status: 0 success, 1 failure, 2 bad command line.\n";
+
+static const char examples_server[] =
+    "\n"
+    "Examples (in a network namespace: unshare -rn sh -c '...'):\n"
+    "  echo-server --msl 500ms --trace -       TIME_WAIT of 1 s, events on stderr\n"
+    "  echo-server --close-after 64 --pcap s.pcap   the server closes first\n"
+    "  echo-server --close-after 64 --fault drop:out:ack:state=TIME_WAIT:nth=1\n"
+    "                                          lose our final ACK once: the peer resends FIN\n"
+    "  echo-server --fault dup:in:fin          every FIN arrives twice\n"
+    "  then from the kernel side:  nc 10.7.0.2 7\n";
+
+static const char examples_client[] =
+    "\n"
+    "Examples (in a network namespace, with an echo server on the kernel side,\n"
+    "e.g. socat tcp-listen:7,fork,reuseaddr exec:cat):\n"
+    "  echo-client --msl 1s --wait-timewait --trace -   watch TIME_WAIT end after 2 s\n"
+    "  echo-client --count 100 --concurrency 10 --bytes 100000\n"
+    "  echo-client --close-wait                the client closes second (no TIME_WAIT here)\n"
+    "  echo-client --linger0 --pcap rst.pcap   abortive close: RST, no TIME_WAIT\n"
+    "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
+    "  echo-client --fault delay=200ms:out:fin\n";
+
+static void print_help(const struct cli_opts *o, FILE *out)
+{
+    bool server = o->app == CLI_ECHO_SERVER;
+
+    fputs(server ? help_server : help_client, out);
+    fputs(help_common, out);
+    fputs(tt_fault_help, out);
+    fputs(help_tail, out);
+    fputs(server ? examples_server : examples_client, out);
+}
+
+/* ---- applying one flag ---- */
+
+static int usage_error(const struct cli_opts *o, FILE *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int usage_error(const struct cli_opts *o, FILE *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(err, "%s: ", o->prog);
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fprintf(err, "\nTry '%s --help' for more information.\n", o->prog);
+    return CLI_USAGE;
+}
+
+static void store_uint(void *p, size_t size, uint64_t v)
+{
+    if (size == sizeof(uint8_t))
+        *(uint8_t *)p = (uint8_t)v;
+    else if (size == sizeof(uint16_t))
+        *(uint16_t *)p = (uint16_t)v;
+    else if (size == sizeof(uint32_t))
+        *(uint32_t *)p = (uint32_t)v;
+    else
+        *(uint64_t *)p = v;
+}
+
+static int apply_uint(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    uint64_t x;
+
+    if (cli_parse_uint(v, f->min, f->max, &x) < 0)
+        return usage_error(o, err,
+                           "--%s: invalid value '%s' (expected an integer from %llu to %llu)",
+                           f->name, v, (unsigned long long)f->min, (unsigned long long)f->max);
+    store_uint((char *)o + f->off, f->size, x);
+    return CLI_RUN;
+}
+
+static int apply_dur(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    uint64_t us;
+    int rc = tt_duration_parse(v, &us);
+
+    if (rc == -EINVAL)
+        return usage_error(
+            o, err, "--%s: invalid duration '%s' (an integer with unit ms, s or m, e.g. 30s)",
+            f->name, v);
+    if (rc < 0 || us < f->min)
+        return usage_error(o, err, "--%s: duration '%s' out of range (%s)", f->name, v,
+                           f->min > 0 ? "more than 0, at most 4294967295s" : "at most 4294967295s");
+    *(uint64_t *)((char *)o + f->off) = us;
+    return CLI_RUN;
+}
+
+static int apply_fault(struct cli_opts *o, const char *v, FILE *err)
+{
+    char why[200];
+
+    if (o->drv.fault_count == TT_FAULT_MAX)
+        return usage_error(o, err, "--fault: too many rules (at most %d)", TT_FAULT_MAX);
+    if (tt_fault_check(v, why, sizeof(why)) < 0)
+        return usage_error(o, err, "--fault '%s': %s", v, why);
+    o->faults[o->drv.fault_count++] = v;
+    return CLI_RUN;
+}
+
+static int apply_name(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    if (v[0] == '\0')
+        return usage_error(o, err, "--%s: empty value", f->name);
+    if (f->kind == F_TUN && strlen(v) > 15)
+        return usage_error(o, err, "--%s: interface name '%s' too long (at most 15 characters)",
+                           f->name, v);
+    *(const char **)((char *)o + f->off) = v;
+    return CLI_RUN;
+}
+
+static int apply_address(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    switch (f->kind) {
+    case F_IPV4:
+        if (cli_parse_ipv4(v, (uint32_t *)((char *)o + f->off)) == 0)
+            return CLI_RUN;
+        return usage_error(o, err, "--%s: invalid IPv4 address '%s'", f->name, v);
+    case F_PREFIX:
+        if (cli_parse_prefix(v, &o->drv.host_addr, &o->drv.host_prefix) == 0)
+            return CLI_RUN;
+        return usage_error(o, err, "--%s: invalid '%s' (expected IPV4/LEN, e.g. 10.7.0.1/24)",
+                           f->name, v);
+    case F_HOSTPORT:
+        if (cli_parse_hostport(v, &o->raddr, &o->rport) == 0)
+            return CLI_RUN;
+        return usage_error(o, err, "--%s: invalid '%s' (expected IPV4:PORT, e.g. 10.7.0.1:7)",
+                           f->name, v);
+    default:
+        if (cli_parse_range(v, &o->drv.engine.port_lo, &o->drv.engine.port_hi) == 0)
+            return CLI_RUN;
+        return usage_error(o, err,
+                           "--%s: invalid range '%s' (expected LO-HI, 1 <= LO <= HI <= 65535)",
+                           f->name, v);
+    }
+}
+
+static int apply_number(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    uint64_t x;
+    int b;
+
+    switch (f->kind) {
+    case F_BOOL01:
+        if (cli_parse_bool01(v, &b) < 0)
+            return usage_error(o, err, "--%s: invalid value '%s' (expected 0 or 1)", f->name, v);
+        *(int *)((char *)o + f->off) = b;
+        return CLI_RUN;
+    case F_LINGER:
+        if (cli_parse_uint(v, f->min, f->max, &x) < 0)
+            return usage_error(o, err, "--%s: invalid value '%s' (expected seconds, 0 to %d)",
+                               f->name, v, INT_MAX);
+        o->linger_on = true;
+        o->linger_s = (unsigned)x;
+        return CLI_RUN;
+    default:
+        if (cli_parse_uint(v, f->min, f->max, &o->drv.seed) < 0)
+            return usage_error(o, err, "--%s: invalid value '%s' (expected an integer)", f->name,
+                               v);
+        o->drv.seed_set = true;
+        return CLI_RUN;
+    }
+}
+
+static int apply_switch(struct cli_opts *o, const struct flag *f, FILE *out)
+{
+    switch (f->kind) {
+    case F_TRUE:
+        *(bool *)((char *)o + f->off) = true;
+        return CLI_RUN;
+    case F_LINGER0:
+        o->linger_on = true;
+        o->linger_s = 0;
+        return CLI_RUN;
+    case F_QUIET:
+        o->quiet = true;
+        return CLI_RUN;
+    case F_VERBOSE:
+        o->verbose++;
+        return CLI_RUN;
+    case F_HELP:
+        print_help(o, out);
+        return CLI_DONE;
+    default:
+        fprintf(out, "%s (tuntcp) %s\n", o->prog, TT_VERSION_STRING);
+        return CLI_DONE;
+    }
+}
+
+static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, FILE *out, FILE *err)
+{
+    switch (f->kind) {
+    case F_TUN:
+    case F_PATH:
+        return apply_name(o, f, v, err);
+    case F_IPV4:
+    case F_PREFIX:
+    case F_HOSTPORT:
+    case F_RANGE:
+        return apply_address(o, f, v, err);
+    case F_UINT:
+        return apply_uint(o, f, v, err);
+    case F_DUR:
+        return apply_dur(o, f, v, err);
+    case F_FAULT:
+        return apply_fault(o, v, err);
+    case F_BOOL01:
+    case F_LINGER:
+    case F_SEED:
+        return apply_number(o, f, v, err);
+    case F_TRUE:
+    case F_LINGER0:
+    case F_QUIET:
+    case F_VERBOSE:
+    case F_HELP:
+    case F_VERSION:
+        return apply_switch(o, f, out);
+    }
+    return CLI_USAGE;
+}
+
+/* ---- getopt_long ---- */
+
+static bool flag_takes_value(const struct flag *f)
+{
+    return f->kind < F_TRUE || f->kind == F_FAULT || f->kind == F_LINGER || f->kind == F_SEED;
+}
+
+/* getopt_long's table for app; idx maps its entries back to flags[]. */
+static void build_options(enum cli_app app, struct option *lo, char *shortopts)
+{
+    size_t n = 0, s = 0;
+
+    shortopts[s++] = ':'; /* report a missing value as ':' rather than '?' */
+    for (size_t i = 0; i < NFLAGS; i++) {
+        const struct flag *f = &flags[i];
+        if (!(f->apps & app))
+            continue;
+        lo[n++] = (struct option){f->name, flag_takes_value(f) ? required_argument : no_argument,
+                                  NULL, f->short_opt ? f->short_opt : OPT_BASE + (int)i};
+        if (f->short_opt)
+            shortopts[s++] = (char)f->short_opt;
+    }
+    lo[n] = (struct option){NULL, 0, NULL, 0};
+    shortopts[s] = '\0';
+}
+
+static const struct flag *flag_by_val(int val)
+{
+    if (val == 0)
+        return NULL;
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (flags[i].short_opt == val || OPT_BASE + (int)i == val)
+            return &flags[i];
+    }
+    return NULL;
+}
+
+/* How many of app's flags start with name[0..len): getopt_long accepts unique abbreviations. */
+static size_t prefix_matches(enum cli_app app, const char *name, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NFLAGS; i++)
+        n += (flags[i].apps & app) && strncmp(flags[i].name, name, len) == 0;
+    return n;
+}
+
+/* Names the other app when a flag belongs to it: a clearer error than "unknown". */
+static int unknown_option(const struct cli_opts *o, const char *arg, FILE *err)
+{
+    size_t len;
+    const char *name = arg;
+
+    while (*name == '-')
+        name++;
+    len = strcspn(name, "=");
+    for (size_t i = 0; i < NFLAGS; i++) {
+        if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0 &&
+            !(flags[i].apps & o->app))
+            return usage_error(o, err, "--%.*s is an option of %s, not of %s", (int)len, name,
+                               flags[i].apps == CLI_ECHO_SERVER ? "echo-server" : "echo-client",
+                               o->prog);
+    }
+    return usage_error(o, err, "%s option '%s'",
+                       prefix_matches(o->app, name, len) > 1 ? "ambiguous" : "unknown", arg);
+}
+
+/* getopt_long returned '?' or ':'; optopt says for which option, 0 for an unknown long one. */
+static int getopt_error(const struct cli_opts *o, int c, char **argv, FILE *err)
+{
+    const struct flag *f = flag_by_val(optopt);
+
+    if (c == ':' && f != NULL)
+        return usage_error(o, err, "--%s: a value is required", f->name);
+    if (f != NULL)
+        return usage_error(o, err, "--%s takes no value", f->name);
+    if (optopt != 0)
+        return usage_error(o, err, "unknown option '-%c'", optopt);
+    return unknown_option(o, argv[optind - 1], err);
+}
+
+/* Checks between flags, once all are read. */
+static int cli_validate(const struct cli_opts *o, FILE *err)
+{
+    const tt_driver_config_t *d = &o->drv;
+    uint32_t mask = d->host_prefix == 0 ? 0 : ~(uint32_t)0 << (32 - d->host_prefix);
+    char a[16], h[16];
+
+    if (d->engine.addr == d->host_addr)
+        return usage_error(o, err, "--addr: %s is also the kernel side's address (--host)",
+                           cli_ipv4_str(d->engine.addr, a));
+    if (!d->no_config && (d->engine.addr & mask) != (d->host_addr & mask))
+        return usage_error(o, err,
+                           "--addr: %s is outside --host %s/%u: the kernel would not route to it "
+                           "(or use --no-config)",
+                           cli_ipv4_str(d->engine.addr, a), cli_ipv4_str(d->host_addr, h),
+                           d->host_prefix);
+    return CLI_RUN;
+}
+
+int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE *out, FILE *err)
+{
+    struct option lo[NFLAGS + 1];
+    char shortopts[NFLAGS + 2];
+    int c, rc;
+
+    cli_defaults(o, app);
+    build_options(app, lo, shortopts);
+    optind = 0; /* glibc: a full re-initialisation, so cli_parse can run more than once */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+        const struct flag *f = flag_by_val(c);
+        if (c == '?' || c == ':' || f == NULL)
+            return getopt_error(o, c, argv, err);
+        if ((rc = apply_flag(o, f, optarg, out, err)) != CLI_RUN)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_error(o, err, "unexpected argument '%s'", argv[optind]);
+    return cli_validate(o, err);
+}

@@ -1,0 +1,68 @@
+/*
+ * Command line of the tuntcp apps (SPEC §3), shared by echo-server and
+ * echo-client: every flag, its default, its validation and --help. A bad
+ * value is refused with a message naming the flag, and exit status 2.
+ */
+#ifndef TT_APPS_CLI_H
+#define TT_APPS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tuntcp/driver.h"
+
+enum cli_app {
+    CLI_ECHO_SERVER = 1,
+    CLI_ECHO_CLIENT = 2,
+};
+
+enum cli_result {
+    CLI_RUN = 0,   /* flags are good: run */
+    CLI_DONE = 1,  /* --help or --version was printed: exit 0 */
+    CLI_USAGE = 2, /* a bad flag was reported: exit 2 */
+};
+
+struct cli_opts {
+    enum cli_app app;
+    const char *prog;
+    tt_driver_config_t drv; /* TUN, addresses, TCP knobs, pcap, trace, faults, seed */
+    const char *faults[TT_FAULT_MAX];
+    int verbose; /* -v: statistics at exit; repeatable */
+    bool quiet;  /* -q: no informational messages (the listening line and failures stay) */
+    bool linger_on;
+    unsigned linger_s; /* with linger_on; 0 = --linger0 */
+
+    /* echo-server */
+    uint16_t port;
+    uint64_t close_after;
+    uint64_t max_conns;
+
+    /* echo-client */
+    uint32_t raddr;
+    uint16_t rport;
+    uint64_t count, concurrency, bytes;
+    bool close_wait, wait_timewait;
+};
+
+/* Fills o with SPEC §3's defaults for app. */
+void cli_defaults(struct cli_opts *o, enum cli_app app);
+
+/*
+ * Parses argv into o (defaults first). --help and --version print to out;
+ * errors go to err as "PROG: --FLAG: reason". Returns an enum cli_result.
+ */
+int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE *out, FILE *err);
+
+/* Value parsers, 0 or -EINVAL (-ERANGE for a number out of [min, max]). Addresses in host order. */
+int cli_parse_ipv4(const char *s, uint32_t *addr);
+int cli_parse_prefix(const char *s, uint32_t *addr, uint8_t *len);     /* IPV4/LEN */
+int cli_parse_hostport(const char *s, uint32_t *addr, uint16_t *port); /* IPV4:PORT */
+int cli_parse_range(const char *s, uint16_t *lo, uint16_t *hi);        /* LO-HI */
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+int cli_parse_bool01(const char *s, int *v);
+
+/* "10.7.0.2" into buf of at least 16 bytes. */
+const char *cli_ipv4_str(uint32_t addr, char *buf);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * echo-client (SPEC §3): makes --count connections, at most --concurrency
+ * at a time, sends --bytes of a known pattern on each and checks that the
+ * same bytes come back. By default the client closes first once its echo
+ * is verified (it takes TIME_WAIT); with --close-wait it waits for the
+ * server's FIN (the passive close). Every connection is tried even when
+ * others fail; each failure is one line naming the operation and the errno
+ * text, and the exit status is 1 if there was any.
+ *
+ * It exits once every connection has left the engine (FIN exchange done),
+ * and with --wait-timewait only once the TIME_WAIT entries expired too.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CHUNK 4096
+
+struct client;
+
+struct echo_conn {
+    struct client *cl;
+    tt_conn_t *conn; /* NULL: the slot is free */
+    uint64_t idx;    /* connection number, from 1 */
+    uint64_t sent, verified;
+    bool failed, echo_ok, closing;
+};
+
+struct client {
+    const struct cli_opts *o;
+    tt_driver_t *drv;
+    tt_engine_t *eng;
+    struct echo_conn *slots;
+    size_t nslots;
+    uint64_t started, finished, failures;
+};
+
+/* The byte at offset off of connection idx: differs between connections and 256-byte blocks. */
+static uint8_t pattern(uint64_t idx, uint64_t off)
+{
+    return (uint8_t)(off * 131 + (off >> 8) * 7 + idx * 17);
+}
+
+static void ec_fail_msg(struct echo_conn *ec, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line per failed connection: only its first failure is reported. */
+static void ec_fail_msg(struct echo_conn *ec, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ec->failed)
+        return;
+    ec->failed = true;
+    ec->cl->failures++;
+    fprintf(stderr, "echo-client: connection %llu: ", (unsigned long long)ec->idx);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void ec_fail(struct echo_conn *ec, const char *op, int err)
+{
+    ec_fail_msg(ec, "%s: %s", op, tt_strerror(err));
+}
+
+static void ec_finish(struct echo_conn *ec)
+{
+    ec->conn = NULL;
+    ec->cl->finished++;
+}
+
+static void ec_on_close(tt_conn_t *conn, int status)
+{
+    struct echo_conn *ec = tt_conn_get_data(conn);
+
+    if (status < 0)
+        ec_fail(ec, "close", status); /* --linger N ran out before our FIN was acknowledged */
+    ec_finish(ec);
+}
+
+static void ec_close(struct echo_conn *ec)
+{
+    const struct cli_opts *o = ec->cl->o;
+    int rc;
+
+    if (ec->closing)
+        return;
+    ec->closing = true;
+    if (o->linger_on && o->linger_s == 0)
+        rc = tt_conn_close_reset(ec->conn, ec_on_close);
+    else
+        rc = tt_conn_close(ec->conn, ec_on_close);
+    if (rc < 0) /* the callback will not come */
+        ec_finish(ec);
+}
+
+static void ec_send(struct echo_conn *ec)
+{
+    uint64_t bytes = ec->cl->o->bytes;
+    uint8_t buf[CHUNK];
+
+    while (ec->sent < bytes && !ec->closing) {
+        size_t n = bytes - ec->sent < CHUNK ? (size_t)(bytes - ec->sent) : CHUNK;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(ec->idx, ec->sent + i);
+        ssize_t w = tt_conn_write(ec->conn, buf, n);
+        if (w < 0) {
+            ec_fail(ec, "write", (int)w);
+            ec_close(ec);
+            return;
+        }
+        ec->sent += (uint64_t)w;
+        if ((size_t)w < n)
+            return; /* the send buffer is full: ec_on_writable goes on */
+    }
+}
+
+static void ec_on_writable(tt_conn_t *conn)
+{
+    ec_send(tt_conn_get_data(conn));
+}
+
+static void ec_echo_done(struct echo_conn *ec)
+{
+    ec->echo_ok = true;
+    if (!ec->cl->o->close_wait)
+        ec_close(ec); /* the active close: this side will hold TIME_WAIT */
+}
+
+/* Checks buf against the pattern; false (and the failure reported) on a mismatch. */
+static bool ec_verify(struct echo_conn *ec, const uint8_t *buf, size_t n)
+{
+    uint64_t bytes = ec->cl->o->bytes;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t off = ec->verified + i;
+        if (off >= bytes) {
+            ec_fail_msg(ec, "verify: more bytes echoed than the %llu sent",
+                        (unsigned long long)bytes);
+            return false;
+        }
+        if (buf[i] != pattern(ec->idx, off)) {
+            ec_fail_msg(ec, "verify: echo differs at byte %llu", (unsigned long long)off);
+            return false;
+        }
+    }
+    ec->verified += n;
+    return true;
+}
+
+static void ec_on_eof(struct echo_conn *ec)
+{
+    if (!ec->echo_ok)
+        ec_fail_msg(ec, "read: connection closed by the server after %llu of %llu bytes",
+                    (unsigned long long)ec->verified, (unsigned long long)ec->cl->o->bytes);
+    ec_close(ec); /* with --close-wait: the passive close, LAST_ACK */
+}
+
+static void ec_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread)
+{
+    struct echo_conn *ec = tt_conn_get_data(conn);
+
+    if (ec->closing)
+        return;
+    if (nread == TT_EOF) {
+        ec_on_eof(ec);
+        return;
+    }
+    if (nread < 0) {
+        ec_fail(ec, "read", (int)nread);
+        ec_close(ec);
+        return;
+    }
+    if (!ec_verify(ec, buf, (size_t)nread)) {
+        ec_close(ec);
+        return;
+    }
+    if (ec->verified == ec->cl->o->bytes && !ec->echo_ok)
+        ec_echo_done(ec);
+}
+
+static void ec_on_connect(tt_conn_t *conn, int status)
+{
+    struct echo_conn *ec = tt_conn_get_data(conn);
+    const struct cli_opts *o = ec->cl->o;
+    int rc;
+
+    if (status < 0) {
+        ec_fail(ec, "connect", status);
+        ec_close(ec);
+        return;
+    }
+    if (o->linger_on)
+        tt_conn_set_linger(conn, 1, o->linger_s);
+    tt_conn_set_writable_cb(conn, ec_on_writable);
+    if ((rc = tt_conn_read_start(conn, ec_on_read)) < 0) {
+        ec_fail(ec, "read", rc);
+        ec_close(ec);
+        return;
+    }
+    ec_send(ec);
+    if (o->bytes == 0 && !ec->closing)
+        ec_echo_done(ec);
+}
+
+static void cl_start(struct client *cl, struct echo_conn *ec)
+{
+    const struct cli_opts *o = cl->o;
+    tt_conn_t *conn;
+    int rc;
+
+    memset(ec, 0, sizeof(*ec));
+    ec->cl = cl;
+    ec->idx = ++cl->started;
+    rc = tt_connect(cl->eng, o->raddr, o->rport, ec_on_connect, &conn);
+    if (rc < 0) {
+        ec_fail(ec, "connect", rc);
+        cl->finished++;
+        return;
+    }
+    ec->conn = conn;
+    tt_conn_set_data(conn, ec);
+}
+
+/* Each loop iteration: fill the free slots, then see whether everything is over. */
+static void cl_check(tt_driver_t *drv, void *ctx)
+{
+    struct client *cl = ctx;
+
+    for (size_t i = 0; i < cl->nslots; i++) {
+        while (cl->slots[i].conn == NULL && cl->started < cl->o->count)
+            cl_start(cl, &cl->slots[i]);
+    }
+    if (cl->finished < cl->o->count || tt_engine_conn_count(cl->eng) != 0)
+        return;
+    if (cl->o->wait_timewait && tt_engine_timewait_count(cl->eng) != 0)
+        return;
+    tt_driver_stop(drv, cl->failures > 0 ? 1 : 0);
+}
+
+static void cl_summary(const struct client *cl)
+{
+    fprintf(stderr, "echo-client: %llu connections, %llu verified, %llu failed\n",
+            (unsigned long long)cl->started, (unsigned long long)(cl->finished - cl->failures),
+            (unsigned long long)cl->failures);
+}
+
+static int cl_run(struct client *cl, const struct cli_opts *o)
+{
+    char err[256];
+    int rc = tt_driver_new(&cl->drv, &o->drv, err, sizeof(err));
+
+    if (rc < 0) {
+        fprintf(stderr, "echo-client: %s\n", err);
+        return 1;
+    }
+    cl->eng = tt_driver_engine(cl->drv);
+    if (o->verbose && !o->quiet)
+        fprintf(stderr, "echo-client: interface %s, seed %llu\n", tt_driver_ifname(cl->drv),
+                (unsigned long long)tt_driver_seed(cl->drv));
+    tt_driver_set_check_cb(cl->drv, cl_check, cl);
+    rc = tt_driver_run(cl->drv);
+    if (o->verbose) {
+        tt_driver_print_stats(cl->drv, stderr);
+        cl_summary(cl);
+    }
+    tt_driver_free(cl->drv);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct client cl;
+    int rc = cli_parse(&o, CLI_ECHO_CLIENT, argc, argv, stdout, stderr);
+
+    if (rc != CLI_RUN)
+        return rc == CLI_DONE ? 0 : 2;
+    memset(&cl, 0, sizeof(cl));
+    cl.o = &o;
+    cl.nslots = (size_t)(o.concurrency < o.count ? o.concurrency : o.count);
+    cl.slots = calloc(cl.nslots, sizeof(*cl.slots));
+    if (cl.slots == NULL) {
+        fprintf(stderr, "echo-client: %s\n", strerror(ENOMEM));
+        return 1;
+    }
+    rc = cl_run(&cl, &o);
+    free(cl.slots);
+    return rc;
+}

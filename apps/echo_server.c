@@ -1,0 +1,309 @@
+/*
+ * echo-server (SPEC §3): echoes every connection on --port of the stack's
+ * address. By default the peer closes first and the server follows
+ * (CLOSE_WAIT -> LAST_ACK: the passive close); with --close-after the
+ * server closes first and so takes TIME_WAIT. --max-conns makes it exit
+ * once that many connections are fully gone, TIME_WAIT included, which is
+ * what a test of TIME_WAIT's length waits for.
+ *
+ * Back-pressure: when the send buffer is full, the rest of the data waits
+ * in the session and reading stops until the engine reports room again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define BACKLOG 128
+
+struct session;
+
+struct server {
+    const struct cli_opts *o;
+    tt_driver_t *drv;
+    tt_engine_t *eng;
+    tt_listener_t *listener;
+    uint64_t accepted;
+    struct session *sessions; /* live ones, freed at exit if the engine still held them */
+};
+
+struct session {
+    struct server *srv;
+    tt_conn_t *conn;
+    struct session *next, *prev;
+    uint64_t echoed; /* bytes taken for echo, queued or pending */
+    uint8_t *pend;   /* accepted from the peer, not yet taken by tt_conn_write */
+    size_t pend_len, pend_cap;
+    bool eof;       /* the peer's FIN arrived */
+    bool limit_hit; /* --close-after reached */
+    bool closing;
+    char peer[24];
+};
+
+static void sess_log(const struct session *s, const char *op, int err)
+{
+    if (!s->srv->o->quiet)
+        fprintf(stderr, "echo-server: %s: %s: %s\n", s->peer, op, tt_strerror(err));
+}
+
+static void sess_free(struct session *s)
+{
+    struct server *srv = s->srv;
+
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    free(s->pend);
+    free(s);
+}
+
+static void sess_on_close(tt_conn_t *conn, int status)
+{
+    struct session *s = tt_conn_get_data(conn);
+
+    if (s == NULL)
+        return;
+    if (status < 0)
+        sess_log(s, "close", status); /* a --linger timeout */
+    sess_free(s);
+}
+
+static void sess_close(struct session *s)
+{
+    bool reset = s->srv->o->linger_on && s->srv->o->linger_s == 0;
+    int rc;
+
+    if (s->closing)
+        return;
+    s->closing = true;
+    rc =
+        reset ? tt_conn_close_reset(s->conn, sess_on_close) : tt_conn_close(s->conn, sess_on_close);
+    if (rc < 0) /* the callback will not come */
+        sess_free(s);
+}
+
+static void sess_maybe_close(struct session *s)
+{
+    if ((s->eof || s->limit_hit) && s->pend_len == 0)
+        sess_close(s);
+}
+
+static int sess_pend(struct session *s, const uint8_t *buf, size_t n)
+{
+    if (s->pend_len + n > s->pend_cap) {
+        size_t cap = s->pend_cap ? s->pend_cap : 4096;
+        while (cap < s->pend_len + n)
+            cap *= 2;
+        uint8_t *p = realloc(s->pend, cap);
+        if (p == NULL)
+            return -ENOMEM;
+        s->pend = p;
+        s->pend_cap = cap;
+    }
+    memcpy(s->pend + s->pend_len, buf, n);
+    s->pend_len += n;
+    return 0;
+}
+
+/* Writes what it can; the rest waits in pend, and reading stops meanwhile. */
+static int sess_echo(struct session *s, const uint8_t *buf, size_t n)
+{
+    ssize_t w = s->pend_len > 0 ? 0 : tt_conn_write(s->conn, buf, n);
+
+    if (w < 0)
+        return (int)w;
+    if ((size_t)w == n)
+        return 0;
+    tt_conn_read_stop(s->conn);
+    return sess_pend(s, buf + w, n - (size_t)w);
+}
+
+static void sess_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread);
+
+static void sess_on_writable(tt_conn_t *conn)
+{
+    struct session *s = tt_conn_get_data(conn);
+    ssize_t w = tt_conn_write(conn, s->pend, s->pend_len);
+
+    if (w < 0) {
+        sess_log(s, "write", (int)w);
+        sess_close(s);
+        return;
+    }
+    memmove(s->pend, s->pend + w, s->pend_len - (size_t)w);
+    s->pend_len -= (size_t)w;
+    if (s->pend_len > 0)
+        return;
+    sess_maybe_close(s);
+    if (!s->closing && !s->eof && !s->limit_hit)
+        tt_conn_read_start(conn, sess_on_read);
+}
+
+/* With --close-after, only up to the limit is echoed; then the server closes. */
+static size_t sess_take(struct session *s, size_t n)
+{
+    uint64_t limit = s->srv->o->close_after;
+
+    if (limit == 0)
+        return n;
+    if (limit - s->echoed < n)
+        n = (size_t)(limit - s->echoed);
+    if (s->echoed + n >= limit)
+        s->limit_hit = true;
+    return n;
+}
+
+static void sess_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread)
+{
+    struct session *s = tt_conn_get_data(conn);
+    size_t n;
+    int rc;
+
+    if (s->closing || s->limit_hit)
+        return;
+    if (nread == TT_EOF) {
+        s->eof = true;
+        sess_maybe_close(s);
+        return;
+    }
+    if (nread < 0) {
+        sess_log(s, "read", (int)nread);
+        sess_close(s);
+        return;
+    }
+    n = sess_take(s, (size_t)nread);
+    s->echoed += n;
+    if ((rc = sess_echo(s, buf, n)) < 0) {
+        sess_log(s, "write", rc);
+        sess_close(s);
+        return;
+    }
+    if (s->limit_hit)
+        tt_conn_read_stop(conn);
+    sess_maybe_close(s);
+}
+
+static int sess_start(struct server *srv, tt_conn_t *conn)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    tt_conn_info_t info;
+    char a[16];
+
+    if (s == NULL)
+        return -ENOMEM;
+    s->srv = srv;
+    s->conn = conn;
+    s->next = srv->sessions;
+    if (s->next != NULL)
+        s->next->prev = s;
+    srv->sessions = s;
+    tt_conn_get_info(conn, &info);
+    snprintf(s->peer, sizeof(s->peer), "%s:%u", cli_ipv4_str(info.raddr, a), info.rport);
+    tt_conn_set_data(conn, s);
+    if (srv->o->linger_on)
+        tt_conn_set_linger(conn, 1, srv->o->linger_s);
+    tt_conn_set_writable_cb(conn, sess_on_writable);
+    return tt_conn_read_start(conn, sess_on_read);
+}
+
+static void srv_accept_one(struct server *srv, tt_conn_t *conn)
+{
+    int rc = sess_start(srv, conn);
+
+    srv->accepted++;
+    if (rc == 0)
+        return;
+    fprintf(stderr, "echo-server: accept: %s\n", tt_strerror(rc));
+    if (tt_conn_get_data(conn) != NULL)
+        sess_close(tt_conn_get_data(conn));
+    else
+        tt_conn_close_reset(conn, sess_on_close);
+}
+
+static void srv_on_connection(tt_listener_t *l, int status)
+{
+    struct server *srv = tt_listener_get_data(l);
+    uint64_t max = srv->o->max_conns;
+    tt_conn_t *conn;
+
+    if (status < 0) {
+        fprintf(stderr, "echo-server: listen: %s\n", tt_strerror(status));
+        return;
+    }
+    while ((max == 0 || srv->accepted < max) && tt_accept(l, &conn) == 0)
+        srv_accept_one(srv, conn);
+    if (max != 0 && srv->accepted >= max) {
+        tt_listener_close(l); /* no more: later SYNs are refused */
+        srv->listener = NULL;
+    }
+}
+
+/* --max-conns: done when every accepted connection is gone from the engine, TIME_WAIT too. */
+static void srv_check(tt_driver_t *drv, void *ctx)
+{
+    struct server *srv = ctx;
+
+    if (srv->o->max_conns == 0 || srv->accepted < srv->o->max_conns || srv->sessions != NULL)
+        return;
+    if (tt_engine_conn_count(srv->eng) == 0 && tt_engine_timewait_count(srv->eng) == 0)
+        tt_driver_stop(drv, 0);
+}
+
+static int srv_listen(struct server *srv)
+{
+    char a[16];
+    int rc = tt_listen(srv->eng, srv->o->port, BACKLOG, srv_on_connection, &srv->listener);
+
+    if (rc < 0) {
+        fprintf(stderr, "echo-server: listen on port %u: %s\n", srv->o->port, tt_strerror(rc));
+        return rc;
+    }
+    tt_listener_set_data(srv->listener, srv);
+    printf("listening on %s:%u\n", cli_ipv4_str(srv->o->drv.engine.addr, a), srv->o->port);
+    fflush(stdout);
+    return 0;
+}
+
+static int srv_run(struct server *srv, const struct cli_opts *o)
+{
+    char err[256];
+    int rc = tt_driver_new(&srv->drv, &o->drv, err, sizeof(err));
+
+    if (rc < 0) {
+        fprintf(stderr, "echo-server: %s\n", err);
+        return 1;
+    }
+    srv->eng = tt_driver_engine(srv->drv);
+    if (o->verbose && !o->quiet)
+        fprintf(stderr, "echo-server: interface %s, seed %llu\n", tt_driver_ifname(srv->drv),
+                (unsigned long long)tt_driver_seed(srv->drv));
+    rc = srv_listen(srv);
+    if (rc == 0) {
+        tt_driver_set_check_cb(srv->drv, srv_check, srv);
+        rc = tt_driver_run(srv->drv);
+        if (o->verbose)
+            tt_driver_print_stats(srv->drv, stderr);
+    }
+    tt_driver_free(srv->drv);
+    while (srv->sessions != NULL)
+        sess_free(srv->sessions);
+    return rc < 0 ? 1 : rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct server srv;
+    int rc = cli_parse(&o, CLI_ECHO_SERVER, argc, argv, stdout, stderr);
+
+    if (rc != CLI_RUN)
+        return rc == CLI_DONE ? 0 : 2;
+    memset(&srv, 0, sizeof(srv));
+    srv.o = &o;
+    return srv_run(&srv, &o);
+}

@@ -1,0 +1,104 @@
+/*
+ * tuntcp driver: runs a tt_engine on a Linux TUN device with libuv.
+ *
+ * The driver owns everything the engine must not touch: the TUN file
+ * descriptor, the clock, the event loop, signals, the pcap and trace files
+ * and fault injection. An application creates a driver from a config, sets
+ * up listeners or connections on tt_driver_engine(), then calls
+ * tt_driver_run() until tt_driver_stop() or SIGINT/SIGTERM.
+ *
+ * Errors are negative errno values. None of these functions may be called
+ * from a signal handler; all may be called from engine callbacks, except
+ * tt_driver_free() and tt_driver_run().
+ */
+#ifndef TUNTCP_DRIVER_H
+#define TUNTCP_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tuntcp/tuntcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* At most this many --fault rules. */
+#define TT_FAULT_MAX 32
+
+typedef struct tt_driver tt_driver_t;
+
+typedef struct tt_driver_config {
+    tt_config_t engine;        /* passed to tt_engine_new(); seed and isn_secret see below */
+    const char *tun_name;      /* interface to create or attach; default "tt0" */
+    uint32_t host_addr;        /* kernel-side address, host order; default 10.7.0.1 */
+    uint8_t host_prefix;       /* its prefix length; default 24 */
+    bool no_config;            /* leave addresses, MTU and link state alone */
+    const char *pcap_path;     /* NULL: no capture */
+    const char *trace_path;    /* NULL: no trace; "-": stderr */
+    const char *const *faults; /* --fault specs, checked with tt_fault_check() */
+    size_t fault_count;        /* <= TT_FAULT_MAX */
+    bool seed_set;             /* false: a random seed is drawn */
+    uint64_t seed;             /* derives engine.seed, engine.isn_secret and the fault PRNG */
+} tt_driver_config_t;
+
+/*
+ * Called once per loop iteration, after the packets and timers of that
+ * iteration went through the engine and outside any engine callback, with
+ * the engine's time set to now: the place to check for completion, start
+ * new connections, or call tt_driver_stop().
+ */
+typedef void (*tt_driver_check_cb)(tt_driver_t *drv, void *ctx);
+
+/* Defaults of SPEC §3: tt0, 10.7.0.1/24, engine defaults from tt_config_init(). */
+void tt_driver_config_init(tt_driver_config_t *cfg);
+
+/*
+ * Opens (creating if absent) and configures the TUN device, opens the pcap
+ * and trace files, creates the engine. On failure writes a one-line reason
+ * naming the step into err (e.g. "open /dev/net/tun: Permission denied").
+ * Errors: any negative errno of the failing step; -EINVAL for a bad config.
+ */
+int tt_driver_new(tt_driver_t **drv, const tt_driver_config_t *cfg, char *err, size_t errlen);
+
+/* Flushes the pcap and trace, closes the TUN device, frees the engine. */
+void tt_driver_free(tt_driver_t *drv);
+
+tt_engine_t *tt_driver_engine(const tt_driver_t *drv);
+const char *tt_driver_ifname(const tt_driver_t *drv);
+uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or given */
+
+void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
+
+/* Runs the loop; returns the status given to tt_driver_stop(), 0 after SIGINT/SIGTERM. */
+int tt_driver_run(tt_driver_t *drv);
+/* Makes tt_driver_run() return status once the current iteration ends. */
+void tt_driver_stop(tt_driver_t *drv, int status);
+
+/*
+ * Every counter (the engine's, then the driver's) as `Name value` lines,
+ * then one line per connection as `ss -tan` shows it. Also done on SIGUSR1.
+ */
+void tt_driver_print_stats(tt_driver_t *drv, FILE *f);
+
+/*
+ * DURATION of SPEC §3: an integer with unit ms, s or m; bare means seconds.
+ * Errors: -EINVAL (syntax), -ERANGE (above 2^32 - 1 seconds).
+ */
+int tt_duration_parse(const char *s, uint64_t *us);
+
+/*
+ * Checks one --fault spec (grammar in tt_fault_help). On error writes the
+ * reason into err. Errors: -EINVAL.
+ */
+int tt_fault_check(const char *spec, char *err, size_t errlen);
+
+/* The --fault grammar, for --help. */
+extern const char tt_fault_help[];
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,34 @@
+# The driver: TUN device, libuv loop, pcap, trace, fault injection.
+# Included from the top-level CMakeLists.txt after the engine and the
+# TT_TESTS block:   include(stack/driver.cmake)
+# The only code that includes <uv.h> or makes system calls; the engine
+# library stays free of both.
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+
+set(TT_DRV_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+add_library(tuntcp_driver STATIC
+  ${TT_DRV_DIR}/tun.c
+  ${TT_DRV_DIR}/loop.c
+  ${TT_DRV_DIR}/pcap.c
+  ${TT_DRV_DIR}/trace.c
+  ${TT_DRV_DIR}/fault.c
+  ${TT_DRV_DIR}/pktq.c
+  ${TT_DRV_DIR}/report.c
+  ${TT_DRV_DIR}/duration.c
+)
+target_include_directories(tuntcp_driver PUBLIC ${TT_DRV_DIR}/../include PRIVATE ${TT_DRV_DIR})
+target_link_libraries(tuntcp_driver PUBLIC tuntcp_engine PkgConfig::LIBUV)
+
+if(TT_TESTS)
+  # Named drv_test_* so that the engine-only glob over tests/unit/test_*.c
+  # does not pick them up: they also need the driver library.
+  foreach(name drv_test_fault drv_test_pcap drv_test_trace drv_test_pktq drv_test_report)
+    add_executable(${name} ${TT_DRV_DIR}/../tests/unit/${name}.c)
+    target_include_directories(${name} PRIVATE ${TT_DRV_DIR})
+    target_link_libraries(${name} PRIVATE tuntcp_driver PkgConfig::CMOCKA)
+    add_test(NAME unit/${name} COMMAND ${name})
+  endforeach()
+endif()

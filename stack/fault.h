@@ -1,0 +1,95 @@
+/*
+ * Fault injection between the TUN device and the engine (SPEC §3 --fault):
+ * a list of rules, each an action (drop, dup, delay) on the packets of one
+ * direction that match a class and optional qualifiers. Pure logic: the
+ * driver asks for a verdict per packet and carries it out (a delay is a
+ * timer in the driver, never in the engine).
+ *
+ * Grammar: ACTION:DIR:MATCH[:QUAL]...
+ *   ACTION  drop | dup | delay=DURATION
+ *   DIR     in | out
+ *   MATCH   any | syn | synack | fin | rst | ack | data
+ *   QUAL    state=STATE | nth=N | count=N | p=PROB
+ */
+#ifndef TT_FAULT_H
+#define TT_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tuntcp/driver.h"
+
+enum fault_action {
+    FAULT_PASS = 0, /* the verdict when no rule fires */
+    FAULT_DROP,
+    FAULT_DUP,
+    FAULT_DELAY,
+};
+
+enum fault_dir {
+    FAULT_IN,  /* read from the TUN, on its way to the engine */
+    FAULT_OUT, /* from the engine, on its way to the TUN */
+};
+
+enum fault_match {
+    FAULT_M_ANY,    /* every packet, TCP or not */
+    FAULT_M_SYN,    /* SYN without ACK */
+    FAULT_M_SYNACK, /* SYN with ACK */
+    FAULT_M_FIN,    /* FIN set, whatever else */
+    FAULT_M_RST,    /* RST set */
+    FAULT_M_ACK,    /* pure ACK: ACK and no data, SYN, FIN or RST */
+    FAULT_M_DATA,   /* carries payload */
+};
+
+struct fault_rule {
+    enum fault_action action;
+    uint64_t delay_us;
+    enum fault_dir dir;
+    enum fault_match match;
+    int state;      /* tt_state_t the packet's connection must be in; -1: any */
+    uint64_t nth;   /* first match acted on, from 1 */
+    uint64_t count; /* matches acted on from nth on; 0: no limit */
+    double p;       /* probability of acting on a match in the window */
+    uint64_t seen;  /* matches so far */
+};
+
+/*
+ * The state of the connection a packet belongs to, seen from our side
+ * (laddr/lport are ours): a tt_state_t, or -ENOENT when there is none.
+ */
+typedef int (*fault_state_fn)(void *ctx, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                              uint16_t rport);
+
+struct fault_set {
+    struct fault_rule rule[TT_FAULT_MAX];
+    size_t n;
+    uint64_t rng; /* splitmix64 state, from --seed */
+    fault_state_fn state_fn;
+    void *state_ctx;
+    uint64_t dropped, duplicated, delayed;
+};
+
+/* Parses one spec into r. On error writes the reason into err. Errors: -EINVAL. */
+int fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen);
+
+void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx);
+
+/* Parses and appends a rule. Errors: -EINVAL (bad spec), -ENOSPC (TT_FAULT_MAX rules). */
+int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen);
+
+/*
+ * Whether an out rule has a state= qualifier: the driver then holds the
+ * engine's output until the engine call returns, and asks for verdicts
+ * then, so that a packet is judged by the state it leaves its connection in.
+ */
+bool fault_set_judges_out_state(const struct fault_set *fs);
+
+/*
+ * The verdict for one packet (an IPv4 datagram). Rules are tried in order;
+ * the first that fires decides. *delay_us is set for FAULT_DELAY.
+ */
+enum fault_action fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
+                               size_t len, uint64_t *delay_us);
+
+#endif

@@ -1,0 +1,713 @@
+/*
+ * The driver: one tt_engine on one TUN device, run by a private libuv loop.
+ *
+ *   TUN readable -> read up to RX_BATCH datagrams -> pcap(in) -> fault(in)
+ *                -> tt_engine_input(now)
+ *   engine output -> fault(out) -> pcap(out) -> write(TUN), or the tx ring on EAGAIN
+ *
+ * (When an out rule has state=, engine output waits in a ring until the
+ * engine call returns, then meets the rules: see drv_flush_out.)
+ *
+ * Time: now is uv_hrtime() in microseconds, read once per batch or timer,
+ * and never allowed to go backwards (the engine asserts it). The engine's
+ * timers share ONE uv_timer_t, re-armed at tt_engine_next_deadline() in a
+ * prepare callback, i.e. after everything the engine did in an iteration,
+ * application calls included. libuv timers count whole milliseconds on the
+ * loop's cached clock (uv_now: the same monotonic clock as uv_hrtime, in
+ * ms), so the deadline is rounded up to the next millisecond on that
+ * clock: the timer cannot fire before the deadline, and
+ * if it ever did, tt_engine_timers() with the real now would simply find
+ * nothing due and the timer would be re-armed.
+ *
+ * Packets are never allocated: one receive buffer, and preallocated rings
+ * for the rare EAGAIN on write and for delayed faults.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "fault.h"
+#include "pcap.h"
+#include "pktq.h"
+#include "report.h"
+#include "trace.h"
+#include "tun.h"
+#include "tuntcp/driver.h"
+
+#define RX_BATCH 64        /* datagrams read per wakeup, so timers and writes are not starved */
+#define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
+#define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
+#define DELAY_SLOTS 64     /* datagrams held by delay faults */
+#define PCAP_FLUSH_MS 1000 /* SPEC §5: a running capture is readable within a second */
+#define HANDLES_MAX 8
+
+struct tt_driver {
+    uv_loop_t loop;
+    uv_poll_t poll;
+    uv_timer_t timer;       /* the engine's next deadline */
+    uv_timer_t delay_timer; /* the earliest delayed packet */
+    uv_timer_t flush_timer; /* pcap, once a second */
+    uv_prepare_t prepare;
+    uv_signal_t sig[3];
+    uv_handle_t *handles[HANDLES_MAX]; /* initialised handles, to close at free */
+    size_t nhandles;
+    bool loop_ready, want_writable;
+
+    tt_engine_t *eng;
+    int fd;
+    char ifname[TUN_NAME_MAX];
+    uint8_t *rxbuf;
+    struct pktq txq;
+    struct fault_set *faults; /* NULL: no rule, no cost */
+    struct delayq delays;
+    bool defer_out;           /* an out rule has state=: judge packets after the engine call */
+    struct pktq outq;         /* engine output awaiting that judgement */
+    struct pcap_writer *pcap; /* NULL: no capture */
+    struct trace_writer *trace;
+
+    uint64_t seed, start_us, wall_start_us, last_now, armed;
+    int status;
+    tt_driver_check_cb check_cb;
+    void *check_ctx;
+    struct drv_counters ctr;
+};
+
+static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len);
+static void drv_flush_out(struct tt_driver *d);
+
+/* Packets enter the engine only here, so deferred output is judged after each call. */
+static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+    tt_engine_input(d->eng, pkt, len, now);
+    drv_flush_out(d);
+}
+
+/* ---- clock ---- */
+
+static uint64_t drv_clock(struct tt_driver *d)
+{
+    uint64_t now = uv_hrtime() / 1000;
+
+    if (now < d->last_now)
+        now = d->last_now;
+    d->last_now = now;
+    return now;
+}
+
+/* pcap wants wall-clock time; derive it from the monotonic clock, read once at start. */
+static uint64_t drv_wall(struct tt_driver *d)
+{
+    return d->wall_start_us + (drv_clock(d) - d->start_us);
+}
+
+/* Milliseconds from the loop's clock until due (µs), rounded up: never early. */
+static uint64_t drv_ms_until(struct tt_driver *d, uint64_t due_us)
+{
+    uint64_t due_ms = due_us / 1000 + (due_us % 1000 != 0);
+    uint64_t now_ms;
+
+    uv_update_time(&d->loop);
+    now_ms = uv_now(&d->loop);
+    return due_ms > now_ms ? due_ms - now_ms : 0;
+}
+
+/* ---- engine timer ---- */
+
+static void drv_on_timer(uv_timer_t *t)
+{
+    struct tt_driver *d = t->data;
+
+    d->armed = TT_TIME_NEVER; /* a one-shot timer that fired is disarmed */
+    tt_engine_timers(d->eng, drv_clock(d));
+    drv_flush_out(d);
+}
+
+static void drv_arm(struct tt_driver *d)
+{
+    uint64_t dl = tt_engine_next_deadline(d->eng);
+
+    if (dl == d->armed)
+        return;
+    d->armed = dl;
+    if (dl == TT_TIME_NEVER)
+        uv_timer_stop(&d->timer);
+    else
+        uv_timer_start(&d->timer, drv_on_timer, drv_ms_until(d, dl), 0);
+}
+
+/* Runs after every iteration's callbacks, before the loop sleeps. */
+static void drv_on_prepare(uv_prepare_t *h)
+{
+    struct tt_driver *d = h->data;
+
+    if (d->check_cb != NULL) {
+        tt_engine_set_now(d->eng, drv_clock(d));
+        d->check_cb(d, d->check_ctx);
+        drv_flush_out(d);
+    }
+    drv_arm(d);
+}
+
+/* ---- TUN output ---- */
+
+static void drv_set_writable(struct tt_driver *d, bool on);
+
+/* true when done with pkt (written, or failed for good); false on EAGAIN. */
+static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    if (write(d->fd, pkt, len) >= 0) {
+        d->ctr.tun_out++;
+        if (d->pcap != NULL)
+            pcap_write(d->pcap, drv_wall(d), pkt, len);
+        return true;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOBUFS)
+        return false;
+    d->ctr.tun_write_errors++;
+    return true;
+}
+
+static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    /* Once something waits in the ring, later packets queue behind it: order is kept. */
+    if (d->txq.count == 0 && drv_write(d, pkt, len))
+        return;
+    if (!pktq_push(&d->txq, pkt, len)) {
+        d->ctr.txq_drops++;
+        return;
+    }
+    d->ctr.txq_queued++;
+    drv_set_writable(d, true);
+}
+
+static void drv_drain(struct tt_driver *d)
+{
+    const uint8_t *pkt;
+    size_t len;
+
+    while ((pkt = pktq_peek(&d->txq, &len)) != NULL) {
+        if (!drv_write(d, pkt, len))
+            return;
+        pktq_pop(&d->txq);
+    }
+    drv_set_writable(d, false);
+}
+
+/* ---- faults ---- */
+
+static void drv_on_delay(uv_timer_t *t);
+
+static void drv_arm_delay(struct tt_driver *d)
+{
+    uint64_t next = delayq_next(&d->delays);
+
+    if (next == UINT64_MAX)
+        uv_timer_stop(&d->delay_timer);
+    else
+        uv_timer_start(&d->delay_timer, drv_on_delay, drv_ms_until(d, next), 0);
+}
+
+static void drv_delay(struct tt_driver *d, enum fault_dir dir, const uint8_t *pkt, size_t len,
+                      uint64_t due)
+{
+    if (!delayq_add(&d->delays, due, (uint8_t)dir, pkt, len)) {
+        d->ctr.fault_delay_drops++;
+        return;
+    }
+    drv_arm_delay(d);
+}
+
+/* A delayed packet goes on its way without meeting the rules again. */
+static void drv_on_delay(uv_timer_t *t)
+{
+    struct tt_driver *d = t->data;
+    uint64_t now = drv_clock(d);
+    const uint8_t *pkt;
+    size_t len;
+    uint8_t dir;
+    int idx;
+
+    while ((idx = delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
+        if (dir == FAULT_IN)
+            drv_input(d, pkt, len, now);
+        else
+            drv_send(d, pkt, len);
+        delayq_release(&d->delays, idx);
+    }
+    drv_arm_delay(d);
+}
+
+static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+    uint64_t delay = 0;
+
+    switch (fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
+    case FAULT_PASS:
+        drv_input(d, pkt, len, now);
+        break;
+    case FAULT_DROP:
+        break;
+    case FAULT_DUP:
+        drv_input(d, pkt, len, now);
+        drv_input(d, pkt, len, now);
+        break;
+    case FAULT_DELAY:
+        drv_delay(d, FAULT_IN, pkt, len, now + delay);
+        break;
+    }
+}
+
+static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    uint64_t delay = 0;
+
+    switch (fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
+    case FAULT_PASS:
+        drv_send(d, pkt, len);
+        break;
+    case FAULT_DROP:
+        break;
+    case FAULT_DUP:
+        drv_send(d, pkt, len);
+        drv_send(d, pkt, len);
+        break;
+    case FAULT_DELAY:
+        drv_delay(d, FAULT_OUT, pkt, len, tt_engine_now(d->eng) + delay);
+        break;
+    }
+}
+
+/*
+ * An out rule with state= judges a packet by the state its connection is
+ * in once the engine has finished the call that sent it: our final ACK
+ * belongs to TIME_WAIT even if the engine sends it before it moves there.
+ */
+static void drv_flush_out(struct tt_driver *d)
+{
+    const uint8_t *pkt;
+    size_t len;
+
+    while ((pkt = pktq_peek(&d->outq, &len)) != NULL) {
+        drv_fault_out(d, pkt, len);
+        pktq_pop(&d->outq);
+    }
+}
+
+static void drv_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct tt_driver *d = ctx;
+
+    if (d->faults == NULL) {
+        drv_send(d, pkt, len);
+        return;
+    }
+    if (d->defer_out && pktq_push(&d->outq, pkt, len))
+        return;
+    drv_flush_out(d); /* the queue is full: keep the order */
+    drv_fault_out(d, pkt, len);
+}
+
+static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    struct tt_driver *d = ctx;
+
+    return tt_engine_conn_state(d->eng, laddr, lport, raddr, rport);
+}
+
+/* ---- TUN input ---- */
+
+static void drv_read_batch(struct tt_driver *d)
+{
+    uint64_t now = drv_clock(d);
+
+    for (int i = 0; i < RX_BATCH; i++) {
+        ssize_t n = read(d->fd, d->rxbuf, RX_BUF_SIZE);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                d->ctr.tun_read_errors++;
+            return;
+        }
+        d->ctr.tun_in++;
+        if (d->pcap != NULL)
+            pcap_write(d->pcap, drv_wall(d), d->rxbuf, (size_t)n);
+        if (d->faults != NULL)
+            drv_fault_in(d, d->rxbuf, (size_t)n, now);
+        else
+            drv_input(d, d->rxbuf, (size_t)n, now);
+    }
+}
+
+static void drv_on_poll(uv_poll_t *h, int status, int events)
+{
+    struct tt_driver *d = h->data;
+
+    if (status < 0) {
+        d->ctr.tun_read_errors++;
+        return;
+    }
+    if (events & UV_WRITABLE)
+        drv_drain(d);
+    if (events & UV_READABLE)
+        drv_read_batch(d);
+}
+
+static void drv_set_writable(struct tt_driver *d, bool on)
+{
+    if (d->want_writable == on)
+        return;
+    d->want_writable = on;
+    uv_poll_start(&d->poll, UV_READABLE | (on ? UV_WRITABLE : 0), drv_on_poll);
+}
+
+/* ---- events, signals, flushing ---- */
+
+static void drv_event(void *ctx, const tt_event_t *ev)
+{
+    struct tt_driver *d = ctx;
+
+    trace_event(d->trace, ev);
+}
+
+static void drv_on_signal(uv_signal_t *h, int signum)
+{
+    struct tt_driver *d = h->data;
+
+    if (signum == SIGUSR1)
+        tt_driver_print_stats(d, stderr);
+    else
+        tt_driver_stop(d, 0);
+}
+
+static void drv_on_flush(uv_timer_t *t)
+{
+    struct tt_driver *d = t->data;
+
+    pcap_flush(d->pcap);
+}
+
+/* ---- set-up ---- */
+
+static int fmt_err(char *err, size_t errlen, const char *what, const char *detail, int rc)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s%s: %s", what, detail, strerror(-rc));
+    return rc;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* One --seed drives everything random: the ISN key, port choice, fault draws. */
+static void drv_derive_seeds(uint64_t seed, tt_config_t *ecfg, uint64_t *fault_seed)
+{
+    uint64_t s = seed;
+
+    for (size_t i = 0; i < sizeof(ecfg->isn_secret); i += 8) {
+        uint64_t v = splitmix64(&s);
+        memcpy(ecfg->isn_secret + i, &v, 8);
+    }
+    ecfg->seed = splitmix64(&s);
+    *fault_seed = splitmix64(&s);
+}
+
+static int drv_open_tun(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                        size_t errlen)
+{
+    const char *step = "";
+    int rc = tun_open(cfg->tun_name, d->ifname, &d->fd, &step);
+
+    if (rc < 0) {
+        snprintf(err, errlen, "TUN %s: %s: %s%s", cfg->tun_name, step, strerror(-rc),
+                 rc == -EPERM ? " (needs CAP_NET_ADMIN: root, or inside `unshare -rn`)" : "");
+        return rc;
+    }
+    if (cfg->no_config)
+        return 0;
+    rc = tun_configure(d->ifname, cfg->host_addr, cfg->host_prefix, cfg->engine.mtu, &step);
+    if (rc < 0)
+        snprintf(err, errlen, "TUN %s: %s: %s", d->ifname, step, strerror(-rc));
+    return rc;
+}
+
+static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, uint64_t seed,
+                           char *err, size_t errlen)
+{
+    char why[160];
+    int rc;
+
+    if (cfg->fault_count == 0)
+        return 0;
+    d->faults = malloc(sizeof(*d->faults));
+    if (d->faults == NULL)
+        return fmt_err(err, errlen, "--fault", "", -ENOMEM);
+    fault_set_init(d->faults, seed, drv_conn_state, d);
+    for (size_t i = 0; i < cfg->fault_count; i++) {
+        rc = fault_set_add(d->faults, cfg->faults[i], why, sizeof(why));
+        if (rc < 0) {
+            snprintf(err, errlen, "--fault %s: %s", cfg->faults[i], why);
+            return rc;
+        }
+    }
+    d->defer_out = fault_set_judges_out_state(d->faults);
+    rc = delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
+    if (rc == 0 && d->defer_out)
+        rc = pktq_init(&d->outq, TXQ_SLOTS, cfg->engine.mtu);
+    return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
+}
+
+static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                          size_t errlen)
+{
+    int rc;
+
+    if (cfg->pcap_path != NULL && (rc = pcap_open(&d->pcap, cfg->pcap_path)) < 0)
+        return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
+    if (cfg->trace_path != NULL && (rc = trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
+        return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
+    return 0;
+}
+
+static int drv_add_handle(struct tt_driver *d, int rc, void *handle)
+{
+    if (rc == 0) {
+        ((uv_handle_t *)handle)->data = d;
+        d->handles[d->nhandles++] = handle;
+    }
+    return rc;
+}
+
+static int drv_start_signals(struct tt_driver *d)
+{
+    static const int signums[3] = {SIGINT, SIGTERM, SIGUSR1};
+    int rc = 0;
+
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        rc = drv_add_handle(d, uv_signal_init(&d->loop, &d->sig[i]), &d->sig[i]);
+        if (rc == 0)
+            rc = uv_signal_start(&d->sig[i], drv_on_signal, signums[i]);
+    }
+    return rc;
+}
+
+static int drv_init_handles(struct tt_driver *d)
+{
+    int rc = drv_add_handle(d, uv_poll_init(&d->loop, &d->poll, d->fd), &d->poll);
+
+    if (rc == 0)
+        rc = uv_poll_start(&d->poll, UV_READABLE, drv_on_poll);
+    if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->timer), &d->timer);
+    if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->delay_timer), &d->delay_timer);
+    if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->flush_timer), &d->flush_timer);
+    if (rc == 0)
+        rc = drv_add_handle(d, uv_prepare_init(&d->loop, &d->prepare), &d->prepare);
+    if (rc == 0)
+        rc = uv_prepare_start(&d->prepare, drv_on_prepare);
+    if (rc == 0)
+        rc = drv_start_signals(d);
+    if (rc == 0 && d->pcap != NULL)
+        rc = uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
+    return rc;
+}
+
+static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
+{
+    int rc = uv_loop_init(&d->loop);
+
+    if (rc < 0)
+        return fmt_err(err, errlen, "uv_loop_init", "", rc);
+    d->loop_ready = true;
+    rc = drv_init_handles(d);
+    if (rc < 0)
+        return fmt_err(err, errlen, "libuv", "", rc);
+    uv_unref((uv_handle_t *)&d->prepare); /* only the TUN poll keeps the loop alive */
+    uv_unref((uv_handle_t *)&d->flush_timer);
+    return 0;
+}
+
+static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                           size_t errlen)
+{
+    tt_config_t ecfg = cfg->engine;
+    uint64_t fault_seed;
+    uv_timeval64_t tv;
+    int rc;
+
+    drv_derive_seeds(d->seed, &ecfg, &fault_seed);
+    if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
+        return rc;
+    d->start_us = drv_clock(d);
+    if ((rc = uv_gettimeofday(&tv)) < 0)
+        return fmt_err(err, errlen, "gettimeofday", "", rc);
+    d->wall_start_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+    if ((rc = drv_open_files(d, cfg, err, errlen)) < 0)
+        return rc;
+    rc = tt_engine_new(&d->eng, &ecfg, drv_output, d, d->start_us);
+    if (rc < 0)
+        return fmt_err(err, errlen, "engine", " (check --mtu, --msl, --ip-local-port-range)", rc);
+    if (d->trace != NULL)
+        tt_engine_set_event_cb(d->eng, drv_event, d);
+    return 0;
+}
+
+static int drv_check_config(const tt_driver_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->tun_name == NULL || cfg->engine.mtu < 68 || cfg->engine.mtu > 65535 ||
+        cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX)
+        return fmt_err(err, errlen, "driver config", "", -EINVAL);
+    return 0;
+}
+
+static int drv_draw_seed(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                         size_t errlen)
+{
+    int rc = 0;
+
+    if (cfg->seed_set)
+        d->seed = cfg->seed;
+    else if ((rc = uv_random(NULL, NULL, &d->seed, sizeof(d->seed), 0, NULL)) < 0)
+        return fmt_err(err, errlen, "random seed", "", rc);
+    return 0;
+}
+
+static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *err, size_t errlen)
+{
+    int rc;
+
+    if ((rc = drv_check_config(cfg, err, errlen)) < 0)
+        return rc;
+    if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
+        return rc;
+    d->rxbuf = malloc(RX_BUF_SIZE);
+    if (d->rxbuf == NULL || pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
+        return fmt_err(err, errlen, "buffers", "", -ENOMEM);
+    if ((rc = drv_open_tun(d, cfg, err, errlen)) < 0)
+        return rc;
+    if ((rc = drv_open_engine(d, cfg, err, errlen)) < 0)
+        return rc;
+    return drv_open_loop(d, err, errlen);
+}
+
+/* ---- public API ---- */
+
+void tt_driver_config_init(tt_driver_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    tt_config_init(&cfg->engine);
+    cfg->engine.addr = 0x0a070002; /* 10.7.0.2 */
+    cfg->tun_name = "tt0";
+    cfg->host_addr = 0x0a070001; /* 10.7.0.1/24 */
+    cfg->host_prefix = 24;
+}
+
+int tt_driver_new(tt_driver_t **out, const tt_driver_config_t *cfg, char *err, size_t errlen)
+{
+    struct tt_driver *d = calloc(1, sizeof(*d));
+    int rc;
+
+    if (d == NULL)
+        return fmt_err(err, errlen, "driver", "", -ENOMEM);
+    d->fd = -1;
+    d->armed = TT_TIME_NEVER;
+    rc = drv_open(d, cfg, err, errlen);
+    if (rc < 0) {
+        tt_driver_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+static void drv_close_files(struct tt_driver *d)
+{
+    int rc;
+
+    if (d->pcap != NULL && (rc = pcap_close(d->pcap)) < 0)
+        fprintf(stderr, "pcap: %s\n", strerror(-rc));
+    if (d->trace != NULL && (rc = trace_close(d->trace)) < 0)
+        fprintf(stderr, "trace: %s\n", strerror(-rc));
+    d->pcap = NULL;
+    d->trace = NULL;
+}
+
+void tt_driver_free(tt_driver_t *d)
+{
+    if (d == NULL)
+        return;
+    drv_close_files(d);
+    for (size_t i = 0; i < d->nhandles; i++)
+        uv_close(d->handles[i], NULL);
+    if (d->loop_ready) {
+        uv_run(&d->loop, UV_RUN_DEFAULT); /* lets the close callbacks run */
+        uv_loop_close(&d->loop);
+    }
+    if (d->eng != NULL)
+        tt_engine_free(d->eng);
+    if (d->fd >= 0)
+        close(d->fd);
+    if (d->faults != NULL)
+        delayq_free(&d->delays);
+    pktq_free(&d->outq);
+    free(d->faults);
+    pktq_free(&d->txq);
+    free(d->rxbuf);
+    free(d);
+}
+
+tt_engine_t *tt_driver_engine(const tt_driver_t *d)
+{
+    return d->eng;
+}
+
+const char *tt_driver_ifname(const tt_driver_t *d)
+{
+    return d->ifname;
+}
+
+uint64_t tt_driver_seed(const tt_driver_t *d)
+{
+    return d->seed;
+}
+
+void tt_driver_set_check_cb(tt_driver_t *d, tt_driver_check_cb cb, void *ctx)
+{
+    d->check_cb = cb;
+    d->check_ctx = ctx;
+}
+
+int tt_driver_run(tt_driver_t *d)
+{
+    d->status = 0;
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    if (d->pcap != NULL)
+        pcap_flush(d->pcap);
+    return d->status;
+}
+
+void tt_driver_stop(tt_driver_t *d, int status)
+{
+    d->status = status;
+    uv_stop(&d->loop);
+}
+
+void tt_driver_print_stats(tt_driver_t *d, FILE *f)
+{
+    if (d->faults != NULL) {
+        d->ctr.fault_dropped = d->faults->dropped;
+        d->ctr.fault_duplicated = d->faults->duplicated;
+        d->ctr.fault_delayed = d->faults->delayed;
+    }
+    d->ctr.pcap_records = d->pcap != NULL ? pcap_count(d->pcap) : 0;
+    report_print(f, d->eng, &d->ctr, drv_clock(d));
+}

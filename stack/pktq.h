@@ -1,0 +1,60 @@
+/*
+ * The driver's packet holding areas, allocated once so that no packet costs
+ * a malloc: a FIFO ring for packets the TUN device refused for a moment
+ * (EAGAIN), and a timed pool for packets delayed by a --fault rule.
+ */
+#ifndef TT_PKTQ_H
+#define TT_PKTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* FIFO ring of fixed-size slots. */
+struct pktq {
+    uint8_t *mem;
+    uint32_t *len;
+    size_t slots, slot_size, head, count;
+};
+
+/* Errors: -ENOMEM. */
+int pktq_init(struct pktq *q, size_t slots, size_t slot_size);
+void pktq_free(struct pktq *q);
+/* Copies pkt in; false when the ring is full or pkt is larger than a slot. */
+bool pktq_push(struct pktq *q, const uint8_t *pkt, size_t len);
+/* The oldest packet, or NULL when empty. */
+const uint8_t *pktq_peek(const struct pktq *q, size_t *len);
+void pktq_pop(struct pktq *q);
+
+struct delay_slot {
+    uint64_t due; /* monotonic µs */
+    uint64_t seq; /* insertion order: equal delays keep the packets' order */
+    uint32_t len;
+    uint8_t dir;
+    bool used;
+};
+
+/* Unordered pool of timed slots; a few dozen at most, so a linear scan is cheapest. */
+struct delayq {
+    uint8_t *mem;
+    struct delay_slot *slot;
+    size_t slots, slot_size;
+    uint64_t next_seq;
+};
+
+/* Errors: -ENOMEM. */
+int delayq_init(struct delayq *q, size_t slots, size_t slot_size);
+void delayq_free(struct delayq *q);
+/* Copies pkt in, due at due; false when full or pkt is larger than a slot. */
+bool delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len);
+/* The earliest due time; UINT64_MAX when empty. */
+uint64_t delayq_next(const struct delayq *q);
+/*
+ * The earliest packet due at or before now: its slot index (>= 0), with
+ * *pkt, *len and *dir set, or -1. The slot stays taken until
+ * delayq_release(), so adding packets meanwhile cannot overwrite it.
+ */
+int delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len, uint8_t *dir);
+void delayq_release(struct delayq *q, int idx);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * Statistics report. The engine's counters come from tt_stats_table() so a
+ * counter added to the engine shows up here without a change; the driver's
+ * own follow with a Tt prefix, Linux having no name for them.
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+struct drv_stat_desc {
+    const char *name;
+    size_t offset;
+};
+
+#define DRV_STAT(name, field)                                                                      \
+    {                                                                                              \
+        name, offsetof(struct drv_counters, field)                                                 \
+    }
+
+static const struct drv_stat_desc drv_stats[] = {
+    DRV_STAT("TtTunInPackets", tun_in),           DRV_STAT("TtTunOutPackets", tun_out),
+    DRV_STAT("TtTunReadErrors", tun_read_errors), DRV_STAT("TtTunWriteErrors", tun_write_errors),
+    DRV_STAT("TtTunTxQueued", txq_queued),        DRV_STAT("TtTunTxDrops", txq_drops),
+    DRV_STAT("TtFaultDropped", fault_dropped),    DRV_STAT("TtFaultDuplicated", fault_duplicated),
+    DRV_STAT("TtFaultDelayed", fault_delayed),    DRV_STAT("TtFaultDelayDrops", fault_delay_drops),
+    DRV_STAT("TtPcapRecords", pcap_records),
+};
+
+static uint64_t field_at(const void *base, size_t offset)
+{
+    return *(const uint64_t *)((const char *)base + offset);
+}
+
+static void print_counters(FILE *f, const tt_engine_t *eng, const struct drv_counters *c)
+{
+    tt_stats_t st;
+    size_t n;
+    const tt_stat_desc_t *tab = tt_stats_table(&n);
+
+    tt_engine_stats(eng, &st);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s %" PRIu64 "\n", tab[i].name, field_at(&st, tab[i].offset));
+    for (size_t i = 0; i < sizeof(drv_stats) / sizeof(drv_stats[0]); i++)
+        fprintf(f, "%s %" PRIu64 "\n", drv_stats[i].name, field_at(c, drv_stats[i].offset));
+}
+
+static void format_endpoint(char *buf, size_t cap, uint32_t a, uint16_t port)
+{
+    snprintf(buf, cap, "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, port);
+}
+
+/* ss's timer column, for the two states whose length the user sets. */
+static void format_timer(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us)
+{
+    uint64_t left;
+
+    buf[0] = '\0';
+    if (info->expires_us == TT_TIME_NEVER)
+        return;
+    if (info->state != TT_STATE_TIME_WAIT && info->state != TT_STATE_FIN_WAIT_2)
+        return;
+    left = info->expires_us > now_us ? info->expires_us - now_us : 0;
+    snprintf(buf, cap, " timer:(%s,%" PRIu64 ".%03" PRIu64 "s)",
+             info->state == TT_STATE_TIME_WAIT ? "timewait" : "fin_wait_2", left / 1000000,
+             left % 1000000 / 1000);
+}
+
+/* Drops the padding of an empty last column, and ends the line. */
+static void trim_and_end_line(char *buf, size_t cap)
+{
+    size_t n = strlen(buf);
+
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    if (n + 1 < cap) {
+        buf[n++] = '\n';
+        buf[n] = '\0';
+    }
+}
+
+void report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us)
+{
+    char local[24], peer[24], timer[48];
+
+    format_endpoint(local, sizeof(local), info->laddr, info->lport);
+    format_endpoint(peer, sizeof(peer), info->raddr, info->rport);
+    format_timer(timer, sizeof(timer), info, now_us);
+    snprintf(buf, cap, "%-12s %-6u %-6u %-21s %-21s%s", tt_state_name(info->state), info->recv_q,
+             info->send_q, local, peer, timer);
+    trim_and_end_line(buf, cap);
+}
+
+struct conn_print_ctx {
+    FILE *f;
+    uint64_t now_us;
+};
+
+static void print_conn(void *ctx, const tt_conn_info_t *info)
+{
+    const struct conn_print_ctx *pc = ctx;
+    char line[160];
+
+    report_conn_line(line, sizeof(line), info, pc->now_us);
+    fputs(line, pc->f);
+}
+
+void report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
+{
+    struct conn_print_ctx pc = {f, now_us};
+
+    print_counters(f, eng, c);
+    fprintf(f, "%-12s %-6s %-6s %-21s %-21s %s\n", "State", "Recv-Q", "Send-Q",
+            "Local Address:Port", "Peer Address:Port", "Timer");
+    tt_engine_foreach_conn(eng, print_conn, &pc);
+    fflush(f);
+}

@@ -1,0 +1,28 @@
+/*
+ * Statistics report (SPEC §3, on SIGUSR1 and at exit with -v): every counter
+ * as `Name value`, then the connections as `ss -tan` lists them.
+ */
+#ifndef TT_REPORT_H
+#define TT_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tuntcp/tuntcp.h"
+
+/* The driver's own counters, printed after the engine's. */
+struct drv_counters {
+    uint64_t tun_in, tun_out; /* packets read from / written to the TUN */
+    uint64_t tun_read_errors, tun_write_errors;
+    uint64_t txq_queued, txq_drops; /* EAGAIN on write: queued, or dropped when full */
+    uint64_t fault_dropped, fault_duplicated, fault_delayed;
+    uint64_t fault_delay_drops; /* delay pool full */
+    uint64_t pcap_records;
+};
+
+void report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us);
+
+/* One `ss -tan`-like line for info, newline included, into buf of cap bytes. */
+void report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us);
+
+#endif

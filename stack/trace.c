@@ -1,0 +1,170 @@
+/*
+ * Trace writer: formats engine events as the JSON Lines of SPEC §4 and
+ * flushes each line at once. Times are printed from integers (seconds and
+ * six digits of microseconds), never through a double, so `t` is exact.
+ * Field order is fixed (t, ev, conn, then the event's own fields) so that
+ * the lines can be compared textually in tests.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace.h"
+
+struct trace_writer {
+    FILE *f;
+    bool is_stderr;
+    bool failed;
+    uint64_t start_us;
+};
+
+struct line {
+    char *buf;
+    size_t cap, len;
+};
+
+static void line_printf(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void line_printf(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (l->len >= l->cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(l->buf + l->len, l->cap - l->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->len = l->len + (size_t)n < l->cap ? l->len + (size_t)n : l->cap - 1;
+}
+
+/* A JSON string; the engine's strings are plain ASCII, but a name is no place for a quote. */
+static void line_string(struct line *l, const char *key, const char *s)
+{
+    line_printf(l, ",\"%s\":\"", key);
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            line_printf(l, "\\%c", c);
+        else if (c < 0x20)
+            line_printf(l, "\\u%04x", c);
+        else
+            line_printf(l, "%c", c);
+    }
+    line_printf(l, "\"");
+}
+
+/* Seconds since start with six decimals; an event before start (never expected) is 0. */
+static void line_time(struct line *l, const char *key, uint64_t us, uint64_t start_us)
+{
+    uint64_t rel = us > start_us ? us - start_us : 0;
+
+    line_printf(l, "\"%s\":%" PRIu64 ".%06" PRIu64, key, rel / 1000000, rel % 1000000);
+}
+
+static void line_conn(struct line *l, const tt_event_t *ev)
+{
+    uint32_t a = ev->laddr, b = ev->raddr;
+
+    line_printf(l, ",\"conn\":\"%u.%u.%u.%u:%u>%u.%u.%u.%u:%u\"", a >> 24, (a >> 16) & 255,
+                (a >> 8) & 255, a & 255, ev->lport, b >> 24, (b >> 16) & 255, (b >> 8) & 255,
+                b & 255, ev->rport);
+}
+
+static const char *event_name(tt_event_type_t type)
+{
+    switch (type) {
+    case TT_EV_STATE:
+        return "state";
+    case TT_EV_TIMEWAIT_RESTART:
+        return "timewait_restart";
+    case TT_EV_RST_OUT:
+        return "rst_out";
+    case TT_EV_RST_IN:
+        return "rst_in";
+    }
+    return NULL;
+}
+
+static void line_fields(struct line *l, const tt_event_t *ev, uint64_t start_us)
+{
+    switch (ev->type) {
+    case TT_EV_STATE:
+        line_string(l, "from", tt_state_name(ev->from));
+        line_string(l, "to", tt_state_name(ev->to));
+        if (ev->to == TT_STATE_CLOSED)
+            line_string(l, "why", tt_close_reason_name(ev->why));
+        break;
+    case TT_EV_TIMEWAIT_RESTART:
+        line_printf(l, ",");
+        line_time(l, "expires", ev->expires_us, start_us);
+        break;
+    case TT_EV_RST_OUT:
+        line_string(l, "why", ev->rst_why != NULL ? ev->rst_why : "abort");
+        break;
+    case TT_EV_RST_IN:
+        line_string(l, "state", tt_state_name(ev->state));
+        break;
+    }
+}
+
+size_t trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_us)
+{
+    struct line l = {buf, cap, 0};
+    const char *name = event_name(ev->type);
+
+    if (name == NULL || cap < TRACE_LINE_MAX)
+        return 0;
+    line_printf(&l, "{");
+    line_time(&l, "t", ev->now_us, start_us);
+    line_string(&l, "ev", name);
+    line_conn(&l, ev);
+    line_fields(&l, ev, start_us);
+    line_printf(&l, "}\n");
+    return l.len;
+}
+
+int trace_open(struct trace_writer **out, const char *path, uint64_t start_us)
+{
+    struct trace_writer *tw = calloc(1, sizeof(*tw));
+
+    if (tw == NULL)
+        return -ENOMEM;
+    tw->is_stderr = strcmp(path, "-") == 0;
+    tw->f = tw->is_stderr ? stderr : fopen(path, "w");
+    if (tw->f == NULL) {
+        int err = -errno;
+        free(tw);
+        return err;
+    }
+    tw->start_us = start_us;
+    *out = tw;
+    return 0;
+}
+
+void trace_event(struct trace_writer *tw, const tt_event_t *ev)
+{
+    char buf[TRACE_LINE_MAX];
+    size_t n = trace_format(buf, sizeof(buf), ev, tw->start_us);
+
+    if (n == 0)
+        return;
+    /* Flushed per line (SPEC §4): a reader of the file sees each event when it happens. */
+    if (fwrite(buf, 1, n, tw->f) != n || fflush(tw->f) != 0)
+        tw->failed = true;
+}
+
+int trace_close(struct trace_writer *tw)
+{
+    int err = tw->failed ? -EIO : 0;
+
+    if (!tw->is_stderr && fclose(tw->f) != 0 && err == 0)
+        err = -errno;
+    free(tw);
+    return err;
+}

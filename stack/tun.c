@@ -1,0 +1,140 @@
+/*
+ * TUN device setup (Linux). Everything here runs once at start-up; the
+ * per-packet reads and writes are in loop.c. Configuration uses the classic
+ * SIOCSIF* ioctls, which need nothing but a datagram socket, rather than
+ * netlink: we set one address, one netmask, the MTU and the up flag, and
+ * the kernel derives the subnet route from them. IPv6 is turned off on the
+ * link so that the kernel's own chatter stays out of the captures.
+ */
+#define _DEFAULT_SOURCE /* struct ifreq and the IFF_ flags of <net/if.h> */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tun.h"
+
+int tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step)
+{
+    struct ifreq ifr;
+    int tfd, err;
+
+    *step = "TUNSETIFF";
+    if (strlen(name) >= IFNAMSIZ)
+        return -ENAMETOOLONG;
+    tfd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (tfd < 0) {
+        *step = "open /dev/net/tun";
+        return -errno;
+    }
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name, strlen(name));
+    if (ioctl(tfd, TUNSETIFF, &ifr) < 0) {
+        err = -errno;
+        close(tfd);
+        return err;
+    }
+    memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+    ifname[IFNAMSIZ - 1] = '\0';
+    *fd = tfd;
+    return 0;
+}
+
+static void ifr_set_ipv4(struct ifreq *ifr, uint32_t addr)
+{
+    struct sockaddr_in sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    memcpy(&ifr->ifr_addr, &sin, sizeof(sin));
+}
+
+/* One SIOCSIF* call on a fresh ifreq; *step names it for the error message. */
+static int tun_ioctl(int sock, const char *ifname, unsigned long req, const char *name,
+                     struct ifreq *ifr, const char **step)
+{
+    memcpy(ifr->ifr_name, ifname, IFNAMSIZ);
+    if (ioctl(sock, req, ifr) == 0)
+        return 0;
+    *step = name;
+    return -errno;
+}
+
+static int tun_link_up(int sock, const char *ifname, const char **step)
+{
+    struct ifreq ifr;
+    int rc;
+
+    memset(&ifr, 0, sizeof(ifr));
+    rc = tun_ioctl(sock, ifname, SIOCGIFFLAGS, "SIOCGIFFLAGS", &ifr, step);
+    if (rc < 0)
+        return rc;
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    return tun_ioctl(sock, ifname, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr, step);
+}
+
+static int tun_set_all(int sock, const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
+                       const char **step)
+{
+    uint32_t mask = prefix == 0 ? 0 : ~(uint32_t)0 << (32 - prefix);
+    struct ifreq ifr;
+    int rc;
+
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_mtu = (int)mtu;
+    rc = tun_ioctl(sock, ifname, SIOCSIFMTU, "SIOCSIFMTU", &ifr, step);
+    if (rc == 0) {
+        ifr_set_ipv4(&ifr, addr);
+        rc = tun_ioctl(sock, ifname, SIOCSIFADDR, "SIOCSIFADDR", &ifr, step);
+    }
+    if (rc == 0) {
+        ifr_set_ipv4(&ifr, mask);
+        rc = tun_ioctl(sock, ifname, SIOCSIFNETMASK, "SIOCSIFNETMASK", &ifr, step);
+    }
+    return rc == 0 ? tun_link_up(sock, ifname, step) : rc;
+}
+
+/*
+ * Best effort: without IPv6 the kernel sends nothing of its own (router
+ * solicitations, MLD) on the link, so captures hold only the experiment.
+ */
+static void tun_disable_ipv6(const char *ifname)
+{
+    char path[96];
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (write(fd, "1", 1) < 0) {
+        /* IPv6 stays on: the engine drops what it sends, only captures are noisier */
+    }
+    close(fd);
+}
+
+int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
+                  const char **step)
+{
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int rc;
+
+    if (sock < 0) {
+        *step = "socket";
+        return -errno;
+    }
+    tun_disable_ipv6(ifname);
+    rc = tun_set_all(sock, ifname, addr, prefix, mtu, step);
+    close(sock);
+    return rc;
+}

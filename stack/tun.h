@@ -1,0 +1,29 @@
+/*
+ * The TUN device: open or create it, and configure its kernel side.
+ */
+#ifndef TT_TUN_H
+#define TT_TUN_H
+
+#include <stdint.h>
+
+#define TUN_NAME_MAX 16 /* IFNAMSIZ, NUL included */
+
+/*
+ * Attaches to the TUN interface name, creating it if absent (IFF_TUN,
+ * IFF_NO_PI: each read or write is one bare IPv4 datagram). *fd is
+ * non-blocking and close-on-exec; ifname receives the kernel's name for it.
+ * On error *step names the call that failed. Errors: -ENAMETOOLONG, -errno
+ * of open(/dev/net/tun) or TUNSETIFF (-EPERM without CAP_NET_ADMIN, -EBUSY
+ * when another process holds it, -EINVAL when name is not a TUN device).
+ */
+int tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step);
+
+/*
+ * Sets the MTU, puts addr/prefix on the kernel side and brings the link up,
+ * through ioctl on an AF_INET socket (no `ip` child process). On error
+ * *step names the ioctl that failed. Errors: -errno of socket() or ioctl().
+ */
+int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
+                  const char **step);
+
+#endif

@@ -1,0 +1,295 @@
+"""Helpers for the interop tests: tuntcp's apps on a real TUN device against
+the Linux kernel's TCP, inside a network namespace each test makes itself.
+
+A test script calls enter_netns() first: the script re-executes itself under
+`unshare -n` (as root) or `unshare -rn` (a user namespace otherwise), so the
+TUN device, its addresses and every packet live and die with that private
+namespace. Nothing is ever sent outside it: the stack is 10.7.0.2, the kernel
+side 10.7.0.1, both on the TUN device the app creates.
+
+Without the privileges for that the script exits 77 (skipped) with a clear
+message; under CI (CI=true) it fails instead (SPEC §6).
+"""
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+SKIP = 77
+STACK_ADDR = "10.7.0.2"
+HOST_ADDR = "10.7.0.1"
+
+BUILD = os.environ.get("TT_BUILD_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+SERVER = os.path.join(BUILD, "apps", "echo-server")
+CLIENT = os.path.join(BUILD, "apps", "echo-client")
+OUT_DIR = os.environ.get("TT_OUT_DIR") or os.path.join(BUILD, "interop-out")
+
+
+def _cannot(reason):
+    if os.environ.get("CI") == "true":
+        print(f"FAIL: {reason} (CI=true: interop tests must run, not skip)")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def enter_netns():
+    """Re-executes the calling script inside a new network namespace."""
+    if os.environ.get("TT_IN_NETNS") == "1":
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        with open("/proc/sys/net/ipv4/ip_nonlocal_bind", "w") as f:
+            f.write("1")  # the Linux peer binds 10.7.0.1 before the TUN exists
+        os.makedirs(OUT_DIR, exist_ok=True)
+        return
+    if not os.path.exists("/dev/net/tun"):
+        _cannot("/dev/net/tun does not exist")
+    for path in (SERVER, CLIENT):
+        if not os.access(path, os.X_OK):
+            print(f"FAIL: {path} is not built (set TT_BUILD_DIR)")
+            sys.exit(1)
+    cmd = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    probe = subprocess.run(cmd + ["true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        _cannot(f"cannot create a network namespace ({' '.join(cmd)}): "
+                f"{probe.stderr.strip()}")
+    env = dict(os.environ, TT_IN_NETNS="1")
+    r = subprocess.run(cmd + [sys.executable] + sys.argv, env=env)
+    sys.exit(r.returncode)
+
+
+def out_path(name):
+    return os.path.join(OUT_DIR, name)
+
+
+class App:
+    """One run of echo-server or echo-client, with its output collected."""
+
+    def __init__(self, path, args, name):
+        self.name = name
+        self.args = [path] + list(args)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.stdout_lines = []
+        self.stderr = ""
+        self.rc = None
+
+    def wait_line(self, prefix, timeout=10.0):
+        """Reads stdout until a line starting with prefix; returns it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+        self.stop()
+        raise AssertionError(f"{self.name}: no '{prefix}' line within {timeout}s; "
+                             f"stderr: {self.stderr.strip()}")
+
+    def wait(self, timeout=30.0):
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"{self.name} did not exit within {timeout}s; "
+                                 f"stderr: {self.stderr.strip()}")
+        self.stdout_lines += out.splitlines()
+        self.stderr += err
+        self.rc = self.proc.returncode
+        return self.rc
+
+    def stop(self, timeout=10.0):
+        """SIGTERM (the apps flush pcap and trace and exit 0), SIGKILL as a last resort."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+            self.stdout_lines += out.splitlines()
+            self.stderr += err
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+        self.rc = self.proc.returncode
+        return self.rc
+
+
+def start_server(name, *extra, msl="500ms"):
+    """echo-server on 10.7.0.2:7 with a pcap and a trace named after the test."""
+    args = ["--msl", msl, "--pcap", out_path(name + ".pcap"),
+            "--trace", out_path(name + ".jsonl"), "--seed", "7"] + list(extra)
+    app = App(SERVER, args, "echo-server")
+    app.wait_line("listening on")
+    return app
+
+
+def run_client(name, *extra, msl="500ms", timeout=30.0):
+    args = ["--msl", msl, "--pcap", out_path(name + ".pcap"),
+            "--trace", out_path(name + ".jsonl"), "--seed", "7"] + list(extra)
+    app = App(CLIENT, args, "echo-client")
+    app.wait(timeout)
+    return app
+
+
+def linux_echo(data, close_first=True, linger0=False, port=7, timeout=5.0):
+    """A Linux client: connect to the stack, send data, read the echo back.
+
+    close_first: Linux closes once the echo is back (Linux is the active
+    closer); otherwise it waits for the stack's FIN first. Returns
+    (echoed bytes, error or None, the client's local address "IP:PORT")."""
+    s = socket.create_connection((STACK_ADDR, port), timeout=timeout)
+    local = "%s:%d" % s.getsockname()
+    got, err = b"", None
+    try:
+        s.sendall(data)
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        if not close_first:
+            while s.recv(65536):
+                pass
+        if linger0:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError as e:
+        err = e
+    finally:
+        s.close()
+    return got, err, local
+
+
+def read_trace(name):
+    events = []
+    with open(out_path(name + ".jsonl")) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                events.append(json.loads(line))
+    return events
+
+
+def state_changes(events):
+    return [(e["from"], e["to"], e.get("why")) for e in events if e.get("ev") == "state"]
+
+
+def ss_states(state):
+    """4-tuples Linux holds in the given state, per `ss -tan state STATE`."""
+    r = subprocess.run(["ss", "-tanH", "state", state], capture_output=True, text=True,
+                       check=True)
+    rows = []
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 4:
+            rows.append((parts[-2], parts[-1]))
+    return rows
+
+
+# ---- pcap (classic, LINKTYPE_RAW) -----------------------------------------
+
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def read_pcap(path):
+    """Returns (linktype, [(ts_seconds, packet bytes)])."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    magic = struct.unpack("<I", blob[:4])[0]
+    if magic in (0xA1B2C3D4, 0xA1B23C4D):
+        endian = "<"
+    else:
+        endian = ">"
+    _, _, _, _, _, _, linktype = struct.unpack(endian + "IHHiIII", blob[:24])
+    nano = struct.unpack(endian + "I", blob[:4])[0] == 0xA1B23C4D
+    off, pkts = 24, []
+    while off + 16 <= len(blob):
+        sec, frac, incl, _ = struct.unpack(endian + "IIII", blob[off:off + 16])
+        off += 16
+        pkts.append((sec + frac / (1e9 if nano else 1e6), blob[off:off + incl]))
+        off += incl
+    return linktype, pkts
+
+
+class Tcp:
+    """One TCP segment from a capture, with both checksums verified."""
+    FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
+
+    def __init__(self, ts, pkt):
+        ihl = (pkt[0] & 0x0F) * 4
+        total = struct.unpack("!H", pkt[2:4])[0]
+        self.ts = ts
+        self.src = socket.inet_ntoa(pkt[12:16])
+        self.dst = socket.inet_ntoa(pkt[16:20])
+        self.ip_ok = _csum(pkt[:ihl]) == 0xFFFF
+        seg = pkt[ihl:total]
+        self.sport, self.dport, self.seq, self.ack = struct.unpack("!HHII", seg[:12])
+        self.flags = seg[13]
+        self.len = len(seg) - (seg[12] >> 4) * 4
+        pseudo = pkt[12:20] + struct.pack("!BBH", 0, 6, len(seg))
+        self.tcp_ok = _csum(pseudo + seg) == 0xFFFF
+
+    def has(self, letters):
+        return all(self.flags & self.FLAGS[c] for c in letters)
+
+    def __repr__(self):
+        names = "".join(c for c, b in self.FLAGS.items() if self.flags & b)
+        return (f"{self.ts:.6f} {self.src}:{self.sport}>{self.dst}:{self.dport} "
+                f"[{names}] seq={self.seq} ack={self.ack} len={self.len}")
+
+
+def tcp_segments(name):
+    linktype, pkts = read_pcap(out_path(name + ".pcap"))
+    assert linktype == 101, f"pcap link type {linktype}, want 101 (LINKTYPE_RAW)"
+    return [Tcp(ts, p) for ts, p in pkts if len(p) >= 20 and p[9] == 6]
+
+
+def tshark_check(name):
+    """tshark reads the capture: frames, and none malformed or with a bad checksum."""
+    path = out_path(name + ".pcap")
+    base = ["tshark", "-n", "-r", path, "-o", "ip.check_checksum:TRUE",
+            "-o", "tcp.check_checksum:TRUE"]
+    allf = subprocess.run(base, capture_output=True, text=True, timeout=60)
+    assert allf.returncode == 0, f"tshark failed: {allf.stderr}"
+    frames = [l for l in allf.stdout.splitlines() if l.strip()]
+    bad = subprocess.run(base + ["-Y", "_ws.malformed || ip.checksum.status == 0 || "
+                                 "tcp.checksum.status == 0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 0, f"tshark failed: {bad.stderr}"
+    bad_frames = [l for l in bad.stdout.splitlines() if l.strip()]
+    assert frames, "tshark read no frame"
+    assert not bad_frames, f"tshark flags frames: {bad_frames}"
+    return frames
+
+
+# ---- a tiny runner -----------------------------------------------------------
+
+def run_tests(tests):
+    """Runs each test function; prints ok/FAIL lines and 'N passed, N failed'."""
+    passed = failed = 0
+    for t in tests:
+        t0 = time.monotonic()
+        try:
+            t()
+            passed += 1
+            print(f"ok   {t.__name__} ({time.monotonic() - t0:.2f}s)", flush=True)
+        except Exception as e:  # a failed assertion or an unexpected error
+            failed += 1
+            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

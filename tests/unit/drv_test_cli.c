@@ -1,0 +1,432 @@
+/*
+ * apps/cli.c: every value parser, SPEC §3's defaults, and that every bad
+ * value is refused with CLI_USAGE (exit 2) and a message naming its flag.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+
+#define MS 1000ULL
+#define SEC 1000000ULL
+
+/* argv storage that outlives cli_parse, since cli_opts keeps pointers into it. */
+struct run {
+    char buf[2048];
+    char *argv[128];
+    char out[8192], err[8192];
+    struct cli_opts o;
+};
+
+static struct run R;
+
+static void capture(FILE *f, char *dst, size_t cap)
+{
+    size_t n;
+
+    rewind(f);
+    n = fread(dst, 1, cap - 1, f);
+    dst[n] = '\0';
+    fclose(f);
+}
+
+/* Parses the space-separated args as app's command line; returns the cli_result. */
+static int parse(enum cli_app app, const char *args)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    int argc = 0, rc;
+
+    assert_non_null(out);
+    assert_non_null(err);
+    snprintf(R.buf, sizeof(R.buf), "%s", args);
+    R.argv[argc++] = app == CLI_ECHO_SERVER ? "echo-server" : "echo-client";
+    for (char *t = strtok(R.buf, " "); t != NULL; t = strtok(NULL, " ")) {
+        assert_true(argc + 1 < (int)(sizeof(R.argv) / sizeof(R.argv[0])));
+        R.argv[argc++] = t;
+    }
+    R.argv[argc] = NULL;
+    rc = cli_parse(&R.o, app, argc, R.argv, out, err);
+    capture(out, R.out, sizeof(R.out));
+    capture(err, R.err, sizeof(R.err));
+    return rc;
+}
+
+/* A bad command line: exit 2, and the message names the flag. */
+static void expect_usage(enum cli_app app, const char *args, const char *needle)
+{
+    if (parse(app, args) != CLI_USAGE || strstr(R.err, needle) == NULL)
+        fail_msg("'%s': expected a usage error naming '%s', got: %s", args, needle, R.err);
+}
+
+static void durations_accept_units_and_bare_seconds(void **state)
+{
+    uint64_t us = 0;
+
+    assert_int_equal(tt_duration_parse("30", &us), 0);
+    assert_int_equal(us, 30 * SEC);
+    assert_int_equal(tt_duration_parse("30s", &us), 0);
+    assert_int_equal(us, 30 * SEC);
+    assert_int_equal(tt_duration_parse("500ms", &us), 0);
+    assert_int_equal(us, 500 * MS);
+    assert_int_equal(tt_duration_parse("2m", &us), 0);
+    assert_int_equal(us, 120 * SEC);
+    assert_int_equal(tt_duration_parse("0", &us), 0);
+    assert_int_equal(us, 0);
+    assert_int_equal(tt_duration_parse("007ms", &us), 0);
+    assert_int_equal(us, 7 * MS);
+    assert_int_equal(tt_duration_parse("4294967295", &us), 0);
+    assert_int_equal(us, 4294967295ULL * SEC);
+}
+
+static void durations_refuse_everything_else(void **state)
+{
+    static const char *const bad[] = {"",    "s",   "ms",  "-1",  "+1",   "1.5s", "10 s",
+                                      " 10", "10h", "10S", "1sx", "10us", "1e3",  "0x10"};
+    uint64_t us = 42;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (tt_duration_parse(bad[i], &us) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    }
+    assert_int_equal(us, 42);
+    assert_int_equal(tt_duration_parse("4294967296", &us), -ERANGE);
+    assert_int_equal(tt_duration_parse("71582789m", &us), -ERANGE);
+    assert_int_equal(tt_duration_parse("99999999999999999999999", &us), -ERANGE);
+}
+
+static void ipv4_dotted_quads(void **state)
+{
+    static const char *const bad[] = {"",           "1.2.3",    "1.2.3.4.5",  "256.0.0.1",
+                                      "1.2.3.4 ",   " 1.2.3.4", "a.b.c.d",    "1..2.3",
+                                      "1.2.3.0004", "1.2.3.-4", "1.2.3.4/24", "1.2.3.4:7"};
+    uint32_t a = 0;
+
+    assert_int_equal(cli_parse_ipv4("10.7.0.2", &a), 0);
+    assert_int_equal(a, 0x0a070002);
+    assert_int_equal(cli_parse_ipv4("255.255.255.255", &a), 0);
+    assert_int_equal(a, 0xffffffffu);
+    assert_int_equal(cli_parse_ipv4("0.0.0.0", &a), 0);
+    assert_int_equal(a, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cli_parse_ipv4(bad[i], &a) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    }
+}
+
+static void ipv4_with_prefix_length(void **state)
+{
+    static const char *const bad[] = {"10.7.0.1", "10.7.0.1/", "10.7.0.1/33", "10.7.0.1/2a",
+                                      "/24",      "10.7.0/24", "10.7.0.1/-1", "10.7.0.1/024"};
+    uint32_t a = 0;
+    uint8_t len = 0;
+
+    assert_int_equal(cli_parse_prefix("10.7.0.1/24", &a, &len), 0);
+    assert_int_equal(a, 0x0a070001);
+    assert_int_equal(len, 24);
+    assert_int_equal(cli_parse_prefix("192.168.1.1/32", &a, &len), 0);
+    assert_int_equal(len, 32);
+    assert_int_equal(cli_parse_prefix("10.0.0.1/0", &a, &len), 0);
+    assert_int_equal(len, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cli_parse_prefix(bad[i], &a, &len) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    }
+}
+
+static void ipv4_with_port(void **state)
+{
+    static const char *const bad[] = {"10.7.0.1", "10.7.0.1:",   "10.7.0.1:0",  "10.7.0.1:65536",
+                                      ":7",       "10.7.0.1:7x", "10.7.0.1:-7", "10.7.0.1/7"};
+    uint32_t a = 0;
+    uint16_t p = 0;
+
+    assert_int_equal(cli_parse_hostport("10.7.0.1:7", &a, &p), 0);
+    assert_int_equal(a, 0x0a070001);
+    assert_int_equal(p, 7);
+    assert_int_equal(cli_parse_hostport("1.2.3.4:65535", &a, &p), 0);
+    assert_int_equal(p, 65535);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cli_parse_hostport(bad[i], &a, &p) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    }
+}
+
+static void port_ranges(void **state)
+{
+    static const char *const bad[] = {"0-5", "5-3",  "1-65536", "1-",    "-5",  "1:5",
+                                      "a-b", "1-5 ", "",        "32768", "1--5"};
+    uint16_t lo = 0, hi = 0;
+
+    assert_int_equal(cli_parse_range("32768-60999", &lo, &hi), 0);
+    assert_int_equal(lo, 32768);
+    assert_int_equal(hi, 60999);
+    assert_int_equal(cli_parse_range("1-1", &lo, &hi), 0);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 1);
+    assert_int_equal(cli_parse_range("1-65535", &lo, &hi), 0);
+    assert_int_equal(hi, 65535);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cli_parse_range(bad[i], &lo, &hi) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    }
+}
+
+static void integers_and_flags01(void **state)
+{
+    uint64_t v = 0;
+    int b = -1;
+
+    assert_int_equal(cli_parse_uint("0", 0, 10, &v), 0);
+    assert_int_equal(cli_parse_uint("10", 0, 10, &v), 0);
+    assert_int_equal(v, 10);
+    assert_int_equal(cli_parse_uint("11", 0, 10, &v), -ERANGE);
+    assert_int_equal(cli_parse_uint("0", 1, 10, &v), -ERANGE);
+    assert_int_equal(cli_parse_uint("18446744073709551615", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(cli_parse_uint("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
+    assert_int_equal(cli_parse_uint("-1", 0, 10, &v), -EINVAL);
+    assert_int_equal(cli_parse_uint("1k", 0, 10000, &v), -EINVAL);
+    assert_int_equal(cli_parse_uint("", 0, 10, &v), -EINVAL);
+    assert_int_equal(cli_parse_bool01("0", &b), 0);
+    assert_int_equal(b, 0);
+    assert_int_equal(cli_parse_bool01("1", &b), 0);
+    assert_int_equal(b, 1);
+    assert_int_equal(cli_parse_bool01("2", &b), -EINVAL);
+    assert_int_equal(cli_parse_bool01("10", &b), -EINVAL);
+    assert_int_equal(cli_parse_bool01("", &b), -EINVAL);
+    assert_int_equal(cli_parse_bool01("yes", &b), -EINVAL);
+}
+
+static void defaults_are_spec_section_3(void **state)
+{
+    const tt_config_t *e = &R.o.drv.engine;
+
+    assert_int_equal(parse(CLI_ECHO_SERVER, ""), CLI_RUN);
+    assert_string_equal(R.o.drv.tun_name, "tt0");
+    assert_int_equal(e->addr, 0x0a070002);
+    assert_int_equal(R.o.drv.host_addr, 0x0a070001);
+    assert_int_equal(R.o.drv.host_prefix, 24);
+    assert_false(R.o.drv.no_config);
+    assert_int_equal(e->mtu, 1500);
+    assert_int_equal(e->msl_us, 30 * SEC);
+    assert_int_equal(e->fin_timeout_us, 60 * SEC);
+    assert_int_equal(e->tcp_rfc1337, 0);
+    assert_int_equal(e->tcp_tw_reuse, 0);
+    assert_int_equal(e->tcp_max_tw_buckets, 262144);
+    assert_int_equal(e->tcp_timestamps, 1);
+    assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
+    assert_int_equal(e->port_lo, 32768);
+    assert_int_equal(e->port_hi, 60999);
+    assert_false(R.o.linger_on);
+    assert_null(R.o.drv.pcap_path);
+    assert_null(R.o.drv.trace_path);
+    assert_int_equal(R.o.drv.fault_count, 0);
+    assert_false(R.o.drv.seed_set);
+    assert_int_equal(R.o.port, 7);
+    assert_int_equal(R.o.close_after, 0);
+    assert_int_equal(R.o.max_conns, 0);
+}
+
+static void client_defaults(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_CLIENT, ""), CLI_RUN);
+    assert_int_equal(R.o.raddr, 0x0a070001);
+    assert_int_equal(R.o.rport, 7);
+    assert_int_equal(R.o.count, 1);
+    assert_int_equal(R.o.concurrency, 1);
+    assert_int_equal(R.o.bytes, 64);
+    assert_false(R.o.close_wait);
+    assert_false(R.o.wait_timewait);
+}
+
+static void common_flags_are_stored(void **state)
+{
+    const tt_config_t *e = &R.o.drv.engine;
+
+    assert_int_equal(parse(CLI_ECHO_SERVER,
+                           "--tun lab0 --addr 10.9.0.2 --host 10.9.0.1/16 --mtu 9000 --msl 250ms "
+                           "--tcp-fin-timeout 2m --tcp-rfc1337 1 --tcp-tw-reuse 1 "
+                           "--tcp-max-tw-buckets 0 --tcp-timestamps 0 --tcp-invalid-ratelimit 0 "
+                           "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
+                           "-v -v -q"),
+                     CLI_RUN);
+    assert_string_equal(R.o.drv.tun_name, "lab0");
+    assert_int_equal(e->addr, 0x0a090002);
+    assert_int_equal(R.o.drv.host_addr, 0x0a090001);
+    assert_int_equal(R.o.drv.host_prefix, 16);
+    assert_int_equal(e->mtu, 9000);
+    assert_int_equal(e->msl_us, 250 * MS);
+    assert_int_equal(e->fin_timeout_us, 120 * SEC);
+    assert_int_equal(e->tcp_rfc1337, 1);
+    assert_int_equal(e->tcp_tw_reuse, 1);
+    assert_int_equal(e->tcp_max_tw_buckets, 0);
+    assert_int_equal(e->tcp_timestamps, 0);
+    assert_int_equal(e->invalid_ratelimit_us, 0);
+    assert_int_equal(e->port_lo, 40000);
+    assert_int_equal(e->port_hi, 40009);
+    assert_string_equal(R.o.drv.pcap_path, "a.pcap");
+    assert_string_equal(R.o.drv.trace_path, "-");
+    assert_true(R.o.drv.seed_set);
+    assert_int_equal(R.o.drv.seed, 7);
+    assert_int_equal(R.o.verbose, 2);
+    assert_true(R.o.quiet);
+}
+
+static void app_flags_are_stored(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--port 7007 --close-after 64 --max-conns 3"), CLI_RUN);
+    assert_int_equal(R.o.port, 7007);
+    assert_int_equal(R.o.close_after, 64);
+    assert_int_equal(R.o.max_conns, 3);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--connect 10.7.0.1:9 --count 100 --concurrency 10 "
+                                            "--bytes 0 --close-wait --wait-timewait"),
+                     CLI_RUN);
+    assert_int_equal(R.o.raddr, 0x0a070001);
+    assert_int_equal(R.o.rport, 9);
+    assert_int_equal(R.o.count, 100);
+    assert_int_equal(R.o.concurrency, 10);
+    assert_int_equal(R.o.bytes, 0);
+    assert_true(R.o.close_wait);
+    assert_true(R.o.wait_timewait);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--bytes=1000 --count=2"), CLI_RUN);
+    assert_int_equal(R.o.bytes, 1000);
+    assert_int_equal(R.o.count, 2);
+}
+
+static void linger_flags(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--linger0"), CLI_RUN);
+    assert_true(R.o.linger_on);
+    assert_int_equal(R.o.linger_s, 0);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--linger 5"), CLI_RUN);
+    assert_true(R.o.linger_on);
+    assert_int_equal(R.o.linger_s, 5);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--linger 5 --linger0"), CLI_RUN); /* last wins */
+    assert_int_equal(R.o.linger_s, 0);
+    expect_usage(CLI_ECHO_CLIENT, "--linger 5s", "--linger");
+    expect_usage(CLI_ECHO_CLIENT, "--linger -1", "--linger");
+}
+
+static void faults_are_checked_and_collected(void **state)
+{
+    char args[2048] = "";
+
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--fault drop:out:ack:state=TIME_WAIT:nth=1 "
+                                            "--fault dup:in:fin --fault delay=200ms:out:fin"),
+                     CLI_RUN);
+    assert_int_equal(R.o.drv.fault_count, 3);
+    assert_ptr_equal(R.o.drv.faults, R.o.faults);
+    assert_string_equal(R.o.faults[1], "dup:in:fin");
+    expect_usage(CLI_ECHO_SERVER, "--fault drop:sideways:ack", "--fault");
+    expect_usage(CLI_ECHO_SERVER, "--fault drop:sideways:ack", "sideways");
+    for (int i = 0; i <= TT_FAULT_MAX; i++)
+        strcat(args, "--fault drop:in:syn ");
+    expect_usage(CLI_ECHO_SERVER, args, "too many");
+}
+
+static void bad_values_name_their_flag(void **state)
+{
+    static const char *const bad[][2] = {
+        {"--tun abcdefghijklmnop", "--tun"},
+        {"--addr 10.7.0.256", "--addr"},
+        {"--host 10.7.0.1", "--host"},
+        {"--host 10.7.0.1/33", "--host"},
+        {"--mtu 67", "--mtu"},
+        {"--mtu 65536", "--mtu"},
+        {"--mtu 1500b", "--mtu"},
+        {"--msl 0", "--msl"},
+        {"--msl 1.5s", "--msl"},
+        {"--msl 30h", "--msl"},
+        {"--tcp-fin-timeout x", "--tcp-fin-timeout"},
+        {"--tcp-rfc1337 2", "--tcp-rfc1337"},
+        {"--tcp-tw-reuse yes", "--tcp-tw-reuse"},
+        {"--tcp-max-tw-buckets -1", "--tcp-max-tw-buckets"},
+        {"--tcp-max-tw-buckets 4294967296", "--tcp-max-tw-buckets"},
+        {"--tcp-timestamps on", "--tcp-timestamps"},
+        {"--tcp-invalid-ratelimit 1.0", "--tcp-invalid-ratelimit"},
+        {"--ip-local-port-range 60999-32768", "--ip-local-port-range"},
+        {"--seed abc", "--seed"},
+        {"--pcap=", "--pcap"},
+        {"--port 0", "--port"},
+        {"--port 65536", "--port"},
+        {"--close-after -5", "--close-after"},
+        {"--max-conns many", "--max-conns"},
+        {"--msl", "--msl"},
+        {"--no-config=1", "--no-config"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_usage(CLI_ECHO_SERVER, bad[i][0], bad[i][1]);
+    expect_usage(CLI_ECHO_CLIENT, "--connect 10.7.0.1", "--connect");
+    expect_usage(CLI_ECHO_CLIENT, "--count 0", "--count");
+    expect_usage(CLI_ECHO_CLIENT, "--concurrency 0", "--concurrency");
+    expect_usage(CLI_ECHO_CLIENT, "--bytes 1KB", "--bytes");
+}
+
+static void unknown_and_misplaced_flags(void **state)
+{
+    expect_usage(CLI_ECHO_SERVER, "--frobnicate", "unknown option '--frobnicate'");
+    expect_usage(CLI_ECHO_SERVER, "-x", "unknown option '-x'");
+    expect_usage(CLI_ECHO_SERVER, "--count 3", "--count is an option of echo-client");
+    expect_usage(CLI_ECHO_CLIENT, "--port 7", "--port is an option of echo-server");
+    expect_usage(CLI_ECHO_CLIENT, "--tcp 1", "ambiguous option '--tcp'");
+    expect_usage(CLI_ECHO_CLIENT, "stray", "unexpected argument 'stray'");
+    assert_non_null(strstr(R.err, "Try 'echo-client --help'"));
+}
+
+static void addresses_must_be_consistent(void **state)
+{
+    expect_usage(CLI_ECHO_SERVER, "--addr 10.7.0.1", "--addr");
+    expect_usage(CLI_ECHO_SERVER, "--addr 10.8.0.2", "outside --host");
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--addr 10.8.0.2 --no-config"), CLI_RUN);
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--addr 10.8.0.2 --host 10.8.0.1/24"), CLI_RUN);
+}
+
+static void help_and_version_go_to_stdout(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--help"), CLI_DONE);
+    assert_non_null(strstr(R.out, "Usage: echo-server"));
+    assert_non_null(strstr(R.out, "--close-after"));
+    assert_non_null(strstr(R.out, "--fault ACTION:DIR:MATCH"));
+    assert_non_null(strstr(R.out, "Examples"));
+    assert_null(strstr(R.out, "--concurrency"));
+    assert_string_equal(R.err, "");
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "-h"), CLI_DONE);
+    assert_non_null(strstr(R.out, "--wait-timewait"));
+    assert_null(strstr(R.out, "--max-conns"));
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--version"), CLI_DONE);
+    assert_string_equal(R.out, "echo-client (tuntcp) " TT_VERSION_STRING "\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(durations_accept_units_and_bare_seconds),
+        cmocka_unit_test(durations_refuse_everything_else),
+        cmocka_unit_test(ipv4_dotted_quads),
+        cmocka_unit_test(ipv4_with_prefix_length),
+        cmocka_unit_test(ipv4_with_port),
+        cmocka_unit_test(port_ranges),
+        cmocka_unit_test(integers_and_flags01),
+        cmocka_unit_test(defaults_are_spec_section_3),
+        cmocka_unit_test(client_defaults),
+        cmocka_unit_test(common_flags_are_stored),
+        cmocka_unit_test(app_flags_are_stored),
+        cmocka_unit_test(linger_flags),
+        cmocka_unit_test(faults_are_checked_and_collected),
+        cmocka_unit_test(bad_values_name_their_flag),
+        cmocka_unit_test(unknown_and_misplaced_flags),
+        cmocka_unit_test(addresses_must_be_consistent),
+        cmocka_unit_test(help_and_version_go_to_stdout),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

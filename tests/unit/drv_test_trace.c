@@ -1,0 +1,213 @@
+/*
+ * stack/trace.c: the exact JSON line of SPEC §4 for every event type and
+ * every reason a connection reaches CLOSED, and per-line flushing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "trace.h"
+
+#define START 5000000000ULL /* the stack's start, in monotonic µs */
+
+static tt_event_t ev_at(tt_event_type_t type, uint64_t since_start_us)
+{
+    tt_event_t ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.now_us = START + since_start_us;
+    ev.laddr = 0x0a070002;
+    ev.lport = 7;
+    ev.raddr = 0x0a070001;
+    ev.rport = 41234;
+    ev.expires_us = TT_TIME_NEVER;
+    return ev;
+}
+
+static void expect_line(const tt_event_t *ev, const char *want)
+{
+    char buf[TRACE_LINE_MAX];
+    size_t n = trace_format(buf, sizeof(buf), ev, START);
+
+    assert_int_equal(n, strlen(want));
+    assert_string_equal(buf, want);
+}
+
+static void state_change(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_STATE, 12345);
+
+    ev.from = TT_STATE_ESTABLISHED;
+    ev.to = TT_STATE_FIN_WAIT_1;
+    expect_line(&ev, "{\"t\":0.012345,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                     "\"from\":\"ESTABLISHED\",\"to\":\"FIN_WAIT_1\"}\n");
+}
+
+static void every_state_is_spelled_as_the_spec(void **state)
+{
+    static const char *const names[] = {"CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RECEIVED",
+                                        "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
+                                        "CLOSING",     "LAST_ACK",   "TIME_WAIT"};
+    char want[TRACE_LINE_MAX];
+
+    for (int s = TT_STATE_LISTEN; s <= TT_STATE_TIME_WAIT; s++) {
+        tt_event_t ev = ev_at(TT_EV_STATE, 1);
+        ev.from = TT_STATE_CLOSED;
+        ev.to = (tt_state_t)s;
+        snprintf(want, sizeof(want),
+                 "{\"t\":0.000001,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                 "\"from\":\"CLOSED\",\"to\":\"%s\"}\n",
+                 names[s]);
+        expect_line(&ev, want);
+    }
+}
+
+static void closed_carries_why(void **state)
+{
+    static const char *const why[] = {
+        [TT_WHY_LAST_ACK] = "last_ack",
+        [TT_WHY_TIMEWAIT_EXPIRED] = "timewait_expired",
+        [TT_WHY_TIMEWAIT_RST] = "timewait_rst",
+        [TT_WHY_TIMEWAIT_SYN] = "timewait_syn",
+        [TT_WHY_TIMEWAIT_REUSED] = "timewait_reused",
+        [TT_WHY_TW_OVERFLOW] = "tw_overflow",
+        [TT_WHY_FIN_TIMEOUT] = "fin_timeout",
+        [TT_WHY_RST_IN] = "rst_in",
+        [TT_WHY_RST_OUT] = "rst_out",
+        [TT_WHY_TIMEOUT] = "timeout",
+        [TT_WHY_REFUSED] = "refused",
+    };
+    char want[TRACE_LINE_MAX];
+
+    for (int w = TT_WHY_LAST_ACK; w <= TT_WHY_REFUSED; w++) {
+        tt_event_t ev = ev_at(TT_EV_STATE, 60000000);
+        ev.from = TT_STATE_TIME_WAIT;
+        ev.to = TT_STATE_CLOSED;
+        ev.why = (tt_close_reason_t)w;
+        snprintf(want, sizeof(want),
+                 "{\"t\":60.000000,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                 "\"from\":\"TIME_WAIT\",\"to\":\"CLOSED\",\"why\":\"%s\"}\n",
+                 why[w]);
+        expect_line(&ev, want);
+    }
+}
+
+static void timewait_restart(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_TIMEWAIT_RESTART, 1020001);
+
+    ev.expires_us = START + 3020001;
+    expect_line(&ev, "{\"t\":1.020001,\"ev\":\"timewait_restart\","
+                     "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"expires\":3.020001}\n");
+}
+
+static void rst_out_and_rst_in(void **state)
+{
+    tt_event_t out = ev_at(TT_EV_RST_OUT, 500000);
+    tt_event_t in = ev_at(TT_EV_RST_IN, 500000);
+
+    out.rst_why = "linger0";
+    expect_line(&out, "{\"t\":0.500000,\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                      "\"why\":\"linger0\"}\n");
+    out.rst_why = NULL;
+    expect_line(&out, "{\"t\":0.500000,\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                      "\"why\":\"abort\"}\n");
+    in.state = TT_STATE_ESTABLISHED;
+    expect_line(&in, "{\"t\":0.500000,\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                     "\"state\":\"ESTABLISHED\"}\n");
+}
+
+static void times_are_exact_and_never_negative(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_RST_OUT, 3723000001ULL);
+
+    ev.rst_why = "abort";
+    expect_line(&ev, "{\"t\":3723.000001,\"ev\":\"rst_out\","
+                     "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"why\":\"abort\"}\n");
+    ev.now_us = START - 5;
+    expect_line(&ev, "{\"t\":0.000000,\"ev\":\"rst_out\","
+                     "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"why\":\"abort\"}\n");
+}
+
+static void strings_are_escaped(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_RST_OUT, 0);
+
+    ev.laddr = 0xfffffffe;
+    ev.lport = 65535;
+    ev.rst_why = "a\"b\\c\n";
+    expect_line(&ev, "{\"t\":0.000000,\"ev\":\"rst_out\","
+                     "\"conn\":\"255.255.255.254:65535>10.7.0.1:41234\","
+                     "\"why\":\"a\\\"b\\\\c\\u000a\"}\n");
+}
+
+static void unknown_events_are_skipped(void **state)
+{
+    tt_event_t ev = ev_at((tt_event_type_t)99, 0);
+    char buf[TRACE_LINE_MAX];
+
+    assert_int_equal(trace_format(buf, sizeof(buf), &ev, START), 0);
+    assert_int_equal(trace_format(buf, 16, &ev, START), 0);
+}
+
+static void lines_are_flushed_as_they_happen(void **state)
+{
+    char path[] = "/tmp/drv_test_trace.XXXXXX";
+    char got[1024] = "";
+    struct trace_writer *tw;
+    tt_event_t ev = ev_at(TT_EV_RST_IN, 1);
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    close(fd);
+    ev.state = TT_STATE_SYN_SENT;
+    assert_int_equal(trace_open(&tw, path, START), 0);
+    trace_event(tw, &ev);
+    trace_event(tw, &ev);
+    f = fopen(path, "r"); /* before close: what `tail -f` would see */
+    assert_non_null(f);
+    assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 2 * 83);
+    fclose(f);
+    assert_non_null(strstr(got, "\"state\":\"SYN_SENT\"}\n{\"t\":0.000001"));
+    assert_int_equal(trace_close(tw), 0);
+    unlink(path);
+}
+
+static void dash_is_stderr_and_bad_paths_fail(void **state)
+{
+    struct trace_writer *tw;
+
+    assert_int_equal(trace_open(&tw, "-", START), 0);
+    assert_int_equal(trace_close(tw), 0);
+    assert_int_not_equal(fcntl(2, F_GETFD), -1); /* stderr is not closed */
+    assert_int_equal(trace_open(&tw, "/nonexistent-dir/t.jsonl", START), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(state_change),
+        cmocka_unit_test(every_state_is_spelled_as_the_spec),
+        cmocka_unit_test(closed_carries_why),
+        cmocka_unit_test(timewait_restart),
+        cmocka_unit_test(rst_out_and_rst_in),
+        cmocka_unit_test(times_are_exact_and_never_negative),
+        cmocka_unit_test(strings_are_escaped),
+        cmocka_unit_test(unknown_events_are_skipped),
+        cmocka_unit_test(lines_are_flushed_as_they_happen),
+        cmocka_unit_test(dash_is_stderr_and_bad_paths_fail),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
