@@ -40,7 +40,8 @@ int tt_accept(tt_listener_t *l, tt_conn_t **conn)
     l->ready_head = c->accept_next;
     if (!l->ready_head)
         l->ready_tail = NULL;
-    l->queued--;
+    l->ready--;
+    c->in_ready_queue = false;
     c->listener = NULL;
     c->accept_next = NULL;
     c->accepted = true;

@@ -28,6 +28,7 @@
 #define TT_INIT_CWND 10         /* RFC 6928 */
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
 #define TT_TW_REUSE_AGE (1 * SEC)
+#define TT_MAX_SYN_BACKLOG 1024 /* half-open connections per listener */
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
  * 4-tuple's hash so that a TIME_WAIT entry can recompute it. */
@@ -118,6 +119,7 @@ struct tt_conn {
     tt_listener_t *listener; /* passive open, until accepted */
     struct tt_conn *accept_next;
     bool accepted;           /* handed to the app (or an active open) */
+    bool in_ready_queue;     /* on its listener's accept queue */
     bool orphan;             /* the app closed its handle */
     bool detached;           /* gone from the tables; only the handle remains */
     bool dead;               /* freed at the end of the engine call */
@@ -136,7 +138,8 @@ struct tt_listener {
     tt_engine_t *eng;
     uint16_t port;
     int backlog;
-    int queued;                       /* in SYN_RECEIVED or ready */
+    int ready;                        /* established, not yet accepted */
+    int half_open;                    /* in SYN_RECEIVED */
     struct tt_conn *ready_head, *ready_tail;
     tt_connection_cb cb;
     void *data;
@@ -153,7 +156,7 @@ struct tw_entry {
     uint32_t ts_recent;
     uint32_t ts_recent_stamp_ms; /* engine ms when ts_recent was taken; 0 = no TS */
     uint64_t expires;
-    uint32_t last_oow_ack;       /* low 32 bits of engine µs */
+    uint64_t last_oow_ack;       /* engine µs */
     uint16_t rcv_wnd;            /* as advertised on the wire (scaled) */
     uint8_t rcv_wscale;
     uint8_t flags;               /* TW_TS_ON, TW_OOW_SENT */

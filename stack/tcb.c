@@ -102,19 +102,23 @@ static void listener_unlink(struct tt_conn *c)
     struct tt_listener *l = c->listener;
     if (!l)
         return;
-    struct tt_conn **pp = &l->ready_head;
-    while (*pp && *pp != c)
-        pp = &(*pp)->accept_next;
-    if (*pp) {
-        *pp = c->accept_next;
-        if (l->ready_tail == c) {
-            l->ready_tail = NULL;
-            for (struct tt_conn *p = l->ready_head; p; p = p->accept_next)
-                l->ready_tail = p;
-        }
-    }
-    l->queued--;
     c->listener = NULL;
+    if (!c->in_ready_queue) {
+        l->half_open--;
+        return;
+    }
+    c->in_ready_queue = false;
+    l->ready--;
+    struct tt_conn **pp = &l->ready_head;
+    struct tt_conn *prev = NULL;
+    while (*pp && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->accept_next;
+    }
+    if (*pp)
+        *pp = c->accept_next;
+    if (l->ready_tail == c)
+        l->ready_tail = prev;
 }
 
 /* Frees the TCB at the end of the engine call. */
@@ -261,6 +265,9 @@ void tcb_established(struct tt_conn *c)
     if (!l)
         return;
     c->accept_next = NULL;
+    c->in_ready_queue = true;
+    l->half_open--;
+    l->ready++;
     if (l->ready_tail)
         l->ready_tail->accept_next = c;
     else

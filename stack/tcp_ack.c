@@ -126,6 +126,12 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
         tcp_send_reset_reply(c->eng, seg);
         return false;
     }
+    if (c->listener && c->listener->ready >= c->listener->backlog) {
+        /* Linux: the accept queue is full; forget this ACK, the SYN-ACK
+         * timer will offer the handshake again. */
+        c->eng->stats.TcpExtListenOverflows++;
+        return false;
+    }
     if (c->retries == 0)
         tcp_rtt_sample(c, c->eng->now - c->rtt_start);
     c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */

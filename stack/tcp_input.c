@@ -52,7 +52,9 @@ static void syn_options(struct tt_conn *c, const struct seg *seg)
 void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                     uint32_t iss)
 {
-    if (l->queued >= l->backlog) {
+    /* Linux drops a SYN while the accept queue is full; half-open ones are
+     * bounded apart (tcp_max_syn_backlog). */
+    if (l->ready >= l->backlog || l->half_open >= TT_MAX_SYN_BACKLOG) {
         eng->stats.TcpExtListenOverflows++;
         return;
     }
@@ -62,7 +64,7 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
     if (!c)
         return;
     c->listener = l;
-    l->queued++;
+    l->half_open++;
     c->state = TT_STATE_LISTEN;
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
@@ -158,7 +160,7 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
  * segments that occupy no sequence space (tcp_oow_rate_limited). */
 static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
 {
-    bool limited = seg->len == 0 || (seg->flags & TCP_SYN);
+    bool limited = seg_len(seg) == 0 || (seg->flags & TCP_SYN);
     if (limited && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
         c->eng->stats.TcpExtTCPACKSkippedSeq++;
         return;
@@ -330,22 +332,35 @@ static void ooo_insert(struct tt_conn *c, const struct seg *seg)
     c->eng->stats.TcpExtTCPOFOQueue++;
 }
 
-/* Moves held segments that the new RCV.NXT reaches into the stream.
- * Returns true when one of them carried the FIN. */
+/* Whether len in-order bytes can be taken now (read callback or buffer room). */
+static bool can_take(const struct tt_conn *c, uint32_t len)
+{
+    bool direct = c->reading && c->read_cb && c->rcvbuf.len == 0 && !c->orphan;
+    return direct || len <= ring_space(&c->rcvbuf);
+}
+
+/*
+ * Moves held segments that the new RCV.NXT reaches into the stream. Each is
+ * unlinked before its bytes go to the application, whose read callback may
+ * close the connection and free the queue. Returns true when one of them
+ * carried the FIN.
+ */
 static bool ooo_drain(struct tt_conn *c)
 {
-    while (c->ooo && seq_leq(c->ooo->seq, c->rcv_nxt) && !tcb_gone(c)) {
+    while (c->ooo && seq_leq(c->ooo->seq, c->rcv_nxt)) {
         struct ooo_seg *o = c->ooo;
         uint32_t skip = c->rcv_nxt - o->seq;
-        bool whole = true;
-        if (skip < o->len)
-            whole = take_in_order(c, o->data + skip, o->len - skip) == o->len - skip;
-        if (!whole)
-            return false;
-        bool fin = o->fin && seq_geq(c->rcv_nxt, o->seq + o->len);
+        uint32_t fresh = skip < o->len ? o->len - skip : 0;
+        if (fresh && !can_take(c, fresh))
+            return false; /* the rest waits for the application to read */
         c->ooo = o->next;
         c->ooo_bytes -= o->len + (uint32_t)sizeof(*o);
+        bool fin = o->fin;
+        if (fresh)
+            take_in_order(c, o->data + skip, fresh);
         free(o);
+        if (tcb_gone(c))
+            return false;
         if (fin)
             return true;
     }

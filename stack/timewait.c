@@ -238,19 +238,16 @@ static void tw_restart(tt_engine_t *eng, struct tw_entry *tw)
     engine_event(eng, &ev, &t);
 }
 
-/* --tcp-invalid-ratelimit with microsecond precision on a 32-bit clock
- * (wraps every 71 minutes; a false "too soon" needs an ACK exactly a whole
- * number of wraps earlier, which only costs one skipped ACK). */
+/* --tcp-invalid-ratelimit, per entry, to the microsecond. */
 static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
 {
     uint64_t gap = eng->cfg.invalid_ratelimit_us;
-    uint32_t now32 = (uint32_t)(eng->now - eng->start);
-    if (gap && (tw->flags & TW_OOW_SENT) && (uint64_t)(uint32_t)(now32 - tw->last_oow_ack) < gap) {
+    if (gap && (tw->flags & TW_OOW_SENT) && eng->now - tw->last_oow_ack < gap) {
         eng->stats.TcpExtTCPACKSkippedTimeWait++;
         return;
     }
     tw->flags |= TW_OOW_SENT;
-    tw->last_oow_ack = now32;
+    tw->last_oow_ack = eng->now;
     tw_send_ack(eng, tw);
 }
 

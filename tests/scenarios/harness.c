@@ -397,6 +397,8 @@ void h_expect_nothing_at(struct harness *h, const char *file, int line)
 void h_expect_after_at(struct harness *h, uint64_t delay, uint8_t flags, uint32_t seq, uint32_t ack,
                        const char *file, int line)
 {
+    if (delay == 0)
+        h_fail(file, line, "h_expect_after needs a delay of at least 1 µs");
     h_advance_at(h, delay - 1, file, line);
     require_drained(h, "one microsecond before the deadline", file, line);
     h_advance_at(h, 1, file, line);
@@ -488,10 +490,10 @@ static void app_enter(struct harness *h, const char *what, bool need_conn, const
     tt_engine_set_now(h->eng, h->now);
 }
 
-void h_listen_at(struct harness *h, uint16_t port, const char *file, int line)
+void h_listen_at(struct harness *h, uint16_t port, int backlog, const char *file, int line)
 {
     app_enter(h, "h_listen", false, file, line);
-    int rc = tt_listen(h->eng, port, 8, on_connection, &h->listener);
+    int rc = tt_listen(h->eng, port, backlog, on_connection, &h->listener);
     if (rc != 0)
         h_fail(file, line, "tt_listen(%u): %d", port, rc);
     tt_listener_set_data(h->listener, h);

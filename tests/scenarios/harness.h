@@ -185,7 +185,8 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line);
 
 /* ---- the application ---- */
 
-#define h_listen(h, port) h_listen_at(h, port, __FILE__, __LINE__)
+#define h_listen(h, port) h_listen_at(h, port, 8, __FILE__, __LINE__)
+#define h_listen_backlog(h, port, backlog) h_listen_at(h, port, backlog, __FILE__, __LINE__)
 #define h_connect(h, rport) h_connect_at(h, rport, __FILE__, __LINE__)
 /* tt_connect's result (0 or a negative errno); on success as h_connect. */
 #define h_try_connect(h, rport) h_try_connect_at(h, rport, __FILE__, __LINE__)
@@ -197,7 +198,7 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line);
 #define h_close_reset(h) h_close_at(h, true, __FILE__, __LINE__)
 #define h_set_linger(h, on, secs) h_set_linger_at(h, on, secs, __FILE__, __LINE__)
 
-void h_listen_at(struct harness *h, uint16_t port, const char *file, int line);
+void h_listen_at(struct harness *h, uint16_t port, int backlog, const char *file, int line);
 void h_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
 int h_try_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
 ssize_t h_write_at(struct harness *h, const void *data, size_t len, const char *file, int line);

@@ -386,6 +386,72 @@ static void lost_data_and_fin_both_retransmitted(void **state)
     assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
 }
 
+/*
+ * SPEC §2 ("the ACK of a retransmitted FIN never is" rate-limited; Linux
+ * tcp_oow_rate_limited() exempts every segment that occupies sequence space,
+ * a FIN included): the peer retransmits its FIN because our ACKs are lost;
+ * each copy is ACKed, however close together. LAST_ACK, CLOSING, CLOSE_WAIT.
+ */
+static void dup_fins_in_last_ack_all_acked(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_last_ack(h);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+}
+
+static void dup_fins_in_closing_all_acked(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_closing(h, H_ORPHAN);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+}
+
+static void dup_fins_in_close_wait_all_acked(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_close_wait(h);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 2);
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 2);
+    assert_int_equal(h->eof_calls, 1);
+}
+
+/*
+ * Linux (tcp_rcv_state_process, TcpExtTCPAbortOnData): once the application
+ * has closed, new data from the peer cannot be delivered; the connection is
+ * reset (a RST at SND.NXT) rather than the data acknowledged into a void.
+ */
+static void data_after_close_resets_orphan(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_fin_wait_2(h, H_ORPHAN);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 2, "late", 4);
+    const struct h_seg *s = h_pop_any(h);
+    assert_true(s->seg.flags & TCP_RST);
+    assert_int_equal(s->seg.seq, ISS + 2);
+    h_expect_nothing(h);
+    h_expect_closed(h, TT_WHY_RST_OUT, h->now);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(h_stats(h).TcpExtTCPAbortOnData, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +478,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(close_in_syn_sent_deletes_connection, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(duplicate_ack_in_established_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(lost_data_and_fin_both_retransmitted, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fins_in_last_ack_all_acked, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fins_in_closing_all_acked, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fins_in_close_wait_all_acked, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(data_after_close_resets_orphan, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,6 +480,34 @@ static void out_of_order_fin_waits_for_the_hole(void **state)
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_CLOSE_WAIT);
 }
 
+/*
+ * RFC 9293 3.8.6.1 and RFC 1122 4.2.2.17: a zero window is probed, first
+ * after the RTO, then with exponential backoff, as long as the peer answers
+ * (Linux's probe: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>, no data); when the
+ * window opens the data goes at once.
+ */
+static void zero_window_probed_with_backoff(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    h->peer_wnd = 0;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    assert_int_equal(h_write_pattern(h, 1, 100), 100);
+    h_expect_nothing(h);
+    uint64_t gap = 200 * MS;
+    for (int i = 0; i < 4; i++, gap *= 2) {
+        h_expect_after(h, gap, TCP_ACK, ISS + 1, IRS + 1);
+        h_send(h, TCP_ACK, IRS + 1, ISS + 2, NULL, 0); /* still zero */
+        h_expect_nothing(h);
+    }
+    h->peer_wnd = H_PEER_WND;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect_pattern(h, TCP_ACK, ISS + 2, IRS + 1, 1, 100);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rto_follows_rfc6298_after_second_sample, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(out_of_order_fin_waits_for_the_hole, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(zero_window_probed_with_backoff, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

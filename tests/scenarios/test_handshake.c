@@ -390,6 +390,84 @@ static void listener_close_resets_unaccepted_connection(void **state)
     h_expect(h, TCP_RST | TCP_ACK, 0, IRS + 1);
 }
 
+/* RFC 9293 3.10.7.4 (SYN-RECEIVED) and Linux: the peer's SYN again means our
+ * SYN-ACK was lost: it is sent again at once, unchanged. */
+static void dup_syn_in_syn_received_resends_synack(void **state)
+{
+    struct harness *h = *state;
+
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_advance(h, 300 * MS);
+    h_send_syn(h);
+    h_expect(h, TCP_SYN | TCP_ACK, ISS, IRS + 1);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, 1);
+    assert_int_equal(tt_engine_conn_count(h->eng), 1);
+}
+
+/* tuntcp.h tt_listen(): the backlog bounds connections established but not
+ * yet accepted; half-open ones (SYN_RECEIVED) do not count against it. */
+static void backlog_counts_only_established_connections(void **state)
+{
+    struct harness *h = *state;
+
+    h->auto_accept = false;
+    h_listen_backlog(h, H_LISTEN_PORT, 1);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h->rport = H_PEER_PORT + 1;
+    h->irs += 5000;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, 1);
+}
+
+/* RFC 9293 3.10.7.4 fifth step, SYN-RECEIVED: an ACK that does not ack our
+ * SYN gets <SEQ=SEG.ACK><CTL=RST>; the handshake can still complete. */
+static void bad_ack_in_syn_received_gets_rst(void **state)
+{
+    struct harness *h = *state;
+
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 7, NULL, 0);
+    h_expect(h, TCP_RST, ISS + 7, 0);
+    assert_int_equal(h_conn_state(h), TT_STATE_SYN_RECEIVED);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, 1);
+}
+
+/* RFC 9293 3.10.7.4: the ACK that completes the handshake may carry data;
+ * it is delivered and ACKed. */
+static void handshake_ack_carrying_data(void **state)
+{
+    struct harness *h = *state;
+
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, "GET", 3);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 4);
+    assert_int_equal(h->connection_calls, 1);
+    assert_int_equal(h->rx_len, 3);
+    assert_memory_equal(h->rx, "GET", 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +495,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(active_open_fixture_then_data, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(listener_close_resets_unaccepted_connection, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(dup_syn_in_syn_received_resends_synack, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(backlog_counts_only_established_connections, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(bad_ack_in_syn_received_gets_rst, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(handshake_ack_carrying_data, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
