@@ -90,14 +90,14 @@ int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb c
     if (rport == 0)
         return -EINVAL;
     struct tuple t = {.laddr = eng->cfg.addr, .raddr = raddr, .rport = rport};
-    struct tw_entry *reuse = NULL;
+    tw_id reuse = 0;
     int err = port_select(eng, &t, &reuse);
     if (err)
         return err;
     engine_enter(eng);
     uint32_t iss = isn_generate(eng, &t);
     if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
-        iss = reuse->snd_nxt + 65535 + 2;
+        iss = tw_at(&eng->tw, reuse)->snd_nxt + 65535 + 2;
         eng->stats.TcpExtTWRecycled++;
         timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
     }

@@ -50,13 +50,9 @@ void conn_table_fini(struct conn_table *tab)
 
 static bool node_matches(const struct hnode *n, const struct tuple *t)
 {
-    if (n->kind == HNODE_CONN) {
-        const struct tuple *ct = &((const struct tt_conn *)n)->t;
-        return ct->raddr == t->raddr && ct->rport == t->rport && ct->lport == t->lport &&
-               ct->laddr == t->laddr;
-    }
-    const struct tw_entry *tw = (const struct tw_entry *)n;
-    return tw->raddr == t->raddr && tw->rport == t->rport && tw->lport == t->lport;
+    const struct tuple *ct = &((const struct tt_conn *)n)->t;
+    return ct->raddr == t->raddr && ct->rport == t->rport && ct->lport == t->lport &&
+           ct->laddr == t->laddr;
 }
 
 struct hnode *conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash)
@@ -136,15 +132,18 @@ uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t)
 
 /* A port is free for this peer when no connection, listener or (unless
  * reusable) TIME_WAIT entry holds it. */
-static bool port_free(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse)
+static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
 {
     if (listener_find(eng, t->lport))
         return false;
-    struct hnode *n = conn_table_lookup(&eng->table, t, tuple_hash(eng, t));
-    if (!n)
+    uint32_t hash = tuple_hash(eng, t);
+    if (conn_table_lookup(&eng->table, t, hash))
+        return false;
+    tw_id id = tw_table_lookup(&eng->tw, t->raddr, t->rport, t->lport, hash);
+    if (!id)
         return true;
-    if (n->kind == HNODE_TW && timewait_reusable(eng, (struct tw_entry *)n)) {
-        *reuse = (struct tw_entry *)n;
+    if (timewait_reusable(eng, id)) {
+        *reuse = id;
         return true;
     }
     return false;
@@ -157,7 +156,7 @@ static bool port_free(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse
  * use, so that consecutive connections to one peer do not probe the same
  * ports over and over. Returns 0 and fills t->lport, or -EADDRNOTAVAIL.
  */
-int port_select(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse)
+int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
 {
     uint8_t b[12];
     struct tuple key = *t;
@@ -167,7 +166,7 @@ int port_select(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse)
     uint32_t offset = (uint32_t)h ^ (uint32_t)eng->cfg.seed;
     uint32_t idx = (uint32_t)(h >> 32) % 256;
     uint32_t num = (uint32_t)eng->cfg.port_hi - eng->cfg.port_lo + 1;
-    *reuse = NULL;
+    *reuse = 0;
     for (uint32_t i = 0; i < num; i++) {
         uint32_t port = eng->cfg.port_lo + (offset + eng->port_perturb[idx] + i) % num;
         t->lport = (uint16_t)port;

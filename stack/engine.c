@@ -68,8 +68,10 @@ int tt_engine_new(tt_engine_t **out, const tt_config_t *cfg, tt_output_cb cb, vo
     eng->out_ctx = out_ctx;
     eng->now = eng->start = now_us;
     eng->wheel = timer_wheel_new(now_us);
-    if (!eng->wheel || conn_table_init(&eng->table) != 0) {
+    if (!eng->wheel || conn_table_init(&eng->table) != 0 ||
+        tw_table_init(&eng->tw, timewait_hash, eng) != 0) {
         timer_wheel_free(eng->wheel);
+        conn_table_fini(&eng->table);
         free(eng);
         return -ENOMEM;
     }
@@ -90,7 +92,7 @@ void tt_engine_free(tt_engine_t *eng)
     eng->depth = 1; /* releases go to the zombie list, freed below */
     for (struct tt_conn *c = eng->all_conns; c; c = c->all_next)
         tcb_release(c);
-    timewait_free_all(eng);
+    tw_table_fini(&eng->tw);
     while (eng->listeners) {
         struct tt_listener *l = eng->listeners;
         eng->listeners = l->next;
@@ -262,8 +264,9 @@ void tt_engine_timers(tt_engine_t *eng, uint64_t now_us)
 uint64_t tt_engine_next_deadline(const tt_engine_t *eng)
 {
     uint64_t next = timer_wheel_next(eng->wheel);
-    if (eng->tw_head && eng->tw_head->expires < next)
-        next = eng->tw_head->expires;
+    uint64_t tw = timewait_next_expiry(eng);
+    if (tw < next)
+        next = tw;
     return next;
 }
 
@@ -284,7 +287,7 @@ size_t tt_engine_conn_count(const tt_engine_t *eng)
 
 size_t tt_engine_timewait_count(const tt_engine_t *eng)
 {
-    return eng->ntw;
+    return eng->tw.count;
 }
 
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
@@ -318,7 +321,8 @@ void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ct
             cb(ctx, &info);
         }
     }
-    for (const struct tw_entry *tw = eng->tw_head; tw; tw = tw->fifo_next) {
+    for (tw_id id = eng->tw.head; id; id = tw_at(&eng->tw, id)->fifo_next) {
+        const struct tw_entry *tw = tw_at(&eng->tw, id);
         struct tuple t;
         timewait_tuple(eng, tw, &t);
         memset(&info, 0, sizeof(info));
@@ -336,9 +340,12 @@ int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport,
                          uint16_t rport)
 {
     struct tuple t = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport};
-    struct hnode *n = conn_table_lookup(&eng->table, &t, tuple_hash(eng, &t));
+    uint32_t hash = tuple_hash(eng, &t);
+    struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
     if (n)
-        return n->kind == HNODE_TW ? TT_STATE_TIME_WAIT : (int)((struct tt_conn *)n)->state;
+        return (int)((struct tt_conn *)n)->state;
+    if (laddr == eng->cfg.addr && tw_table_lookup(&eng->tw, raddr, rport, lport, hash))
+        return TT_STATE_TIME_WAIT;
     if (laddr == eng->cfg.addr && listener_find(eng, lport))
         return TT_STATE_LISTEN;
     return -ENOENT;

@@ -16,6 +16,7 @@
 #include "ring.h"
 #include "tcp_wire.h"
 #include "timer.h"
+#include "tw_table.h"
 #include "tuntcp/tuntcp.h"
 
 #define MS 1000ull
@@ -38,7 +39,7 @@ static inline uint32_t ts_offset_of(uint32_t hash)
 }
 
 /* Hash-table node shared by connections and TIME_WAIT entries. */
-enum hnode_kind { HNODE_CONN = 1, HNODE_TW = 2 };
+enum hnode_kind { HNODE_CONN = 1 };
 
 struct hnode {
     struct hnode *next;
@@ -146,25 +147,6 @@ struct tt_listener {
     struct tt_listener *next;
 };
 
-/* TIME_WAIT: only what RFC 9293 3.10.7.4 and RFC 6191 need (DESIGN "State"). */
-struct tw_entry {
-    struct hnode h;
-    struct tw_entry *fifo_prev, *fifo_next;
-    uint32_t raddr;
-    uint16_t lport, rport;
-    uint32_t snd_nxt, rcv_nxt;
-    uint32_t ts_recent;
-    uint32_t ts_recent_stamp_ms; /* engine ms when ts_recent was taken; 0 = no TS */
-    uint64_t expires;
-    uint64_t last_oow_ack;       /* engine µs */
-    uint16_t rcv_wnd;            /* as advertised on the wire (scaled) */
-    uint8_t rcv_wscale;
-    uint8_t flags;               /* TW_TS_ON, TW_OOW_SENT */
-};
-
-#define TW_TS_ON 0x01
-#define TW_OOW_SENT 0x02
-
 struct conn_table {
     struct hnode **buckets;
     size_t nbuckets, count;
@@ -182,8 +164,7 @@ struct tt_engine {
     size_t nconns;
     struct tt_listener *listeners;
     struct timer_wheel *wheel;
-    struct tw_entry *tw_head, *tw_tail; /* FIFO by expiry: every entry lives 2*MSL */
-    size_t ntw;
+    struct tw_table tw;           /* TIME_WAIT entries, FIFO by expiry */
     struct tt_conn *zombies;
     struct tt_conn *all_conns;
     uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
@@ -209,7 +190,7 @@ int conn_table_insert(struct conn_table *tab, struct hnode *n);
 void conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port);
 uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t);
-int port_select(tt_engine_t *eng, struct tuple *t, struct tw_entry **reuse);
+int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 
 /* tcb.c */
 struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t);
@@ -255,12 +236,13 @@ void tcp_rto_from_estimate(struct tt_conn *c);
 void tcp_arm_finwait2(struct tt_conn *c);
 
 /* timewait.c */
+uint32_t timewait_hash(const void *eng, const struct tw_entry *e);
 void timewait_enter(struct tt_conn *c);
-void timewait_input(tt_engine_t *eng, struct tw_entry *tw, struct seg *seg);
+void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
 void timewait_expire(tt_engine_t *eng, uint64_t now);
-void timewait_remove(tt_engine_t *eng, struct tw_entry *tw, tt_close_reason_t why);
-bool timewait_reusable(const tt_engine_t *eng, const struct tw_entry *tw);
+void timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why);
+bool timewait_reusable(const tt_engine_t *eng, tw_id id);
 void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
-void timewait_free_all(tt_engine_t *eng);
+uint64_t timewait_next_expiry(const tt_engine_t *eng);
 
 #endif

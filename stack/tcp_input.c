@@ -487,13 +487,15 @@ void tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
     tuple_of(seg, &t);
-    struct hnode *n = conn_table_lookup(&eng->table, &t, tuple_hash(eng, &t));
-    if (n && n->kind == HNODE_TW) {
-        timewait_input(eng, (struct tw_entry *)n, seg);
-        return;
-    }
+    uint32_t hash = tuple_hash(eng, &t);
+    struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
     if (n) {
         conn_input((struct tt_conn *)n, seg);
+        return;
+    }
+    tw_id tw = tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
+    if (tw) {
+        timewait_input(eng, tw, seg);
         return;
     }
     struct tt_listener *l = listener_find(eng, seg->dport);

@@ -13,35 +13,10 @@
  * retransmitted FIN restarts it (RFC 9293 3.10.7.4 eighth step). Linux also
  * restarts it on other segments carrying ACK; tuntcp does not.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
 #include "seq.h"
-
-static void fifo_unlink(tt_engine_t *eng, struct tw_entry *tw)
-{
-    if (tw->fifo_prev)
-        tw->fifo_prev->fifo_next = tw->fifo_next;
-    else
-        eng->tw_head = tw->fifo_next;
-    if (tw->fifo_next)
-        tw->fifo_next->fifo_prev = tw->fifo_prev;
-    else
-        eng->tw_tail = tw->fifo_prev;
-    tw->fifo_prev = tw->fifo_next = NULL;
-}
-
-static void fifo_append(tt_engine_t *eng, struct tw_entry *tw)
-{
-    tw->fifo_prev = eng->tw_tail;
-    tw->fifo_next = NULL;
-    if (eng->tw_tail)
-        eng->tw_tail->fifo_next = tw;
-    else
-        eng->tw_head = tw;
-    eng->tw_tail = tw;
-}
 
 void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t)
 {
@@ -49,6 +24,20 @@ void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tu
     t->raddr = tw->raddr;
     t->lport = tw->lport;
     t->rport = tw->rport;
+}
+
+/* The table's rehash callback: the same keyed hash as every lookup. */
+uint32_t timewait_hash(const void *ctx, const struct tw_entry *e)
+{
+    const tt_engine_t *eng = ctx;
+    struct tuple t;
+    timewait_tuple(eng, e, &t);
+    return tuple_hash(eng, &t);
+}
+
+uint64_t timewait_next_expiry(const tt_engine_t *eng)
+{
+    return eng->tw.head ? tw_at(&eng->tw, eng->tw.head)->expires : TT_TIME_NEVER;
 }
 
 static void tw_event_closed(tt_engine_t *eng, const struct tw_entry *tw, tt_close_reason_t why)
@@ -60,27 +49,22 @@ static void tw_event_closed(tt_engine_t *eng, const struct tw_entry *tw, tt_clos
     engine_event(eng, &ev, &t);
 }
 
-void timewait_remove(tt_engine_t *eng, struct tw_entry *tw, tt_close_reason_t why)
+void timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why)
 {
+    struct tw_entry *tw = tw_at(&eng->tw, id);
     tw_event_closed(eng, tw, why);
-    fifo_unlink(eng, tw);
-    conn_table_remove(&eng->table, &tw->h);
-    eng->ntw--;
-    free(tw);
+    tw_table_remove(&eng->tw, id, timewait_hash(eng, tw));
 }
 
 /* 2*MSL from now: the final ACK was just sent (SPEC §2). */
-static void tw_schedule(tt_engine_t *eng, struct tw_entry *tw)
+static void tw_schedule(tt_engine_t *eng, tw_id id)
 {
-    tw->expires = eng->now + 2 * eng->cfg.msl_us;
-    fifo_append(eng, tw);
+    tw_at(&eng->tw, id)->expires = eng->now + 2 * eng->cfg.msl_us;
+    tw_fifo_append(&eng->tw, id);
 }
 
 static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_ms)
 {
-    memset(tw, 0, sizeof(*tw));
-    tw->h.kind = HNODE_TW;
-    tw->h.hash = c->h.hash;
     tw->raddr = c->t.raddr;
     tw->lport = c->t.lport;
     tw->rport = c->t.rport;
@@ -107,50 +91,35 @@ void timewait_enter(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
     tcb_set_state(c, TT_STATE_TIME_WAIT);
-    if (eng->ntw >= eng->cfg.tcp_max_tw_buckets) {
+    tw_id id = 0;
+    if (eng->tw.count < eng->cfg.tcp_max_tw_buckets)
+        id = tw_table_insert(&eng->tw, c->h.hash);
+    if (!id) {
         eng->stats.TcpExtTCPTimeWaitOverflow++;
         tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
         return;
     }
-    struct tw_entry *tw = malloc(sizeof(*tw));
-    if (!tw) {
-        eng->stats.TtNoBufs++;
-        tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
-        return;
-    }
-    tw_fill(tw, c, engine_ms(eng));
+    tw_fill(tw_at(&eng->tw, id), c, engine_ms(eng));
     /* The TCB leaves without a CLOSED event: the entry carries it on, and
      * a handle still held shows TIME_WAIT. */
     tcb_end(c, 0);
-    conn_table_insert(&eng->table, &tw->h);
-    eng->ntw++;
-    tw_schedule(eng, tw);
+    tw_schedule(eng, id);
 }
 
 void timewait_expire(tt_engine_t *eng, uint64_t now)
 {
-    while (eng->tw_head && eng->tw_head->expires <= now) {
+    while (eng->tw.head && tw_at(&eng->tw, eng->tw.head)->expires <= now) {
         eng->stats.TcpExtTW++;
-        timewait_remove(eng, eng->tw_head, TT_WHY_TIMEWAIT_EXPIRED);
+        timewait_remove(eng, eng->tw.head, TT_WHY_TIMEWAIT_EXPIRED);
     }
-}
-
-void timewait_free_all(tt_engine_t *eng)
-{
-    while (eng->tw_head) {
-        struct tw_entry *tw = eng->tw_head;
-        eng->tw_head = tw->fifo_next;
-        free(tw);
-    }
-    eng->tw_tail = NULL;
-    eng->ntw = 0;
 }
 
 /* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose
  * last timestamp is more than a second old may give its 4-tuple to a new
  * active open; the peer's PAWS tells the incarnations apart. */
-bool timewait_reusable(const tt_engine_t *eng, const struct tw_entry *tw)
+bool timewait_reusable(const tt_engine_t *eng, tw_id id)
 {
+    const struct tw_entry *tw = tw_at(&eng->tw, id);
     if (!eng->cfg.tcp_tw_reuse || !(tw->flags & TW_TS_ON))
         return false;
     return (uint64_t)(engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
@@ -173,7 +142,7 @@ static void tw_send_ack(tt_engine_t *eng, const struct tw_entry *tw)
     s.wnd = tw->rcv_wnd;
     if (tw->flags & TW_TS_ON) {
         s.opt.ts_ok = true;
-        s.opt.ts_val = engine_ms(eng) + ts_offset_of(tw->h.hash);
+        s.opt.ts_val = engine_ms(eng) + ts_offset_of(timewait_hash(eng, tw));
         s.opt.ts_ecr = tw->ts_recent;
     }
     tcp_send_raw(eng, &s);
@@ -227,11 +196,12 @@ static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *
     return seg_len(seg) == 0 ? TW_ACK_LIMITED : TW_ACK;
 }
 
-static void tw_restart(tt_engine_t *eng, struct tw_entry *tw)
+static void tw_restart(tt_engine_t *eng, tw_id id)
 {
+    struct tw_entry *tw = tw_at(&eng->tw, id);
     tw_send_ack(eng, tw);
-    fifo_unlink(eng, tw);
-    tw_schedule(eng, tw);
+    tw_fifo_unlink(&eng->tw, id);
+    tw_schedule(eng, id);
     struct tuple t;
     timewait_tuple(eng, tw, &t);
     tt_event_t ev = {.type = TT_EV_TIMEWAIT_RESTART, .expires_us = tw->expires};
@@ -253,20 +223,22 @@ static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
 
 /* A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
  * anything the old one sent; without a listener the SYN only gets an ACK. */
-static void tw_new_syn(tt_engine_t *eng, struct tw_entry *tw, const struct seg *seg)
+static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
 {
+    struct tw_entry *tw = tw_at(&eng->tw, id);
     struct tt_listener *l = listener_find(eng, seg->dport);
     if (!l) {
         tw_ack_limited(eng, tw);
         return;
     }
     uint32_t iss = tw->snd_nxt + 65535 + 2;
-    timewait_remove(eng, tw, TT_WHY_TIMEWAIT_SYN);
+    timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
     tcp_listen_syn(eng, l, seg, true, iss);
 }
 
-void timewait_input(tt_engine_t *eng, struct tw_entry *tw, struct seg *seg)
+void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
 {
+    struct tw_entry *tw = tw_at(&eng->tw, id);
     switch (tw_decide(eng, tw, seg)) {
     case TW_IGNORE:
         break;
@@ -277,14 +249,14 @@ void timewait_input(tt_engine_t *eng, struct tw_entry *tw, struct seg *seg)
         tw_ack_limited(eng, tw);
         break;
     case TW_RESTART:
-        tw_restart(eng, tw);
+        tw_restart(eng, id);
         break;
     case TW_KILL:
         eng->stats.TcpExtTWKilled++;
-        timewait_remove(eng, tw, TT_WHY_TIMEWAIT_RST);
+        timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
         break;
     case TW_NEW_SYN:
-        tw_new_syn(eng, tw, seg);
+        tw_new_syn(eng, id, seg);
         break;
     }
 }
