@@ -125,8 +125,9 @@ int tt_conn_read_start(tt_conn_t *c, tt_read_cb cb)
     c->reading = true;
     c->read_cb = cb;
     engine_enter(c->eng);
+    uint32_t buffered = c->rcvbuf.len;
     tcb_deliver_pending(c);
-    if (!tcb_gone(c))
+    if (buffered && !tcb_gone(c)) /* reading freed space the peer should hear of */
         tcb_window_update(c);
     engine_leave(c->eng);
     return 0;

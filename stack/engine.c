@@ -36,6 +36,8 @@ void tt_config_init(tt_config_t *cfg)
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;
     cfg->retries2 = 15;
+    cfg->tcp_syncookies = 1;
+    cfg->tcp_max_syn_backlog = 4096;
     cfg->sndbuf = 256 * 1024;
     cfg->rcvbuf = 256 * 1024;
     cfg->delack_us = 40 * MS;

@@ -29,7 +29,6 @@
 #define TT_INIT_CWND 10         /* RFC 6928 */
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
 #define TT_TW_REUSE_AGE (1 * SEC)
-#define TT_MAX_SYN_BACKLOG 1024 /* half-open connections per listener */
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
  * 4-tuple's hash so that a TIME_WAIT entry can recompute it. */
@@ -141,6 +140,8 @@ struct tt_listener {
     int backlog;
     int ready;                        /* established, not yet accepted */
     int half_open;                    /* in SYN_RECEIVED */
+    uint64_t last_cookie;             /* when we last answered with a SYN cookie */
+    bool cookies_sent;
     struct tt_conn *ready_head, *ready_tail;
     tt_connection_cb cb;
     void *data;
@@ -192,7 +193,18 @@ struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port);
 uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t);
 int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 
+/* syncookie.c */
+struct syncookie {
+    uint16_t mss;
+    bool ws_ok, sack_ok, ts_ok;
+    uint8_t ws;
+};
+uint32_t syncookie_isn(const tt_engine_t *eng, const struct seg *syn);
+uint32_t syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t ts_now);
+bool syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out);
+
 /* tcb.c */
+uint8_t tcb_rcv_wscale(const tt_config_t *cfg);
 struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t);
 void tcb_set_state(struct tt_conn *c, tt_state_t to);
 void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
@@ -210,6 +222,12 @@ void tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tcp_input.c */
 void tcp_input(tt_engine_t *eng, struct seg *seg);
+void tcp_conn_input(struct tt_conn *c, struct seg *seg);
+void tcp_tuple_of(const struct seg *seg, struct tuple *t);
+void tcp_syn_options(struct tt_conn *c, const struct seg *seg);
+
+/* tcp_listen.c */
+void tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
 void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                     uint32_t iss);
 

@@ -25,6 +25,11 @@ static uint8_t wscale_for(uint32_t rcvbuf)
     return s;
 }
 
+uint8_t tcb_rcv_wscale(const tt_config_t *cfg)
+{
+    return cfg->tcp_window_scaling ? wscale_for(cfg->rcvbuf) : 0;
+}
+
 struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
 {
     struct tt_conn *c = calloc(1, sizeof(*c));
@@ -40,7 +45,7 @@ struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
     ring_init(&c->sndbuf, eng->cfg.sndbuf);
     ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
     c->rcv_wnd = eng->cfg.rcvbuf;
-    c->rcv_wscale = eng->cfg.tcp_window_scaling ? wscale_for(eng->cfg.rcvbuf) : 0;
+    c->rcv_wscale = tcb_rcv_wscale(&eng->cfg);
     c->mss = TT_MSS_DEFAULT;
     c->rto = TT_RTO_INIT;
     c->ssthresh = UINT32_MAX;

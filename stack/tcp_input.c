@@ -16,7 +16,7 @@
 #include "engine.h"
 #include "seq.h"
 
-static void tuple_of(const struct seg *seg, struct tuple *t)
+void tcp_tuple_of(const struct seg *seg, struct tuple *t)
 {
     t->laddr = seg->daddr;
     t->raddr = seg->saddr;
@@ -25,7 +25,7 @@ static void tuple_of(const struct seg *seg, struct tuple *t)
 }
 
 /* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
-static void syn_options(struct tt_conn *c, const struct seg *seg)
+void tcp_syn_options(struct tt_conn *c, const struct seg *seg)
 {
     const tt_config_t *cfg = &c->eng->cfg;
     uint32_t our_mss = cfg->mtu - 40;
@@ -48,50 +48,6 @@ static void syn_options(struct tt_conn *c, const struct seg *seg)
     c->cwnd = TT_INIT_CWND * c->mss;
 }
 
-/* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
-void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                    uint32_t iss)
-{
-    /* Linux drops a SYN while the accept queue is full; half-open ones are
-     * bounded apart (tcp_max_syn_backlog). */
-    if (l->ready >= l->backlog || l->half_open >= TT_MAX_SYN_BACKLOG) {
-        eng->stats.TcpExtListenOverflows++;
-        return;
-    }
-    struct tuple t;
-    tuple_of(seg, &t);
-    struct tt_conn *c = tcb_new(eng, &t);
-    if (!c)
-        return;
-    c->listener = l;
-    l->half_open++;
-    c->state = TT_STATE_LISTEN;
-    c->irs = seg->seq;
-    c->rcv_nxt = seg->seq + 1;
-    c->rcv_adv = c->rcv_nxt;
-    tcb_init_send_seq(c, has_iss ? iss : isn_generate(eng, &t));
-    syn_options(c, seg);
-    c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
-    c->snd_wl1 = seg->seq;
-    c->snd_wl2 = c->iss;
-    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
-    tcp_send_syn(c);
-    tcp_rearm_rtx(c);
-}
-
-/* RFC 9293 3.10.7.2 */
-static void listen_input(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg)
-{
-    if (seg->flags & TCP_RST)
-        return;
-    if (seg->flags & TCP_ACK) {
-        tcp_send_reset_reply(eng, seg);
-        return;
-    }
-    if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
-        tcp_listen_syn(eng, l, seg, false, 0);
-}
-
 /* RFC 9293 3.10.7.3 */
 static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
 {
@@ -112,7 +68,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    syn_options(c, seg);
+    tcp_syn_options(c, seg);
     c->snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -473,7 +429,7 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         tcp_fin_wait_1_done(c);
 }
 
-static void conn_input(struct tt_conn *c, struct seg *seg)
+void tcp_conn_input(struct tt_conn *c, struct seg *seg)
 {
     if (c->state == TT_STATE_SYN_SENT)
         syn_sent_input(c, seg);
@@ -486,11 +442,11 @@ static void conn_input(struct tt_conn *c, struct seg *seg)
 void tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
-    tuple_of(seg, &t);
+    tcp_tuple_of(seg, &t);
     uint32_t hash = tuple_hash(eng, &t);
     struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
     if (n) {
-        conn_input((struct tt_conn *)n, seg);
+        tcp_conn_input((struct tt_conn *)n, seg);
         return;
     }
     tw_id tw = tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
@@ -500,7 +456,7 @@ void tcp_input(tt_engine_t *eng, struct seg *seg)
     }
     struct tt_listener *l = listener_find(eng, seg->dport);
     if (l) {
-        listen_input(eng, l, seg);
+        tcp_listen_input(eng, l, seg);
         return;
     }
     tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */

@@ -90,6 +90,8 @@ typedef struct tt_config {
     int syn_retries;               /* tcp_syn_retries */
     int synack_retries;            /* tcp_synack_retries */
     int retries2;                  /* tcp_retries2 */
+    int tcp_syncookies;            /* 1: SYN cookies when a listener's SYN queue is full */
+    uint32_t tcp_max_syn_backlog;  /* half-open connections per listener without cookies */
     uint32_t sndbuf;               /* send buffer per connection, bytes */
     uint32_t rcvbuf;               /* receive buffer per connection, bytes */
     uint64_t delack_us;            /* delayed ACK timeout */
@@ -142,6 +144,8 @@ typedef struct tt_stats {
     uint64_t TcpExtTCPOFOQueue, TcpExtDelayedACKs, TcpExtTCPLossProbes;
     uint64_t IpInReceives, IpInHdrErrors, IpInAddrErrors, IpInUnknownProtos;
     uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
+    uint64_t TcpExtSyncookiesSent, TcpExtSyncookiesRecv, TcpExtSyncookiesFailed;
+    uint64_t TcpExtListenDrops;
     uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
 } tt_stats_t;
 

@@ -1,0 +1,162 @@
+/*
+ * The LISTEN state (RFC 9293 3.10.7.2): a SYN makes a new connection in
+ * SYN_RECEIVED, or, when the listener's half-open queue is full, a
+ * stateless SYN-ACK carrying a SYN cookie (RFC 4987 3.6, syncookie.c); an
+ * ACK that returns a valid cookie makes the connection then. Anything else
+ * with ACK gets a RST.
+ *
+ * Queue limits follow Linux: a SYN is dropped while the accept queue
+ * (established, not yet accepted) is full; the half-open queue holds as
+ * many as the backlog before cookies take over (tcp_syncookies=1), or
+ * tcp_max_syn_backlog without them.
+ */
+#include "engine.h"
+#include "ipv4.h"
+
+static bool syn_queue_full(const tt_engine_t *eng, const struct tt_listener *l)
+{
+    if (eng->cfg.tcp_syncookies)
+        return l->half_open >= l->backlog;
+    return (uint32_t)l->half_open >= eng->cfg.tcp_max_syn_backlog;
+}
+
+/* A SYN-ACK from no TCB: everything the handshake needs is in the ISN (and,
+ * with timestamps, in TSval). Options the cookie cannot carry are left out. */
+static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
+{
+    const tt_config_t *cfg = &eng->cfg;
+    struct seg s = {0};
+    s.saddr = syn->daddr;
+    s.daddr = syn->saddr;
+    s.sport = syn->dport;
+    s.dport = syn->sport;
+    s.seq = syncookie_isn(eng, syn);
+    s.ack = syn->seq + 1;
+    s.flags = TCP_SYN | TCP_ACK;
+    s.wnd = (uint16_t)(cfg->rcvbuf > 65535 ? 65535 : cfg->rcvbuf);
+    s.opt.mss_ok = true;
+    s.opt.mss = (uint16_t)(cfg->mtu - 40);
+    if (syn->opt.ts_ok && cfg->tcp_timestamps) {
+        struct tuple t;
+        tcp_tuple_of(syn, &t);
+        uint32_t ts_now = engine_ms(eng) + ts_offset_of(tuple_hash(eng, &t));
+        s.opt.ts_ok = true;
+        s.opt.ts_val = syncookie_tsval(eng, syn, ts_now);
+        s.opt.ts_ecr = syn->opt.ts_val;
+        s.opt.ws_ok = syn->opt.ws_ok && cfg->tcp_window_scaling;
+        s.opt.ws = tcb_rcv_wscale(cfg);
+        s.opt.sack_ok = syn->opt.sack_ok && cfg->tcp_sack;
+    }
+    eng->stats.TcpExtSyncookiesSent++;
+    tcp_send_raw(eng, &s);
+}
+
+static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
+                                        const struct seg *seg)
+{
+    struct tuple t;
+    tcp_tuple_of(seg, &t);
+    struct tt_conn *c = tcb_new(eng, &t);
+    if (!c)
+        return NULL;
+    c->listener = l;
+    l->half_open++;
+    c->state = TT_STATE_LISTEN;
+    return c;
+}
+
+/* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
+void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
+                    uint32_t iss)
+{
+    if (l->ready >= l->backlog) {
+        eng->stats.TcpExtListenOverflows++;
+        eng->stats.TcpExtListenDrops++;
+        return;
+    }
+    if (syn_queue_full(eng, l)) {
+        if (eng->cfg.tcp_syncookies) {
+            l->last_cookie = eng->now;
+            l->cookies_sent = true;
+            send_cookie_synack(eng, seg);
+        } else {
+            eng->stats.TcpExtListenDrops++;
+        }
+        return;
+    }
+    struct tt_conn *c = new_passive_conn(eng, l, seg);
+    if (!c)
+        return;
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    tcb_init_send_seq(c, has_iss ? iss : isn_generate(eng, &c->t));
+    tcp_syn_options(c, seg);
+    c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+    tcp_send_syn(c);
+    tcp_rearm_rtx(c);
+}
+
+/* Cookies are only looked for while the listener has been sending them
+ * (Linux: tcp_synq_no_recent_overflow), so a stray ACK still meets a RST. */
+static bool cookies_recent(const tt_engine_t *eng, const struct tt_listener *l)
+{
+    return eng->cfg.tcp_syncookies && l->cookies_sent && eng->now - l->last_cookie < 128 * SEC;
+}
+
+/* The ACK of a cookie SYN-ACK: the connection as the SYN would have made it. */
+static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l,
+                                   const struct seg *seg, const struct syncookie *sc)
+{
+    struct tt_conn *c = new_passive_conn(eng, l, seg);
+    if (!c)
+        return NULL;
+    struct seg syn = *seg;
+    syn.opt.mss_ok = true;
+    syn.opt.mss = sc->mss;
+    syn.opt.ws_ok = sc->ws_ok;
+    syn.opt.ws = sc->ws;
+    syn.opt.sack_ok = sc->sack_ok;
+    syn.opt.ts_ok = sc->ts_ok;
+    c->irs = seg->seq - 1;
+    c->rcv_nxt = seg->seq;
+    c->rcv_adv = c->rcv_nxt + (eng->cfg.rcvbuf > 65535 ? 65535 : eng->cfg.rcvbuf);
+    tcb_init_send_seq(c, seg->ack - 1);
+    tcp_syn_options(c, &syn);
+    c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */
+    c->snd_wl1 = seg->seq;
+    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+    eng->stats.TcpExtSyncookiesRecv++;
+    return c;
+}
+
+static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+{
+    struct syncookie sc;
+    if (cookies_recent(eng, l) && !(seg->flags & TCP_SYN) && l->ready < l->backlog) {
+        if (syncookie_check(eng, seg, &sc)) {
+            struct tt_conn *c = cookie_conn(eng, l, seg, &sc);
+            if (c)
+                tcp_conn_input(c, seg);
+            return;
+        }
+        eng->stats.TcpExtSyncookiesFailed++;
+    }
+    tcp_send_reset_reply(eng, seg);
+}
+
+/* RFC 9293 3.10.7.2 */
+void tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+{
+    if (seg->flags & TCP_RST)
+        return;
+    if (seg->flags & TCP_ACK) {
+        listen_ack(eng, l, seg);
+        return;
+    }
+    if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
+        tcp_listen_syn(eng, l, seg, false, 0);
+}
