@@ -93,6 +93,7 @@ struct tt_conn {
     struct ring rcvbuf; /* in order, not yet delivered to the app */
     struct ooo_seg *ooo;
     uint32_t ooo_bytes;
+    uint32_t ooo_last_seq; /* the last segment queued, first in SACK (RFC 2018 4) */
     bool eof_pending;   /* FIN received, TT_EOF not yet delivered */
     int err_pending;    /* error not yet delivered (-ECONNRESET ...) */
     bool ack_now;       /* an ACK must go out at the next output */

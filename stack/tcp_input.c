@@ -285,6 +285,7 @@ static void ooo_insert(struct tt_conn *c, const struct seg *seg)
     o->next = *pp;
     *pp = o;
     c->ooo_bytes += cost;
+    c->ooo_last_seq = seg->seq;
     c->eng->stats.TcpExtTCPOFOQueue++;
 }
 

@@ -40,6 +40,40 @@ static uint16_t wnd_field(const struct tt_conn *c, bool syn)
     return (uint16_t)min_u32(w, 65535);
 }
 
+/*
+ * RFC 2018 4: the blocks of out-of-order data we hold, as maximal runs of
+ * the reassembly queue; the first block is the run holding the segment
+ * that arrived last, so the sender learns of the newest hole first.
+ */
+static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
+{
+    struct tcp_sack_block runs[TCP_SACK_MAX];
+    size_t n = 0, first = 0;
+    for (const struct ooo_seg *q = c->ooo; q;) {
+        struct tcp_sack_block b = {q->seq, q->seq + q->len};
+        bool newest = false;
+        for (; q && seq_leq(q->seq, b.right); q = q->next) {
+            b.right = seq_max(b.right, q->seq + q->len);
+            newest = newest || q->seq == c->ooo_last_seq;
+        }
+        if (n == TCP_SACK_MAX && !newest)
+            continue;
+        if (n == TCP_SACK_MAX)
+            n--; /* the newest run replaces the last of the older ones */
+        if (newest)
+            first = n;
+        runs[n++] = b;
+    }
+    o->sack_count = (uint8_t)n;
+    if (n == 0)
+        return;
+    o->sack[0] = runs[first];
+    for (size_t i = 0, k = 1; i < n; i++) {
+        if (i != first)
+            o->sack[k++] = runs[i];
+    }
+}
+
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
 {
     memset(s, 0, sizeof(*s));
@@ -58,6 +92,8 @@ static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t s
         s->opt.ts_val = engine_ms(c->eng) + c->ts_offset;
         s->opt.ts_ecr = c->ts_recent;
     }
+    if (c->sack_ok && c->ooo && (flags & TCP_ACK) && !(flags & (TCP_SYN | TCP_RST)))
+        sack_fill(c, &s->opt);
 }
 
 /* After any segment with ACK: what we advertised, and no ACK owed. */
