@@ -186,6 +186,10 @@ static void queue_fin(struct tt_conn *c)
         return;
     c->wr_shut = true;
     c->fin_queued = true;
+    /* RFC 9293 3.10.4: in SYN_RECEIVED the FIN waits for ESTABLISHED (our
+     * SYN is not acknowledged yet); tcp_ack.c moves on to FIN_WAIT_1 then. */
+    if (c->state == TT_STATE_SYN_RECEIVED)
+        return;
     if (c->state == TT_STATE_CLOSE_WAIT)
         tcb_set_state(c, TT_STATE_LAST_ACK);
     else

@@ -215,6 +215,7 @@ void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len);
 void tcb_deliver_pending(struct tt_conn *c);
 void tcb_update_rcv_wnd(struct tt_conn *c);
 void tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
+void tcb_ooo_free(struct tt_conn *c);
 void tcb_window_update(struct tt_conn *c);
 void tcb_established(struct tt_conn *c);
 bool tcb_gone(const struct tt_conn *c);

@@ -92,7 +92,7 @@ static void tcb_cancel_timers(struct tt_conn *c)
     timer_cancel(w, &c->linger_timer);
 }
 
-static void ooo_free(struct tt_conn *c)
+void tcb_ooo_free(struct tt_conn *c)
 {
     while (c->ooo) {
         struct ooo_seg *o = c->ooo;
@@ -145,7 +145,7 @@ static void tcb_unlink(struct tt_conn *c)
     listener_unlink(c);
     conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
-    ooo_free(c);
+    tcb_ooo_free(c);
     c->detached = true;
 }
 
@@ -177,7 +177,9 @@ void tcb_end(struct tt_conn *c, int err)
         return;
     }
     if (c->orphan) {
-        tcb_user_notify_close(c, err); /* a linger close under way */
+        /* A linger close under way: the connection is over, which is what
+         * close waited for (Linux's close() returns 0 then too). */
+        tcb_user_notify_close(c, 0);
         return;
     }
     tcb_deliver_pending(c);

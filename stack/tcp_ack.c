@@ -142,6 +142,8 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
     c->snd_max_wnd = c->snd_wnd;
     tcb_set_state(c, TT_STATE_ESTABLISHED);
+    if (c->fin_queued) /* closed or shut down while in SYN_RECEIVED */
+        tcb_set_state(c, TT_STATE_FIN_WAIT_1);
     return true;
 }
 

@@ -243,6 +243,7 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
 static void fin_input(struct tt_conn *c)
 {
     tt_state_t next = state_after_fin(c);
+    tcb_ooo_free(c); /* nothing can follow the FIN */
     c->rcv_nxt++;
     c->eof_pending = true;
     tcb_set_state(c, next);
@@ -312,7 +313,9 @@ static bool ooo_drain(struct tt_conn *c)
             return false; /* the rest waits for the application to read */
         c->ooo = o->next;
         c->ooo_bytes -= o->len + (uint32_t)sizeof(*o);
-        bool fin = o->fin;
+        /* A FIN counts only at its own place: a peer that sent bytes past
+         * its FIN (overlapping segments) must not move RCV.NXT beyond it. */
+        bool fin = o->fin && c->rcv_nxt + fresh == o->seq + o->len;
         if (fresh)
             take_in_order(c, o->data + skip, fresh);
         free(o);
@@ -357,9 +360,10 @@ static void text_and_fin(struct tt_conn *c, struct seg *seg)
     uint32_t took = take_in_order(c, seg->data, seg->len);
     if (tcb_gone(c))
         return;
+    /* The FIN ends the stream: held data beyond it is the peer's error. */
     bool fin = (seg->flags & TCP_FIN) && took == seg->len;
-    if (had_ooo)
-        fin = ooo_drain(c) || fin;
+    if (had_ooo && !fin)
+        fin = ooo_drain(c);
     if (tcb_gone(c))
         return;
     if (fin)
@@ -411,7 +415,9 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
             send_oow_ack(c, seg);
         return;
     }
-    trim_to_window(c, seg);
+    /* RST and SYN are judged on SEG.SEQ as sent, before any trimming, so
+     * that old bytes in front cannot make a RST exact (RFC 5961 3.2) nor
+     * hide a SYN (RFC 5961 4.2). */
     if (seg->flags & TCP_RST) { /* second */
         rst_input(c, seg);
         return;
@@ -420,6 +426,7 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         challenge_ack(c);
         return;
     }
+    trim_to_window(c, seg);
     if (!(seg->flags & TCP_ACK)) /* fifth */
         return;
     update_ts_recent(c, seg);

@@ -173,6 +173,10 @@ static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
 static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool *fin)
 {
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    data_end = seq_min(data_end, c->snd_nxt); /* never what was not sent yet */
+    *fin = false;
+    if (seq_lt(seq, c->snd_buf_seq))
+        return 0; /* before the first byte of data: the SYN is not data */
     uint32_t len = seq_lt(seq, data_end) ? min_u32(data_end - seq, max) : 0;
     *fin = c->fin_sent && seq + len == c->fin_seq;
     return len;
