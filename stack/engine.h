@@ -28,6 +28,7 @@
 #define TT_MSS_DEFAULT 536      /* RFC 9293 3.7.1: no MSS option */
 #define TT_INIT_CWND 10         /* RFC 6928 */
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
+#define TT_QUICKACKS 16         /* Linux TCP_MAX_QUICKACKS */
 #define TT_TW_REUSE_AGE (1 * SEC)
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
@@ -97,6 +98,7 @@ struct tt_conn {
     bool eof_pending;   /* FIN received, TT_EOF not yet delivered */
     int err_pending;    /* error not yet delivered (-ECONNRESET ...) */
     bool ack_now;       /* an ACK must go out at the next output */
+    uint8_t quickacks;  /* data segments still ACKed at once (Linux quick-ACK) */
     uint32_t unacked_segs;
 
     /* RFC 6298 retransmission timer */

@@ -47,6 +47,7 @@ struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->rcv_wnd = eng->cfg.rcvbuf;
     c->rcv_wscale = tcb_rcv_wscale(&eng->cfg);
     c->mss = TT_MSS_DEFAULT;
+    c->quickacks = TT_QUICKACKS;
     c->rto = TT_RTO_INIT;
     c->ssthresh = UINT32_MAX;
     c->ts_offset = ts_offset_of(c->h.hash);
@@ -295,18 +296,21 @@ void tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->recover = iss;
 }
 
-/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance): after the application has
- * read, announce the larger window once it has grown by min(buffer/2, MSS). */
+/*
+ * After the application has read: announce the larger window when the one
+ * the peer knows has fallen to half of what it can be, and would at least
+ * double (Linux tcp_cleanup_rbuf; RFC 9293 3.8.6.2.2 keeps the step large).
+ */
 void tcb_window_update(struct tt_conn *c)
 {
     if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     uint32_t advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    uint32_t space = ring_space(&c->rcvbuf);
     uint32_t max_wnd = 65535u << (c->ws_on ? c->rcv_wscale : 0);
-    if (space > max_wnd)
-        space = max_wnd;
-    uint32_t step = c->eng->cfg.rcvbuf / 2 < c->mss ? c->eng->cfg.rcvbuf / 2 : c->mss;
-    if (space > advertised && space - advertised >= step)
+    uint32_t clamp = c->eng->cfg.rcvbuf < max_wnd ? c->eng->cfg.rcvbuf : max_wnd;
+    uint32_t space = ring_space(&c->rcvbuf);
+    if (space > clamp)
+        space = clamp;
+    if (2 * (uint64_t)advertised <= clamp && space >= 2 * (uint64_t)advertised && space > 0)
         tcp_send_ack(c);
 }

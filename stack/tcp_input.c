@@ -338,6 +338,11 @@ static void schedule_ack(struct tt_conn *c, bool urgent)
         c->ack_now = true;
         return;
     }
+    if (c->quickacks > 0) { /* Linux quick-ACK mode: a new connection's first segments */
+        c->quickacks--;
+        c->ack_now = true;
+        return;
+    }
     if (!timer_armed(&c->delack_timer))
         timer_arm(eng->wheel, &c->delack_timer, eng->now + eng->cfg.delack_us);
 }

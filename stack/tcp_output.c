@@ -153,7 +153,9 @@ void tcp_send_ack(struct tt_conn *c)
 static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
 {
     struct seg s;
-    uint8_t flags = TCP_ACK | (len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+    /* PSH on the segment that empties the queue, as Linux marks a write's end. */
+    bool last = seq + len == c->snd_buf_seq + c->sndbuf.len;
+    uint8_t flags = TCP_ACK | (len && last ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
@@ -248,12 +250,15 @@ static void send_new_data(struct tt_conn *c)
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
         return;
     uint32_t wnd_end = usable_window_end(c);
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
         uint32_t len = min_u32(min_u32(avail, room), c->mss);
-        bool fin = c->fin_queued && len == avail && room > len;
+        /* The FIN needs one sequence number of the peer's window, but is
+         * not held back by the congestion window (Linux tcp_cwnd_test). */
+        bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
         if (len == 0 && !fin)
             return;
         if (fin) {

@@ -90,12 +90,36 @@ static void fin_timeout_counts_from_close_in_fin_wait_2(void **state)
     expect_fin_timeout_at(h, h->now + 60 * SEC);
 }
 
-/* The delayed-ACK fixture: delack 40 ms, passive open. */
+/*
+ * The delayed-ACK fixture: delack 40 ms, passive open, and the first 16
+ * data segments sent and ACKed at once (Linux's quick-ACK mode for a new
+ * connection), after which ACKs are delayed. IRS moves on past those 16
+ * bytes, so IRS + 1 is RCV.NXT again, and the received count starts at 0.
+ */
 static void established_with_delack(struct harness *h)
 {
     h->cfg.delack_us = DELACK;
     h_reinit(h);
     h_reach_established_passive(h);
+    for (uint32_t i = 0; i < 16; i++) {
+        h_send(h, TCP_ACK, IRS + 1 + i, ISS + 1, "q", 1);
+        h_expect(h, TCP_ACK, ISS + 1, IRS + 2 + i);
+    }
+    h->irs += 16;
+    h->rx_len = 0;
+}
+
+/* Linux quick-ACK mode (tcp_incr_quickack): the first data segments of a
+ * connection are ACKed at once, so slow start is not slowed by delayed ACKs. */
+static void first_segments_acked_at_once(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.delack_us = DELACK;
+    h_reinit(h);
+    h_reach_established_passive(h);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, "abc", 3);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 4);
 }
 
 /* RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: in-order data is ACKed after the
@@ -248,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fin_timeout_counts_from_close_in_fin_wait_2, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(fin_timeout_cancelled_by_peer_fin, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(first_segments_acked_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(delayed_ack_sent_after_40ms, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(second_full_segment_acked_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(out_of_order_acked_at_once_despite_delack, h_setup,

@@ -1,0 +1,125 @@
+/*
+ * The packetdrill adapter's shared state: one tuntcp engine behind the
+ * socket calls of packetdrill's shared-object interface (pd_interface.h).
+ *
+ * Threads. packetdrill calls us from two threads: its main thread (packets,
+ * clock, and the system calls a script does not expect to block) and a
+ * system-call thread (calls written with a time range, `+0...0.5 read(...)`,
+ * which packetdrill expects to block while its main thread goes on). One
+ * mutex guards everything; a blocked call sleeps on the condition variable
+ * (so packetdrill sees the thread asleep, as it would in the kernel).
+ *
+ * Time is virtual (pd->now, microseconds). It moves only when packetdrill
+ * sleeps (usleep), reads the clock (gettimeofday: 1 us a call, because
+ * packetdrill spins on it for the last few microseconds before an event),
+ * waits for an outbound packet, or a call blocks on the main thread. Each
+ * move fires the engine's timers at their exact deadlines on the way.
+ *
+ * Hand-off: when a blocked call can complete, no other thread may move the
+ * clock or change the engine until that call has returned and packetdrill
+ * has read its end time (its next gettimeofday). So the call returns at the
+ * virtual instant it became possible, as a woken kernel thread would.
+ */
+#ifndef TT_PD_ADAPTER_H
+#define TT_PD_ADAPTER_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pd_interface.h"
+#include "tuntcp/tuntcp.h"
+
+/* The adapter's knobs: the engine's config plus socket defaults (--so_flags). */
+struct pd_opts {
+    tt_config_t cfg;
+    bool linger_on; /* --linger0 / --linger N: SO_LINGER of every new socket */
+    unsigned linger_s;
+    int verbose; /* -v: engine events on stderr */
+};
+
+/* One datagram the engine sent, waiting for packetdrill's netdev_receive. */
+struct pd_pkt {
+    struct pd_pkt *next;
+    uint64_t t; /* virtual time it left */
+    size_t len;
+    uint8_t data[];
+};
+
+enum pd_wait_kind {
+    PD_WAIT_ACCEPT,
+    PD_WAIT_CONNECT,
+    PD_WAIT_READ,
+    PD_WAIT_WRITE,
+    PD_WAIT_CLOSE,
+    PD_WAIT_POLL
+};
+
+/* What a blocked call waits for (one at a time: packetdrill runs one blocking call). */
+struct pd_blocker {
+    bool active;
+    pthread_t thread;
+    enum pd_wait_kind kind;
+    struct pd_sock *sock;
+    struct pollfd *fds; /* PD_WAIT_POLL */
+    nfds_t nfds;
+    uint64_t deadline; /* virtual time it gives up; TT_TIME_NEVER for none */
+};
+
+/* A socket as the script sees it. */
+struct pd_sock {
+    struct pd_sock *next;
+    int fd; /* a real descriptor (of /dev/null): packetdrill may close() it */
+    bool nonblock, reuseaddr, nodelay, keepalive;
+    bool linger_on;
+    unsigned linger_s;
+    uint16_t port; /* bound local port; 0 = none */
+    tt_listener_t *listener;
+    unsigned ready;  /* connections announced by the listener, not yet accepted */
+    tt_conn_t *conn; /* NULL before connect/accept and after close */
+    bool connecting, connected;
+    int so_error;    /* pending error (SO_ERROR), a positive errno */
+    bool eof;        /* nothing more will come after carry */
+    bool rd_shut;    /* shutdown(SHUT_RD) */
+    bool close_done; /* the engine called the close callback */
+    uint8_t *carry;  /* bytes taken from the engine, not yet read */
+    size_t carry_len, carry_cap, pull_want;
+};
+
+struct pd {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t main_thread;
+    struct pd_opts opts;
+    tt_engine_t *eng;
+    uint64_t now, start;
+    struct pd_pkt *out_head, *out_tail;
+    struct pd_sock *socks;
+    struct pd_blocker blk;
+    bool stamp_pending; /* a system-call thread returned; its end time not yet read */
+    pthread_t stamp_thread;
+    uint16_t next_port;
+    bool warned_addr, warned_bind;
+};
+
+#define PD_VCLOCK_START (1700000000ull * 1000000ull) /* looks like a wall clock in logs */
+
+/* tt_packetdrill.c: lock, clock and blocking. */
+void pd_begin(struct pd *pd);
+long pd_end(struct pd *pd, long ret); /* ret < 0 is -errno: sets errno, returns -1 */
+/* Blocks until b's condition holds: 0, or -EAGAIN when it never can (main thread). */
+int pd_wait(struct pd *pd, const struct pd_blocker *b);
+
+/* pd_socket.c: the socket calls of ifc; whether a blocked call can complete
+ * now; the sockets' memory (after the engine is freed). */
+void pd_socket_fill(struct pd_interface *ifc);
+bool pd_blocker_ready(struct pd *pd, const struct pd_blocker *b);
+void pd_sockets_free(struct pd *pd);
+
+/* pd_flags.c: --so_flags. Returns 0, or -1 after a message on err. */
+int pd_flags_parse(const char *flags, struct pd_opts *o, FILE *err);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * --so_flags: the same TCP knobs as the apps (SPEC §3), with the same
+ * spelling and units, plus a few that only make sense here. "--name value"
+ * or "--name=value", separated by blanks. A bad value is refused with a
+ * message naming the flag (the caller exits 2, as the apps do).
+ *
+ * The engine's defaults are Linux's (tt_config_init); the address defaults to
+ * 192.168.0.1, to be given to packetdrill as --local_ip (packetdrill picks a
+ * random 192.168.x.y otherwise). ISN key and seed are fixed: runs repeat.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_adapter.h"
+
+#define PD_DEFAULT_ADDR 0xc0a80001u /* 192.168.0.1 */
+#define PD_MAX_TOKENS 64
+
+/* DURATION (SPEC §3): an integer with ms, s or m; bare means seconds. */
+static int parse_duration(const char *s, uint64_t *us)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t mult;
+    if (strcmp(end, "ms") == 0)
+        mult = 1000;
+    else if (*end == '\0' || strcmp(end, "s") == 0)
+        mult = 1000000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60000000;
+    else
+        return -EINVAL;
+    if (errno || v > UINT64_MAX / 2 / mult) /* 2 * MSL must not overflow */
+        return -ERANGE;
+    *us = v * mult;
+    return 0;
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *v)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end != '\0')
+        return -EINVAL;
+    if (errno || x > max)
+        return -ERANGE;
+    *v = x;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *v)
+{
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+        return -EINVAL;
+    *v = s[0] - '0';
+    return 0;
+}
+
+static int set_addr(struct pd_opts *o, const char *v)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, v, &a) != 1)
+        return -EINVAL;
+    o->cfg.addr = ntohl(a.s_addr);
+    return 0;
+}
+
+static int set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max)
+{
+    uint64_t x;
+    int err = parse_uint(v, max, &x);
+    if (err)
+        return err;
+    if (x < min)
+        return -ERANGE;
+    *dst = (uint32_t)x;
+    return 0;
+}
+
+static int set_mtu(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.mtu, v, 68, 65535);
+}
+
+static int set_msl(struct pd_opts *o, const char *v)
+{
+    return parse_duration(v, &o->cfg.msl_us);
+}
+
+static int set_fin_timeout(struct pd_opts *o, const char *v)
+{
+    return parse_duration(v, &o->cfg.fin_timeout_us);
+}
+
+static int set_ratelimit(struct pd_opts *o, const char *v)
+{
+    return parse_duration(v, &o->cfg.invalid_ratelimit_us);
+}
+
+static int set_delack(struct pd_opts *o, const char *v)
+{
+    return parse_duration(v, &o->cfg.delack_us);
+}
+
+static int set_rfc1337(struct pd_opts *o, const char *v)
+{
+    return parse_bool(v, &o->cfg.tcp_rfc1337);
+}
+
+static int set_tw_reuse(struct pd_opts *o, const char *v)
+{
+    return parse_bool(v, &o->cfg.tcp_tw_reuse);
+}
+
+static int set_timestamps(struct pd_opts *o, const char *v)
+{
+    return parse_bool(v, &o->cfg.tcp_timestamps);
+}
+
+static int set_wscale(struct pd_opts *o, const char *v)
+{
+    return parse_bool(v, &o->cfg.tcp_window_scaling);
+}
+
+static int set_sack(struct pd_opts *o, const char *v)
+{
+    return parse_bool(v, &o->cfg.tcp_sack);
+}
+
+static int set_tw_buckets(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.tcp_max_tw_buckets, v, 0, UINT32_MAX);
+}
+
+static int set_rcvbuf(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.rcvbuf, v, 1024, 1u << 30);
+}
+
+static int set_sndbuf(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.sndbuf, v, 1024, 1u << 30);
+}
+
+static int set_port_range(struct pd_opts *o, const char *v)
+{
+    char lo[16];
+    const char *dash = strchr(v, '-');
+    uint64_t a, b;
+    if (!dash || (size_t)(dash - v) >= sizeof(lo))
+        return -EINVAL;
+    memcpy(lo, v, (size_t)(dash - v));
+    lo[dash - v] = '\0';
+    if (parse_uint(lo, 65535, &a) || parse_uint(dash + 1, 65535, &b) || a == 0 || a > b)
+        return -EINVAL;
+    o->cfg.port_lo = (uint16_t)a;
+    o->cfg.port_hi = (uint16_t)b;
+    return 0;
+}
+
+static int set_seed(struct pd_opts *o, const char *v)
+{
+    return parse_uint(v, UINT64_MAX, &o->cfg.seed);
+}
+
+static int set_linger(struct pd_opts *o, const char *v)
+{
+    uint64_t s;
+    int err = parse_uint(v, INT_MAX, &s);
+    if (err)
+        return err;
+    o->linger_on = true;
+    o->linger_s = (unsigned)s;
+    return 0;
+}
+
+static int set_linger0(struct pd_opts *o, const char *v)
+{
+    (void)v;
+    o->linger_on = true;
+    o->linger_s = 0;
+    return 0;
+}
+
+static int set_verbose(struct pd_opts *o, const char *v)
+{
+    (void)v;
+    o->verbose++;
+    return 0;
+}
+
+struct pd_flag {
+    const char *name;
+    bool has_value;
+    int (*set)(struct pd_opts *o, const char *v);
+};
+
+static const struct pd_flag flags_table[] = {
+    {"--addr", true, set_addr},
+    {"--mtu", true, set_mtu},
+    {"--msl", true, set_msl},
+    {"--tcp-fin-timeout", true, set_fin_timeout},
+    {"--tcp-rfc1337", true, set_rfc1337},
+    {"--tcp-tw-reuse", true, set_tw_reuse},
+    {"--tcp-max-tw-buckets", true, set_tw_buckets},
+    {"--tcp-timestamps", true, set_timestamps},
+    {"--tcp-invalid-ratelimit", true, set_ratelimit},
+    {"--ip-local-port-range", true, set_port_range},
+    {"--linger0", false, set_linger0},
+    {"--linger", true, set_linger},
+    {"--seed", true, set_seed},
+    /* only here: Linux sysctls the apps leave at their defaults */
+    {"--tcp-window-scaling", true, set_wscale},
+    {"--tcp-sack", true, set_sack},
+    {"--delack", true, set_delack},
+    {"--rcvbuf", true, set_rcvbuf},
+    {"--sndbuf", true, set_sndbuf},
+    {"-v", false, set_verbose},
+};
+
+static const struct pd_flag *flag_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(flags_table) / sizeof(flags_table[0]); i++)
+        if (strlen(flags_table[i].name) == len && strncmp(flags_table[i].name, name, len) == 0)
+            return &flags_table[i];
+    return NULL;
+}
+
+static void defaults(struct pd_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    tt_config_init(&o->cfg);
+    o->cfg.addr = PD_DEFAULT_ADDR;
+    o->cfg.seed = 1;
+    for (size_t i = 0; i < sizeof(o->cfg.isn_secret); i++)
+        o->cfg.isn_secret[i] = (uint8_t)(0x5a + i);
+}
+
+/* Splits buf in place at blanks; returns the number of words. */
+static int split(char *buf, char **words, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(buf, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+        if (n == max)
+            return -1;
+        words[n++] = tok;
+    }
+    return n;
+}
+
+/* One flag at words[*i]; advances *i past its value. */
+static int parse_one(struct pd_opts *o, char **words, int n, int *i, FILE *err)
+{
+    const char *w = words[*i], *eq = strchr(w, '=');
+    const struct pd_flag *f = flag_find(w, eq ? (size_t)(eq - w) : strlen(w));
+    if (!f) {
+        fprintf(err, "tt_packetdrill: --so_flags: unknown flag '%s'\n", w);
+        return -1;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (f->has_value && !v) {
+        if (*i + 1 >= n) {
+            fprintf(err, "tt_packetdrill: --so_flags: %s needs a value\n", f->name);
+            return -1;
+        }
+        v = words[++*i];
+    }
+    if (f->set(o, v) != 0) {
+        fprintf(err, "tt_packetdrill: --so_flags: %s: bad value '%s'\n", f->name, v ? v : "");
+        return -1;
+    }
+    return 0;
+}
+
+int pd_flags_parse(const char *flags, struct pd_opts *o, FILE *err)
+{
+    defaults(o);
+    if (!flags)
+        return 0;
+    char *buf = strdup(flags);
+    char *words[PD_MAX_TOKENS];
+    if (!buf)
+        return -1;
+    int n = split(buf, words, PD_MAX_TOKENS), rc = 0;
+    if (n < 0) {
+        fprintf(err, "tt_packetdrill: --so_flags: too many words\n");
+        rc = -1;
+    }
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = parse_one(o, words, n, &i, err);
+    free(buf);
+    return rc;
+}
