@@ -7,7 +7,10 @@
  * nth on), and p= then acts on each match in the window with that
  * probability, drawn from a PRNG seeded by --seed so that a run replays.
  * Only TCP packets fit a class other than `any`. A packet of no connection
- * is in state CLOSED; one for a listening port, LISTEN.
+ * is in state CLOSED; one for a listening port, LISTEN. The state is looked
+ * up when the verdict is asked for: for an outgoing packet that is while
+ * the engine sends it, and the engine changes state before it sends (the
+ * final ACK leaves in TIME_WAIT, the RST of an abort before the abort).
  *
  * The packet is classified with a minimal header walk of its own, without
  * checksums: a fault must hit malformed packets too, and this keeps the
@@ -40,9 +43,9 @@ const char tt_fault_help[] =
     "      DIR     in (TUN -> stack) | out (stack -> TUN)\n"
     "      MATCH   any | syn | synack | fin | rst | ack (pure ACK: no data/SYN/FIN/RST) | data\n"
     "      QUAL    state=STATE  the packet's connection is in STATE: for in, when the packet\n"
-    "                           arrives; for out, once the stack has acted on what made it\n"
-    "                           send (our final ACK is in TIME_WAIT). LISTEN: a listening\n"
-    "                           port; CLOSED: no connection\n"
+    "                           arrives; for out, when the stack sends it (our final ACK is\n"
+    "                           sent in TIME_WAIT; the RST of an abort in the state before\n"
+    "                           it). LISTEN: a listening port; CLOSED: no connection\n"
     "              nth=N        only the Nth matching packet\n"
     "              count=N      the first N matching packets (with nth: N from the nth on)\n"
     "              p=PROB       each matching packet with probability PROB (0..1, see --seed)\n";
@@ -247,15 +250,6 @@ int tt_fault_check(const char *spec, char *err, size_t errlen)
     struct fault_rule r;
 
     return fault_parse(spec, &r, err, errlen);
-}
-
-bool fault_set_judges_out_state(const struct fault_set *fs)
-{
-    for (size_t i = 0; i < fs->n; i++) {
-        if (fs->rule[i].dir == FAULT_OUT && fs->rule[i].state >= 0)
-            return true;
-    }
-    return false;
 }
 
 void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx)

@@ -79,15 +79,10 @@ void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void
 int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen);
 
 /*
- * Whether an out rule has a state= qualifier: the driver then holds the
- * engine's output until the engine call returns, and asks for verdicts
- * then, so that a packet is judged by the state it leaves its connection in.
- */
-bool fault_set_judges_out_state(const struct fault_set *fs);
-
-/*
  * The verdict for one packet (an IPv4 datagram). Rules are tried in order;
- * the first that fires decides. *delay_us is set for FAULT_DELAY.
+ * the first that fires decides. *delay_us is set for FAULT_DELAY. A state=
+ * rule asks state_fn now: the driver calls this as the engine emits each
+ * packet, so an out rule sees the connection's state at send time.
  */
 enum fault_action fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
                                size_t len, uint64_t *delay_us);

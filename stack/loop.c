@@ -5,8 +5,10 @@
  *                -> tt_engine_input(now)
  *   engine output -> fault(out) -> pcap(out) -> write(TUN), or the tx ring on EAGAIN
  *
- * (When an out rule has state=, engine output waits in a ring until the
- * engine call returns, then meets the rules: see drv_flush_out.)
+ * Each packet meets the fault rules when the engine emits it. The engine
+ * changes a connection's state before it sends what the change calls for
+ * (the final ACK goes out in TIME_WAIT, a FIN in FIN_WAIT_1 or LAST_ACK), so
+ * a rule's state= is simply the connection's state at send time.
  *
  * Time: now is uv_hrtime() in microseconds, read once per batch or timer,
  * and never allowed to go backwards (the engine asserts it). The engine's
@@ -63,8 +65,6 @@ struct tt_driver {
     struct pktq txq;
     struct fault_set *faults; /* NULL: no rule, no cost */
     struct delayq delays;
-    bool defer_out;           /* an out rule has state=: judge packets after the engine call */
-    struct pktq outq;         /* engine output awaiting that judgement */
     struct pcap_writer *pcap; /* NULL: no capture */
     struct trace_writer *trace;
 
@@ -74,16 +74,6 @@ struct tt_driver {
     void *check_ctx;
     struct drv_counters ctr;
 };
-
-static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len);
-static void drv_flush_out(struct tt_driver *d);
-
-/* Packets enter the engine only here, so deferred output is judged after each call. */
-static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
-{
-    tt_engine_input(d->eng, pkt, len, now);
-    drv_flush_out(d);
-}
 
 /* ---- clock ---- */
 
@@ -122,7 +112,6 @@ static void drv_on_timer(uv_timer_t *t)
 
     d->armed = TT_TIME_NEVER; /* a one-shot timer that fired is disarmed */
     tt_engine_timers(d->eng, drv_clock(d));
-    drv_flush_out(d);
 }
 
 static void drv_arm(struct tt_driver *d)
@@ -146,7 +135,6 @@ static void drv_on_prepare(uv_prepare_t *h)
     if (d->check_cb != NULL) {
         tt_engine_set_now(d->eng, drv_clock(d));
         d->check_cb(d, d->check_ctx);
-        drv_flush_out(d);
     }
     drv_arm(d);
 }
@@ -232,7 +220,7 @@ static void drv_on_delay(uv_timer_t *t)
 
     while ((idx = delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
         if (dir == FAULT_IN)
-            drv_input(d, pkt, len, now);
+            tt_engine_input(d->eng, pkt, len, now);
         else
             drv_send(d, pkt, len);
         delayq_release(&d->delays, idx);
@@ -246,13 +234,13 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
 
     switch (fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
     case FAULT_PASS:
-        drv_input(d, pkt, len, now);
+        tt_engine_input(d->eng, pkt, len, now);
         break;
     case FAULT_DROP:
         break;
     case FAULT_DUP:
-        drv_input(d, pkt, len, now);
-        drv_input(d, pkt, len, now);
+        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input(d->eng, pkt, len, now);
         break;
     case FAULT_DELAY:
         drv_delay(d, FAULT_IN, pkt, len, now + delay);
@@ -281,33 +269,18 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 }
 
 /*
- * An out rule with state= judges a packet by the state its connection is
- * in once the engine has finished the call that sent it: our final ACK
- * belongs to TIME_WAIT even if the engine sends it before it moves there.
+ * The engine's output callback. A packet is judged now, while the engine
+ * is still in the call that sent it: state= rules see the connection's
+ * state at send time (tt_engine_conn_state() is a plain lookup, safe here).
  */
-static void drv_flush_out(struct tt_driver *d)
-{
-    const uint8_t *pkt;
-    size_t len;
-
-    while ((pkt = pktq_peek(&d->outq, &len)) != NULL) {
-        drv_fault_out(d, pkt, len);
-        pktq_pop(&d->outq);
-    }
-}
-
 static void drv_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct tt_driver *d = ctx;
 
-    if (d->faults == NULL) {
+    if (d->faults == NULL)
         drv_send(d, pkt, len);
-        return;
-    }
-    if (d->defer_out && pktq_push(&d->outq, pkt, len))
-        return;
-    drv_flush_out(d); /* the queue is full: keep the order */
-    drv_fault_out(d, pkt, len);
+    else
+        drv_fault_out(d, pkt, len);
 }
 
 static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
@@ -319,10 +292,11 @@ static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t ra
 
 /* ---- TUN input ---- */
 
+/* Each packet is stamped when it is read (a vDSO clock read, no system
+ * call), so that the trace, the pcap and TIME_WAIT's start are exact to the
+ * packet rather than to the batch. */
 static void drv_read_batch(struct tt_driver *d)
 {
-    uint64_t now = drv_clock(d);
-
     for (int i = 0; i < RX_BATCH; i++) {
         ssize_t n = read(d->fd, d->rxbuf, RX_BUF_SIZE);
         if (n <= 0) {
@@ -330,13 +304,14 @@ static void drv_read_batch(struct tt_driver *d)
                 d->ctr.tun_read_errors++;
             return;
         }
+        uint64_t now = drv_clock(d);
         d->ctr.tun_in++;
         if (d->pcap != NULL)
-            pcap_write(d->pcap, drv_wall(d), d->rxbuf, (size_t)n);
+            pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->rxbuf, (size_t)n);
         if (d->faults != NULL)
             drv_fault_in(d, d->rxbuf, (size_t)n, now);
         else
-            drv_input(d, d->rxbuf, (size_t)n, now);
+            tt_engine_input(d->eng, d->rxbuf, (size_t)n, now);
     }
 }
 
@@ -457,10 +432,7 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
             return rc;
         }
     }
-    d->defer_out = fault_set_judges_out_state(d->faults);
     rc = delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
-    if (rc == 0 && d->defer_out)
-        rc = pktq_init(&d->outq, TXQ_SLOTS, cfg->engine.mtu);
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
 }
 
@@ -646,6 +618,10 @@ void tt_driver_free(tt_driver_t *d)
     if (d == NULL)
         return;
     drv_close_files(d);
+    /* Once libuv lets go of SIGUSR1 its default action would kill the
+     * process; a statistics request this late has nothing left to report. */
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGUSR1, &ign, NULL);
     for (size_t i = 0; i < d->nhandles; i++)
         uv_close(d->handles[i], NULL);
     if (d->loop_ready) {
@@ -658,7 +634,6 @@ void tt_driver_free(tt_driver_t *d)
         close(d->fd);
     if (d->faults != NULL)
         delayq_free(&d->delays);
-    pktq_free(&d->outq);
     free(d->faults);
     pktq_free(&d->txq);
     free(d->rxbuf);

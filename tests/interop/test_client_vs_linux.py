@@ -5,61 +5,14 @@ The Linux server runs in this process, in the test's own network namespace,
 bound to 10.7.0.1:7 (the kernel side of the TUN device the client creates).
 """
 import os
-import socket
-import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ttinterop as ti  # noqa: E402
 
 
-class LinuxEchoServer:
-    """Echoes each connection; closes after close_after bytes if given, else
-    at the client's EOF. Records every error a connection saw."""
-
-    def __init__(self, close_after=None, port=7):
-        self.close_after = close_after
-        self.errors = []
-        self.conns = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((ti.HOST_ADDR, port))
-        self.sock.listen(128)
-        self.sock.settimeout(0.2)
-        self.stop_flag = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _serve(self, c):
-        done = 0
-        try:
-            while self.close_after is None or done < self.close_after:
-                data = c.recv(65536)
-                if not data:
-                    break
-                c.sendall(data)
-                done += len(data)
-        except OSError as e:
-            self.errors.append(e)
-        finally:
-            c.close()
-
-    def _run(self):
-        while not self.stop_flag:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            self.conns += 1
-            c.settimeout(10)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def close(self):
-        self.stop_flag = True
-        self.thread.join(2)
-        self.sock.close()
+LinuxEchoServer = ti.LinuxEchoServer  # shared with the other interop tests
 
 
 def _client_tw(name):

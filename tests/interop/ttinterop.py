@@ -49,6 +49,8 @@ def enter_netns():
         return
     if not os.path.exists("/dev/net/tun"):
         _cannot("/dev/net/tun does not exist")
+    if os.geteuid() != 0 and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        _cannot("/dev/net/tun is not readable and writable by this user (run as root)")
     for path in (SERVER, CLIENT):
         if not os.access(path, os.X_OK):
             print(f"FAIL: {path} is not built (set TT_BUILD_DIR)")
@@ -293,3 +295,264 @@ def run_tests(tests):
             print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+# ---- Linux echo servers (the kernel's TCP on 10.7.0.1) ----------------------
+
+class LinuxEchoServer:
+    """Echoes each connection, a thread per connection; closes after
+    close_after bytes if given, else at the client's EOF. Records every error
+    a connection saw. delay: seconds to wait before echoing a connection's
+    first bytes (paces a sequential client)."""
+
+    def __init__(self, close_after=None, port=7, delay=0.0, backlog=128):
+        import threading
+        self.close_after = close_after
+        self.delay = delay
+        self.errors = []
+        self.conns = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST_ADDR, port))
+        self.sock.listen(backlog)
+        self.sock.settimeout(0.2)
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _serve(self, c):
+        done = 0
+        try:
+            while self.close_after is None or done < self.close_after:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if done == 0 and self.delay:
+                    time.sleep(self.delay)
+                c.sendall(data)
+                done += len(data)
+        except OSError as e:
+            self.errors.append(e)
+        finally:
+            c.close()
+
+    def _run(self):
+        import threading
+        while not self.stop_flag:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            self.conns += 1
+            c.settimeout(10)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class LinuxFastEchoServer:
+    """An event-driven (epoll) echo server in one thread, for churn: echoes
+    each connection until the client's EOF, then closes (Linux is the
+    passive closer). Counts connections, echoed bytes and errors."""
+
+    def __init__(self, port=7, backlog=4096):
+        import selectors
+        import threading
+        self.errors = []
+        self.conns = 0
+        self.closed = 0
+        self.bytes = 0
+        self.sel = selectors.DefaultSelector()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST_ADDR, port))
+        self.sock.listen(backlog)
+        self.sock.setblocking(False)
+        self.sel.register(self.sock, selectors.EVENT_READ, None)
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _close(self, c):
+        self.sel.unregister(c)
+        c.close()
+        self.closed += 1
+
+    def _run(self):
+        import selectors
+        while not self.stop_flag:
+            for key, _ in self.sel.select(0.2):
+                if key.data is None:
+                    while True:
+                        try:
+                            c, _ = self.sock.accept()
+                        except BlockingIOError:
+                            break
+                        c.setblocking(False)
+                        self.conns += 1
+                        self.sel.register(c, selectors.EVENT_READ, b"")
+                    continue
+                c = key.fileobj
+                try:
+                    data = c.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    self.errors.append(e)
+                    self._close(c)
+                    continue
+                if not data:
+                    self._close(c)
+                    continue
+                try:
+                    sent = c.send(data)  # 64-byte echoes: the send buffer has room
+                except OSError as e:
+                    self.errors.append(e)
+                    self._close(c)
+                    continue
+                if sent != len(data):
+                    self.errors.append(OSError(f"short send {sent} of {len(data)}"))
+                self.bytes += sent
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join(2)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
+
+
+# ---- an app whose stderr goes to a file (statistics on SIGUSR1) ------------
+
+STATS_HEADER = "State "
+
+
+class LoggedApp:
+    """Like App, but stderr goes to a file (out_path(name + '.stderr')), so a
+    long run or a big SIGUSR1 listing never blocks on a full pipe, and the
+    statistics of a running app can be read (stats())."""
+
+    def __init__(self, path, args, name):
+        self.name = os.path.basename(path)
+        self.args = [path] + list(args)
+        self.err_path = out_path(name + ".stderr")
+        self.err_file = open(self.err_path, "w+")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                     stderr=self.err_file, text=True)
+        self.stdout_lines = []
+        self.rc = None
+
+    @property
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def wait_line(self, prefix, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [],
+                                        deadline - time.monotonic())
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+        self.stop()
+        raise AssertionError(f"{self.name}: no '{prefix}' line within {timeout}s; "
+                             f"stderr: {self.stderr.strip()}")
+
+    def stats(self, timeout=5.0, quiet=0.3):
+        """SIGUSR1; returns (counters dict, [listing rows as field lists]) of
+        the report it printed: waits for the listing's header, then for
+        stderr to stay quiet for `quiet` seconds."""
+        start = os.path.getsize(self.err_path)
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        size, since = start, time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            now = os.path.getsize(self.err_path)
+            if now != size:
+                size, since = now, time.monotonic()
+                continue
+            if size > start and time.monotonic() - since >= quiet:
+                with open(self.err_path) as f:
+                    f.seek(start)
+                    text = f.read()
+                if STATS_HEADER in text:
+                    return parse_stats(text)
+        raise AssertionError(f"{self.name}: no statistics within {timeout}s after SIGUSR1")
+
+    def wait(self, timeout=30.0):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"{self.name} did not exit within {timeout}s; "
+                                 f"stderr: {self.stderr.strip()[-2000:]}")
+        self.stdout_lines += out.splitlines()
+        self.rc = self.proc.returncode
+        self.err_file.close()
+        return self.rc
+
+    def stop(self, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+            self.stdout_lines += out.splitlines()
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+        self.rc = self.proc.returncode
+        self.err_file.close()
+        return self.rc
+
+
+def parse_stats(text):
+    """The apps' statistics report (SPEC §3): `Name value` lines, then the
+    ss-like listing after its header. Returns (counters, rows), a row being
+    the listing line split on blanks. Lines of other kinds are skipped."""
+    counters, rows, listing = {}, [], False
+    for line in text.splitlines():
+        if line.startswith(STATS_HEADER) and "Local Address" in line:
+            listing = True
+            continue
+        parts = line.split()
+        if listing:
+            if len(parts) >= 5 and parts[0].isupper():
+                rows.append(parts)
+            continue
+        if len(parts) == 2 and parts[1].isdigit():
+            counters[parts[0]] = int(parts[1])
+    return counters, rows
+
+
+def last_stats(text):
+    """The last report in text (e.g. the one -v prints at exit)."""
+    i = text.rfind("\n" + STATS_HEADER)
+    j = text.rfind("\nTcpActiveOpens ", 0, i if i >= 0 else len(text))
+    return parse_stats(text[j + 1:] if j >= 0 else text)
+
+
+def linux_nstat(*names):
+    """The namespace's own kernel counters (absolute, history untouched)."""
+    r = subprocess.run(["nstat", "-asz"] + list(names), capture_output=True, text=True,
+                       check=True)
+    vals = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            vals[parts[0]] = int(parts[1])
+    return vals
+
+
+def app_args(name, msl):
+    return ["--msl", msl, "--pcap", out_path(name + ".pcap"),
+            "--trace", out_path(name + ".jsonl"), "--seed", "7"]
