@@ -171,7 +171,10 @@ int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
         uint32_t port = eng->cfg.port_lo + (offset + eng->port_perturb[idx] + i) % num;
         t->lport = (uint16_t)port;
         if (port_free(eng, t, reuse)) {
-            eng->port_perturb[idx] += i + 1;
+            /* As Linux: now and then skip a candidate, so the sequence of
+             * ports towards one peer is not a plain count. */
+            uint32_t noise = (i == 0 && engine_random(eng) % 16 == 0) ? 1 : 0;
+            eng->port_perturb[idx] += i + 1 + noise;
             return 0;
         }
     }

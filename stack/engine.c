@@ -69,6 +69,7 @@ int tt_engine_new(tt_engine_t **out, const tt_config_t *cfg, tt_output_cb cb, vo
     eng->out = cb;
     eng->out_ctx = out_ctx;
     eng->now = eng->start = now_us;
+    eng->rng = cfg->seed;
     eng->wheel = timer_wheel_new(now_us);
     if (!eng->wheel || conn_table_init(&eng->table) != 0 ||
         tw_table_init(&eng->tw, timewait_hash, eng) != 0) {
@@ -158,6 +159,16 @@ void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us)
 uint64_t tt_engine_now(const tt_engine_t *eng)
 {
     return eng->now;
+}
+
+/* splitmix64: the engine's only randomness, seeded from the config so that a
+ * run is reproducible with --seed. */
+uint32_t engine_random(tt_engine_t *eng)
+{
+    uint64_t z = (eng->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
 uint32_t engine_ms(const tt_engine_t *eng)

@@ -172,6 +172,7 @@ struct tt_engine {
     struct tt_conn *zombies;
     struct tt_conn *all_conns;
     uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
+    uint64_t rng;                 /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
     tt_stats_t stats;
     uint8_t pkt[65536 + 64];      /* scratch for one outgoing datagram */
@@ -184,6 +185,7 @@ void engine_leave(tt_engine_t *eng);
 void engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
 void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t engine_ms(const tt_engine_t *eng);
+uint32_t engine_random(tt_engine_t *eng);
 
 /* conn_table.c */
 uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t);

@@ -228,14 +228,18 @@ def test_tw_reuse_once_oldest_entry_is_older_than_1s():
     assert not failure_lines(cli.stderr), cli.stderr
     assert "echo-client: 25 connections, 25 verified, 0 failed" in cli.stderr, cli.stderr
     counters, _ = ti.last_stats(cli.stderr)
-    assert counters["TcpExtTWRecycled"] == 5, counters
+    # At least the 5 connections past the range's 20 reuse an entry; the
+    # port search may meet a reusable entry before a free port now and then
+    # (as in Linux), so there can be more: the counter and the trace agree.
+    assert counters["TcpExtTWRecycled"] >= 5, counters
     assert counters["TcpActiveOpens"] == 25, counters
     assert srv.conns == 25 and not srv.errors, (srv.conns, srv.errors)
 
     events = ti.read_trace(name)
     reused = closes(events, "timewait_reused")
-    assert len(reused) == 5, reused
+    assert len(reused) == counters["TcpExtTWRecycled"], (reused, counters)
     segs = segments_with_ts(name)
+    nth_reuse = {}
     for r in reused:
         evs = events_of(events, r["conn"])
         began = [e["t"] for e in evs if e.get("ev") == "state" and e["to"] == "TIME_WAIT"
@@ -253,18 +257,22 @@ def test_tw_reuse_once_oldest_entry_is_older_than_1s():
         mine = [(s, tsv) for s, tsv in segs
                 if (s.src == ti.STACK_ADDR and s.sport == port)
                 or (s.src == ti.HOST_ADDR and s.dport == port)]
+        # The j-th reuse of a port is its (j+1)-th SYN; the old incarnation's
+        # FIN is the last one before it.
+        j = nth_reuse[port] = nth_reuse.get(port, 0) + 1
         syns = [(s, tsv) for s, tsv in mine if s.src == ti.STACK_ADDR and s.has("S")]
-        assert len(syns) == 2, f"SYNs from port {port}: {syns}"
+        assert len(syns) > j, f"SYNs from port {port}: {syns}"
+        new_syn, new_tsv = syns[j]
         old_fin = [s for s, _ in mine if s.src == ti.STACK_ADDR and s.has("F")
-                   and s.ts < syns[1][0].ts]
-        assert len(old_fin) == 1, old_fin
-        assert syns[1][0].seq == (old_fin[0].seq + 1 + 65535 + 2) % SEQ_MOD, \
-            (old_fin[0], syns[1][0])
-        assert syns[0][1] is not None and syns[1][1] is not None, "no timestamps on the SYNs"
-        assert seq_gt(syns[1][1], syns[0][1]), (syns[0][1], syns[1][1])
+                   and s.ts < new_syn.ts]
+        assert old_fin, f"no FIN before the reuse of port {port}"
+        assert new_syn.seq == (old_fin[-1].seq + 1 + 65535 + 2) % SEQ_MOD, \
+            (old_fin[-1], new_syn)
+        assert syns[j - 1][1] is not None and new_tsv is not None, "no timestamps on the SYNs"
+        assert seq_gt(new_tsv, syns[j - 1][1]), (syns[j - 1][1], new_tsv)
         synacks = [s for s, _ in mine if s.src == ti.HOST_ADDR and s.has("SA")
-                   and s.ts > syns[1][0].ts]
-        assert synacks and synacks[0].ack == (syns[1][0].seq + 1) % SEQ_MOD, synacks
+                   and s.ts > new_syn.ts]
+        assert synacks and synacks[0].ack == (new_syn.seq + 1) % SEQ_MOD, synacks
         assert not [s for s, _ in mine if s.has("R")], "RST on a reused 4-tuple"
     ti.tshark_check(name)
 
