@@ -29,6 +29,7 @@
 #define TT_INIT_CWND 10         /* RFC 6928 */
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
 #define TT_QUICKACKS 16         /* Linux TCP_MAX_QUICKACKS */
+#define TT_SACK_SCOREBOARD 8    /* SACKed ranges remembered */
 #define TT_TW_REUSE_AGE (1 * SEC)
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
@@ -113,6 +114,9 @@ struct tt_conn {
     /* RFC 5681 / RFC 6582 congestion control */
     uint32_t cwnd, ssthresh, dupacks, recover;
     bool in_fast_recovery;
+    struct tcp_sack_block sacked[TT_SACK_SCOREBOARD]; /* RFC 2018 scoreboard */
+    uint8_t nsacked;
+    uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -241,7 +245,14 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
 bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
 void tcp_fin_wait_1_done(struct tt_conn *c);
 
+/* tcp_sack.c */
+void sack_clear(struct tt_conn *c);
+void sack_update(struct tt_conn *c, const struct seg *seg);
+void sack_prune(struct tt_conn *c);
+bool sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end);
+
 /* tcp_output.c */
+uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tcp_output(struct tt_conn *c);
 void tcp_send_syn(struct tt_conn *c);
 void tcp_send_ack(struct tt_conn *c);

@@ -21,11 +21,25 @@ static bool our_fin_acked(const struct tt_conn *c)
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
 }
 
+/* With SACK, the next hole below SACKed data goes out again, one segment
+ * per arriving ACK (RFC 6675 4, NextSeg rule 1). */
+static void sack_retransmit_next(struct tt_conn *c)
+{
+    uint32_t start, end;
+    uint32_t from = seq_max(c->high_rxt, c->snd_una);
+    if (c->nsacked == 0 || !sack_next_hole(c, from, &start, &end))
+        return;
+    uint32_t n = tcp_retransmit_at(c, start, end - start);
+    if (n)
+        c->high_rxt = start + n;
+}
+
 /* RFC 6582 3.2: three duplicate ACKs start fast retransmit. */
 static void on_dupack(struct tt_conn *c)
 {
     if (c->in_fast_recovery) {
         c->cwnd += c->mss; /* step 4: each one means a segment left the network */
+        sack_retransmit_next(c);
         return;
     }
     if (++c->dupacks != TT_DUPACK_THRESH || c->in_loss)
@@ -35,6 +49,7 @@ static void on_dupack(struct tt_conn *c)
     uint32_t flight = c->snd_nxt - c->snd_una;
     c->ssthresh = max_u32(flight / 2, 2u * c->mss);
     c->recover = c->snd_nxt;
+    c->high_rxt = c->snd_una;
     tcp_retransmit_head(c);
     c->cwnd = c->ssthresh + 3u * c->mss;
     c->in_fast_recovery = true;
@@ -48,7 +63,10 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
             c->cwnd = c->ssthresh;
             c->in_fast_recovery = false;
         } else { /* partial ACK: the next hole is lost too */
-            tcp_retransmit_head(c);
+            if (seq_geq(c->snd_una, c->high_rxt))
+                tcp_retransmit_head(c); /* the new first segment was never resent */
+            else
+                sack_retransmit_next(c);
             c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
         }
         return;
@@ -91,6 +109,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg)
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
+    sack_prune(c);
     c->retries = 0;
     c->dupacks = 0;
     rtt_on_ack(c, seg->ack);
@@ -198,6 +217,8 @@ bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         return false;
     }
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    if (c->sack_ok && seg->opt.sack_count)
+        sack_update(c, seg);
     if (seq_gt(seg->ack, c->snd_una))
         new_ack(c, seg);
     else if (is_dupack(c, seg, wnd))

@@ -184,6 +184,20 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
     return len;
 }
 
+/* Sends again the segment at seq, at most max bytes of it; returns the
+ * sequence space it covered (0: nothing there to send). */
+uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+{
+    bool fin;
+    uint32_t len = seg_at(c, seq, min_u32(max, c->mss), &fin);
+    if (len == 0 && !fin)
+        return 0;
+    c->rtt_timing = false; /* Karn: no sample from a retransmission */
+    send_data(c, seq, len, fin);
+    c->eng->stats.TcpRetransSegs++;
+    return len + (fin ? 1 : 0);
+}
+
 void tcp_retransmit_head(struct tt_conn *c)
 {
     if (c->state == TT_STATE_SYN_SENT || c->state == TT_STATE_SYN_RECEIVED) {
@@ -191,14 +205,9 @@ void tcp_retransmit_head(struct tt_conn *c)
         c->eng->stats.TcpRetransSegs++;
         return;
     }
-    bool fin;
-    uint32_t len = seg_at(c, c->snd_una, c->mss, &fin);
-    if (len == 0 && !fin)
-        return;
-    c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    send_data(c, c->snd_una, len, fin);
-    c->rtx_nxt = c->snd_una + len + (fin ? 1 : 0);
-    c->eng->stats.TcpRetransSegs++;
+    uint32_t n = tcp_retransmit_at(c, c->snd_una, c->mss);
+    c->rtx_nxt = c->snd_una + n;
+    c->high_rxt = seq_max(c->high_rxt, c->snd_una + n);
 }
 
 /* RFC 9293 3.8.6.1: a probe that elicits an ACK with the current window.

@@ -97,6 +97,8 @@ static void enter_loss(struct tt_conn *c)
     c->cwnd = c->mss;
     c->in_loss = true;
     c->in_fast_recovery = false;
+    sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
+    c->high_rxt = c->snd_una;
     c->dupacks = 0;
     c->recover = c->snd_nxt;
 }

@@ -88,6 +88,75 @@ static void no_sack_blocks_without_agreement(void **state)
     assert_int_equal(a->seg.opt.sack_count, 0);
 }
 
+/* A dupack from the peer: ACK of `ack` with the given SACK blocks. */
+static void dupack_with_sack(struct harness *h, uint32_t ack, const struct tcp_sack_block *b,
+                             int n)
+{
+    struct tcp_opts o = {.sack_count = (uint8_t)n};
+    for (int i = 0; i < n; i++)
+        o.sack[i] = b[i];
+    h_send_opts(h, TCP_ACK, IRS + 1, ack, &o, NULL, 0);
+}
+
+#define SEG(k) (ISS + 1 + (uint32_t)(k) * H_MSS) /* start of our k-th segment, from 0 */
+
+/*
+ * RFC 2018 with RFC 6675 4's hole search: segments 1 and 4 of ten are
+ * lost. The third duplicate ACK retransmits the first hole (NewReno,
+ * RFC 6582); the next one, whose SACK blocks show the second hole, sends
+ * that hole at once instead of a round trip later. The partial ACK that
+ * follows does not resend what was already resent.
+ */
+static void sack_recovery_repairs_two_holes_in_one_round_trip(void **state)
+{
+    struct harness *h = *state;
+    reach_established_with_sack(h);
+    h_write_pattern(h, 0, 10 * H_MSS);
+    for (int k = 0; k < 10; k++)
+        h_expect_len(h, TCP_ACK, SEG(k), IRS + 1, H_MSS);
+    h_send(h, TCP_ACK, IRS + 1, SEG(1), NULL, 0); /* segment 0 arrived */
+    struct tcp_sack_block b1[] = {{SEG(2), SEG(3)}};
+    dupack_with_sack(h, SEG(1), b1, 1);
+    struct tcp_sack_block b2[] = {{SEG(2), SEG(4)}};
+    dupack_with_sack(h, SEG(1), b2, 1);
+    h_expect_nothing(h);
+    struct tcp_sack_block b3[] = {{SEG(5), SEG(6)}, {SEG(2), SEG(4)}};
+    dupack_with_sack(h, SEG(1), b3, 2);
+    h_expect_len(h, TCP_ACK, SEG(1), IRS + 1, H_MSS); /* fast retransmit: first hole */
+    struct tcp_sack_block b4[] = {{SEG(5), SEG(7)}, {SEG(2), SEG(4)}};
+    dupack_with_sack(h, SEG(1), b4, 2);
+    h_expect_len(h, TCP_ACK, SEG(4), IRS + 1, H_MSS); /* the second hole, at once */
+    struct tcp_sack_block b5[] = {{SEG(5), SEG(8)}};
+    dupack_with_sack(h, SEG(4), b5, 1); /* partial ACK: segment 1 arrived */
+    h_expect_nothing(h);
+    h_send(h, TCP_ACK, IRS + 1, SEG(10), NULL, 0); /* segment 4 arrived: all acked */
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpRetransSegs, 2);
+}
+
+/* Without SACK-permitted, SACK blocks in the peer's ACKs are not trusted:
+ * NewReno sends only the first hole and waits for the partial ACK. */
+static void sack_blocks_ignored_without_agreement(void **state)
+{
+    struct harness *h = *state;
+    h_reach_established_passive(h);
+    h_write_pattern(h, 0, 10 * H_MSS);
+    for (int k = 0; k < 10; k++)
+        h_expect_len(h, TCP_ACK, SEG(k), IRS + 1, H_MSS);
+    h_send(h, TCP_ACK, IRS + 1, SEG(1), NULL, 0);
+    struct tcp_sack_block b[] = {{SEG(5), SEG(7)}, {SEG(2), SEG(4)}};
+    dupack_with_sack(h, SEG(1), b, 2);
+    dupack_with_sack(h, SEG(1), b, 2);
+    dupack_with_sack(h, SEG(1), b, 2);
+    h_expect_len(h, TCP_ACK, SEG(1), IRS + 1, H_MSS);
+    dupack_with_sack(h, SEG(1), b, 2);
+    h_expect_nothing(h);
+    h_send(h, TCP_ACK, IRS + 1, SEG(4), NULL, 0); /* partial ACK: NewReno resends the head */
+    h_expect_len(h, TCP_ACK, SEG(4), IRS + 1, H_MSS);
+    h_send(h, TCP_ACK, IRS + 1, SEG(10), NULL, 0);
+    h_expect_nothing(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +165,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(sack_blocks_merge_runs_newest_first, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(filled_hole_ends_sack_blocks, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_sack_blocks_without_agreement, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sack_recovery_repairs_two_holes_in_one_round_trip,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sack_blocks_ignored_without_agreement, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
