@@ -12,6 +12,8 @@ command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 dpkg -s libcmocka-dev >/dev/null 2>&1 || need+=(libcmocka-dev)
 dpkg -s libuv1-dev >/dev/null 2>&1 || need+=(libuv1-dev)
+# the benchmark's lwIP peer (tests/bench)
+dpkg -s liblwip-dev >/dev/null 2>&1 || need+=(liblwip-dev)
 # for the interop tests: namespaces and ss (iproute2), ping, tshark, python3
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)

@@ -1,0 +1,684 @@
+#!/usr/bin/env python3
+"""tuntcp's data-path benchmark, side by side with its competition (issue 5).
+
+    python3 tests/bench/run.py --quick     # CI's smoke: about 10 s, figures not judged
+    python3 tests/bench/run.py --full      # the figures for the README: about 80 s
+    python3 tests/bench/run.py --full --profile bulk,crr   # perf profile of echo-server
+
+Run as root (it makes network namespaces with `ip netns add`); binaries from
+--build-dir (default build/, a Release build is what the figures are for):
+apps/echo-server, bench/loadgen, bench/tun_reflector, bench/lwip_echo (the
+last only where liblwip-dev was present at build time; lwIP is skipped with
+a message otherwise). Exit status: 0 when every run's echo was verified, 1
+when one was not (the figures never decide), 77 when namespaces cannot be
+made (under CI=true that is a failure: SPEC 6).
+
+THE METHOD, and why the comparison is fair
+------------------------------------------
+Peers, each in network namespaces this script makes (ttb<PID>-<peer>) and
+deletes at exit; no packet leaves them:
+  tuntcp     echo-server on a TUN device (10.7.0.2), the kernel's side 10.7.0.1;
+  lwip       lwIP 2.1 (Debian's liblwip-dev) in tests/bench/lwip_echo.c, on the
+             same TUN set-up and the same I/O loop as tuntcp's driver;
+  linux      the kernel's own TCP: `loadgen serve` (an epoll echo server) in a
+             second namespace, reached over a veth pair (default offloads);
+  reflector  tests/bench/tun_reflector.c: returns each datagram it reads from
+             the TUN device with addresses and ports swapped. It does no TCP;
+             it gives the ceiling any userspace stack on this TUN device has.
+The load always comes from the Linux side (loadgen, one C program with
+epoll, in the peer's client namespace), the same binary and arguments for
+every peer. The three TUN peers open the device identically (IFF_TUN |
+IFF_NO_PI, one queue, no offloads, MTU 1500, txqueuelen 500), read it with
+poll + up to 64 read()s per wake-up and write one packet per write(): they
+differ only in what happens between the read and the write.
+
+CPU placement (--placement; default `same`): the load generator and the peer
+run on one core (the last), with the kernel's work for both. On this 2-core
+VM a wake-up across vCPUs costs tens of microseconds with a millisecond tail,
+and the ping-pong of packets between a Linux-side process and a TUN peer is
+a chain of such wake-ups: split across the two cores, the reflector reached
+only 70-90k packets/s with both processes mostly idle (0.8 s of CPU each in
+2.2 s), against 125-155k on one core with the core saturated; its UDP round
+trip was 55 us p50 / 3.4 ms p99 split, 15 us / 26 us on one core. One core
+for everything makes every figure a CPU cost rather than the hypervisor's
+wake-up latency, and puts each peer and the ceiling in the same situation.
+`split` (loadgen on CPU 0, peer on CPU 1) and `free` (no pinning) are there
+to compare.
+
+Modes:
+  ceiling  loadgen blast: UDP datagrams of 1472 B (1500-byte IP packets, the
+           size of a full TCP segment at MTU 1500), a window in flight
+           (--full: 32, 64 and 128, the best of the three per round), to the
+           reflector: packets/s through TUN read+write. Ceiling for bulk =
+           pps x MSS (1460 at MTU 1500; with timestamps on a segment carries
+           1448 B, so even a perfect stack reaches at most 0.99 of it, and it
+           also has ACKs to read and write).
+  bulk     loadgen bulk: 4 connections at once each send B bytes of a known
+           pattern and verify the echo byte for byte. MB/s each way (1e6 B/s).
+           The peer's CPU per MB moved is printed as well.
+  crr      loadgen crr: connect, 64 B echo verified, close (Linux closes first,
+           as netperf TCP_CRR), 32 at a time. Connections/s, and the peer's
+           CPU per connection: the peer's CPU time over the run (after a 0.3 s
+           settle so the closes are counted), divided by connections. CPU
+           time is the peer's on-CPU time in /proc/PID/schedstat (ns; the
+           exact sum of what /proc/PID/stat's utime+stime samples in 10 ms
+           ticks), or utime+stime where schedstat is missing. It includes
+           the kernel's work in the peer's system calls: a write() to the
+           TUN device runs Linux's receive path (IP, TCP) for that packet,
+           the same for every TUN peer. For linux this is the echo process
+           only (softirq work is charged to whoever runs): not comparable,
+           shown in brackets.
+  rr       loadgen rr: one connection (TCP_NODELAY), 1 byte written, 1 byte
+           read back, N times after a warm-up; p50 and p99. The reflector's
+           round trip is the same loop over UDP (1-byte datagrams).
+  rss      a fresh peer (its own new namespace), loadgen hold: 10,000
+           connections open at once (128 connecting at a time), each having
+           echoed 64 B; then the peer's VmHWM (peak RSS) from /proc/PID/status.
+           linux: the echo process only (socket memory is the kernel's).
+Rounds: every round runs each mode against every peer, the peers' order
+rotated each round, so slow drifts of this shared machine hit all peers
+alike. Printed: the median over rounds with [min-max], and ratios computed
+within each round (a peer against the reflector of the same round), then
+their median. Timing is never pass/fail.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+STACK = "10.7.0.2"
+HOST = "10.7.0.1"
+MSS = 1460
+TUN = "ttb0"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+QUICK = dict(rounds=1, bulk_conns=4, bulk_bytes=4 << 20, crr_conns=1000, rr_count=2000,
+             blast_secs=0.5, windows=[64], rss_conns=1000, timeout=20)
+FULL = dict(rounds=5, bulk_conns=4, bulk_bytes=32 << 20, crr_conns=5000, rr_count=10000,
+            blast_secs=1.0, windows=[32, 64, 128], rss_conns=10000, timeout=90)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cannot(reason):
+    if os.environ.get("CI") == "true":
+        print(f"FAIL: {reason} (CI=true: the benchmark's smoke must run, not skip)")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(list(argv), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
+    return r
+
+
+# ---- namespaces ---------------------------------------------------------------
+
+class Netns:
+    """A network namespace made with `ip netns add`, deleted by close()."""
+    made = []
+
+    def __init__(self, name):
+        self.name = name
+        sh("ip", "netns", "add", name)
+        Netns.made.append(self)
+        self.run("ip", "link", "set", "lo", "up")
+        # No IPv6 chatter on the links; a wide port range and TIME_WAIT reuse
+        # for the client side of short-connection runs (Linux closes first).
+        self.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                 "net.ipv6.conf.default.disable_ipv6=1",
+                 "net.ipv4.ip_local_port_range=1024 65535", "net.ipv4.tcp_tw_reuse=1")
+
+    def argv(self, argv, cpu=None):
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        return ["ip", "netns", "exec", self.name] + pin + list(argv)
+
+    def run(self, *argv, cpu=None, timeout=60, check=True):
+        r = subprocess.run(self.argv(argv, cpu), capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{self.name}: {' '.join(argv)}: exit {r.returncode}: "
+                               f"{r.stderr.strip()[-2000:]}")
+        return r
+
+    def popen(self, argv, cpu=None, **kw):
+        # ip netns exec and taskset exec the program: the PID is the peer's own.
+        return subprocess.Popen(self.argv(argv, cpu), **kw)
+
+    def close(self):
+        if self in Netns.made:
+            Netns.made.remove(self)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+def cleanup_all():
+    for ns in list(Netns.made):
+        ns.close()
+
+
+# ---- peers --------------------------------------------------------------------
+
+def wait_line(proc, prefix, timeout=10.0):
+    """Reads proc's stdout (unbuffered, by os.read) until a line starting with
+    prefix; returns it. Lines read past it wait in proc._lines."""
+    import select
+    buf = getattr(proc, "_lines", None)
+    if buf is None:
+        buf = proc._lines = [b"", []]
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while True:
+        while buf[1]:
+            line = buf[1].pop(0)
+            if line.startswith(prefix):
+                return line
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data = buf[0] + chunk
+        *lines, buf[0] = data.split(b"\n")
+        buf[1].extend(l.decode(errors="replace").strip() for l in lines)
+    raise RuntimeError(f"no '{prefix}' line from pid {proc.pid} within {timeout}s")
+
+
+def proc_cpu(pid):
+    """CPU time of a process in seconds: on-CPU ns from /proc/PID/schedstat
+    (user + system, exact), else utime+stime from /proc/PID/stat (ticks)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_hwm(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Peer:
+    kind = "tcp"  # what loadgen talks to it: tcp, or udp (the reflector)
+
+    def __init__(self, name, tag, cpu):
+        self.name, self.cpu = name, cpu
+        self.ns = Netns(f"ttb{os.getpid()}-{name}{tag}")
+        self.client = self.ns  # where loadgen runs
+        self.proc = None
+        self.err_path = None
+
+    def _spawn(self, argv, out_dir, ready):
+        self.err_path = os.path.join(out_dir, f"{self.ns.name}.stderr")
+        self.err = open(self.err_path, "w")
+        self.proc = self.ns.popen(argv, cpu=self.cpu, stdout=subprocess.PIPE,
+                                  stderr=self.err, stdin=subprocess.DEVNULL, text=True)
+        wait_line(self.proc, ready)
+
+    def tun_up(self):
+        self.ns.run("ip", "addr", "add", f"{HOST}/24", "dev", TUN)
+        self.ns.run("ip", "link", "set", TUN, "mtu", "1500", "up")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.err.close()
+        self.ns.close()
+
+
+class TuntcpPeer(Peer):
+    def start(self, bins, out_dir):
+        # echo-server configures the TUN itself (10.7.0.1/24 on the kernel side).
+        self._spawn([bins["echo-server"], "--tun", TUN, "-q"], out_dir, "listening on")
+
+
+class LwipPeer(Peer):
+    def start(self, bins, out_dir):
+        self._spawn([bins["lwip_echo"], TUN], out_dir, "ready")
+        self.tun_up()
+        wait_line(self.proc, "listening on")
+
+
+class ReflectorPeer(Peer):
+    kind = "udp"
+
+    def start(self, bins, out_dir):
+        self._spawn([bins["tun_reflector"], TUN], out_dir, "ready")
+        self.tun_up()
+
+
+class LinuxPeer(Peer):
+    """The kernel's TCP: an epoll echo server in one namespace, the load in
+    another, joined by a veth pair with the same addresses as the TUN set-ups."""
+
+    def __init__(self, name, tag, cpu):
+        super().__init__(name, tag, cpu)
+        self.client = Netns(f"ttb{os.getpid()}-{name}{tag}c")
+        a, b = f"tbc{os.getpid() % 100000}", f"tbs{os.getpid() % 100000}"
+        self.client.run("ip", "link", "add", a, "type", "veth", "peer", "name", b,
+                        "netns", self.ns.name)
+        self.client.run("ip", "addr", "add", f"{HOST}/24", "dev", a)
+        self.client.run("ip", "link", "set", a, "mtu", "1500", "up")
+        self.ns.run("ip", "addr", "add", f"{STACK}/24", "dev", b)
+        self.ns.run("ip", "link", "set", b, "mtu", "1500", "up")
+
+    def start(self, bins, out_dir):
+        self._spawn([bins["loadgen"], "serve", "--addr", STACK, "--port", "7"], out_dir,
+                    "listening on")
+
+    def stop(self):
+        super().stop()
+        self.client.close()
+
+
+PEER_CLASSES = {"tuntcp": TuntcpPeer, "lwip": LwipPeer, "linux": LinuxPeer,
+                "reflector": ReflectorPeer}
+
+
+# ---- the load -------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args, cfg, bins, out_dir):
+        self.args, self.cfg, self.bins, self.out_dir = args, cfg, bins, out_dir
+        self.results = {}  # (peer, figure) -> [per-round values]
+        self.errors = []
+        ncpu = os.cpu_count() or 1
+        if args.placement == "split" and ncpu >= 2:
+            self.load_cpu, self.peer_cpu = 0, 1
+        elif args.placement in ("same", "split"):
+            self.load_cpu = self.peer_cpu = ncpu - 1
+        else:
+            self.load_cpu = self.peer_cpu = None
+
+    def add(self, peer, fig, value, rnd):
+        self.results.setdefault((peer, fig), {})[rnd] = value
+
+    def loadgen(self, peer, mode, *extra, cpu="load", stdin=None):
+        cpu = self.load_cpu if cpu == "load" else cpu
+        to = f"{STACK}:{9 if peer.kind == 'udp' else 7}"
+        argv = [self.bins["loadgen"], mode, "--to", to, "--timeout",
+                str(self.cfg["timeout"])] + [str(x) for x in extra]
+        try:
+            r = peer.client.run(*argv, cpu=cpu, timeout=self.cfg["timeout"] + 15, check=False)
+        except subprocess.TimeoutExpired:
+            self.errors.append(f"{peer.name} {mode}: loadgen did not exit in time")
+            return None
+        if r.returncode != 0 or not r.stdout.strip():
+            self.errors.append(f"{peer.name} {mode}: exit {r.returncode}: "
+                               f"{r.stderr.strip()[-1500:]}")
+            return None
+        if not peer.alive():
+            self.errors.append(f"{peer.name} {mode}: the peer died (exit {peer.proc.returncode})")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def mode_ceiling(self, peer, rnd):
+        best = None
+        for w in self.cfg["windows"]:
+            r = self.loadgen(peer, "blast", "--window", w, "--duration", self.cfg["blast_secs"])
+            if r and (best is None or r["pps"] > best["pps"]):
+                best = r
+        if best:
+            self.add(peer.name, "pps", best["pps"], rnd)
+            self.add(peer.name, "ceiling_MBps", best["pps"] * MSS / 1e6, rnd)
+
+    def mode_bulk(self, peer, rnd):
+        cpu0 = proc_cpu(peer.pid)
+        r = self.loadgen(peer, "bulk", "--conns", self.cfg["bulk_conns"], "--bytes",
+                         self.cfg["bulk_bytes"])
+        if r:
+            cpu = proc_cpu(peer.pid) - cpu0
+            self.add(peer.name, "bulk_MBps", r["MBps"], rnd)
+            self.add(peer.name, "bulk_cpu_ms_per_MB", cpu * 1e3 / (r["bytes_each_way"] / 1e6),
+                     rnd)
+            self.add(peer.name, "bulk_linux_retrans", r["linux_retrans"], rnd)
+
+    def mode_crr(self, peer, rnd):
+        cpu0 = proc_cpu(peer.pid)
+        r = self.loadgen(peer, "crr", "--conns", self.cfg["crr_conns"], "--concurrency", 32)
+        time.sleep(0.3)  # the last closes
+        if r:
+            cpu = proc_cpu(peer.pid) - cpu0
+            self.add(peer.name, "crr_per_s", r["conns_per_s"], rnd)
+            self.add(peer.name, "crr_cpu_us", cpu * 1e6 / r["conns"], rnd)
+
+    def mode_rr(self, peer, rnd):
+        cpu = self.peer_cpu
+        extra = ["--udp"] if peer.kind == "udp" else []
+        r = self.loadgen(peer, "rr", "--count", self.cfg["rr_count"], "--warmup", 200, *extra,
+                         cpu=cpu)
+        if r:
+            self.add(peer.name, "rr_p50_us", r["p50_us"], rnd)
+            self.add(peer.name, "rr_p99_us", r["p99_us"], rnd)
+
+    def mode_rss(self, name):
+        """A fresh peer, N connections held open: its VmHWM."""
+        peer = PEER_CLASSES[name](name, "r", self.peer_cpu)
+        try:
+            peer.start(self.bins, self.out_dir)
+            time.sleep(0.2)
+            base = proc_hwm(peer.pid)
+            n = self.cfg["rss_conns"]
+            argv = [self.bins["loadgen"], "hold", "--to", f"{STACK}:7", "--conns", n,
+                    "--concurrency", 128, "--timeout", self.cfg["timeout"]]
+            lg = peer.client.popen([str(x) for x in argv], cpu=self.load_cpu,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+            try:
+                line = wait_line(lg, "{", timeout=self.cfg["timeout"] + 5)
+                held = json.loads(line)
+                time.sleep(0.3)
+                hwm = proc_hwm(peer.pid)
+                lg.stdin.write("\n")
+                lg.stdin.flush()
+                _, err = lg.communicate(timeout=30)
+            except Exception as e:  # noqa: BLE001 - reported, the run goes on
+                lg.kill()
+                _, err = lg.communicate()
+                self.errors.append(f"{name} rss: {e}: {err.strip()[-1500:]}")
+                return
+            if lg.returncode != 0 or held["held"] != n:
+                self.errors.append(f"{name} rss: held {held['held']} of {n}, exit "
+                                   f"{lg.returncode}: {err.strip()[-1500:]}")
+                return
+            self.add(name, "rss_MiB", hwm / 2**20, 0)
+            self.add(name, "rss_base_MiB", base / 2**20, 0)
+            self.add(name, "rss_B_per_conn", (hwm - base) / n, 0)
+            if not peer.alive():
+                self.errors.append(f"{name} rss: the peer died")
+        finally:
+            peer.stop()
+
+
+# ---- profile ----------------------------------------------------------------------
+
+def profile(bench, mode, secs, out_dir):
+    """perf record (cpu-clock, call graphs) of a tuntcp echo-server while the
+    given mode runs against it for about secs seconds; prints perf report's
+    top: by DSO (who pays: the stack, libc, the kernel), then by symbol."""
+    if shutil.which("perf") is None:
+        print("perf is not installed (apt-get install linux-perf)")
+        return False
+    peer = TuntcpPeer("tuntcp", "p", bench.peer_cpu)
+    data = os.path.join(out_dir, f"perf-{mode}.data")
+    try:
+        peer.start(bench.bins, out_dir)
+        rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2999", "-g",
+                                "-o", data, "-p", str(peer.pid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        t_end, n = time.monotonic() + secs, 0
+        while time.monotonic() < t_end and n < 1000:
+            getattr(bench, f"mode_{mode}")(peer, n)
+            n += 1
+        rec.send_signal(signal.SIGINT)
+        _, err = rec.communicate(timeout=60)
+        if rec.returncode not in (0, -signal.SIGINT):
+            print(f"perf record failed ({rec.returncode}): {err.strip()}")
+            return False
+    finally:
+        peer.stop()
+    base = ["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+            "--percent-limit", "0.7"]
+    for sort in ("dso", "dso,sym"):
+        r = subprocess.run(base + ["--sort", sort], capture_output=True, text=True, timeout=120)
+        lines = [l for l in r.stdout.splitlines() if l.strip() and not l.startswith("#")]
+        print(f"\nperf, tuntcp echo-server under {mode} ({n} runs), by {sort}:")
+        print("\n".join(lines[:40]))
+    print(f"\n(data: {data}; e.g. perf report -i {data} --no-children --sort sym)")
+    return True
+
+
+# ---- report -----------------------------------------------------------------------
+
+FIGURES = [
+    # key, label, peers it applies to, format
+    ("pps", "TUN packets/s, 1500 B (read+write)", ["reflector"], "{:.0f}"),
+    ("ceiling_MBps", "bulk ceiling = pps x 1460 (MB/s)", ["reflector"], "{:.1f}"),
+    ("bulk_MBps", "bulk echo, 4 conns (MB/s each way)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
+    ("bulk_cpu_ms_per_MB", "peer CPU per MB echoed (ms)", ["tuntcp", "lwip", "linux"], "{:.2f}"),
+    ("bulk_linux_retrans", "Linux retransmissions in bulk", ["tuntcp", "lwip", "linux"], "{:.0f}"),
+    ("crr_per_s", "short connections/s (64 B echo)", ["tuntcp", "lwip", "linux"], "{:.0f}"),
+    ("crr_cpu_us", "peer CPU per short connection (us)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
+    ("rr_p50_us", "1-byte round trip p50 (us)", ["tuntcp", "lwip", "linux", "reflector"], "{:.1f}"),
+    ("rr_p99_us", "1-byte round trip p99 (us)", ["tuntcp", "lwip", "linux", "reflector"], "{:.1f}"),
+    ("rss_MiB", "peak RSS with N conns (MiB)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
+    ("rss_base_MiB", "peak RSS idle, before (MiB)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
+    ("rss_B_per_conn", "RSS growth per connection (B)", ["tuntcp", "lwip", "linux"], "{:.0f}"),
+]
+NOT_COMPARABLE = {("linux", "crr_cpu_us"), ("linux", "bulk_cpu_ms_per_MB"),
+                  ("linux", "rss_MiB"), ("linux", "rss_B_per_conn"), ("linux", "rss_base_MiB")}
+
+
+def summary(vals, fmt):
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} [{fmt.format(min(vals))}-{fmt.format(max(vals))}]"
+
+
+def report(bench, peers, cfg):
+    res = bench.results
+    cols = [p for p in ["tuntcp", "lwip", "linux", "reflector"] if p in peers]
+    width = 34
+    colw = 24
+    lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
+             "".join(f"{c:>{colw}}" for c in cols)]
+    for key, label, applies, fmt in FIGURES:
+        if key.startswith("rss") and cfg["rss_conns"]:
+            label = label.replace("N conns", f"{cfg['rss_conns']} conns")
+        row = f"{label:<{width}}"
+        any_val = False
+        for c in cols:
+            vals = list(res.get((c, key), {}).values()) if c in applies else []
+            cell = summary(vals, fmt)
+            if vals and (c, key) in NOT_COMPARABLE:
+                cell = f"({cell})"
+            any_val |= bool(vals)
+            row += f"{cell:>{colw}}"
+        if any_val:
+            lines.append(row)
+    lines.append("")
+    lines.append("ratios, computed within each round, median [min-max]:")
+
+    def per_round(num_key, num_peer, den_key, den_peer):
+        a, b = res.get((num_peer, num_key), {}), res.get((den_peer, den_key), {})
+        return [a[r] / b[r] for r in a if r in b and b[r]]
+
+    targets = [
+        ("bulk / (reflector pps x MSS)", "bulk_MBps", "ceiling_MBps", "reflector", ">= 0.9"),
+        ("RTT p50 / reflector RTT p50", "rr_p50_us", "rr_p50_us", "reflector", "<= 1.15"),
+    ]
+    for label, nk, dk, dp, target in targets:
+        for p in ["tuntcp", "lwip", "linux"]:
+            if p in peers and dp in peers:
+                v = per_round(nk, p, dk, dp)
+                if v:
+                    lines.append(f"  {label:<34} {p:<7} {summary(v, '{:.3f}'):>22}"
+                                 f"   (target for tuntcp {target})")
+    if "tuntcp" in peers and "lwip" in peers:
+        v = per_round("crr_cpu_us", "tuntcp", "crr_cpu_us", "lwip")
+        if v:
+            lines.append(f"  {'CPU per short conn, tuntcp / lwIP':<34} {'':<7} "
+                         f"{summary(v, '{:.3f}'):>22}   (target <= 1)")
+        v = per_round("bulk_MBps", "tuntcp", "bulk_MBps", "lwip")
+        if v:
+            lines.append(f"  {'bulk, tuntcp / lwIP':<34} {'':<7} {summary(v, '{:.3f}'):>22}")
+    if "tuntcp" in peers:
+        v = list(res.get(("tuntcp", "rss_MiB"), {}).values())
+        if v:
+            lines.append(f"  {'tuntcp RSS at %d conns (MiB)' % cfg['rss_conns']:<34} {'':<7} "
+                         f"{summary(v, '{:.1f}'):>22}   (target <= 64 at 10,000)")
+    lines.append("")
+    lines.append("(in brackets) linux: the echo process only; the kernel's own CPU and "
+                 "socket memory are not charged to it, so not comparable.")
+    return "\n".join(lines)
+
+
+# ---- main -----------------------------------------------------------------------------
+
+def find_bins(build):
+    bins = {"echo-server": os.path.join(build, "apps", "echo-server")}
+    for b in ("loadgen", "tun_reflector", "lwip_echo"):
+        bins[b] = os.path.join(build, "bench", b)
+    return bins
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="one short round (CI's smoke)")
+    g.add_argument("--full", action="store_true", help="5 rounds, 10,000 connections for RSS")
+    ap.add_argument("--build-dir", default=os.environ.get("TT_BUILD_DIR") or
+                    os.path.join(HERE, "..", "..", "build"))
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--peers", default="tuntcp,lwip,linux,reflector")
+    ap.add_argument("--modes", default="ceiling,bulk,crr,rr,rss")
+    ap.add_argument("--rss-conns", type=int)
+    ap.add_argument("--bulk-mib", type=int, help="MiB per connection in bulk")
+    ap.add_argument("--placement", choices=["same", "split", "free"], default="same",
+                    help="same: loadgen and peer on the last CPU (default); split: loadgen "
+                    "on CPU 0, peer on CPU 1 (rr on one CPU); free: no pinning")
+    ap.add_argument("--json", help="write every per-round figure to this file")
+    ap.add_argument("--profile", metavar="MODES",
+                    help="instead of the comparison: perf record tuntcp's echo-server under "
+                    "each of these modes (bulk, crr, rr), --profile-secs each")
+    ap.add_argument("--profile-secs", type=float, default=10.0)
+    args = ap.parse_args()
+    cfg = dict(FULL if args.full else QUICK)
+    if args.rounds:
+        cfg["rounds"] = args.rounds
+    if args.rss_conns:
+        cfg["rss_conns"] = args.rss_conns
+    if args.bulk_mib:
+        cfg["bulk_bytes"] = args.bulk_mib << 20
+
+    build = os.path.abspath(args.build_dir)
+    bins = find_bins(build)
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for need in ("echo-server", "loadgen", "tun_reflector"):
+        if not os.access(bins[need], os.X_OK):
+            print(f"FAIL: {bins[need]} is not built (--build-dir, or TT_BUILD_DIR)")
+            return 1
+    if "lwip" in peers and not os.access(bins["lwip_echo"], os.X_OK):
+        log(f"lwIP skipped: {bins['lwip_echo']} is not built (liblwip-dev was not "
+            "found at configure time: apt-get install liblwip-dev)")
+        peers.remove("lwip")
+    if os.geteuid() != 0:
+        cannot("the benchmark makes network namespaces with `ip netns add`: run it as root")
+    if not os.path.exists("/dev/net/tun"):
+        cannot("/dev/net/tun does not exist")
+    for tool in ("ip", "taskset", "sysctl"):
+        if shutil.which(tool) is None:
+            cannot(f"{tool} is not installed")
+    probe = f"ttb{os.getpid()}-probe"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        cannot(f"cannot make a network namespace: {r.stderr.strip()}")
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+
+    out_dir = os.path.join(build, "bench-out")
+    os.makedirs(out_dir, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    t_start = time.monotonic()
+    bench = Bench(args, cfg, bins, out_dir)
+    if args.profile:
+        try:
+            ok = all(profile(bench, m.strip(), args.profile_secs, out_dir)
+                     for m in args.profile.split(","))
+        finally:
+            cleanup_all()
+        for e in bench.errors:
+            print(f"  {e}")
+        return 0 if ok and not bench.errors else 1
+    live = {}
+    try:
+        for name in peers if [m for m in modes if m != "rss"] else []:
+            p = PEER_CLASSES[name](name, "", bench.peer_cpu)
+            live[name] = p
+            p.start(bins, out_dir)
+        order = list(peers)
+        for rnd in range(cfg["rounds"]):
+            log(f"round {rnd + 1}/{cfg['rounds']} ({time.monotonic() - t_start:.0f} s)")
+            rot = order[rnd % len(order):] + order[:rnd % len(order)]
+            for mode in [m for m in modes if m != "rss"]:
+                for name in rot:
+                    peer = live[name]
+                    if mode == "ceiling" and peer.kind != "udp":
+                        continue
+                    if mode in ("bulk", "crr") and peer.kind == "udp":
+                        continue
+                    if not peer.alive():
+                        continue
+                    getattr(bench, f"mode_{mode}")(peer, rnd)
+        for p in live.values():
+            p.stop()
+        live.clear()
+        if "rss" in modes:
+            log(f"rss: {cfg['rss_conns']} connections held, fresh peers "
+                f"({time.monotonic() - t_start:.0f} s)")
+            for name in [p for p in peers if p != "reflector"]:
+                bench.mode_rss(name)
+    finally:
+        for p in live.values():
+            p.stop()
+        cleanup_all()
+
+    print(f"tuntcp benchmark ({'full' if args.full else 'quick'}): {cfg['rounds']} round(s), "
+          f"build {build}, {os.cpu_count()} CPUs, "
+          f"placement {args.placement} (loadgen CPU {bench.load_cpu}, peer CPU {bench.peer_cpu}), "
+          f"{time.monotonic() - t_start:.0f} s")
+    print(f"bulk: {cfg['bulk_conns']} conns x {cfg['bulk_bytes'] >> 20} MiB; crr: "
+          f"{cfg['crr_conns']} conns/round, 32 at a time; rr: {cfg['rr_count']} round trips")
+    print(report(bench, peers, cfg))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({f"{p}/{k}": v for (p, k), v in bench.results.items()}, f, indent=1)
+    if bench.errors:
+        print(f"\n{len(bench.errors)} run(s) failed:")
+        for e in bench.errors:
+            print(f"  {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
