@@ -7,33 +7,56 @@
  */
 #include "checksum.h"
 
-/* A big-endian 32-bit word from bytes: no alignment or host-order assumption. */
-static inline uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#include <string.h>
 
 /*
- * Because 2^16 = 1 modulo 0xffff, summing big-endian 32-bit words and folding
- * later gives the same result as summing 16-bit words (RFC 1071 2(B), deferred
- * carries). A 64-bit accumulator cannot overflow for any buffer we could hold.
- * A trailing odd byte counts as the high half of a word padded with zero, so
- * only the last piece of a message fed in several calls may have an odd length.
+ * RFC 1071 2(B) and 2(C): one's complement addition is independent of byte
+ * order and can defer its carries. So the bytes are summed as native 64-bit
+ * loads (memcpy: no alignment assumption) split into 32-bit halves, in two
+ * accumulators, folded to 16 bits, and byte-swapped once at the end on a
+ * little-endian host to give the big-endian sum. A 64-bit accumulator cannot
+ * overflow for any buffer we could hold. A trailing odd byte counts as the
+ * high half of a word padded with zero, so only the last piece of a message
+ * fed in several calls may have an odd length.
  */
+static uint32_t fold16(uint64_t acc)
+{
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return (uint32_t)acc;
+}
+
+static uint32_t sum_bytes(const uint8_t *p, size_t len)
+{
+    uint64_t a = 0, b = 0, x, y;
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        memcpy(&x, p + i, 8);
+        memcpy(&y, p + i + 8, 8);
+        a += (x & 0xffffffffu) + (x >> 32);
+        b += (y & 0xffffffffu) + (y >> 32);
+    }
+    for (; i + 2 <= len; i += 2) {
+        uint16_t h;
+        memcpy(&h, p + i, 2);
+        a += h;
+    }
+    if (i < len) {
+        uint8_t last[2] = {p[i], 0}; /* the high half of a zero-padded word */
+        uint16_t h;
+        memcpy(&h, last, 2);
+        a += h;
+    }
+    uint32_t s = fold16(a + (b & 0xffffffffu) + (b >> 32));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    s = ((s & 0xff) << 8) | (s >> 8);
+#endif
+    return s;
+}
+
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-    uint64_t acc = sum;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8)
-        acc += (uint64_t)load_be32(p + i) + load_be32(p + i + 4);
-    for (; i + 2 <= len; i += 2)
-        acc += (uint32_t)p[i] << 8 | p[i + 1];
-    if (i < len)
-        acc += (uint32_t)p[i] << 8;
-    while (acc >> 32)
-        acc = (acc & 0xffffffffu) + (acc >> 32);
-    return (uint32_t)acc;
+    return fold16((uint64_t)sum + sum_bytes(p, len));
 }
 
 uint16_t csum_fold(uint32_t sum)

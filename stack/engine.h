@@ -175,6 +175,7 @@ struct tt_engine {
     struct tw_table tw;           /* TIME_WAIT entries, FIFO by expiry */
     struct tt_conn *zombies;
     struct tt_conn *all_conns;
+    struct tt_conn *last_conn;    /* the last lookup's result: bulk flows skip the hash */
     uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
     uint64_t rng;                 /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RING_MIN_ALLOC 4096u
+
 void ring_init(struct ring *r, uint32_t cap)
 {
     r->buf = NULL;
     r->cap = cap;
+    r->alloc = 0;
     r->head = r->len = 0;
 }
 
@@ -18,7 +21,28 @@ void ring_free(struct ring *r)
 {
     free(r->buf);
     r->buf = NULL;
+    r->alloc = 0;
     r->head = r->len = 0;
+}
+
+/* Room for `need` bytes: a larger buffer with the contents laid out from 0. */
+static int ring_grow(struct ring *r, uint32_t need)
+{
+    uint32_t size = r->alloc ? r->alloc : RING_MIN_ALLOC;
+    while (size < need && size < r->cap)
+        size = size > r->cap / 2 ? r->cap : size * 2;
+    if (size > r->cap)
+        size = r->cap;
+    uint8_t *b = malloc(size);
+    if (!b)
+        return -1;
+    if (r->len)
+        ring_peek(r, 0, b, r->len);
+    free(r->buf);
+    r->buf = b;
+    r->alloc = size;
+    r->head = 0;
+    return 0;
 }
 
 uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len)
@@ -27,10 +51,10 @@ uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len)
         len = ring_space(r);
     if (len == 0)
         return 0;
-    if (!r->buf && !(r->buf = malloc(r->cap)))
+    if (r->len + len > r->alloc && ring_grow(r, r->len + len) != 0)
         return 0;
-    uint32_t tail = (r->head + r->len) % r->cap;
-    uint32_t first = r->cap - tail < len ? r->cap - tail : len;
+    uint32_t tail = (r->head + r->len) % r->alloc;
+    uint32_t first = r->alloc - tail < len ? r->alloc - tail : len;
     memcpy(r->buf + tail, p, first);
     memcpy(r->buf, p + first, len - first);
     r->len += len;
@@ -39,8 +63,10 @@ uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len)
 
 void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len)
 {
-    uint32_t pos = (r->head + off) % r->cap;
-    uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+    if (len == 0)
+        return;
+    uint32_t pos = (r->head + off) % r->alloc;
+    uint32_t first = r->alloc - pos < len ? r->alloc - pos : len;
     memcpy(out, r->buf + pos, first);
     memcpy(out + first, r->buf, len - first);
 }
@@ -48,13 +74,15 @@ void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len)
 uint32_t ring_head_span(const struct ring *r, const uint8_t **p)
 {
     *p = r->buf ? r->buf + r->head : NULL;
-    uint32_t span = r->cap - r->head;
+    uint32_t span = r->alloc - r->head;
     return r->len < span ? r->len : span;
 }
 
 void ring_consume(struct ring *r, uint32_t len)
 {
-    r->head = (r->head + len) % r->cap;
+    if (len == 0)
+        return;
+    r->head = (r->head + len) % r->alloc;
     r->len -= len;
     if (r->len == 0)
         r->head = 0;

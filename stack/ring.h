@@ -1,6 +1,7 @@
 /*
  * A byte ring for the send and receive buffers. The storage is allocated on
- * first use, so an idle connection costs no buffer memory.
+ * first use and grows by doubling as data needs it, up to the ring's
+ * capacity: an idle connection costs no buffer memory, a short one little.
  */
 #ifndef TT_RING_H
 #define TT_RING_H
@@ -10,7 +11,9 @@
 
 struct ring {
     uint8_t *buf;
-    uint32_t cap, head, len;
+    uint32_t cap;   /* the most it may hold */
+    uint32_t alloc; /* what buf holds now: grows by doubling up to cap */
+    uint32_t head, len;
 };
 
 void ring_init(struct ring *r, uint32_t cap);

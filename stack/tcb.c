@@ -144,6 +144,8 @@ static void tcb_unlink(struct tt_conn *c)
         return;
     tcb_cancel_timers(c);
     listener_unlink(c);
+    if (c->eng->last_conn == c)
+        c->eng->last_conn = NULL;
     conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
     tcb_ooo_free(c);

@@ -456,9 +456,16 @@ void tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
     tcp_tuple_of(seg, &t);
+    struct tt_conn *last = eng->last_conn;
+    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport &&
+        last->t.lport == t.lport && last->t.laddr == t.laddr) {
+        tcp_conn_input(last, seg);
+        return;
+    }
     uint32_t hash = tuple_hash(eng, &t);
     struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
     if (n) {
+        eng->last_conn = (struct tt_conn *)n;
         tcp_conn_input((struct tt_conn *)n, seg);
         return;
     }
