@@ -250,6 +250,7 @@ void tcb_deliver_pending(struct tt_conn *c)
     }
     if (!c->reading || !c->read_cb || c->dead || c->rcvbuf.len > 0)
         return;
+    ring_free(&c->rcvbuf); /* drained: an idle connection holds no buffer */
     if (c->err_pending) {
         int err = c->err_pending;
         c->err_pending = 0;

@@ -97,6 +97,8 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         n = c->sndbuf.len;
     ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
+    if (c->sndbuf.len == 0)
+        ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     if (n && c->writable_wanted && c->writable_cb && !c->orphan) {
         c->writable_wanted = false;
         c->writable_cb(c);
