@@ -83,6 +83,24 @@ static int tun_link_up(int sock, const char *ifname, const char **step)
     return tun_ioctl(sock, ifname, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr, step);
 }
 
+/*
+ * The queue of packets the kernel holds for us to read. Its default (500)
+ * is less than a few connections' windows (256 KiB each, about 180 full
+ * segments): a bulk sender on the Linux side would see the excess dropped
+ * at the device and retransmit. Best effort: a failure only means drops.
+ */
+#define TUN_TXQLEN 4096
+
+static void tun_set_txqlen(int sock, const char *ifname)
+{
+    struct ifreq ifr;
+    const char *ignored;
+
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_qlen = TUN_TXQLEN;
+    (void)tun_ioctl(sock, ifname, SIOCSIFTXQLEN, "SIOCSIFTXQLEN", &ifr, &ignored);
+}
+
 static int tun_set_all(int sock, const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
                        const char **step)
 {
@@ -93,6 +111,7 @@ static int tun_set_all(int sock, const char *ifname, uint32_t addr, uint8_t pref
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_mtu = (int)mtu;
     rc = tun_ioctl(sock, ifname, SIOCSIFMTU, "SIOCSIFMTU", &ifr, step);
+    tun_set_txqlen(sock, ifname);
     if (rc == 0) {
         ifr_set_ipv4(&ifr, addr);
         rc = tun_ioctl(sock, ifname, SIOCSIFADDR, "SIOCSIFADDR", &ifr, step);
