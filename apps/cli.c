@@ -5,13 +5,21 @@
  * is declared once. Values are parsed strictly (no sign, no trailing
  * garbage, no silent clamping): a typo must not become a different
  * experiment.
+ *
+ * Also here: --user, the privilege drop both apps make once the TUN device
+ * is set up (cli_drop_privileges).
  */
+#define _GNU_SOURCE /* getresuid, getresgid, initgroups */
+
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -28,6 +36,7 @@ enum flag_kind {
     F_UINT,     /* unsigned of field size, in [min, max] */
     F_DUR,      /* uint64_t microseconds, in [min, max] */
     F_BOOL01,   /* int, 0 or 1 */
+    F_USER,     /* --user NAME: an existing user */
     F_TRUE,     /* bool set by a flag without value */
     F_FAULT,
     F_LINGER0,
@@ -73,6 +82,7 @@ static const struct flag flags[] = {
     {"trace", 0, F_PATH, APP_BOTH, FIELD(drv.trace_path), 0, 0},
     {"fault", 0, F_FAULT, APP_BOTH, NOFIELD, 0, 0},
     {"seed", 0, F_SEED, APP_BOTH, NOFIELD, 0, UINT64_MAX},
+    {"user", 0, F_USER, APP_BOTH, NOFIELD, 0, 0},
     {"quiet", 'q', F_QUIET, APP_BOTH, NOFIELD, 0, 0},
     {"verbose", 'v', F_VERBOSE, APP_BOTH, NOFIELD, 0, 0},
     {"help", 'h', F_HELP, APP_BOTH, NOFIELD, 0, 0},
@@ -277,6 +287,10 @@ static const char help_common[] =
     "  --host IPV4/LEN            address of the kernel side (default 10.7.0.1/24)\n"
     "  --no-config                leave the interface's addresses and link state alone\n"
     "  --mtu N                    68..65535 (default 1500)\n"
+    "  --user NAME                once the device is set up and the files are open, become\n"
+    "                             user NAME (its uid, group and groups; no way back).\n"
+    "                             Unprivileged without it: --no-config on a device made\n"
+    "                             for you (ip tuntap add dev NAME mode tun user YOU)\n"
     "\n"
     "TCP (as Linux's sysctls of the same name, with their defaults):\n"
     "  --msl DURATION             maximum segment lifetime; TIME_WAIT = 2*MSL (default 30s)\n"
@@ -443,6 +457,26 @@ static int apply_address(struct cli_opts *o, const struct flag *f, const char *v
     }
 }
 
+/* Resolved now, so that a typo is refused before anything is set up. */
+static int apply_user(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    struct passwd *pw;
+
+    if (v[0] == '\0')
+        return usage_error(o, err, "--%s: empty value", f->name);
+    errno = 0;
+    pw = getpwnam(v);
+    if (pw == NULL && errno != 0 && errno != ENOENT && errno != ESRCH)
+        return usage_error(o, err, "--%s: cannot look up user '%s': %s", f->name, v,
+                           strerror(errno));
+    if (pw == NULL)
+        return usage_error(o, err, "--%s: no such user '%s'", f->name, v);
+    o->user = v;
+    o->uid = pw->pw_uid;
+    o->gid = pw->pw_gid;
+    return CLI_RUN;
+}
+
 static int apply_number(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
 {
     uint64_t x;
@@ -512,6 +546,8 @@ static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, F
         return apply_dur(o, f, v, err);
     case F_FAULT:
         return apply_fault(o, v, err);
+    case F_USER:
+        return apply_user(o, f, v, err);
     case F_BOOL01:
     case F_LINGER:
     case F_SEED:
@@ -647,4 +683,69 @@ int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE 
     if (optind < argc)
         return usage_error(o, err, "unexpected argument '%s'", argv[optind]);
     return cli_validate(o, err);
+}
+
+/* ---- --user: the privilege drop ---- */
+
+static int drop_error(const struct cli_opts *o, FILE *err, const char *step, int e)
+{
+    fprintf(err, "%s: --user %s: %s: %s\n", o->prog, o->user, step, strerror(e));
+    return -e;
+}
+
+/* The four ids of a "Uid:" or "Gid:" line of /proc/self/status (real,
+ * effective, saved, filesystem) all equal to id? -1 when unreadable. */
+static int proc_status_ids_are(const char *key, unsigned long id)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    size_t klen = strlen(key);
+    int ok = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned long v[4];
+        if (strncmp(line, key, klen) != 0)
+            continue;
+        ok = sscanf(line + klen, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4 &&
+             v[0] == id && v[1] == id && v[2] == id && v[3] == id;
+        break;
+    }
+    fclose(f);
+    return ok;
+}
+
+int cli_drop_privileges(const struct cli_opts *o, FILE *err)
+{
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+
+    if (o->user == NULL)
+        return 0;
+    if (getresuid(&ru, &eu, &su) < 0)
+        return drop_error(o, err, "getresuid", errno);
+    if (getresgid(&rg, &eg, &sg) < 0)
+        return drop_error(o, err, "getresgid", errno);
+    if (ru == o->uid && eu == o->uid && su == o->uid && rg == o->gid && eg == o->gid &&
+        sg == o->gid && o->uid != 0)
+        return 0; /* already that user, with nothing to drop */
+    /* Groups first: once the uid is gone, so is the right to change them. */
+    if (initgroups(o->user, o->gid) < 0)
+        return drop_error(o, err, "initgroups", errno);
+    if (setresgid(o->gid, o->gid, o->gid) < 0)
+        return drop_error(o, err, "setresgid", errno);
+    if (setresuid(o->uid, o->uid, o->uid) < 0)
+        return drop_error(o, err, "setresuid", errno);
+    /* Check, rather than trust: every id is the user's, and there is no way back. */
+    if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+        return drop_error(o, err, "getresuid", errno);
+    if (ru != o->uid || eu != o->uid || su != o->uid || rg != o->gid || eg != o->gid ||
+        sg != o->gid)
+        return drop_error(o, err, "check", EPERM);
+    if (proc_status_ids_are("Uid:", o->uid) == 0 || proc_status_ids_are("Gid:", o->gid) == 0)
+        return drop_error(o, err, "check /proc/self/status", EPERM);
+    if (o->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        return drop_error(o, err, "check (root regained)", EPERM);
+    return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tuntcp/driver.h"
 
@@ -33,6 +34,11 @@ struct cli_opts {
     bool linger_on;
     unsigned linger_s; /* with linger_on; 0 = --linger0 */
 
+    /* --user NAME: the user to become once the TUN device, pcap and trace are open */
+    const char *user; /* NULL: stay who we are */
+    uid_t uid;
+    gid_t gid;
+
     /* echo-server */
     uint16_t port;
     uint64_t close_after;
@@ -53,6 +59,15 @@ void cli_defaults(struct cli_opts *o, enum cli_app app);
  * errors go to err as "PROG: --FLAG: reason". Returns an enum cli_result.
  */
 int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE *out, FILE *err);
+
+/*
+ * --user: becomes o->user (its supplementary groups, its group, its uid; no
+ * way back) and checks the result, the saved and filesystem ids included.
+ * Called once the TUN device is set up and every file is open. Nothing to
+ * do without --user, or when already that user. On failure prints
+ * "PROG: --user NAME: STEP: reason" to err and returns -errno.
+ */
+int cli_drop_privileges(const struct cli_opts *o, FILE *err);
 
 /* Value parsers, 0 or -EINVAL (-ERANGE for a number out of [min, max]). Addresses in host order. */
 int cli_parse_ipv4(const char *s, uint32_t *addr);

@@ -260,6 +260,11 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
         fprintf(stderr, "echo-client: %s\n", err);
         return 1;
     }
+    /* --user: the TUN device is set up and every file is open; the rest needs no privilege. */
+    if (cli_drop_privileges(o, stderr) < 0) {
+        tt_driver_free(cl->drv);
+        return 1;
+    }
     cl->eng = tt_driver_engine(cl->drv);
     if (o->verbose && !o->quiet)
         fprintf(stderr, "echo-client: interface %s, seed %llu\n", tt_driver_ifname(cl->drv),

@@ -278,6 +278,11 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
         fprintf(stderr, "echo-server: %s\n", err);
         return 1;
     }
+    /* --user: the TUN device is set up and every file is open; the rest needs no privilege. */
+    if (cli_drop_privileges(o, stderr) < 0) {
+        tt_driver_free(srv->drv);
+        return 1;
+    }
     srv->eng = tt_driver_engine(srv->drv);
     if (o->verbose && !o->quiet)
         fprintf(stderr, "echo-server: interface %s, seed %llu\n", tt_driver_ifname(srv->drv),

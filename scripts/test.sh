@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages), builds with ASan and UBSan, and
 # runs every test with ctest. This is the command the README gives and the
-# one CI runs (.ci/run).
+# one CI runs (.ci/run). Arguments go to ctest (e.g. -R interop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +14,13 @@ dpkg -s libcmocka-dev >/dev/null 2>&1 || need+=(libcmocka-dev)
 dpkg -s libuv1-dev >/dev/null 2>&1 || need+=(libuv1-dev)
 # the benchmark's lwIP peer (tests/bench)
 dpkg -s liblwip-dev >/dev/null 2>&1 || need+=(liblwip-dev)
-# for the interop tests: namespaces and ss (iproute2), ping, tshark, python3
+# for the interop tests: namespaces and ss (iproute2), ping, tshark, python3,
+# and valgrind for the interop run under memcheck
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v tshark >/dev/null || need+=(tshark)
 command -v python3 >/dev/null || need+=(python3)
+command -v valgrind >/dev/null || need+=(valgrind)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     SUDO=""
@@ -30,5 +32,10 @@ fi
 build=${BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DTT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cmake --build "$build" -j"$(nproc)"
+# The apps once more without sanitizers, for the interop run under valgrind
+# (tests/interop/test_valgrind.py): ASan and valgrind do not mix.
+cmake -S . -B "$build-vg" -DTT_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug
+cmake --build "$build-vg" -j"$(nproc)" --target echo-server echo-client
+export TT_VALGRIND_BUILD_DIR="$PWD/$build-vg"
 cd "$build"
 ctest --output-on-failure -j"$(nproc)" "$@"

@@ -171,10 +171,12 @@ int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
         uint32_t port = eng->cfg.port_lo + (offset + eng->port_perturb[idx] + i) % num;
         t->lport = (uint16_t)port;
         if (port_free(eng, t, reuse)) {
-            /* As Linux: now and then skip a candidate, so the sequence of
-             * ports towards one peer is not a plain count. */
-            uint32_t noise = (i == 0 && engine_random(eng) % 16 == 0) ? 1 : 0;
-            eng->port_perturb[idx] += i + 1 + noise;
+            /* As Linux (__inet_hash_connect): move the next start on by a
+             * random 1..8 when the range is not crowded (by the number of
+             * ports tried when it is), so the ports towards one peer do not
+             * count up one by one. */
+            uint32_t skip = engine_random(eng) % 8;
+            eng->port_perturb[idx] += (i > skip ? i : skip) + 1;
             return 0;
         }
     }

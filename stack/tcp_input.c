@@ -434,7 +434,12 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
     trim_to_window(c, seg);
     if (!(seg->flags & TCP_ACK)) /* fifth */
         return;
-    update_ts_recent(c, seg);
+    /* Only a segment whose ACK is acceptable may move TS.Recent: a blind
+     * in-window segment with a far-future TSval would otherwise make PAWS
+     * drop every real one (Linux updates it after tcp_ack()'s checks). */
+    if (!seq_gt(seg->ack, c->snd_nxt) &&
+        !seq_lt(seg->ack, c->snd_una - (c->snd_max_wnd ? c->snd_max_wnd : 1)))
+        update_ts_recent(c, seg);
     if (!tcp_ack_input(c, seg))
         return;
     text_and_fin(c, seg); /* seventh, eighth */
