@@ -74,6 +74,23 @@ static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
     }
 }
 
+/*
+ * The payload one segment may carry now: the MSS less what SACK blocks add
+ * to the header while out-of-order data is held (Linux tcp_current_mss),
+ * so that no datagram outgrows the MTU. c->mss already leaves room for the
+ * timestamp option.
+ */
+static uint32_t payload_max(const struct tt_conn *c)
+{
+    if (!c->sack_ok || !c->ooo)
+        return c->mss;
+    struct tcp_opts o = {.ts_ok = c->ts_on};
+    uint32_t base = (uint32_t)tcp_options_len(&o);
+    sack_fill(c, &o);
+    uint32_t extra = (uint32_t)tcp_options_len(&o) - base;
+    return c->mss > extra + 1 ? c->mss - extra : 1;
+}
+
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
 {
     memset(s, 0, sizeof(*s));
@@ -189,7 +206,7 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
 uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
 {
     bool fin;
-    uint32_t len = seg_at(c, seq, min_u32(max, c->mss), &fin);
+    uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
@@ -205,7 +222,7 @@ void tcp_retransmit_head(struct tt_conn *c)
         c->eng->stats.TcpRetransSegs++;
         return;
     }
-    uint32_t n = tcp_retransmit_at(c, c->snd_una, c->mss);
+    uint32_t n = tcp_retransmit_at(c, c->snd_una, UINT32_MAX);
     c->rtx_nxt = c->snd_una + n;
     c->high_rxt = seq_max(c->high_rxt, c->snd_una + n);
 }
@@ -229,7 +246,7 @@ static void send_loss_recovery(struct tt_conn *c)
         if (c->rtx_nxt - c->snd_una >= c->cwnd)
             return;
         bool fin;
-        uint32_t len = seg_at(c, c->rtx_nxt, c->mss, &fin);
+        uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
         send_data(c, c->rtx_nxt, len, fin);
@@ -264,7 +281,7 @@ static void send_new_data(struct tt_conn *c)
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t len = min_u32(min_u32(avail, room), c->mss);
+        uint32_t len = min_u32(min_u32(avail, room), payload_max(c));
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);

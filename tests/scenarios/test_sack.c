@@ -88,6 +88,23 @@ static void no_sack_blocks_without_agreement(void **state)
     assert_int_equal(a->seg.opt.sack_count, 0);
 }
 
+/* Linux tcp_current_mss: SACK blocks ride on data segments too, so a data
+ * segment carries that much less payload and never outgrows the MTU. */
+static void data_segment_leaves_room_for_sack_blocks(void **state)
+{
+    struct harness *h = *state;
+    reach_established_with_sack(h);
+    for (uint32_t k = 0; k < 4; k++) { /* four separate runs held */
+        h_send(h, TCP_ACK, IRS + 101 + 20 * k, ISS + 1, "0123456789", 10);
+        h_expect(h, TCP_ACK, ISS + 1, IRS + 1);
+    }
+    h_write_pattern(h, 0, H_MSS);
+    const struct h_seg *d = h_expect_len(h, TCP_ACK, ISS + 1, IRS + 1, H_MSS - 36);
+    assert_int_equal(d->seg.opt.sack_count, 4);
+    assert_true(d->len <= 1500);
+    h_expect_len(h, TCP_ACK, ISS + 1 + H_MSS - 36, IRS + 1, 36);
+}
+
 /* A dupack from the peer: ACK of `ack` with the given SACK blocks. */
 static void dupack_with_sack(struct harness *h, uint32_t ack, const struct tcp_sack_block *b,
                              int n)
@@ -165,6 +182,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(sack_blocks_merge_runs_newest_first, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(filled_hole_ends_sack_blocks, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_sack_blocks_without_agreement, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(data_segment_leaves_room_for_sack_blocks, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(sack_recovery_repairs_two_holes_in_one_round_trip,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(sack_blocks_ignored_without_agreement, h_setup,
