@@ -21,6 +21,9 @@ command -v ping >/dev/null || need+=(iputils-ping)
 command -v tshark >/dev/null || need+=(tshark)
 command -v python3 >/dev/null || need+=(python3)
 command -v valgrind >/dev/null || need+=(valgrind)
+# libFuzzer for the fuzz smoke (clang and its sanitizer runtimes)
+command -v clang >/dev/null || need+=(clang)
+dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     SUDO=""
@@ -37,5 +40,12 @@ cmake --build "$build" -j"$(nproc)"
 cmake -S . -B "$build-vg" -DTT_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug
 cmake --build "$build-vg" -j"$(nproc)" --target echo-server echo-client
 export TT_VALGRIND_BUILD_DIR="$PWD/$build-vg"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+(cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
+# The fuzz smoke (tests/fuzz): the seed corpus, a bounded run of mutations
+# (60 s at most) and every crash reproducer as a regression test. Only for a
+# full run: arguments select ctest tests of the main build.
+if [ $# -eq 0 ]; then
+    cmake -S . -B "$build-fuzz" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON
+    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine
+    ctest --test-dir "$build-fuzz" --output-on-failure -L fuzz
+fi

@@ -233,7 +233,8 @@ void *tt_listener_get_data(const tt_listener_t *listener);
 
 /*
  * Active open to raddr:rport from an ephemeral port (RFC 6056). cb reports
- * 0, -ECONNREFUSED, -ETIMEDOUT or -ECONNRESET.
+ * 0, -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET, or -ECONNABORTED when the
+ * connection ended before it was established without any of those.
  * Errors: -EADDRNOTAVAIL (no free port), -EINVAL (port 0), -ENOMEM.
  */
 int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
@@ -248,7 +249,10 @@ int tt_conn_read_stop(tt_conn_t *conn);
  * Copies up to len bytes into the send buffer; returns the number copied
  * (possibly fewer than len, then writable_cb is called once room frees up).
  * Errors: -EPIPE (shut down for writing or closing), -ENOTCONN (not yet
- * connected and not connecting), -ECONNRESET (reset by the peer).
+ * connected and not connecting), -ENOMEM; once the connection has ended,
+ * the error that ended it if the application has not read it yet:
+ * -ECONNRESET (reset by the peer), -ETIMEDOUT (retries exhausted),
+ * -ECONNREFUSED (refused during a simultaneous open).
  */
 ssize_t tt_conn_write(tt_conn_t *conn, const void *buf, size_t len);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The long fuzz run of the engine (the ctest smoke test is the short one).
+#
+#   tests/fuzz/run.sh [SECONDS] [JOBS]        default: 1800 s, 1 job
+#
+# Configures build-fuzz/ with clang and -DTT_FUZZ=ON, builds fuzz_engine, and
+# runs it for SECONDS (-max_total_time) with JOBS parallel workers (-jobs and
+# -workers; the machine's cores are shared, so keep it at 1 or 2). The
+# working corpus lives in build-fuzz/corpus (seeded from tests/fuzz/corpus,
+# which is never written to); crashes, leaks and timeouts land in
+# build-fuzz/artifacts/. To keep a finding:
+#
+#   build-fuzz/tests/fuzz/fuzz_engine -minimize_crash=1 -max_total_time=60 \
+#       -exact_artifact_path=tests/fuzz/crashes/NAME.bin build-fuzz/artifacts/crash-...
+#   TT_FUZZ_TRACE=1 build-fuzz/tests/fuzz/fuzz_engine tests/fuzz/crashes/NAME.bin
+#
+# and describe it in tests/fuzz/crashes/README.md. Extra arguments after JOBS
+# go to libFuzzer (e.g. -dict=..., -seed=N).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+secs=${1:-1800}
+jobs=${2:-1}
+shift $(( $# > 2 ? 2 : $# ))
+build=${BUILD_DIR:-build-fuzz}
+
+cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON >/dev/null
+cmake --build "$build" --target fuzz_engine -j"$jobs"
+
+seeds="$PWD/tests/fuzz/corpus"
+cd "$build" # -jobs writes its fuzz-N.log files here
+mkdir -p corpus artifacts
+# -len_control=0: programs may grow to -max_len at once. libFuzzer would
+# otherwise start from the longest seed (about 100 bytes) and grow slowly,
+# and deep states (several connections, long transfers) need longer programs.
+args=(-max_total_time="$secs" -max_len=2048 -len_control=0 -timeout=10 -rss_limit_mb=2048
+      -print_final_stats=1 -artifact_prefix=artifacts/)
+if [ "$jobs" -gt 1 ]; then
+    args+=(-jobs="$jobs" -workers="$jobs")
+fi
+echo "fuzzing for ${secs}s with $jobs job(s); findings in $build/artifacts/"
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+exec tests/fuzz/fuzz_engine "${args[@]}" "$@" corpus "$seeds"
