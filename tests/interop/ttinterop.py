@@ -21,6 +21,12 @@ import sys
 import time
 
 SKIP = 77
+# How late a timer of the real driver may fire in these tests. SPEC §3 promises
+# 10 ms on an idle machine, the default here; a shared machine (CI runners,
+# other jobs) can be slower, so TT_TIMER_SLACK_MS may widen it. Never early:
+# every test asserts the lower bound exactly, and the scenario tests check
+# the engine's timers to the microsecond on a virtual clock.
+TIMER_SLACK = float(os.environ.get("TT_TIMER_SLACK_MS", "10")) / 1000.0
 STACK_ADDR = "10.7.0.2"
 HOST_ADDR = "10.7.0.1"
 
