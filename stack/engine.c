@@ -19,6 +19,8 @@
 #include "ipv4.h"
 #include "tcp_wire.h"
 
+static void ooo_free_list(struct ooo_seg *o);
+
 void tt_config_init(tt_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -102,6 +104,7 @@ void tt_engine_free(tt_engine_t *eng)
         free(l);
     }
     timer_wheel_free(eng->wheel); /* disarms timers still inside the TCBs */
+    ooo_free_list(eng->ooo_pool);
     eng->depth = 1;
     engine_leave(eng); /* frees the zombies, detached handles included */
     conn_table_fini(&eng->table);
@@ -119,6 +122,39 @@ static void engine_set_time(tt_engine_t *eng, uint64_t now_us)
 void engine_enter(tt_engine_t *eng)
 {
     eng->depth++;
+}
+
+/*
+ * Reassembly nodes come from a small pool of MTU-sized nodes, so that a lossy
+ * bulk flow does not call malloc for every out-of-order segment. Larger
+ * segments (none with our MTU) fall back to malloc.
+ */
+static uint32_t ooo_node_payload(const tt_engine_t *eng)
+{
+    return eng->cfg.mtu;
+}
+
+struct ooo_seg *engine_ooo_alloc(tt_engine_t *eng, uint32_t len)
+{
+    if (len <= ooo_node_payload(eng) && eng->ooo_pool) {
+        struct ooo_seg *o = eng->ooo_pool;
+        eng->ooo_pool = o->next;
+        eng->ooo_pool_len--;
+        return o;
+    }
+    uint32_t size = len <= ooo_node_payload(eng) ? ooo_node_payload(eng) : len;
+    return malloc(sizeof(struct ooo_seg) + size);
+}
+
+void engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o)
+{
+    if (o->cap == ooo_node_payload(eng) && eng->ooo_pool_len < TT_OOO_POOL_MAX) {
+        o->next = eng->ooo_pool;
+        eng->ooo_pool = o;
+        eng->ooo_pool_len++;
+        return;
+    }
+    free(o);
 }
 
 static void ooo_free_list(struct ooo_seg *o)

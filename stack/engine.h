@@ -30,6 +30,7 @@
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
 #define TT_QUICKACKS 16         /* Linux TCP_MAX_QUICKACKS */
 #define TT_SACK_SCOREBOARD 8    /* SACKed ranges remembered */
+#define TT_OOO_POOL_MAX 512     /* spare reassembly nodes kept */
 #define TT_TW_REUSE_AGE (1 * SEC)
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
@@ -60,6 +61,7 @@ enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER };
 struct ooo_seg {
     struct ooo_seg *next;
     uint32_t seq, len;
+    uint32_t cap; /* bytes of data[] allocated */
     bool fin;
     uint8_t data[];
 };
@@ -176,6 +178,8 @@ struct tt_engine {
     struct tt_conn *zombies;
     struct tt_conn *all_conns;
     struct tt_conn *last_conn;    /* the last lookup's result: bulk flows skip the hash */
+    struct ooo_seg *ooo_pool;     /* spare reassembly nodes of MTU size: no malloc per packet */
+    uint32_t ooo_pool_len;
     uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
     uint64_t rng;                 /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
@@ -191,6 +195,8 @@ void engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
 void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t engine_ms(const tt_engine_t *eng);
 uint32_t engine_random(tt_engine_t *eng);
+struct ooo_seg *engine_ooo_alloc(tt_engine_t *eng, uint32_t len);
+void engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o);
 
 /* conn_table.c */
 uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t);

@@ -98,7 +98,7 @@ void tcb_ooo_free(struct tt_conn *c)
     while (c->ooo) {
         struct ooo_seg *o = c->ooo;
         c->ooo = o->next;
-        free(o);
+        engine_ooo_release(c->eng, o);
     }
     c->ooo_bytes = 0;
 }

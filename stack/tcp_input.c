@@ -276,9 +276,10 @@ static void ooo_insert(struct tt_conn *c, const struct seg *seg)
         pp = &(*pp)->next;
     if (*pp && (*pp)->seq == seg->seq && (*pp)->len >= seg->len)
         return; /* a duplicate of what we hold */
-    struct ooo_seg *o = malloc(sizeof(*o) + seg->len);
+    struct ooo_seg *o = engine_ooo_alloc(c->eng, seg->len);
     if (!o)
         return;
+    o->cap = seg->len <= c->eng->cfg.mtu ? c->eng->cfg.mtu : seg->len;
     o->seq = seg->seq;
     o->len = seg->len;
     o->fin = seg->flags & TCP_FIN;
@@ -318,7 +319,7 @@ static bool ooo_drain(struct tt_conn *c)
         bool fin = o->fin && c->rcv_nxt + fresh == o->seq + o->len;
         if (fresh)
             take_in_order(c, o->data + skip, fresh);
-        free(o);
+        engine_ooo_release(c->eng, o);
         if (tcb_gone(c))
             return false;
         if (fin)

@@ -187,8 +187,9 @@ static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *
         return !paws && tw_syn_is_new(tw, seg) ? TW_NEW_SYN : TW_ACK_LIMITED;
     /* RFC 9293 3.10.7.4 eighth step: the peer's FIN again (our ACK was
      * lost): acknowledge it and restart 2MSL. */
-    if ((seg->flags & TCP_FIN) && !paws && seg->seq + seg->len + 1 == tw->rcv_nxt)
-        return TW_RESTART;
+    if ((seg->flags & (TCP_FIN | TCP_SYN)) == TCP_FIN && !paws &&
+        seg->seq + seg->len + 1 == tw->rcv_nxt)
+        return TW_RESTART; /* (a SYN would put the FIN one further: not a repeat) */
     if (!paws && seg->seq == tw->rcv_nxt && seg_len(seg) == 0)
         return TW_IGNORE; /* an acceptable bare ACK: nothing to say */
     /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. As in Linux,
