@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "checksum.h"
 
 #define IPV4_FLAG_DF 0x4000
@@ -22,27 +23,6 @@
 #define ICMP_TYPE_ECHO_REPLY 0
 #define ICMP_TYPE_ECHO_REQUEST 8
 
-static inline uint16_t load_be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void store_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void store_be32(uint8_t *p, uint32_t v)
-{
-    store_be16(p, (uint16_t)(v >> 16));
-    store_be16(p + 2, (uint16_t)v);
-}
 
 /*
  * RFC 791 3.1. The lengths are checked from the outside in: the buffer must

@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "checksum.h"
 #include "ipv4.h"
 
@@ -40,27 +41,6 @@
 /* RFC 7323 2.3: a larger shift would let the window exceed 2^30. */
 #define TCP_MAX_WS 14
 
-static inline uint16_t load_be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void store_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void store_be32(uint8_t *p, uint32_t v)
-{
-    store_be16(p, (uint16_t)(v >> 16));
-    store_be16(p + 2, (uint16_t)v);
-}
 
 /* RFC 2018 3: 2 + 8n bytes for n blocks; 4 at most fit in 40 bytes. */
 static int parse_sack(const uint8_t *opt, size_t olen, struct tcp_opts *o)
