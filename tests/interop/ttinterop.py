@@ -436,8 +436,8 @@ class LinuxFastEchoServer:
 STATS_HEADER = "State "
 
 
-class LoggedApp:
-    """Like App, but stderr goes to a file (out_path(name + '.stderr')), so a
+class LoggedApp(App):
+    """Like App (whose wait_line it uses), but stderr goes to a file (out_path(name + '.stderr')), so a
     long run or a big SIGUSR1 listing never blocks on a full pipe, and the
     statistics of a running app can be read (stats())."""
 
@@ -455,23 +455,6 @@ class LoggedApp:
     def stderr(self):
         with open(self.err_path) as f:
             return f.read()
-
-    def wait_line(self, prefix, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [],
-                                        deadline - time.monotonic())
-            if not ready:
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.stdout_lines.append(line.rstrip("\n"))
-            if line.startswith(prefix):
-                return line.rstrip("\n")
-        self.stop()
-        raise AssertionError(f"{self.name}: no '{prefix}' line within {timeout}s; "
-                             f"stderr: {self.stderr.strip()}")
 
     def stats(self, timeout=5.0, quiet=0.3):
         """SIGUSR1; returns (counters dict, [listing rows as field lists]) of
