@@ -362,13 +362,14 @@ void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info)
 void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx)
 {
     tt_conn_info_t info;
-    for (size_t i = 0; i < eng->table.nbuckets; i++) {
-        for (const struct hnode *n = eng->table.buckets[i]; n; n = n->next) {
-            if (n->kind != HNODE_CONN)
-                continue;
-            conn_info((const struct tt_conn *)n, &info);
-            cb(ctx, &info);
-        }
+    /* The list of every TCB, not the hash buckets: the cost follows the
+     * connections, not the table's size. Detached ones have left the
+     * tables (only an application's handle remains) and are not listed. */
+    for (const struct tt_conn *c = eng->all_conns; c; c = c->all_next) {
+        if (c->detached)
+            continue;
+        conn_info(c, &info);
+        cb(ctx, &info);
     }
     for (tw_id id = eng->tw.head; id; id = tw_at(&eng->tw, id)->fifo_next) {
         const struct tw_entry *tw = tw_at(&eng->tw, id);

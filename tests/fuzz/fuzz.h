@@ -100,6 +100,11 @@ struct fz {
 extern struct fz g_fz;                   /* libFuzzer runs one input at a time */
 extern uint8_t g_pattern[PKT_MAX + 256]; /* g_pattern[i] == (uint8_t)i */
 
+/* The length of buf's longest prefix that follows the pattern from first:
+ * buf[i] == (uint8_t)(first + i). memcmp against g_pattern, a piece at a time,
+ * rather than a loop per byte: it runs on every payload the fuzzer moves. */
+size_t pattern_prefix(const uint8_t *buf, size_t n, uint8_t first);
+
 /* ---- reading the program ---- */
 
 static inline uint8_t rd_u8(struct reader *r)

@@ -20,6 +20,7 @@
  *   never exceed tcp_max_tw_buckets (SPEC §2).
  */
 #include "fuzz_model.h"
+#include "fuzz.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -108,11 +109,7 @@ static bool payload_follows_pattern(const struct seg *s)
 {
     uint32_t first = s->seq + ((s->flags & TCP_SYN) ? 1 : 0);
 
-    for (uint32_t i = 0; i < s->len; i++) {
-        if (s->data[i] != (uint8_t)(first + i))
-            return false;
-    }
-    return true;
+    return pattern_prefix(s->data, s->len, (uint8_t)first) == s->len;
 }
 
 /* Raises peer_hi; a jump of more than 2^30 makes "highest" meaningless
