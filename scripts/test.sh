@@ -41,11 +41,12 @@ cmake -S . -B "$build-vg" -DTT_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug
 cmake --build "$build-vg" -j"$(nproc)" --target echo-server echo-client
 export TT_VALGRIND_BUILD_DIR="$PWD/$build-vg"
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
-# The fuzz smoke (tests/fuzz): the seed corpus, a bounded run of mutations
-# (60 s at most) and every crash reproducer as a regression test. Only for a
-# full run: arguments select ctest tests of the main build.
+# The fuzz smokes (tests/fuzz): each target's seed corpus, a bounded run of
+# mutations (60 s and 20 s at most) and every crash reproducer as a
+# regression test. Only for a full run: arguments select ctest tests of the
+# main build.
 if [ $# -eq 0 ]; then
     cmake -S . -B "$build-fuzz" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON
-    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine
+    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine fuzz_wire
     ctest --test-dir "$build-fuzz" --output-on-failure -L fuzz
 fi

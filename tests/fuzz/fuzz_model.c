@@ -112,22 +112,33 @@ static bool payload_follows_pattern(const struct seg *s)
     return pattern_prefix(s->data, s->len, (uint8_t)first) == s->len;
 }
 
-/* Raises peer_hi; a jump of more than 2^30 makes "highest" meaningless
- * (sequence space wraps), so the flow stops being checked. */
+/*
+ * Widens [peer_lo, peer_hi], the span of sequence numbers the peer's
+ * segments ended at. "Highest" means something only while that span stays
+ * within 2^30 (a window's largest size, RFC 7323 2.3): a peer that jumps
+ * about may walk round the whole sequence space in steps that each look
+ * small, after which an old SYN's sequence number would seem to lie ahead
+ * of everything. Once the span passes 2^30 the flow stops being checked.
+ */
 static void note_peer_seq(struct flow *fl, const struct seg *s)
 {
     uint32_t end = s->seq + seg_len(s);
 
     if (!fl->have_peer) {
         fl->have_peer = true;
-        fl->peer_hi = end;
+        fl->peer_lo = fl->peer_hi = end;
         return;
     }
-    int32_t d = (int32_t)(end - fl->peer_hi);
-    if (d > (1 << 30) || d < -(1 << 30))
+    uint32_t span = fl->peer_hi - fl->peer_lo;
+    if (end - fl->peer_lo <= span)
+        return; /* inside */
+    uint32_t ahead = end - fl->peer_hi, behind = fl->peer_lo - end;
+    if ((uint64_t)span + (ahead < behind ? ahead : behind) > (1u << 30))
         fl->clean = false;
-    else if (d > 0)
+    else if (ahead < behind)
         fl->peer_hi = end;
+    else
+        fl->peer_lo = end;
 }
 
 /*

@@ -39,7 +39,7 @@ struct flow {
     /* the peer's side, from what the harness fed in */
     bool have_peer, clean;
     uint32_t peer_isn; /* SEG.SEQ of the peer's last SYN (a default before) */
-    uint32_t peer_hi;  /* highest SEG.SEQ + SEG.LEN the peer sent */
+    uint32_t peer_lo, peer_hi; /* lowest and highest SEG.SEQ + SEG.LEN the peer sent */
     uint32_t ts_base;  /* the peer's timestamp clock offset */
     bool have_edge, fin_seen;
     uint32_t peer_max_ack; /* highest SEG.ACK the engine could accept */
