@@ -266,6 +266,23 @@ static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip)
     tcp_input(eng, &seg);
 }
 
+/*
+ * As Linux counts in ip_rcv_core(): fewer bytes than the total length says
+ * is a truncated datagram, not a header error; a bad header checksum is a
+ * header error and also a checksum error (the IpExt MIB, RFC 4293's
+ * ipSystemStatsInTruncatedPkts and Linux's InCsumErrors).
+ */
+static void ip_count_error(tt_engine_t *eng, int r, size_t len)
+{
+    if (r == IPV4_ERR_TRUNC && len >= IPV4_HDR_LEN) {
+        eng->stats.IpExtInTruncatedPkts++;
+        return;
+    }
+    if (r == IPV4_ERR_CSUM)
+        eng->stats.IpExtInCsumErrors++;
+    eng->stats.IpInHdrErrors++;
+}
+
 static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
@@ -276,7 +293,7 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
         return;
     }
     if (r != IPV4_OK) {
-        eng->stats.IpInHdrErrors++;
+        ip_count_error(eng, r, len);
         return;
     }
     if (ip.dst != eng->cfg.addr) {

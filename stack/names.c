@@ -75,6 +75,8 @@ static const tt_stat_desc_t stat_table[] = {
     STAT(IpInHdrErrors),
     STAT(IpInAddrErrors),
     STAT(IpInUnknownProtos),
+    STAT(IpExtInTruncatedPkts),
+    STAT(IpExtInCsumErrors),
     STAT(IpReasmFails),
     STAT(IpOutRequests),
     STAT(IcmpInEchos),

@@ -143,6 +143,7 @@ typedef struct tt_stats {
     uint64_t TcpExtTCPACKSkippedTimeWait, TcpExtTCPACKSkippedSeq;
     uint64_t TcpExtTCPOFOQueue, TcpExtDelayedACKs, TcpExtTCPLossProbes;
     uint64_t IpInReceives, IpInHdrErrors, IpInAddrErrors, IpInUnknownProtos;
+    uint64_t IpExtInTruncatedPkts, IpExtInCsumErrors;
     uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
     uint64_t TcpExtSyncookiesSent, TcpExtSyncookiesRecv, TcpExtSyncookiesFailed;
     uint64_t TcpExtListenDrops;
