@@ -72,6 +72,9 @@ static const struct flag flags[] = {
     {"tcp-tw-reuse", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_tw_reuse), 0, 1},
     {"tcp-max-tw-buckets", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_tw_buckets), 0,
      UINT32_MAX},
+    {"tcp-syncookies", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_syncookies), 0, 1},
+    {"tcp-max-syn-backlog", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_syn_backlog), 1,
+     UINT32_MAX},
     {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
     {"tcp-invalid-ratelimit", 0, F_DUR, APP_BOTH, FIELD(drv.engine.invalid_ratelimit_us), 0,
      UINT64_MAX},
@@ -240,6 +243,8 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
     o->drv.engine.tcp_tw_reuse = 0;
     o->drv.engine.tcp_max_tw_buckets = 262144;
     o->drv.engine.tcp_timestamps = 1;
+    o->drv.engine.tcp_syncookies = 1;
+    o->drv.engine.tcp_max_syn_backlog = 4096;
     o->drv.engine.invalid_ratelimit_us = 500000;
     o->drv.engine.port_lo = 32768;
     o->drv.engine.port_hi = 60999;
@@ -298,6 +303,10 @@ static const char help_common[] =
     "  --tcp-rfc1337 0|1          1: ignore RST in TIME_WAIT (default 0)\n"
     "  --tcp-tw-reuse 0|1         reuse a TIME_WAIT 4-tuple for connect (default 0)\n"
     "  --tcp-max-tw-buckets N     most TIME_WAIT entries (default 262144)\n"
+    "  --tcp-syncookies 0|1       1: SYN cookies once a listener's half-open queue holds\n"
+    "                             its backlog; 0: no cookies (default 1)\n"
+    "  --tcp-max-syn-backlog N    half-open connections a listener holds without cookies\n"
+    "                             (default 4096)\n"
     "  --tcp-timestamps 0|1       RFC 7323 timestamps (default 1)\n"
     "  --tcp-invalid-ratelimit DURATION  gap between ACKs to invalid segments\n"
     "                             (default 500ms; 0 = no limit)\n"

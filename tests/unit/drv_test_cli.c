@@ -221,6 +221,8 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->tcp_rfc1337, 0);
     assert_int_equal(e->tcp_tw_reuse, 0);
     assert_int_equal(e->tcp_max_tw_buckets, 262144);
+    assert_int_equal(e->tcp_syncookies, 1);
+    assert_int_equal(e->tcp_max_syn_backlog, 4096);
     assert_int_equal(e->tcp_timestamps, 1);
     assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
     assert_int_equal(e->port_lo, 32768);
@@ -255,6 +257,7 @@ static void common_flags_are_stored(void **state)
                            "--tun lab0 --addr 10.9.0.2 --host 10.9.0.1/16 --mtu 9000 --msl 250ms "
                            "--tcp-fin-timeout 2m --tcp-rfc1337 1 --tcp-tw-reuse 1 "
                            "--tcp-max-tw-buckets 0 --tcp-timestamps 0 --tcp-invalid-ratelimit 0 "
+                           "--tcp-syncookies 0 --tcp-max-syn-backlog 16 "
                            "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
                            "-v -v -q"),
                      CLI_RUN);
@@ -268,6 +271,8 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->tcp_rfc1337, 1);
     assert_int_equal(e->tcp_tw_reuse, 1);
     assert_int_equal(e->tcp_max_tw_buckets, 0);
+    assert_int_equal(e->tcp_syncookies, 0);
+    assert_int_equal(e->tcp_max_syn_backlog, 16);
     assert_int_equal(e->tcp_timestamps, 0);
     assert_int_equal(e->invalid_ratelimit_us, 0);
     assert_int_equal(e->port_lo, 40000);
@@ -351,6 +356,8 @@ static void bad_values_name_their_flag(void **state)
         {"--tcp-max-tw-buckets -1", "--tcp-max-tw-buckets"},
         {"--tcp-max-tw-buckets 4294967296", "--tcp-max-tw-buckets"},
         {"--tcp-timestamps on", "--tcp-timestamps"},
+        {"--tcp-syncookies 2", "--tcp-syncookies"},
+        {"--tcp-max-syn-backlog 0", "--tcp-max-syn-backlog"},
         {"--tcp-invalid-ratelimit 1.0", "--tcp-invalid-ratelimit"},
         {"--ip-local-port-range 60999-32768", "--ip-local-port-range"},
         {"--seed abc", "--seed"},
