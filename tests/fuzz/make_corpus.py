@@ -273,8 +273,62 @@ def seed_malformed():
             op(PING, u8(32)) + op(INPUT, struct.pack(">H", 4), b"\x45\x00\x00\x14"))
 
 
+# ---- seeds cut from the captures in pcap/ (Linux's own segments) ----
+
+ENGINE_ADDR = 0x0a070002  # 10.7.0.2, as in fuzz.h and the captures
+
+
+def pcap_records(path):
+    """(seconds, datagram) of each record of a LINKTYPE_RAW capture."""
+    with open(path, "rb") as f:
+        data = f.read()
+    endian = "<" if struct.unpack_from("<I", data)[0] in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    nano = struct.unpack_from(endian + "I", data)[0] == 0xa1b23c4d
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack_from(endian + "IIII", data, off)
+        off += 16
+        yield sec + frac / (1e9 if nano else 1e6), data[off:off + incl]
+        off += incl
+
+
+def seed_from_pcap(path):
+    """The datagrams Linux sent to the stack in one capture, fed as INPUT with
+    the capture's gaps between them (capped at 1 s). The engine listens on 7
+    when the capture opens with a SYN to it, else connects to 10.7.0.1:7. Its
+    ISS and port differ from the capture's, so Linux's later segments meet
+    the engine's RST and challenge-ACK paths: real bytes, from the start."""
+    inbound = [(t, d) for t, d in pcap_records(path)
+               if len(d) >= 40 and struct.unpack_from(">I", d, 16)[0] == ENGINE_ADDR]
+    if not inbound:
+        return None
+    first = inbound[0][1]
+    ihl = (first[0] & 0x0f) * 4
+    passive = first[9] == 6 and first[ihl + 13] & SYN and not first[ihl + 13] & ACK
+    prog = config(ts=True, sack=True, ws=True)
+    prog += op(LISTEN, u8(0x10)) if passive else op(CONNECT, u8(0x0c))
+    last = inbound[0][0]
+    for t, d in inbound:
+        prog += advance(int(min(max(t - last, 0), 1.0) * 1e6))
+        prog += op(INPUT, struct.pack(">H", len(d)), d)
+        last = t
+    return prog
+
+
+def pcap_seeds():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pcap")
+    out = {}
+    for name in sorted(os.listdir(root)):
+        if name.endswith(".pcap"):
+            prog = seed_from_pcap(os.path.join(root, name))
+            if prog:
+                out["pcap_" + name[:-5].replace("-", "_")] = prog
+    return out
+
+
 def seeds():
     return {
+        **pcap_seeds(),
         "active_close_fin_wait_2": seed_active_close_fw2(False),
         "active_close_fin_wait_2_ts": seed_active_close_fw2(True),
         "active_close_fin_ack_together": seed_active_close_finack(),
