@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cli_values.h" /* the value parsers, for the apps and their tests */
 #include "tuntcp/driver.h"
 
 enum cli_app {
@@ -68,16 +69,5 @@ int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE 
  * "PROG: --user NAME: STEP: reason" to err and returns -errno.
  */
 int cli_drop_privileges(const struct cli_opts *o, FILE *err);
-
-/* Value parsers, 0 or -EINVAL (-ERANGE for a number out of [min, max]). Addresses in host order. */
-int cli_parse_ipv4(const char *s, uint32_t *addr);
-int cli_parse_prefix(const char *s, uint32_t *addr, uint8_t *len);     /* IPV4/LEN */
-int cli_parse_hostport(const char *s, uint32_t *addr, uint16_t *port); /* IPV4:PORT */
-int cli_parse_range(const char *s, uint16_t *lo, uint16_t *hi);        /* LO-HI */
-int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
-int cli_parse_bool01(const char *s, int *v);
-
-/* "10.7.0.2" into buf of at least 16 bytes. */
-const char *cli_ipv4_str(uint32_t addr, char *buf);
 
 #endif

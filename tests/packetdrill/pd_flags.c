@@ -1,6 +1,8 @@
 /*
  * --so_flags: the same TCP knobs as the apps (SPEC §3), with the same
- * spelling and units, plus a few that only make sense here. "--name value"
+ * spelling and units, plus a few that only make sense here. The values go
+ * through the apps' own parsers (apps/cli_values.c, tt_duration_parse in
+ * stack/duration.c), so that a value means the same in both. "--name value"
  * or "--name=value", separated by blanks. A bad value is refused with a
  * message naming the flag (the caller exits 2, as the apps do).
  *
@@ -8,82 +10,30 @@
  * 192.168.0.1, to be given to packetdrill as --local_ip (packetdrill picks a
  * random 192.168.x.y otherwise). ISN key and seed are fixed: runs repeat.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_values.h"
 #include "pd_adapter.h"
+#include "tuntcp/driver.h" /* tt_duration_parse */
 
 #define PD_DEFAULT_ADDR 0xc0a80001u /* 192.168.0.1 */
 #define PD_MAX_TOKENS 64
 
-/* DURATION (SPEC §3): an integer with ms, s or m; bare means seconds. */
-static int parse_duration(const char *s, uint64_t *us)
+static int set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    uint64_t mult;
-    if (strcmp(end, "ms") == 0)
-        mult = 1000;
-    else if (*end == '\0' || strcmp(end, "s") == 0)
-        mult = 1000000;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000000;
-    else
-        return -EINVAL;
-    if (errno || v > UINT64_MAX / 2 / mult) /* 2 * MSL must not overflow */
-        return -ERANGE;
-    *us = v * mult;
-    return 0;
-}
-
-static int parse_uint(const char *s, uint64_t max, uint64_t *v)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (*end != '\0')
-        return -EINVAL;
-    if (errno || x > max)
-        return -ERANGE;
-    *v = x;
-    return 0;
-}
-
-static int parse_bool(const char *s, int *v)
-{
-    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
-        return -EINVAL;
-    *v = s[0] - '0';
+    uint64_t x;
+    int err = cli_parse_uint(v, min, max, &x);
+    if (err)
+        return err;
+    *dst = (uint32_t)x;
     return 0;
 }
 
 static int set_addr(struct pd_opts *o, const char *v)
 {
-    struct in_addr a;
-    if (inet_pton(AF_INET, v, &a) != 1)
-        return -EINVAL;
-    o->cfg.addr = ntohl(a.s_addr);
-    return 0;
-}
-
-static int set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max)
-{
-    uint64_t x;
-    int err = parse_uint(v, max, &x);
-    if (err)
-        return err;
-    if (x < min)
-        return -ERANGE;
-    *dst = (uint32_t)x;
-    return 0;
+    return cli_parse_ipv4(v, &o->cfg.addr);
 }
 
 static int set_mtu(struct pd_opts *o, const char *v)
@@ -91,54 +41,71 @@ static int set_mtu(struct pd_opts *o, const char *v)
     return set_u32(&o->cfg.mtu, v, 68, 65535);
 }
 
+/*
+ * DURATION (SPEC §3), by the apps' parser. It refuses anything above
+ * 2^32 - 1 s, so that 2 * MSL, and now + 2 * MSL, cannot overflow the
+ * engine's 64-bit microseconds. 0 is taken for every duration here (the
+ * engine accepts it), where the apps refuse a zero --msl or --tcp-fin-timeout.
+ */
 static int set_msl(struct pd_opts *o, const char *v)
 {
-    return parse_duration(v, &o->cfg.msl_us);
+    return tt_duration_parse(v, &o->cfg.msl_us);
 }
 
 static int set_fin_timeout(struct pd_opts *o, const char *v)
 {
-    return parse_duration(v, &o->cfg.fin_timeout_us);
+    return tt_duration_parse(v, &o->cfg.fin_timeout_us);
 }
 
 static int set_ratelimit(struct pd_opts *o, const char *v)
 {
-    return parse_duration(v, &o->cfg.invalid_ratelimit_us);
+    return tt_duration_parse(v, &o->cfg.invalid_ratelimit_us);
 }
 
 static int set_delack(struct pd_opts *o, const char *v)
 {
-    return parse_duration(v, &o->cfg.delack_us);
+    return tt_duration_parse(v, &o->cfg.delack_us);
 }
 
 static int set_rfc1337(struct pd_opts *o, const char *v)
 {
-    return parse_bool(v, &o->cfg.tcp_rfc1337);
+    return cli_parse_bool01(v, &o->cfg.tcp_rfc1337);
 }
 
 static int set_tw_reuse(struct pd_opts *o, const char *v)
 {
-    return parse_bool(v, &o->cfg.tcp_tw_reuse);
+    return cli_parse_bool01(v, &o->cfg.tcp_tw_reuse);
 }
 
 static int set_timestamps(struct pd_opts *o, const char *v)
 {
-    return parse_bool(v, &o->cfg.tcp_timestamps);
+    return cli_parse_bool01(v, &o->cfg.tcp_timestamps);
+}
+
+static int set_syncookies(struct pd_opts *o, const char *v)
+{
+    return cli_parse_bool01(v, &o->cfg.tcp_syncookies);
 }
 
 static int set_wscale(struct pd_opts *o, const char *v)
 {
-    return parse_bool(v, &o->cfg.tcp_window_scaling);
+    return cli_parse_bool01(v, &o->cfg.tcp_window_scaling);
 }
 
 static int set_sack(struct pd_opts *o, const char *v)
 {
-    return parse_bool(v, &o->cfg.tcp_sack);
+    return cli_parse_bool01(v, &o->cfg.tcp_sack);
 }
 
 static int set_tw_buckets(struct pd_opts *o, const char *v)
 {
     return set_u32(&o->cfg.tcp_max_tw_buckets, v, 0, UINT32_MAX);
+}
+
+/* 1..UINT32_MAX, the apps' range. */
+static int set_syn_backlog(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.tcp_max_syn_backlog, v, 1, UINT32_MAX);
 }
 
 static int set_rcvbuf(struct pd_opts *o, const char *v)
@@ -153,29 +120,18 @@ static int set_sndbuf(struct pd_opts *o, const char *v)
 
 static int set_port_range(struct pd_opts *o, const char *v)
 {
-    char lo[16];
-    const char *dash = strchr(v, '-');
-    uint64_t a, b;
-    if (!dash || (size_t)(dash - v) >= sizeof(lo))
-        return -EINVAL;
-    memcpy(lo, v, (size_t)(dash - v));
-    lo[dash - v] = '\0';
-    if (parse_uint(lo, 65535, &a) || parse_uint(dash + 1, 65535, &b) || a == 0 || a > b)
-        return -EINVAL;
-    o->cfg.port_lo = (uint16_t)a;
-    o->cfg.port_hi = (uint16_t)b;
-    return 0;
+    return cli_parse_range(v, &o->cfg.port_lo, &o->cfg.port_hi);
 }
 
 static int set_seed(struct pd_opts *o, const char *v)
 {
-    return parse_uint(v, UINT64_MAX, &o->cfg.seed);
+    return cli_parse_uint(v, 0, UINT64_MAX, &o->cfg.seed);
 }
 
 static int set_linger(struct pd_opts *o, const char *v)
 {
     uint64_t s;
-    int err = parse_uint(v, INT_MAX, &s);
+    int err = cli_parse_uint(v, 0, INT_MAX, &s);
     if (err)
         return err;
     o->linger_on = true;
@@ -212,6 +168,8 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-rfc1337", true, set_rfc1337},
     {"--tcp-tw-reuse", true, set_tw_reuse},
     {"--tcp-max-tw-buckets", true, set_tw_buckets},
+    {"--tcp-syncookies", true, set_syncookies},
+    {"--tcp-max-syn-backlog", true, set_syn_backlog},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},
     {"--ip-local-port-range", true, set_port_range},

@@ -1,6 +1,7 @@
 /*
- * apps/cli.c: every value parser, SPEC §3's defaults, and that every bad
- * value is refused with CLI_USAGE (exit 2) and a message naming its flag.
+ * apps/cli.c and apps/cli_values.c: every value parser, SPEC §3's defaults,
+ * and that every bad value is refused with CLI_USAGE (exit 2) and a message
+ * naming its flag.
  */
 #include <errno.h>
 #include <setjmp.h>
