@@ -42,11 +42,11 @@ cmake --build "$build-vg" -j"$(nproc)" --target echo-server echo-client
 export TT_VALGRIND_BUILD_DIR="$PWD/$build-vg"
 (cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
 # The fuzz smokes (tests/fuzz): each target's seed corpus, a bounded run of
-# mutations (60 s and 20 s at most) and every crash reproducer as a
+# mutations (60 s for the engine, 20 s for each stateless target) and every crash reproducer as a
 # regression test. Only for a full run: arguments select ctest tests of the
 # main build.
 if [ $# -eq 0 ]; then
     cmake -S . -B "$build-fuzz" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON
-    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine fuzz_wire
+    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine fuzz_wire fuzz_fault
     ctest --test-dir "$build-fuzz" --output-on-failure -L fuzz
 fi

@@ -18,13 +18,10 @@
  *   identifier, sequence number and data (RFC 792).
  *
  * Input: one mode byte, then the datagram. Random bytes almost never carry
- * right checksums, so the mode byte lets the fuzzer repair what it chooses:
- *   bit 0  total length := the datagram's length
- *   bit 1  version := 4, and no fragment bits
- *   bit 2  IP header checksum made right
- *   bit 3  TCP checksum (with the pseudo-header) or ICMP checksum made right
- *   bit 4  the byte the corruption check flips is taken from the input's end
- *   5-7    where in the buffer the datagram starts (0..7: alignment)
+ * right checksums, so bits 0-3 of the mode byte let the fuzzer repair what it
+ * chooses (wire_repair.h); bit 4 takes the byte the corruption check flips
+ * from the input's end; bits 5-7 place the datagram in the buffer (0..7:
+ * alignment).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,6 +33,7 @@
 #include "checksum.h"
 #include "ipv4.h"
 #include "tcp_wire.h"
+#include "wire_repair.h"
 
 #define WIRE_MAX 65535
 #define ICMP_HDR 8
@@ -101,39 +99,6 @@ static void check_checksum(const uint8_t *p, size_t len, uint8_t split_hint)
     split &= ~(size_t)1;
     uint32_t chained = csum_add(csum_add(0, p, split), p + split, len - split);
     CHECK(csum_fold(chained) == want, "csum_add split at %zu of %zu", split, len);
-}
-
-/* ---- repairs chosen by the mode byte ---- */
-
-static void repair(uint8_t *p, size_t len, uint8_t mode)
-{
-    if (len < IPV4_HDR_LEN)
-        return;
-    if (mode & 1)
-        store_be16(p + 2, (uint16_t)len);
-    if (mode & 2) {
-        p[0] = (uint8_t)(0x40 | (p[0] & 0x0f));
-        store_be16(p + 6, load_be16(p + 6) & 0x4000); /* DF may stay */
-    }
-    size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-    if ((mode & 4) && ihl >= IPV4_HDR_LEN && ihl <= len) {
-        store_be16(p + 10, 0);
-        store_be16(p + 10, csum_fold(csum_add(0, p, ihl)));
-    }
-    size_t total = load_be16(p + 2);
-    if (!(mode & 8) || ihl < IPV4_HDR_LEN || total > len || ihl > total)
-        return;
-    uint8_t *l4 = p + ihl;
-    size_t l4_len = total - ihl;
-    if (p[9] == IP_PROTO_TCP && l4_len >= TCP_HDR_LEN) {
-        store_be16(l4 + 16, 0);
-        uint32_t sum = csum_pseudo(load_be32(p + 12), load_be32(p + 16), IP_PROTO_TCP,
-                                   (uint16_t)l4_len);
-        store_be16(l4 + 16, csum_fold(csum_add(sum, l4, l4_len)));
-    } else if (p[9] == IP_PROTO_ICMP && l4_len >= 4) {
-        store_be16(l4 + 2, 0);
-        store_be16(l4 + 2, csum_fold(csum_add(0, l4, l4_len)));
-    }
 }
 
 /* ---- IPv4 ---- */
@@ -280,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(p, data + 1, len);
     check_checksum(p, len, mode);
-    repair(p, len, mode);
+    wire_repair(p, len, mode);
     if (ipv4_parse(p, len, &ip) != IPV4_OK)
         return 0;
     check_ipv4_fields(p, len, &ip);

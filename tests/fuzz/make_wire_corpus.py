@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of the wire fuzzer (tests/fuzz/corpus_wire/).
+"""Writes the seed corpora of the wire and fault fuzzers (tests/fuzz/corpus_wire/,
+tests/fuzz/corpus_fault/).
 
 Each seed is fuzz_wire's input: a mode byte and one IPv4 datagram. The mode
 is 0x0f: the harness repairs the total length, version and both checksums
@@ -8,7 +9,11 @@ parsers (the fuzzer flips those bits itself to try broken ones). The datagrams a
 packet of the captures in pcap/ (both directions of each close scenario, with
 MSS, window scale, SACK-permitted and timestamps), plus an ICMP echo request
 and a segment carrying SACK blocks, which those captures lack.
-    python3 tests/fuzz/make_wire_corpus.py [OUTDIR]
+
+fuzz_fault's seeds are the same datagrams, each with a state byte and one
+of the --fault specs of the README and SPEC in turn (direction bit set for
+the stack's own packets).
+    python3 tests/fuzz/make_wire_corpus.py [WIRE_OUTDIR [FAULT_OUTDIR]]
 """
 import glob
 import hashlib
@@ -67,22 +72,41 @@ def tcp_with_sack():
     return ipv4(6, bytes(hdr) + b'hello', src, dst)
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, 'corpus_wire')
+FAULT_SPECS = [b'drop:out:ack:state=TIME_WAIT:nth=1', b'dup:in:fin', b'drop:in:any:p=0.02',
+               b'delay=200ms:out:fin', b'drop:in:synack:count=2', b'drop:out:rst',
+               b'dup:in:data:nth=2:count=3', b'drop:in:syn:state=listen']
+STACK_ADDR = 0x0a070002  # 10.7.0.2, the stack's side in the captures
+
+
+def write_seeds(out, seeds):
     os.makedirs(out, exist_ok=True)
-    seen = set()
+    names = set()
+    for seed in seeds:
+        name = hashlib.sha1(seed).hexdigest()[:16]
+        if name in names:
+            continue
+        names.add(name)
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(seed)
+    print('%d seeds in %s' % (len(names), out))
+
+
+def fault_seed(i, p):
+    """mode (repairs; bit 4 when the stack sent it), state byte, spec."""
+    out = len(p) >= 20 and struct.unpack_from('!I', p, 12)[0] == STACK_ADDR
+    spec = FAULT_SPECS[i % len(FAULT_SPECS)]
+    return bytes([0x0f | (0x10 if out else 0), i % 12, len(spec)]) + spec + p
+
+
+def main():
+    wire_out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, 'corpus_wire')
+    fault_out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, 'corpus_fault')
     pkts = [p for path in sorted(glob.glob(os.path.join(ROOT, 'pcap', '*.pcap')))
             for p in pcap_packets(path)]
     pkts += [echo_request(), tcp_with_sack()]
-    for p in pkts:
-        seed = b'\x0f' + p
-        name = hashlib.sha1(seed).hexdigest()[:16]
-        if name in seen:
-            continue
-        seen.add(name)
-        with open(os.path.join(out, name), 'wb') as f:
-            f.write(seed)
-    print('%d seeds in %s' % (len(seen), out))
+    write_seeds(wire_out, [b'\x0f' + p for p in pkts])
+    uniq = list(dict.fromkeys(pkts))
+    write_seeds(fault_out, [fault_seed(i, p) for i, p in enumerate(uniq)])
 
 
 if __name__ == '__main__':

@@ -3,13 +3,14 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [JOBS]        default: 1800 s, 1 job
 #   TARGET=fuzz_wire tests/fuzz/run.sh ...    the wire target instead
+#   TARGET=fuzz_fault tests/fuzz/run.sh ...   the --fault classifier and parser
 #
 # Configures build-fuzz/ with clang and -DTT_FUZZ=ON, builds the target
 # (fuzz_engine unless TARGET says otherwise), and runs it for SECONDS
 # (-max_total_time) with JOBS parallel workers (-jobs and -workers; the
 # machine's cores are shared, so keep it at 1 or 2). The working corpus lives
-# in build-fuzz/corpus (fuzz_wire: build-fuzz/corpus-wire), seeded from
-# tests/fuzz/corpus (corpus_wire), which is never written to; crashes, leaks
+# in build-fuzz/corpus (fuzz_wire: corpus-wire, fuzz_fault: corpus-fault), seeded
+# from tests/fuzz/corpus (corpus_wire, corpus_fault), which is never written to; crashes, leaks
 # and timeouts land in build-fuzz/artifacts/. To keep a finding of fuzz_engine:
 #
 #   build-fuzz/tests/fuzz/fuzz_engine -minimize_crash=1 -max_total_time=60 \
@@ -30,10 +31,12 @@ case "$target" in
 # fuzz_engine: -len_control=0 lets programs grow to -max_len at once. libFuzzer
 # would otherwise start from the longest seed (about 100 bytes) and grow
 # slowly, and deep states (several connections, long transfers) need longer
-# programs. fuzz_wire: one datagram, up to a 9000-byte MTU's.
+# programs. fuzz_wire, fuzz_fault: one datagram, up to a 9000-byte MTU's.
 fuzz_engine) seeds="$PWD/tests/fuzz/corpus" corpus=corpus len=(-max_len=2048 -len_control=0) ;;
 fuzz_wire) seeds="$PWD/tests/fuzz/corpus_wire" corpus=corpus-wire len=(-max_len=9001) ;;
-*) echo "run.sh: TARGET must be fuzz_engine or fuzz_wire, not '$target'" >&2; exit 2 ;;
+fuzz_fault) seeds="$PWD/tests/fuzz/corpus_fault" corpus=corpus-fault len=(-max_len=9100) ;;
+*) echo "run.sh: TARGET must be fuzz_engine, fuzz_wire or fuzz_fault, not '$target'" >&2
+   exit 2 ;;
 esac
 
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON >/dev/null

@@ -1,0 +1,218 @@
+/*
+ * libFuzzer target on the driver's fault injection (stack/fault.c): the one
+ * place outside the engine that reads raw datagrams from the network (to
+ * classify them for --fault rules), and the parser of --fault specs. Both
+ * take anything: a malformed packet must still be classified without reading
+ * past its end, and a bad spec refused with a reason.
+ *
+ * Properties beyond "no crash":
+ * - fault_parse() and tt_fault_check() agree; a refused spec comes with a
+ *   reason; an accepted one gives a rule whose fields are in range;
+ * - for a datagram the engine's own parsers accept (checksums and all), the
+ *   fault classifier agrees with them: each MATCH class (syn, synack, fin,
+ *   rst, ack, data) fires exactly when the segment's flags and payload say,
+ *   `any` always; and a state= rule fires exactly when the packet's
+ *   connection, looked up by its 4-tuple seen from our side, is in that
+ *   state;
+ * - a verdict is PASS or the action of the rule, with that rule's delay.
+ *
+ * Input: mode byte (bits 0-3 repairs, wire_repair.h; bit 4: the packet goes
+ * out rather than in), a state byte (what the connection table answers:
+ * value % 12, 11 meaning no connection), a spec length n (% 64), n bytes of
+ * spec, then the datagram.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+#include "ipv4.h"
+#include "tcp_wire.h"
+#include "tuntcp/tuntcp.h"
+#include "wire_repair.h"
+
+#define PKT_MAX 65535
+#define SPEC_LEN 64
+#define N_STATES 11 /* TT_STATE_CLOSED .. TT_STATE_TIME_WAIT */
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_fault: %s:%d: ", __FILE__, __LINE__);                            \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static const char *const g_classes[] = {"any", "syn", "synack", "fin", "rst", "ack", "data"};
+
+/* What the connection table answers, and what it was asked. */
+struct lookup {
+    int answer;
+    bool asked;
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+};
+
+static int state_of(void *ctx, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    struct lookup *lk = ctx;
+
+    lk->asked = true;
+    lk->laddr = laddr;
+    lk->lport = lport;
+    lk->raddr = raddr;
+    lk->rport = rport;
+    return lk->answer;
+}
+
+/* ---- the spec parser ---- */
+
+static void check_rule(const struct fault_rule *r)
+{
+    CHECK(r->action == FAULT_DROP || r->action == FAULT_DUP || r->action == FAULT_DELAY,
+          "action %d", r->action);
+    CHECK(r->action == FAULT_DELAY || r->delay_us == 0, "a delay on a non-delay rule");
+    CHECK(r->dir == FAULT_IN || r->dir == FAULT_OUT, "direction %d", r->dir);
+    CHECK(r->match <= FAULT_M_DATA, "match %d", r->match);
+    CHECK(r->state >= -1 && r->state < N_STATES, "state %d", r->state);
+    CHECK(r->nth >= 1, "nth %llu", (unsigned long long)r->nth);
+    CHECK(r->p >= 0.0 && r->p <= 1.0, "p %f", r->p);
+    CHECK(r->seen == 0, "a new rule has seen matches");
+}
+
+/* Returns the verdict of the fuzzed spec on the packet (PASS when refused). */
+static void check_spec(const char *spec, enum fault_dir dir, const uint8_t *pkt, size_t len,
+                       struct lookup *lk)
+{
+    struct fault_set fs;
+    char err[256], err2[256];
+
+    memset(err, 'x', sizeof(err));
+    fault_set_init(&fs, 1, state_of, lk);
+    int r = fault_set_add(&fs, spec, err, sizeof(err));
+    int r2 = tt_fault_check(spec, err2, sizeof(err2));
+    CHECK(r == 0 || r == -EINVAL, "fault_set_add returned %d", r);
+    CHECK((r == 0) == (r2 == 0), "fault_set_add %d but tt_fault_check %d on '%s'", r, r2, spec);
+    if (r != 0) {
+        CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0', "refused without reason");
+        return;
+    }
+    check_rule(&fs.rule[0]);
+    for (int i = 0; i < 3; i++) { /* nth and count count matches across calls */
+        uint64_t delay = 0;
+        enum fault_action a = fault_decide(&fs, dir, pkt, len, &delay);
+        CHECK(a == FAULT_PASS || (a == fs.rule[0].action && delay == fs.rule[0].delay_us),
+              "verdict %d, delay %llu, rule %d", a, (unsigned long long)delay, fs.rule[0].action);
+    }
+}
+
+/* ---- the classifier, against the engine's parsers ---- */
+
+static bool expected_class(unsigned m, const struct seg *s)
+{
+    uint8_t f = s->flags;
+
+    switch (m) {
+    case 1: return (f & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+    case 2: return (f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+    case 3: return (f & TCP_FIN) != 0;
+    case 4: return (f & TCP_RST) != 0;
+    case 5: return (f & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK && s->len == 0;
+    case 6: return s->len > 0;
+    default: return true;
+    }
+}
+
+static bool fires(const char *spec, enum fault_dir dir, const uint8_t *pkt, size_t len,
+                  struct lookup *lk)
+{
+    struct fault_set fs;
+    uint64_t delay;
+
+    fault_set_init(&fs, 1, state_of, lk);
+    CHECK(fault_set_add(&fs, spec, NULL, 0) == 0, "our own spec '%s' refused", spec);
+    return fault_decide(&fs, dir, pkt, len, &delay) == FAULT_DROP;
+}
+
+static void check_classes(enum fault_dir dir, const uint8_t *pkt, size_t len, const struct seg *s,
+                          struct lookup *lk)
+{
+    const char *d = dir == FAULT_IN ? "in" : "out";
+    char spec[64];
+
+    for (unsigned m = 0; m < sizeof(g_classes) / sizeof(g_classes[0]); m++) {
+        snprintf(spec, sizeof(spec), "drop:%s:%s", d, g_classes[m]);
+        CHECK(fires(spec, dir, pkt, len, lk) == expected_class(m, s),
+              "'%s' on flags %02x, %u bytes of payload", spec, s->flags, s->len);
+    }
+}
+
+/* A state= rule fires when the 4-tuple, seen from our side, is in that state. */
+static void check_state(enum fault_dir dir, const uint8_t *pkt, size_t len, const struct seg *s,
+                        struct lookup *lk)
+{
+    int now = lk->answer < 0 ? TT_STATE_CLOSED : lk->answer;
+    char spec[64];
+
+    for (int st = 0; st < N_STATES; st++) {
+        snprintf(spec, sizeof(spec), "drop:%s:any:state=%s", dir == FAULT_IN ? "in" : "out",
+                 tt_state_name((tt_state_t)st));
+        lk->asked = false;
+        CHECK(fires(spec, dir, pkt, len, lk) == (st == now), "'%s' with the connection in %s",
+              spec, tt_state_name((tt_state_t)now));
+        CHECK(lk->asked, "state not looked up");
+        bool in = dir == FAULT_IN;
+        CHECK(lk->laddr == (in ? s->daddr : s->saddr) && lk->lport == (in ? s->dport : s->sport) &&
+                  lk->raddr == (in ? s->saddr : s->daddr) && lk->rport == (in ? s->sport : s->dport),
+              "looked up the wrong 4-tuple");
+    }
+}
+
+static void check_against_engine(enum fault_dir dir, const uint8_t *pkt, size_t len,
+                                 struct lookup *lk)
+{
+    struct ipv4_hdr ip;
+    struct seg s;
+
+    if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.proto != IP_PROTO_TCP ||
+        tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
+        return;
+    check_classes(dir, pkt, len, &s, lk);
+    check_state(dir, pkt, len, &s, lk);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char spec[SPEC_LEN + 1];
+
+    if (size < 3)
+        return 0;
+    uint8_t mode = data[0];
+    enum fault_dir dir = (mode & 0x10) ? FAULT_OUT : FAULT_IN;
+    struct lookup lk = {.answer = data[1] % 12 == 11 ? -ENOENT : data[1] % 12};
+    size_t n = data[2] % SPEC_LEN;
+    if (n > size - 3)
+        n = size - 3;
+    memcpy(spec, data + 3, n);
+    spec[n] = '\0';
+    size_t len = size - 3 - n;
+    if (len > PKT_MAX)
+        return 0;
+    /* An exact copy on the heap: ASan sees any read past the datagram. */
+    uint8_t *pkt = malloc(len ? len : 1);
+    CHECK(pkt != NULL, "out of memory");
+    memcpy(pkt, data + 3 + n, len);
+    wire_repair(pkt, len, mode);
+
+    check_spec(spec, dir, pkt, len, &lk);
+    check_against_engine(dir, pkt, len, &lk);
+    free(pkt);
+    return 0;
+}
