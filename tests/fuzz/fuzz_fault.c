@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "fuzz_check.h"
 #include "ipv4.h"
 #include "tcp_wire.h"
 #include "tuntcp/tuntcp.h"
@@ -37,16 +38,6 @@
 #define PKT_MAX 65535
 #define SPEC_LEN 64
 #define N_STATES 11 /* TT_STATE_CLOSED .. TT_STATE_TIME_WAIT */
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_fault: %s:%d: ", __FILE__, __LINE__);                            \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *const g_classes[] = {"any", "syn", "synack", "fin", "rst", "ack", "data"};
 

@@ -25,28 +25,17 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
 #include "checksum.h"
+#include "fuzz_check.h"
 #include "ipv4.h"
 #include "tcp_wire.h"
 #include "wire_repair.h"
 
 #define WIRE_MAX 65535
 #define ICMP_HDR 8
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_wire: %s:%d: ", __FILE__, __LINE__);                             \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* Buffers outlive a run: no allocation per input. */
 static uint8_t g_in[WIRE_MAX + 8];
