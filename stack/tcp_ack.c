@@ -127,9 +127,13 @@ static bool is_dupack(const struct tt_conn *c, const struct seg *seg, uint32_t w
 }
 
 /* RFC 9293 3.10.7.4: update the send window from segments that are not older
- * than the one that last did. */
+ * than the one that last did, and only when SND.UNA =< SEG.ACK: an old ACK
+ * says nothing of the window now (Linux's tcp_ack() old_ack path ignores it
+ * too). Called after new_ack(), which moves SND.UNA up to SEG.ACK. */
 static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd)
 {
+    if (seq_lt(seg->ack, c->snd_una))
+        return;
     if (seq_lt(c->snd_wl1, seg->seq) ||
         (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
         c->snd_wnd = wnd;

@@ -430,6 +430,34 @@ static void zero_window_holds_data_until_update(void **state)
 }
 
 /*
+ * RFC 9293 3.10.7.4: the send window is updated only from an ACK with
+ * SND.UNA =< SEG.ACK =< SND.NXT. An old ACK (below SND.UNA, yet within
+ * RFC 5961's MAX.SND.WND, so not refused) on a segment with newer data and a
+ * large window must leave the zero window alone, whatever SND.WL1 says
+ * (Linux: tcp_ack() takes the old_ack path, no window update). Found by the
+ * fuzzer: the engine opened the window from such a segment.
+ */
+static void old_ack_does_not_update_window(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    assert_int_equal(h_write_pattern(h, 0, 10), 10);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 10);
+    h->peer_wnd = 0;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 11, "hello", 5); /* SND.WL1 = IRS + 1 */
+    h_expect(h, TCP_ACK, ISS + 11, IRS + 6);
+    assert_int_equal(h_write_pattern(h, 10, 100), 100);
+    h_expect_nothing(h);
+    h->peer_wnd = H_PEER_WND;
+    h_send(h, TCP_ACK, IRS + 6, ISS + 1, "world", 5); /* newer SEG.SEQ, old SEG.ACK */
+    h_expect(h, TCP_ACK, ISS + 11, IRS + 11);
+    h_expect_nothing(h);
+    h_send(h, TCP_ACK, IRS + 11, ISS + 11, NULL, 0); /* the real window update */
+    h_expect_pattern(h, TCP_ACK, ISS + 11, IRS + 11, 10, 100);
+}
+
+/*
  * RFC 6298 2.3: the second sample updates RTTVAR = 3/4 RTTVAR + 1/4 |SRTT -
  * R'| and SRTT = 7/8 SRTT + 1/8 R'. Handshake sample 100 ms (SRTT 100,
  * RTTVAR 50), then a data sample of 200 ms: SRTT 112.5, RTTVAR 62.5, RTO =
@@ -537,6 +565,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(handshake_rtt_sample_sets_first_rto, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(zero_window_holds_data_until_update, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(old_ack_does_not_update_window, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rto_follows_rfc6298_after_second_sample, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(out_of_order_fin_waits_for_the_hole, h_setup, h_teardown),
