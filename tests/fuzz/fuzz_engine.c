@@ -122,7 +122,7 @@ static void on_event(void *ctx, const tt_event_t *ev)
 void feed(struct fz *f, const uint8_t *pkt, size_t len)
 {
     f->ops++; /* each datagram may create one TCB: the bound on conn_count */
-    model_note_input(&f->model, pkt, len);
+    model_note_input(&f->model, f->eng, pkt, len);
     tt_engine_input(f->eng, pkt, len, f->now);
     model_input_done(&f->model);
 }

@@ -9,7 +9,9 @@
  * - its payload is the bytes the application wrote (the pattern);
  * - it never acknowledges a sequence number the peer has not sent
  *   (RFC 9293 3.4: SEG.ACK is the next sequence number expected), nor sends
- *   data past any window the peer offered (RFC 9293 3.8.6);
+ *   data past any window the peer offered (RFC 9293 3.8.6) on an ACK the
+ *   engine could take a window from (SND.UNA =< SEG.ACK =< SND.NXT, read
+ *   from its TCB: RFC 9293 3.10.7.4);
  * - an accepted RST is not older than the engine's last ACK (RFC 5961 3.2);
  * - state events follow the RFC 9293 3.3.2 diagram, each from the state the
  *   previous event announced, and a CLOSED event names a reason that fits
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ipv4.h"
 #include "seq.h"
 
@@ -151,13 +154,13 @@ static void note_peer_seq(struct flow *fl, const struct seg *s)
  * any the peer named. A window is at most 2^30 (RFC 7323 2.3), so values
  * compare in sequence space.
  */
-static void note_peer_window(struct flow *fl, const struct seg *s)
+static void note_peer_window(struct flow *fl, const struct seg *s, bool usable)
 {
     if (s->flags & TCP_SYN) {
         if (s->opt.ws_ok && s->opt.ws > fl->peer_ws)
             fl->peer_ws = s->opt.ws > 14 ? 14 : s->opt.ws; /* RFC 7323 2.3 */
     }
-    if (!(s->flags & TCP_ACK) || !fl->have_iss)
+    if (!(s->flags & TCP_ACK) || !fl->have_iss || !usable)
         return;
     if (seq_lt(s->ack, fl->eng_iss) || seq_gt(s->ack, fl->eng_nxt))
         return;
@@ -170,7 +173,32 @@ static void note_peer_window(struct flow *fl, const struct seg *s)
     fl->have_edge = true;
 }
 
-void model_note_input(struct model *m, const uint8_t *pkt, size_t len)
+/*
+ * White box: the engine's TCB for the segment's 4-tuple, before the segment
+ * is processed. The wire does not show SND.UNA, and RFC 9293 3.10.7.4 lets
+ * only an ACK with SND.UNA =< SEG.ACK =< SND.NXT update the window: the
+ * window of any other (an old duplicate, one beyond SND.NXT) must not count
+ * toward the edge check_window() allows.
+ */
+static const struct tt_conn *tcb_for(const tt_engine_t *eng, const struct seg *s)
+{
+    for (const struct tt_conn *c = eng->all_conns; c; c = c->all_next) {
+        if (!c->detached && c->t.raddr == s->saddr && c->t.lport == s->dport &&
+            c->t.rport == s->sport)
+            return c;
+    }
+    return NULL;
+}
+
+static bool window_usable(const tt_engine_t *eng, const struct seg *s)
+{
+    const struct tt_conn *c = tcb_for(eng, s);
+
+    /* No TCB: a SYN or a cookie's ACK may make one, with this window. */
+    return c == NULL || (seq_leq(c->snd_una, s->ack) && seq_leq(s->ack, c->snd_nxt));
+}
+
+void model_note_input(struct model *m, const tt_engine_t *eng, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
     struct seg s;
@@ -192,7 +220,7 @@ void model_note_input(struct model *m, const uint8_t *pkt, size_t len)
     if (s.flags & TCP_FIN)
         fl->fin_seen = true;
     note_peer_seq(fl, &s);
-    note_peer_window(fl, &s);
+    note_peer_window(fl, &s, window_usable(eng, &s));
 }
 
 void model_input_done(struct model *m)

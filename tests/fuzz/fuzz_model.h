@@ -79,7 +79,7 @@ struct flow *model_flow(struct model *m, uint32_t raddr, uint16_t lport, uint16_
 
 /* A datagram about to be fed to the engine: learn from it if it is a valid
  * TCP segment addressed to the engine. */
-void model_note_input(struct model *m, const uint8_t *pkt, size_t len);
+void model_note_input(struct model *m, const tt_engine_t *eng, const uint8_t *pkt, size_t len);
 
 /* The datagram fed by model_note_input() has been processed. */
 void model_input_done(struct model *m);
