@@ -125,55 +125,6 @@ def check_flat(samples, what):
 
 # ---- Linux side ---------------------------------------------------------------------
 
-class ThreadedEcho:
-    """A Linux echo server (a thread per connection, sendall: bulk-safe)."""
-
-    def __init__(self, addr, port=7):
-        self.errors, self.conns, self.bytes = [], 0, 0
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(256)
-        self.sock.settimeout(0.2)
-        self.stop_flag = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _serve(self, c):
-        n = 0
-        try:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    break
-                c.sendall(data)
-                n += len(data)
-        except OSError as e:
-            with self.lock:
-                self.errors.append(repr(e))
-        finally:
-            c.close()
-            with self.lock:
-                self.bytes += n
-
-    def _run(self):
-        while not self.stop_flag:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            with self.lock:
-                self.conns += 1
-            c.settimeout(60)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def close(self):
-        self.stop_flag = True
-        self.thread.join(2)
-        self.sock.close()
-
-
 class LinuxLoad:
     """Linux clients against echo-server until stop: short connections and
     bulk transfers, every echo compared by SHA-256."""
@@ -329,8 +280,9 @@ def test_soak_loss_reordering_memory_flat():
                        name)
     srv.wait_line("listening on")
     srv_rss = RssSampler(srv.proc.pid)
-    echo1 = ThreadedEcho("10.7.1.1")
-    echo2 = ThreadedEcho("10.7.2.1")
+    # Bulk-safe Linux echo servers (a thread per connection, sendall).
+    echo1 = ti.LinuxEchoServer(addr="10.7.1.1", backlog=256, conn_timeout=60)
+    echo2 = ti.LinuxEchoServer(addr="10.7.2.1", backlog=256, conn_timeout=60)
     t0 = time.monotonic()
     deadline = t0 + SOAK
     load = churn = bulk = None

@@ -309,17 +309,20 @@ class LinuxEchoServer:
     """Echoes each connection, a thread per connection; closes after
     close_after bytes if given, else at the client's EOF. Records every error
     a connection saw. delay: seconds to wait before echoing a connection's
-    first bytes (paces a sequential client)."""
+    first bytes (paces a sequential client). addr: the kernel-side address to
+    listen on; conn_timeout: how long a connection may stay silent."""
 
-    def __init__(self, close_after=None, port=7, delay=0.0, backlog=128):
+    def __init__(self, close_after=None, port=7, delay=0.0, backlog=128, addr=HOST_ADDR,
+                 conn_timeout=10):
         import threading
         self.close_after = close_after
         self.delay = delay
+        self.conn_timeout = conn_timeout
         self.errors = []
         self.conns = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST_ADDR, port))
+        self.sock.bind((addr, port))
         self.sock.listen(backlog)
         self.sock.settimeout(0.2)
         self.stop_flag = False
@@ -350,7 +353,7 @@ class LinuxEchoServer:
             except socket.timeout:
                 continue
             self.conns += 1
-            c.settimeout(10)
+            c.settimeout(self.conn_timeout)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def close(self):
