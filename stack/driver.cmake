@@ -19,8 +19,21 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
 )
-target_include_directories(tuntcp_driver PUBLIC ${TT_DRV_DIR}/../include PRIVATE ${TT_DRV_DIR})
+target_include_directories(tuntcp_driver
+  PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+  PRIVATE ${TT_DRV_DIR})
 target_link_libraries(tuntcp_driver PUBLIC tuntcp_engine PkgConfig::LIBUV)
+set_target_properties(tuntcp_driver PROPERTIES POSITION_INDEPENDENT_CODE ON
+  EXPORT_NAME driver_static)
+if(NOT TT_FUZZ)
+  # libtuntcp_driver.so.MAJOR: its public headers need nothing of libuv's.
+  add_library(tuntcp_driver_shared SHARED $<TARGET_OBJECTS:tuntcp_driver>)
+  target_include_directories(tuntcp_driver_shared PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(tuntcp_driver_shared PUBLIC tuntcp_engine_shared PRIVATE PkgConfig::LIBUV)
+  set_target_properties(tuntcp_driver_shared PROPERTIES OUTPUT_NAME tuntcp_driver
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME driver)
+endif()
 
 if(TT_TESTS)
   # Named drv_test_* so that the engine-only glob over tests/unit/test_*.c
