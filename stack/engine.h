@@ -269,6 +269,7 @@ void tcp_send_zero_window_probe(struct tt_conn *c);
 void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
 void tcp_send_raw(tt_engine_t *eng, const struct seg *s);
 bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
+bool tcp_oow_exempt(const struct seg *seg);
 
 /* tcp_timer.c */
 void tcp_timer_fire(struct timer *t);

@@ -112,12 +112,11 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
     return seq_in(seg->seq, c->rcv_nxt, end) || seq_in(seg->seq + len - 1, c->rcv_nxt, end);
 }
 
-/* The ACK owed to an unacceptable segment, rate-limited as Linux does for
- * segments that occupy no sequence space (tcp_oow_rate_limited). */
+/* The ACK owed to an unacceptable segment, rate-limited unless the segment
+ * is exempt (tcp_oow_exempt: data or FIN without SYN, as Linux). */
 static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
 {
-    bool limited = seg_len(seg) == 0 || (seg->flags & TCP_SYN);
-    if (limited && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
+    if (!tcp_oow_exempt(seg) && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
         c->eng->stats.TcpExtTCPACKSkippedSeq++;
         return;
     }

@@ -192,9 +192,11 @@ static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *
         return TW_RESTART; /* (a SYN would put the FIN one further: not a repeat) */
     if (!paws && seg->seq == tw->rcv_nxt && seg_len(seg) == 0)
         return TW_IGNORE; /* an acceptable bare ACK: nothing to say */
-    /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. As in Linux,
-     * only segments that occupy no sequence space are rate-limited. */
-    return seg_len(seg) == 0 ? TW_ACK_LIMITED : TW_ACK;
+    /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. Linux's
+     * tcp_timewait_state_process() ends in tcp_oow_rate_limited(), so the
+     * ACK is rate-limited unless the segment carries data or FIN and no SYN
+     * (a SYN|ACK is limited); tcp_oow_exempt() is that rule. */
+    return tcp_oow_exempt(seg) ? TW_ACK : TW_ACK_LIMITED;
 }
 
 static void tw_restart(tt_engine_t *eng, tw_id id)

@@ -195,6 +195,101 @@ static void timewait_data_segments_acked_without_rate_limit(void **state)
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
+/*
+ * Linux tcp_timewait_state_process() ends with tcp_oow_rate_limited(), which
+ * exempts only segments that carry data or FIN and no SYN: a SYN|ACK is
+ * rate-limited in TIME_WAIT as in ESTABLISHED. Five stray SYN|ACKs 1 ms
+ * apart draw one ACK; the other four are counted in
+ * TcpExtTCPACKSkippedTimeWait. None restarts 2*MSL.
+ */
+static void timewait_synack_acks_rate_limited(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 100 * MS);
+    for (int i = 0; i < 5; i++) {
+        h_send(h, TCP_SYN | TCP_ACK, IRS + 2 + 100000, ISS + 2, NULL, 0);
+        if (i == 0)
+            h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+        h_expect_nothing(h);
+        h_advance(h, 1 * MS);
+    }
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedTimeWait, 4);
+    assert_int_equal(h_count_events(h, TT_EV_TIMEWAIT_RESTART), 0);
+    expect_expiry_at(h, h->tw_start + 2 * SEC);
+}
+
+/* One kind of invalid segment, and whether its ACK is rate-limited. */
+struct oow_case {
+    uint8_t flags;
+    const char *data;
+    bool limited;
+};
+
+/* Linux tcp_oow_rate_limited(): a segment is exempt when it occupies
+ * sequence space (data or FIN) and carries no SYN; everything else is
+ * limited, a SYN with data included. */
+static const struct oow_case oow_cases[] = {
+    {TCP_ACK, NULL, true},
+    {TCP_SYN | TCP_ACK, NULL, true},
+    {TCP_SYN | TCP_ACK, "d", true},
+    {TCP_SYN | TCP_FIN | TCP_ACK, NULL, true},
+    {TCP_ACK, "d", false},
+    {TCP_FIN | TCP_ACK, NULL, false},
+    {TCP_FIN | TCP_ACK, "d", false},
+};
+#define N_OOW_CASES (sizeof(oow_cases) / sizeof(oow_cases[0]))
+
+/* Three copies of an invalid segment 1 ms apart at seq: each one is
+ * answered with <SEQ=snd><ACK=rcv><CTL=ACK>, or only the first when the
+ * case is limited. Then 600 ms pass, past --tcp-invalid-ratelimit (500 ms),
+ * so that the next case starts afresh. Returns the ACKs skipped. */
+static int send_invalid_thrice(struct harness *h, const struct oow_case *c, uint32_t seq,
+                               uint32_t snd, uint32_t rcv)
+{
+    size_t len = c->data ? strlen(c->data) : 0;
+    for (int i = 0; i < 3; i++) {
+        h_send(h, c->flags, seq, snd, c->data, len);
+        if (i == 0 || !c->limited)
+            h_expect(h, TCP_ACK, snd, rcv);
+        h_expect_nothing(h);
+        h_advance(h, 1 * MS);
+    }
+    h_advance(h, 600 * MS);
+    return c->limited ? 2 : 0;
+}
+
+/*
+ * The rule is Linux's tcp_oow_rate_limited(), and TIME_WAIT and a
+ * connection (the ACK to a segment outside the window, RFC 9293 3.10.7.4
+ * first step) apply it alike: the same segments are limited in both.
+ */
+static void timewait_and_established_rate_limit_the_same_segments(void **state)
+{
+    struct harness *h = *state;
+    int skipped = 0;
+
+    h->cfg.msl_us = 60 * SEC; /* TIME_WAIT outlasts every case */
+    h_reinit(h);
+    h_reach_time_wait(h);
+    for (size_t i = 0; i < N_OOW_CASES; i++)
+        skipped += send_invalid_thrice(h, &oow_cases[i], IRS + 2 + 100000, ISS + 2, IRS + 2);
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedTimeWait, skipped);
+    assert_int_equal(h_count_events(h, TT_EV_TIMEWAIT_RESTART), 0);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+
+    h->rport = H_PEER_PORT + 1;
+    h->irs = H_IRS_DEFAULT + 0x1000000;
+    h_peer_connects(h);
+    skipped = 0;
+    for (size_t i = 0; i < N_OOW_CASES; i++)
+        skipped += send_invalid_thrice(h, &oow_cases[i], IRS + 1 + 200000, ISS + 1, IRS + 1);
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedSeq, skipped);
+    assert_int_equal(h_conn_state(h), TT_STATE_ESTABLISHED);
+    assert_int_equal(h->rx_len, 0);
+}
+
 /* SPEC §2: with --tcp-invalid-ratelimit 0 every unacceptable segment is ACKed. */
 static void timewait_ratelimit_zero_acks_every_segment(void **state)
 {
@@ -549,6 +644,9 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_ratelimit_zero_acks_every_segment, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_synack_acks_rate_limited, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_and_established_rate_limit_the_same_segments,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_bare_duplicate_ack_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ends_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ignored_with_rfc1337, h_setup, h_teardown),
