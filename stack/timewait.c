@@ -224,8 +224,16 @@ static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
     tw_send_ack(eng, tw);
 }
 
-/* A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
- * anything the old one sent; without a listener the SYN only gets an ACK. */
+/*
+ * A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
+ * anything the old one sent; without a listener the SYN only gets an ACK.
+ *
+ * A SYN that also carries FIN opens nothing: the listener discards it
+ * (tcp_listen_input, as Linux's LISTEN state), so it is dropped here and
+ * the entry stays. Linux frees its TIME_WAIT socket before its listener
+ * discards such a SYN; keeping the entry is the conservative choice: a
+ * stray SYN|FIN cannot end TIME_WAIT, and the peer's FIN still gets its ACK.
+ */
 static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
@@ -234,6 +242,8 @@ static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
         tw_ack_limited(eng, tw);
         return;
     }
+    if (seg->flags & TCP_FIN)
+        return;
     uint32_t iss = tw->snd_nxt + 65535 + 2;
     timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
     tcp_listen_syn(eng, l, seg, true, iss);

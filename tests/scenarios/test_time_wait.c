@@ -399,6 +399,35 @@ static void timewait_new_syn_beyond_old_seq_starts_new_incarnation(void **state)
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
 }
 
+/*
+ * A SYN|FIN is no new incarnation: the listener would discard it (as Linux's
+ * LISTEN state does), so one beyond the old sequence space must open
+ * nothing in TIME_WAIT either: no SYN-ACK, no half-open connection, and the
+ * entry stays, its 2*MSL untouched. (Linux frees its TIME_WAIT socket before
+ * handing the segment to the listener that discards it; tuntcp keeps the
+ * entry, so the peer's retransmitted FIN still gets its ACK.)
+ */
+static void timewait_syn_fin_opens_nothing(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 500 * MS);
+    h_send(h, TCP_SYN | TCP_FIN, IRS + 100000, 0, NULL, 0);
+    h_expect_nothing(h);
+    h_send(h, TCP_SYN | TCP_FIN, IRS + 200000, 0, "data", 4);
+    h_expect_nothing(h);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(h->connection_calls, 1);
+    assert_int_equal(h_closed_why(h), -1);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+    h_advance(h, 1 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0); /* the entry still answers */
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    expect_expiry_at(h, h->now + 2 * SEC);
+}
+
 /* SPEC §2: a SYN whose sequence number is not beyond the old connection's
  * is answered with the TIME_WAIT ACK; the entry stays. */
 static void timewait_old_syn_gets_ack(void **state)
@@ -657,6 +686,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(timewait_new_syn_beyond_old_seq_starts_new_incarnation,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_old_syn_gets_ack, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_syn_fin_opens_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_after_active_open, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_dup_fin_across_sequence_wrap, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_overflow_skips_time_wait, h_setup, h_teardown),
