@@ -280,6 +280,7 @@ void tcp_arm_finwait2(struct tt_conn *c);
 
 /* timewait.c */
 uint32_t timewait_hash(const void *eng, const struct tw_entry *e);
+bool timewait_has_room(const tt_engine_t *eng);
 void timewait_enter(struct tt_conn *c);
 void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
 void timewait_expire(tt_engine_t *eng, uint64_t now);

@@ -81,24 +81,33 @@ static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_m
     }
 }
 
+/* Room for one more entry: fewer than tcp_max_tw_buckets exist. */
+bool timewait_has_room(const tt_engine_t *eng)
+{
+    return eng->tw.count < eng->cfg.tcp_max_tw_buckets;
+}
+
 /*
  * The connection c has just sent the ACK of the peer's FIN in a state that
  * leads to TIME_WAIT. The TCB goes; a compact entry takes its place, unless
- * tcp_max_tw_buckets entries exist already (then, as Linux, the 4-tuple is
- * freed at once and the overflow counted).
+ * there is no room for one (tcp_max_tw_buckets). Then, as Linux's
+ * tcp_time_wait(), the overflow is counted and the connection goes straight
+ * from the state it is in (FIN_WAIT_1, FIN_WAIT_2 or CLOSING; fin_input
+ * asks timewait_has_room() before it changes state) to CLOSED, why
+ * "tw_overflow": no TIME_WAIT in the trace, and the 4-tuple is free.
  */
 void timewait_enter(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
-    tcb_set_state(c, TT_STATE_TIME_WAIT);
     tw_id id = 0;
-    if (eng->tw.count < eng->cfg.tcp_max_tw_buckets)
+    if (timewait_has_room(eng))
         id = tw_table_insert(&eng->tw, c->h.hash);
     if (!id) {
         eng->stats.TcpExtTCPTimeWaitOverflow++;
         tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
         return;
     }
+    tcb_set_state(c, TT_STATE_TIME_WAIT);
     tw_fill(tw_at(&eng->tw, id), c, engine_ms(eng));
     /* The TCB leaves without a CLOSED event: the entry carries it on, and
      * a handle still held shows TIME_WAIT. */

@@ -500,11 +500,82 @@ static void timewait_overflow_skips_time_wait(void **state)
     h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
     h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
     h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSED, -1);
     assert_int_equal(h_conn_state(h), TT_STATE_CLOSED);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
     assert_int_equal(h_stats(h).TcpExtTCPTimeWaitOverflow, 1);
     h->rport = first_port;
     assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+}
+
+/* The counters of a close that found no room for TIME_WAIT: the overflow,
+ * and nothing else that a TIME_WAIT entry or a reset would count. */
+static void expect_overflow_counters(const struct harness *h)
+{
+    tt_stats_t st = h_stats(h);
+    assert_int_equal(st.TcpExtTCPTimeWaitOverflow, 1);
+    assert_int_equal(st.TcpExtTW, 0);
+    assert_int_equal(st.TcpExtTWKilled, 0);
+    assert_int_equal(st.TcpEstabResets, 0);
+    assert_int_equal(st.TcpOutRsts, 0);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+}
+
+/*
+ * Linux tcp_time_wait(): with tcp_max_tw_buckets reached the socket goes
+ * straight to CLOSE. The trace must say so: FIN_WAIT_2 -> CLOSED why
+ * "tw_overflow", with no TIME_WAIT in between. The final ACK still goes out
+ * (in FIN_WAIT_2, as in Linux), and the application that still holds the
+ * handle gets its EOF, no error, and sees CLOSED. The peer's FIN again
+ * meets no connection: a RST.
+ */
+static void tw_overflow_goes_straight_to_closed_from_fin_wait_2(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_max_tw_buckets = 0;
+    h_reinit(h);
+    h_reach_fin_wait_2(h, H_SHUTDOWN);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    h_expect_states(h, TT_STATE_FIN_WAIT_2, TT_STATE_CLOSED, -1);
+    h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    assert_int_equal(h->eof_calls, 1);
+    assert_int_equal(h->read_err, 0);
+    assert_non_null(h->conn);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_CLOSED);
+    expect_overflow_counters(h);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_RST, ISS + 2, 0);
+}
+
+/*
+ * The same from CLOSING (simultaneous close): the ACK of our FIN ends it,
+ * CLOSING -> CLOSED why "tw_overflow". A lingering close is told of its
+ * success first (close_cb(0)), as on the way into TIME_WAIT.
+ */
+static void tw_overflow_goes_straight_to_closed_from_closing(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_max_tw_buckets = 0;
+    h_reinit(h);
+    h_reach_established_passive(h);
+    h_set_linger(h, 1, 5);
+    h_close(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 1);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    assert_int_equal(h_conn_state(h), TT_STATE_CLOSING);
+    h_send(h, TCP_ACK, IRS + 2, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING,
+                    TT_STATE_CLOSED, -1);
+    h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    assert_int_equal(h->close_calls, 1);
+    assert_int_equal(h->close_status, 0);
+    expect_overflow_counters(h);
 }
 
 /*
@@ -690,6 +761,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(timewait_after_active_open, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_dup_fin_across_sequence_wrap, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_overflow_skips_time_wait, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_overflow_goes_straight_to_closed_from_fin_wait_2,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_overflow_goes_straight_to_closed_from_closing, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(timewait_restart_moves_entry_behind_later_ones, h_setup,
                                         h_teardown),
     };
