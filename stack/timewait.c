@@ -258,6 +258,20 @@ static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
     tcp_listen_syn(eng, l, seg, true, iss);
 }
 
+/* A RST at RCV.NXT with tcp_rfc1337 0 (Linux's TIME-WAIT assassination):
+ * the entry goes. Like a RST that ends a connection (tcp_input.c), it is
+ * reported first as rst_in, state TIME_WAIT (SPEC §4), for the entry's
+ * 4-tuple, then as TIME_WAIT -> CLOSED why "timewait_rst". */
+static void tw_kill(tt_engine_t *eng, tw_id id)
+{
+    struct tuple t;
+    timewait_tuple(eng, tw_at(&eng->tw, id), &t);
+    tt_event_t ev = {.type = TT_EV_RST_IN, .state = TT_STATE_TIME_WAIT};
+    engine_event(eng, &ev, &t);
+    eng->stats.TcpExtTWKilled++;
+    timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
+}
+
 void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
@@ -274,8 +288,7 @@ void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
         tw_restart(eng, id);
         break;
     case TW_KILL:
-        eng->stats.TcpExtTWKilled++;
-        timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
+        tw_kill(eng, id);
         break;
     case TW_NEW_SYN:
         tw_new_syn(eng, id, seg);

@@ -335,6 +335,31 @@ static void timewait_rst_ends_it(void **state)
     h_expect_nothing(h);
 }
 
+/* SPEC §4 rst_in ("an acceptable RST arrived; state: the state it hit"):
+ * the RST that ends TIME_WAIT is one, so the trace says rst_in, state
+ * TIME_WAIT, for the entry's 4-tuple (there is no TCB, only the entry),
+ * and then TIME_WAIT -> CLOSED why "timewait_rst". */
+static void timewait_rst_reports_rst_in_before_closed(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 200 * MS);
+    h_send(h, TCP_RST, IRS + 2, 0, NULL, 0);
+    h_expect_nothing(h);
+    const tt_event_t *in = h_last_event(h, TT_EV_RST_IN);
+    assert_non_null(in);
+    assert_int_equal(in->state, TT_STATE_TIME_WAIT);
+    assert_int_equal(in->now_us, h->now);
+    assert_int_equal(in->laddr, H_ENGINE_ADDR);
+    assert_int_equal(in->raddr, H_PEER_ADDR);
+    assert_int_equal(h_count_events(h, TT_EV_RST_IN), 1);
+    const tt_event_t *closed = h_closed_event(h);
+    assert_non_null(closed);
+    assert_true(in < closed);
+    h_expect_closed(h, TT_WHY_TIMEWAIT_RST, h->now);
+}
+
 /* RFC 1337 (TIME-WAIT assassination), --tcp-rfc1337 1: the RST is ignored
  * and TIME_WAIT runs its full 2*MSL. */
 static void timewait_rst_ignored_with_rfc1337(void **state)
@@ -348,6 +373,7 @@ static void timewait_rst_ignored_with_rfc1337(void **state)
     h_send(h, TCP_RST, IRS + 2, 0, NULL, 0);
     h_expect_nothing(h);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_null(h_last_event(h, TT_EV_RST_IN)); /* ignored: not acceptable */
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
@@ -596,6 +622,7 @@ static void timewait_rst_not_exact_does_not_end_it(void **state)
     h_send(h, TCP_RST, IRS + 1, 0, NULL, 0);
     h_expect_nothing(h);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_null(h_last_event(h, TT_EV_RST_IN));
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
@@ -749,6 +776,8 @@ int main(void)
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_bare_duplicate_ack_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ends_it, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_rst_reports_rst_in_before_closed, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ignored_with_rfc1337, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_not_exact_does_not_end_it, h_setup,
                                         h_teardown),
