@@ -1,10 +1,11 @@
 /*
  * Scenarios: TIME_WAIT (RFC 9293 3.6 and 3.10.7.4, SPEC §2). Its length to
  * the microsecond for several MSL values, the 2MSL restart by a
- * retransmitted FIN, the ACK (without restart, rate-limited) of any other
- * unacceptable segment, RST handling with and without RFC 1337, a new
- * incarnation by SYN (RFC 1122 4.2.2.13), and the RST for the 4-tuple once
- * the entry is gone.
+ * retransmitted FIN, the ACK (without restart, rate-limited as Linux's
+ * tcp_oow_rate_limited) of any other unacceptable segment, RST handling
+ * with and without RFC 1337, a new incarnation by SYN (RFC 1122 4.2.2.13)
+ * but never by SYN|FIN, the tcp_max_tw_buckets overflow, and the RST for
+ * the 4-tuple once the entry is gone.
  */
 #include "harness.h"
 
@@ -231,13 +232,13 @@ struct oow_case {
  * sequence space (data or FIN) and carries no SYN; everything else is
  * limited, a SYN with data included. */
 static const struct oow_case oow_cases[] = {
-    {TCP_ACK, NULL, true},
-    {TCP_SYN | TCP_ACK, NULL, true},
-    {TCP_SYN | TCP_ACK, "d", true},
-    {TCP_SYN | TCP_FIN | TCP_ACK, NULL, true},
-    {TCP_ACK, "d", false},
-    {TCP_FIN | TCP_ACK, NULL, false},
-    {TCP_FIN | TCP_ACK, "d", false},
+    {TCP_ACK, NULL, true},                     /* no sequence space */
+    {TCP_SYN | TCP_ACK, NULL, true},           /* SYN */
+    {TCP_SYN | TCP_ACK, "d", true},            /* SYN, even with data */
+    {TCP_SYN | TCP_FIN | TCP_ACK, NULL, true}, /* SYN, even with FIN */
+    {TCP_ACK, "d", false},                     /* data */
+    {TCP_FIN | TCP_ACK, NULL, false},          /* FIN */
+    {TCP_FIN | TCP_ACK, "d", false},           /* data and FIN */
 };
 #define N_OOW_CASES (sizeof(oow_cases) / sizeof(oow_cases[0]))
 
@@ -596,8 +597,8 @@ static void tw_overflow_goes_straight_to_closed_from_closing(void **state)
     assert_int_equal(h_conn_state(h), TT_STATE_CLOSING);
     h_send(h, TCP_ACK, IRS + 2, ISS + 2, NULL, 0);
     h_expect_nothing(h);
-    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING,
-                    TT_STATE_CLOSED, -1);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING, TT_STATE_CLOSED,
+                    -1);
     h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
     assert_int_equal(h->close_calls, 1);
     assert_int_equal(h->close_status, 0);
