@@ -269,6 +269,7 @@ void tcp_send_zero_window_probe(struct tt_conn *c);
 void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
 void tcp_send_raw(tt_engine_t *eng, const struct seg *s);
 bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
+bool tcp_oow_exempt(const struct seg *seg);
 
 /* tcp_timer.c */
 void tcp_timer_fire(struct timer *t);
@@ -279,6 +280,7 @@ void tcp_arm_finwait2(struct tt_conn *c);
 
 /* timewait.c */
 uint32_t timewait_hash(const void *eng, const struct tw_entry *e);
+bool timewait_has_room(const tt_engine_t *eng);
 void timewait_enter(struct tt_conn *c);
 void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
 void timewait_expire(tt_engine_t *eng, uint64_t now);

@@ -10,7 +10,8 @@
  * is in state CLOSED; one for a listening port, LISTEN. The state is looked
  * up when the verdict is asked for: for an outgoing packet that is while
  * the engine sends it, and the engine changes state before it sends (the
- * final ACK leaves in TIME_WAIT, the RST of an abort before the abort).
+ * final ACK leaves in TIME_WAIT, or in the state before when there is no
+ * room for TIME_WAIT; the RST of an abort before the abort).
  *
  * The packet is classified with a minimal header walk of its own, without
  * checksums: a fault must hit malformed packets too, and this keeps the

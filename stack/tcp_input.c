@@ -112,12 +112,11 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
     return seq_in(seg->seq, c->rcv_nxt, end) || seq_in(seg->seq + len - 1, c->rcv_nxt, end);
 }
 
-/* The ACK owed to an unacceptable segment, rate-limited as Linux does for
- * segments that occupy no sequence space (tcp_oow_rate_limited). */
+/* The ACK owed to an unacceptable segment, rate-limited unless the segment
+ * is exempt (tcp_oow_exempt: data or FIN without SYN, as Linux). */
 static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
 {
-    bool limited = seg_len(seg) == 0 || (seg->flags & TCP_SYN);
-    if (limited && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
+    if (!tcp_oow_exempt(seg) && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
         c->eng->stats.TcpExtTCPACKSkippedSeq++;
         return;
     }
@@ -238,17 +237,23 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
  * RFC 9293 3.10.7.4 eighth step: the peer's FIN, now in sequence. The new
  * state comes first, so that the ACK goes out in it (the final ACK is sent
  * in TIME_WAIT, where --fault state=TIME_WAIT finds it). Like Linux, the ACK
- * goes out at once, before the application hears of the FIN.
+ * goes out at once, before the application hears of the FIN. With no room
+ * for TIME_WAIT (tcp_max_tw_buckets) the state stays as it is, the ACK goes
+ * out in it, and timewait_enter() closes the connection from there, as
+ * Linux's socket goes straight to CLOSE.
  */
 static void fin_input(struct tt_conn *c)
 {
     tt_state_t next = state_after_fin(c);
+    bool time_wait = next == TT_STATE_TIME_WAIT;
+    if (time_wait && !timewait_has_room(c->eng))
+        next = c->state;
     tcb_ooo_free(c); /* nothing can follow the FIN */
     c->rcv_nxt++;
     c->eof_pending = true;
     tcb_set_state(c, next);
     tcp_send_ack(c);
-    if (next == TT_STATE_TIME_WAIT) {
+    if (time_wait) {
         timewait_enter(c); /* 2*MSL from this ACK */
         return;
     }

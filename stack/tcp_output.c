@@ -348,3 +348,15 @@ bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
     *sent = true;
     return false;
 }
+
+/*
+ * Which invalid segments escape that limit, as in Linux's
+ * tcp_oow_rate_limited(): those that occupy sequence space (data or FIN)
+ * and carry no SYN, since such a segment is unlikely to be one half of an
+ * ACK loop. A SYN is limited even with data. TIME_WAIT (timewait.c) and a
+ * connection (tcp_input.c) both ask here, so that they agree.
+ */
+bool tcp_oow_exempt(const struct seg *seg)
+{
+    return seg_len(seg) != 0 && !(seg->flags & TCP_SYN);
+}

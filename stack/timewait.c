@@ -81,24 +81,33 @@ static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_m
     }
 }
 
+/* Room for one more entry: fewer than tcp_max_tw_buckets exist. */
+bool timewait_has_room(const tt_engine_t *eng)
+{
+    return eng->tw.count < eng->cfg.tcp_max_tw_buckets;
+}
+
 /*
  * The connection c has just sent the ACK of the peer's FIN in a state that
  * leads to TIME_WAIT. The TCB goes; a compact entry takes its place, unless
- * tcp_max_tw_buckets entries exist already (then, as Linux, the 4-tuple is
- * freed at once and the overflow counted).
+ * there is no room for one (tcp_max_tw_buckets). Then, as Linux's
+ * tcp_time_wait(), the overflow is counted and the connection goes straight
+ * from the state it is in (FIN_WAIT_1, FIN_WAIT_2 or CLOSING; fin_input
+ * asks timewait_has_room() before it changes state) to CLOSED, why
+ * "tw_overflow": no TIME_WAIT in the trace, and the 4-tuple is free.
  */
 void timewait_enter(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
-    tcb_set_state(c, TT_STATE_TIME_WAIT);
     tw_id id = 0;
-    if (eng->tw.count < eng->cfg.tcp_max_tw_buckets)
+    if (timewait_has_room(eng))
         id = tw_table_insert(&eng->tw, c->h.hash);
     if (!id) {
         eng->stats.TcpExtTCPTimeWaitOverflow++;
         tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
         return;
     }
+    tcb_set_state(c, TT_STATE_TIME_WAIT);
     tw_fill(tw_at(&eng->tw, id), c, engine_ms(eng));
     /* The TCB leaves without a CLOSED event: the entry carries it on, and
      * a handle still held shows TIME_WAIT. */
@@ -192,9 +201,11 @@ static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *
         return TW_RESTART; /* (a SYN would put the FIN one further: not a repeat) */
     if (!paws && seg->seq == tw->rcv_nxt && seg_len(seg) == 0)
         return TW_IGNORE; /* an acceptable bare ACK: nothing to say */
-    /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. As in Linux,
-     * only segments that occupy no sequence space are rate-limited. */
-    return seg_len(seg) == 0 ? TW_ACK_LIMITED : TW_ACK;
+    /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. Linux's
+     * tcp_timewait_state_process() ends in tcp_oow_rate_limited(), so the
+     * ACK is rate-limited unless the segment carries data or FIN and no SYN
+     * (a SYN|ACK is limited); tcp_oow_exempt() is that rule. */
+    return tcp_oow_exempt(seg) ? TW_ACK : TW_ACK_LIMITED;
 }
 
 static void tw_restart(tt_engine_t *eng, tw_id id)
@@ -222,8 +233,16 @@ static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
     tw_send_ack(eng, tw);
 }
 
-/* A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
- * anything the old one sent; without a listener the SYN only gets an ACK. */
+/*
+ * A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
+ * anything the old one sent; without a listener the SYN only gets an ACK.
+ *
+ * A SYN that also carries FIN opens nothing: the listener discards it
+ * (tcp_listen_input, as Linux's LISTEN state), so it is dropped here and
+ * the entry stays. Linux frees its TIME_WAIT socket before its listener
+ * discards such a SYN; keeping the entry is the conservative choice: a
+ * stray SYN|FIN cannot end TIME_WAIT, and the peer's FIN still gets its ACK.
+ */
 static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
@@ -232,9 +251,25 @@ static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
         tw_ack_limited(eng, tw);
         return;
     }
+    if (seg->flags & TCP_FIN)
+        return;
     uint32_t iss = tw->snd_nxt + 65535 + 2;
     timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
     tcp_listen_syn(eng, l, seg, true, iss);
+}
+
+/* A RST at RCV.NXT with tcp_rfc1337 0 (Linux's TIME-WAIT assassination):
+ * the entry goes. Like a RST that ends a connection (tcp_input.c), it is
+ * reported first as rst_in, state TIME_WAIT (SPEC §4), for the entry's
+ * 4-tuple, then as TIME_WAIT -> CLOSED why "timewait_rst". */
+static void tw_kill(tt_engine_t *eng, tw_id id)
+{
+    struct tuple t;
+    timewait_tuple(eng, tw_at(&eng->tw, id), &t);
+    tt_event_t ev = {.type = TT_EV_RST_IN, .state = TT_STATE_TIME_WAIT};
+    engine_event(eng, &ev, &t);
+    eng->stats.TcpExtTWKilled++;
+    timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
 }
 
 void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
@@ -253,8 +288,7 @@ void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
         tw_restart(eng, id);
         break;
     case TW_KILL:
-        eng->stats.TcpExtTWKilled++;
-        timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
+        tw_kill(eng, id);
         break;
     case TW_NEW_SYN:
         tw_new_syn(eng, id, seg);

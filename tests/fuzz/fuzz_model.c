@@ -378,8 +378,10 @@ static bool why_fits(tt_state_t from, tt_close_reason_t why)
     case TT_WHY_TIMEWAIT_RST:
     case TT_WHY_TIMEWAIT_SYN:
     case TT_WHY_TIMEWAIT_REUSED:
-    case TT_WHY_TW_OVERFLOW:
         return from == TT_STATE_TIME_WAIT;
+    case TT_WHY_TW_OVERFLOW: /* TIME_WAIT skipped: from where it would begin */
+        return from == TT_STATE_FIN_WAIT_1 || from == TT_STATE_FIN_WAIT_2 ||
+               from == TT_STATE_CLOSING;
     case TT_WHY_FIN_TIMEOUT:
         return from == TT_STATE_FIN_WAIT_2;
     case TT_WHY_REFUSED:

@@ -359,6 +359,22 @@ static void rst_to_listener_ignored(void **state)
     h_peer_connects(h); /* the listener still works */
 }
 
+/* As Linux's LISTEN state (tcp_rcv_state_process), the listener discards a
+ * SYN that also carries FIN: no SYN-ACK, no half-open connection. */
+static void listener_drops_syn_fin(void **state)
+{
+    struct harness *h = *state;
+
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send(h, TCP_SYN | TCP_FIN, IRS, 0, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(h->connection_calls, 0);
+    h_peer_connects(h); /* the listener still works */
+}
+
 /* The fixture of the other tests, on its own: an active open then data. */
 static void active_open_fixture_then_data(void **state)
 {
@@ -492,6 +508,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(ack_to_listener_gets_rst, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_to_listener_ignored, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(listener_drops_syn_fin, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(active_open_fixture_then_data, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(listener_close_resets_unaccepted_connection, h_setup,
                                         h_teardown),

@@ -1,10 +1,11 @@
 /*
  * Scenarios: TIME_WAIT (RFC 9293 3.6 and 3.10.7.4, SPEC §2). Its length to
  * the microsecond for several MSL values, the 2MSL restart by a
- * retransmitted FIN, the ACK (without restart, rate-limited) of any other
- * unacceptable segment, RST handling with and without RFC 1337, a new
- * incarnation by SYN (RFC 1122 4.2.2.13), and the RST for the 4-tuple once
- * the entry is gone.
+ * retransmitted FIN, the ACK (without restart, rate-limited as Linux's
+ * tcp_oow_rate_limited) of any other unacceptable segment, RST handling
+ * with and without RFC 1337, a new incarnation by SYN (RFC 1122 4.2.2.13)
+ * but never by SYN|FIN, the tcp_max_tw_buckets overflow, and the RST for
+ * the 4-tuple once the entry is gone.
  */
 #include "harness.h"
 
@@ -195,6 +196,101 @@ static void timewait_data_segments_acked_without_rate_limit(void **state)
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
+/*
+ * Linux tcp_timewait_state_process() ends with tcp_oow_rate_limited(), which
+ * exempts only segments that carry data or FIN and no SYN: a SYN|ACK is
+ * rate-limited in TIME_WAIT as in ESTABLISHED. Five stray SYN|ACKs 1 ms
+ * apart draw one ACK; the other four are counted in
+ * TcpExtTCPACKSkippedTimeWait. None restarts 2*MSL.
+ */
+static void timewait_synack_acks_rate_limited(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 100 * MS);
+    for (int i = 0; i < 5; i++) {
+        h_send(h, TCP_SYN | TCP_ACK, IRS + 2 + 100000, ISS + 2, NULL, 0);
+        if (i == 0)
+            h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+        h_expect_nothing(h);
+        h_advance(h, 1 * MS);
+    }
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedTimeWait, 4);
+    assert_int_equal(h_count_events(h, TT_EV_TIMEWAIT_RESTART), 0);
+    expect_expiry_at(h, h->tw_start + 2 * SEC);
+}
+
+/* One kind of invalid segment, and whether its ACK is rate-limited. */
+struct oow_case {
+    uint8_t flags;
+    const char *data;
+    bool limited;
+};
+
+/* Linux tcp_oow_rate_limited(): a segment is exempt when it occupies
+ * sequence space (data or FIN) and carries no SYN; everything else is
+ * limited, a SYN with data included. */
+static const struct oow_case oow_cases[] = {
+    {TCP_ACK, NULL, true},                     /* no sequence space */
+    {TCP_SYN | TCP_ACK, NULL, true},           /* SYN */
+    {TCP_SYN | TCP_ACK, "d", true},            /* SYN, even with data */
+    {TCP_SYN | TCP_FIN | TCP_ACK, NULL, true}, /* SYN, even with FIN */
+    {TCP_ACK, "d", false},                     /* data */
+    {TCP_FIN | TCP_ACK, NULL, false},          /* FIN */
+    {TCP_FIN | TCP_ACK, "d", false},           /* data and FIN */
+};
+#define N_OOW_CASES (sizeof(oow_cases) / sizeof(oow_cases[0]))
+
+/* Three copies of an invalid segment 1 ms apart at seq: each one is
+ * answered with <SEQ=snd><ACK=rcv><CTL=ACK>, or only the first when the
+ * case is limited. Then 600 ms pass, past --tcp-invalid-ratelimit (500 ms),
+ * so that the next case starts afresh. Returns the ACKs skipped. */
+static int send_invalid_thrice(struct harness *h, const struct oow_case *c, uint32_t seq,
+                               uint32_t snd, uint32_t rcv)
+{
+    size_t len = c->data ? strlen(c->data) : 0;
+    for (int i = 0; i < 3; i++) {
+        h_send(h, c->flags, seq, snd, c->data, len);
+        if (i == 0 || !c->limited)
+            h_expect(h, TCP_ACK, snd, rcv);
+        h_expect_nothing(h);
+        h_advance(h, 1 * MS);
+    }
+    h_advance(h, 600 * MS);
+    return c->limited ? 2 : 0;
+}
+
+/*
+ * The rule is Linux's tcp_oow_rate_limited(), and TIME_WAIT and a
+ * connection (the ACK to a segment outside the window, RFC 9293 3.10.7.4
+ * first step) apply it alike: the same segments are limited in both.
+ */
+static void timewait_and_established_rate_limit_the_same_segments(void **state)
+{
+    struct harness *h = *state;
+    int skipped = 0;
+
+    h->cfg.msl_us = 60 * SEC; /* TIME_WAIT outlasts every case */
+    h_reinit(h);
+    h_reach_time_wait(h);
+    for (size_t i = 0; i < N_OOW_CASES; i++)
+        skipped += send_invalid_thrice(h, &oow_cases[i], IRS + 2 + 100000, ISS + 2, IRS + 2);
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedTimeWait, skipped);
+    assert_int_equal(h_count_events(h, TT_EV_TIMEWAIT_RESTART), 0);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+
+    h->rport = H_PEER_PORT + 1;
+    h->irs = H_IRS_DEFAULT + 0x1000000;
+    h_peer_connects(h);
+    skipped = 0;
+    for (size_t i = 0; i < N_OOW_CASES; i++)
+        skipped += send_invalid_thrice(h, &oow_cases[i], IRS + 1 + 200000, ISS + 1, IRS + 1);
+    assert_int_equal(h_stats(h).TcpExtTCPACKSkippedSeq, skipped);
+    assert_int_equal(h_conn_state(h), TT_STATE_ESTABLISHED);
+    assert_int_equal(h->rx_len, 0);
+}
+
 /* SPEC §2: with --tcp-invalid-ratelimit 0 every unacceptable segment is ACKed. */
 static void timewait_ratelimit_zero_acks_every_segment(void **state)
 {
@@ -240,6 +336,31 @@ static void timewait_rst_ends_it(void **state)
     h_expect_nothing(h);
 }
 
+/* SPEC §4 rst_in ("an acceptable RST arrived; state: the state it hit"):
+ * the RST that ends TIME_WAIT is one, so the trace says rst_in, state
+ * TIME_WAIT, for the entry's 4-tuple (there is no TCB, only the entry),
+ * and then TIME_WAIT -> CLOSED why "timewait_rst". */
+static void timewait_rst_reports_rst_in_before_closed(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 200 * MS);
+    h_send(h, TCP_RST, IRS + 2, 0, NULL, 0);
+    h_expect_nothing(h);
+    const tt_event_t *in = h_last_event(h, TT_EV_RST_IN);
+    assert_non_null(in);
+    assert_int_equal(in->state, TT_STATE_TIME_WAIT);
+    assert_int_equal(in->now_us, h->now);
+    assert_int_equal(in->laddr, H_ENGINE_ADDR);
+    assert_int_equal(in->raddr, H_PEER_ADDR);
+    assert_int_equal(h_count_events(h, TT_EV_RST_IN), 1);
+    const tt_event_t *closed = h_closed_event(h);
+    assert_non_null(closed);
+    assert_true(in < closed);
+    h_expect_closed(h, TT_WHY_TIMEWAIT_RST, h->now);
+}
+
 /* RFC 1337 (TIME-WAIT assassination), --tcp-rfc1337 1: the RST is ignored
  * and TIME_WAIT runs its full 2*MSL. */
 static void timewait_rst_ignored_with_rfc1337(void **state)
@@ -253,6 +374,7 @@ static void timewait_rst_ignored_with_rfc1337(void **state)
     h_send(h, TCP_RST, IRS + 2, 0, NULL, 0);
     h_expect_nothing(h);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_null(h_last_event(h, TT_EV_RST_IN)); /* ignored: not acceptable */
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
@@ -302,6 +424,35 @@ static void timewait_new_syn_beyond_old_seq_starts_new_incarnation(void **state)
     h_expect_nothing(h);
     assert_int_equal(h->connection_calls, 2);
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+}
+
+/*
+ * A SYN|FIN is no new incarnation: the listener would discard it (as Linux's
+ * LISTEN state does), so one beyond the old sequence space must open
+ * nothing in TIME_WAIT either: no SYN-ACK, no half-open connection, and the
+ * entry stays, its 2*MSL untouched. (Linux frees its TIME_WAIT socket before
+ * handing the segment to the listener that discards it; tuntcp keeps the
+ * entry, so the peer's retransmitted FIN still gets its ACK.)
+ */
+static void timewait_syn_fin_opens_nothing(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_time_wait(h);
+    h_advance(h, 500 * MS);
+    h_send(h, TCP_SYN | TCP_FIN, IRS + 100000, 0, NULL, 0);
+    h_expect_nothing(h);
+    h_send(h, TCP_SYN | TCP_FIN, IRS + 200000, 0, "data", 4);
+    h_expect_nothing(h);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(h->connection_calls, 1);
+    assert_int_equal(h_closed_why(h), -1);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+    h_advance(h, 1 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0); /* the entry still answers */
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    expect_expiry_at(h, h->now + 2 * SEC);
 }
 
 /* SPEC §2: a SYN whose sequence number is not beyond the old connection's
@@ -376,11 +527,82 @@ static void timewait_overflow_skips_time_wait(void **state)
     h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
     h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
     h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSED, -1);
     assert_int_equal(h_conn_state(h), TT_STATE_CLOSED);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
     assert_int_equal(h_stats(h).TcpExtTCPTimeWaitOverflow, 1);
     h->rport = first_port;
     assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+}
+
+/* The counters of a close that found no room for TIME_WAIT: the overflow,
+ * and nothing else that a TIME_WAIT entry or a reset would count. */
+static void expect_overflow_counters(const struct harness *h)
+{
+    tt_stats_t st = h_stats(h);
+    assert_int_equal(st.TcpExtTCPTimeWaitOverflow, 1);
+    assert_int_equal(st.TcpExtTW, 0);
+    assert_int_equal(st.TcpExtTWKilled, 0);
+    assert_int_equal(st.TcpEstabResets, 0);
+    assert_int_equal(st.TcpOutRsts, 0);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+}
+
+/*
+ * Linux tcp_time_wait(): with tcp_max_tw_buckets reached the socket goes
+ * straight to CLOSE. The trace must say so: FIN_WAIT_2 -> CLOSED why
+ * "tw_overflow", with no TIME_WAIT in between. The final ACK still goes out
+ * (in FIN_WAIT_2, as in Linux), and the application that still holds the
+ * handle gets its EOF, no error, and sees CLOSED. The peer's FIN again
+ * meets no connection: a RST.
+ */
+static void tw_overflow_goes_straight_to_closed_from_fin_wait_2(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_max_tw_buckets = 0;
+    h_reinit(h);
+    h_reach_fin_wait_2(h, H_SHUTDOWN);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    h_expect_states(h, TT_STATE_FIN_WAIT_2, TT_STATE_CLOSED, -1);
+    h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    assert_int_equal(h->eof_calls, 1);
+    assert_int_equal(h->read_err, 0);
+    assert_non_null(h->conn);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_CLOSED);
+    expect_overflow_counters(h);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_RST, ISS + 2, 0);
+}
+
+/*
+ * The same from CLOSING (simultaneous close): the ACK of our FIN ends it,
+ * CLOSING -> CLOSED why "tw_overflow". A lingering close is told of its
+ * success first (close_cb(0)), as on the way into TIME_WAIT.
+ */
+static void tw_overflow_goes_straight_to_closed_from_closing(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_max_tw_buckets = 0;
+    h_reinit(h);
+    h_reach_established_passive(h);
+    h_set_linger(h, 1, 5);
+    h_close(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 1);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    assert_int_equal(h_conn_state(h), TT_STATE_CLOSING);
+    h_send(h, TCP_ACK, IRS + 2, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING, TT_STATE_CLOSED,
+                    -1);
+    h_expect_closed(h, TT_WHY_TW_OVERFLOW, h->now);
+    assert_int_equal(h->close_calls, 1);
+    assert_int_equal(h->close_status, 0);
+    expect_overflow_counters(h);
 }
 
 /*
@@ -401,6 +623,7 @@ static void timewait_rst_not_exact_does_not_end_it(void **state)
     h_send(h, TCP_RST, IRS + 1, 0, NULL, 0);
     h_expect_nothing(h);
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_null(h_last_event(h, TT_EV_RST_IN));
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
@@ -549,8 +772,13 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_ratelimit_zero_acks_every_segment, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_synack_acks_rate_limited, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_and_established_rate_limit_the_same_segments,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_bare_duplicate_ack_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ends_it, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_rst_reports_rst_in_before_closed, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_ignored_with_rfc1337, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_rst_not_exact_does_not_end_it, h_setup,
                                         h_teardown),
@@ -559,9 +787,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(timewait_new_syn_beyond_old_seq_starts_new_incarnation,
                                         h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_old_syn_gets_ack, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_syn_fin_opens_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_after_active_open, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_dup_fin_across_sequence_wrap, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_overflow_skips_time_wait, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_overflow_goes_straight_to_closed_from_fin_wait_2,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_overflow_goes_straight_to_closed_from_closing, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(timewait_restart_moves_entry_behind_later_ones, h_setup,
                                         h_teardown),
     };

@@ -127,6 +127,23 @@ static void rst_out_and_rst_in(void **state)
                      "\"state\":\"ESTABLISHED\"}\n");
 }
 
+/* A RST that ends TIME_WAIT: the engine reports it for the entry's 4-tuple
+ * (no TCB exists then), rst_in with state TIME_WAIT, then the CLOSED line. */
+static void rst_in_on_a_time_wait_entry(void **state)
+{
+    tt_event_t in = ev_at(TT_EV_RST_IN, 2200000);
+    tt_event_t closed = ev_at(TT_EV_STATE, 2200000);
+
+    in.state = TT_STATE_TIME_WAIT;
+    expect_line(&in, "{\"t\":2.200000,\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                     "\"state\":\"TIME_WAIT\"}\n");
+    closed.from = TT_STATE_TIME_WAIT;
+    closed.to = TT_STATE_CLOSED;
+    closed.why = TT_WHY_TIMEWAIT_RST;
+    expect_line(&closed, "{\"t\":2.200000,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                         "\"from\":\"TIME_WAIT\",\"to\":\"CLOSED\",\"why\":\"timewait_rst\"}\n");
+}
+
 static void times_are_exact_and_never_negative(void **state)
 {
     tt_event_t ev = ev_at(TT_EV_RST_OUT, 3723000001ULL);
@@ -202,6 +219,7 @@ int main(void)
         cmocka_unit_test(closed_carries_why),
         cmocka_unit_test(timewait_restart),
         cmocka_unit_test(rst_out_and_rst_in),
+        cmocka_unit_test(rst_in_on_a_time_wait_entry),
         cmocka_unit_test(times_are_exact_and_never_negative),
         cmocka_unit_test(strings_are_escaped),
         cmocka_unit_test(unknown_events_are_skipped),
