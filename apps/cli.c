@@ -75,6 +75,7 @@ static const struct flag flags[] = {
     {"tcp-syncookies", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_syncookies), 0, 1},
     {"tcp-max-syn-backlog", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_syn_backlog), 1,
      UINT32_MAX},
+    {"tcp-orphan-retries", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_orphan_retries), 0, INT_MAX},
     {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
     {"tcp-invalid-ratelimit", 0, F_DUR, APP_BOTH, FIELD(drv.engine.invalid_ratelimit_us), 0,
      UINT64_MAX},
@@ -122,6 +123,7 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
     o->drv.engine.tcp_timestamps = 1;
     o->drv.engine.tcp_syncookies = 1;
     o->drv.engine.tcp_max_syn_backlog = 4096;
+    o->drv.engine.tcp_orphan_retries = 0;
     o->drv.engine.invalid_ratelimit_us = 500000;
     o->drv.engine.port_lo = 32768;
     o->drv.engine.port_hi = 60999;
@@ -184,6 +186,9 @@ static const char help_common[] =
     "                             its backlog; 0: no cookies (default 1)\n"
     "  --tcp-max-syn-backlog N    half-open connections a listener holds without cookies\n"
     "                             (default 4096)\n"
+    "  --tcp-orphan-retries N     retries of an orphan (closed in FIN_WAIT_1, CLOSING or\n"
+    "                             LAST_ACK) before it is dropped; 0: 8 while the RTO is\n"
+    "                             below 120s, about 102s (default 0)\n"
     "  --tcp-timestamps 0|1       RFC 7323 timestamps (default 1)\n"
     "  --tcp-invalid-ratelimit DURATION  gap between ACKs to invalid segments\n"
     "                             (default 500ms; 0 = no limit)\n"

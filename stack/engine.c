@@ -38,6 +38,7 @@ void tt_config_init(tt_config_t *cfg)
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;
     cfg->retries2 = 15;
+    cfg->tcp_orphan_retries = 0; /* Linux: 8 while alive, see tcp_timer.c */
     cfg->tcp_syncookies = 1;
     cfg->tcp_max_syn_backlog = 4096;
     cfg->sndbuf = 256 * 1024;
@@ -54,6 +55,8 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->sndbuf < 1024 || cfg->rcvbuf < 1024 || cfg->rcvbuf > (1u << 30))
         return -EINVAL;
     if (cfg->syn_retries < 1 || cfg->synack_retries < 1 || cfg->retries2 < 1)
+        return -EINVAL;
+    if (cfg->tcp_orphan_retries < 0)
         return -EINVAL;
     return 0;
 }

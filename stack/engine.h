@@ -113,6 +113,11 @@ struct tt_conn {
     bool persist;      /* the RTX timer is a zero-window probe timer */
     bool in_loss;      /* after an RTO, until `recover` is acked */
 
+    /* when to give up (tcp_timer.c; Linux tcp_write_timeout, tcp_probe_timer) */
+    uint64_t rtx_stamp;   /* when the RTX timer was started (Linux retrans_stamp) */
+    uint32_t probes_out;  /* zero-window probes unanswered (Linux icsk_probes_out) */
+    uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
+
     /* RFC 5681 / RFC 6582 congestion control */
     uint32_t cwnd, ssthresh, dupacks, recover;
     bool in_fast_recovery;

@@ -222,6 +222,8 @@ bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             tcp_send_ack(c);
         return false;
     }
+    if (seq_geq(seg->ack, c->snd_una))
+        c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
     if (c->sack_ok && seg->opt.sack_count)
         sack_update(c, seg);

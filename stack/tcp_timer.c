@@ -4,8 +4,11 @@
  * timeout of orphans (Linux tcp_fin_timeout) and SO_LINGER's timeout.
  *
  * Retry limits follow Linux: tcp_syn_retries for SYN, tcp_synack_retries
- * for SYN-ACK, tcp_retries2 for everything else, counted as consecutive
- * timeouts of the same segment with the RTO doubling each time.
+ * for SYN-ACK, counted as consecutive timeouts of the same segment with the
+ * RTO doubling each time; tcp_retries2 for everything else, and
+ * tcp_orphan_retries for an orphan, both measured in time as Linux does
+ * (retries_duration()). Zero-window probes give up after as many probes
+ * left unanswered (persist_timeout()).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -53,6 +56,20 @@ static bool has_unsent(const struct tt_conn *c)
 }
 
 /*
+ * The zero-window probe interval: the RTO (at least TCP_RTO_MIN) doubled for
+ * each probe sent since the window closed, at most TCP_RTO_MAX (Linux
+ * tcp_probe0_when()). The RTO itself is left alone: it still estimates the
+ * path once the window opens.
+ */
+static uint64_t probe_interval(const struct tt_conn *c)
+{
+    uint64_t t = c->rto < TT_RTO_MIN ? TT_RTO_MIN : c->rto;
+    for (uint32_t i = 0; i < c->probes_sent && t < TT_RTO_MAX; i++)
+        t *= 2;
+    return t < TT_RTO_MAX ? t : TT_RTO_MAX;
+}
+
+/*
  * RFC 6298 5.1-5.3: the timer runs while data is outstanding. With nothing
  * outstanding but data waiting on a zero window, it runs as the persist
  * timer instead.
@@ -63,14 +80,19 @@ void tcp_rearm_rtx(struct tt_conn *c)
     if (seq_lt(c->snd_una, c->snd_nxt)) {
         if (c->persist || !timer_armed(&c->rtx_timer)) {
             c->persist = false;
+            c->rtx_stamp = c->eng->now; /* what times out was sent (or acked) now */
             timer_arm(w, &c->rtx_timer, c->eng->now + c->rto);
         }
         return;
     }
     if (c->snd_wnd == 0 && has_unsent(c) && c->state >= TT_STATE_ESTABLISHED) {
-        if (!c->persist || !timer_armed(&c->rtx_timer)) {
+        if (!c->persist) { /* the window just closed: a new round of probes */
             c->persist = true;
-            timer_arm(w, &c->rtx_timer, c->eng->now + c->rto);
+            c->probes_out = 0;
+            c->probes_sent = 0;
+            timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
+        } else if (!timer_armed(&c->rtx_timer)) {
+            timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
         }
         return;
     }
@@ -78,14 +100,74 @@ void tcp_rearm_rtx(struct tt_conn *c)
     timer_cancel(w, &c->rtx_timer);
 }
 
-static int retry_limit(const struct tt_conn *c)
+/* Linux SOCK_DEAD: the app closed its handle and is not waiting in a linger
+ * close (Linux orphans the socket only once close() returns). */
+static bool is_orphan(const struct tt_conn *c)
+{
+    return c->orphan && !c->close_cb;
+}
+
+/*
+ * Linux tcp_orphan_retries(): the configured count; 0 (the default) means 8
+ * while the backed-off RTO is below TCP_RTO_MAX ("alive": the connection
+ * sent something recently) and none once it is not. 8 retries from a 200 ms
+ * RTO take 102.2 s. (Linux also drops to 0 after an ICMP error; tuntcp
+ * keeps no soft errors.)
+ */
+static int orphan_retries(const struct tt_conn *c, bool alive)
+{
+    int n = c->eng->cfg.tcp_orphan_retries;
+    return n == 0 && alive ? 8 : n;
+}
+
+/*
+ * Linux tcp_model_timeout() from TCP_RTO_MIN: how long `retries`
+ * retransmissions and the expiry after them take when the RTO starts at
+ * 200 ms and doubles up to 120 s. 15 (tcp_retries2) give 924.6 s, 8 give
+ * 102.2 s, 0 gives 200 ms.
+ */
+static uint64_t retries_duration(int retries)
+{
+    int doublings = 0; /* the doublings that stay under TCP_RTO_MAX: 9 */
+    while ((TT_RTO_MIN << (doublings + 1)) <= TT_RTO_MAX)
+        doublings++;
+    if (retries <= doublings)
+        return ((2ull << retries) - 1) * TT_RTO_MIN;
+    return ((2ull << doublings) - 1) * TT_RTO_MIN + (uint64_t)(retries - doublings) * TT_RTO_MAX;
+}
+
+/*
+ * Linux tcp_write_timeout(). A SYN or SYN-ACK gives up after tcp_syn_retries
+ * or tcp_synack_retries timeouts. Anything else gives up by time, as
+ * retransmits_timed_out() does: once it has been retransmitted and the time
+ * since the timer started is what tcp_retries2 retransmissions would take
+ * from a 200 ms RTO (924.6 s), or tcp_orphan_retries for an orphan (102.2 s
+ * by default). With a 200 ms RTO that is the same count; with a longer RTO
+ * it comes after fewer retransmissions, as in Linux. (Linux counts from the
+ * oldest unacknowledged segment's send time, tuntcp from the timer's last
+ * start, RFC 6298 5.3: the same unless an ACK of new data came in between.)
+ */
+static bool rtx_given_up(const struct tt_conn *c)
 {
     const tt_config_t *cfg = &c->eng->cfg;
     if (c->state == TT_STATE_SYN_SENT)
-        return cfg->syn_retries;
+        return c->retries >= cfg->syn_retries;
     if (c->state == TT_STATE_SYN_RECEIVED)
-        return cfg->synack_retries;
-    return cfg->retries2;
+        return c->retries >= cfg->synack_retries;
+    int limit = cfg->retries2;
+    if (is_orphan(c))
+        limit = orphan_retries(c, c->rto < TT_RTO_MAX);
+    return c->retries > 0 && c->eng->now - c->rtx_stamp >= retries_duration(limit);
+}
+
+/* Linux tcp_write_err(): ETIMEDOUT to the app (if it still holds the handle)
+ * and the connection dropped without a RST, whether orphan or not. */
+static void give_up(struct tt_conn *c)
+{
+    c->eng->stats.TcpExtTCPAbortOnTimeout++;
+    if (c->state == TT_STATE_SYN_SENT)
+        c->eng->stats.TcpAttemptFails++;
+    tcb_close(c, TT_WHY_TIMEOUT, -ETIMEDOUT);
 }
 
 /* RFC 5681 3.1 (equation 4) on a timeout, and the data counted lost. */
@@ -106,13 +188,11 @@ static void enter_loss(struct tt_conn *c)
 static void rtx_timeout(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
-    if (++c->retries > retry_limit(c)) {
-        eng->stats.TcpExtTCPAbortOnTimeout++;
-        if (c->state == TT_STATE_SYN_SENT)
-            eng->stats.TcpAttemptFails++;
-        tcb_close(c, TT_WHY_TIMEOUT, -ETIMEDOUT);
+    if (rtx_given_up(c)) {
+        give_up(c);
         return;
     }
+    c->retries++;
     eng->stats.TcpExtTCPTimeouts++;
     if (c->state >= TT_STATE_ESTABLISHED)
         enter_loss(c);
@@ -121,11 +201,36 @@ static void rtx_timeout(struct tt_conn *c)
     timer_arm(eng->wheel, &c->rtx_timer, eng->now + c->rto);
 }
 
+/*
+ * Linux tcp_probe_timer() and tcp_send_probe0(). RFC 1122 4.2.2.17: a
+ * connection whose peer answers the probes stays open indefinitely (any
+ * acceptable ACK resets probes_out, tcp_ack.c); it is aborted only once
+ * tcp_retries2 probes in a row went unanswered. An orphan is held to
+ * tcp_orphan_retries instead, and once its probe interval has reached
+ * TCP_RTO_MAX it is dropped after that many probes even if the peer answers
+ * them all: nobody will ever take what it holds, and it would pin its memory
+ * for as long as the peer likes (with the default, at +324.6 s from a 200 ms
+ * RTO; a silent peer, 8 probes and +102.2 s).
+ */
 static void persist_timeout(struct tt_conn *c)
 {
+    int max_probes = c->eng->cfg.retries2;
+    if (is_orphan(c)) {
+        bool alive = probe_interval(c) < TT_RTO_MAX; /* the interval just waited */
+        max_probes = orphan_retries(c, alive);
+        if (!alive && c->probes_sent >= (uint32_t)max_probes) {
+            give_up(c);
+            return;
+        }
+    }
+    if (c->probes_out >= (uint32_t)max_probes) {
+        give_up(c);
+        return;
+    }
     tcp_send_zero_window_probe(c);
-    c->rto = clamp_rto(c->rto * 2);
-    timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + c->rto);
+    c->probes_out++;
+    c->probes_sent++;
+    timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
 }
 
 static void finwait2_timeout(struct tt_conn *c)

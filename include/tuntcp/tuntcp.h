@@ -73,7 +73,20 @@ typedef enum tt_close_reason {
     TT_WHY_APP_CLOSE, /* closed by the app before synchronizing (no segment sent) */
 } tt_close_reason_t;
 
-/* Engine configuration. tt_config_init() fills in Linux's defaults. */
+/*
+ * Engine configuration. tt_config_init() fills in Linux's defaults.
+ *
+ * Giving up, as Linux: retries2 (tcp_retries2, 15) bounds retransmissions by
+ * the time that many take from a 200 ms RTO (924.6 s), and zero-window probes
+ * by that many left unanswered in a row; a peer that answers every probe
+ * keeps the connection open (RFC 1122 4.2.2.17). An orphan (its handle closed:
+ * FIN_WAIT_1, CLOSING or LAST_ACK with data or FIN unacknowledged) is held to
+ * tcp_orphan_retries instead. Its default 0 means Linux's: 8 while the
+ * backed-off RTO is below 120 s, then none: a silent peer loses the orphan
+ * after 102.2 s from a 200 ms RTO, and one that keeps answering its probes
+ * with a zero window after 324.6 s. Either way the connection ends with
+ * ETIMEDOUT (CLOSED why "timeout"), without a RST.
+ */
 typedef struct tt_config {
     uint32_t addr;                 /* our IPv4 address, host byte order */
     uint32_t mtu;                  /* bytes; the MSS we announce is mtu - 40 */
@@ -90,6 +103,7 @@ typedef struct tt_config {
     int syn_retries;               /* tcp_syn_retries */
     int synack_retries;            /* tcp_synack_retries */
     int retries2;                  /* tcp_retries2 */
+    int tcp_orphan_retries;        /* tcp_orphan_retries, in place of retries2 for orphans */
     int tcp_syncookies;            /* 1: SYN cookies when a listener's SYN queue is full */
     uint32_t tcp_max_syn_backlog;  /* half-open connections per listener without cookies */
     uint32_t sndbuf;               /* send buffer per connection, bytes */

@@ -248,6 +248,7 @@ class Tcp:
         seg = pkt[ihl:total]
         self.sport, self.dport, self.seq, self.ack = struct.unpack("!HHII", seg[:12])
         self.flags = seg[13]
+        self.wnd = struct.unpack("!H", seg[14:16])[0]  # unscaled
         self.len = len(seg) - (seg[12] >> 4) * 4
         pseudo = pkt[12:20] + struct.pack("!BBH", 0, 6, len(seg))
         self.tcp_ok = _csum(pseudo + seg) == 0xFFFF

@@ -108,6 +108,17 @@ static int set_syn_backlog(struct pd_opts *o, const char *v)
     return set_u32(&o->cfg.tcp_max_syn_backlog, v, 1, UINT32_MAX);
 }
 
+/* 0..INT_MAX, the apps' range; 0 is Linux's default (8 while alive). */
+static int set_orphan_retries(struct pd_opts *o, const char *v)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 0, INT_MAX, &x);
+    if (err)
+        return err;
+    o->cfg.tcp_orphan_retries = (int)x;
+    return 0;
+}
+
 static int set_rcvbuf(struct pd_opts *o, const char *v)
 {
     return set_u32(&o->cfg.rcvbuf, v, 1024, 1u << 30);
@@ -170,6 +181,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-max-tw-buckets", true, set_tw_buckets},
     {"--tcp-syncookies", true, set_syncookies},
     {"--tcp-max-syn-backlog", true, set_syn_backlog},
+    {"--tcp-orphan-retries", true, set_orphan_retries},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},
     {"--ip-local-port-range", true, set_port_range},
