@@ -48,6 +48,7 @@ static void config_read(struct fz *f)
     static const uint32_t mtus[4] = {1500, 576, 296, 9000};
     static const uint32_t tw_caps[4] = {262144, 0, 1, 2};
     static const uint64_t fin_timeouts[4] = {60 * SEC, 1 * MS, 100 * MS, 2 * SEC};
+    static const int orphan_retries[4] = {0, 1, 2, 15}; /* 0: Linux's 8 */
     tt_config_t *c = &f->cfg;
     uint8_t b0 = rd_u8(&f->in), b3, b4, b5;
     uint16_t msl = rd_u16(&f->in);
@@ -81,6 +82,7 @@ static void config_read(struct fz *f)
     for (int i = 0; i < 16; i++)
         c->isn_secret[i] = (uint8_t)(b5 + 7 * i);
     c->seed = b5;
+    c->tcp_orphan_retries = orphan_retries[(b5 >> 5) & 3];
     if (b5 & 0x80) { /* no SYN cookies: a small half-open queue instead */
         c->tcp_syncookies = 0;
         c->tcp_max_syn_backlog = 2;

@@ -53,6 +53,12 @@ void model_init(struct model *m, const tt_config_t *cfg, bool trace)
     m->addr = cfg->addr;
     m->mtu = cfg->mtu;
     m->msl_us = cfg->msl_us;
+    /* Every connection timer is capped at TT_RTO_MAX and every retry limit
+     * (tcp_retries2, tcp_orphan_retries, the zero-window probe's backoff to
+     * TT_RTO_MAX) is a few dozen timeouts at most, so an orphan that makes
+     * no progress is gone within 30 capped intervals, plus FIN_WAIT_2's
+     * tcp_fin_timeout. Before issue 11 a zero-window orphan lived for ever. */
+    m->orphan_stall_max = 30 * TT_RTO_MAX + cfg->fin_timeout_us;
     m->rfc1337 = cfg->tcp_rfc1337 != 0;
     m->tw_reuse = cfg->tcp_tw_reuse != 0;
     m->pure_in = true;
@@ -464,6 +470,7 @@ static void check_state_event(const struct model *m, struct flow *fl, const tt_e
     if (ev->from == TT_STATE_LISTEN || ev->to == TT_STATE_SYN_SENT)
         new_incarnation(m, fl, ev);
     fl->state = ev->to;
+    fl->orphan_seen = false; /* a new state is progress (check_orphans) */
 }
 
 /* RFC 9293 3.10.7.4 eighth step, SPEC §2: only the peer's FIN again. */
@@ -569,8 +576,32 @@ void model_check_aborted(struct model *m, uint32_t raddr, uint16_t lport, uint16
              tt_state_name(fl->state));
 }
 
+/* Linux bounds an orphan's life (tcp_orphan_retries, tcp_fin_timeout): one
+ * that makes no progress, its SND.UNA and its state both still, must end. */
+static void check_orphans(struct model *m, const tt_engine_t *eng)
+{
+    for (const struct tt_conn *c = eng->all_conns; c; c = c->all_next) {
+        if (!c->orphan || c->close_cb || c->detached)
+            continue; /* a lingering close is not an orphan yet (tcp_timer.c) */
+        struct flow *fl = model_flow(m, c->t.raddr, c->t.lport, c->t.rport, false);
+        if (!fl)
+            continue; /* evicted: its history is gone */
+        if (!fl->orphan_seen || fl->orphan_state != c->state || fl->orphan_una != c->snd_una) {
+            fl->orphan_seen = true;
+            fl->orphan_state = c->state;
+            fl->orphan_una = c->snd_una;
+            fl->orphan_progress_at = m->now;
+            continue;
+        }
+        FZ_CHECK(m->now - fl->orphan_progress_at <= m->orphan_stall_max,
+                 "orphan %u>%u still in %s after %" PRIu64 " us without progress", c->t.lport,
+                 c->t.rport, tt_state_name(c->state), m->now - fl->orphan_progress_at);
+    }
+}
+
 void model_check_engine(struct model *m, tt_engine_t *eng, uint64_t ops)
 {
+    check_orphans(m, eng);
     size_t tcbs = 0, tws = 0;
     const tt_config_t *cfg = tt_engine_config(eng);
 

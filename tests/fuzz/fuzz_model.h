@@ -48,12 +48,19 @@ struct flow {
     /* the state announced by the engine's events (SPEC §4) */
     tt_state_t state;
     uint64_t tw_expires; /* in TIME_WAIT: when 2*MSL runs out (SPEC §2) */
+    /* white box, while its TCB is an orphan: the last time it made progress
+     * (SND.UNA or the state moved), to bound its lifetime (issue 11 items 1, 12) */
+    bool orphan_seen;
+    tt_state_t orphan_state;
+    uint32_t orphan_una;
+    uint64_t orphan_progress_at;
 };
 
 struct model {
     uint32_t addr; /* the engine's address */
     uint32_t mtu;
     uint64_t msl_us;
+    uint64_t orphan_stall_max; /* longest an orphan may go without progress */
     bool rfc1337, tw_reuse;
     struct flow flows[FZ_FLOWS];
     unsigned next_victim;
