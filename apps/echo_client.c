@@ -9,6 +9,8 @@
  *
  * It exits once every connection has left the engine (FIN exchange done),
  * and with --wait-timewait only once the TIME_WAIT entries expired too.
+ * Losing the TUN device ends the run at once: one line naming the device
+ * and the errno text, exit 1, the pcap and trace flushed.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -271,12 +273,14 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
                 (unsigned long long)tt_driver_seed(cl->drv));
     tt_driver_set_check_cb(cl->drv, cl_check, cl);
     rc = tt_driver_run(cl->drv);
+    if (tt_driver_error(cl->drv) != NULL)
+        fprintf(stderr, "echo-client: %s\n", tt_driver_error(cl->drv));
     if (o->verbose) {
         tt_driver_print_stats(cl->drv, stderr);
         cl_summary(cl);
     }
     tt_driver_free(cl->drv);
-    return rc;
+    return rc < 0 ? 1 : rc; /* the device was lost */
 }
 
 int main(int argc, char **argv)

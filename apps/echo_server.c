@@ -8,6 +8,10 @@
  *
  * Back-pressure: when the send buffer is full, the rest of the data waits
  * in the session and reading stops until the engine reports room again.
+ *
+ * Losing the TUN device (deleted under the server) ends the run: one line
+ * naming the device and the errno text, then exit 1 once the pcap and
+ * trace are flushed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -291,6 +295,8 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
     if (rc == 0) {
         tt_driver_set_check_cb(srv->drv, srv_check, srv);
         rc = tt_driver_run(srv->drv);
+        if (tt_driver_error(srv->drv) != NULL)
+            fprintf(stderr, "echo-server: %s\n", tt_driver_error(srv->drv));
         if (o->verbose)
             tt_driver_print_stats(srv->drv, stderr);
     }

@@ -26,6 +26,7 @@
 #define TT_RTO_MIN (200 * MS)   /* Linux TCP_RTO_MIN */
 #define TT_RTO_MAX (120 * SEC)  /* Linux TCP_RTO_MAX */
 #define TT_MSS_DEFAULT 536      /* RFC 9293 3.7.1: no MSS option */
+#define TT_MSS_MIN 48           /* Linux tcp_min_snd_mss: least peer MSS honoured */
 #define TT_INIT_CWND 10         /* RFC 6928 */
 #define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
 #define TT_QUICKACKS 16         /* Linux TCP_MAX_QUICKACKS */

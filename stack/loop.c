@@ -23,6 +23,11 @@
  *
  * Packets are never allocated: one receive buffer, and preallocated rings
  * for the rare EAGAIN on write and for delayed faults.
+ *
+ * Losing the device (deleted under us: POLLERR, then EBADFD on read and
+ * write, see tun_err_kind()) ends the run: the loop stops at once and
+ * tt_driver_run() returns that negative errno, with a one-line reason in
+ * tt_driver_error(); the pcap and trace are flushed as at any other end.
  */
 #include <errno.h>
 #include <signal.h>
@@ -70,6 +75,8 @@ struct tt_driver {
 
     uint64_t seed, start_us, wall_start_us, last_now, armed;
     int status;
+    int error;        /* 0, or the negative errno that lost the device */
+    char errmsg[160]; /* its one-line reason */
     tt_driver_check_cb check_cb;
     void *check_ctx;
     struct drv_counters ctr;
@@ -139,22 +146,53 @@ static void drv_on_prepare(uv_prepare_t *h)
     drv_arm(d);
 }
 
+/* ---- losing the device ---- */
+
+/*
+ * The device is gone (or unusable for good): stop polling it and end the
+ * run with err, whatever status the application gives tt_driver_stop()
+ * later in this iteration. Only the first error is kept.
+ */
+static void drv_fail(struct tt_driver *d, const char *op, int err)
+{
+    if (d->error != 0)
+        return;
+    d->error = err;
+    snprintf(d->errmsg, sizeof(d->errmsg), "TUN %s: %s: %s%s", d->ifname, op, strerror(-err),
+             err == -EBADFD ? " (the interface was deleted)" : "");
+    uv_poll_stop(&d->poll);
+    d->status = err;
+    uv_stop(&d->loop);
+}
+
 /* ---- TUN output ---- */
 
 static void drv_set_writable(struct tt_driver *d, bool on);
 
-/* true when done with pkt (written, or failed for good); false on EAGAIN. */
+/* true when done with pkt (written, dropped, or the device is gone); false
+ * when the write is to be tried again once the device is writable. */
 static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    if (d->error != 0)
+        return true; /* nowhere to write: the run is ending */
     if (write(d->fd, pkt, len) >= 0) {
         d->ctr.tun_out++;
         if (d->pcap != NULL)
             pcap_write(d->pcap, drv_wall(d), pkt, len);
         return true;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOBUFS)
+    int err = -errno;
+    switch (tun_err_kind(err)) {
+    case TUN_ERR_RETRY:
         return false;
-    d->ctr.tun_write_errors++;
+    case TUN_ERR_DROP:
+        d->ctr.tun_write_errors++;
+        return true;
+    case TUN_ERR_FATAL:
+        d->ctr.tun_write_errors++;
+        drv_fail(d, "write", err);
+        return true;
+    }
     return true;
 }
 
@@ -297,11 +335,15 @@ static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t ra
  * packet rather than to the batch. */
 static void drv_read_batch(struct tt_driver *d)
 {
-    for (int i = 0; i < RX_BATCH; i++) {
+    for (int i = 0; i < RX_BATCH && d->error == 0; i++) {
         ssize_t n = read(d->fd, d->rxbuf, RX_BUF_SIZE);
         if (n <= 0) {
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                d->ctr.tun_read_errors++;
+            int err = n < 0 ? -errno : 0;
+            if (err == 0 || tun_err_kind(err) == TUN_ERR_RETRY)
+                return;
+            d->ctr.tun_read_errors++;
+            if (tun_err_kind(err) == TUN_ERR_FATAL)
+                drv_fail(d, "read", err);
             return;
         }
         uint64_t now = drv_clock(d);
@@ -320,7 +362,10 @@ static void drv_on_poll(uv_poll_t *h, int status, int events)
     struct tt_driver *d = h->data;
 
     if (status < 0) {
-        d->ctr.tun_read_errors++;
+        /* libuv stopped the handle on POLLERR and says only UV_EBADF; a
+         * read tells the device's own error (EBADFD once it is deleted). */
+        drv_read_batch(d);
+        drv_fail(d, "poll", status);
         return;
     }
     if (events & UV_WRITABLE)
@@ -331,7 +376,7 @@ static void drv_on_poll(uv_poll_t *h, int status, int events)
 
 static void drv_set_writable(struct tt_driver *d, bool on)
 {
-    if (d->want_writable == on)
+    if (d->want_writable == on || d->error != 0)
         return;
     d->want_writable = on;
     uv_poll_start(&d->poll, UV_READABLE | (on ? UV_WRITABLE : 0), drv_on_poll);
@@ -672,8 +717,14 @@ int tt_driver_run(tt_driver_t *d)
 
 void tt_driver_stop(tt_driver_t *d, int status)
 {
-    d->status = status;
+    if (d->error == 0) /* a lost device is the run's outcome, whatever else ended */
+        d->status = status;
     uv_stop(&d->loop);
+}
+
+const char *tt_driver_error(const tt_driver_t *d)
+{
+    return d->error != 0 ? d->errmsg : NULL;
 }
 
 void tt_driver_print_stats(tt_driver_t *d, FILE *f)

@@ -24,16 +24,27 @@ void tcp_tuple_of(const struct seg *seg, struct tuple *t)
     t->rport = seg->sport;
 }
 
+/*
+ * SND.MSS (RFC 9293 3.7.1): the peer's MSS option, or 536 without one; an
+ * option of 0 is ignored, as Linux ignores it. A tiny one is raised to 48
+ * (Linux tcp_min_snd_mss), but our own MTU bounds it last: the stack sets
+ * DF and never fragments, so no datagram may outgrow the MTU (RFC 791;
+ * 68 leaves 28 bytes).
+ */
+static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
+{
+    uint32_t peer = seg->opt.mss_ok && seg->opt.mss ? seg->opt.mss : TT_MSS_DEFAULT;
+    if (peer < TT_MSS_MIN)
+        peer = TT_MSS_MIN;
+    uint32_t ours = cfg->mtu - 40;
+    return peer < ours ? peer : ours;
+}
+
 /* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
 void tcp_syn_options(struct tt_conn *c, const struct seg *seg)
 {
     const tt_config_t *cfg = &c->eng->cfg;
-    uint32_t our_mss = cfg->mtu - 40;
-    c->mss = seg->opt.mss_ok && seg->opt.mss < our_mss ? seg->opt.mss : our_mss;
-    if (!seg->opt.mss_ok && c->mss > TT_MSS_DEFAULT)
-        c->mss = TT_MSS_DEFAULT; /* RFC 9293 3.7.1 */
-    if (c->mss < 64)
-        c->mss = 64;
+    c->mss = (uint16_t)snd_mss(cfg, seg);
     c->ws_on = cfg->tcp_window_scaling && seg->opt.ws_ok;
     c->snd_wscale = c->ws_on ? seg->opt.ws : 0;
     if (!c->ws_on)

@@ -41,6 +41,27 @@ static uint16_t wnd_field(const struct tt_conn *c, bool syn)
 }
 
 /*
+ * The most SACK blocks a segment may carry: as many as the 40 bytes of
+ * options hold beside the timestamp, and no more than leave room under the
+ * MTU for the headers and one byte of data (the stack sets DF and never
+ * fragments, RFC 791). At the least MTU, 68, one block still fits.
+ */
+static size_t sack_blocks_max(const struct tt_conn *c)
+{
+    size_t room = c->eng->cfg.mtu - IPV4_HDR_LEN - TCP_HDR_LEN - 1;
+    struct tcp_opts o = {.ts_ok = c->ts_on};
+    size_t prev = tcp_options_len(&o), n = 0;
+    for (; n < TCP_SACK_MAX; n++) {
+        o.sack_count = (uint8_t)(n + 1);
+        size_t len = tcp_options_len(&o);
+        if (len == prev || len > room)
+            break; /* the option space is full, or the MTU is reached */
+        prev = len;
+    }
+    return n;
+}
+
+/*
  * RFC 2018 4: the blocks of out-of-order data we hold, as maximal runs of
  * the reassembly queue; the first block is the run holding the segment
  * that arrived last, so the sender learns of the newest hole first.
@@ -48,7 +69,9 @@ static uint16_t wnd_field(const struct tt_conn *c, bool syn)
 static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
 {
     struct tcp_sack_block runs[TCP_SACK_MAX];
-    size_t n = 0, first = 0;
+    size_t n = 0, first = 0, max = sack_blocks_max(c);
+    if (max == 0)
+        return;
     for (const struct ooo_seg *q = c->ooo; q;) {
         struct tcp_sack_block b = {q->seq, q->seq + q->len};
         bool newest = false;
@@ -56,9 +79,9 @@ static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
             b.right = seq_max(b.right, q->seq + q->len);
             newest = newest || q->seq == c->ooo_last_seq;
         }
-        if (n == TCP_SACK_MAX && !newest)
+        if (n == max && !newest)
             continue;
-        if (n == TCP_SACK_MAX)
+        if (n == max)
             n--; /* the newest run replaces the last of the older ones */
         if (newest)
             first = n;

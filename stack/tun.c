@@ -1,5 +1,6 @@
 /*
- * TUN device setup (Linux). Everything here runs once at start-up; the
+ * TUN device setup (Linux). Everything here runs once at start-up, but
+ * tun_err_kind(), which loop.c asks when a read or write fails; the
  * per-packet reads and writes are in loop.c. Configuration uses the classic
  * SIOCSIF* ioctls, which need nothing but a datagram socket, rather than
  * netlink: we set one address, one netmask, the MTU and the up flag, and
@@ -156,4 +157,24 @@ int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mt
     rc = tun_set_all(sock, ifname, addr, prefix, mtu, step);
     close(sock);
     return rc;
+}
+
+enum tun_err_kind tun_err_kind(int err)
+{
+    switch (-err) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EINTR:
+    case ENOBUFS: /* the kernel is short of memory for a moment */
+    case ENOMEM:
+        return TUN_ERR_RETRY;
+    case EIO:      /* the link is down (`ip link set down`): up again later, perhaps */
+    case EINVAL:   /* a datagram the kernel refuses (empty, or not IP) */
+    case EMSGSIZE: /* larger than the device takes */
+        return TUN_ERR_DROP;
+    default: /* EBADFD (the interface was deleted), EBADF, ENODEV, ENXIO, EFAULT, ... */
+        return TUN_ERR_FATAL;
+    }
 }

@@ -26,4 +26,20 @@ int tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **
 int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
                   const char **step);
 
+/* What a failed read() or write() on the TUN file descriptor means. */
+enum tun_err_kind {
+    TUN_ERR_RETRY, /* try again later: nothing is wrong with the device */
+    TUN_ERR_DROP,  /* this datagram is lost (refused, or the link is down); go on */
+    TUN_ERR_FATAL, /* the device is gone or unusable: no later call will work */
+};
+
+/*
+ * Classifies err (a negative errno of read() or write() on the TUN fd).
+ * Measured on Linux 6.x: once the interface is deleted (`ip link del`),
+ * poll() reports POLLERR and read() and write() fail with EBADFD, for good.
+ * With the link set down, write() fails with EIO until it is up again,
+ * while read() still works: EIO only loses the datagram.
+ */
+enum tun_err_kind tun_err_kind(int err);
+
 #endif

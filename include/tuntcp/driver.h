@@ -72,10 +72,25 @@ uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or gi
 
 void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
 
-/* Runs the loop; returns the status given to tt_driver_stop(), 0 after SIGINT/SIGTERM. */
+/*
+ * Runs the loop; returns the status given to tt_driver_stop(), 0 after
+ * SIGINT/SIGTERM, or a negative errno when the TUN device failed for good
+ * (-EBADFD once the interface is deleted under the running app; transient
+ * errors such as EAGAIN, EINTR or ENOBUFS never end the run). Then the loop
+ * stopped at once, the engine is left as it was (no segment can leave any
+ * more), and tt_driver_error() says why; tt_driver_free() still flushes and
+ * closes the pcap and trace.
+ */
 int tt_driver_run(tt_driver_t *drv);
-/* Makes tt_driver_run() return status once the current iteration ends. */
+/* Makes tt_driver_run() return status once the current iteration ends; a
+ * device failure in the same run takes precedence. */
 void tt_driver_stop(tt_driver_t *drv, int status);
+/*
+ * NULL while the device works; after a device failure, a one-line reason
+ * naming the interface, the call and the errno text, e.g. "TUN tt0: read:
+ * File descriptor in bad state (the interface was deleted)".
+ */
+const char *tt_driver_error(const tt_driver_t *drv);
 
 /*
  * Every counter (the engine's, then the driver's) as `Name value` lines,

@@ -342,6 +342,9 @@ static const struct h_seg *pop(struct harness *h, bool check_ports, const char *
                s->parse_err, s->len);
     if (s->proto != IP_PROTO_TCP)
         h_fail(file, line, "the engine sent IP protocol %u, not TCP", s->proto);
+    if (s->len > h->cfg.mtu) /* DF is set and nothing is fragmented (RFC 791) */
+        h_fail(file, line, "the engine sent a datagram of %zu bytes, over the MTU of %" PRIu32,
+               s->len, h->cfg.mtu);
     if (s->seg.saddr != H_ENGINE_ADDR || s->seg.daddr != H_PEER_ADDR)
         h_fail(file, line, "segment from %08" PRIx32 " to %08" PRIx32 ", not 10.7.0.2 -> 10.7.0.1",
                s->seg.saddr, s->seg.daddr);
