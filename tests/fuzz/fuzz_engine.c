@@ -45,7 +45,7 @@ uint8_t g_pattern[PKT_MAX + 256];
 static void config_read(struct fz *f)
 {
     static const uint32_t bufs[4] = {1024, 4096, 65536, 262144};
-    static const uint32_t mtus[4] = {1500, 576, 296, 9000};
+    static const uint32_t mtus[4] = {1500, 576, 88, 9000}; /* 88: below 104, the old MSS floor */
     static const uint32_t tw_caps[4] = {262144, 0, 1, 2};
     static const uint64_t fin_timeouts[4] = {60 * SEC, 1 * MS, 100 * MS, 2 * SEC};
     static const int orphan_retries[4] = {0, 1, 2, 15}; /* 0: Linux's 8 */
