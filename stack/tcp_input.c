@@ -100,6 +100,25 @@ static bool paws_reject(const struct tt_conn *c, const struct seg *seg)
 }
 
 /*
+ * Linux tcp_sequence() takes a segment that ends exactly at RCV.NXT: in
+ * LAST_ACK and CLOSING that is the peer's FIN again, sent because our ACK
+ * of it was lost, and it may acknowledge our FIN. Its ACK is processed so
+ * that the connection closes at once instead of an RTO later (RFC 9293's
+ * test would refuse it as an old duplicate). It must carry an ACK; RST
+ * and SYN keep RFC 5961's rules. Only these two states: elsewhere the
+ * RFC's test stands.
+ */
+static bool old_fin_again(const struct tt_conn *c, const struct seg *seg)
+{
+    if (c->state != TT_STATE_LAST_ACK && c->state != TT_STATE_CLOSING)
+        return false;
+    if ((seg->flags & (TCP_RST | TCP_SYN | TCP_ACK)) != TCP_ACK)
+        return false;
+    uint32_t len = seg_len(seg);
+    return len > 0 && seg->seq + len == c->rcv_nxt;
+}
+
+/*
  * RFC 9293 3.10.7.4 first step: the four cases of acceptability. With
  * RCV.WND zero "special allowance should be made to accept valid ACKs,
  * URGs, and RSTs": a segment at RCV.NXT is let in whatever its length, so
@@ -111,6 +130,8 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
     uint32_t len = seg_len(seg);
     uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t end = c->rcv_nxt + wnd;
+    if (old_fin_again(c, seg))
+        return true;
     if (wnd == 0)
         return seg->seq == c->rcv_nxt;
     if (len == 0)
@@ -454,6 +475,7 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         challenge_ack(c);
         return;
     }
+    bool dup_fin = old_fin_again(c, seg);
     trim_old(c, seg);
     if (!(seg->flags & TCP_ACK)) /* fifth */
         return;
@@ -465,6 +487,10 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         update_ts_recent(c, seg);
     if (!tcp_ack_input(c, seg))
         return;
+    /* The peer's FIN again, not acknowledging ours: ACK it again, as an
+     * unacceptable segment would be (Linux: a duplicate's immediate ACK). */
+    if (dup_fin)
+        c->ack_now = true;
     trim_beyond_window(c, seg);
     text_and_fin(c, seg); /* seventh, eighth */
     if (!tcb_gone(c))

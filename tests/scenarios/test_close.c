@@ -506,6 +506,45 @@ static void close_with_unread_data_in_closing_sends_rst(void **state)
     expect_unread_data_rst(h, ISS + 2, IRS + 5);
 }
 
+/*
+ * Linux tcp_sequence() and tcp_rcv_state_process(): in LAST_ACK the peer's
+ * FIN again (our ACK of it was lost) that also acknowledges our FIN is
+ * taken for its ACK, and the connection closes at once, with nothing sent
+ * (Linux: tcp_done(), consumed). RFC 9293's test would call it an old
+ * duplicate, ignore the ACK and wait an RTO to resend our FIN.
+ */
+static void dup_fin_acking_our_fin_closes_last_ack(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_last_ack(h);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    h_expect_closed(h, TT_WHY_LAST_ACK, h->now);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    h_advance(h, 10 * SEC); /* no FIN again */
+    h_expect_nothing(h);
+}
+
+/* The same in CLOSING (Linux: tcp_time_wait(), consumed): straight to
+ * TIME_WAIT without a segment; the peer's next FIN is ACKed from there. */
+static void dup_fin_acking_our_fin_moves_closing_to_time_wait(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_closing(h, H_ORPHAN);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING,
+                    TT_STATE_TIME_WAIT, -1);
+    h_advance(h, 200 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +578,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(close_with_unread_data_in_last_ack_sends_rst, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(close_with_unread_data_in_closing_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fin_acking_our_fin_closes_last_ack, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fin_acking_our_fin_moves_closing_to_time_wait, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
