@@ -136,10 +136,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(probe_ack_taken_with_zero_window, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(probes_at_zero_window_are_not_dupacks, h_setup,
-                                        h_teardown),
-        cmocka_unit_test_setup_teardown(rst_at_rcv_nxt_taken_with_zero_window, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(probes_at_zero_window_are_not_dupacks, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rst_at_rcv_nxt_taken_with_zero_window, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(bare_fin_taken_with_zero_window, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fin_with_data_dropped_with_zero_window, h_setup,
                                         h_teardown),
