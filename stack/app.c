@@ -231,22 +231,40 @@ static bool needs_reset(tt_state_t s)
 }
 
 /*
- * ABORT (RFC 9293 3.10.5) as SO_LINGER {on, 0} does it in Linux: a RST with
- * seq = SND.NXT and ack = RCV.NXT, queued data thrown away, no TIME_WAIT.
+ * Linux tcp_disconnect(): CLOSING and LAST_ACK are reset too when part of
+ * what the application queued, data or FIN, never left (SND.NXT short of
+ * the end of the queue): the peer would otherwise wait for it in vain
+ * (RFC 2525 2.17). With everything sent the peer lacks nothing, and the
+ * connection goes without a segment, as on Linux.
  */
-static void abort_conn(struct tt_conn *c, const char *why)
+static bool abort_needs_reset(const struct tt_conn *c)
+{
+    if (needs_reset(c->state))
+        return true;
+    bool closing = c->state == TT_STATE_CLOSING || c->state == TT_STATE_LAST_ACK;
+    return closing && seq_lt(c->snd_nxt, tcb_snd_end(c));
+}
+
+/* A RST with seq = SND.NXT and ack = RCV.NXT ends the connection at once:
+ * queued data thrown away, no TIME_WAIT (RFC 9293 3.10.5 ABORT). */
+static void reset_conn(struct tt_conn *c, const char *why)
 {
     tt_engine_t *eng = c->eng;
-    if (!needs_reset(c->state)) {
-        tcb_close(c, TT_WHY_APP_CLOSE, 0);
-        return;
-    }
     tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
     tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = why};
     engine_event(eng, &ev, &c->t);
     if (c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_CLOSE_WAIT)
         eng->stats.TcpEstabResets++;
     tcb_close(c, TT_WHY_RST_OUT, 0);
+}
+
+/* ABORT as SO_LINGER {on, 0} does it in Linux (tcp_disconnect()). */
+static void abort_conn(struct tt_conn *c)
+{
+    if (abort_needs_reset(c))
+        reset_conn(c, "linger0");
+    else
+        tcb_close(c, TT_WHY_APP_CLOSE, 0);
 }
 
 static void orphan(struct tt_conn *c)
@@ -286,14 +304,15 @@ static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
     orphan(c);
     if (c->detached) {
         tcb_release(c);
+    } else if (c->rcvbuf.len > 0 || c->ooo) {
+        /* RFC 2525 2.17, as Linux tcp_close() in every state (LAST_ACK and
+         * CLOSING too), and before it looks at SO_LINGER: unread data means
+         * the peer's bytes were lost; say so with a RST rather than a FIN. */
+        eng->stats.TcpExtTCPAbortOnClose++;
+        reset_conn(c, "unread_data");
     } else if (reset) {
         eng->stats.TcpExtTCPAbortOnLinger++;
-        abort_conn(c, "linger0");
-    } else if (c->rcvbuf.len > 0 || c->ooo) {
-        /* RFC 2525 2.17, as Linux: unread data means the peer's bytes were
-         * lost; say so with a RST rather than a FIN. */
-        eng->stats.TcpExtTCPAbortOnClose++;
-        abort_conn(c, "unread_data");
+        abort_conn(c);
     } else {
         close_graceful(c, cb);
         engine_leave(eng);

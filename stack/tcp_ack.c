@@ -153,8 +153,10 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     }
     if (c->listener && c->listener->ready >= c->listener->backlog) {
         /* Linux: the accept queue is full; forget this ACK, the SYN-ACK
-         * timer will offer the handshake again. */
+         * timer will offer the handshake again. Linux counts it in both
+         * (tcp_v4_syn_recv_sock: exit_overflow, then tcp_listendrop). */
         c->eng->stats.TcpExtListenOverflows++;
+        c->eng->stats.TcpExtListenDrops++;
         return false;
     }
     if (c->retries == 0)

@@ -110,14 +110,41 @@ static bool paws_reject(const struct tt_conn *c, const struct seg *seg)
     return c->eng->now - c->ts_recent_stamp < 24ull * 24 * 3600 * SEC;
 }
 
-/* RFC 9293 3.10.7.4 first step: the four cases of acceptability. */
+/*
+ * Linux tcp_sequence() takes a segment that ends exactly at RCV.NXT: in
+ * LAST_ACK and CLOSING that is the peer's FIN again, sent because our ACK
+ * of it was lost, and it may acknowledge our FIN. Its ACK is processed so
+ * that the connection closes at once instead of an RTO later (RFC 9293's
+ * test would refuse it as an old duplicate). It must carry an ACK; RST
+ * and SYN keep RFC 5961's rules. Only these two states: elsewhere the
+ * RFC's test stands.
+ */
+static bool old_fin_again(const struct tt_conn *c, const struct seg *seg)
+{
+    if (c->state != TT_STATE_LAST_ACK && c->state != TT_STATE_CLOSING)
+        return false;
+    if ((seg->flags & (TCP_RST | TCP_SYN | TCP_ACK)) != TCP_ACK)
+        return false;
+    uint32_t len = seg_len(seg);
+    return len > 0 && seg->seq + len == c->rcv_nxt;
+}
+
+/*
+ * RFC 9293 3.10.7.4 first step: the four cases of acceptability. With
+ * RCV.WND zero "special allowance should be made to accept valid ACKs,
+ * URGs, and RSTs": a segment at RCV.NXT is let in whatever its length, so
+ * that its ACK (a zero-window probe's, say) and RST count; its text is
+ * dropped after the ACK step (trim_beyond_window), a bare FIN excepted.
+ */
 static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
 {
     uint32_t len = seg_len(seg);
     uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t end = c->rcv_nxt + wnd;
+    if (old_fin_again(c, seg))
+        return true;
     if (wnd == 0)
-        return len == 0 && seg->seq == c->rcv_nxt;
+        return seg->seq == c->rcv_nxt;
     if (len == 0)
         return seq_in(seg->seq, c->rcv_nxt, end);
     return seq_in(seg->seq, c->rcv_nxt, end) || seq_in(seg->seq + len - 1, c->rcv_nxt, end);
@@ -144,27 +171,43 @@ static void challenge_ack(struct tt_conn *c)
     tcp_send_ack(c);
 }
 
-/* Keep only what lies in [RCV.NXT, RCV.NXT + RCV.WND) (RFC 9293 3.10.7.4). */
-static void trim_to_window(const struct tt_conn *c, struct seg *seg)
+/* Drop what lies before RCV.NXT (RFC 9293 3.10.7.4), a SYN included. */
+static void trim_old(const struct tt_conn *c, struct seg *seg)
 {
-    if (seq_lt(seg->seq, c->rcv_nxt)) {
-        uint32_t d = c->rcv_nxt - seg->seq;
-        if (seg->flags & TCP_SYN) {
-            seg->flags &= (uint8_t)~TCP_SYN;
-            d--;
-            seg->seq++;
-        }
-        if (d > seg->len)
-            d = seg->len;
-        seg->data += d;
-        seg->len -= d;
-        seg->seq += d;
+    if (!seq_lt(seg->seq, c->rcv_nxt))
+        return;
+    uint32_t d = c->rcv_nxt - seg->seq;
+    if (seg->flags & TCP_SYN) {
+        seg->flags &= (uint8_t)~TCP_SYN;
+        d--;
+        seg->seq++;
     }
+    if (d > seg->len)
+        d = seg->len;
+    seg->data += d;
+    seg->len -= d;
+    seg->seq += d;
+}
+
+/*
+ * Drop text beyond RCV.NXT + RCV.WND, and a FIN behind it (RFC 9293
+ * 3.10.7.4). Done after the ACK step, so that a zero-window probe still
+ * counts as a segment with data there (it is no duplicate ACK, as Linux's
+ * FLAG_DATA says). When nothing of the text is left (our window is zero)
+ * the peer hears our window at once (Linux tcp_data_queue: out_of_window).
+ * A bare FIN at RCV.NXT is kept: it needs no buffer space, and Linux takes
+ * it even at zero window ("some stacks send bare FIN in a loop"), so
+ * teardown does not wait for an application that is not reading.
+ */
+static void trim_beyond_window(struct tt_conn *c, struct seg *seg)
+{
     uint32_t wnd_end = c->rcv_adv;
-    if (seg->len && seq_gt(seg->seq + seg->len, wnd_end)) {
-        seg->len = seq_gt(wnd_end, seg->seq) ? wnd_end - seg->seq : 0;
-        seg->flags &= (uint8_t)~TCP_FIN;
-    }
+    if (seg->len == 0 || !seq_gt(seg->seq + seg->len, wnd_end))
+        return;
+    seg->len = seq_gt(wnd_end, seg->seq) ? wnd_end - seg->seq : 0;
+    seg->flags &= (uint8_t)~TCP_FIN;
+    if (seg->len == 0)
+        c->ack_now = true;
 }
 
 /* RFC 9293 3.10.7.4 second step, with RFC 5961 3.2. */
@@ -448,7 +491,8 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         challenge_ack(c);
         return;
     }
-    trim_to_window(c, seg);
+    bool dup_fin = old_fin_again(c, seg);
+    trim_old(c, seg);
     if (!(seg->flags & TCP_ACK)) /* fifth */
         return;
     /* Only a segment whose ACK is acceptable may move TS.Recent: a blind
@@ -459,6 +503,11 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         update_ts_recent(c, seg);
     if (!tcp_ack_input(c, seg))
         return;
+    /* The peer's FIN again, not acknowledging ours: ACK it again, as an
+     * unacceptable segment would be (Linux: a duplicate's immediate ACK). */
+    if (dup_fin)
+        c->ack_now = true;
+    trim_beyond_window(c, seg);
     text_and_fin(c, seg); /* seventh, eighth */
     if (!tcb_gone(c))
         tcp_fin_wait_1_done(c);

@@ -2,8 +2,8 @@
  * The LISTEN state (RFC 9293 3.10.7.2): a SYN makes a new connection in
  * SYN_RECEIVED, or, when the listener's half-open queue is full, a
  * stateless SYN-ACK carrying a SYN cookie (RFC 4987 3.6, syncookie.c); an
- * ACK that returns a valid cookie makes the connection then. Anything else
- * with ACK gets a RST.
+ * ACK that returns a valid cookie makes the connection then, or is dropped
+ * while the accept queue is full. Anything else with ACK gets a RST.
  *
  * Queue limits follow Linux: a SYN is dropped while the accept queue
  * (established, not yet accepted) is full; the half-open queue holds as
@@ -129,23 +129,34 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l,
     c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */
     c->snd_wl1 = seg->seq;
     tcb_set_state(c, TT_STATE_SYN_RECEIVED);
-    eng->stats.TcpExtSyncookiesRecv++;
     return c;
 }
 
 static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
 {
     struct syncookie sc;
-    if (cookies_recent(eng, l) && !(seg->flags & TCP_SYN) && l->ready < l->backlog) {
-        if (syncookie_check(eng, seg, &sc)) {
-            struct tt_conn *c = cookie_conn(eng, l, seg, &sc);
-            if (c)
-                tcp_conn_input(c, seg);
-            return;
-        }
-        eng->stats.TcpExtSyncookiesFailed++;
+    if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
+        tcp_send_reset_reply(eng, seg);
+        return;
     }
-    tcp_send_reset_reply(eng, seg);
+    if (!syncookie_check(eng, seg, &sc)) {
+        eng->stats.TcpExtSyncookiesFailed++;
+        tcp_send_reset_reply(eng, seg);
+        return;
+    }
+    eng->stats.TcpExtSyncookiesRecv++;
+    if (l->ready >= l->backlog) {
+        /* Linux tcp_v4_syn_recv_sock(): with the accept queue full the
+         * valid cookie is dropped without a word, as an ordinary handshake's
+         * ACK is (tcp_ack.c). The peer believes it is connected: a RST would
+         * kill it, while its next segment still carries the cookie. */
+        eng->stats.TcpExtListenOverflows++;
+        eng->stats.TcpExtListenDrops++;
+        return;
+    }
+    struct tt_conn *c = cookie_conn(eng, l, seg, &sc);
+    if (c)
+        tcp_conn_input(c, seg);
 }
 
 /* RFC 9293 3.10.7.2 */

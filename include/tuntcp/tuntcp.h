@@ -70,7 +70,8 @@ typedef enum tt_close_reason {
     TT_WHY_RST_OUT,
     TT_WHY_TIMEOUT,
     TT_WHY_REFUSED,
-    TT_WHY_APP_CLOSE, /* closed by the app before synchronizing (no segment sent) */
+    TT_WHY_APP_CLOSE, /* closed by the app with no segment sent: before synchronizing, or
+                         SO_LINGER {on, 0} in CLOSING/LAST_ACK with everything sent (Linux) */
 } tt_close_reason_t;
 
 /*

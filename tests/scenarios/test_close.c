@@ -452,6 +452,99 @@ static void data_after_close_resets_orphan(void **state)
     assert_int_equal(h_stats(h).TcpExtTCPAbortOnData, 1);
 }
 
+/* The RST of a close with unread data (RFC 2525 2.17, Linux tcp_close():
+ * TcpExtTCPAbortOnClose): rst_out "unread_data", CLOSED why rst_out, the
+ * connection gone with no TIME_WAIT. */
+static void expect_unread_data_rst(struct harness *h, uint32_t seq, uint32_t ack)
+{
+    h_expect(h, TCP_RST | TCP_ACK, seq, ack);
+    h_expect_nothing(h);
+    h_expect_closed(h, TT_WHY_RST_OUT, h->now);
+    const tt_event_t *ev = h_last_event(h, TT_EV_RST_OUT);
+    assert_non_null(ev);
+    assert_string_equal(ev->rst_why, "unread_data");
+    assert_int_equal(h_stats(h).TcpExtTCPAbortOnClose, 1);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    h_advance(h, 300 * SEC);
+    h_expect_nothing(h);
+}
+
+/*
+ * RFC 2525 2.17 and RFC 1122 4.2.2.13, as Linux tcp_close() does in every
+ * state: closing with received data unread sends a RST, in LAST_ACK too
+ * (the app shut down after the peer's "abc" and FIN, read nothing, closed).
+ */
+static void close_with_unread_data_in_last_ack_sends_rst(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    tt_conn_read_stop(h->conn);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, "abc", 3);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 5);
+    h_shutdown(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 5);
+    assert_int_equal(h_conn_state(h), TT_STATE_LAST_ACK);
+    h_close(h);
+    expect_unread_data_rst(h, ISS + 2, IRS + 5);
+}
+
+/* The same in CLOSING: our FIN and the peer's "abc"+FIN crossed. */
+static void close_with_unread_data_in_closing_sends_rst(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    tt_conn_read_stop(h->conn);
+    h_shutdown(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 1);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, "abc", 3);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 5);
+    assert_int_equal(h_conn_state(h), TT_STATE_CLOSING);
+    h_close(h);
+    expect_unread_data_rst(h, ISS + 2, IRS + 5);
+}
+
+/*
+ * Linux tcp_sequence() and tcp_rcv_state_process(): in LAST_ACK the peer's
+ * FIN again (our ACK of it was lost) that also acknowledges our FIN is
+ * taken for its ACK, and the connection closes at once, with nothing sent
+ * (Linux: tcp_done(), consumed). RFC 9293's test would call it an old
+ * duplicate, ignore the ACK and wait an RTO to resend our FIN.
+ */
+static void dup_fin_acking_our_fin_closes_last_ack(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_last_ack(h);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    h_expect_closed(h, TT_WHY_LAST_ACK, h->now);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    h_advance(h, 10 * SEC); /* no FIN again */
+    h_expect_nothing(h);
+}
+
+/* The same in CLOSING (Linux: tcp_time_wait(), consumed): straight to
+ * TIME_WAIT without a segment; the peer's next FIN is ACKed from there. */
+static void dup_fin_acking_our_fin_moves_closing_to_time_wait(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_closing(h, H_ORPHAN);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_conn_state(h), TT_STATE_TIME_WAIT);
+    h_expect_states(h, TT_STATE_ESTABLISHED, TT_STATE_FIN_WAIT_1, TT_STATE_CLOSING,
+                    TT_STATE_TIME_WAIT, -1);
+    h_advance(h, 200 * MS);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +575,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(dup_fins_in_closing_all_acked, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(dup_fins_in_close_wait_all_acked, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(data_after_close_resets_orphan, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(close_with_unread_data_in_last_ack_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(close_with_unread_data_in_closing_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fin_acking_our_fin_closes_last_ack, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(dup_fin_acking_our_fin_moves_closing_to_time_wait, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

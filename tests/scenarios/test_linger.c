@@ -192,6 +192,143 @@ static void linger_n_times_out_with_data_stuck_behind_zero_window(void **state)
     assert_int_equal(h->close_at, t_close + 2 * SEC);
 }
 
+/* A RST|ACK at <SEQ=seq><ACK=ack> ended the connection at once, said so in
+ * the trace (rst_out "linger0", CLOSED why rst_out) and left nothing behind. */
+static void expect_linger0_rst(struct harness *h, uint32_t seq, uint32_t ack)
+{
+    h_expect(h, TCP_RST | TCP_ACK, seq, ack);
+    expect_aborted(h);
+}
+
+/* SO_LINGER {on, 0} when the application has already shut down: the FIN
+ * went out or was queued, and close then aborts. */
+static void linger0_close(struct harness *h)
+{
+    h_set_linger(h, 1, 0);
+    h_close(h);
+}
+
+/*
+ * Linux tcp_disconnect() (RFC 2525 2.17): in LAST_ACK an abortive close with
+ * queued data never sent (and the FIN behind it) is a RST at SND.NXT, not a
+ * silent disappearance that leaves the peer waiting for bytes that will
+ * never come. 20000 bytes: ten segments leave in the initial window.
+ */
+static void linger0_in_last_ack_with_unsent_data_sends_rst(void **state)
+{
+    struct harness *h = *state;
+    const uint32_t mss = H_MSS;
+
+    h_reach_close_wait(h);
+    assert_int_equal(h_write_pattern(h, 0, 20000), 20000);
+    for (uint32_t i = 0; i < 10; i++)
+        h_expect_pattern(h, TCP_ACK, ISS + 1 + i * mss, IRS + 2, i * mss, mss);
+    h_shutdown(h);
+    h_expect_nothing(h);
+    assert_int_equal(h_conn_state(h), TT_STATE_LAST_ACK);
+    linger0_close(h);
+    expect_linger0_rst(h, ISS + 1 + 10 * mss, IRS + 2);
+    h_expect_states(h, TT_STATE_CLOSE_WAIT, TT_STATE_LAST_ACK, TT_STATE_CLOSED, -1);
+}
+
+/* The same when only our FIN is unsent: the peer's 4-byte window holds the
+ * 4 bytes of data and leaves no room for the FIN. */
+static void linger0_in_last_ack_with_fin_unsent_sends_rst(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h->peer_wnd = 4;
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 2);
+    assert_int_equal(h_write(h, "data", 4), 4);
+    h_expect_data(h, TCP_ACK, ISS + 1, IRS + 2, "data", 4);
+    h_shutdown(h);
+    h_expect_nothing(h);
+    assert_int_equal(h_conn_state(h), TT_STATE_LAST_ACK);
+    linger0_close(h);
+    expect_linger0_rst(h, ISS + 5, IRS + 2);
+}
+
+/* Linux tcp_disconnect(): CLOSING with data and FIN unsent (the peer's FIN
+ * crossed our shutdown while the data waited for the window). */
+static void linger0_in_closing_with_unsent_data_sends_rst(void **state)
+{
+    struct harness *h = *state;
+    const uint32_t mss = H_MSS;
+
+    h_reach_established_passive(h);
+    assert_int_equal(h_write_pattern(h, 0, 20000), 20000);
+    for (uint32_t i = 0; i < 10; i++)
+        h_expect_pattern(h, TCP_ACK, ISS + 1 + i * mss, IRS + 1, i * mss, mss);
+    h_shutdown(h);
+    h_expect_nothing(h);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 1 + 10 * mss, IRS + 2);
+    assert_int_equal(h_conn_state(h), TT_STATE_CLOSING);
+    linger0_close(h);
+    expect_linger0_rst(h, ISS + 1 + 10 * mss, IRS + 2);
+}
+
+/* Nothing lost, nothing to say: the connection ends with no segment and
+ * CLOSED why app_close, and a late ACK finds no connection. */
+static void expect_silent_abort(struct harness *h)
+{
+    h_expect_nothing(h);
+    assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    h_expect_closed(h, TT_WHY_APP_CLOSE, h->now);
+    assert_null(h_last_event(h, TT_EV_RST_OUT));
+    assert_int_equal(h_stats(h).TcpOutRsts, 0);
+    h_advance(h, 300 * SEC);
+    h_expect_nothing(h);
+}
+
+/* Linux tcp_disconnect(): LAST_ACK with everything sent (SND.NXT is the end
+ * of the queue, FIN included) needs no RST: the peer has all our data and
+ * our FIN. The connection goes without a segment, as on Linux. */
+static void linger0_in_last_ack_all_sent_is_silent(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_close_wait(h);
+    h_shutdown(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 2);
+    linger0_close(h);
+    expect_silent_abort(h);
+}
+
+/* The same in CLOSING: our FIN went out before the peer's arrived. */
+static void linger0_in_closing_all_sent_is_silent(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_closing(h, H_SHUTDOWN);
+    linger0_close(h);
+    expect_silent_abort(h);
+}
+
+/* Linux tcp_close() looks for unread data before SO_LINGER: with both, the
+ * RST is the unread-data one (TcpExtTCPAbortOnClose), even in LAST_ACK with
+ * everything sent, where linger {on, 0} alone would be silent. */
+static void linger0_with_unread_data_resets_for_unread_data(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    tt_conn_read_stop(h->conn);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 1, "abc", 3);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 5);
+    h_shutdown(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 5);
+    linger0_close(h);
+    h_expect(h, TCP_RST | TCP_ACK, ISS + 2, IRS + 5);
+    h_expect_closed(h, TT_WHY_RST_OUT, h->now);
+    assert_string_equal(h_last_event(h, TT_EV_RST_OUT)->rst_why, "unread_data");
+    assert_int_equal(h_stats(h).TcpExtTCPAbortOnClose, 1);
+    assert_int_equal(h_stats(h).TcpExtTCPAbortOnLinger, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +344,17 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(linger_n_times_out_with_data_stuck_behind_zero_window,
                                         h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_in_last_ack_with_unsent_data_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_in_last_ack_with_fin_unsent_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_in_closing_with_unsent_data_sends_rst, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_in_last_ack_all_sent_is_silent, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_in_closing_all_sent_is_silent, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(linger0_with_unread_data_resets_for_unread_data, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

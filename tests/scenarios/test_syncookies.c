@@ -153,6 +153,95 @@ static void no_syncookies_drop_past_max_syn_backlog(void **state)
     assert_int_equal(h_stats(h).TcpExtSyncookiesSent, 0);
 }
 
+/*
+ * Linux tcp_v4_syn_recv_sock() (sk_acceptq_is_full -> exit_overflow): a
+ * valid cookie ACK that finds the accept queue full is dropped without a
+ * word and counted (TcpExtListenOverflows, TcpExtListenDrops), as for an
+ * ordinary handshake; a RST would kill a client that believes it is
+ * connected. Its next segment, once the app has accepted, makes the
+ * connection. Here: the half-open connection from 41234 fills the SYN queue
+ * (backlog 1), 41235 gets a cookie, 41234 completes and fills the accept
+ * queue, then 41235's ACK arrives.
+ */
+static void syncookie_ack_with_accept_queue_full_dropped(void **state)
+{
+    struct harness *h = *state;
+
+    fill_syn_queue(h);
+    h->auto_accept = false;
+    uint32_t iss_a = ISS, irs_a = IRS - 77777; /* fill_syn_queue() moved IRS on */
+    h_send_syn(h);
+    h_expect_synack(h);
+    assert_int_equal(h_stats(h).TcpExtSyncookiesSent, 1);
+    uint32_t iss_b = ISS, irs_b = IRS;
+    h->rport = H_PEER_PORT; /* the half-open one completes: the accept queue is full */
+    h->iss = iss_a;
+    h->irs = irs_a;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, 1);
+    h->rport = H_PEER_PORT + 1; /* the cookie ACK */
+    h->iss = iss_b;
+    h->irs = irs_b;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpExtListenOverflows, 1);
+    assert_int_equal(h_stats(h).TcpExtListenDrops, 1);
+    assert_int_equal(h_stats(h).TcpOutRsts, 0);
+    assert_int_equal(tt_engine_conn_count(h->eng), 1);
+    assert_int_equal(h->connection_calls, 1);
+    tt_conn_t *a;
+    assert_int_equal(tt_accept(h->listener, &a), 0);
+    h_advance(h, 200 * MS); /* the client sends its request, still with the cookie */
+    h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, "hi", 2);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 3);
+    assert_int_equal(h->connection_calls, 2);
+    assert_int_equal(tt_engine_conn_count(h->eng), 2);
+    assert_int_equal(h_stats(h).TcpExtSyncookiesRecv, 2); /* Linux counts each valid one */
+    tt_conn_t *b;
+    assert_int_equal(tt_accept(h->listener, &b), 0);
+    h_adopt(h, b);
+    assert_int_equal(h->rx_len, 2);
+    assert_memory_equal(h->rx, "hi", 2);
+    h->rport = H_PEER_PORT; /* the first connection works too */
+    h->iss = iss_a;
+    h->irs = irs_a;
+    tt_conn_close(a, NULL);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 1);
+}
+
+/* The same without cookies (Linux tcp_check_req -> listen_overflow): the
+ * ACK of a SYN-ACK that finds the accept queue full is forgotten and
+ * counted in both counters; the SYN-ACK timer offers the handshake again. */
+static void handshake_ack_with_accept_queue_full_dropped(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_syncookies = 0;
+    h->cfg.tcp_max_syn_backlog = 2;
+    h_reinit(h);
+    fill_syn_queue(h);
+    h->auto_accept = false;
+    uint32_t iss_a = ISS, irs_a = IRS - 77777; /* fill_syn_queue() moved IRS on */
+    h_send_syn(h);
+    h_expect_synack(h);
+    uint32_t iss_b = ISS, irs_b = IRS;
+    h->rport = H_PEER_PORT;
+    h->iss = iss_a;
+    h->irs = irs_a;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    h->rport = H_PEER_PORT + 1;
+    h->iss = iss_b;
+    h->irs = irs_b;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpExtListenOverflows, 1);
+    assert_int_equal(h_stats(h).TcpExtListenDrops, 1);
+    assert_int_equal(h_conn_state(h), TT_STATE_SYN_RECEIVED);
+    assert_int_equal(h->connection_calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +253,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(syncookie_with_timestamps_keeps_window_scale, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(no_syncookies_drop_past_max_syn_backlog, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(syncookie_ack_with_accept_queue_full_dropped, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(handshake_ack_with_accept_queue_full_dropped, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
