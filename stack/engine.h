@@ -114,8 +114,14 @@ struct tt_conn {
     bool in_loss;      /* after an RTO, until `recover` is acked */
 
     /* RFC 5681 / RFC 6582 congestion control */
-    uint32_t cwnd, ssthresh, dupacks, recover;
+    uint32_t cwnd, ssthresh, dupacks;
+    uint32_t recover; /* RFC 6582: highest sequence number sent when recovery began */
     bool in_fast_recovery;
+    /* How much of cwnd the flow used, per window of data (Linux
+     * tcp_cwnd_validate): cwnd grows only when it was the limit. */
+    bool cwnd_limited;       /* the flight reached cwnd in this window */
+    uint32_t max_flight;     /* else the largest flight of this window, bytes */
+    uint32_t cwnd_usage_seq; /* the window ends when SND.UNA reaches this */
     struct tcp_sack_block sacked[TT_SACK_SCOREBOARD]; /* RFC 2018 scoreboard */
     uint8_t nsacked;
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */

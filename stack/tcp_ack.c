@@ -55,6 +55,27 @@ static void on_dupack(struct tt_conn *c)
     c->in_fast_recovery = true;
 }
 
+static uint32_t add_sat_u32(uint32_t a, uint32_t b)
+{
+    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
+/*
+ * Whether this ACK may open cwnd: only when cwnd, not the application or
+ * the peer's window, held the flow back (a rate-limited flow, RFC 7661
+ * section 3, learns nothing of the path). The rule is Linux's
+ * tcp_is_cwnd_limited(): the flight reached cwnd in the window being
+ * acknowledged, or, in slow start, cwnd is still below twice the largest
+ * flight of that window, so that slow start doubles what was really sent.
+ * tcp_output.c measures both per window (cwnd_validate()).
+ */
+static bool cwnd_may_grow(const struct tt_conn *c)
+{
+    if (c->cwnd_limited)
+        return true;
+    return c->cwnd < c->ssthresh && (uint64_t)c->cwnd < 2ull * c->max_flight;
+}
+
 /* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
 static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
 {
@@ -73,10 +94,13 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
     }
     if (c->in_loss && seq_geq(c->snd_una, c->recover))
         c->in_loss = false;
+    if (!cwnd_may_grow(c))
+        return;
+    uint32_t mss = c->mss;
     if (c->cwnd < c->ssthresh)
-        c->cwnd += acked < c->mss ? acked : c->mss; /* slow start */
+        c->cwnd = add_sat_u32(c->cwnd, acked < mss ? acked : mss); /* slow start, (2) */
     else
-        c->cwnd += max_u32(1, c->mss * c->mss / c->cwnd); /* congestion avoidance */
+        c->cwnd = add_sat_u32(c->cwnd, max_u32(1, mss * mss / c->cwnd)); /* avoidance, (3) */
 }
 
 static void rtt_on_ack(struct tt_conn *c, uint32_t ack)

@@ -296,6 +296,26 @@ static void send_new_data(struct tt_conn *c)
     }
 }
 
+/*
+ * How much of cwnd the flow uses, for tcp_ack.c's cwnd_may_grow(), measured
+ * as Linux's tcp_cwnd_validate() does, per window of data (until SND.UNA
+ * reaches the SND.NXT that closed the window): whether the flight reached
+ * cwnd, else the largest flight. Unlike Linux it runs after every output,
+ * sending or not, so that a window's use is forgotten as soon as the
+ * window is acknowledged.
+ */
+static void cwnd_validate(struct tt_conn *c)
+{
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    bool limited = flight >= c->cwnd;
+    if (!seq_lt(c->snd_una, c->cwnd_usage_seq) || limited ||
+        (!c->cwnd_limited && flight > c->max_flight)) {
+        c->cwnd_limited = limited;
+        c->max_flight = flight;
+        c->cwnd_usage_seq = c->snd_nxt;
+    }
+}
+
 void tcp_output(struct tt_conn *c)
 {
     if (tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
@@ -304,6 +324,7 @@ void tcp_output(struct tt_conn *c)
         return;
     send_loss_recovery(c);
     send_new_data(c);
+    cwnd_validate(c);
     if (c->ack_now)
         tcp_send_ack(c);
     tcp_rearm_rtx(c);

@@ -42,6 +42,11 @@ static tt_conn_info_t conn_info(const struct harness *h)
     return f.info;
 }
 
+static uint32_t cwnd_of(const struct harness *h)
+{
+    return conn_info(h).cwnd;
+}
+
 /* tt_conn_info_t carries the sender's state, the same through the handle and
  * through the listing: RFC 6928's initial window, no ssthresh before a loss,
  * what is in flight, and the RTO. */
@@ -69,10 +74,97 @@ static void conn_info_shows_sender_state(void **state)
     assert_int_equal(j.rto_us, k.rto_us);
 }
 
+/*
+ * RFC 7661 and Linux (tcp_is_cwnd_limited: in slow start, cwnd grows only
+ * while it is below twice the largest flight of the last window): a flow
+ * the application holds to one segment in flight gains nothing from its
+ * ACKs. Before: one MSS per ACK, 14,600 -> 2,934,601 bytes after 2,000 ACKs.
+ */
+static void app_limited_flow_keeps_cwnd_bounded(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    uint32_t seq = ISS + 2;
+    size_t off = 1;
+    for (int k = 0; k < 2000; k++) {
+        assert_int_equal(h_write_pattern(h, off, SEG1), SEG1);
+        h_expect_pattern(h, TCP_ACK, seq, IRS + 1, off, SEG1);
+        seq += SEG1;
+        off += SEG1;
+        h_send(h, TCP_ACK, IRS + 1, seq, NULL, 0);
+    }
+    h_expect_nothing(h);
+    assert_int_equal(cwnd_of(h), INIT_CWND);
+}
+
+/*
+ * The same when the peer's window holds the flow back: four segments in
+ * flight, the application always has more. Twice the flight (8 segments)
+ * is below the initial window, so cwnd stays where it started.
+ */
+static void rwnd_limited_flow_keeps_cwnd_bounded(void **state)
+{
+    struct harness *h = *state;
+
+    h->peer_wnd = 4 * SEG1;
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    uint32_t base = ISS + 2;
+    size_t written = 40;
+    assert_int_equal(h_write_pattern(h, 1, written * SEG1), written * SEG1);
+    for (uint32_t k = 0; k < 4; k++)
+        h_expect_pattern(h, TCP_ACK, base + k * SEG1, IRS + 1, 1 + k * SEG1, SEG1);
+    for (uint32_t k = 0; k < 2000; k++) {
+        h_send(h, TCP_ACK, IRS + 1, base + (k + 1) * SEG1, NULL, 0);
+        h_expect_pattern(h, TCP_ACK, base + (k + 4) * SEG1, IRS + 1, 1 + (k + 4) * SEG1, SEG1);
+        assert_int_equal(h_write_pattern(h, 1 + written * SEG1, SEG1), SEG1);
+        written++;
+    }
+    h_expect_nothing(h);
+    tt_conn_info_t i = conn_info(h);
+    assert_int_equal(i.unacked, 4 * SEG1);
+    assert_int_equal(i.cwnd, INIT_CWND);
+}
+
+/*
+ * RFC 5681 3.1: a flow that fills its window (the application has plenty,
+ * the peer's window is larger) still doubles cwnd every round trip in slow
+ * start: each ACK of one segment lets two go out.
+ */
+static void cwnd_limited_flow_doubles_per_rtt_in_slow_start(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    assert_int_equal(h_write_pattern(h, 0, 40 * SEG1), 40 * SEG1);
+    uint32_t sent = 0, acked = 0;
+    for (; sent < 10; sent++)
+        h_expect_pattern(h, TCP_ACK, ISS + 1 + sent * SEG1, IRS + 1, sent * SEG1, SEG1);
+    h_expect_nothing(h);
+    for (uint32_t round_len = 10; round_len <= 20; round_len *= 2) {
+        for (uint32_t k = 0; k < round_len; k++) {
+            acked++;
+            h_send(h, TCP_ACK, IRS + 1, ISS + 1 + acked * SEG1, NULL, 0);
+            for (int n = 0; n < 2 && sent < 40; n++, sent++)
+                h_expect_pattern(h, TCP_ACK, ISS + 1 + sent * SEG1, IRS + 1, sent * SEG1, SEG1);
+            h_expect_nothing(h);
+        }
+        assert_int_equal(cwnd_of(h), 2 * round_len * SEG1);
+        assert_int_equal(sent - acked, 2 * round_len < 40 - acked ? 2 * round_len : 40 - acked);
+    }
+    assert_int_equal(sent, 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(conn_info_shows_sender_state, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(app_limited_flow_keeps_cwnd_bounded, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rwnd_limited_flow_keeps_cwnd_bounded, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cwnd_limited_flow_doubles_per_rtt_in_slow_start, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
