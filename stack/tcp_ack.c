@@ -34,21 +34,28 @@ static void sack_retransmit_next(struct tt_conn *c)
         c->high_rxt = start + n;
 }
 
-/* RFC 6582 3.2: three duplicate ACKs start fast retransmit. */
+/*
+ * RFC 6582 3.2: three duplicate ACKs start fast retransmit. `recover` is
+ * the highest sequence number sent (SND.NXT - 1) when a recovery began,
+ * and an ACK ends it or allows the next one when it covers more than
+ * recover (SND.UNA > recover). This is the basic algorithm of 3.2, the
+ * "careful variant" of RFC 3782, without the heuristics of RFC 6582 4.1
+ * and 4.2 for duplicate ACKs after a timeout.
+ */
 static void on_dupack(struct tt_conn *c)
 {
     if (c->in_fast_recovery) {
-        c->cwnd += c->mss; /* step 4: each one means a segment left the network */
+        c->cwnd += c->mss; /* step 3: each one means a segment left the network */
         sack_retransmit_next(c);
         return;
     }
     if (++c->dupacks != TT_DUPACK_THRESH || c->in_loss)
         return;
-    if (seq_leq(c->snd_una, c->recover))
+    if (!seq_gt(c->snd_una, c->recover))
         return; /* step 1: not again for losses of the same window */
     uint32_t flight = c->snd_nxt - c->snd_una;
-    c->ssthresh = max_u32(flight / 2, 2u * c->mss);
-    c->recover = c->snd_nxt;
+    c->ssthresh = max_u32(flight / 2, 2u * c->mss); /* step 2 */
+    c->recover = c->snd_nxt - 1;                    /* step 1 */
     c->high_rxt = c->snd_una;
     tcp_retransmit_head(c);
     c->cwnd = c->ssthresh + 3u * c->mss;
@@ -80,7 +87,7 @@ static bool cwnd_may_grow(const struct tt_conn *c)
 static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
 {
     if (c->in_fast_recovery) {
-        if (seq_geq(c->snd_una, c->recover)) { /* full ACK */
+        if (seq_gt(c->snd_una, c->recover)) { /* full ACK: recover acknowledged */
             c->cwnd = c->ssthresh;
             c->in_fast_recovery = false;
         } else { /* partial ACK: the next hole is lost too */
@@ -92,8 +99,8 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
         }
         return;
     }
-    if (c->in_loss && seq_geq(c->snd_una, c->recover))
-        c->in_loss = false;
+    if (c->in_loss && seq_gt(c->snd_una, c->recover))
+        c->in_loss = false; /* what was sent before the RTO is acknowledged */
     if (!cwnd_may_grow(c))
         return;
     uint32_t mss = c->mss;

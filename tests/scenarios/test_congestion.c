@@ -157,6 +157,93 @@ static void cwnd_limited_flow_doubles_per_rtt_in_slow_start(void **state)
     assert_int_equal(sent, 40);
 }
 
+/* Five SMALL-byte segments of the pattern from stream offset off, at seq. */
+static void send_five_small(struct harness *h, uint32_t seq, size_t off)
+{
+    for (uint32_t k = 0; k < 5; k++) {
+        assert_int_equal(h_write_pattern(h, off + k * SMALL, SMALL), SMALL);
+        h_expect_pattern(h, TCP_ACK, seq + k * SMALL, IRS + 1, off + k * SMALL, SMALL);
+    }
+}
+
+/* Three duplicate ACKs of seq; the third retransmits from seq: the five
+ * small segments as one, a resend taking up to an MSS from SND.UNA. */
+static void three_dupacks_retransmit(struct harness *h, uint32_t seq, size_t off)
+{
+    for (int k = 0; k < 2; k++) {
+        h_send(h, TCP_ACK, IRS + 1, seq, NULL, 0);
+        h_expect_nothing(h);
+    }
+    h_send(h, TCP_ACK, IRS + 1, seq, NULL, 0);
+    h_expect_pattern(h, TCP_ACK, seq, IRS + 1, off, 5 * SMALL);
+    h_expect_nothing(h);
+}
+
+/*
+ * RFC 6582 3.2 steps 1 and 5: `recover` is the highest sequence number sent
+ * (SND.NXT - 1), a full ACK covers it, and three duplicate ACKs start a new
+ * fast retransmit when their ACK covers more than it. So when the first
+ * segment sent after a recovery is lost, its duplicate ACKs (ACK = the old
+ * SND.NXT = recover + 1) repair it at once. Before: recover was SND.NXT,
+ * they did nothing, and the loss waited for the RTO.
+ */
+static void fast_retransmit_after_full_ack_when_first_new_segment_lost(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    uint32_t seq = ISS + 2;
+    send_five_small(h, seq, 1);
+    h_advance(h, 1 * MS);
+    three_dupacks_retransmit(h, seq, 1);
+    h_send(h, TCP_ACK, IRS + 1, seq + 5 * SMALL, NULL, 0); /* full ACK: recovery over */
+    h_expect_nothing(h);
+
+    uint32_t seq2 = seq + 5 * SMALL;
+    send_five_small(h, seq2, 1 + 5 * SMALL); /* the peer loses the first */
+    h_advance(h, 1 * MS);
+    three_dupacks_retransmit(h, seq2, 1 + 5 * SMALL);
+    h_send(h, TCP_ACK, IRS + 1, seq2 + 5 * SMALL, NULL, 0);
+    h_expect_nothing(h);
+    h_advance(h, 5 * SEC);
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpRetransSegs, 2);
+    assert_int_equal(h_stats(h).TcpExtTCPTimeouts, 0);
+}
+
+/*
+ * RFC 6582 3.2 step 6: after an RTO, recover is the highest sequence number
+ * sent; once it is acknowledged, a loss of the next new segment is again
+ * repaired by fast retransmit, not by a second RTO.
+ */
+static void fast_retransmit_after_rto_recovery_when_first_new_segment_lost(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h_prime_rtt(h);
+    uint32_t seq = ISS + 2;
+    send_five_small(h, seq, 1);
+    h_advance(h, 200 * MS - 1);
+    h_expect_nothing(h);
+    h_advance(h, 1);
+    h_expect_pattern(h, TCP_ACK, seq, IRS + 1, 1, 5 * SMALL); /* the RTO */
+    h_send(h, TCP_ACK, IRS + 1, seq + 5 * SMALL, NULL, 0);
+    h_expect_nothing(h);
+
+    uint32_t seq2 = seq + 5 * SMALL;
+    send_five_small(h, seq2, 1 + 5 * SMALL);
+    h_advance(h, 1 * MS);
+    three_dupacks_retransmit(h, seq2, 1 + 5 * SMALL);
+    h_send(h, TCP_ACK, IRS + 1, seq2 + 5 * SMALL, NULL, 0);
+    h_expect_nothing(h);
+    h_advance(h, 5 * SEC);
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpRetransSegs, 2);
+    assert_int_equal(h_stats(h).TcpExtTCPTimeouts, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +252,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(rwnd_limited_flow_keeps_cwnd_bounded, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwnd_limited_flow_doubles_per_rtt_in_slow_start, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(fast_retransmit_after_full_ack_when_first_new_segment_lost,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            fast_retransmit_after_rto_recovery_when_first_new_segment_lost, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
