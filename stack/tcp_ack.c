@@ -16,6 +16,11 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
     return a > b ? a : b;
 }
 
+static uint32_t add_sat_u32(uint32_t a, uint32_t b)
+{
+    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
 static bool our_fin_acked(const struct tt_conn *c)
 {
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
@@ -35,6 +40,22 @@ static void sack_retransmit_next(struct tt_conn *c)
 }
 
 /*
+ * RFC 6582 3.2 step 3: in fast recovery each further duplicate ACK inflates
+ * cwnd by one SMSS, a segment having left the network. No more segments
+ * can leave than are in flight, so duplicates beyond that (forged by a
+ * receiver: "DupACK spoofing", Savage et al. 1999) open nothing more:
+ * cwnd stays within ssthresh + FlightSize.
+ */
+static void inflate_for_dupack(struct tt_conn *c)
+{
+    uint64_t cap = (uint64_t)c->ssthresh + (c->snd_nxt - c->snd_una);
+    uint64_t cwnd = (uint64_t)c->cwnd + c->mss;
+    if (cwnd > cap)
+        cwnd = cap > c->cwnd ? cap : c->cwnd;
+    c->cwnd = cwnd > UINT32_MAX ? UINT32_MAX : (uint32_t)cwnd;
+}
+
+/*
  * RFC 6582 3.2: three duplicate ACKs start fast retransmit. `recover` is
  * the highest sequence number sent (SND.NXT - 1) when a recovery began,
  * and an ACK ends it or allows the next one when it covers more than
@@ -45,7 +66,7 @@ static void sack_retransmit_next(struct tt_conn *c)
 static void on_dupack(struct tt_conn *c)
 {
     if (c->in_fast_recovery) {
-        c->cwnd += c->mss; /* step 3: each one means a segment left the network */
+        inflate_for_dupack(c);
         sack_retransmit_next(c);
         return;
     }
@@ -60,11 +81,6 @@ static void on_dupack(struct tt_conn *c)
     tcp_retransmit_head(c);
     c->cwnd = c->ssthresh + 3u * c->mss;
     c->in_fast_recovery = true;
-}
-
-static uint32_t add_sat_u32(uint32_t a, uint32_t b)
-{
-    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
 /*
@@ -83,6 +99,20 @@ static bool cwnd_may_grow(const struct tt_conn *c)
     return c->cwnd < c->ssthresh && (uint64_t)c->cwnd < 2ull * c->max_flight;
 }
 
+/*
+ * RFC 6582 3.2 step 5, partial ACK: cwnd shrinks by the data acknowledged
+ * and gets one SMSS back only when that was at least one SMSS, so that a
+ * receiver acknowledging a byte at a time cannot grow it. Never below one
+ * segment (RFC 5681 3.1's loss window).
+ */
+static void deflate_for_partial_ack(struct tt_conn *c, uint32_t acked)
+{
+    uint32_t cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+    if (acked >= c->mss)
+        cwnd = add_sat_u32(cwnd, c->mss);
+    c->cwnd = max_u32(cwnd, c->mss);
+}
+
 /* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
 static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
 {
@@ -95,7 +125,7 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
                 tcp_retransmit_head(c); /* the new first segment was never resent */
             else
                 sack_retransmit_next(c);
-            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
+            deflate_for_partial_ack(c, acked);
         }
         return;
     }
