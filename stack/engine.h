@@ -107,6 +107,7 @@ struct tt_conn {
     /* RFC 6298 retransmission timer */
     uint64_t srtt, rttvar, rto;
     bool rtt_valid, rtt_timing;
+    bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
     uint32_t rtt_seq;
     uint64_t rtt_start;
     int retries;       /* consecutive timeouts of the same segment */
@@ -257,6 +258,7 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
 /* tcp_ack.c */
 bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
 void tcp_fin_wait_1_done(struct tt_conn *c);
+void tcp_rtt_syn_acked(struct tt_conn *c);
 
 /* tcp_sack.c */
 void sack_clear(struct tt_conn *c);
@@ -268,6 +270,7 @@ bool sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uin
 uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tcp_output(struct tt_conn *c);
 void tcp_send_syn(struct tt_conn *c);
+void tcp_resend_syn(struct tt_conn *c);
 void tcp_send_ack(struct tt_conn *c);
 void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tcp_retransmit_head(struct tt_conn *c);

@@ -140,6 +140,18 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
         c->cwnd = add_sat_u32(c->cwnd, max_u32(1, mss * mss / c->cwnd)); /* avoidance, (3) */
 }
 
+/*
+ * The ACK of our SYN: an RTT sample (RFC 6298 2.2, Linux
+ * tcp_synack_rtt_meas()) only when the SYN or SYN-ACK went out once (RFC
+ * 6298 3, Karn). retries > 0 also marks a SYN-ACK whose send time is
+ * unknown (a SYN cookie's).
+ */
+void tcp_rtt_syn_acked(struct tt_conn *c)
+{
+    if (c->retries == 0 && !c->syn_resent)
+        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+}
+
 static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
 {
     if (c->rtt_timing && seq_geq(ack, c->rtt_seq)) {
@@ -218,8 +230,7 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
         c->eng->stats.TcpExtListenOverflows++;
         return false;
     }
-    if (c->retries == 0)
-        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+    tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */
     c->retries = 0;
     timer_cancel(c->eng->wheel, &c->rtx_timer);

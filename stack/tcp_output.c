@@ -149,9 +149,19 @@ void tcp_send_syn(struct tt_conn *c)
     s.opt.ts_ok = synack ? c->ts_on : cfg->tcp_timestamps;
     s.opt.ts_val = engine_ms(c->eng) + c->ts_offset;
     s.opt.ts_ecr = synack ? c->ts_recent : 0;
-    if (c->retries == 0)
+    if (!c->syn_resent)
         c->rtt_start = c->eng->now; /* Karn: only an unrepeated SYN is timed */
     send_conn_seg(c, &s);
+}
+
+/* Our SYN or SYN-ACK again, by the timer or for the peer's repeated SYN: a
+ * retransmission, counted (Linux: tcp_rtx_synack) and never timed (RFC
+ * 6298 3, Karn; Linux: inet_rtx_syn_ack's num_retrans). */
+void tcp_resend_syn(struct tt_conn *c)
+{
+    c->syn_resent = true;
+    tcp_send_syn(c);
+    c->eng->stats.TcpRetransSegs++;
 }
 
 void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
@@ -218,8 +228,7 @@ uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
 void tcp_retransmit_head(struct tt_conn *c)
 {
     if (c->state == TT_STATE_SYN_SENT || c->state == TT_STATE_SYN_RECEIVED) {
-        tcp_send_syn(c);
-        c->eng->stats.TcpRetransSegs++;
+        tcp_resend_syn(c);
         return;
     }
     uint32_t n = tcp_retransmit_at(c, c->snd_una, UINT32_MAX);
