@@ -372,6 +372,11 @@ static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
         info->expires_us = c->finwait2_timer.deadline;
     info->send_q = c->sndbuf.len;
     info->recv_q = c->rcvbuf.len;
+    info->mss = c->mss;
+    info->cwnd = c->cwnd;
+    info->ssthresh = c->ssthresh;
+    info->unacked = c->snd_nxt - c->snd_una;
+    info->rto_us = c->rto;
 }
 
 void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info)

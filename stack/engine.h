@@ -108,6 +108,7 @@ struct tt_conn {
     /* RFC 6298 retransmission timer */
     uint64_t srtt, rttvar, rto;
     bool rtt_valid, rtt_timing;
+    bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
     uint32_t rtt_seq;
     uint64_t rtt_start;
     int retries;       /* consecutive timeouts of the same segment */
@@ -120,8 +121,14 @@ struct tt_conn {
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control */
-    uint32_t cwnd, ssthresh, dupacks, recover;
+    uint32_t cwnd, ssthresh, dupacks;
+    uint32_t recover; /* RFC 6582: highest sequence number sent when recovery began */
     bool in_fast_recovery;
+    /* How much of cwnd the flow used, per window of data (Linux
+     * tcp_cwnd_validate): cwnd grows only when it was the limit. */
+    bool cwnd_limited;       /* the flight reached cwnd in this window */
+    uint32_t max_flight;     /* else the largest flight of this window, bytes */
+    uint32_t cwnd_usage_seq; /* the window ends when SND.UNA reaches this */
     struct tcp_sack_block sacked[TT_SACK_SCOREBOARD]; /* RFC 2018 scoreboard */
     uint8_t nsacked;
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
@@ -257,6 +264,7 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
 /* tcp_ack.c */
 bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
 void tcp_fin_wait_1_done(struct tt_conn *c);
+void tcp_rtt_syn_acked(struct tt_conn *c);
 
 /* tcp_sack.c */
 void sack_clear(struct tt_conn *c);
@@ -268,6 +276,7 @@ bool sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uin
 uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tcp_output(struct tt_conn *c);
 void tcp_send_syn(struct tt_conn *c);
+void tcp_resend_syn(struct tt_conn *c);
 void tcp_send_ack(struct tt_conn *c);
 void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tcp_retransmit_head(struct tt_conn *c);

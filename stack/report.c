@@ -68,6 +68,24 @@ static void format_timer(char *buf, size_t cap, const tt_conn_info_t *info, uint
              left % 1000000 / 1000);
 }
 
+/*
+ * The sender's state, in `ss -ti`'s units: rto in ms, mss in bytes, cwnd and
+ * ssthresh in segments (whole ones), ssthresh left out until the first loss
+ * as ss leaves out Linux's infinite one. Nothing for a TIME_WAIT entry.
+ */
+static void format_sender(char *buf, size_t cap, const tt_conn_info_t *info)
+{
+    char ssthresh[24] = "";
+
+    buf[0] = '\0';
+    if (info->mss == 0)
+        return;
+    if (info->ssthresh != UINT32_MAX)
+        snprintf(ssthresh, sizeof(ssthresh), " ssthresh:%u", info->ssthresh / info->mss);
+    snprintf(buf, cap, " rto:%" PRIu64 " mss:%u cwnd:%u%s", info->rto_us / 1000, info->mss,
+             info->cwnd / info->mss, ssthresh);
+}
+
 /* Drops the padding of an empty last column, and ends the line. */
 static void trim_and_end_line(char *buf, size_t cap)
 {
@@ -83,13 +101,14 @@ static void trim_and_end_line(char *buf, size_t cap)
 
 void report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us)
 {
-    char local[24], peer[24], timer[48];
+    char local[24], peer[24], sender[80], timer[48];
 
     format_endpoint(local, sizeof(local), info->laddr, info->lport);
     format_endpoint(peer, sizeof(peer), info->raddr, info->rport);
+    format_sender(sender, sizeof(sender), info);
     format_timer(timer, sizeof(timer), info, now_us);
-    snprintf(buf, cap, "%-12s %-6u %-6u %-21s %-21s%s", tt_state_name(info->state), info->recv_q,
-             info->send_q, local, peer, timer);
+    snprintf(buf, cap, "%-12s %-6u %-6u %-21s %-21s%s%s", tt_state_name(info->state), info->recv_q,
+             info->send_q, local, peer, sender, timer);
     trim_and_end_line(buf, cap);
 }
 
@@ -101,7 +120,7 @@ struct conn_print_ctx {
 static void print_conn(void *ctx, const tt_conn_info_t *info)
 {
     const struct conn_print_ctx *pc = ctx;
-    char line[160];
+    char line[256];
 
     report_conn_line(line, sizeof(line), info, pc->now_us);
     fputs(line, pc->f);

@@ -16,6 +16,11 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
     return a > b ? a : b;
 }
 
+static uint32_t add_sat_u32(uint32_t a, uint32_t b)
+{
+    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
+}
+
 static bool our_fin_acked(const struct tt_conn *c)
 {
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
@@ -34,32 +39,85 @@ static void sack_retransmit_next(struct tt_conn *c)
         c->high_rxt = start + n;
 }
 
-/* RFC 6582 3.2: three duplicate ACKs start fast retransmit. */
+/*
+ * RFC 6582 3.2 step 3: in fast recovery each further duplicate ACK inflates
+ * cwnd by one SMSS, a segment having left the network. No more segments
+ * can leave than are in flight, so duplicates beyond that (forged by a
+ * receiver: "DupACK spoofing", Savage et al. 1999) open nothing more:
+ * cwnd stays within ssthresh + FlightSize.
+ */
+static void inflate_for_dupack(struct tt_conn *c)
+{
+    uint64_t cap = (uint64_t)c->ssthresh + (c->snd_nxt - c->snd_una);
+    uint64_t cwnd = (uint64_t)c->cwnd + c->mss;
+    if (cwnd > cap)
+        cwnd = cap > c->cwnd ? cap : c->cwnd;
+    c->cwnd = cwnd > UINT32_MAX ? UINT32_MAX : (uint32_t)cwnd;
+}
+
+/*
+ * RFC 6582 3.2: three duplicate ACKs start fast retransmit. `recover` is
+ * the highest sequence number sent (SND.NXT - 1) when a recovery began,
+ * and an ACK ends it or allows the next one when it covers more than
+ * recover (SND.UNA > recover). This is the basic algorithm of 3.2, the
+ * "careful variant" of RFC 3782, without the heuristics of RFC 6582 4.1
+ * and 4.2 for duplicate ACKs after a timeout.
+ */
 static void on_dupack(struct tt_conn *c)
 {
     if (c->in_fast_recovery) {
-        c->cwnd += c->mss; /* step 4: each one means a segment left the network */
+        inflate_for_dupack(c);
         sack_retransmit_next(c);
         return;
     }
     if (++c->dupacks != TT_DUPACK_THRESH || c->in_loss)
         return;
-    if (seq_leq(c->snd_una, c->recover))
+    if (!seq_gt(c->snd_una, c->recover))
         return; /* step 1: not again for losses of the same window */
     uint32_t flight = c->snd_nxt - c->snd_una;
-    c->ssthresh = max_u32(flight / 2, 2u * c->mss);
-    c->recover = c->snd_nxt;
+    c->ssthresh = max_u32(flight / 2, 2u * c->mss); /* step 2 */
+    c->recover = c->snd_nxt - 1;                    /* step 1 */
     c->high_rxt = c->snd_una;
     tcp_retransmit_head(c);
     c->cwnd = c->ssthresh + 3u * c->mss;
     c->in_fast_recovery = true;
 }
 
+/*
+ * Whether this ACK may open cwnd: only when cwnd, not the application or
+ * the peer's window, held the flow back (a rate-limited flow, RFC 7661
+ * section 3, learns nothing of the path). The rule is Linux's
+ * tcp_is_cwnd_limited(): the flight reached cwnd in the window being
+ * acknowledged, or, in slow start, cwnd is still below twice the largest
+ * flight of that window, so that slow start doubles what was really sent.
+ * tcp_output.c measures both per window (cwnd_validate()).
+ */
+static bool cwnd_may_grow(const struct tt_conn *c)
+{
+    if (c->cwnd_limited)
+        return true;
+    return c->cwnd < c->ssthresh && (uint64_t)c->cwnd < 2ull * c->max_flight;
+}
+
+/*
+ * RFC 6582 3.2 step 5, partial ACK: cwnd shrinks by the data acknowledged
+ * and gets one SMSS back only when that was at least one SMSS, so that a
+ * receiver acknowledging a byte at a time cannot grow it. Never below one
+ * segment (RFC 5681 3.1's loss window).
+ */
+static void deflate_for_partial_ack(struct tt_conn *c, uint32_t acked)
+{
+    uint32_t cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+    if (acked >= c->mss)
+        cwnd = add_sat_u32(cwnd, c->mss);
+    c->cwnd = max_u32(cwnd, c->mss);
+}
+
 /* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
 static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
 {
     if (c->in_fast_recovery) {
-        if (seq_geq(c->snd_una, c->recover)) { /* full ACK */
+        if (seq_gt(c->snd_una, c->recover)) { /* full ACK: recover acknowledged */
             c->cwnd = c->ssthresh;
             c->in_fast_recovery = false;
         } else { /* partial ACK: the next hole is lost too */
@@ -67,16 +125,31 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
                 tcp_retransmit_head(c); /* the new first segment was never resent */
             else
                 sack_retransmit_next(c);
-            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
+            deflate_for_partial_ack(c, acked);
         }
         return;
     }
-    if (c->in_loss && seq_geq(c->snd_una, c->recover))
-        c->in_loss = false;
+    if (c->in_loss && seq_gt(c->snd_una, c->recover))
+        c->in_loss = false; /* what was sent before the RTO is acknowledged */
+    if (!cwnd_may_grow(c))
+        return;
+    uint32_t mss = c->mss;
     if (c->cwnd < c->ssthresh)
-        c->cwnd += acked < c->mss ? acked : c->mss; /* slow start */
+        c->cwnd = add_sat_u32(c->cwnd, acked < mss ? acked : mss); /* slow start, (2) */
     else
-        c->cwnd += max_u32(1, c->mss * c->mss / c->cwnd); /* congestion avoidance */
+        c->cwnd = add_sat_u32(c->cwnd, max_u32(1, mss * mss / c->cwnd)); /* avoidance, (3) */
+}
+
+/*
+ * The ACK of our SYN: an RTT sample (RFC 6298 2.2, Linux
+ * tcp_synack_rtt_meas()) only when the SYN or SYN-ACK went out once (RFC
+ * 6298 3, Karn). retries > 0 also marks a SYN-ACK whose send time is
+ * unknown (a SYN cookie's).
+ */
+void tcp_rtt_syn_acked(struct tt_conn *c)
+{
+    if (c->retries == 0 && !c->syn_resent)
+        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
 }
 
 static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
@@ -159,8 +232,7 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
         c->eng->stats.TcpExtListenDrops++;
         return false;
     }
-    if (c->retries == 0)
-        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+    tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */
     c->retries = 0;
     timer_cancel(c->eng->wheel, &c->rtx_timer);

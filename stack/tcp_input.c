@@ -88,8 +88,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
         tcp_send_syn(c);
         return;
     }
-    if (c->retries == 0)
-        tcp_rtt_sample(c, c->eng->now - c->rtt_start); /* Karn: SYN not resent */
+    tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack;
     c->retries = 0;
     timer_cancel(c->eng->wheel, &c->rtx_timer);
@@ -438,14 +437,14 @@ static void text_and_fin(struct tt_conn *c, struct seg *seg)
 }
 
 /* RFC 9293 3.10.7.4, SYN_RECEIVED: a duplicate of the peer's SYN means our
- * SYN-ACK was lost; send it again. */
+ * SYN-ACK was lost; send it again, as a retransmission (Karn). */
 static bool syn_rcvd_dup_syn(struct tt_conn *c, const struct seg *seg)
 {
     if (c->state != TT_STATE_SYN_RECEIVED || seg->seq != c->irs)
         return false;
     if ((seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
         return false;
-    tcp_send_syn(c);
+    tcp_resend_syn(c);
     return true;
 }
 

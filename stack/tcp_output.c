@@ -172,9 +172,19 @@ void tcp_send_syn(struct tt_conn *c)
     s.opt.ts_ok = synack ? c->ts_on : cfg->tcp_timestamps;
     s.opt.ts_val = engine_ms(c->eng) + c->ts_offset;
     s.opt.ts_ecr = synack ? c->ts_recent : 0;
-    if (c->retries == 0)
+    if (!c->syn_resent)
         c->rtt_start = c->eng->now; /* Karn: only an unrepeated SYN is timed */
     send_conn_seg(c, &s);
+}
+
+/* Our SYN or SYN-ACK again, by the timer or for the peer's repeated SYN: a
+ * retransmission, counted (Linux: tcp_rtx_synack) and never timed (RFC
+ * 6298 3, Karn; Linux: inet_rtx_syn_ack's num_retrans). */
+void tcp_resend_syn(struct tt_conn *c)
+{
+    c->syn_resent = true;
+    tcp_send_syn(c);
+    c->eng->stats.TcpRetransSegs++;
 }
 
 void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
@@ -241,8 +251,7 @@ uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
 void tcp_retransmit_head(struct tt_conn *c)
 {
     if (c->state == TT_STATE_SYN_SENT || c->state == TT_STATE_SYN_RECEIVED) {
-        tcp_send_syn(c);
-        c->eng->stats.TcpRetransSegs++;
+        tcp_resend_syn(c);
         return;
     }
     uint32_t n = tcp_retransmit_at(c, c->snd_una, UINT32_MAX);
@@ -319,6 +328,26 @@ static void send_new_data(struct tt_conn *c)
     }
 }
 
+/*
+ * How much of cwnd the flow uses, for tcp_ack.c's cwnd_may_grow(), measured
+ * as Linux's tcp_cwnd_validate() does, per window of data (until SND.UNA
+ * reaches the SND.NXT that closed the window): whether the flight reached
+ * cwnd, else the largest flight. Unlike Linux it runs after every output,
+ * sending or not, so that a window's use is forgotten as soon as the
+ * window is acknowledged.
+ */
+static void cwnd_validate(struct tt_conn *c)
+{
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    bool limited = flight >= c->cwnd;
+    if (!seq_lt(c->snd_una, c->cwnd_usage_seq) || limited ||
+        (!c->cwnd_limited && flight > c->max_flight)) {
+        c->cwnd_limited = limited;
+        c->max_flight = flight;
+        c->cwnd_usage_seq = c->snd_nxt;
+    }
+}
+
 void tcp_output(struct tt_conn *c)
 {
     if (tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
@@ -327,6 +356,7 @@ void tcp_output(struct tt_conn *c)
         return;
     send_loss_recovery(c);
     send_new_data(c);
+    cwnd_validate(c);
     if (c->ack_now)
         tcp_send_ack(c);
     tcp_rearm_rtx(c);

@@ -182,7 +182,7 @@ static void enter_loss(struct tt_conn *c)
     sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
-    c->recover = c->snd_nxt;
+    c->recover = c->snd_nxt - 1; /* RFC 6582 3.2 step 6: the highest sequence number sent */
 }
 
 static void rtx_timeout(struct tt_conn *c)

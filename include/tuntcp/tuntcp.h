@@ -181,6 +181,12 @@ typedef struct tt_conn_info {
     uint16_t lport, rport;
     uint64_t expires_us; /* TIME_WAIT / FIN_WAIT_2 timer, or TT_TIME_NEVER */
     uint32_t send_q, recv_q;
+    /* Sender state, as `ss -ti` shows it; all 0 for a TIME_WAIT entry. */
+    uint32_t mss;      /* effective send MSS, options excluded */
+    uint32_t cwnd;     /* congestion window, bytes (RFC 5681) */
+    uint32_t ssthresh; /* bytes; UINT32_MAX until the first loss */
+    uint32_t unacked;  /* bytes in flight: SND.NXT - SND.UNA */
+    uint64_t rto_us;   /* retransmission timeout (RFC 6298) */
 } tt_conn_info_t;
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);

@@ -14,14 +14,19 @@
 
 static tt_conn_info_t info(tt_state_t st, uint64_t expires_us)
 {
-    tt_conn_info_t i = {st, 0x0a070002, 0x0a070001, 7, 41234, expires_us, 0, 0};
+    tt_conn_info_t i = {.state = st,
+                        .laddr = 0x0a070002,
+                        .raddr = 0x0a070001,
+                        .lport = 7,
+                        .rport = 41234,
+                        .expires_us = expires_us};
 
     return i;
 }
 
 static void expect(const tt_conn_info_t *i, uint64_t now, const char *want)
 {
-    char buf[160];
+    char buf[256];
 
     report_conn_line(buf, sizeof(buf), i, now);
     assert_string_equal(buf, want);
@@ -59,12 +64,39 @@ static void other_states_have_no_timer(void **state)
     expect(&i, 0, "ESTABLISHED  12     3400   10.7.0.2:7            10.7.0.1:41234\n");
 }
 
+/* A connection's sender state, in `ss -ti`'s units, before any timer: rto
+ * in ms, cwnd and ssthresh in whole segments, no ssthresh before a loss. */
+static void sender_state_shown_like_ss_ti(void **state)
+{
+    tt_conn_info_t i = info(TT_STATE_ESTABLISHED, TT_TIME_NEVER);
+
+    i.mss = 1460;
+    i.cwnd = 14600;
+    i.ssthresh = UINT32_MAX;
+    i.rto_us = 1000000;
+    expect(&i, 0,
+           "ESTABLISHED  0      0      10.7.0.2:7            10.7.0.1:41234        "
+           "rto:1000 mss:1460 cwnd:10\n");
+    i.cwnd = 5000; /* 3.4 segments */
+    i.ssthresh = 4380;
+    i.rto_us = 204000;
+    expect(&i, 0,
+           "ESTABLISHED  0      0      10.7.0.2:7            10.7.0.1:41234        "
+           "rto:204 mss:1460 cwnd:3 ssthresh:3\n");
+    i.state = TT_STATE_FIN_WAIT_2;
+    i.expires_us = 61000000;
+    expect(&i, 1000000,
+           "FIN_WAIT_2   0      0      10.7.0.2:7            10.7.0.1:41234        "
+           "rto:204 mss:1460 cwnd:3 ssthresh:3 timer:(fin_wait_2,60.000s)\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(timewait_shows_time_left),
         cmocka_unit_test(fin_wait_2_shows_time_left),
         cmocka_unit_test(other_states_have_no_timer),
+        cmocka_unit_test(sender_state_shown_like_ss_ti),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
