@@ -252,8 +252,8 @@ static void check_ack(const struct model *m, const struct flow *fl, const struct
     FZ_CHECK(fl->have_peer, "output: ACK %08" PRIx32 " on %u>%u, where the peer never spoke",
              s->ack, s->sport, s->dport);
     FZ_CHECK(seq_leq(s->ack, fl->peer_hi),
-             "output: ACK %08" PRIx32 " beyond all the peer sent (%08" PRIx32 ") on %u>%u",
-             s->ack, fl->peer_hi, s->sport, s->dport);
+             "output: ACK %08" PRIx32 " beyond all the peer sent (%08" PRIx32 ") on %u>%u", s->ack,
+             fl->peer_hi, s->sport, s->dport);
 }
 
 /* RFC 9293 3.8.6: data goes no further than the window the peer offered
@@ -318,8 +318,8 @@ static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
     FZ_CHECK(len <= m->mtu, "output: %zu-byte TCP datagram, MTU %" PRIu32, len, m->mtu);
     trace_output(m, &s);
     FZ_CHECK(!m->pure_out || payload_follows_pattern(&s),
-             "output: payload of %u>%u at %08" PRIx32 " is not what the application wrote",
-             s.sport, s.dport, s.seq);
+             "output: payload of %u>%u at %08" PRIx32 " is not what the application wrote", s.sport,
+             s.dport, s.seq);
     struct flow *fl = model_flow(m, s.daddr, s.sport, s.dport, true);
     check_ack(m, fl, &s);
     check_window(m, fl, &s);
@@ -408,12 +408,14 @@ static void check_timewait_end(const struct model *m, const struct flow *fl, con
     switch (ev->why) {
     case TT_WHY_TIMEWAIT_EXPIRED:
         FZ_CHECK(ev->now_us == fl->tw_expires,
-                 "event: %u>%u TIME_WAIT expired at %" PRIu64 ", 2*MSL ends at %" PRIu64,
-                 ev->lport, ev->rport, ev->now_us, fl->tw_expires);
+                 "event: %u>%u TIME_WAIT expired at %" PRIu64 ", 2*MSL ends at %" PRIu64, ev->lport,
+                 ev->rport, ev->now_us, fl->tw_expires);
         break;
     case TT_WHY_TIMEWAIT_RST:
-        FZ_CHECK(rst && !m->rfc1337, "event: %u>%u TIME_WAIT killed without a RST, or with "
-                 "tcp_rfc1337=1", ev->lport, ev->rport);
+        FZ_CHECK(rst && !m->rfc1337,
+                 "event: %u>%u TIME_WAIT killed without a RST, or with "
+                 "tcp_rfc1337=1",
+                 ev->lport, ev->rport);
         break;
     case TT_WHY_TIMEWAIT_SYN:
         FZ_CHECK(syn && !rst, "event: %u>%u TIME_WAIT taken over without a SYN", ev->lport,
@@ -455,9 +457,8 @@ static void check_state_event(const struct model *m, struct flow *fl, const tt_e
      * event of its own; anything else continues from the announced state. */
     bool fresh = ev->from == TT_STATE_LISTEN && fl->state == TT_STATE_CLOSED;
     FZ_CHECK(m->evicted || fresh || ev->from == fl->state,
-             "event: %u>%u goes %s -> %s, but it was in %s",
-             ev->lport, ev->rport, tt_state_name(ev->from), tt_state_name(ev->to),
-             tt_state_name(fl->state));
+             "event: %u>%u goes %s -> %s, but it was in %s", ev->lport, ev->rport,
+             tt_state_name(ev->from), tt_state_name(ev->to), tt_state_name(fl->state));
     FZ_CHECK(transition_allowed(ev->from, ev->to), "event: %u>%u: %s -> %s is no RFC transition",
              ev->lport, ev->rport, tt_state_name(ev->from), tt_state_name(ev->to));
     FZ_CHECK(ev->to != TT_STATE_CLOSED || why_fits(ev->from, ev->why),
@@ -470,7 +471,7 @@ static void check_state_event(const struct model *m, struct flow *fl, const tt_e
     if (ev->from == TT_STATE_LISTEN || ev->to == TT_STATE_SYN_SENT)
         new_incarnation(m, fl, ev);
     fl->state = ev->to;
-    fl->orphan_seen = false; /* a new state is progress (check_orphans) */
+    fl->orphan_seen = false; /* a new state is progress (check_orphan) */
 }
 
 /* RFC 9293 3.10.7.4 eighth step, SPEC §2: only the peer's FIN again. */
@@ -510,8 +511,8 @@ void model_check_event(struct model *m, const tt_event_t *ev)
     struct flow *fl = model_flow(m, ev->raddr, ev->lport, ev->rport, true);
     if (m->trace && ev->type == TT_EV_STATE)
         fprintf(stderr, "  ev %u>%u %s -> %s %s\n", ev->lport, ev->rport, tt_state_name(ev->from),
-                tt_state_name(ev->to), ev->to == TT_STATE_CLOSED ? tt_close_reason_name(ev->why)
-                                                                 : "");
+                tt_state_name(ev->to),
+                ev->to == TT_STATE_CLOSED ? tt_close_reason_name(ev->why) : "");
     switch (ev->type) {
     case TT_EV_STATE:
         check_state_event(m, fl, ev);
@@ -521,8 +522,8 @@ void model_check_event(struct model *m, const tt_event_t *ev)
         break;
     case TT_EV_RST_IN:
         FZ_CHECK(m->evicted || ev->state == fl->state,
-                 "event: rst_in says %s, the connection is in %s",
-                 tt_state_name(ev->state), tt_state_name(fl->state));
+                 "event: rst_in says %s, the connection is in %s", tt_state_name(ev->state),
+                 tt_state_name(fl->state));
         check_rst_in(m, fl);
         break;
     case TT_EV_RST_OUT:
@@ -557,9 +558,8 @@ static void check_listing(void *ctx, const tt_conn_info_t *info)
     FZ_CHECK(info->laddr == m->addr, "listing: local address %08" PRIx32, info->laddr);
     if (m->evicted)
         return;
-    FZ_CHECK(fl && fl->state == info->state, "listing: %u>%u in %s, its events say %s",
-             info->lport, info->rport, tt_state_name(info->state),
-             fl ? tt_state_name(fl->state) : "nothing");
+    FZ_CHECK(fl && fl->state == info->state, "listing: %u>%u in %s, its events say %s", info->lport,
+             info->rport, tt_state_name(info->state), fl ? tt_state_name(fl->state) : "nothing");
     if (info->state == TT_STATE_TIME_WAIT)
         FZ_CHECK(info->expires_us == fl->tw_expires,
                  "listing: %u>%u TIME_WAIT expires %" PRIu64 ", 2*MSL ends at %" PRIu64,
@@ -576,32 +576,60 @@ void model_check_aborted(struct model *m, uint32_t raddr, uint16_t lport, uint16
              tt_state_name(fl->state));
 }
 
+/*
+ * RFC 7661 and Linux's tcp_is_cwnd_limited(): cwnd grows only while the flow
+ * uses it, so it never exceeds the initial window or twice the largest
+ * flight this flow ever had, plus one segment (issue 11 item 5: it used to
+ * grow by an MSS per ACK with one segment in flight, and wrap).
+ */
+static void check_cwnd(struct flow *fl, const struct tt_conn *c)
+{
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    if (flight > fl->max_flight)
+        fl->max_flight = flight;
+    if (c->state < TT_STATE_ESTABLISHED)
+        return;
+    uint64_t bound = (uint64_t)2 * fl->max_flight + c->mss;
+    uint64_t init = (uint64_t)TT_INIT_CWND * c->mss;
+    FZ_CHECK(c->cwnd <= (bound > init ? bound : init),
+             "cwnd %" PRIu32 " of %u>%u, largest flight %" PRIu32 ", mss %u", c->cwnd, c->t.lport,
+             c->t.rport, fl->max_flight, c->mss);
+}
+
 /* Linux bounds an orphan's life (tcp_orphan_retries, tcp_fin_timeout): one
  * that makes no progress, its SND.UNA and its state both still, must end. */
-static void check_orphans(struct model *m, const tt_engine_t *eng)
+static void check_orphan(struct model *m, struct flow *fl, const struct tt_conn *c)
+{
+    if (!c->orphan || c->close_cb)
+        return; /* a lingering close is not an orphan yet (tcp_timer.c) */
+    if (!fl->orphan_seen || fl->orphan_state != c->state || fl->orphan_una != c->snd_una) {
+        fl->orphan_seen = true;
+        fl->orphan_state = c->state;
+        fl->orphan_una = c->snd_una;
+        fl->orphan_progress_at = m->now;
+        return;
+    }
+    FZ_CHECK(m->now - fl->orphan_progress_at <= m->orphan_stall_max,
+             "orphan %u>%u still in %s after %" PRIu64 " us without progress", c->t.lport,
+             c->t.rport, tt_state_name(c->state), m->now - fl->orphan_progress_at);
+}
+
+/* White box, after every operation: what no event or datagram shows. */
+static void check_tcbs(struct model *m, const tt_engine_t *eng)
 {
     for (const struct tt_conn *c = eng->all_conns; c; c = c->all_next) {
-        if (!c->orphan || c->close_cb || c->detached)
-            continue; /* a lingering close is not an orphan yet (tcp_timer.c) */
-        struct flow *fl = model_flow(m, c->t.raddr, c->t.lport, c->t.rport, false);
+        struct flow *fl =
+            c->detached ? NULL : model_flow(m, c->t.raddr, c->t.lport, c->t.rport, false);
         if (!fl)
-            continue; /* evicted: its history is gone */
-        if (!fl->orphan_seen || fl->orphan_state != c->state || fl->orphan_una != c->snd_una) {
-            fl->orphan_seen = true;
-            fl->orphan_state = c->state;
-            fl->orphan_una = c->snd_una;
-            fl->orphan_progress_at = m->now;
-            continue;
-        }
-        FZ_CHECK(m->now - fl->orphan_progress_at <= m->orphan_stall_max,
-                 "orphan %u>%u still in %s after %" PRIu64 " us without progress", c->t.lport,
-                 c->t.rport, tt_state_name(c->state), m->now - fl->orphan_progress_at);
+            continue; /* gone from the tables, or evicted with its history */
+        check_cwnd(fl, c);
+        check_orphan(m, fl, c);
     }
 }
 
 void model_check_engine(struct model *m, tt_engine_t *eng, uint64_t ops)
 {
-    check_orphans(m, eng);
+    check_tcbs(m, eng);
     size_t tcbs = 0, tws = 0;
     const tt_config_t *cfg = tt_engine_config(eng);
 

@@ -38,9 +38,9 @@ struct flow {
     uint32_t eng_tsval;
     /* the peer's side, from what the harness fed in */
     bool have_peer, clean;
-    uint32_t peer_isn; /* SEG.SEQ of the peer's last SYN (a default before) */
+    uint32_t peer_isn;         /* SEG.SEQ of the peer's last SYN (a default before) */
     uint32_t peer_lo, peer_hi; /* lowest and highest SEG.SEQ + SEG.LEN the peer sent */
-    uint32_t ts_base;  /* the peer's timestamp clock offset */
+    uint32_t ts_base;          /* the peer's timestamp clock offset */
     bool have_edge, fin_seen;
     uint32_t peer_max_ack; /* highest SEG.ACK the engine could accept */
     uint32_t peer_max_wnd; /* largest SEG.WND it offered (scaled) */
@@ -50,6 +50,7 @@ struct flow {
     uint64_t tw_expires; /* in TIME_WAIT: when 2*MSL runs out (SPEC §2) */
     /* white box, while its TCB is an orphan: the last time it made progress
      * (SND.UNA or the state moved), to bound its lifetime (issue 11 items 1, 12) */
+    uint32_t max_flight; /* largest SND.NXT - SND.UNA seen, for the cwnd bound */
     bool orphan_seen;
     tt_state_t orphan_state;
     uint32_t orphan_una;
@@ -69,8 +70,8 @@ struct model {
     bool pure_in;  /* every payload byte fed in followed the pattern */
     bool pure_out; /* every byte the application wrote followed the pattern */
     bool trace;
-    bool dirty;    /* an event since the last model_check_engine() */
-    uint64_t now;  /* the harness clock, for event checks */
+    bool dirty;   /* an event since the last model_check_engine() */
+    uint64_t now; /* the harness clock, for event checks */
     /* the TCP segment being fed, while tt_engine_input() runs */
     bool in_valid;
     uint32_t in_seq, in_ack;
