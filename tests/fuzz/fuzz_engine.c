@@ -555,6 +555,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_start(f, data, size);
     int r = tt_engine_new(&f->eng, &f->cfg, on_output, f, f->now);
     FZ_CHECK(r == 0, "tt_engine_new: %d", r);
+    f->model.eng = f->eng;
     tt_engine_set_event_cb(f->eng, on_event, f);
     while (!rd_done(&f->in)) {
         f->ops++;
@@ -564,6 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f->model.dirty = true; /* a last full comparison, events or not */
     model_check_engine(&f->model, f->eng, f->ops);
     tt_engine_free(f->eng);
+    f->model.eng = NULL;
     f->eng = NULL;
     return 0;
 }

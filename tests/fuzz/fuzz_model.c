@@ -309,6 +309,24 @@ static void trace_output(const struct model *m, const struct seg *s)
     fprintf(stderr, "\n");
 }
 
+/* The flight as each segment leaves, white box: within one engine call a
+ * connection to ourselves can fill and drain its window before the
+ * operation's end, where check_tcbs() looks. */
+static void note_flight(const struct model *m, struct flow *fl, const struct seg *s)
+{
+    if (!m->eng || (s->flags & TCP_RST))
+        return;
+    for (const struct tt_conn *c = m->eng->all_conns; c; c = c->all_next) {
+        if (c->detached || c->t.raddr != s->daddr || c->t.lport != s->sport ||
+            c->t.rport != s->dport)
+            continue;
+        uint32_t end = s->seq + seg_len(s);
+        if (seq_gt(end, c->snd_una) && end - c->snd_una > fl->max_flight)
+            fl->max_flight = end - c->snd_una;
+        return;
+    }
+}
+
 static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
 {
     struct seg s;
@@ -324,6 +342,7 @@ static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
     check_ack(m, fl, &s);
     check_window(m, fl, &s);
     learn_output(fl, &s);
+    note_flight(m, fl, &s);
 }
 
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len)

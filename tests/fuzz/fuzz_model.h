@@ -58,7 +58,8 @@ struct flow {
 };
 
 struct model {
-    uint32_t addr; /* the engine's address */
+    const tt_engine_t *eng; /* white-box checks read its TCBs; NULL until set */
+    uint32_t addr;          /* the engine's address */
     uint32_t mtu;
     uint64_t msl_us;
     uint64_t orphan_stall_max; /* longest an orphan may go without progress */
