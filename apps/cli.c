@@ -112,7 +112,7 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
     o->app = app;
     o->prog = app == CLI_ECHO_SERVER ? "echo-server" : "echo-client";
     tt_driver_config_init(&o->drv);
-    /* SPEC §3 states these defaults; set here so the contract holds whatever the engine's are. */
+    /* docs/contract.md §3.2 states these defaults; set here so the contract holds whatever the engine's are. */
     o->drv.engine.addr = 0x0a070002;
     o->drv.engine.mtu = 1500;
     o->drv.engine.msl_us = 30000000;

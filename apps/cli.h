@@ -1,5 +1,5 @@
 /*
- * Command line of the tuntcp apps (SPEC §3), shared by echo-server and
+ * Command line of the tuntcp apps (docs/contract.md §3.2), shared by echo-server and
  * echo-client: every flag, its default, its validation and --help. A bad
  * value is refused with a message naming the flag, and exit status 2.
  */
@@ -52,7 +52,7 @@ struct cli_opts {
     bool close_wait, wait_timewait;
 };
 
-/* Fills o with SPEC §3's defaults for app. */
+/* Fills o with docs/contract.md §3.2's defaults for app. */
 void cli_defaults(struct cli_opts *o, enum cli_app app);
 
 /*

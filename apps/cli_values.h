@@ -1,5 +1,5 @@
 /*
- * Value parsers of the tuntcp command line (SPEC §3): addresses, ports,
+ * Value parsers of the tuntcp command line (docs/contract.md §3.1): addresses, ports,
  * ranges, integers and 0|1 switches, as the apps' flags and the packetdrill
  * adapter's --so_flags spell them. Pure: they need nothing but libc, so the
  * packetdrill shared object builds them without the driver or libuv.

@@ -1,5 +1,5 @@
 /*
- * echo-client (SPEC §3): makes --count connections, at most --concurrency
+ * echo-client (docs/contract.md §3.4): makes --count connections, at most --concurrency
  * at a time, sends --bytes of a known pattern on each and checks that the
  * same bytes come back. By default the client closes first once its echo
  * is verified (it takes TIME_WAIT); with --close-wait it waits for the

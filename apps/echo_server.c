@@ -1,5 +1,5 @@
 /*
- * echo-server (SPEC §3): echoes every connection on --port of the stack's
+ * echo-server (docs/contract.md §3.3): echoes every connection on --port of the stack's
  * address. By default the peer closes first and the server follows
  * (CLOSE_WAIT -> LAST_ACK: the passive close); with --close-after the
  * server closes first and so takes TIME_WAIT. --max-conns makes it exit

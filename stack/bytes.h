@@ -1,7 +1,7 @@
 /*
  * Big-endian loads and stores for wire formats: byte by byte, so that no
  * alignment or host byte order is assumed and no packet bytes are cast to
- * structs (STYLE "Errors and robustness").
+ * structs (docs/architecture.md §10).
  */
 #ifndef TT_BYTES_H
 #define TT_BYTES_H

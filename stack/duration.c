@@ -1,5 +1,5 @@
 /*
- * DURATION values of the command line and of --fault (SPEC §3): an
+ * DURATION values of the command line and of --fault (docs/contract.md §3.1): an
  * unsigned decimal integer followed by ms, s or m; a bare integer means
  * seconds. No sign, no spaces, no fractions: a value is exactly what the
  * user typed, so an experiment's MSL is never rounded behind their back.

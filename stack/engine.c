@@ -114,7 +114,7 @@ void tt_engine_free(tt_engine_t *eng)
     free(eng);
 }
 
-/* Time only moves forward: a harness bug otherwise (STYLE "Errors"). */
+/* Time only moves forward: a harness bug otherwise (docs/architecture.md §10). */
 static void engine_set_time(tt_engine_t *eng, uint64_t now_us)
 {
     assert(now_us >= eng->now);

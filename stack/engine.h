@@ -4,7 +4,7 @@
  * Objects: the engine (config, clock, tables, timers, counters), a connection
  * (struct tt_conn: the TCB of RFC 9293 3.3.1 plus its buffers and the
  * application's handle), a listener, and a TIME_WAIT entry (a compact record,
- * not a TCB: DESIGN "State"). Nothing here is visible to applications.
+ * not a TCB: docs/architecture.md §9). Nothing here is visible to applications.
  */
 #ifndef TT_ENGINE_H
 #define TT_ENGINE_H

@@ -1,5 +1,5 @@
 /*
- * Fault injection between the TUN device and the engine (SPEC §3 --fault):
+ * Fault injection between the TUN device and the engine (docs/contract.md §3.5 --fault):
  * a list of rules, each an action (drop, dup, delay) on the packets of one
  * direction that match a class and optional qualifiers. Pure logic: the
  * driver asks for a verdict per packet and carries it out (a delay is a

@@ -48,7 +48,7 @@
 #define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
 #define DELAY_SLOTS 64     /* datagrams held by delay faults */
-#define PCAP_FLUSH_MS 1000 /* SPEC §5: a running capture is readable within a second */
+#define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a running capture is readable within a second */
 #define HANDLES_MAX 8
 
 struct tt_driver {

@@ -1,5 +1,5 @@
 /*
- * Names for the trace and the statistics: state spellings as SPEC §4 and
+ * Names for the trace and the statistics: state spellings as docs/contract.md §4 and
  * `ss` print them, close reasons, error texts, and the counter table.
  */
 #include <stddef.h>

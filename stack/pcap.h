@@ -1,5 +1,5 @@
 /*
- * pcap writer (SPEC §5): classic libpcap format, LINKTYPE_RAW (101), so each
+ * pcap writer (docs/contract.md §5): classic libpcap format, LINKTYPE_RAW (101), so each
  * record is a bare IPv4 datagram; microsecond timestamps from the wall clock
  * (the caller supplies them). Records are buffered; the driver flushes at
  * least once a second and at exit.

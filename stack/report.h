@@ -1,5 +1,5 @@
 /*
- * Statistics report (SPEC §3, on SIGUSR1 and at exit with -v): every counter
+ * Statistics report (docs/contract.md §8, on SIGUSR1 and at exit with -v): every counter
  * as `Name value`, then the connections as `ss -tan` lists them.
  */
 #ifndef TT_REPORT_H

@@ -1,6 +1,6 @@
 /*
  * The life of a connection (TCB, RFC 9293 3.3.1): creation, state changes
- * (each one an event, SPEC §4), delivery of data and errors to the
+ * (each one an event, docs/contract.md §4), delivery of data and errors to the
  * application, and the end of a connection.
  *
  * A connection ends in one of two ways. If the application still holds its
@@ -188,7 +188,7 @@ void tcb_end(struct tt_conn *c, int err)
     tcb_deliver_pending(c);
 }
 
-/* The connection is over: CLOSED with its reason (SPEC §4), then tcb_end(). */
+/* The connection is over: CLOSED with its reason (docs/contract.md §4), then tcb_end(). */
 void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err)
 {
     if (c->detached)

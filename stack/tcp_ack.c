@@ -266,7 +266,7 @@ static bool fin_ack_states(struct tt_conn *c, const struct seg *seg)
     switch (c->state) {
     case TT_STATE_FIN_WAIT_1:
         /* With a FIN in the same segment the eighth step goes straight to
-         * TIME_WAIT (SPEC §2); tcp_fin_wait_1_done() covers the rest. */
+         * TIME_WAIT (docs/contract.md §2.1); tcp_fin_wait_1_done() covers the rest. */
         if (!(seg->flags & TCP_FIN))
             tcp_fin_wait_1_done(c);
         return !tcb_gone(c);

@@ -56,7 +56,7 @@ void timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why)
     tw_table_remove(&eng->tw, id, timewait_hash(eng, tw));
 }
 
-/* 2*MSL from now: the final ACK was just sent (SPEC §2). */
+/* 2*MSL from now: the final ACK was just sent (docs/contract.md §2.2). */
 static void tw_schedule(tt_engine_t *eng, tw_id id)
 {
     tw_at(&eng->tw, id)->expires = eng->now + 2 * eng->cfg.msl_us;
@@ -260,7 +260,7 @@ static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
 
 /* A RST at RCV.NXT with tcp_rfc1337 0 (Linux's TIME-WAIT assassination):
  * the entry goes. Like a RST that ends a connection (tcp_input.c), it is
- * reported first as rst_in, state TIME_WAIT (SPEC §4), for the entry's
+ * reported first as rst_in, state TIME_WAIT (docs/contract.md §4), for the entry's
  * 4-tuple, then as TIME_WAIT -> CLOSED why "timewait_rst". */
 static void tw_kill(tt_engine_t *eng, tw_id id)
 {

@@ -1,5 +1,5 @@
 /*
- * Trace writer: formats engine events as the JSON Lines of SPEC §4 and
+ * Trace writer: formats engine events as the JSON Lines of docs/contract.md §4 and
  * flushes each line at once. Times are printed from integers (seconds and
  * six digits of microseconds), never through a double, so `t` is exact.
  * Field order is fixed (t, ev, conn, then the event's own fields) so that
@@ -154,7 +154,7 @@ void trace_event(struct trace_writer *tw, const tt_event_t *ev)
 
     if (n == 0)
         return;
-    /* Flushed per line (SPEC §4): a reader of the file sees each event when it happens. */
+    /* Flushed per line (docs/contract.md §4): a reader of the file sees each event when it happens. */
     if (fwrite(buf, 1, n, tw->f) != n || fflush(tw->f) != 0)
         tw->failed = true;
 }

@@ -1,5 +1,5 @@
 /*
- * Connection event trace (SPEC §4): one JSON object a line, written and
+ * Connection event trace (docs/contract.md §4): one JSON object a line, written and
  * flushed as each engine event happens, so `tail -f` follows a running stack.
  */
 #ifndef TT_TRACE_H

@@ -52,7 +52,7 @@ typedef struct tt_driver_config {
  */
 typedef void (*tt_driver_check_cb)(tt_driver_t *drv, void *ctx);
 
-/* Defaults of SPEC §3: tt0, 10.7.0.1/24, engine defaults from tt_config_init(). */
+/* Defaults of docs/contract.md §3.2: tt0, 10.7.0.1/24, engine defaults from tt_config_init(). */
 void tt_driver_config_init(tt_driver_config_t *cfg);
 
 /*
@@ -99,7 +99,7 @@ const char *tt_driver_error(const tt_driver_t *drv);
 void tt_driver_print_stats(tt_driver_t *drv, FILE *f);
 
 /*
- * DURATION of SPEC §3: an integer with unit ms, s or m; bare means seconds.
+ * DURATION of docs/contract.md §3.1: an integer with unit ms, s or m; bare means seconds.
  * Errors: -EINVAL (syntax), -ERANGE (above 2^32 - 1 seconds).
  */
 int tt_duration_parse(const char *s, uint64_t *us);

@@ -56,7 +56,7 @@ typedef enum tt_state {
     TT_STATE_TIME_WAIT,
 } tt_state_t;
 
-/* Why a connection reached CLOSED (SPEC §4 "why"). */
+/* Why a connection reached CLOSED (docs/contract.md §4.3 "why"). */
 typedef enum tt_close_reason {
     TT_WHY_NONE = 0,
     TT_WHY_LAST_ACK,
@@ -114,7 +114,7 @@ typedef struct tt_config {
     uint64_t seed;                 /* port selection and other choices */
 } tt_config_t;
 
-/* One trace event (SPEC §4). Strings are static; the event lives for the call. */
+/* One trace event (docs/contract.md §4). Strings are static; the event lives for the call. */
 typedef enum tt_event_type {
     TT_EV_STATE,            /* from -> to; why when to == CLOSED */
     TT_EV_TIMEWAIT_RESTART, /* 2MSL restarted by a duplicate FIN; expires_us */

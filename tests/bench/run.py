@@ -11,7 +11,7 @@ apps/echo-server, bench/loadgen, bench/tun_reflector, bench/lwip_echo (the
 last only where liblwip-dev was present at build time; lwIP is skipped with
 a message otherwise). Exit status: 0 when every run's echo was verified, 1
 when one was not (the figures never decide), 77 when namespaces cannot be
-made (under CI=true that is a failure: SPEC 6).
+made (under CI=true that is a failure: docs/contract.md §6).
 
 THE METHOD, and why the comparison is fair
 ------------------------------------------

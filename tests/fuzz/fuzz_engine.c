@@ -1,5 +1,5 @@
 /*
- * libFuzzer target on the engine's input path (DESIGN "Tests" 4).
+ * libFuzzer target on the engine's input path (docs/architecture.md §7).
  *
  * The fuzz input is a small program, so that the fuzzer drives the engine as
  * the driver would: packets, the passing of time and the application's calls,
@@ -196,7 +196,7 @@ static void on_close(tt_conn_t *c, int status)
     struct slot *s = slot_of(c);
     FZ_CHECK(s->closing, "close_cb without a close");
     FZ_CHECK(status == 0 || status == -ETIMEDOUT, "close_cb status %d", status);
-    /* SPEC §2 SO_LINGER {on, N}: the timeout is reported N s after close. */
+    /* docs/contract.md §2.3 SO_LINGER {on, N}: the timeout is reported N s after close. */
     FZ_CHECK(status == 0 || (s->linger_on && s->linger_s > 0 &&
                              g_fz.now == s->close_at + (uint64_t)s->linger_s * SEC),
              "close_cb(-ETIMEDOUT) at %" PRIu64 ", closed at %" PRIu64 " with linger %d/%u",

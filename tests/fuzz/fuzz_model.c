@@ -1,6 +1,6 @@
 /*
  * The fuzz harness's model of the conversation (see fuzz_model.h) and the
- * invariants it checks. Only what the API, the SPEC or the RFCs promise is
+ * invariants it checks. Only what the API, docs/contract.md or the RFCs promise is
  * asserted:
  *
  * - every datagram the engine sends parses (RFC 791 header and checksum,
@@ -15,11 +15,11 @@
  * - an accepted RST is not older than the engine's last ACK (RFC 5961 3.2);
  * - state events follow the RFC 9293 3.3.2 diagram, each from the state the
  *   previous event announced, and a CLOSED event names a reason that fits
- *   the state it leaves (SPEC §4); TIME_WAIT lasts exactly 2*MSL and ends
- *   early only for the reasons SPEC §2 lists;
+ *   the state it leaves (docs/contract.md §4); TIME_WAIT lasts exactly 2*MSL and ends
+ *   early only for the reasons docs/contract.md §2.1 lists;
  * - tt_engine_conn_count(), tt_engine_timewait_count() and
  *   tt_engine_conn_state() agree with those events, and TIME_WAIT entries
- *   never exceed tcp_max_tw_buckets (SPEC §2).
+ *   never exceed tcp_max_tw_buckets (docs/contract.md §2.2).
  */
 #include "fuzz_model.h"
 #include "fuzz.h"
@@ -391,7 +391,7 @@ static bool transition_allowed(tt_state_t from, tt_state_t to)
     return (next[from] & BIT(to)) != 0;
 }
 
-/* SPEC §4: the reasons tied to one state. */
+/* docs/contract.md §4: the reasons tied to one state. */
 static bool why_fits(tt_state_t from, tt_close_reason_t why)
 {
     switch (why) {
@@ -416,7 +416,7 @@ static bool why_fits(tt_state_t from, tt_close_reason_t why)
     }
 }
 
-/* SPEC §2: TIME_WAIT lasts 2*MSL from the final ACK (sent in the very call
+/* docs/contract.md §2.2: TIME_WAIT lasts 2*MSL from the final ACK (sent in the very call
  * that enters it), restarted only by the peer's FIN; it ends early only by a
  * RST (tcp_rfc1337=0), a new SYN, tcp_tw_reuse, or the bucket limit. */
 static void check_timewait_end(const struct model *m, const struct flow *fl, const tt_event_t *ev)
@@ -493,7 +493,7 @@ static void check_state_event(const struct model *m, struct flow *fl, const tt_e
     fl->orphan_seen = false; /* a new state is progress (check_orphan) */
 }
 
-/* RFC 9293 3.10.7.4 eighth step, SPEC §2: only the peer's FIN again. */
+/* RFC 9293 3.10.7.4 eighth step, docs/contract.md §2.1: only the peer's FIN again. */
 static void check_timewait_restart(const struct model *m, struct flow *fl, const tt_event_t *ev)
 {
     FZ_CHECK(m->evicted || fl->state == TT_STATE_TIME_WAIT, "event: 2MSL restart in %s",

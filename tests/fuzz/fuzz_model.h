@@ -45,9 +45,9 @@ struct flow {
     uint32_t peer_max_ack; /* highest SEG.ACK the engine could accept */
     uint32_t peer_max_wnd; /* largest SEG.WND it offered (scaled) */
     uint8_t peer_ws;       /* largest window scale in its SYNs */
-    /* the state announced by the engine's events (SPEC §4) */
+    /* the state announced by the engine's events (docs/contract.md §4) */
     tt_state_t state;
-    uint64_t tw_expires; /* in TIME_WAIT: when 2*MSL runs out (SPEC §2) */
+    uint64_t tw_expires; /* in TIME_WAIT: when 2*MSL runs out (docs/contract.md §2.2) */
     /* white box, while its TCB is an orphan: the last time it made progress
      * (SND.UNA or the state moved), to bound its lifetime (issue 11 items 1, 12) */
     uint32_t max_flight; /* largest SND.NXT - SND.UNA seen, for the cwnd bound */
@@ -96,7 +96,7 @@ void model_input_done(struct model *m);
 /* Checks a datagram the engine sent and learns from it. */
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len);
 
-/* Checks one engine event against the RFC 9293 state diagram (SPEC §4). */
+/* Checks one engine event against the RFC 9293 state diagram (docs/contract.md §4). */
 void model_check_event(struct model *m, const tt_event_t *ev);
 
 /* Between two operations: the engine's counts and per-tuple states agree
@@ -104,7 +104,7 @@ void model_check_event(struct model *m, const tt_event_t *ev);
 void model_check_engine(struct model *m, tt_engine_t *eng, uint64_t ops);
 
 /* The application's abortive close of the connection to raddr:rport from
- * lport has returned: nothing of it may remain (SPEC §2 SO_LINGER {on, 0}). */
+ * lport has returned: nothing of it may remain (docs/contract.md §2.3 SO_LINGER {on, 0}). */
 void model_check_aborted(struct model *m, uint32_t raddr, uint16_t lport, uint16_t rport);
 
 /* Fails the run: prints why and abort()s. */

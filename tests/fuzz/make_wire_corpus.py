@@ -11,7 +11,7 @@ MSS, window scale, SACK-permitted and timestamps), plus an ICMP echo request
 and a segment carrying SACK blocks, which those captures lack.
 
 fuzz_fault's seeds are the same datagrams, each with a state byte and one
-of the --fault specs of the README and SPEC in turn (direction bit set for
+of the --fault specs of the README and docs/contract.md §3.5 in turn (direction bit set for
 the stack's own packets).
     python3 tests/fuzz/make_wire_corpus.py [WIRE_OUTDIR [FAULT_OUTDIR]]
 """

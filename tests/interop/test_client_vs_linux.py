@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interop: tuntcp's echo-client against a Linux echo server (SPEC §2, §3).
+"""Interop: tuntcp's echo-client against a Linux echo server (docs/contract.md §2, §3).
 
 The Linux server runs in this process, in the test's own network namespace,
 bound to 10.7.0.1:7 (the kernel side of the TUN device the client creates).

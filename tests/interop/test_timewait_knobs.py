@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interop: every TIME_WAIT knob of SPEC §2-§3 against the Linux kernel's TCP.
+"""Interop: every TIME_WAIT knob of docs/contract.md §2.2, §3.2 against the Linux kernel's TCP.
 
 Each test checks three witnesses: what Linux sees (its sockets, `ss`, its
 own `nstat` counters, which start at zero in the test's private network
@@ -39,7 +39,7 @@ RANGE = "40000-40019"
 RANGE_PORTS = set(range(40000, 40020))
 EADDRNOTAVAIL_LINE = re.compile(
     r"^echo-client: connection (\d+): connect: Cannot assign requested address$")
-# The counters SPEC §3 names; each must be in every report.
+# The counters docs/contract.md §8 names; each must be in every report.
 SPEC_COUNTERS = ["TcpActiveOpens", "TcpPassiveOpens", "TcpAttemptFails", "TcpEstabResets",
                  "TcpInSegs", "TcpOutSegs", "TcpRetransSegs", "TcpInErrs", "TcpOutRsts",
                  "TcpExtTW", "TcpExtTWKilled", "TcpExtTWRecycled",
@@ -88,7 +88,7 @@ def tuple_segs(segs, linux_port):
 
 
 def conn_id(local_port, remote_port):
-    """The trace's conn for the stack's side (SPEC §4)."""
+    """The trace's conn for the stack's side (docs/contract.md §4)."""
     return f"{ti.STACK_ADDR}:{local_port}>{ti.HOST_ADDR}:{remote_port}"
 
 
@@ -601,7 +601,7 @@ def test_fin_timeout_drops_orphan_in_fin_wait_2():
 
 def test_sigusr1_statistics_show_time_wait():
     """SIGUSR1 to a running echo-server: `Name value` counters (every one
-    SPEC §3 names) and an ss-like row for the TIME_WAIT entry with its time
+    docs/contract.md §3.2 names) and an ss-like row for the TIME_WAIT entry with its time
     left; the server keeps running. The counters agree with Linux's own and
     with the capture."""
     name = "knobs_sigusr1"

@@ -8,7 +8,7 @@ namespace. Nothing is ever sent outside it: the stack is 10.7.0.2, the kernel
 side 10.7.0.1, both on the TUN device the app creates.
 
 Without the privileges for that the script exits 77 (skipped) with a clear
-message; under CI (CI=true) it fails instead (SPEC §6).
+message; under CI (CI=true) it fails instead (docs/contract.md §6).
 """
 import json
 import os
@@ -21,7 +21,7 @@ import sys
 import time
 
 SKIP = 77
-# How late a timer of the real driver may fire in these tests. SPEC §3 promises
+# How late a timer of the real driver may fire in these tests. docs/contract.md §2.6 promises
 # 10 ms on an idle machine, the default here; a shared machine (CI runners,
 # other jobs) can be slower, so TT_TIMER_SLACK_MS may widen it. Never early:
 # every test asserts the lower bound exactly, and the scenario tests check
@@ -509,7 +509,7 @@ class LoggedApp(App):
 
 
 def parse_stats(text):
-    """The apps' statistics report (SPEC §3): `Name value` lines, then the
+    """The apps' statistics report (docs/contract.md §8): `Name value` lines, then the
     ss-like listing after its header. Returns (counters, rows), a row being
     the listing line split on blanks. Lines of other kinds are skipped."""
     counters, rows, listing = {}, [], False

@@ -1,5 +1,5 @@
 /*
- * --so_flags: the same TCP knobs as the apps (SPEC §3), with the same
+ * --so_flags: the same TCP knobs as the apps (docs/contract.md §3.2), with the same
  * spelling and units, plus a few that only make sense here. The values go
  * through the apps' own parsers (apps/cli_values.c, tt_duration_parse in
  * stack/duration.c), so that a value means the same in both. "--name value"
@@ -42,7 +42,7 @@ static int set_mtu(struct pd_opts *o, const char *v)
 }
 
 /*
- * DURATION (SPEC §3), by the apps' parser. It refuses anything above
+ * DURATION (docs/contract.md §3.1), by the apps' parser. It refuses anything above
  * 2^32 - 1 s, so that 2 * MSL, and now + 2 * MSL, cannot overflow the
  * engine's 64-bit microseconds. 0 is taken for every duration here (the
  * engine accepts it), where the apps refuse a zero --msl or --tcp-fin-timeout.

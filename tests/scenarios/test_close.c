@@ -1,5 +1,5 @@
 /*
- * Scenarios: every close path of SPEC §2 with its exact segments and state
+ * Scenarios: every close path of docs/contract.md §2.1 with its exact segments and state
  * changes (RFC 9293 3.6 and 3.10.7.4): the active close through FIN_WAIT_2,
  * FIN+ACK together in FIN_WAIT_1, the simultaneous close through CLOSING, the
  * passive close through CLOSE_WAIT and LAST_ACK, half-close both ways, the
@@ -74,7 +74,7 @@ static void simultaneous_close_through_closing(void **state)
 /*
  * RFC 9293 3.6 (Figure 12, TCP B): the peer closes first. ESTABLISHED ->
  * CLOSE_WAIT (EOF to the app, the FIN ACKed) -> LAST_ACK (our FIN) -> CLOSED
- * why "last_ack" on its ACK. The passive closer has no TIME_WAIT (SPEC §2).
+ * why "last_ack" on its ACK. The passive closer has no TIME_WAIT (docs/contract.md §2.2).
  */
 static void passive_close_through_close_wait_and_last_ack(void **state)
 {
@@ -114,7 +114,7 @@ static void active_open_then_active_close(void **state)
 }
 
 /*
- * RFC 9293 3.6 and SPEC §2 half-close: after shutdown our FIN goes out and
+ * RFC 9293 3.6 and docs/contract.md §2.1 half-close: after shutdown our FIN goes out and
  * reading goes on: data in FIN_WAIT_2 is delivered and ACKed; writing is
  * refused with -EPIPE; the peer's FIN then gives EOF and TIME_WAIT.
  */
@@ -285,7 +285,7 @@ static void last_ack_waits_for_the_ack_of_our_fin(void **state)
     assert_int_equal(h_conn_state(h), TT_STATE_CLOSED);
 }
 
-/* SPEC §2, SO_LINGER off: close returns at once; close_cb reports 0 without
+/* docs/contract.md §2.3, SO_LINGER off: close returns at once; close_cb reports 0 without
  * waiting for the FIN to be acknowledged. */
 static void close_cb_at_once_when_linger_off(void **state)
 {
@@ -387,7 +387,7 @@ static void lost_data_and_fin_both_retransmitted(void **state)
 }
 
 /*
- * SPEC §2 ("the ACK of a retransmitted FIN never is" rate-limited; Linux
+ * docs/contract.md §2.2 (the ACK of a retransmitted FIN is never rate-limited; Linux
  * tcp_oow_rate_limited() exempts every segment that occupies sequence space,
  * a FIN included): the peer retransmits its FIN because our ACKs are lost;
  * each copy is ACKed, however close together. LAST_ACK, CLOSING, CLOSE_WAIT.

@@ -1,5 +1,5 @@
 /*
- * Scenarios: SO_LINGER (SPEC §2, as Linux). {on, 0} and tt_conn_close_reset:
+ * Scenarios: SO_LINGER (docs/contract.md §2.3, as Linux). {on, 0} and tt_conn_close_reset:
  * RST|ACK at SND.NXT/RCV.NXT, unsent data discarded, the connection gone at
  * once with no FIN and no TIME_WAIT (RFC 9293 3.10.5 ABORT). {on, N}: close_cb
  * reports 0 when our FIN is acknowledged, or -ETIMEDOUT after exactly N s
@@ -27,7 +27,7 @@ static void expect_aborted(struct harness *h)
 }
 
 /*
- * SPEC §2 SO_LINGER {on, 0}: with 5400 bytes still queued behind the initial
+ * docs/contract.md §2.3 SO_LINGER {on, 0}: with 5400 bytes still queued behind the initial
  * window, close sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> and nothing
  * else: the queued bytes are never sent, no FIN, no TIME_WAIT.
  */
@@ -49,7 +49,7 @@ static void linger0_close_sends_rst_and_discards_queued_data(void **state)
     assert_int_equal(h_stats(h).TcpOutRsts, 1);
 }
 
-/* libuv's uv_tcp_close_reset, SPEC §2: tt_conn_close_reset is linger {on, 0}. */
+/* libuv's uv_tcp_close_reset, docs/contract.md §2.3: tt_conn_close_reset is linger {on, 0}. */
 static void close_reset_is_linger0(void **state)
 {
     struct harness *h = *state;
@@ -60,7 +60,7 @@ static void close_reset_is_linger0(void **state)
     expect_aborted(h);
 }
 
-/* SPEC §2: in CLOSE_WAIT the RST acks the peer's FIN: ack = RCV.NXT = IRS+2. */
+/* docs/contract.md §2.3: in CLOSE_WAIT the RST acks the peer's FIN: ack = RCV.NXT = IRS+2. */
 static void linger0_in_close_wait_acks_peer_fin(void **state)
 {
     struct harness *h = *state;
@@ -72,7 +72,7 @@ static void linger0_in_close_wait_acks_peer_fin(void **state)
     expect_aborted(h);
 }
 
-/* SPEC §2: after the abortive close the 4-tuple is free: the peer's next
+/* docs/contract.md §2.3: after the abortive close the 4-tuple is free: the peer's next
  * segment gets a RST as for a closed port (RFC 9293 3.10.7.1). */
 static void linger0_then_peer_segment_gets_rst(void **state)
 {
@@ -85,7 +85,7 @@ static void linger0_then_peer_segment_gets_rst(void **state)
     h_expect(h, TCP_RST, ISS + 1, 0);
 }
 
-/* SPEC §2 SO_LINGER {on, N} (Linux): close_cb(0) as soon as our FIN is
+/* docs/contract.md §2.3 SO_LINGER {on, N} (Linux): close_cb(0) as soon as our FIN is
  * acknowledged, not before; the connection goes on in FIN_WAIT_2. */
 static void linger_n_reports_success_when_fin_acked(void **state)
 {
@@ -105,7 +105,7 @@ static void linger_n_reports_success_when_fin_acked(void **state)
     assert_int_equal(h_conn_state(h), TT_STATE_FIN_WAIT_2);
 }
 
-/* SPEC §2 SO_LINGER {on, N}: "everything up to the FIN": an ACK of the data
+/* docs/contract.md §2.3 SO_LINGER {on, N} waits until our FIN is acknowledged: an ACK of the data
  * alone does not complete the close. */
 static void linger_n_waits_for_data_and_fin(void **state)
 {
@@ -134,7 +134,7 @@ static void drain_fin_retransmissions(struct harness *h, uint32_t seq, uint32_t 
 }
 
 /*
- * SPEC §2 SO_LINGER {on, N} (Linux): if the FIN is not acknowledged within
+ * docs/contract.md §2.3 SO_LINGER {on, N} (Linux): if the FIN is not acknowledged within
  * N s, close_cb(-ETIMEDOUT) at exactly +N s (not 1 µs before); the
  * connection goes on without its handle, still retransmitting its FIN, and a
  * late ACK still moves it to FIN_WAIT_2.
@@ -166,7 +166,7 @@ static void linger_n_times_out_after_exactly_n_seconds(void **state)
     assert_int_equal(h->close_calls, 1);
 }
 
-/* SPEC §2 SO_LINGER {on, N}: the timeout counts from close even when the FIN
+/* docs/contract.md §2.3 SO_LINGER {on, N}: the timeout counts from close even when the FIN
  * cannot leave yet (a zero window holds the data before it). */
 static void linger_n_times_out_with_data_stuck_behind_zero_window(void **state)
 {

@@ -4,7 +4,7 @@
  * 5961 3.2 validation (exact: reset; in window: challenge ACK; outside:
  * ignored); the challenge ACK to a SYN in a synchronized state (RFC 5961 4.2);
  * ACK validation (RFC 5961 5.2); and the per-connection rate limit on such
- * ACKs (SPEC §2, Linux tcp_invalid_ratelimit).
+ * ACKs (docs/contract.md §2.4, Linux tcp_invalid_ratelimit).
  */
 #include "harness.h"
 
@@ -274,7 +274,7 @@ static void ack_far_too_old_acked_and_dropped(void **state)
 }
 
 /*
- * RFC 5961 7 and SPEC §2 (Linux tcp_invalid_ratelimit, 500 ms per
+ * RFC 5961 7 and docs/contract.md §2.4 (Linux tcp_invalid_ratelimit, 500 ms per
  * connection): challenge ACKs are rate-limited: one at t, none at t + 1 ms
  * nor at t + 500 ms - 1 µs, one again at t + 500 ms.
  */
@@ -299,7 +299,7 @@ static void challenge_acks_rate_limited(void **state)
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
 }
 
-/* SPEC §2, Linux tcp_oow_rate_limited(): in ESTABLISHED too, the ACKs to
+/* docs/contract.md §2.4, Linux tcp_oow_rate_limited(): in ESTABLISHED too, the ACKs to
  * out-of-window segments without data are rate-limited (500 ms). */
 static void out_of_window_acks_rate_limited(void **state)
 {

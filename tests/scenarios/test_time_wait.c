@@ -1,5 +1,5 @@
 /*
- * Scenarios: TIME_WAIT (RFC 9293 3.6 and 3.10.7.4, SPEC §2). Its length to
+ * Scenarios: TIME_WAIT (RFC 9293 3.6 and 3.10.7.4, docs/contract.md §2.2). Its length to
  * the microsecond for several MSL values, the 2MSL restart by a
  * retransmitted FIN, the ACK (without restart, rate-limited as Linux's
  * tcp_oow_rate_limited) of any other unacceptable segment, RST handling
@@ -35,7 +35,7 @@ static void expect_expiry_at(struct harness *h, uint64_t at)
     h_expect_state_event(h, TT_STATE_TIME_WAIT, TT_STATE_CLOSED);
 }
 
-/* RFC 9293 3.6 and SPEC §2: TIME_WAIT lasts 2*MSL from our final ACK; with
+/* RFC 9293 3.6 and docs/contract.md §2.2: TIME_WAIT lasts 2*MSL from our final ACK; with
  * MSL = 1 s, 2 s exactly. */
 static void timewait_lasts_2msl_with_msl_1s(void **state)
 {
@@ -45,7 +45,7 @@ static void timewait_lasts_2msl_with_msl_1s(void **state)
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
-/* SPEC §2: the MSL is set at run time with millisecond resolution; 2.5 s
+/* docs/contract.md §2.2: the MSL is set at run time with millisecond resolution; 2.5 s
  * gives a 5 s TIME_WAIT, to the microsecond. */
 static void timewait_lasts_2msl_with_msl_2500ms(void **state)
 {
@@ -57,7 +57,7 @@ static void timewait_lasts_2msl_with_msl_2500ms(void **state)
     expect_expiry_at(h, h->tw_start + 5 * SEC);
 }
 
-/* SPEC §2: the default MSL is 30 s, so TIME_WAIT is 60 s, as Linux. */
+/* docs/contract.md §2.2: the default MSL is 30 s, so TIME_WAIT is 60 s, as Linux. */
 static void timewait_default_msl_lasts_60s(void **state)
 {
     struct harness *h = *state;
@@ -71,7 +71,7 @@ static void timewait_default_msl_lasts_60s(void **state)
     expect_expiry_at(h, h->tw_start + 60 * SEC);
 }
 
-/* SPEC §2: 2*MSL is timed from the final ACK, not from our FIN: here the
+/* docs/contract.md §2.2: 2*MSL is timed from the final ACK, not from our FIN: here the
  * peer's FIN comes 700 ms after our FIN was acked. */
 static void timewait_timed_from_final_ack(void **state)
 {
@@ -105,7 +105,7 @@ static void timewait_dup_fin_restarts_2msl(void **state)
     expect_expiry_at(h, restart + 2 * SEC);
 }
 
-/* SPEC §2: the ACK of a retransmitted FIN is never rate-limited; each FIN is
+/* docs/contract.md §2.2: the ACK of a retransmitted FIN is never rate-limited; each FIN is
  * ACKed and restarts 2*MSL again. */
 static void timewait_dup_fin_ack_not_rate_limited(void **state)
 {
@@ -123,7 +123,7 @@ static void timewait_dup_fin_ack_not_rate_limited(void **state)
 }
 
 /*
- * RFC 9293 3.10.7.4 first check and SPEC §2: an unacceptable segment that is
+ * RFC 9293 3.10.7.4 first check and docs/contract.md §2.2: an unacceptable segment that is
  * not the FIN again (here data far beyond the window) is answered with
  * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and does not restart 2*MSL.
  */
@@ -154,7 +154,7 @@ static void timewait_old_data_acked_without_restart(void **state)
 }
 
 /*
- * SPEC §2, Linux tcp_invalid_ratelimit (500 ms): ACKs to unacceptable
+ * docs/contract.md §2.2, Linux tcp_invalid_ratelimit (500 ms): ACKs to unacceptable
  * segments that occupy no sequence space (here a bare ACK beyond the window)
  * are rate-limited per connection: a second one within 500 ms of the last
  * gets nothing (also at 500 ms - 1 µs); at 500 ms it is answered again.
@@ -291,7 +291,7 @@ static void timewait_and_established_rate_limit_the_same_segments(void **state)
     assert_int_equal(h->rx_len, 0);
 }
 
-/* SPEC §2: with --tcp-invalid-ratelimit 0 every unacceptable segment is ACKed. */
+/* docs/contract.md §2.2: with --tcp-invalid-ratelimit 0 every unacceptable segment is ACKed. */
 static void timewait_ratelimit_zero_acks_every_segment(void **state)
 {
     struct harness *h = *state;
@@ -306,7 +306,7 @@ static void timewait_ratelimit_zero_acks_every_segment(void **state)
     }
 }
 
-/* SPEC §2: an acceptable segment without FIN (a bare duplicate ACK) is
+/* docs/contract.md §2.2: an acceptable segment without FIN (a bare duplicate ACK) is
  * ignored: no ACK, no restart. */
 static void timewait_bare_duplicate_ack_ignored(void **state)
 {
@@ -320,7 +320,7 @@ static void timewait_bare_duplicate_ack_ignored(void **state)
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
-/* Linux default tcp_rfc1337 = 0 (SPEC §2): an in-window RST ends TIME_WAIT at
+/* Linux default tcp_rfc1337 = 0 (docs/contract.md §2.2): an in-window RST ends TIME_WAIT at
  * once, why "timewait_rst"; nothing is sent. */
 static void timewait_rst_ends_it(void **state)
 {
@@ -336,7 +336,7 @@ static void timewait_rst_ends_it(void **state)
     h_expect_nothing(h);
 }
 
-/* SPEC §4 rst_in ("an acceptable RST arrived; state: the state it hit"):
+/* docs/contract.md §4 rst_in ("an acceptable RST arrived; state: the state it hit"):
  * the RST that ends TIME_WAIT is one, so the trace says rst_in, state
  * TIME_WAIT, for the entry's 4-tuple (there is no TCB, only the entry),
  * and then TIME_WAIT -> CLOSED why "timewait_rst". */
@@ -378,7 +378,7 @@ static void timewait_rst_ignored_with_rfc1337(void **state)
     expect_expiry_at(h, h->tw_start + 2 * SEC);
 }
 
-/* RFC 9293 3.10.7.1 and SPEC §2: after 2*MSL the 4-tuple is free; a segment
+/* RFC 9293 3.10.7.1 and docs/contract.md §2.2: after 2*MSL the 4-tuple is free; a segment
  * for it is answered as for a closed port: <SEQ=SEG.ACK><CTL=RST>. */
 static void segment_after_timewait_gets_rst(void **state)
 {
@@ -390,7 +390,7 @@ static void segment_after_timewait_gets_rst(void **state)
     h_expect(h, TCP_RST, ISS + 2, 0);
 }
 
-/* DESIGN "State", SPEC §2: the TIME_WAIT entry is not a full connection: the
+/* docs/architecture.md §9, docs/contract.md §2.2: the TIME_WAIT entry is not a full connection: the
  * TCB is freed when TIME_WAIT begins. */
 static void timewait_entry_is_not_a_tcb(void **state)
 {
@@ -402,7 +402,7 @@ static void timewait_entry_is_not_a_tcb(void **state)
 }
 
 /*
- * RFC 1122 4.2.2.13 and SPEC §2: a SYN for the same 4-tuple with a sequence
+ * RFC 1122 4.2.2.13 and docs/contract.md §2.2: a SYN for the same 4-tuple with a sequence
  * number beyond the old connection's starts a new incarnation: the entry
  * goes (why "timewait_syn") and the listener answers with a SYN-ACK whose
  * ISS lies beyond the old SND.NXT.
@@ -455,7 +455,7 @@ static void timewait_syn_fin_opens_nothing(void **state)
     expect_expiry_at(h, h->now + 2 * SEC);
 }
 
-/* SPEC §2: a SYN whose sequence number is not beyond the old connection's
+/* docs/contract.md §2.2: a SYN whose sequence number is not beyond the old connection's
  * is answered with the TIME_WAIT ACK; the entry stays. */
 static void timewait_old_syn_gets_ack(void **state)
 {
@@ -469,7 +469,7 @@ static void timewait_old_syn_gets_ack(void **state)
     assert_int_equal(h->connection_calls, 1);
 }
 
-/* SPEC §2: TIME_WAIT of an active open (our ephemeral port) behaves the same. */
+/* docs/contract.md §2.2: TIME_WAIT of an active open (our ephemeral port) behaves the same. */
 static void timewait_after_active_open(void **state)
 {
     struct harness *h = *state;
@@ -507,7 +507,7 @@ static void timewait_dup_fin_across_sequence_wrap(void **state)
 }
 
 /*
- * SPEC §2, Linux tcp_max_tw_buckets: with room for one TIME_WAIT entry, a
+ * docs/contract.md §2.2, Linux tcp_max_tw_buckets: with room for one TIME_WAIT entry, a
  * second active close skips TIME_WAIT: CLOSED why "tw_overflow", counted in
  * TcpExtTCPTimeWaitOverflow; the first entry is untouched.
  */
@@ -628,7 +628,7 @@ static void timewait_rst_not_exact_does_not_end_it(void **state)
 }
 
 /*
- * SPEC §2: at most one ACK per --tcp-invalid-ratelimit, to the microsecond
+ * docs/contract.md §2.2: at most one ACK per --tcp-invalid-ratelimit, to the microsecond
  * like every other deadline: with the first ACK at a time that is not a whole
  * millisecond, 500 ms - 1 µs later is still too early, 500 ms is not.
  */
@@ -687,7 +687,7 @@ static void use_conn(struct harness *h, const struct peer_conn *c)
 }
 
 /*
- * DESIGN "State" (a FIFO: every entry lives 2*MSL, a restart moves it to the
+ * docs/architecture.md §9 (a FIFO: every entry lives 2*MSL, a restart moves it to the
  * tail): A enters TIME_WAIT at T, B at T + 0.3 s; A's duplicate FIN at T + 1 s
  * restarts it. B must expire at T + 2.3 s and A at T + 3 s, each exactly.
  */
@@ -727,7 +727,7 @@ static void timewait_restart_moves_entry_behind_later_ones(void **state)
 }
 
 /*
- * SPEC §2 (MSL is any run-time value): the rate limit must not wrap. With
+ * docs/contract.md §2.2 (MSL is any run-time value): the rate limit must not wrap. With
  * MSL = 1 h, TIME_WAIT lasts 2 h, longer than 2^32 µs (71.6 min); an invalid
  * segment 2^32 µs + 100 ms after the last ACKed one is long past the limit
  * and must be ACKed.

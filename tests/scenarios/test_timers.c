@@ -34,7 +34,7 @@ static void expect_fin_timeout_at(struct harness *h, uint64_t at)
 }
 
 /*
- * Linux tcp_fin_timeout (SPEC §2, default 60 s): an orphan in FIN_WAIT_2 is
+ * Linux tcp_fin_timeout (docs/contract.md §2.6, default 60 s): an orphan in FIN_WAIT_2 is
  * dropped 60 s after it entered FIN_WAIT_2, sending nothing; the peer's late
  * FIN then finds no connection and gets <SEQ=SEG.ACK><CTL=RST>.
  */
@@ -51,7 +51,7 @@ static void fin_wait_2_orphan_dropped_after_fin_timeout(void **state)
     h_expect(h, TCP_RST, ISS + 2, 0);
 }
 
-/* SPEC §3 --tcp-fin-timeout: the value is the engine's fin_timeout_us. */
+/* docs/contract.md §3.2 --tcp-fin-timeout: the value is the engine's fin_timeout_us. */
 static void fin_wait_2_timeout_follows_config(void **state)
 {
     struct harness *h = *state;

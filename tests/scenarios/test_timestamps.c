@@ -2,7 +2,7 @@
  * Scenarios: TIME_WAIT with RFC 7323 timestamps on. A SYN that is newer by
  * its timestamp reopens the 4-tuple even with an old sequence number (RFC
  * 6191); --tcp-tw-reuse lets an active open take over a TIME_WAIT 4-tuple
- * more than 1 s old (Linux tcp_twsk_unique, SPEC §2), and only then.
+ * more than 1 s old (Linux tcp_twsk_unique, docs/contract.md §2.2), and only then.
  */
 #include "harness.h"
 
@@ -77,7 +77,7 @@ static int try_connect(struct harness *h)
     return h_try_connect(h, H_SERVICE_PORT);
 }
 
-/* SPEC §2: without --tcp-tw-reuse a 4-tuple in TIME_WAIT is not free: with
+/* docs/contract.md §2.2: without --tcp-tw-reuse a 4-tuple in TIME_WAIT is not free: with
  * one ephemeral port, connect fails with -EADDRNOTAVAIL until 2*MSL is over. */
 static void connect_refused_while_port_in_time_wait(void **state)
 {
@@ -96,7 +96,7 @@ static void connect_refused_while_port_in_time_wait(void **state)
 }
 
 /*
- * SPEC §2, Linux tcp_tw_reuse = 1 (tcp_twsk_unique): an active open may take
+ * docs/contract.md §2.2, Linux tcp_tw_reuse = 1 (tcp_twsk_unique): an active open may take
  * a TIME_WAIT 4-tuple whose last timestamp is more than 1 s old; the entry
  * goes (why "timewait_reused") and the new ISS lies beyond the old SND.NXT.
  */
@@ -117,7 +117,7 @@ static void tw_reuse_takes_time_wait_older_than_1s(void **state)
     assert_int_equal(h_stats(h).TcpExtTWRecycled, 1);
 }
 
-/* SPEC §2: "more than 1 s": at 1 s exactly, and before, the entry is kept. */
+/* docs/contract.md §2.2: "more than 1 s": at 1 s exactly, and before, the entry is kept. */
 static void tw_reuse_refused_until_more_than_1s(void **state)
 {
     struct harness *h = *state;
@@ -132,7 +132,7 @@ static void tw_reuse_refused_until_more_than_1s(void **state)
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
 }
 
-/* SPEC §2: tcp_tw_reuse needs timestamps (they protect the new incarnation
+/* docs/contract.md §2.2: tcp_tw_reuse needs timestamps (they protect the new incarnation
  * from the old one's duplicates); without them the port stays busy. */
 static void tw_reuse_needs_timestamps(void **state)
 {

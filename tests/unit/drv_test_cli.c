@@ -1,5 +1,5 @@
 /*
- * apps/cli.c and apps/cli_values.c: every value parser, SPEC §3's defaults,
+ * apps/cli.c and apps/cli_values.c: every value parser, docs/contract.md §3.2's defaults,
  * and that every bad value is refused with CLI_USAGE (exit 2) and a message
  * naming its flag.
  */

@@ -2,8 +2,8 @@
  * Malformed input: one test per class of bad datagram, fed to an engine that
  * holds an established connection. Each bad datagram must be dropped without
  * a reply (or answered with a RST where RFC 9293 3.10.7.1 says so), counted
- * in its own counter and in no other (SPEC §2 "Malformed packets are dropped
- * and counted"), and the connection must still carry data afterwards: every
+ * in its own counter and in no other (docs/contract.md §2.8: malformed input
+ * is dropped and counted), and the connection must still carry data afterwards: every
  * test ends by having the application echo a few bytes back.
  *
  * The datagrams are built with the wire layer (so checksums are right) and
@@ -538,7 +538,7 @@ static void fragments_dropped(void **state)
     expect_echo(fx);
 }
 
-/* UDP, GRE and an unassigned number: no ICMP unreachable is sent (SPEC lists
+/* UDP, GRE and an unassigned number: no ICMP unreachable is sent (docs/contract.md §2.8 lists
  * only echo among the ICMP messages the stack sends). */
 static void unknown_protocols_dropped(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * Names the trace and the statistics print (SPEC §3, §4): state spellings,
+ * Names the trace and the statistics print (docs/contract.md §8, §4): state spellings,
  * close reasons, error texts, and the counter table, which must list every
  * counter of tt_stats_t exactly once.
  */
