@@ -17,7 +17,7 @@ int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
 {
     if (port == 0 || backlog < 1)
         return -EINVAL;
-    if (listener_find(eng, port))
+    if (tt_listener_find(eng, port))
         return -EADDRINUSE;
     struct tt_listener *l = calloc(1, sizeof(*l));
     if (!l)
@@ -53,15 +53,15 @@ int tt_accept(tt_listener_t *l, tt_conn_t **conn)
 void tt_listener_close(tt_listener_t *l)
 {
     tt_engine_t *eng = l->eng;
-    engine_enter(eng);
+    tt_engine_enter(eng);
     for (size_t i = 0; i < eng->table.nbuckets; i++) {
         struct hnode *n = eng->table.buckets[i];
         while (n) {
             struct hnode *next = n->next;
             struct tt_conn *c = (struct tt_conn *)n;
             if (n->kind == HNODE_CONN && c->listener == l) {
-                tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
-                tcb_close(c, TT_WHY_RST_OUT, 0);
+                tt_tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+                tt_tcb_close(c, TT_WHY_RST_OUT, 0);
             }
             n = next;
         }
@@ -71,7 +71,7 @@ void tt_listener_close(tt_listener_t *l)
         pp = &(*pp)->next;
     *pp = l->next;
     free(l);
-    engine_leave(eng);
+    tt_engine_leave(eng);
 }
 
 void tt_listener_set_data(tt_listener_t *l, void *data)
@@ -91,30 +91,30 @@ int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb c
         return -EINVAL;
     struct tuple t = {.laddr = eng->cfg.addr, .raddr = raddr, .rport = rport};
     tw_id reuse = 0;
-    int err = port_select(eng, &t, &reuse);
+    int err = tt_port_select(eng, &t, &reuse);
     if (err)
         return err;
-    engine_enter(eng);
-    uint32_t iss = isn_generate(eng, &t);
+    tt_engine_enter(eng);
+    uint32_t iss = tt_isn_generate(eng, &t);
     if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
         iss = tw_at(&eng->tw, reuse)->snd_nxt + 65535 + 2;
         eng->stats.TcpExtTWRecycled++;
-        timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
+        tt_timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
     }
-    struct tt_conn *c = tcb_new(eng, &t);
+    struct tt_conn *c = tt_tcb_new(eng, &t);
     if (!c) {
-        engine_leave(eng);
+        tt_engine_leave(eng);
         return -ENOMEM;
     }
     c->accepted = true;
     c->connect_cb = cb;
-    tcb_init_send_seq(c, iss);
-    tcb_set_state(c, TT_STATE_SYN_SENT);
+    tt_tcb_init_send_seq(c, iss);
+    tt_tcb_set_state(c, TT_STATE_SYN_SENT);
     eng->stats.TcpActiveOpens++;
-    tcp_send_syn(c);
-    tcp_rearm_rtx(c);
+    tt_tcp_send_syn(c);
+    tt_tcp_rearm_rtx(c);
     *conn = c;
-    engine_leave(eng);
+    tt_engine_leave(eng);
     return 0;
 }
 
@@ -124,12 +124,12 @@ int tt_conn_read_start(tt_conn_t *c, tt_read_cb cb)
         return -EINVAL;
     c->reading = true;
     c->read_cb = cb;
-    engine_enter(c->eng);
+    tt_engine_enter(c->eng);
     uint32_t buffered = c->rcvbuf.len;
-    tcb_deliver_pending(c);
-    if (buffered && !tcb_gone(c)) /* reading freed space the peer should hear of */
-        tcb_window_update(c);
-    engine_leave(c->eng);
+    tt_tcb_deliver_pending(c);
+    if (buffered && !tt_tcb_gone(c)) /* reading freed space the peer should hear of */
+        tt_tcb_window_update(c);
+    tt_engine_leave(c->eng);
     return 0;
 }
 
@@ -162,14 +162,14 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
     if (err)
         return err;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = ring_write(&c->sndbuf, buf, want);
+    uint32_t n = tt_ring_write(&c->sndbuf, buf, want);
     if (n == 0 && want > 0 && ring_space(&c->sndbuf) > 0)
         return -ENOMEM;
     if (n < want)
         c->writable_wanted = true;
-    engine_enter(c->eng);
-    tcp_output(c);
-    engine_leave(c->eng);
+    tt_engine_enter(c->eng);
+    tt_tcp_output(c);
+    tt_engine_leave(c->eng);
     return n;
 }
 
@@ -191,10 +191,10 @@ static void queue_fin(struct tt_conn *c)
     if (c->state == TT_STATE_SYN_RECEIVED)
         return;
     if (c->state == TT_STATE_CLOSE_WAIT)
-        tcb_set_state(c, TT_STATE_LAST_ACK);
+        tt_tcb_set_state(c, TT_STATE_LAST_ACK);
     else
-        tcb_set_state(c, TT_STATE_FIN_WAIT_1);
-    tcp_output(c);
+        tt_tcb_set_state(c, TT_STATE_FIN_WAIT_1);
+    tt_tcp_output(c);
 }
 
 int tt_conn_shutdown(tt_conn_t *c)
@@ -207,9 +207,9 @@ int tt_conn_shutdown(tt_conn_t *c)
     case TT_STATE_SYN_RECEIVED:
     case TT_STATE_ESTABLISHED:
     case TT_STATE_CLOSE_WAIT:
-        engine_enter(c->eng);
+        tt_engine_enter(c->eng);
         queue_fin(c);
-        engine_leave(c->eng);
+        tt_engine_leave(c->eng);
         return 0;
     default:
         return -ENOTCONN;
@@ -242,7 +242,7 @@ static bool abort_needs_reset(const struct tt_conn *c)
     if (needs_reset(c->state))
         return true;
     bool closing = c->state == TT_STATE_CLOSING || c->state == TT_STATE_LAST_ACK;
-    return closing && seq_lt(c->snd_nxt, tcb_snd_end(c));
+    return closing && seq_lt(c->snd_nxt, tt_tcb_snd_end(c));
 }
 
 /* A RST with seq = SND.NXT and ack = RCV.NXT ends the connection at once:
@@ -250,12 +250,12 @@ static bool abort_needs_reset(const struct tt_conn *c)
 static void reset_conn(struct tt_conn *c, const char *why)
 {
     tt_engine_t *eng = c->eng;
-    tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
     tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = why};
-    engine_event(eng, &ev, &c->t);
+    tt_engine_event(eng, &ev, &c->t);
     if (c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_CLOSE_WAIT)
         eng->stats.TcpEstabResets++;
-    tcb_close(c, TT_WHY_RST_OUT, 0);
+    tt_tcb_close(c, TT_WHY_RST_OUT, 0);
 }
 
 /* ABORT as SO_LINGER {on, 0} does it in Linux (tcp_disconnect()). */
@@ -264,7 +264,7 @@ static void abort_conn(struct tt_conn *c)
     if (abort_needs_reset(c))
         reset_conn(c, "linger0");
     else
-        tcb_close(c, TT_WHY_APP_CLOSE, 0);
+        tt_tcb_close(c, TT_WHY_APP_CLOSE, 0);
 }
 
 static void orphan(struct tt_conn *c)
@@ -281,7 +281,7 @@ static void orphan(struct tt_conn *c)
 static void close_graceful(struct tt_conn *c, tt_close_cb cb)
 {
     if (c->state == TT_STATE_SYN_SENT) {
-        tcb_close(c, TT_WHY_APP_CLOSE, 0);
+        tt_tcb_close(c, TT_WHY_APP_CLOSE, 0);
     } else if (c->state == TT_STATE_SYN_RECEIVED || c->state == TT_STATE_ESTABLISHED ||
                c->state == TT_STATE_CLOSE_WAIT) {
         queue_fin(c);
@@ -289,10 +289,10 @@ static void close_graceful(struct tt_conn *c, tt_close_cb cb)
     bool fin_acked = c->detached || c->state == TT_STATE_FIN_WAIT_2;
     if (c->linger_on && !fin_acked && cb) {
         c->close_cb = cb;
-        timer_arm(c->eng->wheel, &c->linger_timer, c->eng->now + (uint64_t)c->linger_s * SEC);
+        tt_timer_arm(c->eng->wheel, &c->linger_timer, c->eng->now + (uint64_t)c->linger_s * SEC);
         return;
     }
-    tcp_arm_finwait2(c);
+    tt_tcp_arm_finwait2(c);
     if (cb)
         cb(c, 0);
 }
@@ -300,10 +300,10 @@ static void close_graceful(struct tt_conn *c, tt_close_cb cb)
 static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
 {
     tt_engine_t *eng = c->eng;
-    engine_enter(eng);
+    tt_engine_enter(eng);
     orphan(c);
     if (c->detached) {
-        tcb_release(c);
+        tt_tcb_release(c);
     } else if (c->rcvbuf.len > 0 || c->ooo) {
         /* RFC 2525 2.17, as Linux tcp_close() in every state (LAST_ACK and
          * CLOSING too), and before it looks at SO_LINGER: unread data means
@@ -315,12 +315,12 @@ static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
         abort_conn(c);
     } else {
         close_graceful(c, cb);
-        engine_leave(eng);
+        tt_engine_leave(eng);
         return 0;
     }
     if (cb)
         cb(c, 0);
-    engine_leave(eng);
+    tt_engine_leave(eng);
     return 0;
 }
 

@@ -54,12 +54,12 @@ static uint32_t sum_bytes(const uint8_t *p, size_t len)
     return s;
 }
 
-uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+uint32_t tt_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
     return fold16((uint64_t)sum + sum_bytes(p, len));
 }
 
-uint16_t csum_fold(uint32_t sum)
+uint16_t tt_csum_fold(uint32_t sum)
 {
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
@@ -67,7 +67,7 @@ uint16_t csum_fold(uint32_t sum)
 }
 
 /* RFC 9293 3.1: source, destination, zero + protocol, TCP length. */
-uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+uint32_t tt_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
     return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
 }

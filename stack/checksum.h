@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 /* Adds len bytes at p (network order) to a running 32-bit sum. */
-uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len);
+uint32_t tt_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 
 /* Folds a running sum to 16 bits and complements it: the value to store. */
-uint16_t csum_fold(uint32_t sum);
+uint16_t tt_csum_fold(uint32_t sum);
 
 /* The pseudo-header's contribution (addresses in host order). */
-uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+uint32_t tt_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 
 #endif

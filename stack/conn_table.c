@@ -27,14 +27,14 @@ static void tuple_bytes(const struct tuple *t, uint8_t out[12])
     put32(out + 8, (uint32_t)t->lport << 16 | t->rport);
 }
 
-uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t)
+uint32_t tt_tuple_hash(const tt_engine_t *eng, const struct tuple *t)
 {
     uint8_t b[12];
     tuple_bytes(t, b);
-    return (uint32_t)siphash24(eng->cfg.isn_secret, b, sizeof(b));
+    return (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b));
 }
 
-int conn_table_init(struct conn_table *tab)
+int tt_conn_table_init(struct conn_table *tab)
 {
     tab->nbuckets = TABLE_MIN_BUCKETS;
     tab->count = 0;
@@ -42,7 +42,7 @@ int conn_table_init(struct conn_table *tab)
     return tab->buckets ? 0 : -ENOMEM;
 }
 
-void conn_table_fini(struct conn_table *tab)
+void tt_conn_table_fini(struct conn_table *tab)
 {
     free(tab->buckets);
     tab->buckets = NULL;
@@ -55,7 +55,7 @@ static bool node_matches(const struct hnode *n, const struct tuple *t)
            ct->laddr == t->laddr;
 }
 
-struct hnode *conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash)
+struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash)
 {
     for (struct hnode *n = tab->buckets[hash & (tab->nbuckets - 1)]; n; n = n->next) {
         if (n->hash == hash && node_matches(n, t))
@@ -85,7 +85,7 @@ static void table_grow(struct conn_table *tab)
     tab->nbuckets = nb;
 }
 
-int conn_table_insert(struct conn_table *tab, struct hnode *n)
+int tt_conn_table_insert(struct conn_table *tab, struct hnode *n)
 {
     if (tab->count >= tab->nbuckets)
         table_grow(tab);
@@ -96,7 +96,7 @@ int conn_table_insert(struct conn_table *tab, struct hnode *n)
     return 0;
 }
 
-void conn_table_remove(struct conn_table *tab, struct hnode *n)
+void tt_conn_table_remove(struct conn_table *tab, struct hnode *n)
 {
     struct hnode **pp = &tab->buckets[n->hash & (tab->nbuckets - 1)];
     while (*pp && *pp != n)
@@ -108,7 +108,7 @@ void conn_table_remove(struct conn_table *tab, struct hnode *n)
     n->next = NULL;
 }
 
-struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port)
+struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port)
 {
     for (struct tt_listener *l = eng->listeners; l; l = l->next) {
         if (l->port == port)
@@ -122,11 +122,11 @@ struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port)
  * keyed hash, so that ISNs of one 4-tuple grow with time (old duplicates stay
  * old) and are unguessable across 4-tuples.
  */
-uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t)
+uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t)
 {
     uint8_t b[12];
     tuple_bytes(t, b);
-    uint32_t f = (uint32_t)siphash24(eng->cfg.isn_secret, b, sizeof(b));
+    uint32_t f = (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b));
     return f + (uint32_t)(eng->now / 4);
 }
 
@@ -134,15 +134,15 @@ uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t)
  * reusable) TIME_WAIT entry holds it. */
 static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
 {
-    if (listener_find(eng, t->lport))
+    if (tt_listener_find(eng, t->lport))
         return false;
-    uint32_t hash = tuple_hash(eng, t);
-    if (conn_table_lookup(&eng->table, t, hash))
+    uint32_t hash = tt_tuple_hash(eng, t);
+    if (tt_conn_table_lookup(&eng->table, t, hash))
         return false;
-    tw_id id = tw_table_lookup(&eng->tw, t->raddr, t->rport, t->lport, hash);
+    tw_id id = tt_tw_table_lookup(&eng->tw, t->raddr, t->rport, t->lport, hash);
     if (!id)
         return true;
-    if (timewait_reusable(eng, id)) {
+    if (tt_timewait_reusable(eng, id)) {
         *reuse = id;
         return true;
     }
@@ -156,13 +156,13 @@ static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
  * use, so that consecutive connections to one peer do not probe the same
  * ports over and over. Returns 0 and fills t->lport, or -EADDRNOTAVAIL.
  */
-int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
+int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
 {
     uint8_t b[12];
     struct tuple key = *t;
     key.lport = key.rport;
     tuple_bytes(&key, b);
-    uint64_t h = siphash24(eng->cfg.isn_secret, b, sizeof(b));
+    uint64_t h = tt_siphash24(eng->cfg.isn_secret, b, sizeof(b));
     uint32_t offset = (uint32_t)h ^ (uint32_t)eng->cfg.seed;
     uint32_t idx = (uint32_t)(h >> 32) % 256;
     uint32_t num = (uint32_t)eng->cfg.port_hi - eng->cfg.port_lo + 1;
@@ -175,7 +175,7 @@ int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
              * random 1..8 when the range is not crowded (by the number of
              * ports tried when it is), so the ports towards one peer do not
              * count up one by one. */
-            uint32_t skip = engine_random(eng) % 8;
+            uint32_t skip = tt_engine_random(eng) % 8;
             eng->port_perturb[idx] += (i > skip ? i : skip) + 1;
             return 0;
         }

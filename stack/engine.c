@@ -1,7 +1,7 @@
 /*
  * The engine's entry points: configuration, the three calls a harness drives
  * (input, timers, next_deadline), IPv4 and ICMP dispatch, events and
- * counters. It owns no protocol rule itself: TCP segments go to tcp_input.c,
+ * counters. It owns no protocol rule itself: TCP segments go to tt_tcp_input.c,
  * TIME_WAIT to timewait.c.
  *
  * Re-entrancy: applications may call the API from callbacks. A connection
@@ -75,11 +75,11 @@ int tt_engine_new(tt_engine_t **out, const tt_config_t *cfg, tt_output_cb cb, vo
     eng->out_ctx = out_ctx;
     eng->now = eng->start = now_us;
     eng->rng = cfg->seed;
-    eng->wheel = timer_wheel_new(now_us);
-    if (!eng->wheel || conn_table_init(&eng->table) != 0 ||
-        tw_table_init(&eng->tw, timewait_hash, eng) != 0) {
-        timer_wheel_free(eng->wheel);
-        conn_table_fini(&eng->table);
+    eng->wheel = tt_timer_wheel_new(now_us);
+    if (!eng->wheel || tt_conn_table_init(&eng->table) != 0 ||
+        tt_tw_table_init(&eng->tw, tt_timewait_hash, eng) != 0) {
+        tt_timer_wheel_free(eng->wheel);
+        tt_conn_table_fini(&eng->table);
         free(eng);
         return -ENOMEM;
     }
@@ -99,18 +99,18 @@ void tt_engine_free(tt_engine_t *eng)
         return;
     eng->depth = 1; /* releases go to the zombie list, freed below */
     for (struct tt_conn *c = eng->all_conns; c; c = c->all_next)
-        tcb_release(c);
-    tw_table_fini(&eng->tw);
+        tt_tcb_release(c);
+    tt_tw_table_fini(&eng->tw);
     while (eng->listeners) {
         struct tt_listener *l = eng->listeners;
         eng->listeners = l->next;
         free(l);
     }
-    timer_wheel_free(eng->wheel); /* disarms timers still inside the TCBs */
+    tt_timer_wheel_free(eng->wheel); /* disarms timers still inside the TCBs */
     ooo_free_list(eng->ooo_pool);
     eng->depth = 1;
-    engine_leave(eng); /* frees the zombies, detached handles included */
-    conn_table_fini(&eng->table);
+    tt_engine_leave(eng); /* frees the zombies, detached handles included */
+    tt_conn_table_fini(&eng->table);
     free(eng);
 }
 
@@ -122,7 +122,7 @@ static void engine_set_time(tt_engine_t *eng, uint64_t now_us)
         eng->now = now_us;
 }
 
-void engine_enter(tt_engine_t *eng)
+void tt_engine_enter(tt_engine_t *eng)
 {
     eng->depth++;
 }
@@ -137,7 +137,7 @@ static uint32_t ooo_node_payload(const tt_engine_t *eng)
     return eng->cfg.mtu;
 }
 
-struct ooo_seg *engine_ooo_alloc(tt_engine_t *eng, uint32_t len)
+struct ooo_seg *tt_engine_ooo_alloc(tt_engine_t *eng, uint32_t len)
 {
     if (len <= ooo_node_payload(eng) && eng->ooo_pool) {
         struct ooo_seg *o = eng->ooo_pool;
@@ -149,7 +149,7 @@ struct ooo_seg *engine_ooo_alloc(tt_engine_t *eng, uint32_t len)
     return malloc(sizeof(struct ooo_seg) + size);
 }
 
-void engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o)
+void tt_engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o)
 {
     if (o->cap == ooo_node_payload(eng) && eng->ooo_pool_len < TT_OOO_POOL_MAX) {
         o->next = eng->ooo_pool;
@@ -169,7 +169,7 @@ static void ooo_free_list(struct ooo_seg *o)
     }
 }
 
-void engine_leave(tt_engine_t *eng)
+void tt_engine_leave(tt_engine_t *eng)
 {
     if (--eng->depth > 0)
         return;
@@ -184,8 +184,8 @@ void engine_leave(tt_engine_t *eng)
         if (c->all_next)
             c->all_next->all_prev = c->all_prev;
         ooo_free_list(c->ooo);
-        ring_free(&c->sndbuf);
-        ring_free(&c->rcvbuf);
+        tt_ring_free(&c->sndbuf);
+        tt_ring_free(&c->rcvbuf);
         free(c);
     }
 }
@@ -202,7 +202,7 @@ uint64_t tt_engine_now(const tt_engine_t *eng)
 
 /* splitmix64: the engine's only randomness, seeded from the config so that a
  * run is reproducible with --seed. */
-uint32_t engine_random(tt_engine_t *eng)
+uint32_t tt_engine_random(tt_engine_t *eng)
 {
     uint64_t z = (eng->rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -210,19 +210,19 @@ uint32_t engine_random(tt_engine_t *eng)
     return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
-uint32_t engine_ms(const tt_engine_t *eng)
+uint32_t tt_engine_ms(const tt_engine_t *eng)
 {
     return (uint32_t)((eng->now - eng->start) / MS) + 1;
 }
 
-void engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len)
+void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len)
 {
     eng->stats.IpOutRequests++;
     if (eng->out)
         eng->out(eng->out_ctx, pkt, len);
 }
 
-void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)
+void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)
 {
     if (!eng->ev)
         return;
@@ -236,7 +236,7 @@ void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)
 
 static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
 {
-    int kind = icmp_classify(ip);
+    int kind = tt_icmp_classify(ip);
     if (kind < 0) {
         eng->stats.IcmpInErrors++;
         return;
@@ -244,17 +244,17 @@ static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
     if (kind != ICMP_ECHO_REQUEST)
         return;
     eng->stats.IcmpInEchos++;
-    size_t n = icmp_echo_reply(ip, eng->pkt, sizeof(eng->pkt), eng->ip_id++);
+    size_t n = tt_icmp_echo_reply(ip, eng->pkt, sizeof(eng->pkt), eng->ip_id++);
     if (n > 0) {
         eng->stats.IcmpOutEchoReps++;
-        engine_output(eng, eng->pkt, n);
+        tt_engine_output(eng, eng->pkt, n);
     }
 }
 
 static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip)
 {
     struct seg seg;
-    int r = tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
+    int r = tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
     if (r != TCP_OK) {
         eng->stats.TcpInErrs++;
         if (r == TCP_ERR_CSUM)
@@ -266,7 +266,7 @@ static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip)
         return;
     }
     eng->stats.TcpInSegs++;
-    tcp_input(eng, &seg);
+    tt_tcp_input(eng, &seg);
 }
 
 /*
@@ -290,7 +290,7 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
     eng->stats.IpInReceives++;
-    int r = ipv4_parse(pkt, len, &ip);
+    int r = tt_ipv4_parse(pkt, len, &ip);
     if (r == IPV4_ERR_FRAGMENT) {
         eng->stats.IpReasmFails++;
         return;
@@ -314,26 +314,26 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us)
 {
     engine_set_time(eng, now_us);
-    engine_enter(eng);
+    tt_engine_enter(eng);
     ip_input(eng, packet, len);
-    engine_leave(eng);
+    tt_engine_leave(eng);
 }
 
 void tt_engine_timers(tt_engine_t *eng, uint64_t now_us)
 {
     engine_set_time(eng, now_us);
-    engine_enter(eng);
+    tt_engine_enter(eng);
     struct timer *t;
-    while ((t = timer_wheel_expire(eng->wheel, now_us)) != NULL)
-        tcp_timer_fire(t);
-    timewait_expire(eng, now_us);
-    engine_leave(eng);
+    while ((t = tt_timer_wheel_expire(eng->wheel, now_us)) != NULL)
+        tt_tcp_timer_fire(t);
+    tt_timewait_expire(eng, now_us);
+    tt_engine_leave(eng);
 }
 
 uint64_t tt_engine_next_deadline(const tt_engine_t *eng)
 {
-    uint64_t next = timer_wheel_next(eng->wheel);
-    uint64_t tw = timewait_next_expiry(eng);
+    uint64_t next = tt_timer_wheel_next(eng->wheel);
+    uint64_t tw = tt_timewait_next_expiry(eng);
     if (tw < next)
         next = tw;
     return next;
@@ -368,7 +368,7 @@ static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->lport = c->t.lport;
     info->rport = c->t.rport;
     info->expires_us = TT_TIME_NEVER;
-    if (c->state == TT_STATE_FIN_WAIT_2 && timer_armed(&c->finwait2_timer))
+    if (c->state == TT_STATE_FIN_WAIT_2 && tt_timer_armed(&c->finwait2_timer))
         info->expires_us = c->finwait2_timer.deadline;
     info->send_q = c->sndbuf.len;
     info->recv_q = c->rcvbuf.len;
@@ -399,7 +399,7 @@ void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ct
     for (tw_id id = eng->tw.head; id; id = tw_at(&eng->tw, id)->fifo_next) {
         const struct tw_entry *tw = tw_at(&eng->tw, id);
         struct tuple t;
-        timewait_tuple(eng, tw, &t);
+        tt_timewait_tuple(eng, tw, &t);
         memset(&info, 0, sizeof(info));
         info.state = TT_STATE_TIME_WAIT;
         info.laddr = t.laddr;
@@ -415,13 +415,13 @@ int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport,
                          uint16_t rport)
 {
     struct tuple t = {.laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport};
-    uint32_t hash = tuple_hash(eng, &t);
-    struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
+    uint32_t hash = tt_tuple_hash(eng, &t);
+    struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
     if (n)
         return (int)((struct tt_conn *)n)->state;
-    if (laddr == eng->cfg.addr && tw_table_lookup(&eng->tw, raddr, rport, lport, hash))
+    if (laddr == eng->cfg.addr && tt_tw_table_lookup(&eng->tw, raddr, rport, lport, hash))
         return TT_STATE_TIME_WAIT;
-    if (laddr == eng->cfg.addr && listener_find(eng, lport))
+    if (laddr == eng->cfg.addr && tt_listener_find(eng, lport))
         return TT_STATE_LISTEN;
     return -ENOENT;
 }

@@ -202,25 +202,25 @@ struct tt_engine {
 };
 
 /* engine.c */
-void engine_enter(tt_engine_t *eng);
-void engine_leave(tt_engine_t *eng);
-void engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
-void engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
-uint32_t engine_ms(const tt_engine_t *eng);
-uint32_t engine_random(tt_engine_t *eng);
-struct ooo_seg *engine_ooo_alloc(tt_engine_t *eng, uint32_t len);
-void engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o);
+void tt_engine_enter(tt_engine_t *eng);
+void tt_engine_leave(tt_engine_t *eng);
+void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
+void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
+uint32_t tt_engine_ms(const tt_engine_t *eng);
+uint32_t tt_engine_random(tt_engine_t *eng);
+struct ooo_seg *tt_engine_ooo_alloc(tt_engine_t *eng, uint32_t len);
+void tt_engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o);
 
 /* conn_table.c */
-uint32_t tuple_hash(const tt_engine_t *eng, const struct tuple *t);
-int conn_table_init(struct conn_table *tab);
-void conn_table_fini(struct conn_table *tab);
-struct hnode *conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash);
-int conn_table_insert(struct conn_table *tab, struct hnode *n);
-void conn_table_remove(struct conn_table *tab, struct hnode *n);
-struct tt_listener *listener_find(const tt_engine_t *eng, uint16_t port);
-uint32_t isn_generate(const tt_engine_t *eng, const struct tuple *t);
-int port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
+uint32_t tt_tuple_hash(const tt_engine_t *eng, const struct tuple *t);
+int tt_conn_table_init(struct conn_table *tab);
+void tt_conn_table_fini(struct conn_table *tab);
+struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash);
+int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
+void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
+struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
+uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t);
+int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 
 /* syncookie.c */
 struct syncookie {
@@ -228,80 +228,80 @@ struct syncookie {
     bool ws_ok, sack_ok, ts_ok;
     uint8_t ws;
 };
-uint32_t syncookie_isn(const tt_engine_t *eng, const struct seg *syn);
-uint32_t syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t ts_now);
-bool syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out);
+uint32_t tt_syncookie_isn(const tt_engine_t *eng, const struct seg *syn);
+uint32_t tt_syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t ts_now);
+bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out);
 
 /* tcb.c */
-uint8_t tcb_rcv_wscale(const tt_config_t *cfg);
-struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t);
-void tcb_set_state(struct tt_conn *c, tt_state_t to);
-void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
-void tcb_end(struct tt_conn *c, int err);
-void tcb_release(struct tt_conn *c);
-void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len);
-void tcb_deliver_pending(struct tt_conn *c);
-void tcb_update_rcv_wnd(struct tt_conn *c);
-void tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
-void tcb_ooo_free(struct tt_conn *c);
-void tcb_window_update(struct tt_conn *c);
-void tcb_established(struct tt_conn *c);
-bool tcb_gone(const struct tt_conn *c);
-uint32_t tcb_snd_end(const struct tt_conn *c);
-void tcb_user_notify_close(struct tt_conn *c, int status);
+uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg);
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
+void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
+void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
+void tt_tcb_end(struct tt_conn *c, int err);
+void tt_tcb_release(struct tt_conn *c);
+void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len);
+void tt_tcb_deliver_pending(struct tt_conn *c);
+void tt_tcb_update_rcv_wnd(struct tt_conn *c);
+void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
+void tt_tcb_ooo_free(struct tt_conn *c);
+void tt_tcb_window_update(struct tt_conn *c);
+void tt_tcb_established(struct tt_conn *c);
+bool tt_tcb_gone(const struct tt_conn *c);
+uint32_t tt_tcb_snd_end(const struct tt_conn *c);
+void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
-/* tcp_input.c */
-void tcp_input(tt_engine_t *eng, struct seg *seg);
-void tcp_conn_input(struct tt_conn *c, struct seg *seg);
-void tcp_tuple_of(const struct seg *seg, struct tuple *t);
-void tcp_syn_options(struct tt_conn *c, const struct seg *seg);
+/* tt_tcp_input.c */
+void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
+void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
+void tt_tcp_tuple_of(const struct seg *seg, struct tuple *t);
+void tt_tcp_syn_options(struct tt_conn *c, const struct seg *seg);
 
 /* tcp_listen.c */
-void tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
-void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
+void tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
+void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                     uint32_t iss);
 
 /* tcp_ack.c */
-bool tcp_ack_input(struct tt_conn *c, const struct seg *seg);
-void tcp_fin_wait_1_done(struct tt_conn *c);
-void tcp_rtt_syn_acked(struct tt_conn *c);
+bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg);
+void tt_tcp_fin_wait_1_done(struct tt_conn *c);
+void tt_tcp_rtt_syn_acked(struct tt_conn *c);
 
 /* tcp_sack.c */
-void sack_clear(struct tt_conn *c);
-void sack_update(struct tt_conn *c, const struct seg *seg);
-void sack_prune(struct tt_conn *c);
-bool sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end);
+void tt_sack_clear(struct tt_conn *c);
+void tt_sack_update(struct tt_conn *c, const struct seg *seg);
+void tt_sack_prune(struct tt_conn *c);
+bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end);
 
-/* tcp_output.c */
-uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
-void tcp_output(struct tt_conn *c);
-void tcp_send_syn(struct tt_conn *c);
-void tcp_resend_syn(struct tt_conn *c);
-void tcp_send_ack(struct tt_conn *c);
-void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
-void tcp_retransmit_head(struct tt_conn *c);
-void tcp_send_zero_window_probe(struct tt_conn *c);
-void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
-void tcp_send_raw(tt_engine_t *eng, const struct seg *s);
-bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
-bool tcp_oow_exempt(const struct seg *seg);
+/* tt_tcp_output.c */
+uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
+void tt_tcp_output(struct tt_conn *c);
+void tt_tcp_send_syn(struct tt_conn *c);
+void tt_tcp_resend_syn(struct tt_conn *c);
+void tt_tcp_send_ack(struct tt_conn *c);
+void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
+void tt_tcp_retransmit_head(struct tt_conn *c);
+void tt_tcp_send_zero_window_probe(struct tt_conn *c);
+void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
+void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s);
+bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
+bool tt_tcp_oow_exempt(const struct seg *seg);
 
 /* tcp_timer.c */
-void tcp_timer_fire(struct timer *t);
-void tcp_rearm_rtx(struct tt_conn *c);
-void tcp_rtt_sample(struct tt_conn *c, uint64_t rtt);
-void tcp_rto_from_estimate(struct tt_conn *c);
-void tcp_arm_finwait2(struct tt_conn *c);
+void tt_tcp_timer_fire(struct timer *t);
+void tt_tcp_rearm_rtx(struct tt_conn *c);
+void tt_tcp_rtt_sample(struct tt_conn *c, uint64_t rtt);
+void tt_tcp_rto_from_estimate(struct tt_conn *c);
+void tt_tcp_arm_finwait2(struct tt_conn *c);
 
 /* timewait.c */
-uint32_t timewait_hash(const void *eng, const struct tw_entry *e);
-bool timewait_has_room(const tt_engine_t *eng);
-void timewait_enter(struct tt_conn *c);
-void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
-void timewait_expire(tt_engine_t *eng, uint64_t now);
-void timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why);
-bool timewait_reusable(const tt_engine_t *eng, tw_id id);
-void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
-uint64_t timewait_next_expiry(const tt_engine_t *eng);
+uint32_t tt_timewait_hash(const void *eng, const struct tw_entry *e);
+bool tt_timewait_has_room(const tt_engine_t *eng);
+void tt_timewait_enter(struct tt_conn *c);
+void tt_timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
+void tt_timewait_expire(tt_engine_t *eng, uint64_t now);
+void tt_timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why);
+bool tt_timewait_reusable(const tt_engine_t *eng, tw_id id);
+void tt_timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
+uint64_t tt_timewait_next_expiry(const tt_engine_t *eng);
 
 #endif

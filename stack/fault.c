@@ -220,7 +220,7 @@ static int parse_head(char **f, struct fault_rule *r, char *err, size_t errlen)
     return rc;
 }
 
-int fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen)
+int tt_fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen)
 {
     char buf[SPEC_MAX];
     char *f[FIELDS_MAX];
@@ -250,10 +250,10 @@ int tt_fault_check(const char *spec, char *err, size_t errlen)
 {
     struct fault_rule r;
 
-    return fault_parse(spec, &r, err, errlen);
+    return tt_fault_parse(spec, &r, err, errlen);
 }
 
-void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx)
+void tt_fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx)
 {
     memset(fs, 0, sizeof(*fs));
     fs->rng = seed;
@@ -261,7 +261,7 @@ void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void
     fs->state_ctx = ctx;
 }
 
-int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen)
+int tt_fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen)
 {
     int rc;
 
@@ -269,7 +269,7 @@ int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errl
         fail(err, errlen, "more than %d rules", TT_FAULT_MAX);
         return -ENOSPC;
     }
-    rc = fault_parse(spec, &fs->rule[fs->n], err, errlen);
+    rc = tt_fault_parse(spec, &fs->rule[fs->n], err, errlen);
     if (rc == 0)
         fs->n++;
     return rc;
@@ -389,7 +389,7 @@ static void count_verdict(struct fault_set *fs, enum fault_action a)
         fs->delayed++;
 }
 
-enum fault_action fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
+enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
                                size_t len, uint64_t *delay_us)
 {
     struct pkt_info pi;

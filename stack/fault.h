@@ -71,12 +71,12 @@ struct fault_set {
 };
 
 /* Parses one spec into r. On error writes the reason into err. Errors: -EINVAL. */
-int fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen);
+int tt_fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen);
 
-void fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx);
+void tt_fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, void *ctx);
 
 /* Parses and appends a rule. Errors: -EINVAL (bad spec), -ENOSPC (TT_FAULT_MAX rules). */
-int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen);
+int tt_fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen);
 
 /*
  * The verdict for one packet (an IPv4 datagram). Rules are tried in order;
@@ -84,7 +84,7 @@ int fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errl
  * rule asks state_fn now: the driver calls this as the engine emits each
  * packet, so an out rule sees the connection's state at send time.
  */
-enum fault_action fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
+enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
                                size_t len, uint64_t *delay_us);
 
 #endif

@@ -29,7 +29,7 @@
  * hold a minimal header, then total_len bytes, and the header (IHL) must fit
  * in total_len. Bytes past total_len (link-layer padding) are ignored.
  */
-int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
+int tt_ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
 {
     if (len < IPV4_HDR_LEN)
         return IPV4_ERR_TRUNC;
@@ -43,7 +43,7 @@ int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
         return IPV4_ERR_TRUNC;
     if (hdr_len > total_len)
         return IPV4_ERR_HDRLEN;
-    if (csum_fold(csum_add(0, p, hdr_len)) != 0)
+    if (tt_csum_fold(tt_csum_add(0, p, hdr_len)) != 0)
         return IPV4_ERR_CSUM;
     /* We never reassemble: a first fragment (MF) would hand TCP a piece. */
     if (load_be16(p + 6) & (IPV4_FLAG_MF | IPV4_FRAG_OFFSET))
@@ -66,7 +66,7 @@ int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
  * DF is always set, as Linux does for TCP with path MTU discovery (RFC 1191):
  * we would rather hear that a datagram is too big than have it fragmented.
  */
-void ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
+void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
                 uint16_t id)
 {
     p[0] = 0x45; /* version 4, IHL 5: we send no IP options */
@@ -79,17 +79,17 @@ void ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t 
     store_be16(p + 10, 0);
     store_be32(p + 12, src);
     store_be32(p + 16, dst);
-    store_be16(p + 10, csum_fold(csum_add(0, p, IPV4_HDR_LEN)));
+    store_be16(p + 10, tt_csum_fold(tt_csum_add(0, p, IPV4_HDR_LEN)));
 }
 
 /* RFC 792: the ICMP checksum covers the whole message, header and data. */
-int icmp_classify(const struct ipv4_hdr *ip)
+int tt_icmp_classify(const struct ipv4_hdr *ip)
 {
     if (ip->proto != IP_PROTO_ICMP)
         return ICMP_OTHER;
     if (ip->payload_len < ICMP_HDR_LEN)
         return ICMP_ERR_TRUNC;
-    if (csum_fold(csum_add(0, ip->payload, ip->payload_len)) != 0)
+    if (tt_csum_fold(tt_csum_add(0, ip->payload, ip->payload_len)) != 0)
         return ICMP_ERR_CSUM;
     if (ip->payload[0] == ICMP_TYPE_ECHO_REQUEST && ip->payload[1] == 0)
         return ICMP_ECHO_REQUEST;
@@ -102,9 +102,9 @@ int icmp_classify(const struct ipv4_hdr *ip)
  * The payload is moved before the header is written, so out may be the very
  * buffer the request sits in.
  */
-size_t icmp_echo_reply(const struct ipv4_hdr *ip, uint8_t *out, size_t cap, uint16_t id)
+size_t tt_icmp_echo_reply(const struct ipv4_hdr *ip, uint8_t *out, size_t cap, uint16_t id)
 {
-    if (icmp_classify(ip) != ICMP_ECHO_REQUEST)
+    if (tt_icmp_classify(ip) != ICMP_ECHO_REQUEST)
         return 0;
     size_t total = IPV4_HDR_LEN + ip->payload_len;
     if (total > cap || total > UINT16_MAX)
@@ -117,7 +117,7 @@ size_t icmp_echo_reply(const struct ipv4_hdr *ip, uint8_t *out, size_t cap, uint
     icmp[0] = ICMP_TYPE_ECHO_REPLY;
     icmp[1] = 0;
     store_be16(icmp + 2, 0);
-    store_be16(icmp + 2, csum_fold(csum_add(0, icmp, icmp_len)));
-    ipv4_build(out, src, dst, IP_PROTO_ICMP, icmp_len, id);
+    store_be16(icmp + 2, tt_csum_fold(tt_csum_add(0, icmp, icmp_len)));
+    tt_ipv4_build(out, src, dst, IP_PROTO_ICMP, icmp_len, id);
     return total;
 }

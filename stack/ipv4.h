@@ -36,10 +36,10 @@ enum ipv4_result {
 };
 
 /* Validates version, IHL, total length, header checksum; refuses fragments. */
-int ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h);
+int tt_ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h);
 
 /* Writes a 20-byte header with TTL 64, DF, and its checksum, at p. */
-void ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
+void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
                 uint16_t id);
 
 /*
@@ -47,7 +47,7 @@ void ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t 
  * whole reply datagram (IP + ICMP) into out, of capacity cap. Returns its
  * length, or 0 when ip is not an echo request we answer, or it does not fit.
  */
-size_t icmp_echo_reply(const struct ipv4_hdr *ip, uint8_t *out, size_t cap, uint16_t id);
+size_t tt_icmp_echo_reply(const struct ipv4_hdr *ip, uint8_t *out, size_t cap, uint16_t id);
 
 enum icmp_result {
     ICMP_ECHO_REQUEST = 0,
@@ -56,6 +56,6 @@ enum icmp_result {
     ICMP_ERR_CSUM = -2,
 };
 /* Classifies an ICMP message carried in ip. */
-int icmp_classify(const struct ipv4_hdr *ip);
+int tt_icmp_classify(const struct ipv4_hdr *ip);
 
 #endif

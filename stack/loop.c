@@ -25,7 +25,7 @@
  * for the rare EAGAIN on write and for delayed faults.
  *
  * Losing the device (deleted under us: POLLERR, then EBADFD on read and
- * write, see tun_err_kind()) ends the run: the loop stops at once and
+ * write, see tt_tun_err_kind()) ends the run: the loop stops at once and
  * tt_driver_run() returns that negative errno, with a one-line reason in
  * tt_driver_error(); the pcap and trace are flushed as at any other end.
  */
@@ -178,11 +178,11 @@ static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
     if (write(d->fd, pkt, len) >= 0) {
         d->ctr.tun_out++;
         if (d->pcap != NULL)
-            pcap_write(d->pcap, drv_wall(d), pkt, len);
+            tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
         return true;
     }
     int err = -errno;
-    switch (tun_err_kind(err)) {
+    switch (tt_tun_err_kind(err)) {
     case TUN_ERR_RETRY:
         return false;
     case TUN_ERR_DROP:
@@ -201,7 +201,7 @@ static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
     /* Once something waits in the ring, later packets queue behind it: order is kept. */
     if (d->txq.count == 0 && drv_write(d, pkt, len))
         return;
-    if (!pktq_push(&d->txq, pkt, len)) {
+    if (!tt_pktq_push(&d->txq, pkt, len)) {
         d->ctr.txq_drops++;
         return;
     }
@@ -214,10 +214,10 @@ static void drv_drain(struct tt_driver *d)
     const uint8_t *pkt;
     size_t len;
 
-    while ((pkt = pktq_peek(&d->txq, &len)) != NULL) {
+    while ((pkt = tt_pktq_peek(&d->txq, &len)) != NULL) {
         if (!drv_write(d, pkt, len))
             return;
-        pktq_pop(&d->txq);
+        tt_pktq_pop(&d->txq);
     }
     drv_set_writable(d, false);
 }
@@ -228,7 +228,7 @@ static void drv_on_delay(uv_timer_t *t);
 
 static void drv_arm_delay(struct tt_driver *d)
 {
-    uint64_t next = delayq_next(&d->delays);
+    uint64_t next = tt_delayq_next(&d->delays);
 
     if (next == UINT64_MAX)
         uv_timer_stop(&d->delay_timer);
@@ -239,7 +239,7 @@ static void drv_arm_delay(struct tt_driver *d)
 static void drv_delay(struct tt_driver *d, enum fault_dir dir, const uint8_t *pkt, size_t len,
                       uint64_t due)
 {
-    if (!delayq_add(&d->delays, due, (uint8_t)dir, pkt, len)) {
+    if (!tt_delayq_add(&d->delays, due, (uint8_t)dir, pkt, len)) {
         d->ctr.fault_delay_drops++;
         return;
     }
@@ -256,12 +256,12 @@ static void drv_on_delay(uv_timer_t *t)
     uint8_t dir;
     int idx;
 
-    while ((idx = delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
+    while ((idx = tt_delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
         if (dir == FAULT_IN)
             tt_engine_input(d->eng, pkt, len, now);
         else
             drv_send(d, pkt, len);
-        delayq_release(&d->delays, idx);
+        tt_delayq_release(&d->delays, idx);
     }
     drv_arm_delay(d);
 }
@@ -270,7 +270,7 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
 {
     uint64_t delay = 0;
 
-    switch (fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
+    switch (tt_fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
     case FAULT_PASS:
         tt_engine_input(d->eng, pkt, len, now);
         break;
@@ -290,7 +290,7 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     uint64_t delay = 0;
 
-    switch (fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
+    switch (tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
     case FAULT_PASS:
         drv_send(d, pkt, len);
         break;
@@ -339,17 +339,17 @@ static void drv_read_batch(struct tt_driver *d)
         ssize_t n = read(d->fd, d->rxbuf, RX_BUF_SIZE);
         if (n <= 0) {
             int err = n < 0 ? -errno : 0;
-            if (err == 0 || tun_err_kind(err) == TUN_ERR_RETRY)
+            if (err == 0 || tt_tun_err_kind(err) == TUN_ERR_RETRY)
                 return;
             d->ctr.tun_read_errors++;
-            if (tun_err_kind(err) == TUN_ERR_FATAL)
+            if (tt_tun_err_kind(err) == TUN_ERR_FATAL)
                 drv_fail(d, "read", err);
             return;
         }
         uint64_t now = drv_clock(d);
         d->ctr.tun_in++;
         if (d->pcap != NULL)
-            pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->rxbuf, (size_t)n);
+            tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->rxbuf, (size_t)n);
         if (d->faults != NULL)
             drv_fault_in(d, d->rxbuf, (size_t)n, now);
         else
@@ -388,7 +388,7 @@ static void drv_event(void *ctx, const tt_event_t *ev)
 {
     struct tt_driver *d = ctx;
 
-    trace_event(d->trace, ev);
+    tt_trace_event(d->trace, ev);
 }
 
 static void drv_on_signal(uv_signal_t *h, int signum)
@@ -405,7 +405,7 @@ static void drv_on_flush(uv_timer_t *t)
 {
     struct tt_driver *d = t->data;
 
-    pcap_flush(d->pcap);
+    tt_pcap_flush(d->pcap);
 }
 
 /* ---- set-up ---- */
@@ -443,7 +443,7 @@ static int drv_open_tun(struct tt_driver *d, const tt_driver_config_t *cfg, char
                         size_t errlen)
 {
     const char *step = "";
-    int rc = tun_open(cfg->tun_name, d->ifname, &d->fd, &step);
+    int rc = tt_tun_open(cfg->tun_name, d->ifname, &d->fd, &step);
 
     if (rc < 0) {
         snprintf(err, errlen, "TUN %s: %s: %s%s", cfg->tun_name, step, strerror(-rc),
@@ -452,7 +452,7 @@ static int drv_open_tun(struct tt_driver *d, const tt_driver_config_t *cfg, char
     }
     if (cfg->no_config)
         return 0;
-    rc = tun_configure(d->ifname, cfg->host_addr, cfg->host_prefix, cfg->engine.mtu, &step);
+    rc = tt_tun_configure(d->ifname, cfg->host_addr, cfg->host_prefix, cfg->engine.mtu, &step);
     if (rc < 0)
         snprintf(err, errlen, "TUN %s: %s: %s", d->ifname, step, strerror(-rc));
     return rc;
@@ -469,15 +469,15 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
     d->faults = malloc(sizeof(*d->faults));
     if (d->faults == NULL)
         return fmt_err(err, errlen, "--fault", "", -ENOMEM);
-    fault_set_init(d->faults, seed, drv_conn_state, d);
+    tt_fault_set_init(d->faults, seed, drv_conn_state, d);
     for (size_t i = 0; i < cfg->fault_count; i++) {
-        rc = fault_set_add(d->faults, cfg->faults[i], why, sizeof(why));
+        rc = tt_fault_set_add(d->faults, cfg->faults[i], why, sizeof(why));
         if (rc < 0) {
             snprintf(err, errlen, "--fault %s: %s", cfg->faults[i], why);
             return rc;
         }
     }
-    rc = delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
+    rc = tt_delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
 }
 
@@ -486,9 +486,9 @@ static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, ch
 {
     int rc;
 
-    if (cfg->pcap_path != NULL && (rc = pcap_open(&d->pcap, cfg->pcap_path)) < 0)
+    if (cfg->pcap_path != NULL && (rc = tt_pcap_open(&d->pcap, cfg->pcap_path)) < 0)
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
-    if (cfg->trace_path != NULL && (rc = trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
+    if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
     return 0;
 }
@@ -607,7 +607,7 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
     if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
         return rc;
     d->rxbuf = malloc(RX_BUF_SIZE);
-    if (d->rxbuf == NULL || pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
+    if (d->rxbuf == NULL || tt_pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
         return fmt_err(err, errlen, "buffers", "", -ENOMEM);
     if ((rc = drv_open_tun(d, cfg, err, errlen)) < 0)
         return rc;
@@ -650,9 +650,9 @@ static void drv_close_files(struct tt_driver *d)
 {
     int rc;
 
-    if (d->pcap != NULL && (rc = pcap_close(d->pcap)) < 0)
+    if (d->pcap != NULL && (rc = tt_pcap_close(d->pcap)) < 0)
         fprintf(stderr, "pcap: %s\n", strerror(-rc));
-    if (d->trace != NULL && (rc = trace_close(d->trace)) < 0)
+    if (d->trace != NULL && (rc = tt_trace_close(d->trace)) < 0)
         fprintf(stderr, "trace: %s\n", strerror(-rc));
     d->pcap = NULL;
     d->trace = NULL;
@@ -678,9 +678,9 @@ void tt_driver_free(tt_driver_t *d)
     if (d->fd >= 0)
         close(d->fd);
     if (d->faults != NULL)
-        delayq_free(&d->delays);
+        tt_delayq_free(&d->delays);
     free(d->faults);
-    pktq_free(&d->txq);
+    tt_pktq_free(&d->txq);
     free(d->rxbuf);
     free(d);
 }
@@ -711,7 +711,7 @@ int tt_driver_run(tt_driver_t *d)
     d->status = 0;
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (d->pcap != NULL)
-        pcap_flush(d->pcap);
+        tt_pcap_flush(d->pcap);
     return d->status;
 }
 
@@ -734,6 +734,6 @@ void tt_driver_print_stats(tt_driver_t *d, FILE *f)
         d->ctr.fault_duplicated = d->faults->duplicated;
         d->ctr.fault_delayed = d->faults->delayed;
     }
-    d->ctr.pcap_records = d->pcap != NULL ? pcap_count(d->pcap) : 0;
-    report_print(f, d->eng, &d->ctr, drv_clock(d));
+    d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
+    tt_report_print(f, d->eng, &d->ctr, drv_clock(d));
 }

@@ -52,7 +52,7 @@ static void write_global_header(struct pcap_writer *pw)
     pcap_put(pw, h, sizeof(h));
 }
 
-int pcap_open(struct pcap_writer **out, const char *path)
+int tt_pcap_open(struct pcap_writer **out, const char *path)
 {
     struct pcap_writer *pw = calloc(1, sizeof(*pw));
 
@@ -71,10 +71,10 @@ int pcap_open(struct pcap_writer **out, const char *path)
     setvbuf(pw->f, pw->buf, _IOFBF, PCAP_BUF_SIZE);
     write_global_header(pw);
     *out = pw;
-    return pcap_flush(pw);
+    return tt_pcap_flush(pw);
 }
 
-void pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt, size_t len)
+void tt_pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt, size_t len)
 {
     uint8_t h[PCAP_RECORD_HDR_LEN];
     size_t incl = len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN;
@@ -88,16 +88,16 @@ void pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt, si
     pw->count++;
 }
 
-int pcap_flush(struct pcap_writer *pw)
+int tt_pcap_flush(struct pcap_writer *pw)
 {
     if (fflush(pw->f) != 0)
         pw->failed = true;
     return pw->failed ? -EIO : 0;
 }
 
-int pcap_close(struct pcap_writer *pw)
+int tt_pcap_close(struct pcap_writer *pw)
 {
-    int err = pcap_flush(pw);
+    int err = tt_pcap_flush(pw);
 
     if (fclose(pw->f) != 0 && err == 0)
         err = -errno;
@@ -106,7 +106,7 @@ int pcap_close(struct pcap_writer *pw)
     return err;
 }
 
-uint64_t pcap_count(const struct pcap_writer *pw)
+uint64_t tt_pcap_count(const struct pcap_writer *pw)
 {
     return pw->count;
 }

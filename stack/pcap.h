@@ -19,18 +19,18 @@
 struct pcap_writer;
 
 /* Creates (truncates) path and writes the global header. Errors: -errno of fopen/fwrite. */
-int pcap_open(struct pcap_writer **pw, const char *path);
+int tt_pcap_open(struct pcap_writer **pw, const char *path);
 
 /* Appends one record; wall_us is microseconds since the Unix epoch. */
-void pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt, size_t len);
+void tt_pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt, size_t len);
 
 /* Pushes buffered records to the file. Errors: -EIO once a write failed. */
-int pcap_flush(struct pcap_writer *pw);
+int tt_pcap_flush(struct pcap_writer *pw);
 
-/* Flushes, closes, frees. Errors as pcap_flush, or -errno of fclose. */
-int pcap_close(struct pcap_writer *pw);
+/* Flushes, closes, frees. Errors as tt_pcap_flush, or -errno of fclose. */
+int tt_pcap_close(struct pcap_writer *pw);
 
 /* Records written so far. */
-uint64_t pcap_count(const struct pcap_writer *pw);
+uint64_t tt_pcap_count(const struct pcap_writer *pw);
 
 #endif

@@ -9,13 +9,13 @@
 
 #include "pktq.h"
 
-int pktq_init(struct pktq *q, size_t slots, size_t slot_size)
+int tt_pktq_init(struct pktq *q, size_t slots, size_t slot_size)
 {
     memset(q, 0, sizeof(*q));
     q->mem = malloc(slots * slot_size);
     q->len = calloc(slots, sizeof(*q->len));
     if (q->mem == NULL || q->len == NULL) {
-        pktq_free(q);
+        tt_pktq_free(q);
         return -ENOMEM;
     }
     q->slots = slots;
@@ -23,14 +23,14 @@ int pktq_init(struct pktq *q, size_t slots, size_t slot_size)
     return 0;
 }
 
-void pktq_free(struct pktq *q)
+void tt_pktq_free(struct pktq *q)
 {
     free(q->mem);
     free(q->len);
     memset(q, 0, sizeof(*q));
 }
 
-bool pktq_push(struct pktq *q, const uint8_t *pkt, size_t len)
+bool tt_pktq_push(struct pktq *q, const uint8_t *pkt, size_t len)
 {
     size_t tail;
 
@@ -43,7 +43,7 @@ bool pktq_push(struct pktq *q, const uint8_t *pkt, size_t len)
     return true;
 }
 
-const uint8_t *pktq_peek(const struct pktq *q, size_t *len)
+const uint8_t *tt_pktq_peek(const struct pktq *q, size_t *len)
 {
     if (q->count == 0)
         return NULL;
@@ -51,7 +51,7 @@ const uint8_t *pktq_peek(const struct pktq *q, size_t *len)
     return q->mem + q->head * q->slot_size;
 }
 
-void pktq_pop(struct pktq *q)
+void tt_pktq_pop(struct pktq *q)
 {
     if (q->count == 0)
         return;
@@ -59,13 +59,13 @@ void pktq_pop(struct pktq *q)
     q->count--;
 }
 
-int delayq_init(struct delayq *q, size_t slots, size_t slot_size)
+int tt_delayq_init(struct delayq *q, size_t slots, size_t slot_size)
 {
     memset(q, 0, sizeof(*q));
     q->mem = malloc(slots * slot_size);
     q->slot = calloc(slots, sizeof(*q->slot));
     if (q->mem == NULL || q->slot == NULL) {
-        delayq_free(q);
+        tt_delayq_free(q);
         return -ENOMEM;
     }
     q->slots = slots;
@@ -73,14 +73,14 @@ int delayq_init(struct delayq *q, size_t slots, size_t slot_size)
     return 0;
 }
 
-void delayq_free(struct delayq *q)
+void tt_delayq_free(struct delayq *q)
 {
     free(q->mem);
     free(q->slot);
     memset(q, 0, sizeof(*q));
 }
 
-bool delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len)
+bool tt_delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len)
 {
     if (len > q->slot_size)
         return false;
@@ -111,14 +111,14 @@ static int delayq_earliest(const struct delayq *q)
     return best;
 }
 
-uint64_t delayq_next(const struct delayq *q)
+uint64_t tt_delayq_next(const struct delayq *q)
 {
     int i = delayq_earliest(q);
 
     return i < 0 ? UINT64_MAX : q->slot[i].due;
 }
 
-int delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len, uint8_t *dir)
+int tt_delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len, uint8_t *dir)
 {
     int i = delayq_earliest(q);
 
@@ -131,7 +131,7 @@ int delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len
     return i;
 }
 
-void delayq_release(struct delayq *q, int idx)
+void tt_delayq_release(struct delayq *q, int idx)
 {
     q->slot[idx].used = false;
 }

@@ -18,13 +18,13 @@ struct pktq {
 };
 
 /* Errors: -ENOMEM. */
-int pktq_init(struct pktq *q, size_t slots, size_t slot_size);
-void pktq_free(struct pktq *q);
+int tt_pktq_init(struct pktq *q, size_t slots, size_t slot_size);
+void tt_pktq_free(struct pktq *q);
 /* Copies pkt in; false when the ring is full or pkt is larger than a slot. */
-bool pktq_push(struct pktq *q, const uint8_t *pkt, size_t len);
+bool tt_pktq_push(struct pktq *q, const uint8_t *pkt, size_t len);
 /* The oldest packet, or NULL when empty. */
-const uint8_t *pktq_peek(const struct pktq *q, size_t *len);
-void pktq_pop(struct pktq *q);
+const uint8_t *tt_pktq_peek(const struct pktq *q, size_t *len);
+void tt_pktq_pop(struct pktq *q);
 
 struct delay_slot {
     uint64_t due; /* monotonic µs */
@@ -43,18 +43,18 @@ struct delayq {
 };
 
 /* Errors: -ENOMEM. */
-int delayq_init(struct delayq *q, size_t slots, size_t slot_size);
-void delayq_free(struct delayq *q);
+int tt_delayq_init(struct delayq *q, size_t slots, size_t slot_size);
+void tt_delayq_free(struct delayq *q);
 /* Copies pkt in, due at due; false when full or pkt is larger than a slot. */
-bool delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len);
+bool tt_delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len);
 /* The earliest due time; UINT64_MAX when empty. */
-uint64_t delayq_next(const struct delayq *q);
+uint64_t tt_delayq_next(const struct delayq *q);
 /*
  * The earliest packet due at or before now: its slot index (>= 0), with
  * *pkt, *len and *dir set, or -1. The slot stays taken until
- * delayq_release(), so adding packets meanwhile cannot overwrite it.
+ * tt_delayq_release(), so adding packets meanwhile cannot overwrite it.
  */
-int delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len, uint8_t *dir);
-void delayq_release(struct delayq *q, int idx);
+int tt_delayq_take(struct delayq *q, uint64_t now, const uint8_t **pkt, size_t *len, uint8_t *dir);
+void tt_delayq_release(struct delayq *q, int idx);
 
 #endif

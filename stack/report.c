@@ -99,7 +99,7 @@ static void trim_and_end_line(char *buf, size_t cap)
     }
 }
 
-void report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us)
+void tt_report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us)
 {
     char local[24], peer[24], sender[80], timer[48];
 
@@ -122,11 +122,11 @@ static void print_conn(void *ctx, const tt_conn_info_t *info)
     const struct conn_print_ctx *pc = ctx;
     char line[256];
 
-    report_conn_line(line, sizeof(line), info, pc->now_us);
+    tt_report_conn_line(line, sizeof(line), info, pc->now_us);
     fputs(line, pc->f);
 }
 
-void report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
+void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
 {
     struct conn_print_ctx pc = {f, now_us};
 

@@ -9,7 +9,7 @@
 
 #define RING_MIN_ALLOC 4096u
 
-void ring_init(struct ring *r, uint32_t cap)
+void tt_ring_init(struct ring *r, uint32_t cap)
 {
     r->buf = NULL;
     r->cap = cap;
@@ -17,7 +17,7 @@ void ring_init(struct ring *r, uint32_t cap)
     r->head = r->len = 0;
 }
 
-void ring_free(struct ring *r)
+void tt_ring_free(struct ring *r)
 {
     free(r->buf);
     r->buf = NULL;
@@ -37,7 +37,7 @@ static int ring_grow(struct ring *r, uint32_t need)
     if (!b)
         return -1;
     if (r->len)
-        ring_peek(r, 0, b, r->len);
+        tt_ring_peek(r, 0, b, r->len);
     free(r->buf);
     r->buf = b;
     r->alloc = size;
@@ -45,7 +45,7 @@ static int ring_grow(struct ring *r, uint32_t need)
     return 0;
 }
 
-uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len)
+uint32_t tt_ring_write(struct ring *r, const uint8_t *p, uint32_t len)
 {
     if (len > ring_space(r))
         len = ring_space(r);
@@ -61,7 +61,7 @@ uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len)
     return len;
 }
 
-void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len)
+void tt_ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len)
 {
     if (len == 0)
         return;
@@ -71,14 +71,14 @@ void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len)
     memcpy(out + first, r->buf, len - first);
 }
 
-uint32_t ring_head_span(const struct ring *r, const uint8_t **p)
+uint32_t tt_ring_head_span(const struct ring *r, const uint8_t **p)
 {
     *p = r->buf ? r->buf + r->head : NULL;
     uint32_t span = r->alloc - r->head;
     return r->len < span ? r->len : span;
 }
 
-void ring_consume(struct ring *r, uint32_t len)
+void tt_ring_consume(struct ring *r, uint32_t len)
 {
     if (len == 0)
         return;

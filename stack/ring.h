@@ -16,18 +16,18 @@ struct ring {
     uint32_t head, len;
 };
 
-void ring_init(struct ring *r, uint32_t cap);
-void ring_free(struct ring *r);
+void tt_ring_init(struct ring *r, uint32_t cap);
+void tt_ring_free(struct ring *r);
 static inline uint32_t ring_space(const struct ring *r)
 {
     return r->cap - r->len;
 }
 /* Appends up to len bytes; returns how many fit (0 also when out of memory). */
-uint32_t ring_write(struct ring *r, const uint8_t *p, uint32_t len);
+uint32_t tt_ring_write(struct ring *r, const uint8_t *p, uint32_t len);
 /* Copies len bytes starting off bytes from the head, without consuming. */
-void ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len);
+void tt_ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len);
 /* Contiguous bytes at the head: returns their count, *p points at them. */
-uint32_t ring_head_span(const struct ring *r, const uint8_t **p);
-void ring_consume(struct ring *r, uint32_t len);
+uint32_t tt_ring_head_span(const struct ring *r, const uint8_t **p);
+void tt_ring_consume(struct ring *r, uint32_t len);
 
 #endif

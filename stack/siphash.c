@@ -38,7 +38,7 @@ static void sip_absorb(uint64_t v[4], uint64_t m)
     v[0] ^= m;
 }
 
-uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len)
+uint64_t tt_siphash24(const uint8_t key[16], const uint8_t *msg, size_t len)
 {
     uint64_t k0 = load_le64(key, 8), k1 = load_le64(key + 8, 8);
     uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,

@@ -8,6 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
+uint64_t tt_siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
 
 #endif

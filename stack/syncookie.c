@@ -33,7 +33,7 @@ static uint32_t cookie_mac(const tt_engine_t *eng, const struct seg *s, uint32_t
     uint32_t w[6] = {s->saddr, s->daddr, (uint32_t)s->sport << 16 | s->dport, irs, count,
                      0x636f6f6b};
     memcpy(b, w, sizeof(b));
-    return (uint32_t)siphash24(eng->cfg.isn_secret, b, sizeof(b)) & COOKIE_MAC_MASK;
+    return (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b)) & COOKIE_MAC_MASK;
 }
 
 static uint32_t cookie_count(const tt_engine_t *eng)
@@ -44,7 +44,7 @@ static uint32_t cookie_count(const tt_engine_t *eng)
 /* The largest table MSS not above the peer's, so we never send more than it
  * said; below 536 the peer gets 536, as Linux's table gives (every host
  * takes 576-byte datagrams, RFC 9293 3.7.1). Our own MTU bounds it again
- * when the connection is made (tcp_syn_options). */
+ * when the connection is made (tt_tcp_syn_options). */
 static uint32_t mss_index(uint16_t mss)
 {
     uint32_t i = 0;
@@ -53,7 +53,7 @@ static uint32_t mss_index(uint16_t mss)
     return i;
 }
 
-uint32_t syncookie_isn(const tt_engine_t *eng, const struct seg *syn)
+uint32_t tt_syncookie_isn(const tt_engine_t *eng, const struct seg *syn)
 {
     uint16_t mss = syn->opt.mss_ok ? syn->opt.mss : TT_MSS_DEFAULT;
     uint32_t count = cookie_count(eng);
@@ -61,7 +61,7 @@ uint32_t syncookie_isn(const tt_engine_t *eng, const struct seg *syn)
 }
 
 /* The options the SYN asked for, in the low bits of a TSval not above now's. */
-uint32_t syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t ts_now)
+uint32_t tt_syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t ts_now)
 {
     uint32_t opts = syn->opt.ws_ok && eng->cfg.tcp_window_scaling ? syn->opt.ws : TS_NO_WSCALE;
     if (syn->opt.sack_ok && eng->cfg.tcp_sack)
@@ -73,7 +73,7 @@ uint32_t syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint32_t
 }
 
 /* Checks the cookie an ACK returns; on success fills what the SYN said. */
-bool syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out)
+bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out)
 {
     uint32_t cookie = ack->ack - 1;
     uint32_t now = cookie_count(eng);

@@ -25,12 +25,12 @@ static uint8_t wscale_for(uint32_t rcvbuf)
     return s;
 }
 
-uint8_t tcb_rcv_wscale(const tt_config_t *cfg)
+uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg)
 {
     return cfg->tcp_window_scaling ? wscale_for(cfg->rcvbuf) : 0;
 }
 
-struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
 {
     struct tt_conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -40,12 +40,12 @@ struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->eng = eng;
     c->t = *t;
     c->h.kind = HNODE_CONN;
-    c->h.hash = tuple_hash(eng, t);
+    c->h.hash = tt_tuple_hash(eng, t);
     c->state = TT_STATE_CLOSED;
-    ring_init(&c->sndbuf, eng->cfg.sndbuf);
-    ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
+    tt_ring_init(&c->sndbuf, eng->cfg.sndbuf);
+    tt_ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
     c->rcv_wnd = eng->cfg.rcvbuf;
-    c->rcv_wscale = tcb_rcv_wscale(&eng->cfg);
+    c->rcv_wscale = tt_tcb_rcv_wscale(&eng->cfg);
     c->mss = TT_MSS_DEFAULT;
     c->quickacks = TT_QUICKACKS;
     c->rto = TT_RTO_INIT;
@@ -55,7 +55,7 @@ struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
     timer_init(&c->delack_timer, CT_DELACK);
     timer_init(&c->finwait2_timer, CT_FINWAIT2);
     timer_init(&c->linger_timer, CT_LINGER);
-    conn_table_insert(&eng->table, &c->h);
+    tt_conn_table_insert(&eng->table, &c->h);
     eng->nconns++;
     c->all_next = eng->all_conns;
     if (eng->all_conns)
@@ -64,22 +64,22 @@ struct tt_conn *tcb_new(tt_engine_t *eng, const struct tuple *t)
     return c;
 }
 
-void tcb_set_state(struct tt_conn *c, tt_state_t to)
+void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
 {
     if (c->state == to)
         return;
     tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = to};
     c->state = to;
-    engine_event(c->eng, &ev, &c->t);
+    tt_engine_event(c->eng, &ev, &c->t);
 }
 
-bool tcb_gone(const struct tt_conn *c)
+bool tt_tcb_gone(const struct tt_conn *c)
 {
     return c->detached || c->dead;
 }
 
 /* First sequence number after everything queued (data and FIN). */
-uint32_t tcb_snd_end(const struct tt_conn *c)
+uint32_t tt_tcb_snd_end(const struct tt_conn *c)
 {
     return c->snd_buf_seq + c->sndbuf.len + (c->fin_queued ? 1 : 0);
 }
@@ -87,18 +87,18 @@ uint32_t tcb_snd_end(const struct tt_conn *c)
 static void tcb_cancel_timers(struct tt_conn *c)
 {
     struct timer_wheel *w = c->eng->wheel;
-    timer_cancel(w, &c->rtx_timer);
-    timer_cancel(w, &c->delack_timer);
-    timer_cancel(w, &c->finwait2_timer);
-    timer_cancel(w, &c->linger_timer);
+    tt_timer_cancel(w, &c->rtx_timer);
+    tt_timer_cancel(w, &c->delack_timer);
+    tt_timer_cancel(w, &c->finwait2_timer);
+    tt_timer_cancel(w, &c->linger_timer);
 }
 
-void tcb_ooo_free(struct tt_conn *c)
+void tt_tcb_ooo_free(struct tt_conn *c)
 {
     while (c->ooo) {
         struct ooo_seg *o = c->ooo;
         c->ooo = o->next;
-        engine_ooo_release(c->eng, o);
+        tt_engine_ooo_release(c->eng, o);
     }
     c->ooo_bytes = 0;
 }
@@ -128,7 +128,7 @@ static void listener_unlink(struct tt_conn *c)
 }
 
 /* Frees the TCB at the end of the engine call. */
-void tcb_release(struct tt_conn *c)
+void tt_tcb_release(struct tt_conn *c)
 {
     if (!c->dead) {
         c->dead = true;
@@ -146,9 +146,9 @@ static void tcb_unlink(struct tt_conn *c)
     listener_unlink(c);
     if (c->eng->last_conn == c)
         c->eng->last_conn = NULL;
-    conn_table_remove(&c->eng->table, &c->h);
+    tt_conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
-    tcb_ooo_free(c);
+    tt_tcb_ooo_free(c);
     c->detached = true;
 }
 
@@ -157,18 +157,18 @@ static void tcb_unlink(struct tt_conn *c)
  * as a detached shell (err, when not 0, is reported on it: -ECONNRESET,
  * -ETIMEDOUT, -ECONNREFUSED); otherwise it is released.
  */
-void tcb_end(struct tt_conn *c, int err)
+void tt_tcb_end(struct tt_conn *c, int err)
 {
     if (c->detached)
         return;
     bool had_handle = c->accepted && (!c->orphan || c->close_cb);
     tcb_unlink(c);
     if (!had_handle) {
-        tcb_release(c);
+        tt_tcb_release(c);
         return;
     }
     if (err) {
-        ring_free(&c->rcvbuf);
+        tt_ring_free(&c->rcvbuf);
         c->eof_pending = false;
         c->err_pending = err;
     }
@@ -182,38 +182,38 @@ void tcb_end(struct tt_conn *c, int err)
     if (c->orphan) {
         /* A linger close under way: the connection is over, which is what
          * close waited for (Linux's close() returns 0 then too). */
-        tcb_user_notify_close(c, 0);
+        tt_tcb_user_notify_close(c, 0);
         return;
     }
-    tcb_deliver_pending(c);
+    tt_tcb_deliver_pending(c);
 }
 
-/* The connection is over: CLOSED with its reason (docs/contract.md §4), then tcb_end(). */
-void tcb_close(struct tt_conn *c, tt_close_reason_t why, int err)
+/* The connection is over: CLOSED with its reason (docs/contract.md §4), then tt_tcb_end(). */
+void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err)
 {
     if (c->detached)
         return;
     tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = TT_STATE_CLOSED, .why = why};
     c->state = TT_STATE_CLOSED;
-    engine_event(c->eng, &ev, &c->t);
-    tcb_end(c, err);
+    tt_engine_event(c->eng, &ev, &c->t);
+    tt_tcb_end(c, err);
 }
 
 /* Linger: the close callback of an application that asked to wait. */
-void tcb_user_notify_close(struct tt_conn *c, int status)
+void tt_tcb_user_notify_close(struct tt_conn *c, int status)
 {
     if (!c->close_cb)
         return;
     tt_close_cb cb = c->close_cb;
     c->close_cb = NULL;
-    timer_cancel(c->eng->wheel, &c->linger_timer);
+    tt_timer_cancel(c->eng->wheel, &c->linger_timer);
     cb(c, status);
     if (c->detached)
-        tcb_release(c);
+        tt_tcb_release(c);
 }
 
 /* Recomputes RCV.WND from the free buffer space (never shrinking the edge). */
-void tcb_update_rcv_wnd(struct tt_conn *c)
+void tt_tcb_update_rcv_wnd(struct tt_conn *c)
 {
     uint32_t space = ring_space(&c->rcvbuf);
     uint32_t edge = c->rcv_nxt + space;
@@ -224,7 +224,7 @@ void tcb_update_rcv_wnd(struct tt_conn *c)
 
 /* In-order data for the application: straight to read_cb when it reads and
  * nothing is waiting, else into the receive buffer. */
-void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
+void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
 {
     if (len == 0)
         return;
@@ -232,25 +232,25 @@ void tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
         c->read_cb(c, data, len);
         return;
     }
-    ring_write(&c->rcvbuf, data, len);
+    tt_ring_write(&c->rcvbuf, data, len);
 }
 
 /* Delivers buffered data, then a pending EOF or error, while the app reads. */
-void tcb_deliver_pending(struct tt_conn *c)
+void tt_tcb_deliver_pending(struct tt_conn *c)
 {
     while (c->reading && c->read_cb && c->rcvbuf.len > 0 && !c->dead) {
         const uint8_t *p;
-        uint32_t n = ring_head_span(&c->rcvbuf, &p);
+        uint32_t n = tt_ring_head_span(&c->rcvbuf, &p);
         uint8_t tmp[4096];
         if (n > sizeof(tmp))
             n = sizeof(tmp);
         memcpy(tmp, p, n); /* the callback may close and free the ring */
-        ring_consume(&c->rcvbuf, n);
+        tt_ring_consume(&c->rcvbuf, n);
         c->read_cb(c, tmp, n);
     }
     if (!c->reading || !c->read_cb || c->dead || c->rcvbuf.len > 0)
         return;
-    ring_free(&c->rcvbuf); /* drained: an idle connection holds no buffer */
+    tt_ring_free(&c->rcvbuf); /* drained: an idle connection holds no buffer */
     if (c->err_pending) {
         int err = c->err_pending;
         c->err_pending = 0;
@@ -263,7 +263,7 @@ void tcb_deliver_pending(struct tt_conn *c)
 }
 
 /* A connection reached ESTABLISHED: hand it to its listener or connecter. */
-void tcb_established(struct tt_conn *c)
+void tt_tcb_established(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
     if (c->connect_cb) {
@@ -289,7 +289,7 @@ void tcb_established(struct tt_conn *c)
         l->cb(l, 0);
 }
 
-void tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
+void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
 {
     c->iss = iss;
     c->snd_una = iss;
@@ -304,7 +304,7 @@ void tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
  * the peer knows has fallen to half of what it can be, and would at least
  * double (Linux tcp_cleanup_rbuf; RFC 9293 3.8.6.2.2 keeps the step large).
  */
-void tcb_window_update(struct tt_conn *c)
+void tt_tcb_window_update(struct tt_conn *c)
 {
     if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
@@ -315,5 +315,5 @@ void tcb_window_update(struct tt_conn *c)
     if (space > clamp)
         space = clamp;
     if (2 * (uint64_t)advertised <= clamp && space >= 2 * (uint64_t)advertised && space > 0)
-        tcp_send_ack(c);
+        tt_tcp_send_ack(c);
 }

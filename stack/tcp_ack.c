@@ -32,9 +32,9 @@ static void sack_retransmit_next(struct tt_conn *c)
 {
     uint32_t start, end;
     uint32_t from = seq_max(c->high_rxt, c->snd_una);
-    if (c->nsacked == 0 || !sack_next_hole(c, from, &start, &end))
+    if (c->nsacked == 0 || !tt_sack_next_hole(c, from, &start, &end))
         return;
-    uint32_t n = tcp_retransmit_at(c, start, end - start);
+    uint32_t n = tt_tcp_retransmit_at(c, start, end - start);
     if (n)
         c->high_rxt = start + n;
 }
@@ -78,7 +78,7 @@ static void on_dupack(struct tt_conn *c)
     c->ssthresh = max_u32(flight / 2, 2u * c->mss); /* step 2 */
     c->recover = c->snd_nxt - 1;                    /* step 1 */
     c->high_rxt = c->snd_una;
-    tcp_retransmit_head(c);
+    tt_tcp_retransmit_head(c);
     c->cwnd = c->ssthresh + 3u * c->mss;
     c->in_fast_recovery = true;
 }
@@ -90,7 +90,7 @@ static void on_dupack(struct tt_conn *c)
  * tcp_is_cwnd_limited(): the flight reached cwnd in the window being
  * acknowledged, or, in slow start, cwnd is still below twice the largest
  * flight of that window, so that slow start doubles what was really sent.
- * tcp_output.c measures both per window (cwnd_validate()).
+ * tt_tcp_output.c measures both per window (cwnd_validate()).
  */
 static bool cwnd_may_grow(const struct tt_conn *c)
 {
@@ -122,7 +122,7 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
             c->in_fast_recovery = false;
         } else { /* partial ACK: the next hole is lost too */
             if (seq_geq(c->snd_una, c->high_rxt))
-                tcp_retransmit_head(c); /* the new first segment was never resent */
+                tt_tcp_retransmit_head(c); /* the new first segment was never resent */
             else
                 sack_retransmit_next(c);
             deflate_for_partial_ack(c, acked);
@@ -146,19 +146,19 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
  * 6298 3, Karn). retries > 0 also marks a SYN-ACK whose send time is
  * unknown (a SYN cookie's).
  */
-void tcp_rtt_syn_acked(struct tt_conn *c)
+void tt_tcp_rtt_syn_acked(struct tt_conn *c)
 {
     if (c->retries == 0 && !c->syn_resent)
-        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+        tt_tcp_rtt_sample(c, c->eng->now - c->rtt_start);
 }
 
 static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
 {
     if (c->rtt_timing && seq_geq(ack, c->rtt_seq)) {
         c->rtt_timing = false;
-        tcp_rtt_sample(c, c->eng->now - c->rtt_start);
+        tt_tcp_rtt_sample(c, c->eng->now - c->rtt_start);
     } else {
-        tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
+        tt_tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
     }
 }
 
@@ -168,10 +168,10 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     uint32_t n = seq_gt(ack, c->snd_buf_seq) ? ack - c->snd_buf_seq : 0;
     if (n > c->sndbuf.len)
         n = c->sndbuf.len;
-    ring_consume(&c->sndbuf, n);
+    tt_ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
     if (c->sndbuf.len == 0)
-        ring_free(&c->sndbuf); /* an idle connection holds no buffer */
+        tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     if (n && c->writable_wanted && c->writable_cb && !c->orphan) {
         c->writable_wanted = false;
         c->writable_cb(c);
@@ -184,11 +184,11 @@ static void new_ack(struct tt_conn *c, const struct seg *seg)
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
-    sack_prune(c);
+    tt_sack_prune(c);
     c->retries = 0;
     c->dupacks = 0;
     rtt_on_ack(c, seg->ack);
-    timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
+    tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
     cc_on_new_ack(c, acked);
     release_acked(c, seg->ack);
 }
@@ -221,7 +221,7 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
 static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
 {
     if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_nxt)) {
-        tcp_send_reset_reply(c->eng, seg);
+        tt_tcp_send_reset_reply(c->eng, seg);
         return false;
     }
     if (c->listener && c->listener->ready >= c->listener->backlog) {
@@ -232,29 +232,29 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
         c->eng->stats.TcpExtListenDrops++;
         return false;
     }
-    tcp_rtt_syn_acked(c);
+    tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */
     c->retries = 0;
-    timer_cancel(c->eng->wheel, &c->rtx_timer);
+    tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
     c->snd_max_wnd = c->snd_wnd;
-    tcb_set_state(c, TT_STATE_ESTABLISHED);
+    tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     if (c->fin_queued) /* closed or shut down while in SYN_RECEIVED */
-        tcb_set_state(c, TT_STATE_FIN_WAIT_1);
+        tt_tcb_set_state(c, TT_STATE_FIN_WAIT_1);
     return true;
 }
 
 /* FIN_WAIT_1 whose FIN is acknowledged moves to FIN_WAIT_2. */
-void tcp_fin_wait_1_done(struct tt_conn *c)
+void tt_tcp_fin_wait_1_done(struct tt_conn *c)
 {
     if (c->state != TT_STATE_FIN_WAIT_1 || !our_fin_acked(c))
         return;
-    tcb_set_state(c, TT_STATE_FIN_WAIT_2);
-    tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
-    if (!tcb_gone(c))
-        tcp_arm_finwait2(c);
+    tt_tcb_set_state(c, TT_STATE_FIN_WAIT_2);
+    tt_tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
+    if (!tt_tcb_gone(c))
+        tt_tcp_arm_finwait2(c);
 }
 
 /* States that wait for the ACK of our FIN. Returns false when the
@@ -266,17 +266,17 @@ static bool fin_ack_states(struct tt_conn *c, const struct seg *seg)
     switch (c->state) {
     case TT_STATE_FIN_WAIT_1:
         /* With a FIN in the same segment the eighth step goes straight to
-         * TIME_WAIT (docs/contract.md §2.1); tcp_fin_wait_1_done() covers the rest. */
+         * TIME_WAIT (docs/contract.md §2.1); tt_tcp_fin_wait_1_done() covers the rest. */
         if (!(seg->flags & TCP_FIN))
-            tcp_fin_wait_1_done(c);
-        return !tcb_gone(c);
+            tt_tcp_fin_wait_1_done(c);
+        return !tt_tcb_gone(c);
     case TT_STATE_CLOSING:
-        tcb_user_notify_close(c, 0);
-        if (!tcb_gone(c))
-            timewait_enter(c);
+        tt_tcb_user_notify_close(c, 0);
+        if (!tt_tcb_gone(c))
+            tt_timewait_enter(c);
         return false;
     case TT_STATE_LAST_ACK:
-        tcb_close(c, TT_WHY_LAST_ACK, 0);
+        tt_tcb_close(c, TT_WHY_LAST_ACK, 0);
         return false;
     default:
         return true;
@@ -284,7 +284,7 @@ static bool fin_ack_states(struct tt_conn *c, const struct seg *seg)
 }
 
 /* Returns false when processing of the segment stops here. */
-bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
+bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
 {
     bool was_syn_rcvd = c->state == TT_STATE_SYN_RECEIVED;
     if (was_syn_rcvd && !syn_received_ack(c, seg))
@@ -292,25 +292,25 @@ bool tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     if (seq_gt(seg->ack, c->snd_nxt) ||
         seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
         /* RFC 9293 3.10.7.4 and RFC 5961 5.2: not acceptable; ACK, rate-limited */
-        if (!tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
-            tcp_send_ack(c);
+        if (!tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+            tt_tcp_send_ack(c);
         return false;
     }
     if (seq_geq(seg->ack, c->snd_una))
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
     if (c->sack_ok && seg->opt.sack_count)
-        sack_update(c, seg);
+        tt_sack_update(c, seg);
     if (seq_gt(seg->ack, c->snd_una))
         new_ack(c, seg);
     else if (is_dupack(c, seg, wnd))
         on_dupack(c);
     update_window(c, seg, wnd);
-    if (tcb_gone(c) || !fin_ack_states(c, seg))
+    if (tt_tcb_gone(c) || !fin_ack_states(c, seg))
         return false;
     if (was_syn_rcvd) {
-        tcb_established(c);
-        return !tcb_gone(c);
+        tt_tcb_established(c);
+        return !tt_tcb_gone(c);
     }
     return true;
 }

@@ -16,7 +16,7 @@
 #include "engine.h"
 #include "seq.h"
 
-void tcp_tuple_of(const struct seg *seg, struct tuple *t)
+void tt_tcp_tuple_of(const struct seg *seg, struct tuple *t)
 {
     t->laddr = seg->daddr;
     t->raddr = seg->saddr;
@@ -41,7 +41,7 @@ static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
 }
 
 /* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
-void tcp_syn_options(struct tt_conn *c, const struct seg *seg)
+void tt_tcp_syn_options(struct tt_conn *c, const struct seg *seg)
 {
     const tt_config_t *cfg = &c->eng->cfg;
     c->mss = (uint16_t)snd_mss(cfg, seg);
@@ -64,13 +64,13 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
 {
     bool ack = seg->flags & TCP_ACK;
     if (ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
-        tcp_send_reset_reply(c->eng, seg);
+        tt_tcp_send_reset_reply(c->eng, seg);
         return;
     }
     if (seg->flags & TCP_RST) {
         if (ack) {
             c->eng->stats.TcpAttemptFails++;
-            tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
+            tt_tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
         }
         return;
     }
@@ -79,23 +79,23 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    tcp_syn_options(c, seg);
+    tt_tcp_syn_options(c, seg);
     c->snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     if (!ack) { /* simultaneous open */
-        tcb_set_state(c, TT_STATE_SYN_RECEIVED);
-        tcp_send_syn(c);
+        tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+        tt_tcp_send_syn(c);
         return;
     }
-    tcp_rtt_syn_acked(c);
+    tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack;
     c->retries = 0;
-    timer_cancel(c->eng->wheel, &c->rtx_timer);
-    tcb_set_state(c, TT_STATE_ESTABLISHED);
+    tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
+    tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     c->ack_now = true;
-    tcp_output(c);
-    tcb_established(c);
+    tt_tcp_output(c);
+    tt_tcb_established(c);
 }
 
 /* RFC 7323 5.3: PAWS drops old duplicates by their timestamp. */
@@ -153,21 +153,21 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
  * is exempt (tcp_oow_exempt: data or FIN without SYN, as Linux). */
 static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
 {
-    if (!tcp_oow_exempt(seg) && tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
+    if (!tt_tcp_oow_exempt(seg) && tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
         c->eng->stats.TcpExtTCPACKSkippedSeq++;
         return;
     }
-    tcp_send_ack(c);
+    tt_tcp_send_ack(c);
 }
 
 /* RFC 5961 3.2 and 4.2: answer a suspicious RST or SYN with an ACK that
  * only the true peer can use. */
 static void challenge_ack(struct tt_conn *c)
 {
-    if (tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+    if (tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
         return;
     c->eng->stats.TcpExtTCPChallengeACK++;
-    tcp_send_ack(c);
+    tt_tcp_send_ack(c);
 }
 
 /* Drop what lies before RCV.NXT (RFC 9293 3.10.7.4), a SYN included. */
@@ -218,27 +218,27 @@ static void rst_input(struct tt_conn *c, const struct seg *seg)
         return;
     }
     tt_event_t ev = {.type = TT_EV_RST_IN, .state = c->state};
-    engine_event(eng, &ev, &c->t);
+    tt_engine_event(eng, &ev, &c->t);
     switch (c->state) {
     case TT_STATE_SYN_RECEIVED:
         if (c->listener) { /* passive: back to the listener, quietly */
-            tcb_close(c, TT_WHY_RST_IN, 0);
+            tt_tcb_close(c, TT_WHY_RST_IN, 0);
             return;
         }
         eng->stats.TcpAttemptFails++;
-        tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
+        tt_tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
         return;
     case TT_STATE_ESTABLISHED:
     case TT_STATE_CLOSE_WAIT:
         eng->stats.TcpEstabResets++;
-        tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
+        tt_tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
         return;
     case TT_STATE_FIN_WAIT_1:
     case TT_STATE_FIN_WAIT_2:
-        tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
+        tt_tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
         return;
     default: /* CLOSING, LAST_ACK */
-        tcb_close(c, TT_WHY_RST_IN, 0);
+        tt_tcb_close(c, TT_WHY_RST_IN, 0);
         return;
     }
 }
@@ -262,10 +262,10 @@ static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
     if (!c->orphan || seg->len == 0)
         return false;
     c->eng->stats.TcpExtTCPAbortOnData++;
-    tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
     tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = "data_after_close"};
-    engine_event(c->eng, &ev, &c->t);
-    tcb_close(c, TT_WHY_RST_OUT, 0);
+    tt_engine_event(c->eng, &ev, &c->t);
+    tt_tcb_close(c, TT_WHY_RST_OUT, 0);
     return true;
 }
 
@@ -292,25 +292,25 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
  * in TIME_WAIT, where --fault state=TIME_WAIT finds it). Like Linux, the ACK
  * goes out at once, before the application hears of the FIN. With no room
  * for TIME_WAIT (tcp_max_tw_buckets) the state stays as it is, the ACK goes
- * out in it, and timewait_enter() closes the connection from there, as
+ * out in it, and tt_timewait_enter() closes the connection from there, as
  * Linux's socket goes straight to CLOSE.
  */
 static void fin_input(struct tt_conn *c)
 {
     tt_state_t next = state_after_fin(c);
     bool time_wait = next == TT_STATE_TIME_WAIT;
-    if (time_wait && !timewait_has_room(c->eng))
+    if (time_wait && !tt_timewait_has_room(c->eng))
         next = c->state;
-    tcb_ooo_free(c); /* nothing can follow the FIN */
+    tt_tcb_ooo_free(c); /* nothing can follow the FIN */
     c->rcv_nxt++;
     c->eof_pending = true;
-    tcb_set_state(c, next);
-    tcp_send_ack(c);
+    tt_tcb_set_state(c, next);
+    tt_tcp_send_ack(c);
     if (time_wait) {
-        timewait_enter(c); /* 2*MSL from this ACK */
+        tt_timewait_enter(c); /* 2*MSL from this ACK */
         return;
     }
-    tcb_deliver_pending(c);
+    tt_tcb_deliver_pending(c);
 }
 
 /* Takes up to len in-order bytes; returns how many (buffer space bounds it). */
@@ -320,7 +320,7 @@ static uint32_t take_in_order(struct tt_conn *c, const uint8_t *data, uint32_t l
     if (!direct && len > ring_space(&c->rcvbuf))
         len = ring_space(&c->rcvbuf);
     c->rcv_nxt += len;
-    tcb_deliver(c, data, len);
+    tt_tcb_deliver(c, data, len);
     return len;
 }
 
@@ -334,7 +334,7 @@ static void ooo_insert(struct tt_conn *c, const struct seg *seg)
         pp = &(*pp)->next;
     if (*pp && (*pp)->seq == seg->seq && (*pp)->len >= seg->len)
         return; /* a duplicate of what we hold */
-    struct ooo_seg *o = engine_ooo_alloc(c->eng, seg->len);
+    struct ooo_seg *o = tt_engine_ooo_alloc(c->eng, seg->len);
     if (!o)
         return;
     o->cap = seg->len <= c->eng->cfg.mtu ? c->eng->cfg.mtu : seg->len;
@@ -377,8 +377,8 @@ static bool ooo_drain(struct tt_conn *c)
         bool fin = o->fin && c->rcv_nxt + fresh == o->seq + o->len;
         if (fresh)
             take_in_order(c, o->data + skip, fresh);
-        engine_ooo_release(c->eng, o);
-        if (tcb_gone(c))
+        tt_engine_ooo_release(c->eng, o);
+        if (tt_tcb_gone(c))
             return false;
         if (fin)
             return true;
@@ -402,8 +402,8 @@ static void schedule_ack(struct tt_conn *c, bool urgent)
         c->ack_now = true;
         return;
     }
-    if (!timer_armed(&c->delack_timer))
-        timer_arm(eng->wheel, &c->delack_timer, eng->now + eng->cfg.delack_us);
+    if (!tt_timer_armed(&c->delack_timer))
+        tt_timer_arm(eng->wheel, &c->delack_timer, eng->now + eng->cfg.delack_us);
 }
 
 /* RFC 9293 3.10.7.4 seventh and eighth steps. */
@@ -422,13 +422,13 @@ static void text_and_fin(struct tt_conn *c, struct seg *seg)
     }
     bool had_ooo = c->ooo != NULL;
     uint32_t took = take_in_order(c, seg->data, seg->len);
-    if (tcb_gone(c))
+    if (tt_tcb_gone(c))
         return;
     /* The FIN ends the stream: held data beyond it is the peer's error. */
     bool fin = (seg->flags & TCP_FIN) && took == seg->len;
     if (had_ooo && !fin)
         fin = ooo_drain(c);
-    if (tcb_gone(c))
+    if (tt_tcb_gone(c))
         return;
     if (fin)
         fin_input(c);
@@ -444,7 +444,7 @@ static bool syn_rcvd_dup_syn(struct tt_conn *c, const struct seg *seg)
         return false;
     if ((seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
         return false;
-    tcp_resend_syn(c);
+    tt_tcp_resend_syn(c);
     return true;
 }
 
@@ -500,7 +500,7 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
     if (!seq_gt(seg->ack, c->snd_nxt) &&
         !seq_lt(seg->ack, c->snd_una - (c->snd_max_wnd ? c->snd_max_wnd : 1)))
         update_ts_recent(c, seg);
-    if (!tcp_ack_input(c, seg))
+    if (!tt_tcp_ack_input(c, seg))
         return;
     /* The peer's FIN again, not acknowledging ours: ACK it again, as an
      * unacceptable segment would be (Linux: a duplicate's immediate ACK). */
@@ -508,46 +508,46 @@ static void synchronized_input(struct tt_conn *c, struct seg *seg)
         c->ack_now = true;
     trim_beyond_window(c, seg);
     text_and_fin(c, seg); /* seventh, eighth */
-    if (!tcb_gone(c))
-        tcp_fin_wait_1_done(c);
+    if (!tt_tcb_gone(c))
+        tt_tcp_fin_wait_1_done(c);
 }
 
-void tcp_conn_input(struct tt_conn *c, struct seg *seg)
+void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg)
 {
     if (c->state == TT_STATE_SYN_SENT)
         syn_sent_input(c, seg);
     else
         synchronized_input(c, seg);
-    if (!tcb_gone(c))
-        tcp_output(c);
+    if (!tt_tcb_gone(c))
+        tt_tcp_output(c);
 }
 
-void tcp_input(tt_engine_t *eng, struct seg *seg)
+void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
-    tcp_tuple_of(seg, &t);
+    tt_tcp_tuple_of(seg, &t);
     struct tt_conn *last = eng->last_conn;
     if (last && last->t.raddr == t.raddr && last->t.rport == t.rport &&
         last->t.lport == t.lport && last->t.laddr == t.laddr) {
-        tcp_conn_input(last, seg);
+        tt_tcp_conn_input(last, seg);
         return;
     }
-    uint32_t hash = tuple_hash(eng, &t);
-    struct hnode *n = conn_table_lookup(&eng->table, &t, hash);
+    uint32_t hash = tt_tuple_hash(eng, &t);
+    struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
     if (n) {
         eng->last_conn = (struct tt_conn *)n;
-        tcp_conn_input((struct tt_conn *)n, seg);
+        tt_tcp_conn_input((struct tt_conn *)n, seg);
         return;
     }
-    tw_id tw = tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
+    tw_id tw = tt_tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
     if (tw) {
-        timewait_input(eng, tw, seg);
+        tt_timewait_input(eng, tw, seg);
         return;
     }
-    struct tt_listener *l = listener_find(eng, seg->dport);
+    struct tt_listener *l = tt_listener_find(eng, seg->dport);
     if (l) {
-        tcp_listen_input(eng, l, seg);
+        tt_tcp_listen_input(eng, l, seg);
         return;
     }
-    tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */
+    tt_tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */
 }

@@ -30,7 +30,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
     s.daddr = syn->saddr;
     s.sport = syn->dport;
     s.dport = syn->sport;
-    s.seq = syncookie_isn(eng, syn);
+    s.seq = tt_syncookie_isn(eng, syn);
     s.ack = syn->seq + 1;
     s.flags = TCP_SYN | TCP_ACK;
     s.wnd = (uint16_t)(cfg->rcvbuf > 65535 ? 65535 : cfg->rcvbuf);
@@ -38,25 +38,25 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
     s.opt.mss = (uint16_t)(cfg->mtu - 40);
     if (syn->opt.ts_ok && cfg->tcp_timestamps) {
         struct tuple t;
-        tcp_tuple_of(syn, &t);
-        uint32_t ts_now = engine_ms(eng) + ts_offset_of(tuple_hash(eng, &t));
+        tt_tcp_tuple_of(syn, &t);
+        uint32_t ts_now = tt_engine_ms(eng) + ts_offset_of(tt_tuple_hash(eng, &t));
         s.opt.ts_ok = true;
-        s.opt.ts_val = syncookie_tsval(eng, syn, ts_now);
+        s.opt.ts_val = tt_syncookie_tsval(eng, syn, ts_now);
         s.opt.ts_ecr = syn->opt.ts_val;
         s.opt.ws_ok = syn->opt.ws_ok && cfg->tcp_window_scaling;
-        s.opt.ws = tcb_rcv_wscale(cfg);
+        s.opt.ws = tt_tcb_rcv_wscale(cfg);
         s.opt.sack_ok = syn->opt.sack_ok && cfg->tcp_sack;
     }
     eng->stats.TcpExtSyncookiesSent++;
-    tcp_send_raw(eng, &s);
+    tt_tcp_send_raw(eng, &s);
 }
 
 static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
                                         const struct seg *seg)
 {
     struct tuple t;
-    tcp_tuple_of(seg, &t);
-    struct tt_conn *c = tcb_new(eng, &t);
+    tt_tcp_tuple_of(seg, &t);
+    struct tt_conn *c = tt_tcb_new(eng, &t);
     if (!c)
         return NULL;
     c->listener = l;
@@ -66,7 +66,7 @@ static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
 }
 
 /* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
-void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
+void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                     uint32_t iss)
 {
     if (l->ready >= l->backlog) {
@@ -90,14 +90,14 @@ void tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *s
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    tcb_init_send_seq(c, has_iss ? iss : isn_generate(eng, &c->t));
-    tcp_syn_options(c, seg);
+    tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, &c->t));
+    tt_tcp_syn_options(c, seg);
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
-    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
-    tcp_send_syn(c);
-    tcp_rearm_rtx(c);
+    tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+    tt_tcp_send_syn(c);
+    tt_tcp_rearm_rtx(c);
 }
 
 /* Cookies are only looked for while the listener has been sending them
@@ -124,11 +124,11 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l,
     c->irs = seg->seq - 1;
     c->rcv_nxt = seg->seq;
     c->rcv_adv = c->rcv_nxt + (eng->cfg.rcvbuf > 65535 ? 65535 : eng->cfg.rcvbuf);
-    tcb_init_send_seq(c, seg->ack - 1);
-    tcp_syn_options(c, &syn);
+    tt_tcb_init_send_seq(c, seg->ack - 1);
+    tt_tcp_syn_options(c, &syn);
     c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */
     c->snd_wl1 = seg->seq;
-    tcb_set_state(c, TT_STATE_SYN_RECEIVED);
+    tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);
     return c;
 }
 
@@ -136,12 +136,12 @@ static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
 {
     struct syncookie sc;
     if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
-        tcp_send_reset_reply(eng, seg);
+        tt_tcp_send_reset_reply(eng, seg);
         return;
     }
-    if (!syncookie_check(eng, seg, &sc)) {
+    if (!tt_syncookie_check(eng, seg, &sc)) {
         eng->stats.TcpExtSyncookiesFailed++;
-        tcp_send_reset_reply(eng, seg);
+        tt_tcp_send_reset_reply(eng, seg);
         return;
     }
     eng->stats.TcpExtSyncookiesRecv++;
@@ -156,11 +156,11 @@ static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
     }
     struct tt_conn *c = cookie_conn(eng, l, seg, &sc);
     if (c)
-        tcp_conn_input(c, seg);
+        tt_tcp_conn_input(c, seg);
 }
 
 /* RFC 9293 3.10.7.2 */
-void tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+void tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
 {
     if (seg->flags & TCP_RST)
         return;
@@ -169,5 +169,5 @@ void tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
         return;
     }
     if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
-        tcp_listen_syn(eng, l, seg, false, 0);
+        tt_tcp_listen_syn(eng, l, seg, false, 0);
 }

@@ -20,15 +20,15 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
     return a < b ? a : b;
 }
 
-void tcp_send_raw(tt_engine_t *eng, const struct seg *s)
+void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s)
 {
-    size_t n = tcp_build(eng->pkt, sizeof(eng->pkt), s, eng->ip_id++);
+    size_t n = tt_tcp_build(eng->pkt, sizeof(eng->pkt), s, eng->ip_id++);
     if (n == 0)
         return;
     eng->stats.TcpOutSegs++;
     if (s->flags & TCP_RST)
         eng->stats.TcpOutRsts++;
-    engine_output(eng, eng->pkt, n);
+    tt_engine_output(eng, eng->pkt, n);
 }
 
 /* The window field: RCV.WND scaled down (RFC 7323 2.3), never in a SYN. */
@@ -50,10 +50,10 @@ static size_t sack_blocks_max(const struct tt_conn *c)
 {
     size_t room = c->eng->cfg.mtu - IPV4_HDR_LEN - TCP_HDR_LEN - 1;
     struct tcp_opts o = {.ts_ok = c->ts_on};
-    size_t prev = tcp_options_len(&o), n = 0;
+    size_t prev = tt_tcp_options_len(&o), n = 0;
     for (; n < TCP_SACK_MAX; n++) {
         o.sack_count = (uint8_t)(n + 1);
-        size_t len = tcp_options_len(&o);
+        size_t len = tt_tcp_options_len(&o);
         if (len == prev || len > room)
             break; /* the option space is full, or the MTU is reached */
         prev = len;
@@ -108,9 +108,9 @@ static uint32_t payload_max(const struct tt_conn *c)
     if (!c->sack_ok || !c->ooo)
         return c->mss;
     struct tcp_opts o = {.ts_ok = c->ts_on};
-    uint32_t base = (uint32_t)tcp_options_len(&o);
+    uint32_t base = (uint32_t)tt_tcp_options_len(&o);
     sack_fill(c, &o);
-    uint32_t extra = (uint32_t)tcp_options_len(&o) - base;
+    uint32_t extra = (uint32_t)tt_tcp_options_len(&o) - base;
     return c->mss > extra + 1 ? c->mss - extra : 1;
 }
 
@@ -123,13 +123,13 @@ static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t s
     s->dport = c->t.rport;
     s->seq = seq;
     s->flags = flags;
-    tcb_update_rcv_wnd(c);
+    tt_tcb_update_rcv_wnd(c);
     s->wnd = wnd_field(c, flags & TCP_SYN);
     if (flags & TCP_ACK)
         s->ack = c->rcv_nxt;
     if (c->ts_on) {
         s->opt.ts_ok = true;
-        s->opt.ts_val = engine_ms(c->eng) + c->ts_offset;
+        s->opt.ts_val = tt_engine_ms(c->eng) + c->ts_offset;
         s->opt.ts_ecr = c->ts_recent;
     }
     if (c->sack_ok && c->ooo && (flags & TCP_ACK) && !(flags & (TCP_SYN | TCP_RST)))
@@ -148,16 +148,16 @@ static void sent_ack(struct tt_conn *c, const struct seg *s)
         c->rcv_adv = edge;
     c->ack_now = false;
     c->unacked_segs = 0;
-    timer_cancel(c->eng->wheel, &c->delack_timer);
+    tt_timer_cancel(c->eng->wheel, &c->delack_timer);
 }
 
 static void send_conn_seg(struct tt_conn *c, struct seg *s)
 {
-    tcp_send_raw(c->eng, s);
+    tt_tcp_send_raw(c->eng, s);
     sent_ack(c, s);
 }
 
-void tcp_send_syn(struct tt_conn *c)
+void tt_tcp_send_syn(struct tt_conn *c)
 {
     const tt_config_t *cfg = &c->eng->cfg;
     bool synack = c->state == TT_STATE_SYN_RECEIVED;
@@ -170,7 +170,7 @@ void tcp_send_syn(struct tt_conn *c)
     s.opt.ws = c->rcv_wscale;
     s.opt.sack_ok = synack ? c->sack_ok : cfg->tcp_sack;
     s.opt.ts_ok = synack ? c->ts_on : cfg->tcp_timestamps;
-    s.opt.ts_val = engine_ms(c->eng) + c->ts_offset;
+    s.opt.ts_val = tt_engine_ms(c->eng) + c->ts_offset;
     s.opt.ts_ecr = synack ? c->ts_recent : 0;
     if (!c->syn_resent)
         c->rtt_start = c->eng->now; /* Karn: only an unrepeated SYN is timed */
@@ -180,23 +180,23 @@ void tcp_send_syn(struct tt_conn *c)
 /* Our SYN or SYN-ACK again, by the timer or for the peer's repeated SYN: a
  * retransmission, counted (Linux: tcp_rtx_synack) and never timed (RFC
  * 6298 3, Karn; Linux: inet_rtx_syn_ack's num_retrans). */
-void tcp_resend_syn(struct tt_conn *c)
+void tt_tcp_resend_syn(struct tt_conn *c)
 {
     c->syn_resent = true;
-    tcp_send_syn(c);
+    tt_tcp_send_syn(c);
     c->eng->stats.TcpRetransSegs++;
 }
 
-void tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
+void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
 {
     struct seg s;
     seg_fill(c, &s, flags, seq);
     send_conn_seg(c, &s);
 }
 
-void tcp_send_ack(struct tt_conn *c)
+void tt_tcp_send_ack(struct tt_conn *c)
 {
-    tcp_send_ctl(c, TCP_ACK, c->snd_nxt);
+    tt_tcp_send_ctl(c, TCP_ACK, c->snd_nxt);
 }
 
 /* Sends [seq, seq+len) of the send buffer, with FIN when fin is set. */
@@ -208,7 +208,7 @@ static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
     uint8_t flags = TCP_ACK | (len && last ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
-        ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
+        tt_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
         s.data = c->eng->payload;
         s.len = len;
     }
@@ -236,7 +236,7 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
 
 /* Sends again the segment at seq, at most max bytes of it; returns the
  * sequence space it covered (0: nothing there to send). */
-uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
 {
     bool fin;
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
@@ -248,22 +248,22 @@ uint32_t tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
     return len + (fin ? 1 : 0);
 }
 
-void tcp_retransmit_head(struct tt_conn *c)
+void tt_tcp_retransmit_head(struct tt_conn *c)
 {
     if (c->state == TT_STATE_SYN_SENT || c->state == TT_STATE_SYN_RECEIVED) {
-        tcp_resend_syn(c);
+        tt_tcp_resend_syn(c);
         return;
     }
-    uint32_t n = tcp_retransmit_at(c, c->snd_una, UINT32_MAX);
+    uint32_t n = tt_tcp_retransmit_at(c, c->snd_una, UINT32_MAX);
     c->rtx_nxt = c->snd_una + n;
     c->high_rxt = seq_max(c->high_rxt, c->snd_una + n);
 }
 
 /* RFC 9293 3.8.6.1: a probe that elicits an ACK with the current window.
  * Like Linux, an old sequence number (SND.UNA-1) and no data. */
-void tcp_send_zero_window_probe(struct tt_conn *c)
+void tt_tcp_send_zero_window_probe(struct tt_conn *c)
 {
-    tcp_send_ctl(c, TCP_ACK, c->snd_una - 1);
+    tt_tcp_send_ctl(c, TCP_ACK, c->snd_una - 1);
 }
 
 static uint32_t usable_window_end(const struct tt_conn *c)
@@ -348,9 +348,9 @@ static void cwnd_validate(struct tt_conn *c)
     }
 }
 
-void tcp_output(struct tt_conn *c)
+void tt_tcp_output(struct tt_conn *c)
 {
-    if (tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
+    if (tt_tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
         return;
     if (c->state == TT_STATE_TIME_WAIT)
         return;
@@ -358,8 +358,8 @@ void tcp_output(struct tt_conn *c)
     send_new_data(c);
     cwnd_validate(c);
     if (c->ack_now)
-        tcp_send_ack(c);
-    tcp_rearm_rtx(c);
+        tt_tcp_send_ack(c);
+    tt_tcp_rearm_rtx(c);
 }
 
 /*
@@ -367,7 +367,7 @@ void tcp_output(struct tt_conn *c)
  * answers a RST. With ACK: <SEQ=SEG.ACK><CTL=RST>; without:
  * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
  */
-void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
+void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
 {
     if (seg->flags & TCP_RST)
         return;
@@ -384,7 +384,7 @@ void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
         r.ack = seg->seq + seg_len(seg);
         r.flags = TCP_RST | TCP_ACK;
     }
-    tcp_send_raw(eng, &r);
+    tt_tcp_send_raw(eng, &r);
 }
 
 /*
@@ -392,7 +392,7 @@ void tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
  * an invalid segment per interval, per connection. Returns true when this
  * one must be skipped.
  */
-bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
+bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
 {
     uint64_t gap = eng->cfg.invalid_ratelimit_us;
     if (gap && *sent && eng->now - *last < gap)
@@ -404,12 +404,12 @@ bool tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
 
 /*
  * Which invalid segments escape that limit, as in Linux's
- * tcp_oow_rate_limited(): those that occupy sequence space (data or FIN)
+ * tt_tcp_oow_rate_limited(): those that occupy sequence space (data or FIN)
  * and carry no SYN, since such a segment is unlikely to be one half of an
  * ACK loop. A SYN is limited even with data. TIME_WAIT (timewait.c) and a
- * connection (tcp_input.c) both ask here, so that they agree.
+ * connection (tt_tcp_input.c) both ask here, so that they agree.
  */
-bool tcp_oow_exempt(const struct seg *seg)
+bool tt_tcp_oow_exempt(const struct seg *seg)
 {
     return seg_len(seg) != 0 && !(seg->flags & TCP_SYN);
 }

@@ -15,7 +15,7 @@
 #include "engine.h"
 #include "seq.h"
 
-void sack_clear(struct tt_conn *c)
+void tt_sack_clear(struct tt_conn *c)
 {
     c->nsacked = 0;
 }
@@ -41,7 +41,7 @@ static void sack_insert(struct tt_conn *c, uint32_t l, uint32_t r)
 }
 
 /* Takes the SACK blocks of an ACK that fall within what we sent. */
-void sack_update(struct tt_conn *c, const struct seg *seg)
+void tt_sack_update(struct tt_conn *c, const struct seg *seg)
 {
     for (uint8_t i = 0; i < seg->opt.sack_count; i++) {
         uint32_t l = seg->opt.sack[i].left, r = seg->opt.sack[i].right;
@@ -52,7 +52,7 @@ void sack_update(struct tt_conn *c, const struct seg *seg)
 }
 
 /* Forgets what the cumulative ACK now covers. */
-void sack_prune(struct tt_conn *c)
+void tt_sack_prune(struct tt_conn *c)
 {
     size_t k = 0;
     for (size_t i = 0; i < c->nsacked; i++) {
@@ -71,7 +71,7 @@ void sack_prune(struct tt_conn *c)
  * byte: [*start, *end). False when there is none (RFC 6675 4: only what is
  * below SACKed data is taken as lost).
  */
-bool sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end)
+bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end)
 {
     for (size_t i = 0; i < c->nsacked; i++) {
         const struct tcp_sack_block *b = &c->sacked[i];

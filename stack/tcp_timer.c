@@ -26,7 +26,7 @@ static uint64_t clamp_rto(uint64_t rto)
 }
 
 /* RFC 6298 2.2 and 2.3, with the usual gains alpha = 1/8 and beta = 1/4. */
-void tcp_rtt_sample(struct tt_conn *c, uint64_t r)
+void tt_tcp_rtt_sample(struct tt_conn *c, uint64_t r)
 {
     if (!c->rtt_valid) {
         c->srtt = r;
@@ -37,11 +37,11 @@ void tcp_rtt_sample(struct tt_conn *c, uint64_t r)
         c->rttvar = (3 * c->rttvar + diff) / 4;
         c->srtt = (7 * c->srtt + r) / 8;
     }
-    tcp_rto_from_estimate(c);
+    tt_tcp_rto_from_estimate(c);
 }
 
 /* RFC 6298 2.3: RTO = SRTT + max(G, 4 * RTTVAR); also ends a backoff (5.7). */
-void tcp_rto_from_estimate(struct tt_conn *c)
+void tt_tcp_rto_from_estimate(struct tt_conn *c)
 {
     if (!c->rtt_valid)
         return;
@@ -51,7 +51,7 @@ void tcp_rto_from_estimate(struct tt_conn *c)
 
 static bool has_unsent(const struct tt_conn *c)
 {
-    uint32_t end = tcb_snd_end(c);
+    uint32_t end = tt_tcb_snd_end(c);
     return seq_lt(c->snd_nxt, end);
 }
 
@@ -74,14 +74,14 @@ static uint64_t probe_interval(const struct tt_conn *c)
  * outstanding but data waiting on a zero window, it runs as the persist
  * timer instead.
  */
-void tcp_rearm_rtx(struct tt_conn *c)
+void tt_tcp_rearm_rtx(struct tt_conn *c)
 {
     struct timer_wheel *w = c->eng->wheel;
     if (seq_lt(c->snd_una, c->snd_nxt)) {
-        if (c->persist || !timer_armed(&c->rtx_timer)) {
+        if (c->persist || !tt_timer_armed(&c->rtx_timer)) {
             c->persist = false;
             c->rtx_stamp = c->eng->now; /* what times out was sent (or acked) now */
-            timer_arm(w, &c->rtx_timer, c->eng->now + c->rto);
+            tt_timer_arm(w, &c->rtx_timer, c->eng->now + c->rto);
         }
         return;
     }
@@ -90,14 +90,14 @@ void tcp_rearm_rtx(struct tt_conn *c)
             c->persist = true;
             c->probes_out = 0;
             c->probes_sent = 0;
-            timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
-        } else if (!timer_armed(&c->rtx_timer)) {
-            timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
+            tt_timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
+        } else if (!tt_timer_armed(&c->rtx_timer)) {
+            tt_timer_arm(w, &c->rtx_timer, c->eng->now + probe_interval(c));
         }
         return;
     }
     c->persist = false;
-    timer_cancel(w, &c->rtx_timer);
+    tt_timer_cancel(w, &c->rtx_timer);
 }
 
 /* Linux SOCK_DEAD: the app closed its handle and is not waiting in a linger
@@ -167,7 +167,7 @@ static void give_up(struct tt_conn *c)
     c->eng->stats.TcpExtTCPAbortOnTimeout++;
     if (c->state == TT_STATE_SYN_SENT)
         c->eng->stats.TcpAttemptFails++;
-    tcb_close(c, TT_WHY_TIMEOUT, -ETIMEDOUT);
+    tt_tcb_close(c, TT_WHY_TIMEOUT, -ETIMEDOUT);
 }
 
 /* RFC 5681 3.1 (equation 4) on a timeout, and the data counted lost. */
@@ -179,7 +179,7 @@ static void enter_loss(struct tt_conn *c)
     c->cwnd = c->mss;
     c->in_loss = true;
     c->in_fast_recovery = false;
-    sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
+    tt_sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
     c->recover = c->snd_nxt - 1; /* RFC 6582 3.2 step 6: the highest sequence number sent */
@@ -196,9 +196,9 @@ static void rtx_timeout(struct tt_conn *c)
     eng->stats.TcpExtTCPTimeouts++;
     if (c->state >= TT_STATE_ESTABLISHED)
         enter_loss(c);
-    tcp_retransmit_head(c);
+    tt_tcp_retransmit_head(c);
     c->rto = clamp_rto(c->rto * 2); /* RFC 6298 5.5 */
-    timer_arm(eng->wheel, &c->rtx_timer, eng->now + c->rto);
+    tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + c->rto);
 }
 
 /*
@@ -227,27 +227,27 @@ static void persist_timeout(struct tt_conn *c)
         give_up(c);
         return;
     }
-    tcp_send_zero_window_probe(c);
+    tt_tcp_send_zero_window_probe(c);
     c->probes_out++;
     c->probes_sent++;
-    timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
+    tt_timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
 }
 
 static void finwait2_timeout(struct tt_conn *c)
 {
     /* Linux drops the orphan silently (no RST) when tcp_fin_timeout runs out. */
     c->eng->stats.TcpExtTCPFinWait2Timeout++;
-    tcb_close(c, TT_WHY_FIN_TIMEOUT, 0);
+    tt_tcb_close(c, TT_WHY_FIN_TIMEOUT, 0);
 }
 
 /* An orphan in FIN_WAIT_2 would wait forever for a FIN that may never come. */
-void tcp_arm_finwait2(struct tt_conn *c)
+void tt_tcp_arm_finwait2(struct tt_conn *c)
 {
-    if (c->state == TT_STATE_FIN_WAIT_2 && c->orphan && !timer_armed(&c->finwait2_timer))
-        timer_arm(c->eng->wheel, &c->finwait2_timer, c->eng->now + c->eng->cfg.fin_timeout_us);
+    if (c->state == TT_STATE_FIN_WAIT_2 && c->orphan && !tt_timer_armed(&c->finwait2_timer))
+        tt_timer_arm(c->eng->wheel, &c->finwait2_timer, c->eng->now + c->eng->cfg.fin_timeout_us);
 }
 
-void tcp_timer_fire(struct timer *t)
+void tt_tcp_timer_fire(struct timer *t)
 {
     struct tt_conn *c;
     switch (t->kind) {
@@ -261,7 +261,7 @@ void tcp_timer_fire(struct timer *t)
     case CT_DELACK:
         c = container_of(t, struct tt_conn, delack_timer);
         c->eng->stats.TcpExtDelayedACKs++;
-        tcp_send_ack(c);
+        tt_tcp_send_ack(c);
         break;
     case CT_FINWAIT2:
         finwait2_timeout(container_of(t, struct tt_conn, finwait2_timer));
@@ -270,8 +270,8 @@ void tcp_timer_fire(struct timer *t)
         /* Linux: close() returns when the linger time is up; the
          * connection goes on as an orphan. */
         c = container_of(t, struct tt_conn, linger_timer);
-        tcb_user_notify_close(c, -ETIMEDOUT);
-        tcp_arm_finwait2(c);
+        tt_tcb_user_notify_close(c, -ETIMEDOUT);
+        tt_tcp_arm_finwait2(c);
         break;
     default:
         break;

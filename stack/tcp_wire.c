@@ -105,7 +105,7 @@ static int parse_option(const uint8_t *opt, size_t olen, struct tcp_opts *o)
  * length is checked against what is left before anything is read, so the loop
  * ends and stays inside p[0..len).
  */
-int tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
+int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
 {
     size_t i = 0;
 
@@ -132,7 +132,7 @@ int tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
  * guards are read. A segment longer than 65535 bytes cannot be described by
  * the pseudo-header's 16-bit length, so no checksum can be right for it.
  */
-int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
 {
     if (len < TCP_HDR_LEN)
         return TCP_ERR_TRUNC;
@@ -141,10 +141,10 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct s
         return TCP_ERR_DOFF;
     if (len > UINT16_MAX)
         return TCP_ERR_CSUM;
-    uint32_t sum = csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
-    if (csum_fold(csum_add(sum, p, len)) != 0)
+    uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
+    if (tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
         return TCP_ERR_CSUM;
-    if (tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
+    if (tt_tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
         return TCP_ERR_OPTS;
 
     s->saddr = src;
@@ -193,7 +193,7 @@ static size_t options_len_before_sack(const struct tcp_opts *o)
     return n;
 }
 
-size_t tcp_options_len(const struct tcp_opts *o)
+size_t tt_tcp_options_len(const struct tcp_opts *o)
 {
     size_t n = options_len_before_sack(o);
     size_t blocks = sack_blocks_fit(o, n);
@@ -268,23 +268,23 @@ static void header_write(uint8_t *t, const struct seg *s, size_t hdr_len)
     store_be16(t + 18, s->up);
 }
 
-size_t tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
 {
     if (s->len > UINT16_MAX)
         return 0;
-    size_t hdr_len = TCP_HDR_LEN + tcp_options_len(&s->opt);
+    size_t hdr_len = TCP_HDR_LEN + tt_tcp_options_len(&s->opt);
     size_t tcp_len = hdr_len + s->len;
     size_t total = IPV4_HDR_LEN + tcp_len;
     if (total > cap || total > UINT16_MAX)
         return 0;
 
     uint8_t *t = out + IPV4_HDR_LEN;
-    ipv4_build(out, s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len, id);
+    tt_ipv4_build(out, s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len, id);
     header_write(t, s, hdr_len);
     options_write(t + TCP_HDR_LEN, &s->opt);
     if (s->len > 0)
         memcpy(t + hdr_len, s->data, s->len);
-    uint32_t sum = csum_pseudo(s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len);
-    store_be16(t + 16, csum_fold(csum_add(sum, t, tcp_len)));
+    uint32_t sum = tt_csum_pseudo(s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len);
+    store_be16(t + 16, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
     return total;
 }

@@ -67,13 +67,13 @@ static inline uint32_t seg_len(const struct seg *s)
  * Parses the TCP segment p[0..len) carried from src to dst, checksum
  * included. s->data points into p.
  */
-int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s);
+int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s);
 
 /* Parses options p[0..len) into o. Returns TCP_OK or TCP_ERR_OPTS. */
-int tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o);
+int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o);
 
 /* Bytes the options of o take on the wire (a multiple of 4, <= 40). */
-size_t tcp_options_len(const struct tcp_opts *o);
+size_t tt_tcp_options_len(const struct tcp_opts *o);
 
 /*
  * Builds a whole IPv4 datagram carrying s (its options from s->opt: mss_ok,
@@ -81,6 +81,6 @@ size_t tcp_options_len(const struct tcp_opts *o);
  * capacity cap, with both checksums. id is the IP identification. Returns the
  * datagram's length, or 0 when it does not fit.
  */
-size_t tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
+size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
 
 #endif

@@ -18,12 +18,12 @@
  * a lower level, and a level-0 slot (one exact microsecond) goes to the due
  * list. A timer therefore moves at most 8 times in its life: arm and cancel
  * are O(1), expiry is amortised O(1) per timer plus O(1) per call. The clock
- * moves only inside timer_wheel_expire(), one event at a time, so timers come
+ * moves only inside tt_timer_wheel_expire(), one event at a time, so timers come
  * out in deadline order apart from those armed already overdue.
  *
  * Each slot's sentinel keeps, in its deadline field, the least deadline put
  * in the slot since it was last empty: a lower bound that a cancel may leave
- * too low, never too high. timer_wheel_next() returns it for the earliest
+ * too low, never too high. tt_timer_wheel_next() returns it for the earliest
  * slot, so with no cancel since the slot was filled it is the exact earliest
  * deadline at any level. A stale bound still lies at or after the slot's
  * start, so expiring at it empties the slot and the wheel moves on; the
@@ -34,7 +34,7 @@
  * max): the header promises never later than the earliest deadline.
  *
  * Arming at TIMER_NEVER disarms the timer: a deadline that never comes is no
- * deadline, and timer_wheel_next() keeps TIMER_NEVER to mean "nothing armed".
+ * deadline, and tt_timer_wheel_next() keeps TIMER_NEVER to mean "nothing armed".
  * The wheel costs about 66 KB (2049 sentinels), allocated once. Bit scans
  * use the GCC/Clang builtins ctz and clz.
  */
@@ -63,7 +63,7 @@ struct timer_wheel {
 };
 
 /* Circular lists through sentinels, so an armed timer never has NULL links
- * and timer_armed() needs no wheel. */
+ * and tt_timer_armed() needs no wheel. */
 static void list_init(struct timer *head)
 {
     head->next = head->prev = head;
@@ -201,7 +201,7 @@ static bool advance_one(struct timer_wheel *w, uint64_t now)
     return true;
 }
 
-struct timer_wheel *timer_wheel_new(uint64_t now)
+struct timer_wheel *tt_timer_wheel_new(uint64_t now)
 {
     struct timer_wheel *w = calloc(1, sizeof(*w));
 
@@ -223,7 +223,7 @@ static void disarm_all(struct timer *head)
         list_unlink(head->next);
 }
 
-void timer_wheel_free(struct timer_wheel *w)
+void tt_timer_wheel_free(struct timer_wheel *w)
 {
     if (w == NULL)
         return;
@@ -237,14 +237,14 @@ void timer_wheel_free(struct timer_wheel *w)
     free(w);
 }
 
-bool timer_armed(const struct timer *t)
+bool tt_timer_armed(const struct timer *t)
 {
     return t->next != NULL;
 }
 
-void timer_arm(struct timer_wheel *w, struct timer *t, uint64_t deadline)
+void tt_timer_arm(struct timer_wheel *w, struct timer *t, uint64_t deadline)
 {
-    timer_cancel(w, t);
+    tt_timer_cancel(w, t);
     if (deadline == TIMER_NEVER)
         return;
     t->deadline = deadline;
@@ -252,18 +252,18 @@ void timer_arm(struct timer_wheel *w, struct timer *t, uint64_t deadline)
     w->count++;
 }
 
-void timer_cancel(struct timer_wheel *w, struct timer *t)
+void tt_timer_cancel(struct timer_wheel *w, struct timer *t)
 {
     unsigned level = t->level;
 
-    if (!timer_armed(t))
+    if (!tt_timer_armed(t))
         return;
     w->count--;
     if (list_unlink(t) && level != LEVEL_DUE)
         slot_unmark(w, level, slot_index(t->deadline, level));
 }
 
-uint64_t timer_wheel_next(struct timer_wheel *w)
+uint64_t tt_timer_wheel_next(struct timer_wheel *w)
 {
     unsigned level;
 
@@ -275,7 +275,7 @@ uint64_t timer_wheel_next(struct timer_wheel *w)
     return w->slot[level][first_slot(w, level)].deadline;
 }
 
-struct timer *timer_wheel_expire(struct timer_wheel *w, uint64_t now)
+struct timer *tt_timer_wheel_expire(struct timer_wheel *w, uint64_t now)
 {
     struct timer *t;
 
@@ -295,7 +295,7 @@ struct timer *timer_wheel_expire(struct timer_wheel *w, uint64_t now)
     return t;
 }
 
-size_t timer_wheel_count(const struct timer_wheel *w)
+size_t tt_timer_wheel_count(const struct timer_wheel *w)
 {
     return w->count;
 }

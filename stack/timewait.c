@@ -18,7 +18,7 @@
 #include "engine.h"
 #include "seq.h"
 
-void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t)
+void tt_timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t)
 {
     t->laddr = eng->cfg.addr;
     t->raddr = tw->raddr;
@@ -27,15 +27,15 @@ void timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tu
 }
 
 /* The table's rehash callback: the same keyed hash as every lookup. */
-uint32_t timewait_hash(const void *ctx, const struct tw_entry *e)
+uint32_t tt_timewait_hash(const void *ctx, const struct tw_entry *e)
 {
     const tt_engine_t *eng = ctx;
     struct tuple t;
-    timewait_tuple(eng, e, &t);
-    return tuple_hash(eng, &t);
+    tt_timewait_tuple(eng, e, &t);
+    return tt_tuple_hash(eng, &t);
 }
 
-uint64_t timewait_next_expiry(const tt_engine_t *eng)
+uint64_t tt_timewait_next_expiry(const tt_engine_t *eng)
 {
     return eng->tw.head ? tw_at(&eng->tw, eng->tw.head)->expires : TT_TIME_NEVER;
 }
@@ -43,24 +43,24 @@ uint64_t timewait_next_expiry(const tt_engine_t *eng)
 static void tw_event_closed(tt_engine_t *eng, const struct tw_entry *tw, tt_close_reason_t why)
 {
     struct tuple t;
-    timewait_tuple(eng, tw, &t);
+    tt_timewait_tuple(eng, tw, &t);
     tt_event_t ev = {
         .type = TT_EV_STATE, .from = TT_STATE_TIME_WAIT, .to = TT_STATE_CLOSED, .why = why};
-    engine_event(eng, &ev, &t);
+    tt_engine_event(eng, &ev, &t);
 }
 
-void timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why)
+void tt_timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
     tw_event_closed(eng, tw, why);
-    tw_table_remove(&eng->tw, id, timewait_hash(eng, tw));
+    tt_tw_table_remove(&eng->tw, id, tt_timewait_hash(eng, tw));
 }
 
 /* 2*MSL from now: the final ACK was just sent (docs/contract.md §2.2). */
 static void tw_schedule(tt_engine_t *eng, tw_id id)
 {
     tw_at(&eng->tw, id)->expires = eng->now + 2 * eng->cfg.msl_us;
-    tw_fifo_append(&eng->tw, id);
+    tt_tw_fifo_append(&eng->tw, id);
 }
 
 static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_ms)
@@ -82,7 +82,7 @@ static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_m
 }
 
 /* Room for one more entry: fewer than tcp_max_tw_buckets exist. */
-bool timewait_has_room(const tt_engine_t *eng)
+bool tt_timewait_has_room(const tt_engine_t *eng)
 {
     return eng->tw.count < eng->cfg.tcp_max_tw_buckets;
 }
@@ -93,45 +93,45 @@ bool timewait_has_room(const tt_engine_t *eng)
  * there is no room for one (tcp_max_tw_buckets). Then, as Linux's
  * tcp_time_wait(), the overflow is counted and the connection goes straight
  * from the state it is in (FIN_WAIT_1, FIN_WAIT_2 or CLOSING; fin_input
- * asks timewait_has_room() before it changes state) to CLOSED, why
+ * asks tt_timewait_has_room() before it changes state) to CLOSED, why
  * "tw_overflow": no TIME_WAIT in the trace, and the 4-tuple is free.
  */
-void timewait_enter(struct tt_conn *c)
+void tt_timewait_enter(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
     tw_id id = 0;
-    if (timewait_has_room(eng))
-        id = tw_table_insert(&eng->tw, c->h.hash);
+    if (tt_timewait_has_room(eng))
+        id = tt_tw_table_insert(&eng->tw, c->h.hash);
     if (!id) {
         eng->stats.TcpExtTCPTimeWaitOverflow++;
-        tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
+        tt_tcb_close(c, TT_WHY_TW_OVERFLOW, 0);
         return;
     }
-    tcb_set_state(c, TT_STATE_TIME_WAIT);
-    tw_fill(tw_at(&eng->tw, id), c, engine_ms(eng));
+    tt_tcb_set_state(c, TT_STATE_TIME_WAIT);
+    tw_fill(tw_at(&eng->tw, id), c, tt_engine_ms(eng));
     /* The TCB leaves without a CLOSED event: the entry carries it on, and
      * a handle still held shows TIME_WAIT. */
-    tcb_end(c, 0);
+    tt_tcb_end(c, 0);
     tw_schedule(eng, id);
 }
 
-void timewait_expire(tt_engine_t *eng, uint64_t now)
+void tt_timewait_expire(tt_engine_t *eng, uint64_t now)
 {
     while (eng->tw.head && tw_at(&eng->tw, eng->tw.head)->expires <= now) {
         eng->stats.TcpExtTW++;
-        timewait_remove(eng, eng->tw.head, TT_WHY_TIMEWAIT_EXPIRED);
+        tt_timewait_remove(eng, eng->tw.head, TT_WHY_TIMEWAIT_EXPIRED);
     }
 }
 
 /* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose
  * last timestamp is more than a second old may give its 4-tuple to a new
  * active open; the peer's PAWS tells the incarnations apart. */
-bool timewait_reusable(const tt_engine_t *eng, tw_id id)
+bool tt_timewait_reusable(const tt_engine_t *eng, tw_id id)
 {
     const struct tw_entry *tw = tw_at(&eng->tw, id);
     if (!eng->cfg.tcp_tw_reuse || !(tw->flags & TW_TS_ON))
         return false;
-    return (uint64_t)(engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
+    return (uint64_t)(tt_engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
 }
 
 enum tw_verdict { TW_IGNORE, TW_ACK, TW_ACK_LIMITED, TW_RESTART, TW_KILL, TW_NEW_SYN };
@@ -151,10 +151,10 @@ static void tw_send_ack(tt_engine_t *eng, const struct tw_entry *tw)
     s.wnd = tw->rcv_wnd;
     if (tw->flags & TW_TS_ON) {
         s.opt.ts_ok = true;
-        s.opt.ts_val = engine_ms(eng) + ts_offset_of(timewait_hash(eng, tw));
+        s.opt.ts_val = tt_engine_ms(eng) + ts_offset_of(tt_timewait_hash(eng, tw));
         s.opt.ts_ecr = tw->ts_recent;
     }
-    tcp_send_raw(eng, &s);
+    tt_tcp_send_raw(eng, &s);
 }
 
 /* RFC 7323 5.3: a timestamp older than the last one seen is an old duplicate. */
@@ -202,22 +202,22 @@ static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *
     if (!paws && seg->seq == tw->rcv_nxt && seg_len(seg) == 0)
         return TW_IGNORE; /* an acceptable bare ACK: nothing to say */
     /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. Linux's
-     * tcp_timewait_state_process() ends in tcp_oow_rate_limited(), so the
+     * tcp_timewait_state_process() ends in tt_tcp_oow_rate_limited(), so the
      * ACK is rate-limited unless the segment carries data or FIN and no SYN
-     * (a SYN|ACK is limited); tcp_oow_exempt() is that rule. */
-    return tcp_oow_exempt(seg) ? TW_ACK : TW_ACK_LIMITED;
+     * (a SYN|ACK is limited); tt_tcp_oow_exempt() is that rule. */
+    return tt_tcp_oow_exempt(seg) ? TW_ACK : TW_ACK_LIMITED;
 }
 
 static void tw_restart(tt_engine_t *eng, tw_id id)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
     tw_send_ack(eng, tw);
-    tw_fifo_unlink(&eng->tw, id);
+    tt_tw_fifo_unlink(&eng->tw, id);
     tw_schedule(eng, id);
     struct tuple t;
-    timewait_tuple(eng, tw, &t);
+    tt_timewait_tuple(eng, tw, &t);
     tt_event_t ev = {.type = TT_EV_TIMEWAIT_RESTART, .expires_us = tw->expires};
-    engine_event(eng, &ev, &t);
+    tt_engine_event(eng, &ev, &t);
 }
 
 /* --tcp-invalid-ratelimit, per entry, to the microsecond. */
@@ -246,7 +246,7 @@ static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
 static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
-    struct tt_listener *l = listener_find(eng, seg->dport);
+    struct tt_listener *l = tt_listener_find(eng, seg->dport);
     if (!l) {
         tw_ack_limited(eng, tw);
         return;
@@ -254,25 +254,25 @@ static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
     if (seg->flags & TCP_FIN)
         return;
     uint32_t iss = tw->snd_nxt + 65535 + 2;
-    timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
-    tcp_listen_syn(eng, l, seg, true, iss);
+    tt_timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
+    tt_tcp_listen_syn(eng, l, seg, true, iss);
 }
 
 /* A RST at RCV.NXT with tcp_rfc1337 0 (Linux's TIME-WAIT assassination):
- * the entry goes. Like a RST that ends a connection (tcp_input.c), it is
+ * the entry goes. Like a RST that ends a connection (tt_tcp_input.c), it is
  * reported first as rst_in, state TIME_WAIT (docs/contract.md §4), for the entry's
  * 4-tuple, then as TIME_WAIT -> CLOSED why "timewait_rst". */
 static void tw_kill(tt_engine_t *eng, tw_id id)
 {
     struct tuple t;
-    timewait_tuple(eng, tw_at(&eng->tw, id), &t);
+    tt_timewait_tuple(eng, tw_at(&eng->tw, id), &t);
     tt_event_t ev = {.type = TT_EV_RST_IN, .state = TT_STATE_TIME_WAIT};
-    engine_event(eng, &ev, &t);
+    tt_engine_event(eng, &ev, &t);
     eng->stats.TcpExtTWKilled++;
-    timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
+    tt_timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
 }
 
-void timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
+void tt_timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
     switch (tw_decide(eng, tw, seg)) {

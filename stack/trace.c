@@ -113,7 +113,7 @@ static void line_fields(struct line *l, const tt_event_t *ev, uint64_t start_us)
     }
 }
 
-size_t trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_us)
+size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_us)
 {
     struct line l = {buf, cap, 0};
     const char *name = event_name(ev->type);
@@ -129,7 +129,7 @@ size_t trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_
     return l.len;
 }
 
-int trace_open(struct trace_writer **out, const char *path, uint64_t start_us)
+int tt_trace_open(struct trace_writer **out, const char *path, uint64_t start_us)
 {
     struct trace_writer *tw = calloc(1, sizeof(*tw));
 
@@ -147,10 +147,10 @@ int trace_open(struct trace_writer **out, const char *path, uint64_t start_us)
     return 0;
 }
 
-void trace_event(struct trace_writer *tw, const tt_event_t *ev)
+void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev)
 {
     char buf[TRACE_LINE_MAX];
-    size_t n = trace_format(buf, sizeof(buf), ev, tw->start_us);
+    size_t n = tt_trace_format(buf, sizeof(buf), ev, tw->start_us);
 
     if (n == 0)
         return;
@@ -159,7 +159,7 @@ void trace_event(struct trace_writer *tw, const tt_event_t *ev)
         tw->failed = true;
 }
 
-int trace_close(struct trace_writer *tw)
+int tt_trace_close(struct trace_writer *tw)
 {
     int err = tw->failed ? -EIO : 0;
 

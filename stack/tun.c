@@ -1,6 +1,6 @@
 /*
  * TUN device setup (Linux). Everything here runs once at start-up, but
- * tun_err_kind(), which loop.c asks when a read or write fails; the
+ * tt_tun_err_kind(), which loop.c asks when a read or write fails; the
  * per-packet reads and writes are in loop.c. Configuration uses the classic
  * SIOCSIF* ioctls, which need nothing but a datagram socket, rather than
  * netlink: we set one address, one netmask, the MTU and the up flag, and
@@ -23,7 +23,7 @@
 
 #include "tun.h"
 
-int tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step)
+int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step)
 {
     struct ifreq ifr;
     int tfd, err;
@@ -143,7 +143,7 @@ static void tun_disable_ipv6(const char *ifname)
     close(fd);
 }
 
-int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
+int tt_tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
                   const char **step)
 {
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -159,7 +159,7 @@ int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mt
     return rc;
 }
 
-enum tun_err_kind tun_err_kind(int err)
+enum tt_tun_err_kind tt_tun_err_kind(int err)
 {
     switch (-err) {
     case EAGAIN:

@@ -16,18 +16,18 @@
  * of open(/dev/net/tun) or TUNSETIFF (-EPERM without CAP_NET_ADMIN, -EBUSY
  * when another process holds it, -EINVAL when name is not a TUN device).
  */
-int tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step);
+int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step);
 
 /*
  * Sets the MTU, puts addr/prefix on the kernel side and brings the link up,
  * through ioctl on an AF_INET socket (no `ip` child process). On error
  * *step names the ioctl that failed. Errors: -errno of socket() or ioctl().
  */
-int tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
+int tt_tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
                   const char **step);
 
 /* What a failed read() or write() on the TUN file descriptor means. */
-enum tun_err_kind {
+enum tt_tun_err_kind {
     TUN_ERR_RETRY, /* try again later: nothing is wrong with the device */
     TUN_ERR_DROP,  /* this datagram is lost (refused, or the link is down); go on */
     TUN_ERR_FATAL, /* the device is gone or unusable: no later call will work */
@@ -40,6 +40,6 @@ enum tun_err_kind {
  * With the link set down, write() fails with EIO until it is up again,
  * while read() still works: EIO only loses the datagram.
  */
-enum tun_err_kind tun_err_kind(int err);
+enum tt_tun_err_kind tt_tun_err_kind(int err);
 
 #endif

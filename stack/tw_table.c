@@ -14,7 +14,7 @@
 
 _Static_assert(sizeof(struct tw_entry) == 56, "a TIME_WAIT entry is 56 bytes");
 
-int tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx)
+int tt_tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx)
 {
     memset(t, 0, sizeof(*t));
     t->hash = hash;
@@ -25,7 +25,7 @@ int tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx)
     return t->buckets ? 0 : -ENOMEM;
 }
 
-void tw_table_fini(struct tw_table *t)
+void tt_tw_table_fini(struct tw_table *t)
 {
     for (uint32_t i = 0; i < t->nchunks; i++)
         free(t->chunks[i]);
@@ -34,7 +34,7 @@ void tw_table_fini(struct tw_table *t)
     memset(t, 0, sizeof(*t));
 }
 
-tw_id tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
+tw_id tt_tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
                       uint32_t hash)
 {
     for (tw_id id = t->buckets[hash & (t->nbuckets - 1)]; id;) {
@@ -100,7 +100,7 @@ static void rehash(struct tw_table *t)
     t->nbuckets = nb;
 }
 
-tw_id tw_table_insert(struct tw_table *t, uint32_t hash)
+tw_id tt_tw_table_insert(struct tw_table *t, uint32_t hash)
 {
     if (t->count >= t->nbuckets)
         rehash(t);
@@ -116,7 +116,7 @@ tw_id tw_table_insert(struct tw_table *t, uint32_t hash)
     return id;
 }
 
-void tw_table_remove(struct tw_table *t, tw_id id, uint32_t hash)
+void tt_tw_table_remove(struct tw_table *t, tw_id id, uint32_t hash)
 {
     tw_id *pp = &t->buckets[hash & (t->nbuckets - 1)];
     while (*pp && *pp != id)
@@ -124,13 +124,13 @@ void tw_table_remove(struct tw_table *t, tw_id id, uint32_t hash)
     struct tw_entry *e = tw_at(t, id);
     if (*pp)
         *pp = e->hnext;
-    tw_fifo_unlink(t, id);
+    tt_tw_fifo_unlink(t, id);
     t->count--;
     e->fifo_next = t->free_head;
     t->free_head = id;
 }
 
-void tw_fifo_append(struct tw_table *t, tw_id id)
+void tt_tw_fifo_append(struct tw_table *t, tw_id id)
 {
     struct tw_entry *e = tw_at(t, id);
     e->fifo_prev = t->tail;
@@ -143,7 +143,7 @@ void tw_fifo_append(struct tw_table *t, tw_id id)
 }
 
 /* Safe on an entry that is not in the FIFO (both links 0 and not the head). */
-void tw_fifo_unlink(struct tw_table *t, tw_id id)
+void tt_tw_fifo_unlink(struct tw_table *t, tw_id id)
 {
     struct tw_entry *e = tw_at(t, id);
     if (e->fifo_prev)

@@ -54,8 +54,8 @@ struct tw_table {
     const void *hash_ctx;
 };
 
-int tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx);
-void tw_table_fini(struct tw_table *t);
+int tt_tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx);
+void tt_tw_table_fini(struct tw_table *t);
 
 static inline struct tw_entry *tw_at(const struct tw_table *t, tw_id id)
 {
@@ -64,15 +64,15 @@ static inline struct tw_entry *tw_at(const struct tw_table *t, tw_id id)
 }
 
 /* The entry for (raddr, rport, lport) whose tuple hash is hash, or 0. */
-tw_id tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
+tw_id tt_tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
                       uint32_t hash);
 /* A new entry (fields zeroed except links), in the hash; 0 when out of memory.
  * The caller fills it, then appends it to the FIFO. */
-tw_id tw_table_insert(struct tw_table *t, uint32_t hash);
+tw_id tt_tw_table_insert(struct tw_table *t, uint32_t hash);
 /* Out of the hash and the FIFO, back to the slab. */
-void tw_table_remove(struct tw_table *t, tw_id id, uint32_t hash);
+void tt_tw_table_remove(struct tw_table *t, tw_id id, uint32_t hash);
 
-void tw_fifo_append(struct tw_table *t, tw_id id);
-void tw_fifo_unlink(struct tw_table *t, tw_id id);
+void tt_tw_fifo_append(struct tw_table *t, tw_id id);
+void tt_tw_fifo_unlink(struct tw_table *t, tw_id id);
 
 #endif

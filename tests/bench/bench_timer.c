@@ -34,11 +34,11 @@ static double wall_ns(void)
 }
 
 /* Arms all n timers, re-arms each once (a moved RTO), cancels half, then
- * follows timer_wheel_next() until the wheel is empty. */
+ * follows tt_timer_wheel_next() until the wheel is empty. */
 static void bench(size_t n, uint64_t spread, const char *label)
 {
     struct timer *t = calloc(n, sizeof(*t));
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     uint64_t rng = 42, now = 0;
     size_t fired = 0, calls = 0;
     double t0, t1, t2, t3, t4;
@@ -49,17 +49,17 @@ static void bench(size_t n, uint64_t spread, const char *label)
         timer_init(&t[i], 0);
     t0 = wall_ns();
     for (size_t i = 0; i < n; i++)
-        timer_arm(w, &t[i], MS + rng_next(&rng) % spread);
+        tt_timer_arm(w, &t[i], MS + rng_next(&rng) % spread);
     t1 = wall_ns();
     for (size_t i = 0; i < n; i++)
-        timer_arm(w, &t[i], MS + rng_next(&rng) % spread);
+        tt_timer_arm(w, &t[i], MS + rng_next(&rng) % spread);
     t2 = wall_ns();
     for (size_t i = 0; i < n; i += 2)
-        timer_cancel(w, &t[i]);
+        tt_timer_cancel(w, &t[i]);
     t3 = wall_ns();
-    for (uint64_t next; (next = timer_wheel_next(w)) != TIMER_NEVER; calls++) {
+    for (uint64_t next; (next = tt_timer_wheel_next(w)) != TIMER_NEVER; calls++) {
         now = next > now ? next : now;
-        while (timer_wheel_expire(w, now) != NULL)
+        while (tt_timer_wheel_expire(w, now) != NULL)
             fired++;
     }
     t4 = wall_ns();
@@ -67,7 +67,7 @@ static void bench(size_t n, uint64_t spread, const char *label)
            "  (%.2f next() calls per timer)\n",
            label, n, (t1 - t0) / (double)n, (t2 - t1) / (double)n, (t3 - t2) / (double)(n / 2),
            (t4 - t3) / (double)fired, (double)calls / (double)fired);
-    timer_wheel_free(w);
+    tt_timer_wheel_free(w);
     free(t);
 }
 

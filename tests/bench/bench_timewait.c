@@ -47,9 +47,9 @@ static void on_output(void *ctx, const uint8_t *p, size_t len)
     struct bench *b = ctx;
     struct ipv4_hdr ip;
     struct seg s;
-    if (ipv4_parse(p, len, &ip) != IPV4_OK || ip.proto != IP_PROTO_TCP)
+    if (tt_ipv4_parse(p, len, &ip) != IPV4_OK || ip.proto != IP_PROTO_TCP)
         return;
-    if (tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
+    if (tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
         return;
     if ((s.flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
         b->last_iss = s.seq;
@@ -75,7 +75,7 @@ static void peer_send(struct bench *b, uint32_t raddr, uint16_t rport, uint8_t f
     s.ack = ack;
     s.flags = flags;
     s.wnd = 65535;
-    size_t n = tcp_build(b->pkt, sizeof(b->pkt), &s, 1);
+    size_t n = tt_tcp_build(b->pkt, sizeof(b->pkt), &s, 1);
     tt_engine_input(b->eng, b->pkt, n, b->now);
 }
 

@@ -6,7 +6,7 @@
  * past its end, and a bad spec refused with a reason.
  *
  * Properties beyond "no crash":
- * - fault_parse() and tt_fault_check() agree; a refused spec comes with a
+ * - tt_fault_parse() and tt_fault_check() agree; a refused spec comes with a
  *   reason; an accepted one gives a rule whose fields are in range;
  * - for a datagram the engine's own parsers accept (checksums and all), the
  *   fault classifier agrees with them: each MATCH class (syn, synack, fin,
@@ -84,11 +84,11 @@ static void check_spec(const char *spec, enum fault_dir dir, const uint8_t *pkt,
     char err[256], err2[256];
 
     memset(err, 'x', sizeof(err));
-    fault_set_init(&fs, 1, state_of, lk);
-    int r = fault_set_add(&fs, spec, err, sizeof(err));
+    tt_fault_set_init(&fs, 1, state_of, lk);
+    int r = tt_fault_set_add(&fs, spec, err, sizeof(err));
     int r2 = tt_fault_check(spec, err2, sizeof(err2));
-    CHECK(r == 0 || r == -EINVAL, "fault_set_add returned %d", r);
-    CHECK((r == 0) == (r2 == 0), "fault_set_add %d but tt_fault_check %d on '%s'", r, r2, spec);
+    CHECK(r == 0 || r == -EINVAL, "tt_fault_set_add returned %d", r);
+    CHECK((r == 0) == (r2 == 0), "tt_fault_set_add %d but tt_fault_check %d on '%s'", r, r2, spec);
     if (r != 0) {
         CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0', "refused without reason");
         return;
@@ -96,7 +96,7 @@ static void check_spec(const char *spec, enum fault_dir dir, const uint8_t *pkt,
     check_rule(&fs.rule[0]);
     for (int i = 0; i < 3; i++) { /* nth and count count matches across calls */
         uint64_t delay = 0;
-        enum fault_action a = fault_decide(&fs, dir, pkt, len, &delay);
+        enum fault_action a = tt_fault_decide(&fs, dir, pkt, len, &delay);
         CHECK(a == FAULT_PASS || (a == fs.rule[0].action && delay == fs.rule[0].delay_us),
               "verdict %d, delay %llu, rule %d", a, (unsigned long long)delay, fs.rule[0].action);
     }
@@ -125,9 +125,9 @@ static bool fires(const char *spec, enum fault_dir dir, const uint8_t *pkt, size
     struct fault_set fs;
     uint64_t delay;
 
-    fault_set_init(&fs, 1, state_of, lk);
-    CHECK(fault_set_add(&fs, spec, NULL, 0) == 0, "our own spec '%s' refused", spec);
-    return fault_decide(&fs, dir, pkt, len, &delay) == FAULT_DROP;
+    tt_fault_set_init(&fs, 1, state_of, lk);
+    CHECK(tt_fault_set_add(&fs, spec, NULL, 0) == 0, "our own spec '%s' refused", spec);
+    return tt_fault_decide(&fs, dir, pkt, len, &delay) == FAULT_DROP;
 }
 
 static void check_classes(enum fault_dir dir, const uint8_t *pkt, size_t len, const struct seg *s,
@@ -170,8 +170,8 @@ static void check_against_engine(enum fault_dir dir, const uint8_t *pkt, size_t 
     struct ipv4_hdr ip;
     struct seg s;
 
-    if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.proto != IP_PROTO_TCP ||
-        tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
+    if (tt_ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.proto != IP_PROTO_TCP ||
+        tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
         return;
     check_classes(dir, pkt, len, &s, lk);
     check_state(dir, pkt, len, &s, lk);

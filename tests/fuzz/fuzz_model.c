@@ -209,9 +209,9 @@ void model_note_input(struct model *m, const tt_engine_t *eng, const uint8_t *pk
     struct ipv4_hdr ip;
     struct seg s;
 
-    if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.dst != m->addr || ip.proto != IP_PROTO_TCP)
+    if (tt_ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.dst != m->addr || ip.proto != IP_PROTO_TCP)
         return;
-    if (tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
+    if (tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) != TCP_OK)
         return;
     struct flow *fl = model_flow(m, s.saddr, s.dport, s.sport, true);
     m->in_valid = true;
@@ -239,7 +239,7 @@ void model_input_done(struct model *m)
 static void check_icmp(const struct ipv4_hdr *ip)
 {
     /* We only ever answer echo requests: the reply is well formed. */
-    FZ_CHECK(icmp_classify(ip) == ICMP_OTHER && ip->payload[0] == 0 && ip->payload[1] == 0,
+    FZ_CHECK(tt_icmp_classify(ip) == ICMP_OTHER && ip->payload[0] == 0 && ip->payload[1] == 0,
              "output: ICMP message that is not a valid echo reply");
 }
 
@@ -330,7 +330,7 @@ static void note_flight(const struct model *m, struct flow *fl, const struct seg
 static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
 {
     struct seg s;
-    int r = tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &s);
+    int r = tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &s);
 
     FZ_CHECK(r == TCP_OK, "output: TCP segment does not parse (%d)", r);
     FZ_CHECK(len <= m->mtu, "output: %zu-byte TCP datagram, MTU %" PRIu32, len, m->mtu);
@@ -348,7 +348,7 @@ static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
-    int r = ipv4_parse(pkt, len, &ip);
+    int r = tt_ipv4_parse(pkt, len, &ip);
 
     FZ_CHECK(r == IPV4_OK, "output: IPv4 datagram does not parse (%d)", r);
     FZ_CHECK(ip.total_len == len, "output: total length %u in a %zu-byte datagram", ip.total_len,

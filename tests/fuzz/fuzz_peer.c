@@ -121,7 +121,7 @@ void op_peer(struct fz *f)
     TRACE(f, "PEER %u>%u flags %02x seq %08" PRIx32 " ack %08" PRIx32 " wnd %u len %" PRIu32
              " ts %d/%08" PRIx32 "\n",
           s.sport, s.dport, s.flags, s.seq, s.ack, s.wnd, s.len, s.opt.ts_ok, s.opt.ts_val);
-    f->last_len = tcp_build(f->last, sizeof(f->last), &s, f->ip_id++);
+    f->last_len = tt_tcp_build(f->last, sizeof(f->last), &s, f->ip_id++);
     if (f->last_len)
         feed(f, f->last, f->last_len);
 }
@@ -139,7 +139,7 @@ static void fix_ip_csum(uint8_t *p, size_t len)
     if (ihl < IPV4_HDR_LEN || ihl > len)
         return;
     p[10] = p[11] = 0;
-    uint16_t c = csum_fold(csum_add(0, p, ihl));
+    uint16_t c = tt_csum_fold(tt_csum_add(0, p, ihl));
     p[10] = (uint8_t)(c >> 8);
     p[11] = (uint8_t)c;
 }
@@ -152,9 +152,9 @@ static void fix_tcp_csum(uint8_t *p, size_t len)
     size_t tlen = len - IPV4_HDR_LEN;
     uint8_t *t = p + IPV4_HDR_LEN;
     uint32_t sum =
-        csum_pseudo(load_be32(p + 12), load_be32(p + 16), IP_PROTO_TCP, (uint16_t)tlen);
+        tt_csum_pseudo(load_be32(p + 12), load_be32(p + 16), IP_PROTO_TCP, (uint16_t)tlen);
     t[16] = t[17] = 0;
-    uint16_t c = csum_fold(csum_add(sum, t, tlen));
+    uint16_t c = tt_csum_fold(tt_csum_add(sum, t, tlen));
     t[16] = (uint8_t)(c >> 8);
     t[17] = (uint8_t)c;
 }
@@ -203,12 +203,12 @@ void op_ping(struct fz *f)
     size_t ilen = 8 + (size_t)n;
 
     TRACE(f, "PING %u\n", n);
-    ipv4_build(f->pkt, peer_addrs[0], ENGINE_ADDR, IP_PROTO_ICMP, (uint16_t)ilen, f->ip_id++);
+    tt_ipv4_build(f->pkt, peer_addrs[0], ENGINE_ADDR, IP_PROTO_ICMP, (uint16_t)ilen, f->ip_id++);
     memset(icmp, 0, 8);
     icmp[0] = 8;
     icmp[5] = n;
     memcpy(icmp + 8, g_pattern, n);
-    uint16_t c = csum_fold(csum_add(0, icmp, ilen));
+    uint16_t c = tt_csum_fold(tt_csum_add(0, icmp, ilen));
     icmp[2] = (uint8_t)(c >> 8);
     icmp[3] = (uint8_t)c;
     feed(f, f->pkt, IPV4_HDR_LEN + ilen);

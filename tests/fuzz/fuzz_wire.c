@@ -6,11 +6,11 @@
  * the parsers alone, some hundred times faster, and holds them to properties
  * a crash alone would not show:
  *
- * - csum_add() agrees with a byte-at-a-time RFC 1071 sum at every alignment,
+ * - tt_csum_add() agrees with a byte-at-a-time RFC 1071 sum at every alignment,
  *   and sums split at an even offset chain (RFC 1071 2(B), 2(C));
- * - ipv4_parse() accepts only what RFC 791 allows, and every field it hands
+ * - tt_ipv4_parse() accepts only what RFC 791 allows, and every field it hands
  *   on lies inside the buffer;
- * - a TCP segment that parses is rebuilt by tcp_build() and parses again to
+ * - a TCP segment that parses is rebuilt by tt_tcp_build() and parses again to
  *   the same header, options (SACK blocks as far as they fit) and payload,
  *   and any single corrupted byte of the rebuilt segment is refused;
  * - an echo request gets a reply (in a new buffer and in place, the same
@@ -82,12 +82,12 @@ static void check_checksum(const uint8_t *p, size_t len, uint8_t split_hint)
 {
     uint16_t want = ref_checksum(p, len);
 
-    CHECK(csum_fold(csum_add(0, p, len)) == want, "csum_add over %zu bytes", len);
+    CHECK(tt_csum_fold(tt_csum_add(0, p, len)) == want, "tt_csum_add over %zu bytes", len);
     /* Only the last piece may be odd (checksum.c): split at an even offset. */
     size_t split = len ? ((size_t)split_hint * 2) % (len + 1) : 0;
     split &= ~(size_t)1;
-    uint32_t chained = csum_add(csum_add(0, p, split), p + split, len - split);
-    CHECK(csum_fold(chained) == want, "csum_add split at %zu of %zu", split, len);
+    uint32_t chained = tt_csum_add(tt_csum_add(0, p, split), p + split, len - split);
+    CHECK(tt_csum_fold(chained) == want, "tt_csum_add split at %zu of %zu", split, len);
 }
 
 /* ---- IPv4 ---- */
@@ -115,7 +115,7 @@ static void check_same_options(const struct tcp_opts *a, const struct tcp_opts *
     CHECK(a->sack_ok == b->sack_ok, "SACK-permitted changed");
     CHECK(a->ts_ok == b->ts_ok && (!a->ts_ok || (a->ts_val == b->ts_val && a->ts_ecr == b->ts_ecr)),
           "timestamps changed");
-    /* tcp_build sends as many blocks as fit after the other options. */
+    /* tt_tcp_build sends as many blocks as fit after the other options. */
     CHECK(b->sack_count <= a->sack_count, "SACK blocks appeared");
     for (unsigned i = 0; i < b->sack_count; i++)
         CHECK(a->sack[i].left == b->sack[i].left && a->sack[i].right == b->sack[i].right,
@@ -143,7 +143,7 @@ static void check_corruption_refused(uint8_t *tcp, size_t tcp_len, uint32_t src,
 
     flip = flip ? flip : 0x80;
     tcp[at] ^= flip;
-    int r = tcp_parse(tcp, tcp_len, src, dst, &s);
+    int r = tt_tcp_parse(tcp, tcp_len, src, dst, &s);
     CHECK(r != TCP_OK, "byte %zu of %zu xor %02x went unnoticed", at, tcp_len, flip);
     tcp[at] ^= flip;
 }
@@ -153,30 +153,30 @@ static void check_tcp(const struct ipv4_hdr *ip, const uint8_t *data, size_t siz
     struct seg a, b;
     struct ipv4_hdr ip2;
 
-    if (tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &a) != TCP_OK)
+    if (tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &a) != TCP_OK)
         return;
     size_t doff = (size_t)(ip->payload[12] >> 4) * 4;
     CHECK(a.data == ip->payload + doff && a.len == ip->payload_len - doff,
           "payload outside the segment");
     CHECK(ref_tcp_checksum(ip) == 0, "accepted a bad TCP checksum");
-    size_t olen = tcp_options_len(&a.opt);
+    size_t olen = tt_tcp_options_len(&a.opt);
     CHECK(olen <= TCP_MAX_OPT_LEN && olen % 4 == 0, "options length %zu", olen);
 
-    size_t n = tcp_build(g_out, sizeof(g_out), &a, ip->id);
+    size_t n = tt_tcp_build(g_out, sizeof(g_out), &a, ip->id);
     size_t want = IPV4_HDR_LEN + TCP_HDR_LEN + olen + a.len;
     if (want > WIRE_MAX) {
         CHECK(n == 0, "built a datagram of %zu bytes", want);
         return;
     }
-    CHECK(n == want, "tcp_build returned %zu, expected %zu", n, want);
-    CHECK(ipv4_parse(g_out, n, &ip2) == IPV4_OK && ip2.proto == IP_PROTO_TCP &&
+    CHECK(n == want, "tt_tcp_build returned %zu, expected %zu", n, want);
+    CHECK(tt_ipv4_parse(g_out, n, &ip2) == IPV4_OK && ip2.proto == IP_PROTO_TCP &&
               ip2.src == ip->src && ip2.dst == ip->dst && ip2.id == ip->id &&
               ip2.ttl == IPV4_TTL,
           "rebuilt IPv4 header");
-    CHECK(tcp_parse(ip2.payload, ip2.payload_len, ip2.src, ip2.dst, &b) == TCP_OK,
+    CHECK(tt_tcp_parse(ip2.payload, ip2.payload_len, ip2.src, ip2.dst, &b) == TCP_OK,
           "rebuilt segment does not parse");
     check_same_segment(&a, &b);
-    CHECK(tcp_options_len(&b.opt) == olen, "options length changed on the second build");
+    CHECK(tt_tcp_options_len(&b.opt) == olen, "options length changed on the second build");
 
     uint8_t pick = (mode & 16) && size ? data[size - 1] : data[0];
     check_corruption_refused((uint8_t *)ip2.payload, ip2.payload_len, ip2.src, ip2.dst,
@@ -190,10 +190,10 @@ static void check_echo_reply(const struct ipv4_hdr *req, const uint8_t *out, siz
     struct ipv4_hdr rep;
 
     CHECK(n == IPV4_HDR_LEN + req->payload_len, "echo reply of %zu bytes", n);
-    CHECK(ipv4_parse(out, n, &rep) == IPV4_OK, "echo reply does not parse");
+    CHECK(tt_ipv4_parse(out, n, &rep) == IPV4_OK, "echo reply does not parse");
     CHECK(rep.src == req->dst && rep.dst == req->src && rep.proto == IP_PROTO_ICMP,
           "echo reply addresses");
-    CHECK(icmp_classify(&rep) == ICMP_OTHER && rep.payload[0] == 0 && rep.payload[1] == 0,
+    CHECK(tt_icmp_classify(&rep) == ICMP_OTHER && rep.payload[0] == 0 && rep.payload[1] == 0,
           "not a valid echo reply");
     CHECK(memcmp(rep.payload + 4, g_copy + 4, req->payload_len - 4) == 0,
           "identifier, sequence or data changed");
@@ -201,7 +201,7 @@ static void check_echo_reply(const struct ipv4_hdr *req, const uint8_t *out, siz
 
 static void check_icmp(const struct ipv4_hdr *ip, uint8_t *p)
 {
-    int c = icmp_classify(ip);
+    int c = tt_icmp_classify(ip);
 
     if (ip->payload_len < ICMP_HDR) {
         CHECK(c == ICMP_ERR_TRUNC, "ICMP of %zu bytes classified %d", ip->payload_len, c);
@@ -210,14 +210,14 @@ static void check_icmp(const struct ipv4_hdr *ip, uint8_t *p)
     CHECK((c == ICMP_ERR_CSUM) == (ref_checksum(ip->payload, ip->payload_len) != 0),
           "ICMP checksum verdict %d", c);
     if (c != ICMP_ECHO_REQUEST) {
-        CHECK(icmp_echo_reply(ip, g_out, sizeof(g_out), 1) == 0, "answered a non-request");
+        CHECK(tt_icmp_echo_reply(ip, g_out, sizeof(g_out), 1) == 0, "answered a non-request");
         return;
     }
     memcpy(g_copy, ip->payload, ip->payload_len);
-    size_t n = icmp_echo_reply(ip, g_out, sizeof(g_out), 1);
+    size_t n = tt_icmp_echo_reply(ip, g_out, sizeof(g_out), 1);
     check_echo_reply(ip, g_out, n);
     /* In place, as the engine may do: the same bytes. */
-    size_t m = icmp_echo_reply(ip, p, WIRE_MAX + 8 - (size_t)(p - g_in), 1);
+    size_t m = tt_icmp_echo_reply(ip, p, WIRE_MAX + 8 - (size_t)(p - g_in), 1);
     CHECK(m == n && memcmp(p, g_out, n) == 0, "in-place echo reply differs");
 }
 
@@ -235,7 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(p, data + 1, len);
     check_checksum(p, len, mode);
     wire_repair(p, len, mode);
-    if (ipv4_parse(p, len, &ip) != IPV4_OK)
+    if (tt_ipv4_parse(p, len, &ip) != IPV4_OK)
         return 0;
     check_ipv4_fields(p, len, &ip);
     if (ip.proto == IP_PROTO_TCP)

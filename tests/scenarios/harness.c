@@ -86,12 +86,12 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
     memcpy(s->bytes, pkt, len);
     s->len = len;
     s->at_us = h->now;
-    s->parse_err = ipv4_parse(s->bytes, len, &ip);
+    s->parse_err = tt_ipv4_parse(s->bytes, len, &ip);
     if (s->parse_err != IPV4_OK)
         return;
     s->proto = ip.proto;
     if (ip.proto == IP_PROTO_TCP)
-        s->parse_err = tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s->seg);
+        s->parse_err = tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s->seg);
 }
 
 static void on_event(void *ctx, const tt_event_t *ev)
@@ -283,10 +283,10 @@ void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int
     uint8_t *buf = malloc(cap);
     if (!buf)
         abort();
-    size_t n = tcp_build(buf, cap, s, h->ip_id++);
+    size_t n = tt_tcp_build(buf, cap, s, h->ip_id++);
     if (n == 0) {
         free(buf);
-        h_fail(file, line, "tcp_build refused the segment");
+        h_fail(file, line, "tt_tcp_build refused the segment");
     }
     tt_engine_input(h->eng, buf, n, h->now);
     free(buf);

@@ -57,7 +57,7 @@ struct h_seg {
     struct seg seg; /* seg.data points into bytes */
     uint8_t *bytes; /* a copy of the whole datagram */
     size_t len;
-    int parse_err; /* 0, or the ipv4_parse()/tcp_parse() error */
+    int parse_err; /* 0, or the tt_ipv4_parse()/tt_tcp_parse() error */
     uint8_t proto;
     uint64_t at_us; /* virtual time it was sent */
 };

@@ -388,7 +388,7 @@ static void lost_data_and_fin_both_retransmitted(void **state)
 
 /*
  * docs/contract.md §2.2 (the ACK of a retransmitted FIN is never rate-limited; Linux
- * tcp_oow_rate_limited() exempts every segment that occupies sequence space,
+ * tt_tcp_oow_rate_limited() exempts every segment that occupies sequence space,
  * a FIN included): the peer retransmits its FIN because our ACKs are lost;
  * each copy is ACKed, however close together. LAST_ACK, CLOSING, CLOSE_WAIT.
  */

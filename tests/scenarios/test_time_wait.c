@@ -2,7 +2,7 @@
  * Scenarios: TIME_WAIT (RFC 9293 3.6 and 3.10.7.4, docs/contract.md §2.2). Its length to
  * the microsecond for several MSL values, the 2MSL restart by a
  * retransmitted FIN, the ACK (without restart, rate-limited as Linux's
- * tcp_oow_rate_limited) of any other unacceptable segment, RST handling
+ * tt_tcp_oow_rate_limited) of any other unacceptable segment, RST handling
  * with and without RFC 1337, a new incarnation by SYN (RFC 1122 4.2.2.13)
  * but never by SYN|FIN, the tcp_max_tw_buckets overflow, and the RST for
  * the 4-tuple once the entry is gone.

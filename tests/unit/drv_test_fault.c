@@ -76,15 +76,15 @@ static enum fault_action decide(struct fault_set *fs, enum fault_dir dir, struct
 {
     uint64_t delay = 0;
 
-    return fault_decide(fs, dir, p.b, p.len, &delay);
+    return tt_fault_decide(fs, dir, p.b, p.len, &delay);
 }
 
 static void one_rule(struct fault_set *fs, const char *spec)
 {
     char err[128];
 
-    fault_set_init(fs, 1, NULL, NULL);
-    if (fault_set_add(fs, spec, err, sizeof(err)) != 0)
+    tt_fault_set_init(fs, 1, NULL, NULL);
+    if (tt_fault_set_add(fs, spec, err, sizeof(err)) != 0)
         fail_msg("'%s' refused: %s", spec, err);
 }
 
@@ -93,22 +93,22 @@ static void parses_the_spec_examples(void **state)
     struct fault_rule r;
     char err[128];
 
-    assert_int_equal(fault_parse("drop:out:ack:state=TIME_WAIT:nth=1", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:out:ack:state=TIME_WAIT:nth=1", &r, err, sizeof(err)), 0);
     assert_int_equal(r.action, FAULT_DROP);
     assert_int_equal(r.dir, FAULT_OUT);
     assert_int_equal(r.match, FAULT_M_ACK);
     assert_int_equal(r.state, TT_STATE_TIME_WAIT);
     assert_int_equal(r.nth, 1);
     assert_int_equal(r.count, 1);
-    assert_int_equal(fault_parse("dup:in:fin", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("dup:in:fin", &r, err, sizeof(err)), 0);
     assert_int_equal(r.action, FAULT_DUP);
     assert_int_equal(r.dir, FAULT_IN);
     assert_int_equal(r.match, FAULT_M_FIN);
     assert_int_equal(r.state, -1);
     assert_int_equal(r.count, 0);
-    assert_int_equal(fault_parse("drop:in:any:p=0.02", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:in:any:p=0.02", &r, err, sizeof(err)), 0);
     assert_true(r.p > 0.0199 && r.p < 0.0201);
-    assert_int_equal(fault_parse("delay=200ms:out:fin", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("delay=200ms:out:fin", &r, err, sizeof(err)), 0);
     assert_int_equal(r.action, FAULT_DELAY);
     assert_int_equal(r.delay_us, 200000);
 }
@@ -118,17 +118,17 @@ static void parses_qualifiers(void **state)
     struct fault_rule r;
     char err[128];
 
-    assert_int_equal(fault_parse("drop:out:ack:count=3", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:out:ack:count=3", &r, err, sizeof(err)), 0);
     assert_int_equal(r.nth, 1);
     assert_int_equal(r.count, 3);
-    assert_int_equal(fault_parse("drop:out:data:nth=2:count=3:p=1", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:out:data:nth=2:count=3:p=1", &r, err, sizeof(err)), 0);
     assert_int_equal(r.nth, 2);
     assert_int_equal(r.count, 3);
-    assert_int_equal(fault_parse("drop:in:syn:state=time-wait", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:in:syn:state=time-wait", &r, err, sizeof(err)), 0);
     assert_int_equal(r.state, TT_STATE_TIME_WAIT);
-    assert_int_equal(fault_parse("drop:in:rst:state=fin_wait_2", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("drop:in:rst:state=fin_wait_2", &r, err, sizeof(err)), 0);
     assert_int_equal(r.state, TT_STATE_FIN_WAIT_2);
-    assert_int_equal(fault_parse("dup:in:synack:state=CLOSED", &r, err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_parse("dup:in:synack:state=CLOSED", &r, err, sizeof(err)), 0);
     assert_int_equal(r.state, TT_STATE_CLOSED);
     assert_int_equal(r.match, FAULT_M_SYNACK);
 }
@@ -163,7 +163,7 @@ static void refuses_bad_specs_with_a_reason(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        if (fault_parse(bad[i][0], &r, err, sizeof(err)) != -EINVAL ||
+        if (tt_fault_parse(bad[i][0], &r, err, sizeof(err)) != -EINVAL ||
             strstr(err, bad[i][1]) == NULL)
             fail_msg("'%s': expected an error with '%s', got '%s'", bad[i][0], bad[i][1], err);
     }
@@ -176,10 +176,10 @@ static void refuses_more_than_the_maximum_rules(void **state)
     struct fault_set fs;
     char err[128];
 
-    fault_set_init(&fs, 1, NULL, NULL);
+    tt_fault_set_init(&fs, 1, NULL, NULL);
     for (int i = 0; i < TT_FAULT_MAX; i++)
-        assert_int_equal(fault_set_add(&fs, "drop:in:syn", err, sizeof(err)), 0);
-    assert_int_equal(fault_set_add(&fs, "drop:in:syn", err, sizeof(err)), -ENOSPC);
+        assert_int_equal(tt_fault_set_add(&fs, "drop:in:syn", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:in:syn", err, sizeof(err)), -ENOSPC);
     assert_int_equal(fs.n, TT_FAULT_MAX);
 }
 
@@ -236,7 +236,7 @@ static void only_any_matches_non_tcp_or_broken_packets(void **state)
     one_rule(&fs, "drop:in:syn");
     assert_int_equal(decide(&fs, FAULT_IN, icmp_echo()), FAULT_PASS);
     assert_int_equal(decide(&fs, FAULT_IN, runt), FAULT_PASS);
-    assert_int_equal(fault_decide(&fs, FAULT_IN, runt.b, 0, &(uint64_t){0}), FAULT_PASS);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, runt.b, 0, &(uint64_t){0}), FAULT_PASS);
 }
 
 static void direction_is_respected(void **state)
@@ -283,8 +283,8 @@ static unsigned count_drops(uint64_t seed, const char *spec, unsigned n)
     char err[128];
     unsigned drops = 0;
 
-    fault_set_init(&fs, seed, NULL, NULL);
-    assert_int_equal(fault_set_add(&fs, spec, err, sizeof(err)), 0);
+    tt_fault_set_init(&fs, seed, NULL, NULL);
+    assert_int_equal(tt_fault_set_add(&fs, spec, err, sizeof(err)), 0);
     for (unsigned i = 0; i < n; i++)
         drops += decide(&fs, FAULT_IN, in_seg(TCP_ACK, 0)) == FAULT_DROP;
     return drops;
@@ -321,10 +321,10 @@ static void state_is_looked_up_from_our_side(void **state)
     char err[128];
     int calls = 0;
 
-    fault_set_init(&fs, 1, fake_state, &calls);
-    assert_int_equal(fault_set_add(&fs, "drop:out:ack:state=TIME_WAIT:nth=1", err, sizeof(err)), 0);
-    assert_int_equal(fault_set_add(&fs, "dup:in:fin:state=TIME_WAIT", err, sizeof(err)), 0);
-    assert_int_equal(fault_set_add(&fs, "delay=5ms:in:syn:state=CLOSED", err, sizeof(err)), 0);
+    tt_fault_set_init(&fs, 1, fake_state, &calls);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:out:ack:state=TIME_WAIT:nth=1", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "dup:in:fin:state=TIME_WAIT", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "delay=5ms:in:syn:state=CLOSED", err, sizeof(err)), 0);
     assert_int_equal(decide(&fs, FAULT_OUT, out_seg(TCP_ACK, 0)), FAULT_DROP);
     assert_int_equal(decide(&fs, FAULT_OUT, out_seg(TCP_ACK, 0)), FAULT_PASS); /* nth=1 spent */
     assert_int_equal(decide(&fs, FAULT_IN, in_seg(TCP_FIN | TCP_ACK, 0)), FAULT_DUP);
@@ -341,8 +341,8 @@ static void state_is_not_looked_up_without_a_state_rule(void **state)
     char err[128];
     int calls = 0;
 
-    fault_set_init(&fs, 1, fake_state, &calls);
-    assert_int_equal(fault_set_add(&fs, "drop:in:any", err, sizeof(err)), 0);
+    tt_fault_set_init(&fs, 1, fake_state, &calls);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:in:any", err, sizeof(err)), 0);
     decide(&fs, FAULT_IN, in_seg(TCP_ACK, 0));
     assert_int_equal(calls, 0);
 }
@@ -354,13 +354,13 @@ static void first_firing_rule_decides(void **state)
     uint64_t delay = 0;
     struct pkt fin = in_seg(TCP_FIN | TCP_ACK, 0);
 
-    fault_set_init(&fs, 1, NULL, NULL);
-    assert_int_equal(fault_set_add(&fs, "dup:in:syn", err, sizeof(err)), 0);
-    assert_int_equal(fault_set_add(&fs, "delay=200ms:in:fin:nth=2", err, sizeof(err)), 0);
-    assert_int_equal(fault_set_add(&fs, "drop:in:any", err, sizeof(err)), 0);
+    tt_fault_set_init(&fs, 1, NULL, NULL);
+    assert_int_equal(tt_fault_set_add(&fs, "dup:in:syn", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "delay=200ms:in:fin:nth=2", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:in:any", err, sizeof(err)), 0);
     assert_int_equal(decide(&fs, FAULT_IN, in_seg(TCP_SYN, 0)), FAULT_DUP);
     assert_int_equal(decide(&fs, FAULT_IN, fin), FAULT_DROP); /* rule 2 skips its 1st match */
-    assert_int_equal(fault_decide(&fs, FAULT_IN, fin.b, fin.len, &delay), FAULT_DELAY);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, fin.b, fin.len, &delay), FAULT_DELAY);
     assert_int_equal(delay, 200000);
     assert_int_equal(decide(&fs, FAULT_IN, in_seg(TCP_ACK, 0)), FAULT_DROP);
     assert_int_equal(fs.duplicated, 1);

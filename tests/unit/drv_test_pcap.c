@@ -76,7 +76,7 @@ static void global_header_is_classic_raw_microseconds(void **state)
     struct tmp *t = *state;
     struct pcap_writer *pw;
 
-    assert_int_equal(pcap_open(&pw, t->path), 0);
+    assert_int_equal(tt_pcap_open(&pw, t->path), 0);
     slurp(t); /* written through at open: a capture of an idle stack is already valid */
     assert_int_equal(t->len, PCAP_GLOBAL_HDR_LEN);
     assert_int_equal(u32(t->buf), 0xa1b2c3d4);
@@ -86,7 +86,7 @@ static void global_header_is_classic_raw_microseconds(void **state)
     assert_int_equal(u32(t->buf + 12), 0);
     assert_int_equal(u32(t->buf + 16), 65535);
     assert_int_equal(u32(t->buf + 20), 101);
-    assert_int_equal(pcap_close(pw), 0);
+    assert_int_equal(tt_pcap_close(pw), 0);
 }
 
 static void records_carry_time_lengths_and_bytes(void **state)
@@ -98,11 +98,11 @@ static void records_carry_time_lengths_and_bytes(void **state)
 
     memset(a, 0x45, sizeof(a));
     memset(b, 0x46, sizeof(b));
-    assert_int_equal(pcap_open(&pw, t->path), 0);
-    pcap_write(pw, 1700000000123456ULL, a, sizeof(a));
-    pcap_write(pw, 1700000001000000ULL, b, sizeof(b));
-    assert_int_equal(pcap_count(pw), 2);
-    assert_int_equal(pcap_close(pw), 0);
+    assert_int_equal(tt_pcap_open(&pw, t->path), 0);
+    tt_pcap_write(pw, 1700000000123456ULL, a, sizeof(a));
+    tt_pcap_write(pw, 1700000001000000ULL, b, sizeof(b));
+    assert_int_equal(tt_pcap_count(pw), 2);
+    assert_int_equal(tt_pcap_close(pw), 0);
     slurp(t);
     assert_int_equal(t->len, 24 + 16 + 40 + 16 + 60);
     r = t->buf + 24;
@@ -124,14 +124,14 @@ static void flush_makes_a_running_capture_readable(void **state)
     struct pcap_writer *pw;
     uint8_t a[20] = {0x45};
 
-    assert_int_equal(pcap_open(&pw, t->path), 0);
-    pcap_write(pw, 1, a, sizeof(a));
+    assert_int_equal(tt_pcap_open(&pw, t->path), 0);
+    tt_pcap_write(pw, 1, a, sizeof(a));
     slurp(t);
     assert_int_equal(t->len, 24); /* buffered: no system call per packet */
-    assert_int_equal(pcap_flush(pw), 0);
+    assert_int_equal(tt_pcap_flush(pw), 0);
     slurp(t);
     assert_int_equal(t->len, 24 + 16 + 20);
-    assert_int_equal(pcap_close(pw), 0);
+    assert_int_equal(tt_pcap_close(pw), 0);
 }
 
 static void long_packets_are_cut_at_snaplen(void **state)
@@ -140,9 +140,9 @@ static void long_packets_are_cut_at_snaplen(void **state)
     struct pcap_writer *pw;
     uint8_t *big = calloc(1, 70000);
 
-    assert_int_equal(pcap_open(&pw, t->path), 0);
-    pcap_write(pw, 5, big, 70000);
-    assert_int_equal(pcap_close(pw), 0);
+    assert_int_equal(tt_pcap_open(&pw, t->path), 0);
+    tt_pcap_write(pw, 5, big, 70000);
+    assert_int_equal(tt_pcap_close(pw), 0);
     free(big);
     slurp(t);
     assert_int_equal(t->len, 24 + 16 + 65535);
@@ -154,7 +154,7 @@ static void open_reports_errno(void **state)
 {
     struct pcap_writer *pw = NULL;
 
-    assert_int_equal(pcap_open(&pw, "/nonexistent-dir/x.pcap"), -ENOENT);
+    assert_int_equal(tt_pcap_open(&pw, "/nonexistent-dir/x.pcap"), -ENOENT);
     assert_null(pw);
 }
 

@@ -18,22 +18,22 @@ static void ring_is_fifo_and_bounded(void **state)
     const uint8_t *p;
     size_t len;
 
-    assert_int_equal(pktq_init(&q, 3, 100), 0);
-    assert_null(pktq_peek(&q, &len));
+    assert_int_equal(tt_pktq_init(&q, 3, 100), 0);
+    assert_null(tt_pktq_peek(&q, &len));
     for (uint8_t i = 1; i <= 3; i++)
-        assert_true(pktq_push(&q, (uint8_t[]){i, i, i}, i));
-    assert_false(pktq_push(&q, (uint8_t[]){9}, 1)); /* full */
+        assert_true(tt_pktq_push(&q, (uint8_t[]){i, i, i}, i));
+    assert_false(tt_pktq_push(&q, (uint8_t[]){9}, 1)); /* full */
     for (uint8_t i = 1; i <= 3; i++) {
-        p = pktq_peek(&q, &len);
+        p = tt_pktq_peek(&q, &len);
         assert_non_null(p);
         assert_int_equal(len, i);
         assert_int_equal(p[0], i);
-        pktq_pop(&q);
-        assert_true(pktq_push(&q, (uint8_t[]){(uint8_t)(10 + i)}, 1)); /* wraps around */
+        tt_pktq_pop(&q);
+        assert_true(tt_pktq_push(&q, (uint8_t[]){(uint8_t)(10 + i)}, 1)); /* wraps around */
     }
-    p = pktq_peek(&q, &len);
+    p = tt_pktq_peek(&q, &len);
     assert_int_equal(p[0], 11);
-    pktq_free(&q);
+    tt_pktq_free(&q);
 }
 
 static void ring_refuses_oversized_packets(void **state)
@@ -41,10 +41,10 @@ static void ring_refuses_oversized_packets(void **state)
     struct pktq q;
     uint8_t big[101] = {0};
 
-    assert_int_equal(pktq_init(&q, 2, 100), 0);
-    assert_false(pktq_push(&q, big, sizeof(big)));
-    assert_true(pktq_push(&q, big, 100));
-    pktq_free(&q);
+    assert_int_equal(tt_pktq_init(&q, 2, 100), 0);
+    assert_false(tt_pktq_push(&q, big, sizeof(big)));
+    assert_true(tt_pktq_push(&q, big, 100));
+    tt_pktq_free(&q);
 }
 
 static void delays_come_out_earliest_first(void **state)
@@ -55,31 +55,31 @@ static void delays_come_out_earliest_first(void **state)
     uint8_t dir;
     int idx;
 
-    assert_int_equal(delayq_init(&q, 4, 64), 0);
-    assert_true(delayq_next(&q) == UINT64_MAX);
-    assert_true(delayq_add(&q, 300, 1, (uint8_t[]){'c'}, 1));
-    assert_true(delayq_add(&q, 100, 0, (uint8_t[]){'a'}, 1));
-    assert_true(delayq_add(&q, 200, 0, (uint8_t[]){'b'}, 1));
-    assert_true(delayq_add(&q, 200, 1, (uint8_t[]){'B'}, 1));
-    assert_false(delayq_add(&q, 50, 0, (uint8_t[]){'x'}, 1)); /* full */
-    assert_int_equal(delayq_next(&q), 100);
-    assert_int_equal(delayq_take(&q, 99, &p, &len, &dir), -1); /* not due: never early */
-    idx = delayq_take(&q, 100, &p, &len, &dir);
+    assert_int_equal(tt_delayq_init(&q, 4, 64), 0);
+    assert_true(tt_delayq_next(&q) == UINT64_MAX);
+    assert_true(tt_delayq_add(&q, 300, 1, (uint8_t[]){'c'}, 1));
+    assert_true(tt_delayq_add(&q, 100, 0, (uint8_t[]){'a'}, 1));
+    assert_true(tt_delayq_add(&q, 200, 0, (uint8_t[]){'b'}, 1));
+    assert_true(tt_delayq_add(&q, 200, 1, (uint8_t[]){'B'}, 1));
+    assert_false(tt_delayq_add(&q, 50, 0, (uint8_t[]){'x'}, 1)); /* full */
+    assert_int_equal(tt_delayq_next(&q), 100);
+    assert_int_equal(tt_delayq_take(&q, 99, &p, &len, &dir), -1); /* not due: never early */
+    idx = tt_delayq_take(&q, 100, &p, &len, &dir);
     assert_true(idx >= 0);
     assert_int_equal(p[0], 'a');
     assert_int_equal(dir, 0);
-    assert_true(delayq_add(&q, 1000, 0, (uint8_t[]){'y'}, 1) == false); /* 'a' still held */
-    delayq_release(&q, idx);
-    idx = delayq_take(&q, 250, &p, &len, &dir);
+    assert_true(tt_delayq_add(&q, 1000, 0, (uint8_t[]){'y'}, 1) == false); /* 'a' still held */
+    tt_delayq_release(&q, idx);
+    idx = tt_delayq_take(&q, 250, &p, &len, &dir);
     assert_int_equal(p[0], 'b'); /* same due time: order of arrival */
-    delayq_release(&q, idx);
-    idx = delayq_take(&q, 250, &p, &len, &dir);
+    tt_delayq_release(&q, idx);
+    idx = tt_delayq_take(&q, 250, &p, &len, &dir);
     assert_int_equal(p[0], 'B');
     assert_int_equal(dir, 1);
-    delayq_release(&q, idx);
-    assert_int_equal(delayq_take(&q, 250, &p, &len, &dir), -1);
-    assert_int_equal(delayq_next(&q), 300);
-    delayq_free(&q);
+    tt_delayq_release(&q, idx);
+    assert_int_equal(tt_delayq_take(&q, 250, &p, &len, &dir), -1);
+    assert_int_equal(tt_delayq_next(&q), 300);
+    tt_delayq_free(&q);
 }
 
 int main(void)

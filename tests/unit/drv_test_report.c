@@ -28,7 +28,7 @@ static void expect(const tt_conn_info_t *i, uint64_t now, const char *want)
 {
     char buf[256];
 
-    report_conn_line(buf, sizeof(buf), i, now);
+    tt_report_conn_line(buf, sizeof(buf), i, now);
     assert_string_equal(buf, want);
 }
 

@@ -37,7 +37,7 @@ static tt_event_t ev_at(tt_event_type_t type, uint64_t since_start_us)
 static void expect_line(const tt_event_t *ev, const char *want)
 {
     char buf[TRACE_LINE_MAX];
-    size_t n = trace_format(buf, sizeof(buf), ev, START);
+    size_t n = tt_trace_format(buf, sizeof(buf), ev, START);
 
     assert_int_equal(n, strlen(want));
     assert_string_equal(buf, want);
@@ -173,8 +173,8 @@ static void unknown_events_are_skipped(void **state)
     tt_event_t ev = ev_at((tt_event_type_t)99, 0);
     char buf[TRACE_LINE_MAX];
 
-    assert_int_equal(trace_format(buf, sizeof(buf), &ev, START), 0);
-    assert_int_equal(trace_format(buf, 16, &ev, START), 0);
+    assert_int_equal(tt_trace_format(buf, sizeof(buf), &ev, START), 0);
+    assert_int_equal(tt_trace_format(buf, 16, &ev, START), 0);
 }
 
 static void lines_are_flushed_as_they_happen(void **state)
@@ -189,15 +189,15 @@ static void lines_are_flushed_as_they_happen(void **state)
     assert_true(fd >= 0);
     close(fd);
     ev.state = TT_STATE_SYN_SENT;
-    assert_int_equal(trace_open(&tw, path, START), 0);
-    trace_event(tw, &ev);
-    trace_event(tw, &ev);
+    assert_int_equal(tt_trace_open(&tw, path, START), 0);
+    tt_trace_event(tw, &ev);
+    tt_trace_event(tw, &ev);
     f = fopen(path, "r"); /* before close: what `tail -f` would see */
     assert_non_null(f);
     assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 2 * 83);
     fclose(f);
     assert_non_null(strstr(got, "\"state\":\"SYN_SENT\"}\n{\"t\":0.000001"));
-    assert_int_equal(trace_close(tw), 0);
+    assert_int_equal(tt_trace_close(tw), 0);
     unlink(path);
 }
 
@@ -205,10 +205,10 @@ static void dash_is_stderr_and_bad_paths_fail(void **state)
 {
     struct trace_writer *tw;
 
-    assert_int_equal(trace_open(&tw, "-", START), 0);
-    assert_int_equal(trace_close(tw), 0);
+    assert_int_equal(tt_trace_open(&tw, "-", START), 0);
+    assert_int_equal(tt_trace_close(tw), 0);
     assert_int_not_equal(fcntl(2, F_GETFD), -1); /* stderr is not closed */
-    assert_int_equal(trace_open(&tw, "/nonexistent-dir/t.jsonl", START), -ENOENT);
+    assert_int_equal(tt_trace_open(&tw, "/nonexistent-dir/t.jsonl", START), -ENOENT);
 }
 
 int main(void)

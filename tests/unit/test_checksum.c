@@ -44,7 +44,7 @@ static void rfc1071_worked_example(void **state)
 {
     static const uint8_t b[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 
-    assert_int_equal(csum_fold(csum_add(0, b, sizeof(b))), 0x220d);
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, b, sizeof(b))), 0x220d);
 }
 
 /* RFC 1071 1: an odd trailing byte is the high half of a zero-padded word. */
@@ -53,14 +53,14 @@ static void odd_length_pads_low_byte_with_zero(void **state)
     static const uint8_t odd[] = {0x12, 0x34, 0xab};
     static const uint8_t even[] = {0x12, 0x34, 0xab, 0x00};
 
-    assert_int_equal(csum_fold(csum_add(0, odd, 3)), csum_fold(csum_add(0, even, 4)));
-    assert_int_equal(csum_fold(csum_add(0, odd + 2, 1)), 0x54ff);
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, odd, 3)), tt_csum_fold(tt_csum_add(0, even, 4)));
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, odd + 2, 1)), 0x54ff);
 }
 
 static void empty_buffer_adds_nothing(void **state)
 {
-    assert_int_equal(csum_add(0x1234, NULL, 0), 0x1234);
-    assert_int_equal(csum_fold(0), 0xffff);
+    assert_int_equal(tt_csum_add(0x1234, NULL, 0), 0x1234);
+    assert_int_equal(tt_csum_fold(0), 0xffff);
 }
 
 /* Every length from 0 to 300, so each tail of the word loop is exercised. */
@@ -70,7 +70,7 @@ static void sum_matches_word_by_word_reference(void **state)
 
     for (size_t len = 0; len <= sizeof(buf); len++) {
         fill(buf, len, (uint32_t)len);
-        assert_int_equal(csum_fold(csum_add(0, buf, len)), reference_checksum(buf, len));
+        assert_int_equal(tt_csum_fold(tt_csum_add(0, buf, len)), reference_checksum(buf, len));
     }
 }
 
@@ -83,7 +83,7 @@ static void sum_is_independent_of_alignment(void **state)
     fill(copy, sizeof(copy), 7);
     for (size_t off = 0; off < 16; off++) {
         memcpy(buf + off, copy, sizeof(copy));
-        assert_int_equal(csum_fold(csum_add(0, buf + off, sizeof(copy))),
+        assert_int_equal(tt_csum_fold(tt_csum_add(0, buf + off, sizeof(copy))),
                          reference_checksum(copy, sizeof(copy)));
     }
 }
@@ -94,10 +94,10 @@ static void pieces_at_even_offsets_equal_one_pass(void **state)
     uint8_t buf[257];
 
     fill(buf, sizeof(buf), 99);
-    uint16_t whole = csum_fold(csum_add(0, buf, sizeof(buf)));
+    uint16_t whole = tt_csum_fold(tt_csum_add(0, buf, sizeof(buf)));
     for (size_t cut = 0; cut <= sizeof(buf); cut += 2) {
-        uint32_t sum = csum_add(0, buf, cut);
-        assert_int_equal(csum_fold(csum_add(sum, buf + cut, sizeof(buf) - cut)), whole);
+        uint32_t sum = tt_csum_add(0, buf, cut);
+        assert_int_equal(tt_csum_fold(tt_csum_add(sum, buf + cut, sizeof(buf) - cut)), whole);
     }
 }
 
@@ -109,10 +109,10 @@ static void large_buffer_carries_without_overflow(void **state)
 
     assert_non_null(buf);
     memset(buf, 0xff, len);
-    assert_int_equal(csum_fold(csum_add(0, buf, len)), 0x0000);
-    assert_int_equal(csum_fold(csum_add(0xffffffffu, buf, len)), 0x0000);
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, buf, len)), 0x0000);
+    assert_int_equal(tt_csum_fold(tt_csum_add(0xffffffffu, buf, len)), 0x0000);
     buf[len - 1] = 0xfe;
-    assert_int_equal(csum_fold(csum_add(0, buf, len)), reference_checksum(buf, len));
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, buf, len)), reference_checksum(buf, len));
     free(buf);
 }
 
@@ -123,19 +123,19 @@ static void stored_checksum_verifies_to_zero(void **state)
 
     fill(buf, sizeof(buf), 3);
     buf[10] = buf[11] = 0;
-    uint16_t c = csum_fold(csum_add(0, buf, sizeof(buf)));
+    uint16_t c = tt_csum_fold(tt_csum_add(0, buf, sizeof(buf)));
     buf[10] = (uint8_t)(c >> 8);
     buf[11] = (uint8_t)c;
-    assert_int_equal(csum_fold(csum_add(0, buf, sizeof(buf))), 0);
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, buf, sizeof(buf))), 0);
     buf[20] ^= 0x01;
-    assert_int_not_equal(csum_fold(csum_add(0, buf, sizeof(buf))), 0);
+    assert_int_not_equal(tt_csum_fold(tt_csum_add(0, buf, sizeof(buf))), 0);
 }
 
 static void fold_carries_repeatedly(void **state)
 {
-    assert_int_equal(csum_fold(0xffff), 0x0000);
-    assert_int_equal(csum_fold(0x0001ffff), 0xfffe); /* ffff + 1 = 1 0000 -> 0001 */
-    assert_int_equal(csum_fold(0xffffffffu), 0x0000);
+    assert_int_equal(tt_csum_fold(0xffff), 0x0000);
+    assert_int_equal(tt_csum_fold(0x0001ffff), 0xfffe); /* ffff + 1 = 1 0000 -> 0001 */
+    assert_int_equal(tt_csum_fold(0xffffffffu), 0x0000);
 }
 
 /* RFC 9293 3.1: src, dst, zero, protocol, TCP length, as twelve bytes. */
@@ -143,9 +143,9 @@ static void pseudo_header_equals_its_twelve_bytes(void **state)
 {
     static const uint8_t ph[12] = {0x0a, 0x07, 0x00, 0x01, 0xc0, 0xa8,
                                    0xff, 0xfe, 0x00, 0x06, 0x05, 0xdc};
-    uint32_t sum = csum_pseudo(0x0a070001, 0xc0a8fffe, 6, 1500);
+    uint32_t sum = tt_csum_pseudo(0x0a070001, 0xc0a8fffe, 6, 1500);
 
-    assert_int_equal(csum_fold(sum), csum_fold(csum_add(0, ph, sizeof(ph))));
+    assert_int_equal(tt_csum_fold(sum), tt_csum_fold(tt_csum_add(0, ph, sizeof(ph))));
 }
 
 int main(void)

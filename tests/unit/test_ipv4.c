@@ -69,7 +69,7 @@ static void fix_header_checksum(uint8_t *p)
     size_t hdr_len = (size_t)(p[0] & 0x0f) * 4;
 
     p[10] = p[11] = 0;
-    uint16_t c = csum_fold(csum_add(0, p, hdr_len));
+    uint16_t c = tt_csum_fold(tt_csum_add(0, p, hdr_len));
     p[10] = (uint8_t)(c >> 8);
     p[11] = (uint8_t)c;
 }
@@ -77,7 +77,7 @@ static void fix_header_checksum(uint8_t *p)
 static void fix_icmp_checksum(uint8_t *icmp, size_t len)
 {
     icmp[2] = icmp[3] = 0;
-    uint16_t c = csum_fold(csum_add(0, icmp, len));
+    uint16_t c = tt_csum_fold(tt_csum_add(0, icmp, len));
     icmp[2] = (uint8_t)(c >> 8);
     icmp[3] = (uint8_t)c;
 }
@@ -86,7 +86,7 @@ static void parse_reads_every_header_field(void **state)
 {
     struct ipv4_hdr h;
 
-    assert_int_equal(ipv4_parse(linux_syn, sizeof(linux_syn), &h), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(linux_syn, sizeof(linux_syn), &h), IPV4_OK);
     assert_int_equal(h.src, HOST_ADDR);
     assert_int_equal(h.dst, STACK_ADDR);
     assert_int_equal(h.proto, IP_PROTO_TCP);
@@ -107,7 +107,7 @@ static void bytes_past_total_len_are_ignored(void **state)
 
     memcpy(buf, linux_syn, sizeof(linux_syn));
     memset(buf + sizeof(linux_syn), 0xee, 6);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
     assert_int_equal(h.total_len, 60);
     assert_int_equal(h.payload_len, 40);
 }
@@ -121,7 +121,7 @@ static int parse_prefix(const uint8_t *p, size_t n)
     assert_true(cut != NULL || n == 0);
     if (n > 0)
         memcpy(cut, p, n);
-    int rc = ipv4_parse(cut, n, &h);
+    int rc = tt_ipv4_parse(cut, n, &h);
     free(cut);
     return rc;
 }
@@ -142,7 +142,7 @@ static void version_other_than_4_is_rejected(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     buf[0] = 0x65;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_VERSION);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_VERSION);
 }
 
 /* RFC 791 3.1: IHL counts 32-bit words and the minimum header is five. */
@@ -154,7 +154,7 @@ static void ihl_below_5_is_rejected(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     for (uint8_t ihl = 0; ihl < 5; ihl++) {
         buf[0] = (uint8_t)(0x40 | ihl);
-        assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
+        assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
     }
 }
 
@@ -166,11 +166,11 @@ static void ihl_past_total_len_is_rejected(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     buf[3] = 40;   /* total length 40 */
     buf[0] = 0x4b; /* IHL 11: 44 bytes of header */
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
     buf[3] = 19; /* a total length shorter than any header */
     buf[0] = 0x45;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_HDRLEN);
 }
 
 static void total_len_past_buffer_is_rejected(void **state)
@@ -181,11 +181,11 @@ static void total_len_past_buffer_is_rejected(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     buf[3] = 61;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_TRUNC);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_TRUNC);
     buf[2] = 0xff;
     buf[3] = 0xff;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_TRUNC);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_TRUNC);
 }
 
 /* RFC 791 3.1: the checksum covers the header, every bit of it. */
@@ -199,7 +199,7 @@ static void header_checksum_mismatch_is_rejected(void **state)
             continue; /* version and lengths have their own checks */
         memcpy(buf, linux_syn, sizeof(buf));
         buf[byte] ^= 0x01;
-        assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_CSUM);
+        assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_CSUM);
     }
 }
 
@@ -212,7 +212,7 @@ static void more_fragments_flag_is_rejected(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     buf[6] = 0x20; /* MF, offset 0, no DF */
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
 }
 
 static void nonzero_fragment_offset_is_rejected(void **state)
@@ -224,11 +224,11 @@ static void nonzero_fragment_offset_is_rejected(void **state)
     buf[6] = 0x00; /* last fragment, offset 1 (8 bytes) */
     buf[7] = 0x01;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
     buf[6] = 0x1f; /* the largest offset */
     buf[7] = 0xff;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_ERR_FRAGMENT);
 }
 
 /* DF alone, or no flag at all, is a whole datagram. */
@@ -240,7 +240,7 @@ static void unfragmented_without_df_is_accepted(void **state)
     memcpy(buf, linux_syn, sizeof(buf));
     buf[6] = 0x00;
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
 }
 
 /* IP options (here Router Alert, RFC 2113) are skipped: the payload follows IHL. */
@@ -255,7 +255,7 @@ static void ip_options_are_skipped_by_ihl(void **state)
     buf[3] = 64;
     memcpy(buf + 20, "\x94\x04\x00\x00", 4);
     fix_header_checksum(buf);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
     assert_int_equal(h.hdr_len, 24);
     assert_ptr_equal(h.payload, buf + 24);
     assert_int_equal(h.payload_len, 40);
@@ -267,7 +267,7 @@ static void build_writes_linux_header(void **state)
     uint8_t buf[IPV4_HDR_LEN];
 
     memset(buf, 0xaa, sizeof(buf));
-    ipv4_build(buf, HOST_ADDR, STACK_ADDR, IP_PROTO_TCP, 40, 0x6f2c);
+    tt_ipv4_build(buf, HOST_ADDR, STACK_ADDR, IP_PROTO_TCP, 40, 0x6f2c);
     assert_memory_equal(buf, linux_syn, IPV4_HDR_LEN);
 }
 
@@ -276,8 +276,8 @@ static void build_then_parse_round_trips(void **state)
     uint8_t buf[IPV4_HDR_LEN + 3] = {0};
     struct ipv4_hdr h;
 
-    ipv4_build(buf, 0xc0a80001u, 0xfffffffeu, 17, 3, 0xffff);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    tt_ipv4_build(buf, 0xc0a80001u, 0xfffffffeu, 17, 3, 0xffff);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
     assert_int_equal(h.src, 0xc0a80001u);
     assert_int_equal(h.dst, 0xfffffffeu);
     assert_int_equal(h.proto, 17);
@@ -289,8 +289,8 @@ static void icmp_echo_request_is_classified(void **state)
 {
     struct ipv4_hdr h;
 
-    assert_int_equal(ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_ECHO_REQUEST);
+    assert_int_equal(tt_ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_ECHO_REQUEST);
 }
 
 /* RFC 792 Echo: same id, seq and data; type 0; addresses swapped. */
@@ -300,8 +300,8 @@ static void echo_reply_matches_golden_bytes(void **state)
     struct ipv4_hdr h;
 
     memset(out, 0xaa, sizeof(out));
-    assert_int_equal(ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), sizeof(ping_reply));
+    assert_int_equal(tt_ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), sizeof(ping_reply));
     assert_memory_equal(out, ping_reply, sizeof(ping_reply));
     assert_int_equal(out[sizeof(ping_reply)], 0xaa);
 }
@@ -313,8 +313,8 @@ static void echo_reply_may_overwrite_its_request(void **state)
     struct ipv4_hdr h;
 
     memcpy(buf, ping_request, sizeof(buf));
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
-    assert_int_equal(icmp_echo_reply(&h, buf, sizeof(buf), 0), sizeof(ping_reply));
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_echo_reply(&h, buf, sizeof(buf), 0), sizeof(ping_reply));
     assert_memory_equal(buf, ping_reply, sizeof(ping_reply));
 }
 
@@ -323,12 +323,12 @@ static void echo_reply_that_does_not_fit_is_not_written(void **state)
     uint8_t out[sizeof(ping_reply)];
     struct ipv4_hdr h;
 
-    assert_int_equal(ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(ping_request, sizeof(ping_request), &h), IPV4_OK);
     memset(out, 0xaa, sizeof(out));
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out) - 1, 0), 0);
-    assert_int_equal(icmp_echo_reply(&h, out, 0, 0), 0);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out) - 1, 0), 0);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, 0, 0), 0);
     assert_int_equal(out[0], 0xaa);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), sizeof(out));
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), sizeof(out));
 }
 
 /* An ICMP header is 8 bytes; fewer is malformed. */
@@ -342,9 +342,9 @@ static void icmp_shorter_than_8_bytes_is_rejected(void **state)
     buf[3] = sizeof(buf);
     fix_header_checksum(buf);
     fix_icmp_checksum(buf + IPV4_HDR_LEN, 7);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_ERR_TRUNC);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), 0);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_ERR_TRUNC);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), 0);
 }
 
 /* RFC 792: the checksum covers the whole message, data included. */
@@ -356,9 +356,9 @@ static void icmp_checksum_mismatch_is_rejected(void **state)
 
     memcpy(buf, ping_request, sizeof(buf));
     buf[sizeof(buf) - 1] ^= 0x80;
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_ERR_CSUM);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), 0);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_ERR_CSUM);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), 0);
 }
 
 /* Only type 8 code 0 is answered: a reply, or an unknown code, is not. */
@@ -368,16 +368,16 @@ static void icmp_other_than_echo_request_is_not_answered(void **state)
     uint8_t out[128];
     struct ipv4_hdr h;
 
-    assert_int_equal(ipv4_parse(ping_reply, sizeof(ping_reply), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_OTHER);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), 0);
+    assert_int_equal(tt_ipv4_parse(ping_reply, sizeof(ping_reply), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_OTHER);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), 0);
 
     memcpy(buf, ping_request, sizeof(buf));
     buf[IPV4_HDR_LEN + 1] = 1;
     fix_icmp_checksum(buf + IPV4_HDR_LEN, sizeof(buf) - IPV4_HDR_LEN);
-    assert_int_equal(ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_OTHER);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), 0);
+    assert_int_equal(tt_ipv4_parse(buf, sizeof(buf), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_OTHER);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), 0);
 }
 
 static void icmp_classify_ignores_other_protocols(void **state)
@@ -385,9 +385,9 @@ static void icmp_classify_ignores_other_protocols(void **state)
     struct ipv4_hdr h;
     uint8_t out[128];
 
-    assert_int_equal(ipv4_parse(linux_syn, sizeof(linux_syn), &h), IPV4_OK);
-    assert_int_equal(icmp_classify(&h), ICMP_OTHER);
-    assert_int_equal(icmp_echo_reply(&h, out, sizeof(out), 0), 0);
+    assert_int_equal(tt_ipv4_parse(linux_syn, sizeof(linux_syn), &h), IPV4_OK);
+    assert_int_equal(tt_icmp_classify(&h), ICMP_OTHER);
+    assert_int_equal(tt_icmp_echo_reply(&h, out, sizeof(out), 0), 0);
 }
 
 int main(void)

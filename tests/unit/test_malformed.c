@@ -102,9 +102,9 @@ static struct seg sent_seg(const struct fixture *fx, size_t i)
     struct seg s;
 
     assert_true(i < fx->nout);
-    assert_int_equal(ipv4_parse(fx->out[i], fx->out_len[i], &ip), IPV4_OK);
+    assert_int_equal(tt_ipv4_parse(fx->out[i], fx->out_len[i], &ip), IPV4_OK);
     assert_int_equal(ip.proto, IP_PROTO_TCP);
-    assert_int_equal(tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s), TCP_OK);
+    assert_int_equal(tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s), TCP_OK);
     return s;
 }
 
@@ -123,7 +123,7 @@ static uint32_t get32(const uint8_t *p)
 
 static void seg_build(struct fixture *fx, struct dgram *d, const struct seg *s)
 {
-    d->len = tcp_build(d->b, sizeof(d->b), s, fx->ip_id++);
+    d->len = tt_tcp_build(d->b, sizeof(d->b), s, fx->ip_id++);
     assert_true(d->len > 0);
 }
 
@@ -162,18 +162,18 @@ static size_t ihl_of(const struct dgram *d)
 static void fix_ip_csum(struct dgram *d, size_t hdr_len)
 {
     put16(d->b + IP_CSUM, 0);
-    put16(d->b + IP_CSUM, csum_fold(csum_add(0, d->b, hdr_len)));
+    put16(d->b + IP_CSUM, tt_csum_fold(tt_csum_add(0, d->b, hdr_len)));
 }
 
 /* RFC 9293 3.1: the TCP checksum with the pseudo-header, over tcp_len bytes. */
 static void fix_tcp_csum(struct dgram *d, size_t tcp_len)
 {
     uint8_t *t = d->b + ihl_of(d);
-    uint32_t sum = csum_pseudo(get32(d->b + 12), get32(d->b + IP_DST), IP_PROTO_TCP,
+    uint32_t sum = tt_csum_pseudo(get32(d->b + 12), get32(d->b + IP_DST), IP_PROTO_TCP,
                                (uint16_t)tcp_len);
 
     put16(t + TCP_CSUM, 0);
-    put16(t + TCP_CSUM, csum_fold(csum_add(sum, t, tcp_len)));
+    put16(t + TCP_CSUM, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
 }
 
 static void set_total_len(struct dgram *d, size_t total)
@@ -803,7 +803,7 @@ static void bad_icmp_dropped(void **state)
     struct dgram d;
 
     /* An echo request with a wrong checksum, then one cut to 4 bytes. */
-    ipv4_build(d.b, PEER_ADDR, ENGINE_ADDR, IP_PROTO_ICMP, 8, fx->ip_id++);
+    tt_ipv4_build(d.b, PEER_ADDR, ENGINE_ADDR, IP_PROTO_ICMP, 8, fx->ip_id++);
     memset(d.b + IPV4_HDR_LEN, 0, 8);
     d.b[IPV4_HDR_LEN] = 8;
     d.b[IPV4_HDR_LEN + 2] = 0x12;

@@ -17,26 +17,26 @@ static void idle_ring_allocates_nothing(void **state)
 {
     (void)state;
     struct ring r;
-    ring_init(&r, 1 << 20);
+    tt_ring_init(&r, 1 << 20);
     assert_null(r.buf);
     assert_int_equal(ring_space(&r), 1 << 20);
     const uint8_t *p;
-    assert_int_equal(ring_head_span(&r, &p), 0);
-    ring_consume(&r, 0);
-    ring_free(&r);
+    assert_int_equal(tt_ring_head_span(&r, &p), 0);
+    tt_ring_consume(&r, 0);
+    tt_ring_free(&r);
 }
 
 static void small_write_allocates_little(void **state)
 {
     (void)state;
     struct ring r;
-    ring_init(&r, 1 << 20);
-    assert_int_equal(ring_write(&r, (const uint8_t *)"hello", 5), 5);
+    tt_ring_init(&r, 1 << 20);
+    assert_int_equal(tt_ring_write(&r, (const uint8_t *)"hello", 5), 5);
     assert_true(r.alloc <= 4096);
     uint8_t out[5];
-    ring_peek(&r, 0, out, 5);
+    tt_ring_peek(&r, 0, out, 5);
     assert_memory_equal(out, "hello", 5);
-    ring_free(&r);
+    tt_ring_free(&r);
 }
 
 static void write_stops_at_capacity(void **state)
@@ -45,12 +45,12 @@ static void write_stops_at_capacity(void **state)
     struct ring r;
     uint8_t big[10000];
     memset(big, 7, sizeof(big));
-    ring_init(&r, 6000);
-    assert_int_equal(ring_write(&r, big, sizeof(big)), 6000);
+    tt_ring_init(&r, 6000);
+    assert_int_equal(tt_ring_write(&r, big, sizeof(big)), 6000);
     assert_int_equal(ring_space(&r), 0);
-    assert_int_equal(ring_write(&r, big, 1), 0);
+    assert_int_equal(tt_ring_write(&r, big, 1), 0);
     assert_int_equal(r.alloc, 6000);
-    ring_free(&r);
+    tt_ring_free(&r);
 }
 
 /* Random writes, peeks and consumes, with growth while the contents wrap:
@@ -63,29 +63,29 @@ static void matches_reference_through_wrap_and_growth(void **state)
     size_t rlen = 0;
     uint32_t x = 12345, next = 0;
     struct ring r;
-    ring_init(&r, 1 << 16);
+    tt_ring_init(&r, 1 << 16);
     for (int step = 0; step < 20000; step++) {
         x = x * 1103515245u + 12345u;
         uint32_t n = (x >> 8) % sizeof(buf);
         if ((x >> 4) & 1) {
             for (uint32_t i = 0; i < n; i++)
                 buf[i] = (uint8_t)(next + i);
-            uint32_t w = ring_write(&r, buf, n);
+            uint32_t w = tt_ring_write(&r, buf, n);
             memcpy(ref + rlen, buf, w);
             rlen += w;
             next += w;
         } else {
             n = n < rlen ? n : (uint32_t)rlen;
             uint32_t off = n ? (x >> 20) % n : 0;
-            ring_peek(&r, off, out, n - off);
+            tt_ring_peek(&r, off, out, n - off);
             assert_memory_equal(out, ref + off, n - off);
-            ring_consume(&r, n);
+            tt_ring_consume(&r, n);
             memmove(ref, ref + n, rlen - n);
             rlen -= n;
         }
         assert_int_equal(r.len, rlen);
     }
-    ring_free(&r);
+    tt_ring_free(&r);
 }
 
 int main(void)

@@ -120,15 +120,15 @@ static const struct golden goldens[] = {
 /* Parses a golden datagram's IP layer, then its TCP segment into s. */
 static int parse_datagram(const uint8_t *p, size_t len, struct ipv4_hdr *ip, struct seg *s)
 {
-    assert_int_equal(ipv4_parse(p, len, ip), IPV4_OK);
-    return tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, s);
+    assert_int_equal(tt_ipv4_parse(p, len, ip), IPV4_OK);
+    return tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, s);
 }
 
 /* Refills the TCP checksum of a segment a test has edited. */
 static void fix_tcp_checksum(uint8_t *t, size_t len, uint32_t src, uint32_t dst)
 {
     t[16] = t[17] = 0;
-    uint16_t c = csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), t, len));
+    uint16_t c = tt_csum_fold(tt_csum_add(tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), t, len));
     t[16] = (uint8_t)(c >> 8);
     t[17] = (uint8_t)c;
 }
@@ -248,7 +248,7 @@ static void every_golden_rebuilds_byte_for_byte(void **state)
         print_message("%s\n", g->name);
         assert_int_equal(parse_datagram(g->bytes, g->len, &ip, &s), TCP_OK);
         memset(out, 0xaa, sizeof(out));
-        assert_int_equal(tcp_build(out, sizeof(out), &s, ip.id), g->len);
+        assert_int_equal(tt_tcp_build(out, sizeof(out), &s, ip.id), g->len);
         assert_memory_equal(out, g->bytes, g->len);
         assert_int_equal(out[g->len], 0xaa);
     }
@@ -268,7 +268,7 @@ static void every_truncation_is_rejected(void **state)
             assert_true(cut != NULL || n == 0);
             if (n > 0)
                 memcpy(cut, g->bytes + IPV4_HDR_LEN, n);
-            int rc = tcp_parse(cut, n, HOST_ADDR, STACK_ADDR, &s);
+            int rc = tt_tcp_parse(cut, n, HOST_ADDR, STACK_ADDR, &s);
             free(cut);
             assert_int_not_equal(rc, TCP_OK);
             if (n < TCP_HDR_LEN)
@@ -287,15 +287,15 @@ static void checksum_mismatch_is_rejected(void **state)
         struct seg s;
         struct ipv4_hdr ip;
 
-        assert_int_equal(ipv4_parse(g->bytes, g->len, &ip), IPV4_OK);
+        assert_int_equal(tt_ipv4_parse(g->bytes, g->len, &ip), IPV4_OK);
         for (size_t byte = 0; byte < len; byte++) {
             if (byte == 12)
                 continue; /* the data offset has its own check */
             memcpy(t, ip.payload, len);
             t[byte] ^= 0x04;
-            assert_int_equal(tcp_parse(t, len, ip.src, ip.dst, &s), TCP_ERR_CSUM);
+            assert_int_equal(tt_tcp_parse(t, len, ip.src, ip.dst, &s), TCP_ERR_CSUM);
         }
-        assert_int_equal(tcp_parse(ip.payload, len, ip.src, ip.dst ^ 1, &s), TCP_ERR_CSUM);
+        assert_int_equal(tt_tcp_parse(ip.payload, len, ip.src, ip.dst ^ 1, &s), TCP_ERR_CSUM);
     }
 }
 
@@ -309,7 +309,7 @@ static void data_offset_below_5_is_rejected(void **state)
     for (uint8_t doff = 0; doff < 5; doff++) {
         t[12] = (uint8_t)(doff << 4);
         fix_tcp_checksum(t, sizeof(t), HOST_ADDR, STACK_ADDR);
-        assert_int_equal(tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_DOFF);
+        assert_int_equal(tt_tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_DOFF);
     }
 }
 
@@ -322,11 +322,11 @@ static void data_offset_past_segment_is_rejected(void **state)
     for (uint8_t doff = 9; doff <= 15; doff++) {
         t[12] = (uint8_t)(doff << 4);
         fix_tcp_checksum(t, sizeof(t), HOST_ADDR, STACK_ADDR);
-        assert_int_equal(tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_DOFF);
+        assert_int_equal(tt_tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_DOFF);
     }
     t[12] = 8 << 4; /* exactly the segment: options only, no data */
     fix_tcp_checksum(t, sizeof(t), HOST_ADDR, STACK_ADDR);
-    assert_int_equal(tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_OK);
+    assert_int_equal(tt_tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_OK);
 }
 
 /* A malformed option inside a well-checksummed segment drops the segment. */
@@ -340,11 +340,11 @@ static void bad_option_length_in_segment_is_rejected(void **state)
         memcpy(t, linux_syn + IPV4_HDR_LEN, sizeof(t));
         t[TCP_HDR_LEN + 1] = bad_len[i]; /* the MSS option's length byte */
         fix_tcp_checksum(t, sizeof(t), HOST_ADDR, STACK_ADDR);
-        assert_int_equal(tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_OPTS);
+        assert_int_equal(tt_tcp_parse(t, sizeof(t), HOST_ADDR, STACK_ADDR, &s), TCP_ERR_OPTS);
     }
 }
 
-/* ---- tcp_parse_options ---- */
+/* ---- tt_tcp_parse_options ---- */
 
 static void opts_empty_list_sets_nothing(void **state)
 {
@@ -352,10 +352,10 @@ static void opts_empty_list_sets_nothing(void **state)
     struct tcp_opts o;
 
     memset(&o, 0xff, sizeof(o));
-    assert_int_equal(tcp_parse_options(NULL, 0, &o), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(NULL, 0, &o), TCP_OK);
     assert_false(o.mss_ok || o.ws_ok || o.sack_ok || o.ts_ok);
     assert_int_equal(o.sack_count, 0);
-    assert_int_equal(tcp_parse_options(nops, sizeof(nops), &o), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(nops, sizeof(nops), &o), TCP_OK);
     assert_false(o.mss_ok || o.ws_ok || o.sack_ok || o.ts_ok);
 }
 
@@ -365,7 +365,7 @@ static void opts_eol_stops_parsing(void **state)
     static const uint8_t p[] = {2, 4, 0x05, 0xb4, 0, 3, 0, 0xff};
     struct tcp_opts o;
 
-    assert_int_equal(tcp_parse_options(p, sizeof(p), &o), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(p, sizeof(p), &o), TCP_OK);
     assert_true(o.mss_ok);
     assert_false(o.ws_ok);
 }
@@ -376,7 +376,7 @@ static void opts_unknown_kind_is_skipped_by_length(void **state)
     static const uint8_t p[] = {30, 6, 2, 4, 0x05, 0xb4, 254, 2, 1, 3, 3, 9};
     struct tcp_opts o;
 
-    assert_int_equal(tcp_parse_options(p, sizeof(p), &o), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(p, sizeof(p), &o), TCP_OK);
     assert_false(o.mss_ok); /* the 02 04 inside kind 30's body is not an option */
     assert_true(o.ws_ok);
     assert_int_equal(o.ws, 9);
@@ -390,9 +390,9 @@ static void opts_length_below_2_is_rejected(void **state)
     static const uint8_t mss0[] = {2, 0, 1, 1};
     struct tcp_opts o;
 
-    assert_int_equal(tcp_parse_options(len0, sizeof(len0), &o), TCP_ERR_OPTS);
-    assert_int_equal(tcp_parse_options(len1, sizeof(len1), &o), TCP_ERR_OPTS);
-    assert_int_equal(tcp_parse_options(mss0, sizeof(mss0), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(len0, sizeof(len0), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(len1, sizeof(len1), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(mss0, sizeof(mss0), &o), TCP_ERR_OPTS);
 }
 
 static void opts_length_overrunning_list_is_rejected(void **state)
@@ -402,9 +402,9 @@ static void opts_length_overrunning_list_is_rejected(void **state)
     static const uint8_t kind_only[] = {1, 1, 1, 2};
     struct tcp_opts o;
 
-    assert_int_equal(tcp_parse_options(unknown, sizeof(unknown), &o), TCP_ERR_OPTS);
-    assert_int_equal(tcp_parse_options(ts, sizeof(ts), &o), TCP_ERR_OPTS);
-    assert_int_equal(tcp_parse_options(kind_only, sizeof(kind_only), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(unknown, sizeof(unknown), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(ts, sizeof(ts), &o), TCP_ERR_OPTS);
+    assert_int_equal(tt_tcp_parse_options(kind_only, sizeof(kind_only), &o), TCP_ERR_OPTS);
 }
 
 /* A known kind must have its own length: MSS 4, WS 3, SACK-permitted 2, TS 10. */
@@ -425,7 +425,7 @@ static void opts_known_kind_with_wrong_length_is_rejected(void **state)
 
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         print_message("case %zu\n", i);
-        assert_int_equal(tcp_parse_options(cases[i], lens[i], &o), TCP_ERR_OPTS);
+        assert_int_equal(tt_tcp_parse_options(cases[i], lens[i], &o), TCP_ERR_OPTS);
     }
 }
 
@@ -439,7 +439,7 @@ static void opts_sack_length_must_be_2_plus_8n(void **state)
         memset(p + 1, 0, sizeof(p) - 1);
         p[1] = (uint8_t)olen;
         int want = ((olen - 2) % 8 == 0 && olen >= 10 && olen <= 34) ? TCP_OK : TCP_ERR_OPTS;
-        assert_int_equal(tcp_parse_options(p, olen, &o), want);
+        assert_int_equal(tt_tcp_parse_options(p, olen, &o), want);
         if (want == TCP_OK)
             assert_int_equal(o.sack_count, (olen - 2) / 8);
     }
@@ -452,7 +452,7 @@ static void opts_four_sack_blocks_are_read_in_order(void **state)
 
     for (uint8_t i = 0; i < 32; i++)
         p[2 + i] = i;
-    assert_int_equal(tcp_parse_options(p, sizeof(p), &o), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(p, sizeof(p), &o), TCP_OK);
     assert_int_equal(o.sack_count, 4);
     assert_int_equal(o.sack[0].left, 0x00010203);
     assert_int_equal(o.sack[0].right, 0x04050607);
@@ -469,7 +469,7 @@ static void opts_window_shift_is_clamped_to_14(void **state)
 
     for (size_t i = 0; i < sizeof(shifts); i++) {
         uint8_t p[] = {1, 3, 3, shifts[i]};
-        assert_int_equal(tcp_parse_options(p, sizeof(p), &o), TCP_OK);
+        assert_int_equal(tt_tcp_parse_options(p, sizeof(p), &o), TCP_OK);
         assert_true(o.ws_ok);
         assert_int_equal(o.ws, want[i]);
     }
@@ -484,8 +484,8 @@ static void opts_parser_terminates_on_any_input(void **state)
 
     for (unsigned v = 0; v < 0x10000; v++) {
         uint8_t two[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-        (void)tcp_parse_options(two, 1, &o);
-        (void)tcp_parse_options(two, 2, &o);
+        (void)tt_tcp_parse_options(two, 1, &o);
+        (void)tt_tcp_parse_options(two, 2, &o);
     }
     for (unsigned round = 0; round < 200000; round++) {
         x = x * 1664525u + 1013904223u;
@@ -498,7 +498,7 @@ static void opts_parser_terminates_on_any_input(void **state)
         assert_true(exact != NULL || len == 0);
         if (len > 0)
             memcpy(exact, p, len);
-        int rc = tcp_parse_options(exact, len, &o);
+        int rc = tt_tcp_parse_options(exact, len, &o);
         free(exact);
         assert_true(rc == TCP_OK || rc == TCP_ERR_OPTS);
         assert_true(o.sack_count <= TCP_SACK_MAX);
@@ -532,8 +532,8 @@ static void expect_options(const struct seg *s, const uint8_t *want, size_t want
     struct ipv4_hdr ip;
     struct seg back;
 
-    assert_int_equal(tcp_options_len(&s->opt), want_len);
-    size_t n = tcp_build(out, sizeof(out), s, 1);
+    assert_int_equal(tt_tcp_options_len(&s->opt), want_len);
+    size_t n = tt_tcp_build(out, sizeof(out), s, 1);
     assert_int_equal(n, IPV4_HDR_LEN + TCP_HDR_LEN + want_len + s->len);
     assert_int_equal(out[IPV4_HDR_LEN + 12] >> 4, (TCP_HDR_LEN + want_len) / 4);
     assert_memory_equal(out + IPV4_HDR_LEN + TCP_HDR_LEN, want, want_len);
@@ -592,12 +592,12 @@ static void build_sack_blocks_limited_to_three_with_timestamps(void **state)
     s.opt.sack_count = 4;
     for (uint32_t i = 0; i < 4; i++)
         s.opt.sack[i] = (struct tcp_sack_block){100 * i + 10, 100 * i + 20};
-    assert_int_equal(tcp_options_len(&s.opt), 12 + 4 + 3 * 8);
+    assert_int_equal(tt_tcp_options_len(&s.opt), 12 + 4 + 3 * 8);
 
     uint8_t out[128];
     struct ipv4_hdr ip;
     struct seg back;
-    size_t n = tcp_build(out, sizeof(out), &s, 0);
+    size_t n = tt_tcp_build(out, sizeof(out), &s, 0);
     assert_int_equal(n, IPV4_HDR_LEN + TCP_HDR_LEN + 40);
     assert_memory_equal(out + IPV4_HDR_LEN + TCP_HDR_LEN + 12, "\x01\x01\x05\x1a", 4);
     assert_int_equal(parse_datagram(out, n, &ip, &back), TCP_OK);
@@ -612,9 +612,9 @@ static void build_four_sack_blocks_without_timestamps(void **state)
     memset(&s, 0, sizeof(s));
     s.flags = TCP_ACK;
     s.opt.sack_count = 4;
-    assert_int_equal(tcp_options_len(&s.opt), 4 + 4 * 8);
+    assert_int_equal(tt_tcp_options_len(&s.opt), 4 + 4 * 8);
     s.opt.sack_count = 200; /* never more than the array holds */
-    assert_int_equal(tcp_options_len(&s.opt), 4 + 4 * 8);
+    assert_int_equal(tt_tcp_options_len(&s.opt), 4 + 4 * 8);
 }
 
 /* Every combination stays a whole number of words within 40 bytes. */
@@ -627,7 +627,7 @@ static void build_options_len_is_words_within_40(void **state)
                                  .sack_ok = bits & 4,
                                  .ts_ok = bits & 8,
                                  .sack_count = sacks};
-            size_t len = tcp_options_len(&o);
+            size_t len = tt_tcp_options_len(&o);
             assert_int_equal(len % 4, 0);
             assert_true(len <= TCP_MAX_OPT_LEN);
         }
@@ -652,7 +652,7 @@ static void build_writes_header_fields_in_network_order(void **state)
     s.flags = 0xff;
     s.wnd = 0xfedc;
     s.up = 0x8001;
-    assert_int_equal(tcp_build(out, sizeof(out), &s, 0), 40);
+    assert_int_equal(tt_tcp_build(out, sizeof(out), &s, 0), 40);
     out[IPV4_HDR_LEN + 16] = out[IPV4_HDR_LEN + 17] = 0;
     assert_memory_equal(out + IPV4_HDR_LEN, want, sizeof(want));
 }
@@ -670,7 +670,7 @@ static void build_then_parse_round_trips_data(void **state)
     s.opt = (struct tcp_opts){.ts_ok = true, .ts_val = 1, .ts_ecr = 2};
     s.data = data;
     s.len = sizeof(data) - 1;
-    size_t n = tcp_build(out, sizeof(out), &s, 0x4242);
+    size_t n = tt_tcp_build(out, sizeof(out), &s, 0x4242);
     assert_int_equal(n, IPV4_HDR_LEN + TCP_HDR_LEN + 12 + s.len);
     assert_int_equal(parse_datagram(out, n, &ip, &back), TCP_OK);
     assert_int_equal(ip.id, 0x4242);
@@ -689,9 +689,9 @@ static void build_returns_zero_when_cap_is_too_small(void **state)
     assert_int_equal(parse_datagram(linux_data, sizeof(linux_data), &ip, &s), TCP_OK);
     memset(out, 0xaa, sizeof(out));
     for (size_t cap = 0; cap < sizeof(linux_data); cap++)
-        assert_int_equal(tcp_build(out, cap, &s, ip.id), 0);
+        assert_int_equal(tt_tcp_build(out, cap, &s, ip.id), 0);
     assert_int_equal(out[0], 0xaa);
-    assert_int_equal(tcp_build(out, sizeof(linux_data), &s, ip.id), sizeof(linux_data));
+    assert_int_equal(tt_tcp_build(out, sizeof(linux_data), &s, ip.id), sizeof(linux_data));
     assert_memory_equal(out, linux_data, sizeof(linux_data));
 }
 
@@ -706,11 +706,11 @@ static void build_refuses_datagram_over_65535_bytes(void **state)
     s.flags = TCP_ACK;
     s.data = big;
     s.len = 65535 - IPV4_HDR_LEN - TCP_HDR_LEN;
-    assert_int_equal(tcp_build(out, sizeof(out), &s, 0), 65535);
+    assert_int_equal(tt_tcp_build(out, sizeof(out), &s, 0), 65535);
     s.len++;
-    assert_int_equal(tcp_build(out, sizeof(out), &s, 0), 0);
+    assert_int_equal(tt_tcp_build(out, sizeof(out), &s, 0), 0);
     s.len = sizeof(big);
-    assert_int_equal(tcp_build(out, sizeof(out), &s, 0), 0);
+    assert_int_equal(tt_tcp_build(out, sizeof(out), &s, 0), 0);
 }
 
 int main(void)

@@ -91,7 +91,7 @@ static struct model *model_new(size_t n, uint64_t now, uint64_t seed)
     struct model *m = calloc(1, sizeof(*m));
 
     assert_non_null(m);
-    m->w = timer_wheel_new(now);
+    m->w = tt_timer_wheel_new(now);
     m->timers = calloc(n, sizeof(*m->timers));
     m->armed_at = calloc(n, sizeof(*m->armed_at));
     m->ref = m->ref_base = calloc(n, sizeof(*m->ref));
@@ -110,7 +110,7 @@ static struct model *model_new(size_t n, uint64_t now, uint64_t seed)
 
 static void model_free(struct model *m)
 {
-    timer_wheel_free(m->w);
+    tt_timer_wheel_free(m->w);
     free(m->timers);
     free(m->armed_at);
     free(m->ref_base);
@@ -163,19 +163,19 @@ static void model_arm(struct model *m, size_t idx, uint64_t deadline)
 {
     if (m->armed_at[idx] != TIMER_NEVER)
         ref_remove(m, idx);
-    timer_arm(m->w, &m->timers[idx], deadline);
+    tt_timer_arm(m->w, &m->timers[idx], deadline);
     if (deadline != TIMER_NEVER)
         ref_insert(m, idx, deadline);
-    assert_int_equal(timer_wheel_count(m->w), m->ref_len);
+    assert_int_equal(tt_timer_wheel_count(m->w), m->ref_len);
 }
 
 static void model_cancel(struct model *m, size_t idx)
 {
     if (m->armed_at[idx] != TIMER_NEVER)
         ref_remove(m, idx);
-    timer_cancel(m->w, &m->timers[idx]);
-    assert_false(timer_armed(&m->timers[idx]));
-    assert_int_equal(timer_wheel_count(m->w), m->ref_len);
+    tt_timer_cancel(m->w, &m->timers[idx]);
+    assert_false(tt_timer_armed(&m->timers[idx]));
+    assert_int_equal(tt_timer_wheel_count(m->w), m->ref_len);
 }
 
 /* One fired timer: armed, due, and (when ordered) not before the last one. */
@@ -184,7 +184,7 @@ static void check_fired(struct model *m, struct timer *t)
     size_t idx = (size_t)(t - m->timers);
 
     assert_true(t >= m->timers && idx < m->n);
-    assert_false(timer_armed(t));
+    assert_false(tt_timer_armed(t));
     assert_true(m->armed_at[idx] != TIMER_NEVER); /* fires once per arm */
     assert_true(m->armed_at[idx] <= m->now);      /* never early */
     assert_true(t->deadline == m->armed_at[idx]);
@@ -204,7 +204,7 @@ static size_t model_drain(struct model *m, uint64_t now)
     assert_true(now >= m->now);
     m->now = now;
     m->fired_len = 0;
-    while ((t = timer_wheel_expire(m->w, now)) != NULL)
+    while ((t = tt_timer_wheel_expire(m->w, now)) != NULL)
         check_fired(m, t);
     qsort(m->fired, m->fired_len, sizeof(*m->fired), entry_cmp);
     assert_true(m->fired_len <= m->ref_len);
@@ -214,15 +214,15 @@ static size_t model_drain(struct model *m, uint64_t now)
     m->ref_len -= m->fired_len;
     for (size_t i = 0; i < m->fired_len; i++)
         m->armed_at[m->fired[i].idx] = TIMER_NEVER;
-    assert_int_equal(timer_wheel_count(m->w), m->ref_len);
+    assert_int_equal(tt_timer_wheel_count(m->w), m->ref_len);
     return m->fired_len;
 }
 
-/* timer_wheel_next() never later than the earliest deadline; TIMER_NEVER
+/* tt_timer_wheel_next() never later than the earliest deadline; TIMER_NEVER
  * exactly when nothing is armed. */
 static uint64_t checked_next(const struct model *m)
 {
-    uint64_t next = timer_wheel_next(m->w);
+    uint64_t next = tt_timer_wheel_next(m->w);
 
     if (m->ref_len == 0)
         assert_true(next == TIMER_NEVER);
@@ -231,7 +231,7 @@ static uint64_t checked_next(const struct model *m)
     return next;
 }
 
-/* Follows timer_wheel_next() until something fires; returns the calls made.
+/* Follows tt_timer_wheel_next() until something fires; returns the calls made.
  * The wheel's bound is 2 calls (1 with no stale bound): a busy loop fails
  * here instead of hanging. */
 static unsigned follow_next_to_fire(struct model *m)
@@ -260,22 +260,22 @@ static void assert_exact_fire(const struct model *m, unsigned calls)
 
 static void check_one_deadline(uint64_t start, uint64_t delay)
 {
-    struct timer_wheel *w = timer_wheel_new(start);
+    struct timer_wheel *w = tt_timer_wheel_new(start);
     struct timer t;
     uint64_t deadline = start + delay;
 
     assert_non_null(w);
     timer_init(&t, 1);
-    timer_arm(w, &t, deadline);
-    assert_true(timer_armed(&t));
-    assert_true(timer_wheel_next(w) <= deadline);
-    assert_null(timer_wheel_expire(w, deadline - 1));
-    assert_true(timer_armed(&t));
-    assert_ptr_equal(timer_wheel_expire(w, deadline), &t);
-    assert_false(timer_armed(&t));
-    assert_null(timer_wheel_expire(w, deadline));
-    assert_int_equal(timer_wheel_count(w), 0);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &t, deadline);
+    assert_true(tt_timer_armed(&t));
+    assert_true(tt_timer_wheel_next(w) <= deadline);
+    assert_null(tt_timer_wheel_expire(w, deadline - 1));
+    assert_true(tt_timer_armed(&t));
+    assert_ptr_equal(tt_timer_wheel_expire(w, deadline), &t);
+    assert_false(tt_timer_armed(&t));
+    assert_null(tt_timer_wheel_expire(w, deadline));
+    assert_int_equal(tt_timer_wheel_count(w), 0);
+    tt_timer_wheel_free(w);
 }
 
 static void timer_fires_at_deadline_not_one_us_before(void **state)
@@ -307,79 +307,79 @@ static void timer_fires_at_never_minus_one(void **state)
 
 static void timer_expire_at_never_fires_the_last_deadline(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(5);
+    struct timer_wheel *w = tt_timer_wheel_new(5);
     struct timer t;
 
     (void)state;
     timer_init(&t, 0);
-    timer_arm(w, &t, TIMER_NEVER - 1);
-    assert_true(timer_wheel_next(w) == TIMER_NEVER - 1);
-    assert_ptr_equal(timer_wheel_expire(w, TIMER_NEVER), &t);
-    assert_null(timer_wheel_expire(w, TIMER_NEVER));
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &t, TIMER_NEVER - 1);
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER - 1);
+    assert_ptr_equal(tt_timer_wheel_expire(w, TIMER_NEVER), &t);
+    assert_null(tt_timer_wheel_expire(w, TIMER_NEVER));
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    tt_timer_wheel_free(w);
 }
 
 /* ---- next() ---- */
 
 static void timer_next_is_never_when_empty(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(1000);
+    struct timer_wheel *w = tt_timer_wheel_new(1000);
     struct timer t;
 
     (void)state;
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    assert_null(timer_wheel_expire(w, 5000));
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    assert_null(tt_timer_wheel_expire(w, 5000));
     timer_init(&t, 0);
-    timer_arm(w, &t, 6000);
-    timer_cancel(w, &t);
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &t, 6000);
+    tt_timer_cancel(w, &t);
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    tt_timer_wheel_free(w);
 }
 
 /* Without cancels the bound kept per slot is exact at every level. */
 static void timer_next_is_exact_earliest_deadline_at_every_level(void **state)
 {
     static const uint64_t delays[] = {3, 300, 70 * MS, 20 * SEC, 2 * 3600 * SEC, 30 * DAY};
-    struct timer_wheel *w = timer_wheel_new(777);
+    struct timer_wheel *w = tt_timer_wheel_new(777);
     struct timer t[6];
 
     (void)state;
     for (size_t i = 6; i-- > 0;) {
         timer_init(&t[i], (uint8_t)i);
-        timer_arm(w, &t[i], 777 + delays[i]);
-        assert_true(timer_wheel_next(w) == 777 + delays[i]);
+        tt_timer_arm(w, &t[i], 777 + delays[i]);
+        assert_true(tt_timer_wheel_next(w) == 777 + delays[i]);
     }
     for (size_t i = 0; i < 6; i++) {
         uint64_t deadline = 777 + delays[i];
-        assert_true(timer_wheel_next(w) == deadline);
-        assert_null(timer_wheel_expire(w, deadline - 1));
-        assert_true(timer_wheel_next(w) == deadline);
-        assert_ptr_equal(timer_wheel_expire(w, deadline), &t[i]);
-        assert_null(timer_wheel_expire(w, deadline));
+        assert_true(tt_timer_wheel_next(w) == deadline);
+        assert_null(tt_timer_wheel_expire(w, deadline - 1));
+        assert_true(tt_timer_wheel_next(w) == deadline);
+        assert_ptr_equal(tt_timer_wheel_expire(w, deadline), &t[i]);
+        assert_null(tt_timer_wheel_expire(w, deadline));
     }
-    timer_wheel_free(w);
+    tt_timer_wheel_free(w);
 }
 
 /* A cancel may leave the slot's bound too low: next() is then early, once,
  * and the wheel still moves on (the next call is exact). */
 static void timer_next_after_cancel_is_early_at_most_once(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer a, b;
 
     (void)state;
     timer_init(&a, 0);
     timer_init(&b, 1);
-    timer_arm(w, &a, 100000); /* same level-2 slot: [65536, 131072) */
-    timer_arm(w, &b, 100100);
-    timer_cancel(w, &a);
-    assert_true(timer_wheel_next(w) == 100000);
-    assert_null(timer_wheel_expire(w, 100000));
-    assert_true(timer_wheel_next(w) == 100100);
-    assert_ptr_equal(timer_wheel_expire(w, 100100), &b);
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &a, 100000); /* same level-2 slot: [65536, 131072) */
+    tt_timer_arm(w, &b, 100100);
+    tt_timer_cancel(w, &a);
+    assert_true(tt_timer_wheel_next(w) == 100000);
+    assert_null(tt_timer_wheel_expire(w, 100000));
+    assert_true(tt_timer_wheel_next(w) == 100100);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 100100), &b);
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    tt_timer_wheel_free(w);
 }
 
 /* Following next() alone reaches every deadline exactly, one call each. */
@@ -392,7 +392,7 @@ static void timer_following_next_fires_each_deadline_exactly(void **state)
         model_arm(m, i, m->now + random_delay(&m->rng, m->now));
     while (m->ref_len > 0)
         assert_exact_fire(m, follow_next_to_fire(m));
-    assert_true(timer_wheel_next(m->w) == TIMER_NEVER);
+    assert_true(tt_timer_wheel_next(m->w) == TIMER_NEVER);
     model_free(m);
 }
 
@@ -478,131 +478,131 @@ static void timer_random_jumps_fire_in_deadline_order(void **state)
 
 static void timer_rearm_moves_the_deadline(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer t;
 
     (void)state;
     timer_init(&t, 0);
-    timer_arm(w, &t, 100 * MS);
-    timer_arm(w, &t, 50 * MS); /* earlier */
-    assert_int_equal(timer_wheel_count(w), 1);
-    assert_null(timer_wheel_expire(w, 50 * MS - 1));
-    assert_ptr_equal(timer_wheel_expire(w, 50 * MS), &t);
-    assert_null(timer_wheel_expire(w, 100 * MS));
-    timer_arm(w, &t, 200 * MS);
-    timer_arm(w, &t, 300 * MS); /* later */
-    assert_null(timer_wheel_expire(w, 300 * MS - 1));
-    assert_ptr_equal(timer_wheel_expire(w, 300 * MS), &t);
-    assert_null(timer_wheel_expire(w, 10 * SEC));
-    assert_int_equal(timer_wheel_count(w), 0);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &t, 100 * MS);
+    tt_timer_arm(w, &t, 50 * MS); /* earlier */
+    assert_int_equal(tt_timer_wheel_count(w), 1);
+    assert_null(tt_timer_wheel_expire(w, 50 * MS - 1));
+    assert_ptr_equal(tt_timer_wheel_expire(w, 50 * MS), &t);
+    assert_null(tt_timer_wheel_expire(w, 100 * MS));
+    tt_timer_arm(w, &t, 200 * MS);
+    tt_timer_arm(w, &t, 300 * MS); /* later */
+    assert_null(tt_timer_wheel_expire(w, 300 * MS - 1));
+    assert_ptr_equal(tt_timer_wheel_expire(w, 300 * MS), &t);
+    assert_null(tt_timer_wheel_expire(w, 10 * SEC));
+    assert_int_equal(tt_timer_wheel_count(w), 0);
+    tt_timer_wheel_free(w);
 }
 
 static void timer_cancel_of_armed_and_unarmed_timers(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer a, b;
 
     (void)state;
     timer_init(&a, 0);
     timer_init(&b, 1);
-    timer_cancel(w, &a); /* never armed: no effect */
-    assert_false(timer_armed(&a));
-    timer_arm(w, &a, 10);
-    timer_arm(w, &b, 10);
-    timer_cancel(w, &a);
-    timer_cancel(w, &a); /* twice: no effect */
-    assert_false(timer_armed(&a));
-    assert_true(timer_armed(&b));
-    assert_int_equal(timer_wheel_count(w), 1);
-    assert_ptr_equal(timer_wheel_expire(w, 10), &b);
-    timer_cancel(w, &b); /* already fired: no effect */
-    assert_null(timer_wheel_expire(w, 1000));
-    assert_int_equal(timer_wheel_count(w), 0);
-    timer_wheel_free(w);
+    tt_timer_cancel(w, &a); /* never armed: no effect */
+    assert_false(tt_timer_armed(&a));
+    tt_timer_arm(w, &a, 10);
+    tt_timer_arm(w, &b, 10);
+    tt_timer_cancel(w, &a);
+    tt_timer_cancel(w, &a); /* twice: no effect */
+    assert_false(tt_timer_armed(&a));
+    assert_true(tt_timer_armed(&b));
+    assert_int_equal(tt_timer_wheel_count(w), 1);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 10), &b);
+    tt_timer_cancel(w, &b); /* already fired: no effect */
+    assert_null(tt_timer_wheel_expire(w, 1000));
+    assert_int_equal(tt_timer_wheel_count(w), 0);
+    tt_timer_wheel_free(w);
 }
 
 static void timer_arm_in_the_past_fires_on_next_expire(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer t, u;
 
     (void)state;
     timer_init(&t, 0);
     timer_init(&u, 1);
-    assert_null(timer_wheel_expire(w, 10 * SEC)); /* the clock moves to 10 s */
-    timer_arm(w, &t, 3 * SEC);
-    timer_arm(w, &u, 0);
-    assert_true(timer_wheel_next(w) == 0);
-    timer_cancel(w, &u);
-    assert_true(timer_wheel_next(w) <= 3 * SEC);
-    assert_ptr_equal(timer_wheel_expire(w, 10 * SEC), &t);
-    assert_null(timer_wheel_expire(w, 10 * SEC));
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    timer_wheel_free(w);
+    assert_null(tt_timer_wheel_expire(w, 10 * SEC)); /* the clock moves to 10 s */
+    tt_timer_arm(w, &t, 3 * SEC);
+    tt_timer_arm(w, &u, 0);
+    assert_true(tt_timer_wheel_next(w) == 0);
+    tt_timer_cancel(w, &u);
+    assert_true(tt_timer_wheel_next(w) <= 3 * SEC);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 10 * SEC), &t);
+    assert_null(tt_timer_wheel_expire(w, 10 * SEC));
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    tt_timer_wheel_free(w);
 }
 
 /* An owner re-arms from inside the expiry loop: at now it fires in the same
  * loop, 1 µs later it does not. */
 static void timer_arm_during_expiry_at_now_fires_in_same_loop(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer a, b, c;
 
     (void)state;
     timer_init(&a, 0);
     timer_init(&b, 1);
     timer_init(&c, 2);
-    timer_arm(w, &a, 100);
-    timer_arm(w, &b, 5000);
-    assert_ptr_equal(timer_wheel_expire(w, 9000), &a); /* the wheel stopped at 100 */
-    timer_arm(w, &a, 7000);                            /* between the wheel and now */
-    timer_arm(w, &c, 9001);
-    assert_ptr_equal(timer_wheel_expire(w, 9000), &b);
-    assert_ptr_equal(timer_wheel_expire(w, 9000), &a);
-    assert_null(timer_wheel_expire(w, 9000));
-    assert_null(timer_wheel_expire(w, 9000));
-    assert_ptr_equal(timer_wheel_expire(w, 9001), &c);
-    timer_wheel_free(w);
+    tt_timer_arm(w, &a, 100);
+    tt_timer_arm(w, &b, 5000);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 9000), &a); /* the wheel stopped at 100 */
+    tt_timer_arm(w, &a, 7000);                            /* between the wheel and now */
+    tt_timer_arm(w, &c, 9001);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 9000), &b);
+    assert_ptr_equal(tt_timer_wheel_expire(w, 9000), &a);
+    assert_null(tt_timer_wheel_expire(w, 9000));
+    assert_null(tt_timer_wheel_expire(w, 9000));
+    assert_ptr_equal(tt_timer_wheel_expire(w, 9001), &c);
+    tt_timer_wheel_free(w);
 }
 
 static void timer_arm_at_never_disarms(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer t;
 
     (void)state;
     timer_init(&t, 0);
-    timer_arm(w, &t, 500);
-    timer_arm(w, &t, TIMER_NEVER);
-    assert_false(timer_armed(&t));
-    assert_int_equal(timer_wheel_count(w), 0);
-    assert_true(timer_wheel_next(w) == TIMER_NEVER);
-    assert_null(timer_wheel_expire(w, TIMER_NEVER));
-    timer_wheel_free(w);
+    tt_timer_arm(w, &t, 500);
+    tt_timer_arm(w, &t, TIMER_NEVER);
+    assert_false(tt_timer_armed(&t));
+    assert_int_equal(tt_timer_wheel_count(w), 0);
+    assert_true(tt_timer_wheel_next(w) == TIMER_NEVER);
+    assert_null(tt_timer_wheel_expire(w, TIMER_NEVER));
+    tt_timer_wheel_free(w);
 }
 
 static void timer_same_deadline_all_fire_once(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer t[64];
     uint64_t seen = 0;
 
     (void)state;
     for (unsigned i = 0; i < 64; i++) {
         timer_init(&t[i], (uint8_t)i);
-        timer_arm(w, &t[i], 3 * SEC);
+        tt_timer_arm(w, &t[i], 3 * SEC);
     }
-    assert_null(timer_wheel_expire(w, 3 * SEC - 1));
+    assert_null(tt_timer_wheel_expire(w, 3 * SEC - 1));
     for (unsigned i = 0; i < 64; i++) {
-        struct timer *x = timer_wheel_expire(w, 3 * SEC);
+        struct timer *x = tt_timer_wheel_expire(w, 3 * SEC);
         assert_non_null(x);
         assert_true((seen & (UINT64_C(1) << x->kind)) == 0);
         seen |= UINT64_C(1) << x->kind;
     }
-    assert_null(timer_wheel_expire(w, 3 * SEC));
+    assert_null(tt_timer_wheel_expire(w, 3 * SEC));
     assert_true(seen == UINT64_MAX);
-    timer_wheel_free(w);
+    tt_timer_wheel_free(w);
 }
 
 /* ---- level boundaries, wrap, far future ---- */
@@ -655,22 +655,22 @@ static void timer_wheel_wrap_across_high_boundary(void **state)
 /* A FIN_WAIT_2 timeout of hours and timers days away, next to short ones. */
 static void timer_far_future_days_fire_exactly(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(42);
+    struct timer_wheel *w = tt_timer_wheel_new(42);
     struct timer t[4];
     const uint64_t at[] = {42 + 3 * 3600 * SEC, 42 + 2 * DAY, 42 + 40 * DAY, 42 + 3650 * DAY};
 
     (void)state;
     for (unsigned i = 0; i < 4; i++) {
         timer_init(&t[i], (uint8_t)i);
-        timer_arm(w, &t[i], at[i]);
+        tt_timer_arm(w, &t[i], at[i]);
     }
     for (unsigned i = 0; i < 4; i++) {
-        assert_true(timer_wheel_next(w) == at[i]);
-        assert_null(timer_wheel_expire(w, at[i] - 1));
-        assert_ptr_equal(timer_wheel_expire(w, at[i]), &t[i]);
-        assert_null(timer_wheel_expire(w, at[i]));
+        assert_true(tt_timer_wheel_next(w) == at[i]);
+        assert_null(tt_timer_wheel_expire(w, at[i] - 1));
+        assert_ptr_equal(tt_timer_wheel_expire(w, at[i]), &t[i]);
+        assert_null(tt_timer_wheel_expire(w, at[i]));
     }
-    timer_wheel_free(w);
+    tt_timer_wheel_free(w);
 }
 
 /* A wheel created near the end of time still works up to TIMER_NEVER - 1. */
@@ -695,38 +695,38 @@ static void timer_100k_timers_fire_once_in_order(void **state)
     (void)state;
     for (size_t i = 0; i < m->n; i++) { /* bulk: sort the reference once */
         uint64_t deadline = m->now + random_delay(&m->rng, m->now);
-        timer_arm(m->w, &m->timers[i], deadline);
+        tt_timer_arm(m->w, &m->timers[i], deadline);
         m->armed_at[i] = deadline;
         m->ref[m->ref_len++] = (struct entry){deadline, i};
     }
     qsort(m->ref, m->ref_len, sizeof(*m->ref), entry_cmp);
-    assert_int_equal(timer_wheel_count(m->w), 100000);
+    assert_int_equal(tt_timer_wheel_count(m->w), 100000);
     while (m->ref_len > 0)
         assert_exact_fire(m, follow_next_to_fire(m));
-    assert_int_equal(timer_wheel_count(m->w), 0);
+    assert_int_equal(tt_timer_wheel_count(m->w), 0);
     model_free(m);
 }
 
 static void timer_count_tracks_arm_cancel_expire(void **state)
 {
-    struct timer_wheel *w = timer_wheel_new(0);
+    struct timer_wheel *w = tt_timer_wheel_new(0);
     struct timer t[3];
 
     (void)state;
     for (unsigned i = 0; i < 3; i++)
         timer_init(&t[i], (uint8_t)i);
-    assert_int_equal(timer_wheel_count(w), 0);
-    timer_arm(w, &t[0], 10);
-    timer_arm(w, &t[1], 20 * SEC);
-    timer_arm(w, &t[2], 5 * DAY);
-    timer_arm(w, &t[2], 6 * DAY); /* a move is not a new timer */
-    assert_int_equal(timer_wheel_count(w), 3);
-    timer_cancel(w, &t[1]);
-    assert_int_equal(timer_wheel_count(w), 2);
-    assert_non_null(timer_wheel_expire(w, 10));
-    assert_int_equal(timer_wheel_count(w), 1);
-    timer_wheel_free(w); /* frees with t[2] armed: t[2] is left disarmed */
-    assert_false(timer_armed(&t[2]));
+    assert_int_equal(tt_timer_wheel_count(w), 0);
+    tt_timer_arm(w, &t[0], 10);
+    tt_timer_arm(w, &t[1], 20 * SEC);
+    tt_timer_arm(w, &t[2], 5 * DAY);
+    tt_timer_arm(w, &t[2], 6 * DAY); /* a move is not a new timer */
+    assert_int_equal(tt_timer_wheel_count(w), 3);
+    tt_timer_cancel(w, &t[1]);
+    assert_int_equal(tt_timer_wheel_count(w), 2);
+    assert_non_null(tt_timer_wheel_expire(w, 10));
+    assert_int_equal(tt_timer_wheel_count(w), 1);
+    tt_timer_wheel_free(w); /* frees with t[2] armed: t[2] is left disarmed */
+    assert_false(tt_timer_armed(&t[2]));
 }
 
 int main(void)
