@@ -111,22 +111,9 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
     memset(o, 0, sizeof(*o));
     o->app = app;
     o->prog = app == CLI_ECHO_SERVER ? "echo-server" : "echo-client";
+    /* The engine's and the driver's defaults are Linux's and the contract's
+     * (docs/contract.md §3.2), set in one place: tt_config_init(). */
     tt_driver_config_init(&o->drv);
-    /* docs/contract.md §3.2 states these defaults; set here so the contract holds whatever the engine's are. */
-    o->drv.engine.addr = 0x0a070002;
-    o->drv.engine.mtu = 1500;
-    o->drv.engine.msl_us = 30000000;
-    o->drv.engine.fin_timeout_us = 60000000;
-    o->drv.engine.tcp_rfc1337 = 0;
-    o->drv.engine.tcp_tw_reuse = 0;
-    o->drv.engine.tcp_max_tw_buckets = 262144;
-    o->drv.engine.tcp_timestamps = 1;
-    o->drv.engine.tcp_syncookies = 1;
-    o->drv.engine.tcp_max_syn_backlog = 4096;
-    o->drv.engine.tcp_orphan_retries = 0;
-    o->drv.engine.invalid_ratelimit_us = 500000;
-    o->drv.engine.port_lo = 32768;
-    o->drv.engine.port_hi = 60999;
     o->drv.faults = o->faults;
     o->port = 7;
     o->raddr = 0x0a070001;

@@ -621,8 +621,7 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
 void tt_driver_config_init(tt_driver_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    tt_config_init(&cfg->engine);
-    cfg->engine.addr = 0x0a070002; /* 10.7.0.2 */
+    tt_config_init(&cfg->engine); /* 10.7.0.2 and Linux's TCP defaults */
     cfg->tun_name = "tt0";
     cfg->host_addr = 0x0a070001; /* 10.7.0.1/24 */
     cfg->host_prefix = 24;

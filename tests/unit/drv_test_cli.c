@@ -403,6 +403,64 @@ static void addresses_must_be_consistent(void **state)
     assert_int_equal(parse(CLI_ECHO_SERVER, "--addr 10.8.0.2 --host 10.8.0.1/24"), CLI_RUN);
 }
 
+/* The options that a default value sets: what `--flag DEFAULT` must leave as it was. */
+static void expect_same_settings(const struct cli_opts *a, const struct cli_opts *b,
+                                 const char *flag)
+{
+    if (memcmp(&a->drv.engine, &b->drv.engine, sizeof(a->drv.engine)) != 0 ||
+        strcmp(a->drv.tun_name, b->drv.tun_name) != 0 || a->drv.host_addr != b->drv.host_addr ||
+        a->drv.host_prefix != b->drv.host_prefix || a->port != b->port ||
+        a->close_after != b->close_after || a->max_conns != b->max_conns ||
+        a->raddr != b->raddr || a->rport != b->rport || a->count != b->count ||
+        a->concurrency != b->concurrency || a->bytes != b->bytes)
+        fail_msg("--help says %s has a default the program does not use", flag);
+}
+
+/* Checks every "(default V)" of one app's --help: giving `--flag V` must change nothing. */
+static int check_help_defaults(enum cli_app app)
+{
+    static char help[8192];
+    static struct cli_opts defaults;
+    char flag[64] = "", args[160];
+    int checked = 0;
+
+    assert_int_equal(parse(app, "--help"), CLI_DONE);
+    snprintf(help, sizeof(help), "%s", R.out);
+    assert_int_equal(parse(app, ""), CLI_RUN);
+    defaults = R.o;
+    for (char *line = help, *next; line; line = next) { /* not strtok: parse() uses it */
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (strncmp(line, "  --", 4) == 0)
+            sscanf(line + 2, "%63s", flag);
+        const char *d = strstr(line, "(default ");
+        if (!d || !flag[0])
+            continue;
+        char value[64];
+        if (sscanf(d + 9, "%63[^,;) ]", value) != 1)
+            continue;
+        size_t n = strlen(value);
+        if (value[n - 1] == ':') /* "(default 0: echo until ...)" */
+            value[n - 1] = '\0';
+        snprintf(args, sizeof(args), "%s %s", flag, value);
+        int rc = parse(app, args);
+        if (rc != CLI_RUN)
+            fail_msg("--help's default for %s does not parse: '%s'", flag, args);
+        expect_same_settings(&defaults, &R.o, flag);
+        checked++;
+    }
+    return checked;
+}
+
+/* The defaults live in tt_config_init() and cli_defaults(); --help states
+ * them in words, and this keeps the two from drifting apart. */
+static void help_defaults_are_the_defaults(void **state)
+{
+    assert_true(check_help_defaults(CLI_ECHO_SERVER) >= 15);
+    assert_true(check_help_defaults(CLI_ECHO_CLIENT) >= 18);
+}
+
 static void help_and_version_go_to_stdout(void **state)
 {
     assert_int_equal(parse(CLI_ECHO_SERVER, "--help"), CLI_DONE);
@@ -439,6 +497,7 @@ int main(void)
         cmocka_unit_test(unknown_and_misplaced_flags),
         cmocka_unit_test(addresses_must_be_consistent),
         cmocka_unit_test(help_and_version_go_to_stdout),
+        cmocka_unit_test(help_defaults_are_the_defaults),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
