@@ -84,8 +84,7 @@ void *tt_listener_get_data(const tt_listener_t *l)
     return l->data;
 }
 
-int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
-               tt_conn_t **conn)
+int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb, tt_conn_t **conn)
 {
     if (rport == 0)
         return -EINVAL;

@@ -55,7 +55,8 @@ static bool node_matches(const struct hnode *n, const struct tuple *t)
            ct->laddr == t->laddr;
 }
 
-struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash)
+struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
+                                   uint32_t hash)
 {
     for (struct hnode *n = tab->buckets[hash & (tab->nbuckets - 1)]; n; n = n->next) {
         if (n->hash == hash && node_matches(n, t))

@@ -16,22 +16,22 @@
 #include "ring.h"
 #include "tcp_wire.h"
 #include "timer.h"
-#include "tw_table.h"
 #include "tuntcp/tuntcp.h"
+#include "tw_table.h"
 
 #define MS 1000ull
 #define SEC 1000000ull
 
-#define TT_RTO_INIT (1 * SEC)   /* RFC 6298 2.1 */
-#define TT_RTO_MIN (200 * MS)   /* Linux TCP_RTO_MIN */
-#define TT_RTO_MAX (120 * SEC)  /* Linux TCP_RTO_MAX */
-#define TT_MSS_DEFAULT 536      /* RFC 9293 3.7.1: no MSS option */
-#define TT_MSS_MIN 48           /* Linux tcp_min_snd_mss: least peer MSS honoured */
-#define TT_INIT_CWND 10         /* RFC 6928 */
-#define TT_DUPACK_THRESH 3      /* RFC 5681 3.2 */
-#define TT_QUICKACKS 16         /* Linux TCP_MAX_QUICKACKS */
-#define TT_SACK_SCOREBOARD 8    /* SACKed ranges remembered */
-#define TT_OOO_POOL_MAX 512     /* spare reassembly nodes kept */
+#define TT_RTO_INIT (1 * SEC)  /* RFC 6298 2.1 */
+#define TT_RTO_MIN (200 * MS)  /* Linux TCP_RTO_MIN */
+#define TT_RTO_MAX (120 * SEC) /* Linux TCP_RTO_MAX */
+#define TT_MSS_DEFAULT 536     /* RFC 9293 3.7.1: no MSS option */
+#define TT_MSS_MIN 48          /* Linux tcp_min_snd_mss: least peer MSS honoured */
+#define TT_INIT_CWND 10        /* RFC 6928 */
+#define TT_DUPACK_THRESH 3     /* RFC 5681 3.2 */
+#define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
+#define TT_SACK_SCOREBOARD 8   /* SACKed ranges remembered */
+#define TT_OOO_POOL_MAX 512    /* spare reassembly nodes kept */
 #define TT_TW_REUSE_AGE (1 * SEC)
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
@@ -89,20 +89,20 @@ struct tt_conn {
     /* send buffer: bytes from snd_buf_seq on, acked ones removed */
     struct ring sndbuf;
     uint32_t snd_buf_seq;
-    bool fin_queued;   /* the app asked for a FIN after the queued data */
+    bool fin_queued; /* the app asked for a FIN after the queued data */
     bool fin_sent;
-    uint32_t fin_seq;  /* sequence number of our FIN, once sent */
-    uint32_t rtx_nxt;  /* next sequence to retransmit during loss recovery */
+    uint32_t fin_seq; /* sequence number of our FIN, once sent */
+    uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
 
     /* receive side */
     struct ring rcvbuf; /* in order, not yet delivered to the app */
     struct ooo_seg *ooo;
     uint32_t ooo_bytes;
     uint32_t ooo_last_seq; /* the last segment queued, first in SACK (RFC 2018 4) */
-    bool eof_pending;   /* FIN received, TT_EOF not yet delivered */
-    int err_pending;    /* error not yet delivered (-ECONNRESET ...) */
-    bool ack_now;       /* an ACK must go out at the next output */
-    uint8_t quickacks;  /* data segments still ACKed at once (Linux quick-ACK) */
+    bool eof_pending;      /* FIN received, TT_EOF not yet delivered */
+    int err_pending;       /* error not yet delivered (-ECONNRESET ...) */
+    bool ack_now;          /* an ACK must go out at the next output */
+    uint8_t quickacks;     /* data segments still ACKed at once (Linux quick-ACK) */
     uint32_t unacked_segs;
 
     /* RFC 6298 retransmission timer */
@@ -111,9 +111,9 @@ struct tt_conn {
     bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
     uint32_t rtt_seq;
     uint64_t rtt_start;
-    int retries;       /* consecutive timeouts of the same segment */
-    bool persist;      /* the RTX timer is a zero-window probe timer */
-    bool in_loss;      /* after an RTO, until `recover` is acked */
+    int retries;  /* consecutive timeouts of the same segment */
+    bool persist; /* the RTX timer is a zero-window probe timer */
+    bool in_loss; /* after an RTO, until `recover` is acked */
 
     /* when to give up (tcp_timer.c; Linux tcp_write_timeout, tcp_probe_timer) */
     uint64_t rtx_stamp;   /* when the RTX timer was started (Linux retrans_stamp) */
@@ -140,11 +140,11 @@ struct tt_conn {
     /* the application's side */
     tt_listener_t *listener; /* passive open, until accepted */
     struct tt_conn *accept_next;
-    bool accepted;           /* handed to the app (or an active open) */
-    bool in_ready_queue;     /* on its listener's accept queue */
-    bool orphan;             /* the app closed its handle */
-    bool detached;           /* gone from the tables; only the handle remains */
-    bool dead;               /* freed at the end of the engine call */
+    bool accepted;       /* handed to the app (or an active open) */
+    bool in_ready_queue; /* on its listener's accept queue */
+    bool orphan;         /* the app closed its handle */
+    bool detached;       /* gone from the tables; only the handle remains */
+    bool dead;           /* freed at the end of the engine call */
     bool linger_on, reading, wr_shut, writable_wanted;
     unsigned linger_s;
     tt_connect_cb connect_cb;
@@ -160,9 +160,9 @@ struct tt_listener {
     tt_engine_t *eng;
     uint16_t port;
     int backlog;
-    int ready;                        /* established, not yet accepted */
-    int half_open;                    /* in SYN_RECEIVED */
-    uint64_t last_cookie;             /* when we last answered with a SYN cookie */
+    int ready;            /* established, not yet accepted */
+    int half_open;        /* in SYN_RECEIVED */
+    uint64_t last_cookie; /* when we last answered with a SYN cookie */
     bool cookies_sent;
     struct tt_conn *ready_head, *ready_tail;
     tt_connection_cb cb;
@@ -182,23 +182,23 @@ struct tt_engine {
     tt_event_cb ev;
     void *ev_ctx;
     uint64_t now, start;
-    int depth;                    /* nesting of entry points and callbacks */
+    int depth; /* nesting of entry points and callbacks */
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;
     struct timer_wheel *wheel;
-    struct tw_table tw;           /* TIME_WAIT entries, FIFO by expiry */
+    struct tw_table tw; /* TIME_WAIT entries, FIFO by expiry */
     struct tt_conn *zombies;
     struct tt_conn *all_conns;
-    struct tt_conn *last_conn;    /* the last lookup's result: bulk flows skip the hash */
-    struct ooo_seg *ooo_pool;     /* spare reassembly nodes of MTU size: no malloc per packet */
+    struct tt_conn *last_conn; /* the last lookup's result: bulk flows skip the hash */
+    struct ooo_seg *ooo_pool;  /* spare reassembly nodes of MTU size: no malloc per packet */
     uint32_t ooo_pool_len;
-    uint32_t port_perturb[256];   /* RFC 6056 Algorithm 4 table */
-    uint64_t rng;                 /* splitmix64 state, from cfg.seed */
+    uint32_t port_perturb[256]; /* RFC 6056 Algorithm 4 table */
+    uint64_t rng;               /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
     tt_stats_t stats;
-    uint8_t pkt[65536 + 64];      /* scratch for one outgoing datagram */
-    uint8_t payload[65536];       /* scratch: a segment's bytes out of a ring */
+    uint8_t pkt[65536 + 64]; /* scratch for one outgoing datagram */
+    uint8_t payload[65536];  /* scratch: a segment's bytes out of a ring */
 };
 
 /* engine.c */
@@ -215,7 +215,8 @@ void tt_engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o);
 uint32_t tt_tuple_hash(const tt_engine_t *eng, const struct tuple *t);
 int tt_conn_table_init(struct conn_table *tab);
 void tt_conn_table_fini(struct conn_table *tab);
-struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t, uint32_t hash);
+struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
+                                   uint32_t hash);
 int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
 void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
@@ -259,7 +260,7 @@ void tt_tcp_syn_options(struct tt_conn *c, const struct seg *seg);
 /* tcp_listen.c */
 void tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
 void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                    uint32_t iss);
+                       uint32_t iss);
 
 /* tcp_ack.c */
 bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg);

@@ -390,7 +390,7 @@ static void count_verdict(struct fault_set *fs, enum fault_action a)
 }
 
 enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
-                               size_t len, uint64_t *delay_us)
+                                  size_t len, uint64_t *delay_us)
 {
     struct pkt_info pi;
 

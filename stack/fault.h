@@ -85,6 +85,6 @@ int tt_fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t e
  * packet, so an out rule sees the connection's state at send time.
  */
 enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
-                               size_t len, uint64_t *delay_us);
+                                  size_t len, uint64_t *delay_us);
 
 #endif

@@ -23,7 +23,6 @@
 #define ICMP_TYPE_ECHO_REPLY 0
 #define ICMP_TYPE_ECHO_REQUEST 8
 
-
 /*
  * RFC 791 3.1. The lengths are checked from the outside in: the buffer must
  * hold a minimal header, then total_len bytes, and the header (IHL) must fit
@@ -67,7 +66,7 @@ int tt_ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
  * we would rather hear that a datagram is too big than have it fragmented.
  */
 void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
-                uint16_t id)
+                   uint16_t id)
 {
     p[0] = 0x45; /* version 4, IHL 5: we send no IP options */
     p[1] = 0;    /* TOS */

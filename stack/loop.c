@@ -48,7 +48,7 @@
 #define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
 #define DELAY_SLOTS 64     /* datagrams held by delay faults */
-#define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a running capture is readable within a second */
+#define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
 #define HANDLES_MAX 8
 
 struct tt_driver {
@@ -488,7 +488,8 @@ static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, ch
 
     if (cfg->pcap_path != NULL && (rc = tt_pcap_open(&d->pcap, cfg->pcap_path)) < 0)
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
-    if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
+    if (cfg->trace_path != NULL &&
+        (rc = tt_trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
     return 0;
 }

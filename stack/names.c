@@ -10,8 +10,8 @@
 const char *tt_state_name(tt_state_t state)
 {
     static const char *const names[] = {
-        "CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
-        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+        "CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+        "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",  "LAST_ACK",     "TIME_WAIT",
     };
     if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
         return "UNKNOWN";
@@ -40,7 +40,10 @@ const char *tt_strerror(int err)
     return strerror(-err);
 }
 
-#define STAT(name) {#name, offsetof(tt_stats_t, name)}
+#define STAT(name)                                                                                 \
+    {                                                                                              \
+#name, offsetof(tt_stats_t, name)                                                          \
+    }
 
 static const tt_stat_desc_t stat_table[] = {
     STAT(TcpActiveOpens),

@@ -20,7 +20,8 @@ struct drv_counters {
     uint64_t pcap_records;
 };
 
-void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us);
+void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c,
+                     uint64_t now_us);
 
 /* One `ss -tan`-like line for info, newline included, into buf of cap bytes. */
 void tt_report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us);

@@ -30,8 +30,8 @@ static uint32_t cookie_mac(const tt_engine_t *eng, const struct seg *s, uint32_t
                            uint32_t count)
 {
     uint8_t b[24];
-    uint32_t w[6] = {s->saddr, s->daddr, (uint32_t)s->sport << 16 | s->dport, irs, count,
-                     0x636f6f6b};
+    uint32_t w[6] = {s->saddr, s->daddr, (uint32_t)s->sport << 16 | s->dport,
+                     irs,      count,    0x636f6f6b};
     memcpy(b, w, sizeof(b));
     return (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b)) & COOKIE_MAC_MASK;
 }

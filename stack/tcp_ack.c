@@ -207,8 +207,7 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
 {
     if (seq_lt(seg->ack, c->snd_una))
         return;
-    if (seq_lt(c->snd_wl1, seg->seq) ||
-        (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
@@ -289,8 +288,7 @@ bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     bool was_syn_rcvd = c->state == TT_STATE_SYN_RECEIVED;
     if (was_syn_rcvd && !syn_received_ack(c, seg))
         return false;
-    if (seq_gt(seg->ack, c->snd_nxt) ||
-        seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
+    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
         /* RFC 9293 3.10.7.4 and RFC 5961 5.2: not acceptable; ACK, rate-limited */
         if (!tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
             tt_tcp_send_ack(c);

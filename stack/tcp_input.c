@@ -153,7 +153,8 @@ static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
  * is exempt (tcp_oow_exempt: data or FIN without SYN, as Linux). */
 static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
 {
-    if (!tt_tcp_oow_exempt(seg) && tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
+    if (!tt_tcp_oow_exempt(seg) &&
+        tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent)) {
         c->eng->stats.TcpExtTCPACKSkippedSeq++;
         return;
     }
@@ -248,8 +249,7 @@ static void update_ts_recent(struct tt_conn *c, const struct seg *seg)
 {
     if (!c->ts_on || !seg->opt.ts_ok)
         return;
-    if (seq_leq(seg->seq, c->last_ack_sent) &&
-        (int32_t)(seg->opt.ts_val - c->ts_recent) >= 0) {
+    if (seq_leq(seg->seq, c->last_ack_sent) && (int32_t)(seg->opt.ts_val - c->ts_recent) >= 0) {
         c->ts_recent = seg->opt.ts_val;
         c->ts_recent_stamp = c->eng->now;
     }
@@ -278,7 +278,7 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
         return TT_STATE_CLOSE_WAIT;
     case TT_STATE_FIN_WAIT_1: /* with ours acked in the same segment: TIME_WAIT */
         return c->fin_sent && seq_gt(c->snd_una, c->fin_seq) ? TT_STATE_TIME_WAIT
-                                                              : TT_STATE_CLOSING;
+                                                             : TT_STATE_CLOSING;
     case TT_STATE_FIN_WAIT_2:
         return TT_STATE_TIME_WAIT;
     default:
@@ -527,8 +527,8 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     struct tuple t;
     tt_tcp_tuple_of(seg, &t);
     struct tt_conn *last = eng->last_conn;
-    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport &&
-        last->t.lport == t.lport && last->t.laddr == t.laddr) {
+    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
+        last->t.laddr == t.laddr) {
         tt_tcp_conn_input(last, seg);
         return;
     }

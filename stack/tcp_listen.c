@@ -67,7 +67,7 @@ static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
 
 /* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
 void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                    uint32_t iss)
+                       uint32_t iss)
 {
     if (l->ready >= l->backlog) {
         eng->stats.TcpExtListenOverflows++;
@@ -108,8 +108,8 @@ static bool cookies_recent(const tt_engine_t *eng, const struct tt_listener *l)
 }
 
 /* The ACK of a cookie SYN-ACK: the connection as the SYN would have made it. */
-static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l,
-                                   const struct seg *seg, const struct syncookie *sc)
+static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg,
+                                   const struct syncookie *sc)
 {
     struct tt_conn *c = new_passive_conn(eng, l, seg);
     if (!c)

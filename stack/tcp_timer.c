@@ -16,7 +16,7 @@
 #include "engine.h"
 #include "seq.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 static uint64_t clamp_rto(uint64_t rto)
 {

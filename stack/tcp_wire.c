@@ -41,7 +41,6 @@
 /* RFC 7323 2.3: a larger shift would let the window exceed 2^30. */
 #define TCP_MAX_WS 14
 
-
 /* RFC 2018 3: 2 + 8n bytes for n blocks; 4 at most fit in 40 bytes. */
 static int parse_sack(const uint8_t *opt, size_t olen, struct tcp_opts *o)
 {

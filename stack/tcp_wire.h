@@ -40,21 +40,21 @@ struct tcp_opts {
 struct seg {
     uint32_t saddr, daddr; /* host order */
     uint16_t sport, dport;
-    uint32_t seq, ack;     /* SEG.SEQ, SEG.ACK */
-    uint8_t flags;         /* TCP_SYN | TCP_ACK ... */
-    uint16_t wnd;          /* SEG.WND as on the wire, unscaled */
-    uint16_t up;           /* urgent pointer */
+    uint32_t seq, ack; /* SEG.SEQ, SEG.ACK */
+    uint8_t flags;     /* TCP_SYN | TCP_ACK ... */
+    uint16_t wnd;      /* SEG.WND as on the wire, unscaled */
+    uint16_t up;       /* urgent pointer */
     struct tcp_opts opt;
     const uint8_t *data;
-    uint32_t len;          /* payload bytes; SEG.LEN adds SYN and FIN */
+    uint32_t len; /* payload bytes; SEG.LEN adds SYN and FIN */
 };
 
 enum tcp_parse_result {
     TCP_OK = 0,
-    TCP_ERR_TRUNC = -1,  /* shorter than 20 bytes */
-    TCP_ERR_DOFF = -2,   /* data offset < 5 or past the segment */
-    TCP_ERR_CSUM = -3,   /* checksum with the pseudo-header */
-    TCP_ERR_OPTS = -4,   /* an option's length is 0, 1, overruns, or a known one is the wrong size */
+    TCP_ERR_TRUNC = -1, /* shorter than 20 bytes */
+    TCP_ERR_DOFF = -2,  /* data offset < 5 or past the segment */
+    TCP_ERR_CSUM = -3,  /* checksum with the pseudo-header */
+    TCP_ERR_OPTS = -4,  /* an option's length is 0, 1, overruns, or a known one is the wrong size */
 };
 
 /* SEG.LEN: payload plus one for SYN and one for FIN (RFC 9293 3.4). */

@@ -19,10 +19,10 @@
 #define TIMER_NEVER UINT64_MAX
 
 struct timer {
-    uint64_t deadline;        /* absolute µs; meaningful while armed */
+    uint64_t deadline;         /* absolute µs; meaningful while armed */
     struct timer *next, *prev; /* links in a wheel slot; NULL when not armed */
-    uint8_t kind;             /* the owner's tag: which timer of the object */
-    uint8_t level;            /* internal */
+    uint8_t kind;              /* the owner's tag: which timer of the object */
+    uint8_t level;             /* internal */
 };
 
 struct timer_wheel; /* defined in timer.c */

@@ -154,7 +154,8 @@ void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev)
 
     if (n == 0)
         return;
-    /* Flushed per line (docs/contract.md §4): a reader of the file sees each event when it happens. */
+    /* Flushed per line (docs/contract.md §4): a reader of the file sees each event when it happens.
+     */
     if (fwrite(buf, 1, n, tw->f) != n || fflush(tw->f) != 0)
         tw->failed = true;
 }

@@ -144,7 +144,7 @@ static void tun_disable_ipv6(const char *ifname)
 }
 
 int tt_tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
-                  const char **step)
+                     const char **step)
 {
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int rc;

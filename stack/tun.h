@@ -24,7 +24,7 @@ int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char
  * *step names the ioctl that failed. Errors: -errno of socket() or ioctl().
  */
 int tt_tun_configure(const char *ifname, uint32_t addr, uint8_t prefix, uint32_t mtu,
-                  const char **step);
+                     const char **step);
 
 /* What a failed read() or write() on the TUN file descriptor means. */
 enum tt_tun_err_kind {

@@ -35,7 +35,7 @@ void tt_tw_table_fini(struct tw_table *t)
 }
 
 tw_id tt_tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
-                      uint32_t hash)
+                         uint32_t hash)
 {
     for (tw_id id = t->buckets[hash & (t->nbuckets - 1)]; id;) {
         const struct tw_entry *e = tw_at(t, id);

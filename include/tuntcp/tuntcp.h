@@ -306,9 +306,9 @@ tt_state_t tt_conn_state(const tt_conn_t *conn);
 void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info);
 
 /* ---- names ---- */
-const char *tt_state_name(tt_state_t state);      /* "FIN_WAIT_2" */
+const char *tt_state_name(tt_state_t state);             /* "FIN_WAIT_2" */
 const char *tt_close_reason_name(tt_close_reason_t why); /* "timewait_expired" */
-const char *tt_strerror(int err);                 /* covers TT_EOF */
+const char *tt_strerror(int err);                        /* covers TT_EOF */
 
 #ifdef __cplusplus
 }

@@ -62,8 +62,8 @@ static void close_at_once(tt_listener_t *l, int status)
         tt_conn_close(c, NULL);
 }
 
-static void peer_send(struct bench *b, uint32_t raddr, uint16_t rport, uint8_t flags,
-                      uint32_t seq, uint32_t ack)
+static void peer_send(struct bench *b, uint32_t raddr, uint16_t rport, uint8_t flags, uint32_t seq,
+                      uint32_t ack)
 {
     struct seg s;
     memset(&s, 0, sizeof(s));
@@ -85,7 +85,7 @@ static void one_timewait(struct bench *b, uint32_t raddr, uint16_t rport)
     const uint32_t irs = 1000;
     peer_send(b, raddr, rport, TCP_SYN, irs, 0);
     uint32_t iss = b->last_iss;
-    peer_send(b, raddr, rport, TCP_ACK, irs + 1, iss + 1);          /* accepted, closed: FIN */
+    peer_send(b, raddr, rport, TCP_ACK, irs + 1, iss + 1);           /* accepted, closed: FIN */
     peer_send(b, raddr, rport, TCP_ACK | TCP_FIN, irs + 1, iss + 2); /* final ACK: TIME_WAIT */
 }
 

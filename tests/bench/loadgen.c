@@ -207,8 +207,8 @@ static int run_bulk(const struct opts *o)
     while (done < n) {
         double left = deadline - now_s();
         if (left <= 0) {
-            fprintf(stderr, "bulk: timeout after %.1f s: %ld of %ld connections done\n",
-                    o->timeout, done, n);
+            fprintf(stderr, "bulk: timeout after %.1f s: %ld of %ld connections done\n", o->timeout,
+                    done, n);
             for (long i = 0; i < n; i++)
                 if (!c[i].done)
                     fprintf(stderr, "  conn %ld: sent %llu recvd %llu\n", i,
@@ -374,8 +374,7 @@ static int run_crr(const struct opts *o, bool hold)
     long *free_slots = xcalloc((size_t)nslots, sizeof(long)), nfree = 0;
     double t0 = now_s(), deadline = t0 + o->timeout;
 
-    if (slots == NULL || lat == NULL || free_slots == NULL || ep < 0 || bytes == 0 ||
-        bytes > CHUNK)
+    if (slots == NULL || lat == NULL || free_slots == NULL || ep < 0 || bytes == 0 || bytes > CHUNK)
         return fprintf(stderr, "crr: set-up failed\n"), 1;
     if (hold)
         raise_nofile((rlim_t)n + 256);
@@ -757,8 +756,16 @@ static bool parse_to(struct opts *o, const char *s)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.addr = "0.0.0.0", .port = 7, .conns = 1, .concurrency = 1, .count = 1000,
-                     .warmup = 100, .window = 64, .size = 1472, .bytes = -1, .duration = 1,
+    struct opts o = {.addr = "0.0.0.0",
+                     .port = 7,
+                     .conns = 1,
+                     .concurrency = 1,
+                     .count = 1000,
+                     .warmup = 100,
+                     .window = 64,
+                     .size = 1472,
+                     .bytes = -1,
+                     .duration = 1,
                      .timeout = 60};
 
     if (argc < 2)

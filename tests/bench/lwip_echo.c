@@ -279,8 +279,8 @@ int main(int argc, char **argv)
     }
     if (rx != NULL)
         pbuf_free(rx);
-    fprintf(stderr, "lwip_echo: in %llu out %llu out_errors %llu accepted %llu closed %llu\n",
-            n_in, n_out, n_out_err, n_accepted, n_closed);
+    fprintf(stderr, "lwip_echo: in %llu out %llu out_errors %llu accepted %llu closed %llu\n", n_in,
+            n_out, n_out_err, n_accepted, n_closed);
     close(tun_fd);
     return 0;
 }

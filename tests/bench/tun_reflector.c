@@ -129,8 +129,8 @@ int main(int argc, char **argv)
                 out++;
         }
     }
-    fprintf(stderr, "tun_reflector: in %llu out %llu dropped %llu errors %llu\n", in, out,
-            dropped, errors);
+    fprintf(stderr, "tun_reflector: in %llu out %llu dropped %llu errors %llu\n", in, out, dropped,
+            errors);
     close(fd);
     return 0;
 }

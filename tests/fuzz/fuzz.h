@@ -58,9 +58,9 @@ struct slot {
     bool connected, eof, failed, rx_have, wpure, linger_on;
     unsigned linger_s;
     uint64_t close_at; /* when the application closed it */
-    uint8_t rx_next; /* the byte the stream must carry next */
-    uint8_t wbase;   /* (uint8_t)(ISS + 1): the pattern's start */
-    uint32_t raddr;  /* the 4-tuple, for the model */
+    uint8_t rx_next;   /* the byte the stream must carry next */
+    uint8_t wbase;     /* (uint8_t)(ISS + 1): the pattern's start */
+    uint32_t raddr;    /* the 4-tuple, for the model */
     uint16_t lport, rport;
     uint64_t wr_off; /* bytes written so far */
 };

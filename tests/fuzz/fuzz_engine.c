@@ -95,7 +95,7 @@ static void config_read(struct fz *f)
 static void queue_push(struct pktq *q, const uint8_t *pkt, size_t len)
 {
     if (len > QUEUE_PKT)
-        return; /* too big to keep: lost */
+        return;                  /* too big to keep: lost */
     if (q->count == QUEUE_LEN) { /* full: the oldest is lost */
         q->head = (q->head + 1) % QUEUE_LEN;
         q->count--;
@@ -146,8 +146,7 @@ static void run_until(struct fz *f, uint64_t target)
         uint64_t next = tt_engine_next_deadline(f->eng);
         /* What was due has run: the next deadline lies in the future. */
         FZ_CHECK(next == TT_TIME_NEVER || next > f->now,
-                 "next_deadline %" PRIu64 " <= now %" PRIu64 " right after timers()", next,
-                 f->now);
+                 "next_deadline %" PRIu64 " <= now %" PRIu64 " right after timers()", next, f->now);
     }
     f->now = target;
     f->model.now = target;
@@ -506,24 +505,59 @@ static void op_read(struct fz *f)
 static void run_op(struct fz *f, enum op op)
 {
     switch (op) {
-    case OP_PEER: op_peer(f); break;
-    case OP_ADVANCE: op_advance(f); break;
-    case OP_ADVANCE_NEXT: op_advance_next(f); break;
-    case OP_INPUT: op_input(f); break;
-    case OP_LISTEN: op_listen(f); break;
-    case OP_CONNECT: op_connect(f); break;
-    case OP_ACCEPT: op_accept(f); break;
-    case OP_WRITE: op_write(f); break;
-    case OP_SHUTDOWN: op_shutdown(f); break;
-    case OP_CLOSE: op_close(f, false); break;
-    case OP_CLOSE_RESET: op_close(f, true); break;
-    case OP_LINGER: op_linger(f); break;
-    case OP_READ: op_read(f); break;
-    case OP_LISTENER_CLOSE: op_listener_close(f); break;
-    case OP_LOOP: op_loop(f); break;
-    case OP_MANGLE: op_mangle(f); break;
-    case OP_PING: op_ping(f); break;
-    default: break;
+    case OP_PEER:
+        op_peer(f);
+        break;
+    case OP_ADVANCE:
+        op_advance(f);
+        break;
+    case OP_ADVANCE_NEXT:
+        op_advance_next(f);
+        break;
+    case OP_INPUT:
+        op_input(f);
+        break;
+    case OP_LISTEN:
+        op_listen(f);
+        break;
+    case OP_CONNECT:
+        op_connect(f);
+        break;
+    case OP_ACCEPT:
+        op_accept(f);
+        break;
+    case OP_WRITE:
+        op_write(f);
+        break;
+    case OP_SHUTDOWN:
+        op_shutdown(f);
+        break;
+    case OP_CLOSE:
+        op_close(f, false);
+        break;
+    case OP_CLOSE_RESET:
+        op_close(f, true);
+        break;
+    case OP_LINGER:
+        op_linger(f);
+        break;
+    case OP_READ:
+        op_read(f);
+        break;
+    case OP_LISTENER_CLOSE:
+        op_listener_close(f);
+        break;
+    case OP_LOOP:
+        op_loop(f);
+        break;
+    case OP_MANGLE:
+        op_mangle(f);
+        break;
+    case OP_PING:
+        op_ping(f);
+        break;
+    default:
+        break;
     }
 }
 

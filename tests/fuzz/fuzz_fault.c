@@ -109,13 +109,20 @@ static bool expected_class(unsigned m, const struct seg *s)
     uint8_t f = s->flags;
 
     switch (m) {
-    case 1: return (f & (TCP_SYN | TCP_ACK)) == TCP_SYN;
-    case 2: return (f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
-    case 3: return (f & TCP_FIN) != 0;
-    case 4: return (f & TCP_RST) != 0;
-    case 5: return (f & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK && s->len == 0;
-    case 6: return s->len > 0;
-    default: return true;
+    case 1:
+        return (f & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+    case 2:
+        return (f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+    case 3:
+        return (f & TCP_FIN) != 0;
+    case 4:
+        return (f & TCP_RST) != 0;
+    case 5:
+        return (f & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK && s->len == 0;
+    case 6:
+        return s->len > 0;
+    default:
+        return true;
     }
 }
 
@@ -154,12 +161,13 @@ static void check_state(enum fault_dir dir, const uint8_t *pkt, size_t len, cons
         snprintf(spec, sizeof(spec), "drop:%s:any:state=%s", dir == FAULT_IN ? "in" : "out",
                  tt_state_name((tt_state_t)st));
         lk->asked = false;
-        CHECK(fires(spec, dir, pkt, len, lk) == (st == now), "'%s' with the connection in %s",
-              spec, tt_state_name((tt_state_t)now));
+        CHECK(fires(spec, dir, pkt, len, lk) == (st == now), "'%s' with the connection in %s", spec,
+              tt_state_name((tt_state_t)now));
         CHECK(lk->asked, "state not looked up");
         bool in = dir == FAULT_IN;
         CHECK(lk->laddr == (in ? s->daddr : s->saddr) && lk->lport == (in ? s->dport : s->sport) &&
-                  lk->raddr == (in ? s->saddr : s->daddr) && lk->rport == (in ? s->sport : s->dport),
+                  lk->raddr == (in ? s->saddr : s->daddr) &&
+                  lk->rport == (in ? s->sport : s->dport),
               "looked up the wrong 4-tuple");
     }
 }

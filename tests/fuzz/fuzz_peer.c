@@ -118,8 +118,9 @@ void op_peer(struct fz *f)
     s.sport = fl->rport;
     s.dport = fl->lport;
     s.data = &g_pattern[(uint8_t)(s.seq + ((s.flags & TCP_SYN) ? 1 : 0))];
-    TRACE(f, "PEER %u>%u flags %02x seq %08" PRIx32 " ack %08" PRIx32 " wnd %u len %" PRIu32
-             " ts %d/%08" PRIx32 "\n",
+    TRACE(f,
+          "PEER %u>%u flags %02x seq %08" PRIx32 " ack %08" PRIx32 " wnd %u len %" PRIu32
+          " ts %d/%08" PRIx32 "\n",
           s.sport, s.dport, s.flags, s.seq, s.ack, s.wnd, s.len, s.opt.ts_ok, s.opt.ts_val);
     f->last_len = tt_tcp_build(f->last, sizeof(f->last), &s, f->ip_id++);
     if (f->last_len)
@@ -232,4 +233,3 @@ void op_loop(struct fz *f)
             feed(f, f->pkt, len);
     }
 }
-

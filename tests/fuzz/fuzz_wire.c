@@ -95,10 +95,10 @@ static void check_checksum(const uint8_t *p, size_t len, uint8_t split_hint)
 static void check_ipv4_fields(const uint8_t *p, size_t len, const struct ipv4_hdr *h)
 {
     CHECK(p[0] >> 4 == 4, "accepted version %u", p[0] >> 4);
-    CHECK(h->hdr_len >= IPV4_HDR_LEN && h->hdr_len <= 60 && h->hdr_len % 4 == 0,
-          "header length %u", h->hdr_len);
-    CHECK(h->hdr_len <= h->total_len && h->total_len <= len, "total length %u of %zu",
-          h->total_len, len);
+    CHECK(h->hdr_len >= IPV4_HDR_LEN && h->hdr_len <= 60 && h->hdr_len % 4 == 0, "header length %u",
+          h->hdr_len);
+    CHECK(h->hdr_len <= h->total_len && h->total_len <= len, "total length %u of %zu", h->total_len,
+          len);
     CHECK(h->payload == p + h->hdr_len && h->payload_len == (size_t)h->total_len - h->hdr_len,
           "payload outside the datagram");
     CHECK((load_be16(p + 6) & 0x3fff) == 0, "accepted a fragment");
@@ -170,8 +170,7 @@ static void check_tcp(const struct ipv4_hdr *ip, const uint8_t *data, size_t siz
     }
     CHECK(n == want, "tt_tcp_build returned %zu, expected %zu", n, want);
     CHECK(tt_ipv4_parse(g_out, n, &ip2) == IPV4_OK && ip2.proto == IP_PROTO_TCP &&
-              ip2.src == ip->src && ip2.dst == ip->dst && ip2.id == ip->id &&
-              ip2.ttl == IPV4_TTL,
+              ip2.src == ip->src && ip2.dst == ip->dst && ip2.id == ip->id && ip2.ttl == IPV4_TTL,
           "rebuilt IPv4 header");
     CHECK(tt_tcp_parse(ip2.payload, ip2.payload_len, ip2.src, ip2.dst, &b) == TCP_OK,
           "rebuilt segment does not parse");

@@ -13,8 +13,8 @@ static void repair_l4(uint8_t *p, size_t ihl, size_t total)
 
     if (p[9] == IP_PROTO_TCP && l4_len >= TCP_HDR_LEN) {
         store_be16(l4 + 16, 0);
-        uint32_t sum = tt_csum_pseudo(load_be32(p + 12), load_be32(p + 16), IP_PROTO_TCP,
-                                   (uint16_t)l4_len);
+        uint32_t sum =
+            tt_csum_pseudo(load_be32(p + 12), load_be32(p + 16), IP_PROTO_TCP, (uint16_t)l4_len);
         store_be16(l4 + 16, tt_csum_fold(tt_csum_add(sum, l4, l4_len)));
     } else if (p[9] == IP_PROTO_ICMP && l4_len >= 4) {
         store_be16(l4 + 2, 0);

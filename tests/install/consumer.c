@@ -63,9 +63,8 @@ static void on_event(void *ctx, const tt_event_t *ev)
     const struct side *s = ctx;
     if (ev->type != TT_EV_STATE)
         return;
-    printf("%s %.6f %s -> %s%s%s\n", s->name, ev->now_us / 1e6,
-           tt_state_name(ev->from), tt_state_name(ev->to), ev->why ? " " : "",
-           ev->why ? tt_close_reason_name(ev->why) : "");
+    printf("%s %.6f %s -> %s%s%s\n", s->name, ev->now_us / 1e6, tt_state_name(ev->from),
+           tt_state_name(ev->to), ev->why ? " " : "", ev->why ? tt_close_reason_name(ev->why) : "");
     if (ev->to == TT_STATE_TIME_WAIT)
         s->story->timewait_us = ev->now_us;
     else if (ev->from == TT_STATE_TIME_WAIT)
@@ -179,9 +178,8 @@ int main(void)
     int ok = st.echoed_len == 5 && memcmp(st.echoed, "hello", 5) == 0 && w.dropped == 0 &&
              tt_engine_conn_count(client) == 0 && tt_engine_timewait_count(client) == 0 &&
              tt_engine_conn_count(server) == 0 && st.timewait_us == 2 * msl_us;
-    printf("echoed \"%.*s\", TIME_WAIT lasted %.3f s (2*MSL = %.3f s): %s\n",
-           (int)st.echoed_len, st.echoed, st.timewait_us / 1e6, 2 * msl_us / 1e6,
-           ok ? "ok" : "FAILED");
+    printf("echoed \"%.*s\", TIME_WAIT lasted %.3f s (2*MSL = %.3f s): %s\n", (int)st.echoed_len,
+           st.echoed, st.timewait_us / 1e6, 2 * msl_us / 1e6, ok ? "ok" : "FAILED");
     tt_listener_close(l);
     tt_engine_free(client);
     tt_engine_free(server);

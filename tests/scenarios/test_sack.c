@@ -106,8 +106,7 @@ static void data_segment_leaves_room_for_sack_blocks(void **state)
 }
 
 /* A dupack from the peer: ACK of `ack` with the given SACK blocks. */
-static void dupack_with_sack(struct harness *h, uint32_t ack, const struct tcp_sack_block *b,
-                             int n)
+static void dupack_with_sack(struct harness *h, uint32_t ack, const struct tcp_sack_block *b, int n)
 {
     struct tcp_opts o = {.sack_count = (uint8_t)n};
     for (int i = 0; i < n; i++)
@@ -115,7 +114,7 @@ static void dupack_with_sack(struct harness *h, uint32_t ack, const struct tcp_s
     h_send_opts(h, TCP_ACK, IRS + 1, ack, &o, NULL, 0);
 }
 
-#define SEG(k) (ISS + 1 + (uint32_t)(k) * H_MSS) /* start of our k-th segment, from 0 */
+#define SEG(k) (ISS + 1 + (uint32_t)(k)*H_MSS) /* start of our k-th segment, from 0 */
 
 /*
  * RFC 2018 with RFC 6675 4's hole search: segments 1 and 4 of ten are
@@ -184,10 +183,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_sack_blocks_without_agreement, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(data_segment_leaves_room_for_sack_blocks, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(sack_recovery_repairs_two_holes_in_one_round_trip,
-                                        h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(sack_blocks_ignored_without_agreement, h_setup,
+        cmocka_unit_test_setup_teardown(sack_recovery_repairs_two_holes_in_one_round_trip, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(sack_blocks_ignored_without_agreement, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

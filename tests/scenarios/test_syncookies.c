@@ -117,8 +117,13 @@ static void syncookie_with_timestamps_keeps_window_scale(void **state)
     h->cfg.tcp_sack = 1;
     h_reinit(h);
     fill_syn_queue(h);
-    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .ws_ok = true, .ws = 7,
-                         .sack_ok = true, .ts_ok = true, .ts_val = 5000};
+    struct tcp_opts o = {.mss_ok = true,
+                         .mss = H_MSS,
+                         .ws_ok = true,
+                         .ws = 7,
+                         .sack_ok = true,
+                         .ts_ok = true,
+                         .ts_val = 5000};
     h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
     const struct h_seg *sa = h_expect_synack(h);
     assert_true(sa->seg.opt.ts_ok);

@@ -410,9 +410,9 @@ static void expect_same_settings(const struct cli_opts *a, const struct cli_opts
     if (memcmp(&a->drv.engine, &b->drv.engine, sizeof(a->drv.engine)) != 0 ||
         strcmp(a->drv.tun_name, b->drv.tun_name) != 0 || a->drv.host_addr != b->drv.host_addr ||
         a->drv.host_prefix != b->drv.host_prefix || a->port != b->port ||
-        a->close_after != b->close_after || a->max_conns != b->max_conns ||
-        a->raddr != b->raddr || a->rport != b->rport || a->count != b->count ||
-        a->concurrency != b->concurrency || a->bytes != b->bytes)
+        a->close_after != b->close_after || a->max_conns != b->max_conns || a->raddr != b->raddr ||
+        a->rport != b->rport || a->count != b->count || a->concurrency != b->concurrency ||
+        a->bytes != b->bytes)
         fail_msg("--help says %s has a default the program does not use", flag);
 }
 

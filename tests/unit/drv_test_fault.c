@@ -322,7 +322,8 @@ static void state_is_looked_up_from_our_side(void **state)
     int calls = 0;
 
     tt_fault_set_init(&fs, 1, fake_state, &calls);
-    assert_int_equal(tt_fault_set_add(&fs, "drop:out:ack:state=TIME_WAIT:nth=1", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:out:ack:state=TIME_WAIT:nth=1", err, sizeof(err)),
+                     0);
     assert_int_equal(tt_fault_set_add(&fs, "dup:in:fin:state=TIME_WAIT", err, sizeof(err)), 0);
     assert_int_equal(tt_fault_set_add(&fs, "delay=5ms:in:syn:state=CLOSED", err, sizeof(err)), 0);
     assert_int_equal(decide(&fs, FAULT_OUT, out_seg(TCP_ACK, 0)), FAULT_DROP);

@@ -169,8 +169,8 @@ static void fix_ip_csum(struct dgram *d, size_t hdr_len)
 static void fix_tcp_csum(struct dgram *d, size_t tcp_len)
 {
     uint8_t *t = d->b + ihl_of(d);
-    uint32_t sum = tt_csum_pseudo(get32(d->b + 12), get32(d->b + IP_DST), IP_PROTO_TCP,
-                               (uint16_t)tcp_len);
+    uint32_t sum =
+        tt_csum_pseudo(get32(d->b + 12), get32(d->b + IP_DST), IP_PROTO_TCP, (uint16_t)tcp_len);
 
     put16(t + TCP_CSUM, 0);
     put16(t + TCP_CSUM, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
@@ -643,8 +643,7 @@ static void data_offset_past_end_dropped(void **state)
  * A data segment whose header carries the given option bytes (padded with
  * EOL to a multiple of 4), checksums right.
  */
-static void seg_with_options(struct fixture *fx, struct dgram *d, const uint8_t *opts,
-                             size_t olen)
+static void seg_with_options(struct fixture *fx, struct dgram *d, const uint8_t *opts, size_t olen)
 {
     struct dgram base;
     size_t padded = (olen + 3) & ~(size_t)3;
@@ -758,13 +757,13 @@ static void closed_port_illegal_flags(void **state)
     closed_port_case(fx, TCP_SYN | TCP_RST, NULL, false);
     closed_port_case(fx, TCP_SYN | TCP_RST | TCP_ACK, NULL, false);
     closed_port_case(fx, TCP_RST, "data", false);
-    closed_port_case(fx, TCP_SYN | TCP_FIN, NULL, true);                     /* ACK SEQ+2 */
-    closed_port_case(fx, TCP_SYN | TCP_FIN, "xy", true);                     /* ACK SEQ+4 */
-    closed_port_case(fx, 0, NULL, true);                                     /* null scan */
+    closed_port_case(fx, TCP_SYN | TCP_FIN, NULL, true); /* ACK SEQ+2 */
+    closed_port_case(fx, TCP_SYN | TCP_FIN, "xy", true); /* ACK SEQ+4 */
+    closed_port_case(fx, 0, NULL, true);                 /* null scan */
     closed_port_case(fx, 0, "abc", true);
-    closed_port_case(fx, TCP_FIN | TCP_PSH | TCP_URG, NULL, true);           /* xmas */
+    closed_port_case(fx, TCP_FIN | TCP_PSH | TCP_URG, NULL, true); /* xmas */
     closed_port_case(fx, TCP_FIN | TCP_PSH | TCP_URG | TCP_ACK, "z", true);
-    closed_port_case(fx, (uint8_t)~TCP_RST, NULL, true);                     /* all but RST */
+    closed_port_case(fx, (uint8_t)~TCP_RST, NULL, true); /* all but RST */
     expect_echo(fx);
 }
 

@@ -29,8 +29,9 @@ static void close_reasons_match_spec_section_4(void **state)
 {
     (void)state;
     static const char *const want[] = {
-        "last_ack", "timewait_expired", "timewait_rst", "timewait_syn", "timewait_reused",
-        "tw_overflow", "fin_timeout", "rst_in", "rst_out", "timeout", "refused",
+        "last_ack",        "timewait_expired", "timewait_rst", "timewait_syn",
+        "timewait_reused", "tw_overflow",      "fin_timeout",  "rst_in",
+        "rst_out",         "timeout",          "refused",
     };
     for (int i = 0; i < (int)(sizeof(want) / sizeof(want[0])); i++)
         assert_string_equal(tt_close_reason_name((tt_close_reason_t)(TT_WHY_LAST_ACK + i)),

@@ -128,7 +128,8 @@ static int parse_datagram(const uint8_t *p, size_t len, struct ipv4_hdr *ip, str
 static void fix_tcp_checksum(uint8_t *t, size_t len, uint32_t src, uint32_t dst)
 {
     t[16] = t[17] = 0;
-    uint16_t c = tt_csum_fold(tt_csum_add(tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), t, len));
+    uint16_t c =
+        tt_csum_fold(tt_csum_add(tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), t, len));
     t[16] = (uint8_t)(c >> 8);
     t[17] = (uint8_t)c;
 }
