@@ -3,7 +3,7 @@
  * ranges, integers and 0|1 switches, as the apps' flags and the packetdrill
  * adapter's --so_flags spell them. Pure: they need nothing but libc, so the
  * packetdrill shared object builds them without the driver or libuv.
- * DURATION values are tt_duration_parse() (tuntcp/driver.h, stack/duration.c).
+ * DURATION values are tt_duration_parse() (tuntcp/driver.h, stack/driver/duration.c).
  */
 #ifndef TT_APPS_CLI_VALUES_H
 #define TT_APPS_CLI_VALUES_H

@@ -1,11 +1,11 @@
 /*
- * Benchmark of stack/timer.c: nanoseconds per arm, re-arm, cancel and expiry
+ * Benchmark of stack/engine/timer.c: nanoseconds per arm, re-arm, cancel and expiry
  * at 1k, 100k and 1M armed timers with deadlines spread from 1 ms to 120 s
  * (the RTO range), and the same for a FIN_WAIT_2-like spread of hours.
  * Reports figures only; not a pass/fail test and not part of ctest.
  *
  *   gcc -std=c11 -O2 -DNDEBUG -D_POSIX_C_SOURCE=200809L -Istack -Iinclude \
- *       tests/bench/bench_timer.c stack/timer.c -o bench_timer
+ *       tests/bench/bench_timer.c stack/engine/timer.c -o bench_timer
  */
 #include <stdint.h>
 #include <stdio.h>

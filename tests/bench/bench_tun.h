@@ -1,6 +1,6 @@
 /*
  * The TUN device as the benchmark's own peers (tun_reflector, lwip_echo)
- * open it: exactly as tuntcp's driver does (stack/tun.c): IFF_TUN |
+ * open it: exactly as tuntcp's driver does (stack/driver/tun.c): IFF_TUN |
  * IFF_NO_PI, non-blocking, one queue, no offloads (no IFF_VNET_HDR), so the
  * kernel hands over and takes back plain IPv4 datagrams with full
  * checksums, one read() or write() each. The benchmark (run.py) puts the

@@ -7,7 +7,7 @@
  * what it reaches is what one process can move through TUN read()+write()
  * on this machine, the bound under any userspace stack on the same device.
  *
- * It reads and writes exactly as tuntcp's driver does (stack/loop.c): poll
+ * It reads and writes exactly as tuntcp's driver does (stack/driver/loop.c): poll
  * for readable, then up to 64 non-blocking read()s into one buffer, one
  * write() per packet; see bench_tun.h for the device's set-up.
  *

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target on the driver's fault injection (stack/fault.c): the one
+ * libFuzzer target on the driver's fault injection (stack/driver/fault.c): the one
  * place outside the engine that reads raw datagrams from the network (to
  * classify them for --fault rules), and the parser of --fault specs. Both
  * take anything: a malformed packet must still be classified without reading

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target on the engine's stateless wire code: the Internet
- * checksum, IPv4, ICMP echo and TCP header and options (stack/checksum.c,
+ * checksum, IPv4, ICMP echo and TCP header and options (stack/engine/checksum.c,
  * ipv4.c, tcp_wire.c). fuzz_engine reaches these too, but through a program
  * that costs a whole engine per run; this target runs each datagram through
  * the parsers alone, some hundred times faster, and holds them to properties

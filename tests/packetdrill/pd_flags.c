@@ -2,7 +2,7 @@
  * --so_flags: the same TCP knobs as the apps (docs/contract.md §3.2), with the same
  * spelling and units, plus a few that only make sense here. The values go
  * through the apps' own parsers (apps/cli_values.c, tt_duration_parse in
- * stack/duration.c), so that a value means the same in both. "--name value"
+ * stack/driver/duration.c), so that a value means the same in both. "--name value"
  * or "--name=value", separated by blanks. A bad value is refused with a
  * message naming the flag (the caller exits 2, as the apps do).
  *

@@ -1,5 +1,5 @@
 /*
- * stack/fault.c: --fault spec parsing (good and bad specs), packet classes,
+ * stack/driver/fault.c: --fault spec parsing (good and bad specs), packet classes,
  * direction, state=, and the nth/count/p selection of matches.
  */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * stack/pcap.c: the exact bytes of the classic pcap format (docs/contract.md §5): the
+ * stack/driver/pcap.c: the exact bytes of the classic pcap format (docs/contract.md §5): the
  * global header (magic for microseconds, 2.4, LINKTYPE_RAW 101), each
  * record header, and that a flush makes everything readable at once.
  */

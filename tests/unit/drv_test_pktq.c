@@ -1,5 +1,5 @@
 /*
- * stack/pktq.c: the driver's tx ring (FIFO, bounded, no malloc per packet)
+ * stack/driver/pktq.c: the driver's tx ring (FIFO, bounded, no malloc per packet)
  * and the delay pool (earliest first, equal times in arrival order).
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * stack/report.c: the `ss -tan`-like connection lines of the statistics
+ * stack/driver/report.c: the `ss -tan`-like connection lines of the statistics
  * report, with the time left for TIME_WAIT and FIN_WAIT_2.
  */
 #include <setjmp.h>

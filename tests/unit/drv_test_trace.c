@@ -1,5 +1,5 @@
 /*
- * stack/trace.c: the exact JSON line of docs/contract.md §4 for every event type and
+ * stack/driver/trace.c: the exact JSON line of docs/contract.md §4 for every event type and
  * every reason a connection reaches CLOSED, and per-line flushing.
  */
 #include <errno.h>

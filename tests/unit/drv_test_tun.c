@@ -1,5 +1,5 @@
 /*
- * stack/tun.c: which errors of a read or write on the TUN device end the
+ * stack/driver/tun.c: which errors of a read or write on the TUN device end the
  * run (the device is gone) and which do not (tt_tun_err_kind). Measured on
  * Linux: a deleted interface makes read() and write() fail with EBADFD; a
  * link set down makes write() fail with EIO until it is up again.

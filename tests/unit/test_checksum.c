@@ -1,5 +1,5 @@
 /*
- * Unit tests for stack/checksum.c: the Internet checksum of RFC 1071 (its
+ * Unit tests for stack/engine/checksum.c: the Internet checksum of RFC 1071 (its
  * worked example, odd lengths, carries, sums fed in pieces) and the TCP
  * pseudo-header of RFC 9293 3.1. A plain 16-bit-word reference written here
  * is the oracle for the word-at-a-time implementation.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for stack/ipv4.c: IPv4 header validation and building (RFC 791
+ * Unit tests for stack/engine/ipv4.c: IPv4 header validation and building (RFC 791
  * 3.1) and ICMP echo (RFC 792, RFC 1122 3.2.2.6). Golden datagrams were
  * written out by hand for the default addresses (10.7.0.1 the kernel side,
  * 10.7.0.2 the stack), their checksums computed independently while writing

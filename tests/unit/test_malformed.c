@@ -518,7 +518,7 @@ static void ip_version_not_4_dropped(void **state)
     expect_echo(fx);
 }
 
-/* We never reassemble (stack/ipv4.c): a first fragment (MF), a later one
+/* We never reassemble (stack/engine/ipv4.c): a first fragment (MF), a later one
  * (offset) and a last one (offset, no MF) are all refused. */
 static void fragments_dropped(void **state)
 {

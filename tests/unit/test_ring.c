@@ -1,5 +1,5 @@
 /*
- * The send/receive byte ring (stack/ring.c): lazy allocation, growth by
+ * The send/receive byte ring (stack/engine/ring.c): lazy allocation, growth by
  * doubling up to the capacity, wrap-around, and contents that survive a
  * growth, checked against a plain reference buffer.
  */

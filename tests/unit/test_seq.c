@@ -1,5 +1,5 @@
 /*
- * Unit tests for stack/seq.h: comparisons of sequence numbers modulo 2^32
+ * Unit tests for stack/engine/seq.h: comparisons of sequence numbers modulo 2^32
  * (RFC 9293 3.4). Every helper is checked far from the wrap, across it (just
  * below 2^32 against just above 0), at equality, and at the largest distance
  * for which order is defined (2^31 - 1).

@@ -1,5 +1,5 @@
 /*
- * Unit tests for stack/tcp_wire.c: the TCP header and its checksum (RFC 9293
+ * Unit tests for stack/engine/tcp_wire.c: the TCP header and its checksum (RFC 9293
  * 3.1), options MSS (RFC 9293 3.7.1), window scale and timestamps (RFC 7323 2
  * and 3), SACK (RFC 2018), and the Linux layout of the options we send.
  *

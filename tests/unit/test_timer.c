@@ -1,5 +1,5 @@
 /*
- * Unit tests for stack/timer.c. Each test is named after the rule it checks.
+ * Unit tests for stack/engine/timer.c. Each test is named after the rule it checks.
  * The randomised tests run the wheel beside a reference model (a sorted array
  * of the armed deadlines) with a fixed-seed PRNG, and after every expiry
  * compare the timers the wheel returned with the model's prefix of deadlines

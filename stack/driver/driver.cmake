@@ -1,6 +1,6 @@
 # The driver: TUN device, libuv loop, pcap, trace, fault injection.
 # Included from the top-level CMakeLists.txt after the engine and the
-# TT_TESTS block:   include(stack/driver.cmake)
+# TT_TESTS block:   include(stack/driver/driver.cmake)
 # The only code that includes <uv.h> or makes system calls; the engine
 # library stays free of both.
 
@@ -21,7 +21,7 @@ add_library(tuntcp_driver STATIC
 )
 target_include_directories(tuntcp_driver
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-  PRIVATE ${TT_DRV_DIR})
+  PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR}) # the engine's wire parsers, for --fault
 target_link_libraries(tuntcp_driver PUBLIC tuntcp_engine PkgConfig::LIBUV)
 set_target_properties(tuntcp_driver PROPERTIES POSITION_INDEPENDENT_CODE ON
   EXPORT_NAME driver_static)
@@ -40,8 +40,8 @@ if(TT_TESTS)
   # does not pick them up: they also need the driver library.
   foreach(name drv_test_fault drv_test_pcap drv_test_trace drv_test_pktq drv_test_report
                drv_test_tun)
-    add_executable(${name} ${TT_DRV_DIR}/../tests/unit/${name}.c)
-    target_include_directories(${name} PRIVATE ${TT_DRV_DIR})
+    add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
+    target_include_directories(${name} PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR})
     target_link_libraries(${name} PRIVATE tuntcp_driver PkgConfig::CMOCKA)
     add_test(NAME unit/${name} COMMAND ${name})
   endforeach()
