@@ -127,7 +127,7 @@ int tt_conn_read_start(tt_conn_t *c, tt_read_cb cb)
     uint32_t buffered = c->rcvbuf.len;
     tt_tcb_deliver_pending(c);
     if (buffered && !tt_tcb_gone(c)) /* reading freed space the peer should hear of */
-        tt_tcb_window_update(c);
+        tt_tcp_window_update(c);
     tt_engine_leave(c->eng);
     return 0;
 }

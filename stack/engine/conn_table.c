@@ -27,6 +27,15 @@ static void tuple_bytes(const struct tuple *t, uint8_t out[12])
     put32(out + 8, (uint32_t)t->lport << 16 | t->rport);
 }
 
+/* The 4-tuple of a segment, seen from the engine (laddr is ours). */
+void tt_tuple_of_seg(const struct seg *seg, struct tuple *t)
+{
+    t->laddr = seg->daddr;
+    t->raddr = seg->saddr;
+    t->lport = seg->dport;
+    t->rport = seg->sport;
+}
+
 uint32_t tt_tuple_hash(const tt_engine_t *eng, const struct tuple *t)
 {
     uint8_t b[12];
@@ -131,6 +140,17 @@ uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t)
     return f + (uint32_t)(eng->now / 4);
 }
 
+/* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose
+ * last timestamp is more than a second old may give its 4-tuple to a new
+ * active open; the peer's PAWS tells the incarnations apart. */
+static bool tw_reusable(const tt_engine_t *eng, tw_id id)
+{
+    const struct tw_entry *tw = tw_at(&eng->tw, id);
+    if (!eng->cfg.tcp_tw_reuse || !(tw->flags & TW_TS_ON))
+        return false;
+    return (uint64_t)(tt_engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
+}
+
 /* A port is free for this peer when no connection, listener or (unless
  * reusable) TIME_WAIT entry holds it. */
 static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
@@ -143,7 +163,7 @@ static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
     tw_id id = tt_tw_table_lookup(&eng->tw, t->raddr, t->rport, t->lport, hash);
     if (!id)
         return true;
-    if (tt_timewait_reusable(eng, id)) {
+    if (tw_reusable(eng, id)) {
         *reuse = id;
         return true;
     }

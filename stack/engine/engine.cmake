@@ -9,6 +9,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/ipv4.c
   ${TT_ENGINE_DIR}/tcp_wire.c
   ${TT_ENGINE_DIR}/timer.c
+  ${TT_ENGINE_DIR}/services.c
   ${TT_ENGINE_DIR}/engine.c
   ${TT_ENGINE_DIR}/names.c
   ${TT_ENGINE_DIR}/conn_table.c

@@ -201,18 +201,22 @@ struct tt_engine {
     uint8_t payload[65536];  /* scratch: a segment's bytes out of a ring */
 };
 
-/* engine.c */
+/* engine.c: the entry points (and the zombie list around them) */
 void tt_engine_enter(tt_engine_t *eng);
 void tt_engine_leave(tt_engine_t *eng);
+
+/* services.c: what every module may call; it calls none of them */
 void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t tt_engine_ms(const tt_engine_t *eng);
 uint32_t tt_engine_random(tt_engine_t *eng);
 struct ooo_seg *tt_engine_ooo_alloc(tt_engine_t *eng, uint32_t len);
 void tt_engine_ooo_release(tt_engine_t *eng, struct ooo_seg *o);
+void tt_engine_ooo_free_list(struct ooo_seg *o);
 
 /* conn_table.c */
 uint32_t tt_tuple_hash(const tt_engine_t *eng, const struct tuple *t);
+void tt_tuple_of_seg(const struct seg *seg, struct tuple *t);
 int tt_conn_table_init(struct conn_table *tab);
 void tt_conn_table_fini(struct conn_table *tab);
 struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
@@ -245,8 +249,8 @@ void tt_tcb_deliver_pending(struct tt_conn *c);
 void tt_tcb_update_rcv_wnd(struct tt_conn *c);
 void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
 void tt_tcb_ooo_free(struct tt_conn *c);
-void tt_tcb_window_update(struct tt_conn *c);
 void tt_tcb_established(struct tt_conn *c);
+void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
 bool tt_tcb_gone(const struct tt_conn *c);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
@@ -254,11 +258,9 @@ void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 /* tt_tcp_input.c */
 void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
-void tt_tcp_tuple_of(const struct seg *seg, struct tuple *t);
-void tt_tcp_syn_options(struct tt_conn *c, const struct seg *seg);
 
 /* tcp_listen.c */
-void tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
+struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
 void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                        uint32_t iss);
 
@@ -276,6 +278,7 @@ bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
+void tt_tcp_window_update(struct tt_conn *c);
 void tt_tcp_send_syn(struct tt_conn *c);
 void tt_tcp_resend_syn(struct tt_conn *c);
 void tt_tcp_send_ack(struct tt_conn *c);
@@ -298,10 +301,22 @@ void tt_tcp_arm_finwait2(struct tt_conn *c);
 uint32_t tt_timewait_hash(const void *eng, const struct tw_entry *e);
 bool tt_timewait_has_room(const tt_engine_t *eng);
 void tt_timewait_enter(struct tt_conn *c);
-void tt_timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg);
+/* What a segment for a TIME_WAIT entry calls for; the caller carries it out. */
+enum tt_tw_verdict {
+    TT_TW_IGNORE,      /* drop it */
+    TT_TW_ACK,         /* ACK from the entry's record */
+    TT_TW_ACK_LIMITED, /* the same, under --tcp-invalid-ratelimit */
+    TT_TW_RESTART,     /* the peer's FIN again: ACK it and restart 2MSL */
+    TT_TW_KILL,        /* a RST ends TIME_WAIT (tcp_rfc1337 0) */
+    TT_TW_SYN,         /* a SYN that may open a new incarnation, if a listener takes it */
+};
+enum tt_tw_verdict tt_timewait_decide(const tt_engine_t *eng, tw_id id, const struct seg *seg);
+void tt_timewait_ack(tt_engine_t *eng, tw_id id, bool limited);
+void tt_timewait_restart(tt_engine_t *eng, tw_id id);
+void tt_timewait_kill(tt_engine_t *eng, tw_id id);
+uint32_t tt_timewait_reopen(tt_engine_t *eng, tw_id id);
 void tt_timewait_expire(tt_engine_t *eng, uint64_t now);
 void tt_timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why);
-bool tt_timewait_reusable(const tt_engine_t *eng, tw_id id);
 void tt_timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
 uint64_t tt_timewait_next_expiry(const tt_engine_t *eng);
 

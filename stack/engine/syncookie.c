@@ -44,7 +44,7 @@ static uint32_t cookie_count(const tt_engine_t *eng)
 /* The largest table MSS not above the peer's, so we never send more than it
  * said; below 536 the peer gets 536, as Linux's table gives (every host
  * takes 576-byte datagrams, RFC 9293 3.7.1). Our own MTU bounds it again
- * when the connection is made (tt_tcp_syn_options). */
+ * when the connection is made (tt_tcb_syn_options). */
 static uint32_t mss_index(uint16_t mss)
 {
     uint32_t i = 0;

@@ -300,20 +300,36 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
 }
 
 /*
- * After the application has read: announce the larger window when the one
- * the peer knows has fallen to half of what it can be, and would at least
- * double (Linux tcp_cleanup_rbuf; RFC 9293 3.8.6.2.2 keeps the step large).
+ * SND.MSS (RFC 9293 3.7.1): the peer's MSS option, or 536 without one; an
+ * option of 0 is ignored, as Linux ignores it. A tiny one is raised to 48
+ * (Linux tcp_min_snd_mss), but our own MTU bounds it last: the stack sets
+ * DF and never fragments, so no datagram may outgrow the MTU (RFC 791;
+ * 68 leaves 28 bytes).
  */
-void tt_tcb_window_update(struct tt_conn *c)
+static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
 {
-    if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
-        return;
-    uint32_t advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    uint32_t max_wnd = 65535u << (c->ws_on ? c->rcv_wscale : 0);
-    uint32_t clamp = c->eng->cfg.rcvbuf < max_wnd ? c->eng->cfg.rcvbuf : max_wnd;
-    uint32_t space = ring_space(&c->rcvbuf);
-    if (space > clamp)
-        space = clamp;
-    if (2 * (uint64_t)advertised <= clamp && space >= 2 * (uint64_t)advertised && space > 0)
-        tt_tcp_send_ack(c);
+    uint32_t peer = seg->opt.mss_ok && seg->opt.mss ? seg->opt.mss : TT_MSS_DEFAULT;
+    if (peer < TT_MSS_MIN)
+        peer = TT_MSS_MIN;
+    uint32_t ours = cfg->mtu - 40;
+    return peer < ours ? peer : ours;
+}
+
+/* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
+void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg)
+{
+    const tt_config_t *cfg = &c->eng->cfg;
+    c->mss = (uint16_t)snd_mss(cfg, seg);
+    c->ws_on = cfg->tcp_window_scaling && seg->opt.ws_ok;
+    c->snd_wscale = c->ws_on ? seg->opt.ws : 0;
+    if (!c->ws_on)
+        c->rcv_wscale = 0;
+    c->sack_ok = cfg->tcp_sack && seg->opt.sack_ok;
+    c->ts_on = cfg->tcp_timestamps && seg->opt.ts_ok;
+    if (c->ts_on) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = c->eng->now;
+        c->mss -= 12; /* RFC 7323 4.1: the option rides on every segment */
+    }
+    c->cwnd = TT_INIT_CWND * c->mss;
 }

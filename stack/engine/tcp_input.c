@@ -16,49 +16,6 @@
 #include "engine.h"
 #include "seq.h"
 
-void tt_tcp_tuple_of(const struct seg *seg, struct tuple *t)
-{
-    t->laddr = seg->daddr;
-    t->raddr = seg->saddr;
-    t->lport = seg->dport;
-    t->rport = seg->sport;
-}
-
-/*
- * SND.MSS (RFC 9293 3.7.1): the peer's MSS option, or 536 without one; an
- * option of 0 is ignored, as Linux ignores it. A tiny one is raised to 48
- * (Linux tcp_min_snd_mss), but our own MTU bounds it last: the stack sets
- * DF and never fragments, so no datagram may outgrow the MTU (RFC 791;
- * 68 leaves 28 bytes).
- */
-static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
-{
-    uint32_t peer = seg->opt.mss_ok && seg->opt.mss ? seg->opt.mss : TT_MSS_DEFAULT;
-    if (peer < TT_MSS_MIN)
-        peer = TT_MSS_MIN;
-    uint32_t ours = cfg->mtu - 40;
-    return peer < ours ? peer : ours;
-}
-
-/* Options of the peer's SYN: what both sides agreed to (RFC 7323, 2018). */
-void tt_tcp_syn_options(struct tt_conn *c, const struct seg *seg)
-{
-    const tt_config_t *cfg = &c->eng->cfg;
-    c->mss = (uint16_t)snd_mss(cfg, seg);
-    c->ws_on = cfg->tcp_window_scaling && seg->opt.ws_ok;
-    c->snd_wscale = c->ws_on ? seg->opt.ws : 0;
-    if (!c->ws_on)
-        c->rcv_wscale = 0;
-    c->sack_ok = cfg->tcp_sack && seg->opt.sack_ok;
-    c->ts_on = cfg->tcp_timestamps && seg->opt.ts_ok;
-    if (c->ts_on) {
-        c->ts_recent = seg->opt.ts_val;
-        c->ts_recent_stamp = c->eng->now;
-        c->mss -= 12; /* RFC 7323 4.1: the option rides on every segment */
-    }
-    c->cwnd = TT_INIT_CWND * c->mss;
-}
-
 /* RFC 9293 3.10.7.3 */
 static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
 {
@@ -79,7 +36,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    tt_tcp_syn_options(c, seg);
+    tt_tcb_syn_options(c, seg);
     c->snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -522,10 +479,53 @@ void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg)
         tt_tcp_output(c);
 }
 
+/*
+ * A SYN for a TIME_WAIT 4-tuple opens a new incarnation only through a
+ * listener (RFC 1122 4.2.2.13); without one it gets the entry's ACK. A
+ * SYN|FIN opens nothing (the listener would discard it) and leaves the
+ * entry be: Linux frees its TIME_WAIT socket first, but keeping the entry
+ * means a stray SYN|FIN cannot end TIME_WAIT and the peer's FIN still gets
+ * its ACK (docs/contract.md §9).
+ */
+static void timewait_syn(tt_engine_t *eng, tw_id id, struct seg *seg)
+{
+    struct tt_listener *l = tt_listener_find(eng, seg->dport);
+    if (!l) {
+        tt_timewait_ack(eng, id, true);
+        return;
+    }
+    if (seg->flags & TCP_FIN)
+        return;
+    uint32_t iss = tt_timewait_reopen(eng, id);
+    tt_tcp_listen_syn(eng, l, seg, true, iss);
+}
+
+/* timewait.c decides; the segment's fate is carried out here. */
+static void timewait_carry_out(tt_engine_t *eng, tw_id id, struct seg *seg, enum tt_tw_verdict v)
+{
+    switch (v) {
+    case TT_TW_IGNORE:
+        break;
+    case TT_TW_ACK:
+    case TT_TW_ACK_LIMITED:
+        tt_timewait_ack(eng, id, v == TT_TW_ACK_LIMITED);
+        break;
+    case TT_TW_RESTART:
+        tt_timewait_restart(eng, id);
+        break;
+    case TT_TW_KILL:
+        tt_timewait_kill(eng, id);
+        break;
+    case TT_TW_SYN:
+        timewait_syn(eng, id, seg);
+        break;
+    }
+}
+
 void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
-    tt_tcp_tuple_of(seg, &t);
+    tt_tuple_of_seg(seg, &t);
     struct tt_conn *last = eng->last_conn;
     if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
         last->t.laddr == t.laddr) {
@@ -541,12 +541,14 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     }
     tw_id tw = tt_tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
     if (tw) {
-        tt_timewait_input(eng, tw, seg);
+        timewait_carry_out(eng, tw, seg, tt_timewait_decide(eng, tw, seg));
         return;
     }
     struct tt_listener *l = tt_listener_find(eng, seg->dport);
     if (l) {
-        tt_tcp_listen_input(eng, l, seg);
+        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg);
+        if (c)
+            tt_tcp_conn_input(c, seg);
         return;
     }
     tt_tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */

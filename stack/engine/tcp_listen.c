@@ -38,7 +38,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
     s.opt.mss = (uint16_t)(cfg->mtu - 40);
     if (syn->opt.ts_ok && cfg->tcp_timestamps) {
         struct tuple t;
-        tt_tcp_tuple_of(syn, &t);
+        tt_tuple_of_seg(syn, &t);
         uint32_t ts_now = tt_engine_ms(eng) + ts_offset_of(tt_tuple_hash(eng, &t));
         s.opt.ts_ok = true;
         s.opt.ts_val = tt_syncookie_tsval(eng, syn, ts_now);
@@ -55,7 +55,7 @@ static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
                                         const struct seg *seg)
 {
     struct tuple t;
-    tt_tcp_tuple_of(seg, &t);
+    tt_tuple_of_seg(seg, &t);
     struct tt_conn *c = tt_tcb_new(eng, &t);
     if (!c)
         return NULL;
@@ -91,7 +91,7 @@ void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, &c->t));
-    tt_tcp_syn_options(c, seg);
+    tt_tcb_syn_options(c, seg);
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
@@ -125,24 +125,26 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, cons
     c->rcv_nxt = seg->seq;
     c->rcv_adv = c->rcv_nxt + (eng->cfg.rcvbuf > 65535 ? 65535 : eng->cfg.rcvbuf);
     tt_tcb_init_send_seq(c, seg->ack - 1);
-    tt_tcp_syn_options(c, &syn);
+    tt_tcb_syn_options(c, &syn);
     c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */
     c->snd_wl1 = seg->seq;
     tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);
     return c;
 }
 
-static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+/* Returns the connection a valid cookie made, for the caller to process
+ * the segment on (RFC 9293 3.10.7.2: then as in SYN_RECEIVED). */
+static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
 {
     struct syncookie sc;
     if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
         tt_tcp_send_reset_reply(eng, seg);
-        return;
+        return NULL;
     }
     if (!tt_syncookie_check(eng, seg, &sc)) {
         eng->stats.TcpExtSyncookiesFailed++;
         tt_tcp_send_reset_reply(eng, seg);
-        return;
+        return NULL;
     }
     eng->stats.TcpExtSyncookiesRecv++;
     if (l->ready >= l->backlog) {
@@ -152,22 +154,20 @@ static void listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
          * kill it, while its next segment still carries the cookie. */
         eng->stats.TcpExtListenOverflows++;
         eng->stats.TcpExtListenDrops++;
-        return;
+        return NULL;
     }
-    struct tt_conn *c = cookie_conn(eng, l, seg, &sc);
-    if (c)
-        tt_tcp_conn_input(c, seg);
+    return cookie_conn(eng, l, seg, &sc);
 }
 
-/* RFC 9293 3.10.7.2 */
-void tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+/* RFC 9293 3.10.7.2. Returns the connection a SYN cookie's ACK made (the
+ * caller goes on with the segment there), or NULL. */
+struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
 {
     if (seg->flags & TCP_RST)
-        return;
-    if (seg->flags & TCP_ACK) {
-        listen_ack(eng, l, seg);
-        return;
-    }
+        return NULL;
+    if (seg->flags & TCP_ACK)
+        return listen_ack(eng, l, seg);
     if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
         tt_tcp_listen_syn(eng, l, seg, false, 0);
+    return NULL;
 }

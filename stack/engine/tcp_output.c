@@ -413,3 +413,22 @@ bool tt_tcp_oow_exempt(const struct seg *seg)
 {
     return seg_len(seg) != 0 && !(seg->flags & TCP_SYN);
 }
+
+/*
+ * After the application has read: announce the larger window when the one
+ * the peer knows has fallen to half of what it can be, and would at least
+ * double (Linux tcp_cleanup_rbuf; RFC 9293 3.8.6.2.2 keeps the step large).
+ */
+void tt_tcp_window_update(struct tt_conn *c)
+{
+    if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
+        return;
+    uint32_t advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t max_wnd = 65535u << (c->ws_on ? c->rcv_wscale : 0);
+    uint32_t clamp = c->eng->cfg.rcvbuf < max_wnd ? c->eng->cfg.rcvbuf : max_wnd;
+    uint32_t space = ring_space(&c->rcvbuf);
+    if (space > clamp)
+        space = clamp;
+    if (2 * (uint64_t)advertised <= clamp && space >= 2 * (uint64_t)advertised && space > 0)
+        tt_tcp_send_ack(c);
+}

@@ -123,19 +123,6 @@ void tt_timewait_expire(tt_engine_t *eng, uint64_t now)
     }
 }
 
-/* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose
- * last timestamp is more than a second old may give its 4-tuple to a new
- * active open; the peer's PAWS tells the incarnations apart. */
-bool tt_timewait_reusable(const tt_engine_t *eng, tw_id id)
-{
-    const struct tw_entry *tw = tw_at(&eng->tw, id);
-    if (!eng->cfg.tcp_tw_reuse || !(tw->flags & TW_TS_ON))
-        return false;
-    return (uint64_t)(tt_engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
-}
-
-enum tw_verdict { TW_IGNORE, TW_ACK, TW_ACK_LIMITED, TW_RESTART, TW_KILL, TW_NEW_SYN };
-
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> from the entry's own record. */
 static void tw_send_ack(tt_engine_t *eng, const struct tw_entry *tw)
 {
@@ -165,15 +152,15 @@ static bool tw_paws_reject(const struct tw_entry *tw, const struct seg *seg)
     return (int32_t)(seg->opt.ts_val - tw->ts_recent) < 0;
 }
 
-static enum tw_verdict tw_rst(const tt_engine_t *eng, const struct tw_entry *tw,
-                              const struct seg *seg)
+static enum tt_tw_verdict tw_rst(const tt_engine_t *eng, const struct tw_entry *tw,
+                                 const struct seg *seg)
 {
     uint32_t wnd = (uint32_t)tw->rcv_wnd << tw->rcv_wscale;
     if (seg->seq == tw->rcv_nxt)
-        return eng->cfg.tcp_rfc1337 ? TW_IGNORE : TW_KILL; /* RFC 1337 vs Linux */
+        return eng->cfg.tcp_rfc1337 ? TT_TW_IGNORE : TT_TW_KILL; /* RFC 1337 vs Linux */
     if (seq_in(seg->seq, tw->rcv_nxt, tw->rcv_nxt + wnd))
-        return TW_ACK_LIMITED; /* RFC 5961 3.2: challenge ACK */
-    return TW_IGNORE;
+        return TT_TW_ACK_LIMITED; /* RFC 5961 3.2: challenge ACK */
+    return TT_TW_IGNORE;
 }
 
 /* RFC 1122 4.2.2.13 and RFC 6191: a SYN may reopen the 4-tuple when it is
@@ -186,29 +173,29 @@ static bool tw_syn_is_new(const struct tw_entry *tw, const struct seg *seg)
            (int32_t)(seg->opt.ts_val - tw->ts_recent) > 0;
 }
 
-static enum tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *tw,
-                                 const struct seg *seg)
+static enum tt_tw_verdict tw_decide(const tt_engine_t *eng, const struct tw_entry *tw,
+                                    const struct seg *seg)
 {
     bool paws = tw_paws_reject(tw, seg);
     if (seg->flags & TCP_RST)
         return tw_rst(eng, tw, seg);
     if ((seg->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-        return !paws && tw_syn_is_new(tw, seg) ? TW_NEW_SYN : TW_ACK_LIMITED;
+        return !paws && tw_syn_is_new(tw, seg) ? TT_TW_SYN : TT_TW_ACK_LIMITED;
     /* RFC 9293 3.10.7.4 eighth step: the peer's FIN again (our ACK was
      * lost): acknowledge it and restart 2MSL. */
     if ((seg->flags & (TCP_FIN | TCP_SYN)) == TCP_FIN && !paws &&
         seg->seq + seg->len + 1 == tw->rcv_nxt)
-        return TW_RESTART; /* (a SYN would put the FIN one further: not a repeat) */
+        return TT_TW_RESTART; /* (a SYN would put the FIN one further: not a repeat) */
     if (!paws && seg->seq == tw->rcv_nxt && seg_len(seg) == 0)
-        return TW_IGNORE; /* an acceptable bare ACK: nothing to say */
+        return TT_TW_IGNORE; /* an acceptable bare ACK: nothing to say */
     /* Unacceptable (RFC 9293 3.10.7.4 first step): ACK it. Linux's
      * tcp_timewait_state_process() ends in tt_tcp_oow_rate_limited(), so the
      * ACK is rate-limited unless the segment carries data or FIN and no SYN
      * (a SYN|ACK is limited); tt_tcp_oow_exempt() is that rule. */
-    return tt_tcp_oow_exempt(seg) ? TW_ACK : TW_ACK_LIMITED;
+    return tt_tcp_oow_exempt(seg) ? TT_TW_ACK : TT_TW_ACK_LIMITED;
 }
 
-static void tw_restart(tt_engine_t *eng, tw_id id)
+void tt_timewait_restart(tt_engine_t *eng, tw_id id)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
     tw_send_ack(eng, tw);
@@ -234,35 +221,22 @@ static void tw_ack_limited(tt_engine_t *eng, struct tw_entry *tw)
 }
 
 /*
- * A new incarnation (RFC 1122 4.2.2.13): as Linux, its ISN goes beyond
- * anything the old one sent; without a listener the SYN only gets an ACK.
- *
- * A SYN that also carries FIN opens nothing: the listener discards it
- * (tcp_listen_input, as Linux's LISTEN state), so it is dropped here and
- * the entry stays. Linux frees its TIME_WAIT socket before its listener
- * discards such a SYN; keeping the entry is the conservative choice: a
- * stray SYN|FIN cannot end TIME_WAIT, and the peer's FIN still gets its ACK.
+ * A new incarnation (RFC 1122 4.2.2.13), for the caller that found a
+ * listener for the SYN: the entry goes, and, as Linux, the new ISN lies
+ * beyond anything the old connection sent.
  */
-static void tw_new_syn(tt_engine_t *eng, tw_id id, const struct seg *seg)
+uint32_t tt_timewait_reopen(tt_engine_t *eng, tw_id id)
 {
-    struct tw_entry *tw = tw_at(&eng->tw, id);
-    struct tt_listener *l = tt_listener_find(eng, seg->dport);
-    if (!l) {
-        tw_ack_limited(eng, tw);
-        return;
-    }
-    if (seg->flags & TCP_FIN)
-        return;
-    uint32_t iss = tw->snd_nxt + 65535 + 2;
+    uint32_t iss = tw_at(&eng->tw, id)->snd_nxt + 65535 + 2;
     tt_timewait_remove(eng, id, TT_WHY_TIMEWAIT_SYN);
-    tt_tcp_listen_syn(eng, l, seg, true, iss);
+    return iss;
 }
 
 /* A RST at RCV.NXT with tcp_rfc1337 0 (Linux's TIME-WAIT assassination):
  * the entry goes. Like a RST that ends a connection (tt_tcp_input.c), it is
  * reported first as rst_in, state TIME_WAIT (docs/contract.md §4), for the entry's
  * 4-tuple, then as TIME_WAIT -> CLOSED why "timewait_rst". */
-static void tw_kill(tt_engine_t *eng, tw_id id)
+void tt_timewait_kill(tt_engine_t *eng, tw_id id)
 {
     struct tuple t;
     tt_timewait_tuple(eng, tw_at(&eng->tw, id), &t);
@@ -272,26 +246,24 @@ static void tw_kill(tt_engine_t *eng, tw_id id)
     tt_timewait_remove(eng, id, TT_WHY_TIMEWAIT_RST);
 }
 
-void tt_timewait_input(tt_engine_t *eng, tw_id id, struct seg *seg)
+/*
+ * What a segment for a TIME_WAIT entry calls for (RFC 9293 3.10.7.4, RFC
+ * 1337, RFC 5961, RFC 6191), decided from the entry and the segment alone:
+ * the caller carries it out (tcp_input.c), as Linux's callers carry out
+ * tcp_timewait_state_process()'s verdict.
+ */
+enum tt_tw_verdict tt_timewait_decide(const tt_engine_t *eng, tw_id id, const struct seg *seg)
+{
+    return tw_decide(eng, tw_at(&eng->tw, id), seg);
+}
+
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> from the entry; TT_TW_ACK_LIMITED's
+ * under --tcp-invalid-ratelimit, per entry. */
+void tt_timewait_ack(tt_engine_t *eng, tw_id id, bool limited)
 {
     struct tw_entry *tw = tw_at(&eng->tw, id);
-    switch (tw_decide(eng, tw, seg)) {
-    case TW_IGNORE:
-        break;
-    case TW_ACK:
-        tw_send_ack(eng, tw);
-        break;
-    case TW_ACK_LIMITED:
+    if (limited)
         tw_ack_limited(eng, tw);
-        break;
-    case TW_RESTART:
-        tw_restart(eng, id);
-        break;
-    case TW_KILL:
-        tw_kill(eng, id);
-        break;
-    case TW_NEW_SYN:
-        tw_new_syn(eng, id, seg);
-        break;
-    }
+    else
+        tw_send_ack(eng, tw);
 }
