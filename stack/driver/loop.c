@@ -7,10 +7,11 @@
  *
  * Each packet meets the fault rules when the engine emits it. The engine
  * changes a connection's state before it sends what the change calls for
- * (the final ACK goes out in TIME_WAIT, a FIN in FIN_WAIT_1 or LAST_ACK), so
+ * (the final ACK goes out in TIME_WAIT, or in FIN_WAIT_1/2 when
+ * --tcp-max-tw-buckets leaves no room; a FIN in FIN_WAIT_1 or LAST_ACK), so
  * a rule's state= is simply the connection's state at send time.
  *
- * Time: now is uv_hrtime() in microseconds, read once per batch or timer,
+ * Time: now is uv_hrtime() in microseconds, read for each packet and timer,
  * and never allowed to go backwards (the engine asserts it). The engine's
  * timers share ONE uv_timer_t, re-armed at tt_engine_next_deadline() in a
  * prepare callback, i.e. after everything the engine did in an iteration,

@@ -16,7 +16,7 @@
  * - state events follow the RFC 9293 3.3.2 diagram, each from the state the
  *   previous event announced, and a CLOSED event names a reason that fits
  *   the state it leaves (docs/contract.md §4); TIME_WAIT lasts exactly 2*MSL and ends
- *   early only for the reasons docs/contract.md §2.1 lists;
+ *   early only for the reasons docs/contract.md §2.2 lists;
  * - tt_engine_conn_count(), tt_engine_timewait_count() and
  *   tt_engine_conn_state() agree with those events, and TIME_WAIT entries
  *   never exceed tcp_max_tw_buckets (docs/contract.md §2.2).
@@ -493,7 +493,7 @@ static void check_state_event(const struct model *m, struct flow *fl, const tt_e
     fl->orphan_seen = false; /* a new state is progress (check_orphan) */
 }
 
-/* RFC 9293 3.10.7.4 eighth step, docs/contract.md §2.1: only the peer's FIN again. */
+/* RFC 9293 3.10.7.4 eighth step, docs/contract.md §2.2 item 4: only the peer's FIN again. */
 static void check_timewait_restart(const struct model *m, struct flow *fl, const tt_event_t *ev)
 {
     FZ_CHECK(m->evicted || fl->state == TT_STATE_TIME_WAIT, "event: 2MSL restart in %s",

@@ -58,7 +58,7 @@ def test_echo_and_passive_close():
 def test_active_close_holds_time_wait_2msl():
     """--close-after: the stack closes first and holds TIME_WAIT for exactly
     2*MSL (to the trace's microsecond, within the timer lateness allowed by
-    docs/contract.md §3.2); Linux holds none."""
+    docs/contract.md §2.6 item 10); Linux holds none."""
     name = "server_active_close"
     srv = ti.start_server(name, "--msl", "500ms", "--close-after", "1000")
     try:
