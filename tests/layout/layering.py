@@ -8,7 +8,9 @@ Checked from the compiled objects and the sources:
   2. the engine's sources include only standard headers of that kind, their
      own folder's headers and tuntcp/tuntcp.h: nothing of the driver's;
   3. the driver uses of the engine's private headers only the wire formats;
-  4. no call cycle between the engine's objects spans more than 3 of them:
+  4. the engine keeps no mutable global or static state: no symbol of its
+     own in .data or .bss (tables are const, in .rodata or .data.rel.ro);
+  5. no call cycle between the engine's objects spans more than 3 of them:
      wire formats, then services, then the TCB and output, then the
      per-state modules, then the entry points, each calling only down
      (a timer and the output that re-arms it may call each other).
@@ -48,6 +50,18 @@ def objects(lib):
             elif len(parts) == 3 and parts[1] in "TDBRCVW":
                 objs[cur][0].add(parts[2])
     return objs
+
+
+def mutable_state(lib):
+    """Symbols of the engine's own in writable sections: global state."""
+    out = subprocess.run(["objdump", "-t", lib], capture_output=True, text=True, check=True)
+    found = []
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-3] in (".data", ".bss") and parts[-2] != "00000000" \
+                and not parts[-1].startswith((".",) + COMPILER + ("___asan",)):
+            found.append(parts[-1])
+    return sorted(set(found))
 
 
 def includes(path):
@@ -111,6 +125,8 @@ def main():
             for kind, h in includes(os.path.join(driver_dir, name)):
                 if kind == '"' and h in own and h not in WIRE_HEADERS:
                     bad.append(f'stack/driver/{name} includes the engine\'s private "{h}"')
+    for sym in mutable_state(lib):
+        bad.append(f"the engine keeps mutable state: {sym} (.data/.bss)")
     cycle = largest_cycle(objs)
     if len(cycle) > MAX_CYCLE:
         bad.append(f"a call cycle spans {len(cycle)} objects: {' '.join(cycle)} "
