@@ -73,6 +73,7 @@ int tt_engine_new(tt_engine_t **out, const tt_config_t *cfg, tt_output_cb cb, vo
     eng->out_ctx = out_ctx;
     eng->now = eng->start = now_us;
     eng->rng = cfg->seed;
+    eng->out_state = -ENOENT;
     eng->wheel = tt_timer_wheel_new(now_us);
     if (!eng->wheel || tt_conn_table_init(&eng->table) != 0 ||
         tt_tw_table_init(&eng->tw, tt_timewait_hash, eng) != 0) {
@@ -106,6 +107,7 @@ void tt_engine_free(tt_engine_t *eng)
     }
     tt_timer_wheel_free(eng->wheel); /* disarms timers still inside the TCBs */
     tt_engine_ooo_free_list(eng->ooo_pool);
+    tt_recq_free(&eng->outq); /* nothing is sent */
     eng->depth = 1;
     tt_engine_leave(eng); /* frees the zombies, detached handles included */
     tt_conn_table_fini(&eng->table);
@@ -129,6 +131,9 @@ void tt_engine_leave(tt_engine_t *eng)
 {
     if (--eng->depth > 0)
         return;
+    eng->depth = 1; /* the output callback may call the engine again */
+    while (tt_engine_output_pending(eng))
+        tt_engine_output_flush(eng);
     eng->depth = 0;
     while (eng->zombies) {
         struct tt_conn *c = eng->zombies;
@@ -166,10 +171,13 @@ static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
     if (kind != ICMP_ECHO_REQUEST)
         return;
     eng->stats.IcmpInEchos++;
-    size_t n = tt_icmp_echo_reply(ip, eng->pkt, sizeof(eng->pkt), eng->ip_id++);
+    size_t cap = IPV4_HDR_LEN + ip->payload_len;
+    uint8_t *buf = tt_engine_output_buf(eng, cap);
+    uint16_t id = eng->ip_id++;
+    size_t n = buf ? tt_icmp_echo_reply(ip, buf, cap, id) : 0;
     if (n > 0) {
         eng->stats.IcmpOutEchoReps++;
-        tt_engine_output(eng, eng->pkt, n);
+        tt_engine_output_push(eng, n, -ENOENT);
     }
 }
 

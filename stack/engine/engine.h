@@ -170,6 +170,20 @@ struct tt_listener {
     struct tt_listener *next;
 };
 
+/* Records queued during an engine call (services.c): blocks that never move. */
+struct tt_recq_block {
+    struct tt_recq_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct tt_recq {
+    struct tt_recq_block *head, *tail, *spare;
+    struct tt_recq_block *rd; /* the reader's block and offset in it */
+    size_t rd_off;
+    unsigned nspare;
+};
+
 struct conn_table {
     struct hnode **buckets;
     size_t nbuckets, count;
@@ -197,8 +211,9 @@ struct tt_engine {
     uint64_t rng;               /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
     tt_stats_t stats;
-    uint8_t pkt[65536 + 64]; /* scratch for one outgoing datagram */
-    uint8_t payload[65536];  /* scratch: a segment's bytes out of a ring */
+    struct tt_recq outq;    /* datagrams sent during this call, handed out at its end */
+    int out_state;          /* tt_engine_output_state() while one is handed out */
+    uint8_t payload[65536]; /* scratch: a segment's bytes out of a ring */
 };
 
 /* engine.c: the entry points (and the zombie list around them) */
@@ -206,7 +221,11 @@ void tt_engine_enter(tt_engine_t *eng);
 void tt_engine_leave(tt_engine_t *eng);
 
 /* services.c: what every module may call; it calls none of them */
-void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
+uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap);
+void tt_engine_output_push(tt_engine_t *eng, size_t len, int state);
+void tt_engine_output_flush(tt_engine_t *eng);
+bool tt_engine_output_pending(const tt_engine_t *eng);
+void tt_recq_free(struct tt_recq *q);
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t tt_engine_ms(const tt_engine_t *eng);
 uint32_t tt_engine_random(tt_engine_t *eng);
@@ -285,8 +304,8 @@ void tt_tcp_send_ack(struct tt_conn *c);
 void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tt_tcp_retransmit_head(struct tt_conn *c);
 void tt_tcp_send_zero_window_probe(struct tt_conn *c);
-void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
-void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s);
+void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state);
+void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
 

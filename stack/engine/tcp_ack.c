@@ -220,7 +220,7 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
 static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
 {
     if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_nxt)) {
-        tt_tcp_send_reset_reply(c->eng, seg);
+        tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
         return false;
     }
     if (c->listener && c->listener->ready >= c->listener->backlog) {

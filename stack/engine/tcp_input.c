@@ -21,7 +21,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
 {
     bool ack = seg->flags & TCP_ACK;
     if (ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
-        tt_tcp_send_reset_reply(c->eng, seg);
+        tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
         return;
     }
     if (seg->flags & TCP_RST) {
@@ -551,5 +551,5 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
             tt_tcp_conn_input(c, seg);
         return;
     }
-    tt_tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */
+    tt_tcp_send_reset_reply(eng, seg, -ENOENT); /* RFC 9293 3.10.7.1 */
 }

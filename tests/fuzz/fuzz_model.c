@@ -309,9 +309,13 @@ static void trace_output(const struct model *m, const struct seg *s)
     fprintf(stderr, "\n");
 }
 
-/* The flight as each segment leaves, white box: within one engine call a
+/* The flight as each segment leaves, white box: within one operation a
  * connection to ourselves can fill and drain its window before the
- * operation's end, where check_tcbs() looks. */
+ * operation's end, where check_tcbs() looks. Segments are handed out at the
+ * end of the engine call that sent them; SND.UNA moves in a call only
+ * before its first send (the ACK step comes before any output), so the
+ * flight is the same as at send time. A TCB that ended in that call is
+ * skipped: its flight no longer bounds anything. */
 static void note_flight(const struct model *m, struct flow *fl, const struct seg *s)
 {
     if (!m->eng || (s->flags & TCP_RST))
