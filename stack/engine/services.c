@@ -3,12 +3,14 @@
  * every protocol module may call and what calls nothing of theirs
  * (docs/architecture.md §2). Packets wait in the output queue
  * (tt_engine_output_buf(), tt_engine_output_push()) until the engine call
- * ends (tt_engine_output_flush()); events leave through tt_engine_event();
+ * ends (tt_engine_output_flush()), and so do the bytes for read callbacks
+ * (tt_engine_stage()); events leave through tt_engine_event();
  * the clock in milliseconds for timestamps, the engine's only randomness,
  * and the pool of reassembly nodes.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 
@@ -144,6 +146,29 @@ void tt_recq_free(struct tt_recq *q)
         free(b);
     }
     q->nspare = 0;
+}
+
+/*
+ * In-order bytes for a read callback that runs at the end of the engine
+ * call: a copy, since the segment they came in may be gone by then (a
+ * caller's buffer, a reassembly node). NULL without memory.
+ */
+struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len)
+{
+    struct tt_staged *s = recq_reserve(&eng->staged, sizeof(*s) + len);
+    if (!s)
+        return NULL;
+    s->next = NULL;
+    s->len = len;
+    memcpy(s->data, data, len);
+    recq_commit(&eng->staged, sizeof(*s) + len);
+    return s;
+}
+
+/* Every read callback has run: the staged bytes go. */
+void tt_engine_staged_reset(tt_engine_t *eng)
+{
+    recq_reset(&eng->staged);
 }
 
 /* One datagram in the output queue, with the state of its connection when

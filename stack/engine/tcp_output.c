@@ -9,6 +9,7 @@
  * here: Nagle (segments go out as soon as the windows allow, as with
  * TCP_NODELAY) and SACK blocks in our ACKs.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "engine.h"
@@ -359,9 +360,8 @@ static void cwnd_validate(struct tt_conn *c)
 
 void tt_tcp_output(struct tt_conn *c)
 {
-    if (tt_tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
-        return;
-    if (c->state == TT_STATE_TIME_WAIT)
+    assert(!c->detached);
+    if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     send_loss_recovery(c);
     send_new_data(c);
