@@ -186,7 +186,9 @@ void tt_engine_leave(tt_engine_t *eng)
     if (--eng->depth > 0)
         return;
     eng->depth = 1; /* calls from callbacks are nested in this one */
+    eng->ending = true;
     end_of_call(eng);
+    eng->ending = false;
     eng->depth = 0;
 }
 

@@ -246,7 +246,8 @@ struct tt_engine {
     tt_event_cb ev;
     void *ev_ctx;
     uint64_t now, start;
-    int depth; /* nesting of engine calls: the outermost one ends them */
+    int depth;   /* nesting of engine calls: the outermost one ends them */
+    bool ending; /* the outermost call delivers what it owes (engine.c) */
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;

@@ -349,11 +349,22 @@ static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
     note_flight(m, fl, &s);
 }
 
+/* White box: callbacks and datagrams leave the engine only while its
+ * outermost call ends (engine.c), where no protocol step is under way that
+ * a callback could pull a connection from under. */
+void model_check_callback(const struct model *m)
+{
+    FZ_CHECK(m->eng && m->eng->ending && m->eng->depth == 1,
+             "called back from inside an engine call (depth %d, ending %d)",
+             m->eng ? m->eng->depth : -1, m->eng ? m->eng->ending : -1);
+}
+
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
     int r = tt_ipv4_parse(pkt, len, &ip);
 
+    model_check_callback(m);
     FZ_CHECK(r == IPV4_OK, "output: IPv4 datagram does not parse (%d)", r);
     FZ_CHECK(ip.total_len == len, "output: total length %u in a %zu-byte datagram", ip.total_len,
              len);
