@@ -59,8 +59,8 @@ struct tuple {
 enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER };
 
 /*
- * An object the application owes callbacks to, queued until the engine call
- * ends (tcb.c): a connection or a listener.
+ * A connection or listener whose application is owed callbacks, queued
+ * until the engine call ends (tcb.c).
  */
 enum tt_pending_kind { TT_PENDING_CONN = 1, TT_PENDING_LISTENER };
 

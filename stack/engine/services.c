@@ -156,8 +156,10 @@ void tt_recq_free(struct tt_recq *q)
 struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len)
 {
     struct tt_staged *s = recq_reserve(&eng->staged, sizeof(*s) + len);
-    if (!s)
+    if (!s) {
+        eng->stats.TtNoBufs++;
         return NULL;
+    }
     s->next = NULL;
     s->len = len;
     memcpy(s->data, data, len);

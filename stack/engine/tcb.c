@@ -345,7 +345,7 @@ void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
             tt_tcb_notify_read(c);
             return;
         }
-        tt_tcb_notify_read(c); /* no memory to stage them: they wait in the buffer */
+        tt_tcb_notify_read(c); /* no memory to stage them: they go through the buffer */
     }
     tt_ring_write(&c->rcvbuf, data, len);
 }
