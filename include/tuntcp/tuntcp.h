@@ -9,15 +9,20 @@
  *     tt_engine_timers(eng, now)               run the timers that are due
  *     tt_engine_next_deadline(eng)             when to call timers again
  *
- * Packets leave through the output callback given to tt_engine_new(), in
- * the order they were sent, when the engine call that sent them is about to
- * return.
  * Application calls (tt_connect, tt_conn_write, tt_conn_close, ...) run at
  * the engine's current time: the `now` of the last entry point called, or of
  * tt_engine_set_now(), as libuv's uv_now() is the loop's cached time.
  *
+ * Nothing leaves the engine in the middle of its work. When an entry point
+ * or an application call is about to return, the application's callbacks
+ * run (each connection's in the order connect, writable, read, close),
+ * then the packets leave through the output callback given to
+ * tt_engine_new(), in the order they were sent. A callback sees the
+ * connection as the whole packet, timer or call left it.
+ *
  * Errors are negative errno values. Callbacks may call any function of this
- * API, except tt_engine_free().
+ * API, except tt_engine_free(); what those calls cause is delivered before
+ * the engine call that ran the callback returns.
  */
 #ifndef TUNTCP_TUNTCP_H
 #define TUNTCP_TUNTCP_H
@@ -301,7 +306,7 @@ int tt_conn_set_linger(tt_conn_t *conn, int on, unsigned seconds);
 
 /*
  * Closes the handle. Graceful (FIN after the queued data) unless linger is
- * {on, 0}. close_cb is called once, possibly from within this call; the
+ * {on, 0}. close_cb is called once, at the end of this call at the earliest; the
  * handle must not be used after it. The connection may go on in the engine
  * (FIN_WAIT_*, TIME_WAIT) without its handle.
  */
