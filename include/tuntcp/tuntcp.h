@@ -9,13 +9,20 @@
  *     tt_engine_timers(eng, now)               run the timers that are due
  *     tt_engine_next_deadline(eng)             when to call timers again
  *
- * Packets leave through the output callback given to tt_engine_new().
  * Application calls (tt_connect, tt_conn_write, tt_conn_close, ...) run at
  * the engine's current time: the `now` of the last entry point called, or of
  * tt_engine_set_now(), as libuv's uv_now() is the loop's cached time.
  *
+ * Nothing leaves the engine in the middle of its work. When an entry point
+ * or an application call is about to return, the application's callbacks
+ * run (each connection's in the order connect, writable, read, close),
+ * then the packets leave through the output callback given to
+ * tt_engine_new(), in the order they were sent. A callback sees the
+ * connection as the whole packet, timer or call left it.
+ *
  * Errors are negative errno values. Callbacks may call any function of this
- * API, except tt_engine_free().
+ * API, except tt_engine_free(); what those calls cause is delivered before
+ * the engine call that ran the callback returns.
  */
 #ifndef TUNTCP_TUNTCP_H
 #define TUNTCP_TUNTCP_H
@@ -198,8 +205,9 @@ void tt_config_init(tt_config_t *cfg);
 
 /*
  * Creates an engine. out is called for every packet the engine sends (an
- * IPv4 datagram); ev may be NULL. now_us is the engine's starting time.
- * Errors: -EINVAL (bad config), -ENOMEM.
+ * IPv4 datagram), at the end of the engine call that sent it; ev may be
+ * NULL. now_us is the engine's starting time. Errors: -EINVAL (bad config),
+ * -ENOMEM.
  */
 int tt_engine_new(tt_engine_t **eng, const tt_config_t *cfg, tt_output_cb out, void *out_ctx,
                   uint64_t now_us);
@@ -231,6 +239,13 @@ size_t tt_engine_timewait_count(const tt_engine_t *eng); /* TIME_WAIT entries */
  */
 int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport, uint32_t raddr,
                          uint16_t rport);
+/*
+ * Inside the output callback: the state the datagram's connection was in
+ * when the engine sent it, what tt_engine_conn_state() said of its 4-tuple
+ * at that moment (TT_STATE_LISTEN for a listener's, -ENOENT for none).
+ * -ENOENT outside the output callback.
+ */
+int tt_engine_output_state(const tt_engine_t *eng);
 /* Calls cb once for each connection and each TIME_WAIT entry. */
 void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx);
 
@@ -291,7 +306,7 @@ int tt_conn_set_linger(tt_conn_t *conn, int on, unsigned seconds);
 
 /*
  * Closes the handle. Graceful (FIN after the queued data) unless linger is
- * {on, 0}. close_cb is called once, possibly from within this call; the
+ * {on, 0}. close_cb is called once, at the end of this call at the earliest; the
  * handle must not be used after it. The connection may go on in the engine
  * (FIN_WAIT_*, TIME_WAIT) without its handle.
  */

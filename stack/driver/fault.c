@@ -8,10 +8,11 @@
  * probability, drawn from a PRNG seeded by --seed so that a run replays.
  * Only TCP packets fit a class other than `any`. A packet of no connection
  * is in state CLOSED; one for a listening port, LISTEN. The state is looked
- * up when the verdict is asked for: for an outgoing packet that is while
- * the engine sends it, and the engine changes state before it sends (the
- * final ACK leaves in TIME_WAIT, or in the state before when there is no
- * room for TIME_WAIT; the RST of an abort before the abort).
+ * up when the verdict is asked for: for an outgoing packet the driver
+ * answers with the state the engine sent it in (tt_engine_output_state()),
+ * and the engine changes state before it sends (the final ACK leaves in
+ * TIME_WAIT, or in the state before when there is no room for TIME_WAIT;
+ * the RST of an abort before the abort).
  *
  * The packet is classified with a minimal header walk of its own, without
  * checksums: a fault must hit malformed packets too, and this keeps the

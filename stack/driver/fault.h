@@ -81,8 +81,9 @@ int tt_fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t e
 /*
  * The verdict for one packet (an IPv4 datagram). Rules are tried in order;
  * the first that fires decides. *delay_us is set for FAULT_DELAY. A state=
- * rule asks state_fn now: the driver calls this as the engine emits each
- * packet, so an out rule sees the connection's state at send time.
+ * rule asks state_fn now: the driver calls this from the engine's output
+ * callback and answers with the state the packet was sent in, so an out
+ * rule sees the connection's state at send time.
  */
 enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
                                   size_t len, uint64_t *delay_us);

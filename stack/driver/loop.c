@@ -63,6 +63,7 @@ struct tt_driver {
     uv_handle_t *handles[HANDLES_MAX]; /* initialised handles, to close at free */
     size_t nhandles;
     bool loop_ready, want_writable;
+    bool in_output; /* drv_output() runs: state= asks the packet's own state */
 
     tt_engine_t *eng;
     int fd;
@@ -308,24 +309,29 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 }
 
 /*
- * The engine's output callback. A packet is judged now, while the engine
- * is still in the call that sent it: state= rules see the connection's
- * state at send time (tt_engine_conn_state() is a plain lookup, safe here).
+ * The engine's output callback, at the end of the engine call that sent the
+ * packet. state= rules judge it in the state its connection was in when the
+ * engine sent it (tt_engine_output_state()), not the state at the call's end.
  */
 static void drv_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct tt_driver *d = ctx;
 
-    if (d->faults == NULL)
+    if (d->faults == NULL) {
         drv_send(d, pkt, len);
-    else
-        drv_fault_out(d, pkt, len);
+        return;
+    }
+    d->in_output = true;
+    drv_fault_out(d, pkt, len);
+    d->in_output = false;
 }
 
 static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
     struct tt_driver *d = ctx;
 
+    if (d->in_output) /* the packet being sent: its 4-tuple, its state at send time */
+        return tt_engine_output_state(d->eng);
     return tt_engine_conn_state(d->eng, laddr, lport, raddr, rport);
 }
 

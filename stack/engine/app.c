@@ -3,8 +3,10 @@
  * CLOSE, ABORT) in libuv's manner: listeners, connect, read_start, write,
  * shutdown, close, close_reset and SO_LINGER.
  *
- * Each call is an engine entry point: it runs at the engine's current time
- * and frees what it ended only when the outermost engine call returns.
+ * Each call is an engine entry point: it runs at the engine's current time.
+ * The callbacks it causes, the packets it sends and the memory it frees are
+ * handed out when it returns (or, for a call made from a callback, when the
+ * engine call that ran the callback does: engine.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
     l->port = port;
     l->backlog = backlog;
     l->cb = cb;
+    l->pending.kind = TT_PENDING_LISTENER;
     l->next = eng->listeners;
     eng->listeners = l;
     *listener = l;
@@ -49,7 +52,9 @@ int tt_accept(tt_listener_t *l, tt_conn_t **conn)
     return 0;
 }
 
-/* Connections not yet accepted are reset, as a closing Linux listener does. */
+/* Connections not yet accepted are reset, as a closing Linux listener does.
+ * The listener is freed when the engine call ends: a callback of its own
+ * may be what closes it. */
 void tt_listener_close(tt_listener_t *l)
 {
     tt_engine_t *eng = l->eng;
@@ -70,7 +75,9 @@ void tt_listener_close(tt_listener_t *l)
     while (*pp != l)
         pp = &(*pp)->next;
     *pp = l->next;
-    free(l);
+    l->closed = true;
+    l->next = eng->closed_listeners;
+    eng->closed_listeners = l;
     tt_engine_leave(eng);
 }
 
@@ -124,10 +131,9 @@ int tt_conn_read_start(tt_conn_t *c, tt_read_cb cb)
     c->reading = true;
     c->read_cb = cb;
     tt_engine_enter(c->eng);
-    uint32_t buffered = c->rcvbuf.len;
-    tt_tcb_deliver_pending(c);
-    if (buffered && !tt_tcb_gone(c)) /* reading freed space the peer should hear of */
-        tt_tcp_window_update(c);
+    tt_tcb_notify_read(c);
+    if (c->rcvbuf.len > 0 && !c->detached) /* reading frees space the peer should hear of */
+        tt_tcb_after(c, TT_AFTER_READ);
     tt_engine_leave(c->eng);
     return 0;
 }
@@ -292,8 +298,7 @@ static void close_graceful(struct tt_conn *c, tt_close_cb cb)
         return;
     }
     tt_tcp_arm_finwait2(c);
-    if (cb)
-        cb(c, 0);
+    tt_tcb_notify_closed(c, cb, 0);
 }
 
 static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
@@ -303,10 +308,11 @@ static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
     orphan(c);
     if (c->detached) {
         tt_tcb_release(c);
-    } else if (c->rcvbuf.len > 0 || c->ooo) {
+    } else if (c->rcvbuf.len > 0 || c->ooo || c->staged) {
         /* RFC 2525 2.17, as Linux tcp_close() in every state (LAST_ACK and
          * CLOSING too), and before it looks at SO_LINGER: unread data means
-         * the peer's bytes were lost; say so with a RST rather than a FIN. */
+         * the peer's bytes were lost; say so with a RST rather than a FIN.
+         * Staged bytes not yet handed to read_cb are unread too. */
         eng->stats.TcpExtTCPAbortOnClose++;
         reset_conn(c, "unread_data");
     } else if (reset) {
@@ -317,8 +323,7 @@ static int close_with(struct tt_conn *c, tt_close_cb cb, bool reset)
         tt_engine_leave(eng);
         return 0;
     }
-    if (cb)
-        cb(c, 0);
+    tt_tcb_notify_closed(c, cb, 0);
     tt_engine_leave(eng);
     return 0;
 }

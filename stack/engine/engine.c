@@ -4,10 +4,16 @@
  * counters. It owns no protocol rule itself: TCP segments go to tt_tcp_input.c,
  * TIME_WAIT to timewait.c.
  *
- * Re-entrancy: applications may call the API from callbacks. A connection
- * that ends while a call is under way is only marked dead and put on the
- * zombie list; it is freed when the outermost engine call returns, so no
- * code up the stack is left holding a freed pointer.
+ * The end of an engine call: while a packet, the timers or an application
+ * call are worked on, nothing leaves the engine but trace events. What the
+ * call owes the outside waits for its end: the application's callbacks
+ * (tcb.c), then the work that had to wait for them (the ACK a segment calls
+ * for, the window a read opened, the output), then the datagrams, in the
+ * order they were sent (services.c), then the memory of what ended.
+ * Callbacks may call the API; those calls are nested in the engine call
+ * that runs the callback, and what they cause joins the same end. So no
+ * protocol step runs on a connection a callback closed, and nothing is
+ * freed under a caller.
  */
 #include "engine.h"
 
@@ -73,6 +79,7 @@ int tt_engine_new(tt_engine_t **out, const tt_config_t *cfg, tt_output_cb cb, vo
     eng->out_ctx = out_ctx;
     eng->now = eng->start = now_us;
     eng->rng = cfg->seed;
+    eng->out_state = -ENOENT;
     eng->wheel = tt_timer_wheel_new(now_us);
     if (!eng->wheel || tt_conn_table_init(&eng->table) != 0 ||
         tt_tw_table_init(&eng->tw, tt_timewait_hash, eng) != 0) {
@@ -91,23 +98,29 @@ void tt_engine_set_event_cb(tt_engine_t *eng, tt_event_cb ev, void *ev_ctx)
     eng->ev_ctx = ev_ctx;
 }
 
+static void free_listeners(struct tt_listener *l)
+{
+    while (l) {
+        struct tt_listener *next = l->next;
+        free(l);
+        l = next;
+    }
+}
+
+/* Nothing is sent and nobody is called back: what was owed is dropped. */
 void tt_engine_free(tt_engine_t *eng)
 {
     if (!eng)
         return;
-    eng->depth = 1; /* releases go to the zombie list, freed below */
-    for (struct tt_conn *c = eng->all_conns; c; c = c->all_next)
-        tt_tcb_release(c);
     tt_tw_table_fini(&eng->tw);
-    while (eng->listeners) {
-        struct tt_listener *l = eng->listeners;
-        eng->listeners = l->next;
-        free(l);
-    }
+    free_listeners(eng->listeners);
+    free_listeners(eng->closed_listeners);
     tt_timer_wheel_free(eng->wheel); /* disarms timers still inside the TCBs */
+    while (eng->all_conns)           /* detached handles and released TCBs too */
+        tt_tcb_free(eng->all_conns);
     tt_engine_ooo_free_list(eng->ooo_pool);
-    eng->depth = 1;
-    tt_engine_leave(eng); /* frees the zombies, detached handles included */
+    tt_recq_free(&eng->outq);
+    tt_recq_free(&eng->staged);
     tt_conn_table_fini(&eng->table);
     free(eng);
 }
@@ -125,25 +138,58 @@ void tt_engine_enter(tt_engine_t *eng)
     eng->depth++;
 }
 
+/*
+ * What waited for the application's callbacks, connection by connection in
+ * the order it was asked for: the window update a read calls for
+ * (tcp_output.c), the ACK and output a segment calls for (tcp_input.c).
+ * A connection that ended meanwhile has nothing left here (tcb.c).
+ */
+static void after_callbacks(tt_engine_t *eng)
+{
+    struct tt_conn *c;
+    while ((c = tt_tcb_after_next(eng)) != NULL) {
+        uint8_t work = c->after;
+        c->after = 0;
+        if (work & TT_AFTER_READ)
+            tt_tcp_window_update(c);
+        if (work & TT_AFTER_INPUT)
+            tt_tcp_input_done(c);
+    }
+}
+
+/* Nothing of the call can still be using what ended in it. */
+static void free_ended(tt_engine_t *eng)
+{
+    while (eng->to_free) {
+        struct tt_conn *c = eng->to_free;
+        eng->to_free = c->free_next;
+        tt_tcb_free(c);
+    }
+    free_listeners(eng->closed_listeners);
+    eng->closed_listeners = NULL;
+}
+
+/* The end of the outermost engine call (see the top of this file). */
+static void end_of_call(tt_engine_t *eng)
+{
+    do {
+        tt_tcb_notify_all(eng);
+        after_callbacks(eng);
+        tt_engine_output_flush(eng); /* the output callback may call the engine too */
+    } while (eng->pending_head || eng->after_head || tt_engine_output_pending(eng));
+    tt_engine_staged_reset(eng);
+    free_ended(eng);
+}
+
 void tt_engine_leave(tt_engine_t *eng)
 {
     if (--eng->depth > 0)
         return;
+    eng->depth = 1; /* calls from callbacks are nested in this one */
+    eng->ending = true;
+    end_of_call(eng);
+    eng->ending = false;
     eng->depth = 0;
-    while (eng->zombies) {
-        struct tt_conn *c = eng->zombies;
-        eng->zombies = c->zombie_next;
-        if (c->all_prev)
-            c->all_prev->all_next = c->all_next;
-        else
-            eng->all_conns = c->all_next;
-        if (c->all_next)
-            c->all_next->all_prev = c->all_prev;
-        tt_engine_ooo_free_list(c->ooo);
-        tt_ring_free(&c->sndbuf);
-        tt_ring_free(&c->rcvbuf);
-        free(c);
-    }
 }
 
 void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us)
@@ -166,10 +212,13 @@ static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
     if (kind != ICMP_ECHO_REQUEST)
         return;
     eng->stats.IcmpInEchos++;
-    size_t n = tt_icmp_echo_reply(ip, eng->pkt, sizeof(eng->pkt), eng->ip_id++);
+    size_t cap = IPV4_HDR_LEN + ip->payload_len;
+    uint8_t *buf = tt_engine_output_buf(eng, cap);
+    uint16_t id = eng->ip_id++;
+    size_t n = buf ? tt_icmp_echo_reply(ip, buf, cap, id) : 0;
     if (n > 0) {
         eng->stats.IcmpOutEchoReps++;
-        tt_engine_output(eng, eng->pkt, n);
+        tt_engine_output_push(eng, n, -ENOENT);
     }
 }
 

@@ -58,6 +58,39 @@ struct tuple {
 
 enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER };
 
+/*
+ * A connection or listener whose application is owed callbacks, queued
+ * until the engine call ends (tcb.c).
+ */
+enum tt_pending_kind { TT_PENDING_CONN = 1, TT_PENDING_LISTENER };
+
+struct tt_pending {
+    struct tt_pending *next;
+    uint8_t kind;
+    bool queued;
+};
+
+/* What a connection's application is owed, delivered in this order. */
+enum {
+    TT_NOTIFY_CONNECT = 1,  /* connect_due(status): the handshake's result */
+    TT_NOTIFY_WRITABLE = 2, /* writable_cb: room in the send buffer again */
+    TT_NOTIFY_READ = 4,     /* read_cb: staged bytes, then the buffer, EOF or error */
+    TT_NOTIFY_CLOSE = 8,    /* close_due(status): the handle is gone */
+};
+
+/* What waits for the application to have heard, at the end of the call. */
+enum {
+    TT_AFTER_READ = 1,  /* the application read buffered bytes: a window update */
+    TT_AFTER_INPUT = 2, /* a segment came: the ACK it calls for and the output */
+};
+
+/* Bytes for a read callback, copied out of the segment (services.c). */
+struct tt_staged {
+    struct tt_staged *next;
+    uint32_t len;
+    uint8_t data[];
+};
+
 /* One out-of-order segment held for reassembly (RFC 9293 3.10.7.4 seventh). */
 struct ooo_seg {
     struct ooo_seg *next;
@@ -144,7 +177,7 @@ struct tt_conn {
     bool in_ready_queue; /* on its listener's accept queue */
     bool orphan;         /* the app closed its handle */
     bool detached;       /* gone from the tables; only the handle remains */
-    bool dead;           /* freed at the end of the engine call */
+    bool dead;           /* released: freed at the end of the engine call */
     bool linger_on, reading, wr_shut, writable_wanted;
     unsigned linger_s;
     tt_connect_cb connect_cb;
@@ -152,7 +185,21 @@ struct tt_conn {
     tt_writable_cb writable_cb;
     tt_close_cb close_cb;
     void *data;
-    struct tt_conn *zombie_next;
+
+    /* Callbacks owed, delivered when the engine call ends (tcb.c). */
+    struct tt_pending pending;
+    uint8_t notify; /* TT_NOTIFY_* */
+    int connect_status, close_status;
+    tt_connect_cb connect_due;              /* connect_cb, taken when the result came */
+    tt_close_cb close_due;                  /* the close callback, taken when it became due */
+    struct tt_staged *staged, *staged_tail; /* in-order bytes for read_cb */
+    /* Work after the callbacks (engine.c): TT_AFTER_* */
+    uint8_t after;
+    bool after_queued;
+    bool ack_due, ack_urgent; /* in-order data came: the ACK decision waits too */
+    struct tt_conn *after_next;
+
+    struct tt_conn *free_next;           /* on the engine's list to free */
     struct tt_conn *all_prev, *all_next; /* every TCB of the engine, detached too */
 };
 
@@ -167,7 +214,24 @@ struct tt_listener {
     struct tt_conn *ready_head, *ready_tail;
     tt_connection_cb cb;
     void *data;
+    struct tt_pending pending;
+    int notify;  /* connection callbacks owed */
+    bool closed; /* tt_listener_close(): freed at the end of the engine call */
     struct tt_listener *next;
+};
+
+/* Records queued during an engine call (services.c): blocks that never move. */
+struct tt_recq_block {
+    struct tt_recq_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct tt_recq {
+    struct tt_recq_block *head, *tail, *spare;
+    struct tt_recq_block *rd; /* the reader's block and offset in it */
+    size_t rd_off;
+    unsigned nspare;
 };
 
 struct conn_table {
@@ -182,14 +246,20 @@ struct tt_engine {
     tt_event_cb ev;
     void *ev_ctx;
     uint64_t now, start;
-    int depth; /* nesting of entry points and callbacks */
+    int depth;   /* nesting of engine calls: the outermost one ends them */
+    bool ending; /* the outermost call delivers what it owes (engine.c) */
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;
     struct timer_wheel *wheel;
     struct tw_table tw; /* TIME_WAIT entries, FIFO by expiry */
-    struct tt_conn *zombies;
     struct tt_conn *all_conns;
+    /* What the engine call leaves to its end (engine.c, tcb.c) */
+    struct tt_pending *pending_head, *pending_tail; /* callbacks owed, first come first */
+    struct tt_recq staged;                          /* their bytes for read callbacks */
+    struct tt_conn *after_head, *after_tail;        /* work after the callbacks */
+    struct tt_conn *to_free;                        /* released TCBs */
+    struct tt_listener *closed_listeners;
     struct tt_conn *last_conn; /* the last lookup's result: bulk flows skip the hash */
     struct ooo_seg *ooo_pool;  /* spare reassembly nodes of MTU size: no malloc per packet */
     uint32_t ooo_pool_len;
@@ -197,16 +267,23 @@ struct tt_engine {
     uint64_t rng;               /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
     tt_stats_t stats;
-    uint8_t pkt[65536 + 64]; /* scratch for one outgoing datagram */
-    uint8_t payload[65536];  /* scratch: a segment's bytes out of a ring */
+    struct tt_recq outq;    /* datagrams sent during this call, handed out at its end */
+    int out_state;          /* tt_engine_output_state() while one is handed out */
+    uint8_t payload[65536]; /* scratch: a segment's bytes out of a ring */
 };
 
-/* engine.c: the entry points (and the zombie list around them) */
+/* engine.c: the entry points, and the end of each engine call */
 void tt_engine_enter(tt_engine_t *eng);
 void tt_engine_leave(tt_engine_t *eng);
 
 /* services.c: what every module may call; it calls none of them */
-void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len);
+uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap);
+void tt_engine_output_push(tt_engine_t *eng, size_t len, int state);
+void tt_engine_output_flush(tt_engine_t *eng);
+bool tt_engine_output_pending(const tt_engine_t *eng);
+void tt_recq_free(struct tt_recq *q);
+struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len);
+void tt_engine_staged_reset(tt_engine_t *eng);
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t tt_engine_ms(const tt_engine_t *eng);
 uint32_t tt_engine_random(tt_engine_t *eng);
@@ -244,28 +321,39 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
 void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
 void tt_tcb_end(struct tt_conn *c, int err);
 void tt_tcb_release(struct tt_conn *c);
+void tt_tcb_free(struct tt_conn *c);
 void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len);
-void tt_tcb_deliver_pending(struct tt_conn *c);
+void tt_tcb_notify_read(struct tt_conn *c);
+void tt_tcb_notify_writable(struct tt_conn *c);
+void tt_tcb_notify_closed(struct tt_conn *c, tt_close_cb cb, int status);
+void tt_tcb_notify_all(tt_engine_t *eng);
+void tt_tcb_after(struct tt_conn *c, uint8_t work);
+struct tt_conn *tt_tcb_after_next(tt_engine_t *eng);
 void tt_tcb_update_rcv_wnd(struct tt_conn *c);
 void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss);
 void tt_tcb_ooo_free(struct tt_conn *c);
 void tt_tcb_established(struct tt_conn *c);
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
-bool tt_tcb_gone(const struct tt_conn *c);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tt_tcp_input.c */
 void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
+void tt_tcp_input_done(struct tt_conn *c);
 
 /* tcp_listen.c */
 struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
 void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
                        uint32_t iss);
 
-/* tcp_ack.c */
-bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg);
+/* tcp_ack.c: how far a segment goes after its ACK step */
+enum tt_ack_verdict {
+    TT_ACK_GO_ON,  /* on to the text and FIN */
+    TT_ACK_DONE,   /* nothing more for this segment */
+    TT_ACK_CLOSED, /* the connection left the engine (TIME_WAIT or CLOSED) */
+};
+enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg);
 void tt_tcp_fin_wait_1_done(struct tt_conn *c);
 void tt_tcp_rtt_syn_acked(struct tt_conn *c);
 
@@ -285,8 +373,8 @@ void tt_tcp_send_ack(struct tt_conn *c);
 void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tt_tcp_retransmit_head(struct tt_conn *c);
 void tt_tcp_send_zero_window_probe(struct tt_conn *c);
-void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg);
-void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s);
+void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state);
+void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
 

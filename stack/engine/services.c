@@ -1,12 +1,16 @@
 /*
  * The engine's services, the lowest layer above the wire formats: what
  * every protocol module may call and what calls nothing of theirs
- * (docs/architecture.md §2). Packets leave through tt_engine_output(),
- * events through tt_engine_event(); the clock in milliseconds for
- * timestamps, the engine's only randomness, and the pool of reassembly
- * nodes.
+ * (docs/architecture.md §2). Packets wait in the output queue
+ * (tt_engine_output_buf(), tt_engine_output_push()) until the engine call
+ * ends (tt_engine_output_flush()), and so do the bytes for read callbacks
+ * (tt_engine_stage()); events leave through tt_engine_event();
+ * the clock in milliseconds for timestamps, the engine's only randomness,
+ * and the pool of reassembly nodes.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 
@@ -25,11 +29,206 @@ uint32_t tt_engine_ms(const tt_engine_t *eng)
     return (uint32_t)((eng->now - eng->start) / MS) + 1;
 }
 
-void tt_engine_output(tt_engine_t *eng, const uint8_t *pkt, size_t len)
+/*
+ * A queue of records for the length of an engine call. Records are laid out
+ * in blocks that never move, so a record handed to a callback stays where it
+ * is while the callback makes the engine queue more. An emptied queue keeps
+ * its blocks (up to TT_RECQ_SPARE) for the next call: no allocation per
+ * record in the steady state.
+ */
+#define TT_RECQ_BLOCK 65536u
+#define TT_RECQ_SPARE 8u
+#define TT_RECQ_ALIGN (sizeof(max_align_t))
+#define TT_RECQ_HDR TT_RECQ_ALIGN /* each record starts with its size_t size */
+
+static size_t recq_round(size_t n)
 {
+    return (n + TT_RECQ_ALIGN - 1) / TT_RECQ_ALIGN * TT_RECQ_ALIGN;
+}
+
+static uint8_t *block_at(struct tt_recq_block *b, size_t off)
+{
+    return (uint8_t *)b->data + off;
+}
+
+static struct tt_recq_block *recq_block(struct tt_recq *q, size_t need)
+{
+    struct tt_recq_block *b = q->spare;
+    if (b && b->cap >= need) {
+        q->spare = b->next;
+        q->nspare--;
+    } else {
+        size_t cap = need > TT_RECQ_BLOCK ? need : TT_RECQ_BLOCK;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->cap = cap;
+    }
+    b->next = NULL;
+    b->used = 0;
+    return b;
+}
+
+/* Room for a record of size bytes at the tail; NULL without memory. */
+static void *recq_reserve(struct tt_recq *q, size_t size)
+{
+    size_t need = TT_RECQ_HDR + recq_round(size);
+    if (q->tail && q->tail->cap - q->tail->used >= need)
+        return block_at(q->tail, q->tail->used + TT_RECQ_HDR);
+    struct tt_recq_block *b = recq_block(q, need);
+    if (!b)
+        return NULL;
+    if (q->tail)
+        q->tail->next = b;
+    else
+        q->head = q->rd = b;
+    q->tail = b;
+    return block_at(b, TT_RECQ_HDR);
+}
+
+/* Where the record last reserved lies. */
+static void *recq_reserved(struct tt_recq *q)
+{
+    return block_at(q->tail, q->tail->used + TT_RECQ_HDR);
+}
+
+/* The record just reserved took size bytes. */
+static void recq_commit(struct tt_recq *q, size_t size)
+{
+    *(size_t *)block_at(q->tail, q->tail->used) = size;
+    q->tail->used += TT_RECQ_HDR + recq_round(size);
+}
+
+/* The oldest record not yet read, or NULL. */
+static void *recq_next(struct tt_recq *q)
+{
+    while (q->rd && q->rd_off == q->rd->used && q->rd->next) {
+        q->rd = q->rd->next;
+        q->rd_off = 0;
+    }
+    if (!q->rd || q->rd_off == q->rd->used)
+        return NULL;
+    uint8_t *hdr = block_at(q->rd, q->rd_off);
+    q->rd_off += TT_RECQ_HDR + recq_round(*(size_t *)hdr);
+    return hdr + TT_RECQ_HDR;
+}
+
+static bool recq_pending(const struct tt_recq *q)
+{
+    const struct tt_recq_block *b = q->rd;
+    return b && (q->rd_off < b->used || b->next != NULL);
+}
+
+/* Empties the queue; its blocks wait for the next call. */
+static void recq_reset(struct tt_recq *q)
+{
+    while (q->head) {
+        struct tt_recq_block *b = q->head;
+        q->head = b->next;
+        if (q->nspare < TT_RECQ_SPARE && b->cap == TT_RECQ_BLOCK) {
+            b->next = q->spare;
+            q->spare = b;
+            q->nspare++;
+        } else {
+            free(b);
+        }
+    }
+    q->tail = q->rd = NULL;
+    q->rd_off = 0;
+}
+
+void tt_recq_free(struct tt_recq *q)
+{
+    recq_reset(q);
+    while (q->spare) {
+        struct tt_recq_block *b = q->spare;
+        q->spare = b->next;
+        free(b);
+    }
+    q->nspare = 0;
+}
+
+/*
+ * In-order bytes for a read callback that runs at the end of the engine
+ * call: a copy, since the segment they came in may be gone by then (a
+ * caller's buffer, a reassembly node). NULL without memory.
+ */
+struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len)
+{
+    struct tt_staged *s = recq_reserve(&eng->staged, sizeof(*s) + len);
+    if (!s) {
+        eng->stats.TtNoBufs++;
+        return NULL;
+    }
+    s->next = NULL;
+    s->len = len;
+    memcpy(s->data, data, len);
+    recq_commit(&eng->staged, sizeof(*s) + len);
+    return s;
+}
+
+/* Every read callback has run: the staged bytes go. */
+void tt_engine_staged_reset(tt_engine_t *eng)
+{
+    recq_reset(&eng->staged);
+}
+
+/* One datagram in the output queue, with the state of its connection when
+ * it was built (what tt_engine_conn_state() said of its 4-tuple then). */
+struct out_rec {
+    uint32_t len;
+    int32_t state;
+    uint8_t bytes[];
+};
+
+/*
+ * Room for one datagram of up to cap bytes at the tail of the output queue,
+ * built there in place; NULL without memory (the datagram is lost, as on a
+ * full device queue).
+ */
+uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap)
+{
+    struct out_rec *r = recq_reserve(&eng->outq, sizeof(*r) + cap);
+    if (!r) {
+        eng->stats.TtNoBufs++;
+        return NULL;
+    }
+    return r->bytes;
+}
+
+/* The datagram just built in tt_engine_output_buf(): len bytes, sent by a
+ * connection in `state` (a tt_state_t, or -ENOENT for none). */
+void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
+{
+    struct out_rec *r = recq_reserved(&eng->outq);
+    r->len = (uint32_t)len;
+    r->state = state;
+    recq_commit(&eng->outq, sizeof(*r) + len);
     eng->stats.IpOutRequests++;
-    if (eng->out)
-        eng->out(eng->out_ctx, pkt, len);
+}
+
+/* Hands every queued datagram to the output callback, oldest first. */
+void tt_engine_output_flush(tt_engine_t *eng)
+{
+    const struct out_rec *r;
+    while ((r = recq_next(&eng->outq)) != NULL) {
+        if (!eng->out)
+            continue;
+        eng->out_state = r->state;
+        eng->out(eng->out_ctx, r->bytes, r->len);
+    }
+    eng->out_state = -ENOENT;
+    recq_reset(&eng->outq);
+}
+
+bool tt_engine_output_pending(const tt_engine_t *eng)
+{
+    return recq_pending(&eng->outq);
+}
+
+int tt_engine_output_state(const tt_engine_t *eng)
+{
+    return eng->out_state;
 }
 
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)

@@ -1,20 +1,32 @@
 /*
  * The life of a connection (TCB, RFC 9293 3.3.1): creation, state changes
- * (each one an event, docs/contract.md §4), delivery of data and errors to the
- * application, and the end of a connection.
+ * (each one an event, docs/contract.md §4), what the application is told
+ * (data, EOF and errors, the handshake's result, room to write, the end of
+ * a close), and the end of a connection.
+ *
+ * The application hears nothing while a segment, a timer or one of its own
+ * calls is being worked on. What it is owed is noted on the connection (or
+ * listener), which joins a queue in the order it first became owed
+ * something, and tt_tcb_notify_all() delivers it when the engine call ends
+ * (engine.c). So no protocol step ever runs on a connection that a callback
+ * closed under it, and each callback sees the connection as the whole
+ * segment, timer or call left it, as a Linux application does.
  *
  * A connection ends in one of two ways. If the application still holds its
  * handle, the TCB leaves the tables and timers but stays allocated
  * ("detached") until the application closes it, as a libuv handle must be
- * closed. Otherwise it is released: marked dead and freed when the engine
- * call returns (engine.c).
+ * closed. Otherwise it is released: freed when the engine call ends.
  */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
 #include "seq.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* Window scale that lets the whole receive buffer be advertised (RFC 7323 2.2). */
 static uint8_t wscale_for(uint32_t rcvbuf)
@@ -40,6 +52,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->eng = eng;
     c->t = *t;
     c->h.kind = HNODE_CONN;
+    c->pending.kind = TT_PENDING_CONN;
     c->h.hash = tt_tuple_hash(eng, t);
     c->state = TT_STATE_CLOSED;
     tt_ring_init(&c->sndbuf, eng->cfg.sndbuf);
@@ -71,11 +84,6 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
     tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = to};
     c->state = to;
     tt_engine_event(c->eng, &ev, &c->t);
-}
-
-bool tt_tcb_gone(const struct tt_conn *c)
-{
-    return c->detached || c->dead;
 }
 
 /* First sequence number after everything queued (data and FIN). */
@@ -127,21 +135,36 @@ static void listener_unlink(struct tt_conn *c)
         l->ready_tail = prev;
 }
 
-/* Frees the TCB at the end of the engine call. */
+/* Frees the TCB at the end of the engine call (tt_tcb_free()). */
 void tt_tcb_release(struct tt_conn *c)
 {
-    if (!c->dead) {
-        c->dead = true;
-        c->zombie_next = c->eng->zombies;
-        c->eng->zombies = c;
-    }
+    if (c->dead)
+        return;
+    c->dead = true;
+    c->free_next = c->eng->to_free;
+    c->eng->to_free = c;
 }
 
-/* The TCB leaves the tables and timers; the handle, if held, stays. */
+/* The memory of a TCB, once no engine call can still be using it. */
+void tt_tcb_free(struct tt_conn *c)
+{
+    tt_engine_t *eng = c->eng;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        eng->all_conns = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    tt_engine_ooo_free_list(c->ooo);
+    tt_ring_free(&c->sndbuf);
+    tt_ring_free(&c->rcvbuf);
+    free(c);
+}
+
+/* The TCB leaves the tables and timers; the handle, if held, stays. Work
+ * that waited for the application's callbacks has nothing left to do. */
 static void tcb_unlink(struct tt_conn *c)
 {
-    if (c->detached)
-        return;
     tcb_cancel_timers(c);
     listener_unlink(c);
     if (c->eng->last_conn == c)
@@ -149,7 +172,91 @@ static void tcb_unlink(struct tt_conn *c)
     tt_conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
     tt_tcb_ooo_free(c);
+    c->after = 0;
+    c->ack_due = false;
     c->detached = true;
+}
+
+/* ---- what the application is owed, delivered when the engine call ends ---- */
+
+static void pending_add(tt_engine_t *eng, struct tt_pending *p)
+{
+    if (p->queued)
+        return;
+    p->queued = true;
+    p->next = NULL;
+    if (eng->pending_tail)
+        eng->pending_tail->next = p;
+    else
+        eng->pending_head = p;
+    eng->pending_tail = p;
+}
+
+static void notify(struct tt_conn *c, uint8_t what)
+{
+    c->notify |= what;
+    pending_add(c->eng, &c->pending);
+}
+
+/* The handshake's result for connect_cb, which is called once. */
+static void notify_connect(struct tt_conn *c, int status)
+{
+    c->connect_due = c->connect_cb;
+    c->connect_cb = NULL;
+    c->connect_status = status;
+    notify(c, TT_NOTIFY_CONNECT);
+}
+
+/* Data, EOF or an error for read_cb, or only a look at the receive buffer. */
+void tt_tcb_notify_read(struct tt_conn *c)
+{
+    notify(c, TT_NOTIFY_READ);
+}
+
+/* Room in the send buffer for a writer that was refused some. */
+void tt_tcb_notify_writable(struct tt_conn *c)
+{
+    c->writable_wanted = false;
+    notify(c, TT_NOTIFY_WRITABLE);
+}
+
+/* A close is over for the application: cb(status), then the handle is gone. */
+void tt_tcb_notify_closed(struct tt_conn *c, tt_close_cb cb, int status)
+{
+    if (!cb)
+        return;
+    c->close_due = cb;
+    c->close_status = status;
+    notify(c, TT_NOTIFY_CLOSE);
+}
+
+/* Work that must wait until the application has heard: engine.c runs it
+ * after the callbacks (TT_AFTER_*). */
+void tt_tcb_after(struct tt_conn *c, uint8_t work)
+{
+    tt_engine_t *eng = c->eng;
+    c->after |= work;
+    if (c->after_queued)
+        return;
+    c->after_queued = true;
+    c->after_next = NULL;
+    if (eng->after_tail)
+        eng->after_tail->after_next = c;
+    else
+        eng->after_head = c;
+    eng->after_tail = c;
+}
+
+struct tt_conn *tt_tcb_after_next(tt_engine_t *eng)
+{
+    struct tt_conn *c = eng->after_head;
+    if (!c)
+        return NULL;
+    eng->after_head = c->after_next;
+    if (!eng->after_head)
+        eng->after_tail = NULL;
+    c->after_queued = false;
+    return c;
 }
 
 /*
@@ -159,8 +266,7 @@ static void tcb_unlink(struct tt_conn *c)
  */
 void tt_tcb_end(struct tt_conn *c, int err)
 {
-    if (c->detached)
-        return;
+    assert(!c->detached);
     bool had_handle = c->accepted && (!c->orphan || c->close_cb);
     tcb_unlink(c);
     if (!had_handle) {
@@ -173,10 +279,8 @@ void tt_tcb_end(struct tt_conn *c, int err)
         c->err_pending = err;
     }
     if (c->connect_cb) {
-        tt_connect_cb cb = c->connect_cb;
-        c->connect_cb = NULL;
         c->err_pending = 0;
-        cb(c, err ? err : -ECONNABORTED);
+        notify_connect(c, err ? err : -ECONNABORTED);
         return;
     }
     if (c->orphan) {
@@ -185,21 +289,21 @@ void tt_tcb_end(struct tt_conn *c, int err)
         tt_tcb_user_notify_close(c, 0);
         return;
     }
-    tt_tcb_deliver_pending(c);
+    tt_tcb_notify_read(c);
 }
 
 /* The connection is over: CLOSED with its reason (docs/contract.md §4), then tt_tcb_end(). */
 void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err)
 {
-    if (c->detached)
-        return;
+    assert(!c->detached);
     tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = TT_STATE_CLOSED, .why = why};
     c->state = TT_STATE_CLOSED;
     tt_engine_event(c->eng, &ev, &c->t);
     tt_tcb_end(c, err);
 }
 
-/* Linger: the close callback of an application that asked to wait. */
+/* Linger: the close callback of an application that asked to wait. From
+ * now on the connection is an orphan like any other (tcp_timer.c). */
 void tt_tcb_user_notify_close(struct tt_conn *c, int status)
 {
     if (!c->close_cb)
@@ -207,9 +311,7 @@ void tt_tcb_user_notify_close(struct tt_conn *c, int status)
     tt_close_cb cb = c->close_cb;
     c->close_cb = NULL;
     tt_timer_cancel(c->eng->wheel, &c->linger_timer);
-    cb(c, status);
-    if (c->detached)
-        tt_tcb_release(c);
+    tt_tcb_notify_closed(c, cb, status);
 }
 
 /* Recomputes RCV.WND from the free buffer space (never shrinking the edge). */
@@ -222,23 +324,57 @@ void tt_tcb_update_rcv_wnd(struct tt_conn *c)
     c->rcv_wnd = space;
 }
 
-/* In-order data for the application: straight to read_cb when it reads and
- * nothing is waiting, else into the receive buffer. */
+/*
+ * In-order data for the application: to read_cb, as one call at the end of
+ * the engine call, when it reads and nothing is waiting in the receive
+ * buffer (the bytes are staged: they take no buffer space, as if read
+ * already); else into the receive buffer.
+ */
 void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
 {
     if (len == 0)
         return;
     if (c->reading && c->rcvbuf.len == 0 && c->read_cb && !c->orphan) {
-        c->read_cb(c, data, len);
-        return;
+        struct tt_staged *s = tt_engine_stage(c->eng, data, len);
+        if (s) {
+            if (c->staged_tail)
+                c->staged_tail->next = s;
+            else
+                c->staged = s;
+            c->staged_tail = s;
+            tt_tcb_notify_read(c);
+            return;
+        }
+        tt_tcb_notify_read(c); /* no memory to stage them: they go through the buffer */
     }
     tt_ring_write(&c->rcvbuf, data, len);
 }
 
-/* Delivers buffered data, then a pending EOF or error, while the app reads. */
-void tt_tcb_deliver_pending(struct tt_conn *c)
+/*
+ * Staged bytes go to read_cb while the application reads. Those it no
+ * longer reads wait in the receive buffer, as they would have had they
+ * come after it stopped; after a close nobody reads them.
+ */
+static void deliver_staged(struct tt_conn *c)
 {
-    while (c->reading && c->read_cb && c->rcvbuf.len > 0 && !c->dead) {
+    struct tt_staged *s;
+    while ((s = c->staged) != NULL) {
+        c->staged = s->next;
+        if (!c->staged)
+            c->staged_tail = NULL;
+        if (c->orphan)
+            continue;
+        if (c->reading && c->read_cb && c->rcvbuf.len == 0)
+            c->read_cb(c, s->data, (ssize_t)s->len);
+        else
+            tt_ring_write(&c->rcvbuf, s->data, s->len);
+    }
+}
+
+/* Delivers buffered data, then a pending EOF or error, while the app reads. */
+static void deliver_buffered(struct tt_conn *c)
+{
+    while (c->reading && c->read_cb && c->rcvbuf.len > 0) {
         const uint8_t *p;
         uint32_t n = tt_ring_head_span(&c->rcvbuf, &p);
         uint8_t tmp[4096];
@@ -248,7 +384,7 @@ void tt_tcb_deliver_pending(struct tt_conn *c)
         tt_ring_consume(&c->rcvbuf, n);
         c->read_cb(c, tmp, n);
     }
-    if (!c->reading || !c->read_cb || c->dead || c->rcvbuf.len > 0)
+    if (!c->reading || !c->read_cb || c->rcvbuf.len > 0)
         return;
     tt_ring_free(&c->rcvbuf); /* drained: an idle connection holds no buffer */
     if (c->err_pending) {
@@ -262,14 +398,69 @@ void tt_tcb_deliver_pending(struct tt_conn *c)
     }
 }
 
+/* Every callback a connection is owed, in a fixed order: the handshake's
+ * result, room to write, data (then EOF or an error), the end of a close.
+ * A closed handle hears nothing more but the close. */
+static void deliver_conn(struct tt_conn *c)
+{
+    while (c->notify) {
+        if (c->notify & TT_NOTIFY_CONNECT) {
+            c->notify &= (uint8_t)~TT_NOTIFY_CONNECT;
+            if (!c->orphan)
+                c->connect_due(c, c->connect_status);
+        } else if (c->notify & TT_NOTIFY_WRITABLE) {
+            c->notify &= (uint8_t)~TT_NOTIFY_WRITABLE;
+            if (c->writable_cb && !c->orphan)
+                c->writable_cb(c);
+        } else if (c->notify & TT_NOTIFY_READ) {
+            c->notify &= (uint8_t)~TT_NOTIFY_READ;
+            deliver_staged(c);
+            deliver_buffered(c);
+        } else {
+            c->notify &= (uint8_t)~TT_NOTIFY_CLOSE;
+            c->close_due(c, c->close_status);
+            if (c->detached) /* the handle was all that was left */
+                tt_tcb_release(c);
+        }
+    }
+}
+
+/* One connection callback for each connection that became ready, until
+ * the application closes the listener. */
+static void deliver_listener(struct tt_listener *l)
+{
+    while (l->notify > 0 && !l->closed) {
+        l->notify--;
+        l->cb(l, 0);
+    }
+}
+
+/*
+ * Delivers every callback owed, the objects in the order they first became
+ * owed one. Callbacks may call the engine: what those calls cause is
+ * delivered by the same loop.
+ */
+void tt_tcb_notify_all(tt_engine_t *eng)
+{
+    struct tt_pending *p;
+    while ((p = eng->pending_head) != NULL) {
+        eng->pending_head = p->next;
+        if (!eng->pending_head)
+            eng->pending_tail = NULL;
+        if (p->kind == TT_PENDING_CONN)
+            deliver_conn(container_of(p, struct tt_conn, pending));
+        else
+            deliver_listener(container_of(p, struct tt_listener, pending));
+        p->queued = false;
+    }
+}
+
 /* A connection reached ESTABLISHED: hand it to its listener or connecter. */
 void tt_tcb_established(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
     if (c->connect_cb) {
-        tt_connect_cb cb = c->connect_cb;
-        c->connect_cb = NULL;
-        cb(c, 0);
+        notify_connect(c, 0);
         return;
     }
     struct tt_listener *l = c->listener;
@@ -285,8 +476,10 @@ void tt_tcb_established(struct tt_conn *c)
         l->ready_head = c;
     l->ready_tail = c;
     eng->stats.TcpPassiveOpens++;
-    if (l->cb)
-        l->cb(l, 0);
+    if (l->cb) {
+        l->notify++;
+        pending_add(eng, &l->pending);
+    }
 }
 
 void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)

@@ -162,7 +162,8 @@ static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
     }
 }
 
-/* Data acknowledged: out of the send buffer; the app may write again. */
+/* Data acknowledged: out of the send buffer; the app may write again (its
+ * writable callback comes at the end of the engine call, tcb.c). */
 static void release_acked(struct tt_conn *c, uint32_t ack)
 {
     uint32_t n = seq_gt(ack, c->snd_buf_seq) ? ack - c->snd_buf_seq : 0;
@@ -172,10 +173,8 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     c->snd_buf_seq += n;
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
-    if (n && c->writable_wanted && c->writable_cb && !c->orphan) {
-        c->writable_wanted = false;
-        c->writable_cb(c);
-    }
+    if (n && c->writable_wanted && c->writable_cb && !c->orphan)
+        tt_tcb_notify_writable(c);
 }
 
 static void new_ack(struct tt_conn *c, const struct seg *seg)
@@ -220,7 +219,7 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
 static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
 {
     if (!seq_gt(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_nxt)) {
-        tt_tcp_send_reset_reply(c->eng, seg);
+        tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
         return false;
     }
     if (c->listener && c->listener->ready >= c->listener->backlog) {
@@ -252,47 +251,44 @@ void tt_tcp_fin_wait_1_done(struct tt_conn *c)
         return;
     tt_tcb_set_state(c, TT_STATE_FIN_WAIT_2);
     tt_tcb_user_notify_close(c, 0); /* SO_LINGER {on, N}: done in time */
-    if (!tt_tcb_gone(c))
-        tt_tcp_arm_finwait2(c);
+    tt_tcp_arm_finwait2(c);
 }
 
-/* States that wait for the ACK of our FIN. Returns false when the
- * connection left (TIME_WAIT or CLOSED). */
-static bool fin_ack_states(struct tt_conn *c, const struct seg *seg)
+/* States that wait for the ACK of our FIN. */
+static enum tt_ack_verdict fin_ack_states(struct tt_conn *c, const struct seg *seg)
 {
     if (!our_fin_acked(c))
-        return true;
+        return TT_ACK_GO_ON;
     switch (c->state) {
     case TT_STATE_FIN_WAIT_1:
         /* With a FIN in the same segment the eighth step goes straight to
          * TIME_WAIT (docs/contract.md §2.1); tt_tcp_fin_wait_1_done() covers the rest. */
         if (!(seg->flags & TCP_FIN))
             tt_tcp_fin_wait_1_done(c);
-        return !tt_tcb_gone(c);
+        return TT_ACK_GO_ON;
     case TT_STATE_CLOSING:
         tt_tcb_user_notify_close(c, 0);
-        if (!tt_tcb_gone(c))
-            tt_timewait_enter(c);
-        return false;
+        tt_timewait_enter(c);
+        return TT_ACK_CLOSED;
     case TT_STATE_LAST_ACK:
         tt_tcb_close(c, TT_WHY_LAST_ACK, 0);
-        return false;
+        return TT_ACK_CLOSED;
     default:
-        return true;
+        return TT_ACK_GO_ON;
     }
 }
 
-/* Returns false when processing of the segment stops here. */
-bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
+/* The fifth step; its verdict says how far the segment goes on. */
+enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
 {
     bool was_syn_rcvd = c->state == TT_STATE_SYN_RECEIVED;
     if (was_syn_rcvd && !syn_received_ack(c, seg))
-        return false;
+        return TT_ACK_DONE;
     if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
         /* RFC 9293 3.10.7.4 and RFC 5961 5.2: not acceptable; ACK, rate-limited */
         if (!tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
             tt_tcp_send_ack(c);
-        return false;
+        return TT_ACK_DONE;
     }
     if (seq_geq(seg->ack, c->snd_una))
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
@@ -304,11 +300,8 @@ bool tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     else if (is_dupack(c, seg, wnd))
         on_dupack(c);
     update_window(c, seg, wnd);
-    if (tt_tcb_gone(c) || !fin_ack_states(c, seg))
-        return false;
-    if (was_syn_rcvd) {
+    enum tt_ack_verdict v = fin_ack_states(c, seg);
+    if (v == TT_ACK_GO_ON && was_syn_rcvd)
         tt_tcb_established(c);
-        return !tt_tcb_gone(c);
-    }
-    return true;
+    return v;
 }

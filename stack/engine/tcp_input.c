@@ -8,6 +8,12 @@
  * RFC 7323 PAWS and TS.Recent, and the receive side: reassembly of
  * out-of-order data and the delayed-ACK decision. Acknowledgement handling
  * (RTT, congestion window) is in tcp_ack.c.
+ *
+ * The steps that can end the connection say so by their return value (true:
+ * the connection is still in the engine). The application hears of the
+ * segment only when the engine call ends (tcb.c); the ACK its data calls
+ * for and what it lets us send wait until then (tt_tcp_input_done()), so
+ * that a reply written from the read callback carries the ACK.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,23 +22,23 @@
 #include "engine.h"
 #include "seq.h"
 
-/* RFC 9293 3.10.7.3 */
-static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
+/* RFC 9293 3.10.7.3. Returns false when the connection was refused. */
+static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
 {
     bool ack = seg->flags & TCP_ACK;
     if (ack && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
-        tt_tcp_send_reset_reply(c->eng, seg);
-        return;
+        tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
+        return true;
     }
     if (seg->flags & TCP_RST) {
-        if (ack) {
-            c->eng->stats.TcpAttemptFails++;
-            tt_tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
-        }
-        return;
+        if (!ack)
+            return true;
+        c->eng->stats.TcpAttemptFails++;
+        tt_tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
+        return false;
     }
     if (!(seg->flags & TCP_SYN))
-        return;
+        return true;
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
@@ -43,7 +49,7 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
     if (!ack) { /* simultaneous open */
         tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);
         tt_tcp_send_syn(c);
-        return;
+        return true;
     }
     tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack;
@@ -51,8 +57,9 @@ static void syn_sent_input(struct tt_conn *c, const struct seg *seg)
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     c->ack_now = true;
-    tt_tcp_output(c);
+    tt_tcp_output(c); /* the handshake's ACK goes before the application hears */
     tt_tcb_established(c);
+    return true;
 }
 
 /* RFC 7323 5.3: PAWS drops old duplicates by their timestamp. */
@@ -167,13 +174,14 @@ static void trim_beyond_window(struct tt_conn *c, struct seg *seg)
         c->ack_now = true;
 }
 
-/* RFC 9293 3.10.7.4 second step, with RFC 5961 3.2. */
-static void rst_input(struct tt_conn *c, const struct seg *seg)
+/* RFC 9293 3.10.7.4 second step, with RFC 5961 3.2. Returns false when
+ * the RST ended the connection. */
+static bool rst_input(struct tt_conn *c, const struct seg *seg)
 {
     tt_engine_t *eng = c->eng;
     if (seg->seq != c->rcv_nxt) {
         challenge_ack(c);
-        return;
+        return true;
     }
     tt_event_t ev = {.type = TT_EV_RST_IN, .state = c->state};
     tt_engine_event(eng, &ev, &c->t);
@@ -181,24 +189,25 @@ static void rst_input(struct tt_conn *c, const struct seg *seg)
     case TT_STATE_SYN_RECEIVED:
         if (c->listener) { /* passive: back to the listener, quietly */
             tt_tcb_close(c, TT_WHY_RST_IN, 0);
-            return;
+            break;
         }
         eng->stats.TcpAttemptFails++;
         tt_tcb_close(c, TT_WHY_REFUSED, -ECONNREFUSED);
-        return;
+        break;
     case TT_STATE_ESTABLISHED:
     case TT_STATE_CLOSE_WAIT:
         eng->stats.TcpEstabResets++;
         tt_tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
-        return;
+        break;
     case TT_STATE_FIN_WAIT_1:
     case TT_STATE_FIN_WAIT_2:
         tt_tcb_close(c, TT_WHY_RST_IN, -ECONNRESET);
-        return;
+        break;
     default: /* CLOSING, LAST_ACK */
         tt_tcb_close(c, TT_WHY_RST_IN, 0);
-        return;
+        break;
     }
+    return false;
 }
 
 /* RFC 7323 4.3: remember the timestamp to echo. */
@@ -213,7 +222,8 @@ static void update_ts_recent(struct tt_conn *c, const struct seg *seg)
 }
 
 /* Data after the application closed cannot be delivered: Linux answers it
- * with a RST (TcpExtTCPAbortOnData) rather than acknowledge it into a void. */
+ * with a RST (TcpExtTCPAbortOnData) rather than acknowledge it into a void.
+ * Returns true when it did: the connection is over. */
 static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
 {
     if (!c->orphan || seg->len == 0)
@@ -250,9 +260,10 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
  * goes out at once, before the application hears of the FIN. With no room
  * for TIME_WAIT (tcp_max_tw_buckets) the state stays as it is, the ACK goes
  * out in it, and tt_timewait_enter() closes the connection from there, as
- * Linux's socket goes straight to CLOSE.
+ * Linux's socket goes straight to CLOSE. Returns false when the connection
+ * left for TIME_WAIT (or CLOSED).
  */
-static void fin_input(struct tt_conn *c)
+static bool fin_input(struct tt_conn *c)
 {
     tt_state_t next = state_after_fin(c);
     bool time_wait = next == TT_STATE_TIME_WAIT;
@@ -265,9 +276,10 @@ static void fin_input(struct tt_conn *c)
     tt_tcp_send_ack(c);
     if (time_wait) {
         tt_timewait_enter(c); /* 2*MSL from this ACK */
-        return;
+        return false;
     }
-    tt_tcb_deliver_pending(c);
+    tt_tcb_notify_read(c); /* EOF, after whatever data is waiting */
+    return true;
 }
 
 /* Takes up to len in-order bytes; returns how many (buffer space bounds it). */
@@ -314,10 +326,8 @@ static bool can_take(const struct tt_conn *c, uint32_t len)
 }
 
 /*
- * Moves held segments that the new RCV.NXT reaches into the stream. Each is
- * unlinked before its bytes go to the application, whose read callback may
- * close the connection and free the queue. Returns true when one of them
- * carried the FIN.
+ * Moves held segments that the new RCV.NXT reaches into the stream. Returns
+ * true when one of them carried the FIN.
  */
 static bool ooo_drain(struct tt_conn *c)
 {
@@ -335,8 +345,6 @@ static bool ooo_drain(struct tt_conn *c)
         if (fresh)
             take_in_order(c, o->data + skip, fresh);
         tt_engine_ooo_release(c->eng, o);
-        if (tt_tcb_gone(c))
-            return false;
         if (fin)
             return true;
     }
@@ -344,7 +352,8 @@ static bool ooo_drain(struct tt_conn *c)
 }
 
 /* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second full-sized
- * segment and within delack_us; at once when reassembly is going on. */
+ * segment and within delack_us; at once when reassembly is going on.
+ * Decided once the application has heard of the data (tt_tcp_input_done()). */
 static void schedule_ack(struct tt_conn *c, bool urgent)
 {
     tt_engine_t *eng = c->eng;
@@ -363,34 +372,34 @@ static void schedule_ack(struct tt_conn *c, bool urgent)
         tt_timer_arm(eng->wheel, &c->delack_timer, eng->now + eng->cfg.delack_us);
 }
 
-/* RFC 9293 3.10.7.4 seventh and eighth steps. */
-static void text_and_fin(struct tt_conn *c, struct seg *seg)
+/* RFC 9293 3.10.7.4 seventh and eighth steps. Returns false when the
+ * connection ended. */
+static bool text_and_fin(struct tt_conn *c, struct seg *seg)
 {
     bool open = c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_FIN_WAIT_1 ||
                 c->state == TT_STATE_FIN_WAIT_2;
     if (!open || (seg->len == 0 && !(seg->flags & TCP_FIN)))
-        return;
+        return true;
     if (data_on_orphan(c, seg))
-        return;
+        return false;
     if (seg->seq != c->rcv_nxt) {
         ooo_insert(c, seg);
         c->ack_now = true; /* a duplicate ACK tells the sender of the hole */
-        return;
+        return true;
     }
     bool had_ooo = c->ooo != NULL;
     uint32_t took = take_in_order(c, seg->data, seg->len);
-    if (tt_tcb_gone(c))
-        return;
     /* The FIN ends the stream: held data beyond it is the peer's error. */
     bool fin = (seg->flags & TCP_FIN) && took == seg->len;
     if (had_ooo && !fin)
         fin = ooo_drain(c);
-    if (tt_tcb_gone(c))
-        return;
     if (fin)
-        fin_input(c);
-    else if (seg->len)
-        schedule_ack(c, had_ooo);
+        return fin_input(c);
+    if (seg->len) { /* schedule_ack(), once the application has heard */
+        c->ack_due = true;
+        c->ack_urgent = c->ack_urgent || had_ooo;
+    }
+    return true;
 }
 
 /* RFC 9293 3.10.7.4, SYN_RECEIVED: a duplicate of the peer's SYN means our
@@ -420,63 +429,78 @@ static void syn_rcvd_simopen_synack(const struct tt_conn *c, struct seg *seg)
     }
 }
 
-/* RFC 9293 3.10.7.4: a segment arrives in a synchronized state. */
-static void synchronized_input(struct tt_conn *c, struct seg *seg)
+/* RFC 9293 3.10.7.4: a segment arrives in a synchronized state. Returns
+ * false when the connection ended. */
+static bool synchronized_input(struct tt_conn *c, struct seg *seg)
 {
     if (syn_rcvd_dup_syn(c, seg))
-        return;
+        return true;
     syn_rcvd_simopen_synack(c, seg);
     if (paws_reject(c, seg)) {
         c->eng->stats.TcpExtPAWSEstab++;
         send_oow_ack(c, seg);
-        return;
+        return true;
     }
     if (!seq_acceptable(c, seg)) { /* first: sequence number */
         if (!(seg->flags & TCP_RST))
             send_oow_ack(c, seg);
-        return;
+        return true;
     }
     /* RST and SYN are judged on SEG.SEQ as sent, before any trimming, so
      * that old bytes in front cannot make a RST exact (RFC 5961 3.2) nor
      * hide a SYN (RFC 5961 4.2). */
-    if (seg->flags & TCP_RST) { /* second */
-        rst_input(c, seg);
-        return;
-    }
+    if (seg->flags & TCP_RST) /* second */
+        return rst_input(c, seg);
     if (seg->flags & TCP_SYN) { /* fourth: RFC 5961 4.2 */
         challenge_ack(c);
-        return;
+        return true;
     }
     bool dup_fin = old_fin_again(c, seg);
     trim_old(c, seg);
     if (!(seg->flags & TCP_ACK)) /* fifth */
-        return;
+        return true;
     /* Only a segment whose ACK is acceptable may move TS.Recent: a blind
      * in-window segment with a far-future TSval would otherwise make PAWS
      * drop every real one (Linux updates it after tcp_ack()'s checks). */
     if (!seq_gt(seg->ack, c->snd_nxt) &&
         !seq_lt(seg->ack, c->snd_una - (c->snd_max_wnd ? c->snd_max_wnd : 1)))
         update_ts_recent(c, seg);
-    if (!tt_tcp_ack_input(c, seg))
-        return;
+    enum tt_ack_verdict v = tt_tcp_ack_input(c, seg);
+    if (v != TT_ACK_GO_ON)
+        return v == TT_ACK_DONE;
     /* The peer's FIN again, not acknowledging ours: ACK it again, as an
      * unacceptable segment would be (Linux: a duplicate's immediate ACK). */
     if (dup_fin)
         c->ack_now = true;
     trim_beyond_window(c, seg);
-    text_and_fin(c, seg); /* seventh, eighth */
-    if (!tt_tcb_gone(c))
-        tt_tcp_fin_wait_1_done(c);
+    if (!text_and_fin(c, seg)) /* seventh, eighth */
+        return false;
+    tt_tcp_fin_wait_1_done(c);
+    return true;
 }
 
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg)
 {
-    if (c->state == TT_STATE_SYN_SENT)
-        syn_sent_input(c, seg);
-    else
-        synchronized_input(c, seg);
-    if (!tt_tcb_gone(c))
-        tt_tcp_output(c);
+    bool alive =
+        c->state == TT_STATE_SYN_SENT ? syn_sent_input(c, seg) : synchronized_input(c, seg);
+    if (alive) /* the ACK owed and what may be sent: once the application has heard */
+        tt_tcb_after(c, TT_AFTER_INPUT);
+}
+
+/*
+ * The end of a segment's work, after the application's callbacks at the
+ * end of the engine call (engine.c): the ACK its data calls for, unless a
+ * reply written from the read callback carried it (RFC 1122 4.2.3.2), then
+ * whatever the segment let us send (RFC 9293 3.10.7.4).
+ */
+void tt_tcp_input_done(struct tt_conn *c)
+{
+    if (c->ack_due) {
+        c->ack_due = false;
+        schedule_ack(c, c->ack_urgent);
+        c->ack_urgent = false;
+    }
+    tt_tcp_output(c);
 }
 
 /*
@@ -551,5 +575,5 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
             tt_tcp_conn_input(c, seg);
         return;
     }
-    tt_tcp_send_reset_reply(eng, seg); /* RFC 9293 3.10.7.1 */
+    tt_tcp_send_reset_reply(eng, seg, -ENOENT); /* RFC 9293 3.10.7.1 */
 }

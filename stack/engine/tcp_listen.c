@@ -48,7 +48,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
         s.opt.sack_ok = syn->opt.sack_ok && cfg->tcp_sack;
     }
     eng->stats.TcpExtSyncookiesSent++;
-    tt_tcp_send_raw(eng, &s);
+    tt_tcp_send_raw(eng, &s, TT_STATE_LISTEN);
 }
 
 static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
@@ -138,12 +138,12 @@ static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struc
 {
     struct syncookie sc;
     if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
-        tt_tcp_send_reset_reply(eng, seg);
+        tt_tcp_send_reset_reply(eng, seg, TT_STATE_LISTEN);
         return NULL;
     }
     if (!tt_syncookie_check(eng, seg, &sc)) {
         eng->stats.TcpExtSyncookiesFailed++;
-        tt_tcp_send_reset_reply(eng, seg);
+        tt_tcp_send_reset_reply(eng, seg, TT_STATE_LISTEN);
         return NULL;
     }
     eng->stats.TcpExtSyncookiesRecv++;

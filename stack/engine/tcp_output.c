@@ -9,6 +9,7 @@
  * here: Nagle (segments go out as soon as the windows allow, as with
  * TCP_NODELAY) and SACK blocks in our ACKs.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "engine.h"
@@ -20,15 +21,24 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
     return a < b ? a : b;
 }
 
-void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s)
+/*
+ * Builds the datagram in place at the tail of the output queue. state is
+ * that of the connection sending it (-ENOENT for none), for the output
+ * callback: a --fault state= rule judges a packet in the state it was sent
+ * in, though it leaves at the end of the engine call.
+ */
+void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state)
 {
-    size_t n = tt_tcp_build(eng->pkt, sizeof(eng->pkt), s, eng->ip_id++);
+    size_t cap = IPV4_HDR_LEN + TCP_HDR_LEN + TCP_MAX_OPT_LEN + s->len;
+    uint8_t *buf = tt_engine_output_buf(eng, cap);
+    uint16_t id = eng->ip_id++;
+    size_t n = buf ? tt_tcp_build(buf, cap, s, id) : 0;
     if (n == 0)
         return;
     eng->stats.TcpOutSegs++;
     if (s->flags & TCP_RST)
         eng->stats.TcpOutRsts++;
-    tt_engine_output(eng, eng->pkt, n);
+    tt_engine_output_push(eng, n, state);
 }
 
 /* The window field: RCV.WND scaled down (RFC 7323 2.3), never in a SYN. */
@@ -153,7 +163,7 @@ static void sent_ack(struct tt_conn *c, const struct seg *s)
 
 static void send_conn_seg(struct tt_conn *c, struct seg *s)
 {
-    tt_tcp_send_raw(c->eng, s);
+    tt_tcp_send_raw(c->eng, s, (int)c->state);
     sent_ack(c, s);
 }
 
@@ -350,9 +360,8 @@ static void cwnd_validate(struct tt_conn *c)
 
 void tt_tcp_output(struct tt_conn *c)
 {
-    if (tt_tcb_gone(c) || c->state < TT_STATE_ESTABLISHED)
-        return;
-    if (c->state == TT_STATE_TIME_WAIT)
+    assert(!c->detached);
+    if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     send_loss_recovery(c);
     send_new_data(c);
@@ -365,9 +374,10 @@ void tt_tcp_output(struct tt_conn *c)
 /*
  * RFC 9293 3.10.7.1: the reply to a segment for no connection. A RST never
  * answers a RST. With ACK: <SEQ=SEG.ACK><CTL=RST>; without:
- * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. state is the state of what
+ * answers: the connection, LISTEN, or -ENOENT (tt_tcp_send_raw()).
  */
-void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
+void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state)
 {
     if (seg->flags & TCP_RST)
         return;
@@ -384,7 +394,7 @@ void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg)
         r.ack = seg->seq + seg_len(seg);
         r.flags = TCP_RST | TCP_ACK;
     }
-    tt_tcp_send_raw(eng, &r);
+    tt_tcp_send_raw(eng, &r, state);
 }
 
 /*

@@ -141,7 +141,7 @@ static void tw_send_ack(tt_engine_t *eng, const struct tw_entry *tw)
         s.opt.ts_val = tt_engine_ms(eng) + ts_offset_of(tt_timewait_hash(eng, tw));
         s.opt.ts_ecr = tw->ts_recent;
     }
-    tt_tcp_send_raw(eng, &s);
+    tt_tcp_send_raw(eng, &s, TT_STATE_TIME_WAIT);
 }
 
 /* RFC 7323 5.3: a timestamp older than the last one seen is an old duplicate. */

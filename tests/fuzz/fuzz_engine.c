@@ -193,6 +193,7 @@ static void slot_free(struct slot *s)
 static void on_close(tt_conn_t *c, int status)
 {
     struct slot *s = slot_of(c);
+    model_check_callback(&g_fz.model);
     FZ_CHECK(s->closing, "close_cb without a close");
     FZ_CHECK(status == 0 || status == -ETIMEDOUT, "close_cb status %d", status);
     /* docs/contract.md §2.3 SO_LINGER {on, N}: the timeout is reported N s after close. */
@@ -275,6 +276,7 @@ static void on_read(tt_conn_t *c, const uint8_t *buf, ssize_t nread)
     struct fz *f = &g_fz;
     struct slot *s = slot_of(c);
 
+    model_check_callback(&f->model);
     FZ_CHECK(!s->closing, "read_cb after close");
     FZ_CHECK(!s->failed, "read_cb after an error was reported");
     FZ_CHECK(nread != 0, "read_cb with nread 0");
@@ -301,6 +303,7 @@ static void on_read(tt_conn_t *c, const uint8_t *buf, ssize_t nread)
 static void on_writable(tt_conn_t *c)
 {
     struct slot *s = slot_of(c);
+    model_check_callback(&g_fz.model);
     FZ_CHECK(!s->closing, "writable_cb after close");
 }
 
@@ -354,6 +357,7 @@ static void on_connection(tt_listener_t *l, int status)
 {
     struct fz *f = &g_fz;
 
+    model_check_callback(&f->model);
     FZ_CHECK(status == 0, "connection_cb status %d", status);
     if (f->auto_accept)
         accept_one(f, l);
@@ -364,6 +368,7 @@ static void on_connect(tt_conn_t *c, int status)
 {
     struct slot *s = slot_of(c);
 
+    model_check_callback(&g_fz.model);
     TRACE(&g_fz, "  connect_cb slot %u status %d\n", (unsigned)(s - g_fz.slots), status);
     FZ_CHECK(!s->closing, "connect_cb after close");
     FZ_CHECK(s->active && !s->connected, "connect_cb twice");

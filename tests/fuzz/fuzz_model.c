@@ -309,9 +309,13 @@ static void trace_output(const struct model *m, const struct seg *s)
     fprintf(stderr, "\n");
 }
 
-/* The flight as each segment leaves, white box: within one engine call a
+/* The flight as each segment leaves, white box: within one operation a
  * connection to ourselves can fill and drain its window before the
- * operation's end, where check_tcbs() looks. */
+ * operation's end, where check_tcbs() looks. Segments are handed out at the
+ * end of the engine call that sent them; SND.UNA moves in a call only
+ * before its first send (the ACK step comes before any output), so the
+ * flight is the same as at send time. A TCB that ended in that call is
+ * skipped: its flight no longer bounds anything. */
 static void note_flight(const struct model *m, struct flow *fl, const struct seg *s)
 {
     if (!m->eng || (s->flags & TCP_RST))
@@ -345,11 +349,22 @@ static void check_tcp(struct model *m, const struct ipv4_hdr *ip, size_t len)
     note_flight(m, fl, &s);
 }
 
+/* White box: callbacks and datagrams leave the engine only while its
+ * outermost call ends (engine.c), where no protocol step is under way that
+ * a callback could pull a connection from under. */
+void model_check_callback(const struct model *m)
+{
+    FZ_CHECK(m->eng && m->eng->ending && m->eng->depth == 1,
+             "called back from inside an engine call (depth %d, ending %d)",
+             m->eng ? m->eng->depth : -1, m->eng ? m->eng->ending : -1);
+}
+
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len)
 {
     struct ipv4_hdr ip;
     int r = tt_ipv4_parse(pkt, len, &ip);
 
+    model_check_callback(m);
     FZ_CHECK(r == IPV4_OK, "output: IPv4 datagram does not parse (%d)", r);
     FZ_CHECK(ip.total_len == len, "output: total length %u in a %zu-byte datagram", ip.total_len,
              len);

@@ -96,6 +96,10 @@ void model_input_done(struct model *m);
 /* Checks a datagram the engine sent and learns from it. */
 void model_check_output(struct model *m, const uint8_t *pkt, size_t len);
 
+/* In an application callback: the engine calls out only at the end of its
+ * outermost call, never from the middle of a protocol step. */
+void model_check_callback(const struct model *m);
+
 /* Checks one engine event against the RFC 9293 state diagram (docs/contract.md §4). */
 void model_check_event(struct model *m, const tt_event_t *ev);
 
