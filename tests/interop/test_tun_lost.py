@@ -14,6 +14,7 @@ loss present) and the trace (every line a complete JSON object). And the
 other side: a link set down and up again (write() fails with EIO meanwhile)
 loses datagrams but does not end the run.
 """
+import errno
 import json
 import os
 import socket
@@ -25,7 +26,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ttinterop as ti  # noqa: E402
 
 EXIT_WITHIN = 3.0  # seconds from the deletion to the exit; it should be at once
-ERRNO_TEXT = os.strerror(77)  # EBADFD: "File descriptor in bad state"
+# EBADFD ("File descriptor in bad state") from the read that follows POLLERR;
+# while the kernel is still unregistering the device that read may find
+# nothing yet, and the line names the poll's own error, EBADF ("Bad file
+# descriptor"): a race of the kernel's, seen once in fifteen runs. Either
+# is the device lost.
+ERRNO_TEXTS = (os.strerror(errno.EBADFD), os.strerror(errno.EBADF))
 
 
 def _delete_device():
@@ -43,7 +49,7 @@ def _check_exit(app, deleted, prog):
     lines = [l for l in stderr.splitlines() if "tt0" in l]
     assert len(lines) == 1, f"want one line about tt0: {stderr.strip()}"
     line = lines[0]
-    assert line.startswith(f"{prog}: TUN tt0: ") and ERRNO_TEXT in line, line
+    assert line.startswith(f"{prog}: TUN tt0: ") and any(t in line for t in ERRNO_TEXTS), line
     print(f"  {prog}: exit {rc} {took * 1000:.1f} ms after the deletion: {line}", flush=True)
 
 
