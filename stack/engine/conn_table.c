@@ -1,7 +1,8 @@
 /*
- * Lookup of connections and TIME_WAIT entries by 4-tuple (one chained hash
- * table for both), listeners by port, RFC 6528 initial sequence numbers and
- * RFC 6056 ephemeral port selection.
+ * Lookup of connections by 4-tuple (a chained hash table; TIME_WAIT entries
+ * have their own, tw_table.c, keyed by the same hash), a segment's 4-tuple,
+ * listeners by port, RFC 6528 initial sequence numbers and RFC 6056
+ * ephemeral port selection with Linux's tcp_tw_reuse rule.
  *
  * The hash is keyed (SipHash with the configured secret) so that a remote
  * sender cannot aim many 4-tuples at one bucket.

@@ -41,7 +41,7 @@ static inline uint32_t ts_offset_of(uint32_t hash)
     return hash * 2654435761u;
 }
 
-/* Hash-table node shared by connections and TIME_WAIT entries. */
+/* A connection's node in the hash table of TCBs (conn_table.c). */
 enum hnode_kind { HNODE_CONN = 1 };
 
 struct hnode {

@@ -5,9 +5,10 @@
  * (RFC 9293 3.8.6.1).
  *
  * Every segment of a connection is built by one function, seg_fill(), so
- * that ACK, window and timestamp fields are right everywhere. Left out
- * here: Nagle (segments go out as soon as the windows allow, as with
- * TCP_NODELAY) and SACK blocks in our ACKs.
+ * that ACK, window, timestamp and SACK fields are right everywhere (SACK
+ * blocks, RFC 2018 4, as many as the MTU leaves room for). Left out here:
+ * Nagle (segments go out as soon as the windows allow, as with
+ * TCP_NODELAY).
  */
 #include <assert.h>
 #include <string.h>
