@@ -234,6 +234,13 @@ void tt_engine_stats(const tt_engine_t *eng, tt_stats_t *stats);
 size_t tt_engine_conn_count(const tt_engine_t *eng);     /* TCBs, listeners excluded */
 size_t tt_engine_timewait_count(const tt_engine_t *eng); /* TIME_WAIT entries */
 /*
+ * Bytes the TIME_WAIT table has allocated: its slab chunks, hash buckets and
+ * chunk index. A chunk once allocated is kept for reuse until the engine is
+ * freed, as a kernel slab keeps its pages, so this grows with the peak of
+ * entries and does not fall when they leave.
+ */
+size_t tt_engine_timewait_bytes(const tt_engine_t *eng);
+/*
  * The state of the connection or TIME_WAIT entry with this 4-tuple (host
  * order), TT_STATE_LISTEN for a listening port, or -ENOENT.
  */

@@ -330,6 +330,11 @@ size_t tt_engine_timewait_count(const tt_engine_t *eng)
     return eng->tw.count;
 }
 
+size_t tt_engine_timewait_bytes(const tt_engine_t *eng)
+{
+    return tt_tw_table_bytes(&eng->tw);
+}
+
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
 {
     memset(info, 0, sizeof(*info));

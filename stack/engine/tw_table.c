@@ -34,6 +34,12 @@ void tt_tw_table_fini(struct tw_table *t)
     memset(t, 0, sizeof(*t));
 }
 
+size_t tt_tw_table_bytes(const struct tw_table *t)
+{
+    return (size_t)t->nchunks * TW_CHUNK * sizeof(struct tw_entry) +
+           (size_t)t->nbuckets * sizeof(*t->buckets) + (size_t)t->cap_chunks * sizeof(*t->chunks);
+}
+
 tw_id tt_tw_table_lookup(const struct tw_table *t, uint32_t raddr, uint16_t rport, uint16_t lport,
                          uint32_t hash)
 {

@@ -57,6 +57,9 @@ struct tw_table {
 int tt_tw_table_init(struct tw_table *t, tw_hash_fn hash, const void *hash_ctx);
 void tt_tw_table_fini(struct tw_table *t);
 
+/* Bytes allocated: slab chunks (kept for reuse), buckets, chunk index. */
+size_t tt_tw_table_bytes(const struct tw_table *t);
+
 static inline struct tw_entry *tw_at(const struct tw_table *t, tw_id id)
 {
     uint32_t i = id - 1;

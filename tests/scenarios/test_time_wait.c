@@ -35,6 +35,25 @@ static void expect_expiry_at(struct harness *h, uint64_t at)
     h_expect_state_event(h, TT_STATE_TIME_WAIT, TT_STATE_CLOSED);
 }
 
+/* Issue 12 item 7: the TIME_WAIT gauge follows the entry in and out, and
+ * its bytes are what the table has allocated: 1024 four-byte buckets from
+ * the start, then a first slab chunk of 4096 56-byte entries and a 16-slot
+ * chunk index. The chunk stays when the entry leaves, kept for reuse. */
+static void timewait_gauge_follows_entries(void **state)
+{
+    struct harness *h = *state;
+    const size_t buckets = 1024 * 4, chunk = 4096 * 56 + 16 * sizeof(void *);
+
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    assert_int_equal(tt_engine_timewait_bytes(h->eng), buckets);
+    h_reach_time_wait(h);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_int_equal(tt_engine_timewait_bytes(h->eng), buckets + chunk);
+    expect_expiry_at(h, h->tw_start + 2 * SEC);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 0);
+    assert_int_equal(tt_engine_timewait_bytes(h->eng), buckets + chunk);
+}
+
 /* RFC 9293 3.6 and docs/contract.md §2.2: TIME_WAIT lasts 2*MSL from our final ACK; with
  * MSL = 1 s, 2 s exactly. */
 static void timewait_lasts_2msl_with_msl_1s(void **state)
@@ -752,6 +771,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(timewait_lasts_2msl_with_msl_1s, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timewait_gauge_follows_entries, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_lasts_2msl_with_msl_2500ms, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_default_msl_lasts_60s, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_timed_from_final_ack, h_setup, h_teardown),
