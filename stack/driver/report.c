@@ -1,7 +1,10 @@
 /*
  * Statistics report. The engine's counters come from tt_stats_table() so a
  * counter added to the engine shows up here without a change; the driver's
- * own follow with a Tt prefix, Linux having no name for them.
+ * own follow with a Tt prefix, Linux having no name for them. The TIME_WAIT
+ * gauge is a current value, so it is not printed as a counter (a tool taking
+ * the difference of two reports would be wrong) but as a line of Linux's
+ * /proc/net/sockstat, where `tw` is the same figure.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -45,6 +48,12 @@ static void print_counters(FILE *f, const tt_engine_t *eng, const struct drv_cou
         fprintf(f, "%s %" PRIu64 "\n", tab[i].name, field_at(&st, tab[i].offset));
     for (size_t i = 0; i < sizeof(drv_stats) / sizeof(drv_stats[0]); i++)
         fprintf(f, "%s %" PRIu64 "\n", drv_stats[i].name, field_at(c, drv_stats[i].offset));
+}
+
+void tt_report_sockstat_line(char *buf, size_t cap, const tt_engine_t *eng)
+{
+    snprintf(buf, cap, "TCP: tw %zu tw_bytes %zu\n", tt_engine_timewait_count(eng),
+             tt_engine_timewait_bytes(eng));
 }
 
 static void format_endpoint(char *buf, size_t cap, uint32_t a, uint16_t port)
@@ -129,8 +138,11 @@ static void print_conn(void *ctx, const tt_conn_info_t *info)
 void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
 {
     struct conn_print_ctx pc = {f, now_us};
+    char sockstat[96];
 
     print_counters(f, eng, c);
+    tt_report_sockstat_line(sockstat, sizeof(sockstat), eng);
+    fputs(sockstat, f);
     fprintf(f, "%-12s %-6s %-6s %-21s %-21s %s\n", "State", "Recv-Q", "Send-Q",
             "Local Address:Port", "Peer Address:Port", "Timer");
     tt_engine_foreach_conn(eng, print_conn, &pc);

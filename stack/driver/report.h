@@ -1,6 +1,7 @@
 /*
  * Statistics report (docs/contract.md §8, on SIGUSR1 and at exit with -v): every counter
- * as `Name value`, then the connections as `ss -tan` lists them.
+ * as `Name value`, the TIME_WAIT gauge as a sockstat line, then the
+ * connections as `ss -tan` lists them.
  */
 #ifndef TT_REPORT_H
 #define TT_REPORT_H
@@ -22,6 +23,13 @@ struct drv_counters {
 
 void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c,
                      uint64_t now_us);
+
+/*
+ * The gauges, current values and not counters, as a line of Linux's
+ * /proc/net/sockstat: `TCP: tw N tw_bytes B\n`, the TIME_WAIT entries
+ * and the bytes their table has allocated.
+ */
+void tt_report_sockstat_line(char *buf, size_t cap, const tt_engine_t *eng);
 
 /* One `ss -tan`-like line for info, newline included, into buf of cap bytes. */
 void tt_report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us);

@@ -195,6 +195,10 @@ def test_port_exhaustion_eaddrnotavail():
     assert counters["TcpExtTWRecycled"] == 0, counters
     tw_rows = [r for r in rows if r[0] == "TIME_WAIT"]
     assert len(tw_rows) == 20, f"listing at exit: {rows}"
+    # The gauge (issue 12 item 7): 20 entries, in a table of 1024 4-byte
+    # buckets, one slab chunk of 4096 56-byte entries and a 16-slot index.
+    assert ti.last_sockstat(cli.stderr) == {"tw": 20, "tw_bytes": 4096 + 4096 * 56 + 16 * 8}, \
+        cli.stderr
     # What Linux saw: exactly 20 connections, every one echoed, no TIME_WAIT
     # on its side (it closed second).
     assert srv.conns == 20 and not srv.errors, (srv.conns, srv.errors)

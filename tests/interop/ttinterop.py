@@ -534,6 +534,16 @@ def last_stats(text):
     return parse_stats(text[j + 1:] if j >= 0 else text)
 
 
+def last_sockstat(text):
+    """The gauges of the last report, from its /proc/net/sockstat-like line
+    `TCP: tw N tw_bytes B` (current values, not counters): {"tw": N, ...}."""
+    lines = [l for l in text.splitlines() if l.startswith("TCP: ")]
+    if not lines:
+        return {}
+    parts = lines[-1].split()[1:]
+    return {k: int(v) for k, v in zip(parts[0::2], parts[1::2])}
+
+
 def linux_nstat(*names):
     """The namespace's own kernel counters (absolute, history untouched)."""
     r = subprocess.run(["nstat", "-asz"] + list(names), capture_output=True, text=True,

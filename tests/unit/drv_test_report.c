@@ -1,11 +1,14 @@
 /*
  * stack/driver/report.c: the `ss -tan`-like connection lines of the statistics
- * report, with the time left for TIME_WAIT and FIN_WAIT_2.
+ * report, with the time left for TIME_WAIT and FIN_WAIT_2, and the TIME_WAIT
+ * gauge's sockstat line between the counters and the listing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -90,6 +93,56 @@ static void sender_state_shown_like_ss_ti(void **state)
            "rto:204 mss:1460 cwnd:3 ssthresh:3 timer:(fin_wait_2,60.000s)\n");
 }
 
+static void no_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+    (void)ctx;
+    (void)pkt;
+    (void)len;
+}
+
+static tt_engine_t *new_engine(void)
+{
+    tt_config_t cfg;
+    tt_engine_t *eng = NULL;
+
+    tt_config_init(&cfg);
+    cfg.addr = 0x0a070002;
+    assert_int_equal(tt_engine_new(&eng, &cfg, no_output, NULL, 1000), 0);
+    return eng;
+}
+
+/* Issue 12 item 7: entries and allocated bytes (a fresh table holds its
+ * 1024 four-byte buckets), in the words of /proc/net/sockstat. */
+static void sockstat_line_shows_timewait_gauge(void **state)
+{
+    tt_engine_t *eng = new_engine();
+    char buf[96];
+
+    (void)state;
+    tt_report_sockstat_line(buf, sizeof(buf), eng);
+    assert_string_equal(buf, "TCP: tw 0 tw_bytes 4096\n");
+    tt_engine_free(eng);
+}
+
+/* The gauge comes after the last counter and before the listing's header,
+ * where a reader of `Name value` lines (ttinterop.parse_stats) skips it. */
+static void report_prints_gauge_between_counters_and_listing(void **state)
+{
+    tt_engine_t *eng = new_engine();
+    struct drv_counters c = {.pcap_records = 3};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    (void)state;
+    assert_non_null(f);
+    tt_report_print(f, eng, &c, 1000);
+    fclose(f);
+    assert_non_null(strstr(text, "TtPcapRecords 3\nTCP: tw 0 tw_bytes 4096\nState "));
+    free(text);
+    tt_engine_free(eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +150,8 @@ int main(void)
         cmocka_unit_test(fin_wait_2_shows_time_left),
         cmocka_unit_test(other_states_have_no_timer),
         cmocka_unit_test(sender_state_shown_like_ss_ti),
+        cmocka_unit_test(sockstat_line_shows_timewait_gauge),
+        cmocka_unit_test(report_prints_gauge_between_counters_and_listing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
