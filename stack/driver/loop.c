@@ -96,7 +96,10 @@ static uint64_t drv_clock(struct tt_driver *d)
     return now;
 }
 
-/* pcap wants wall-clock time; derive it from the monotonic clock, read once at start. */
+/*
+ * pcap wants wall-clock time; derive it from the monotonic clock, read once
+ * at start. The trace's `ts` is the same sum (struct trace_clock), so the two join.
+ */
 static uint64_t drv_wall(struct tt_driver *d)
 {
     return d->wall_start_us + (drv_clock(d) - d->start_us);
@@ -491,12 +494,12 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
 static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
                           size_t errlen)
 {
+    struct trace_clock clk = {d->start_us, d->wall_start_us};
     int rc;
 
     if (cfg->pcap_path != NULL && (rc = tt_pcap_open(&d->pcap, cfg->pcap_path)) < 0)
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
-    if (cfg->trace_path != NULL &&
-        (rc = tt_trace_open(&d->trace, cfg->trace_path, d->start_us)) < 0)
+    if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, &clk)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
     return 0;
 }

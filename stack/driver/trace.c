@@ -1,9 +1,9 @@
 /*
  * Trace writer: formats engine events as the JSON Lines of docs/contract.md §4 and
  * flushes each line at once. Times are printed from integers (seconds and
- * six digits of microseconds), never through a double, so `t` is exact.
- * Field order is fixed (t, ev, conn, then the event's own fields) so that
- * the lines can be compared textually in tests.
+ * six digits of microseconds), never through a double, so `t` and `ts` are
+ * exact. Field order is fixed (t, ts, ev, conn, then the event's own fields)
+ * so that the lines can be compared textually in tests.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +19,7 @@ struct trace_writer {
     FILE *f;
     bool is_stderr;
     bool failed;
-    uint64_t start_us;
+    struct trace_clock clk;
 };
 
 struct line {
@@ -59,12 +59,26 @@ static void line_string(struct line *l, const char *key, const char *s)
     line_printf(l, "\"");
 }
 
-/* Seconds since start with six decimals; an event before start (never expected) is 0. */
-static void line_time(struct line *l, const char *key, uint64_t us, uint64_t start_us)
+/* Microseconds as seconds with six decimals, from integers. */
+static void line_us(struct line *l, const char *key, uint64_t us)
 {
-    uint64_t rel = us > start_us ? us - start_us : 0;
+    line_printf(l, "\"%s\":%" PRIu64 ".%06" PRIu64, key, us / 1000000, us % 1000000);
+}
 
-    line_printf(l, "\"%s\":%" PRIu64 ".%06" PRIu64, key, rel / 1000000, rel % 1000000);
+/* Microseconds since start; an event before start (never expected) is 0. */
+static uint64_t since_start(uint64_t us, const struct trace_clock *clk)
+{
+    return us > clk->start_us ? us - clk->start_us : 0;
+}
+
+/* `t` and `ts`: the same instant, since start and as Unix time. */
+static void line_stamps(struct line *l, uint64_t us, const struct trace_clock *clk)
+{
+    uint64_t rel = since_start(us, clk);
+
+    line_us(l, "t", rel);
+    line_printf(l, ",");
+    line_us(l, "ts", clk->wall_start_us + rel);
 }
 
 static void line_conn(struct line *l, const tt_event_t *ev)
@@ -91,7 +105,7 @@ static const char *event_name(tt_event_type_t type)
     return NULL;
 }
 
-static void line_fields(struct line *l, const tt_event_t *ev, uint64_t start_us)
+static void line_fields(struct line *l, const tt_event_t *ev, const struct trace_clock *clk)
 {
     switch (ev->type) {
     case TT_EV_STATE:
@@ -102,7 +116,7 @@ static void line_fields(struct line *l, const tt_event_t *ev, uint64_t start_us)
         break;
     case TT_EV_TIMEWAIT_RESTART:
         line_printf(l, ",");
-        line_time(l, "expires", ev->expires_us, start_us);
+        line_us(l, "expires", since_start(ev->expires_us, clk));
         break;
     case TT_EV_RST_OUT:
         line_string(l, "why", ev->rst_why != NULL ? ev->rst_why : "abort");
@@ -113,7 +127,7 @@ static void line_fields(struct line *l, const tt_event_t *ev, uint64_t start_us)
     }
 }
 
-size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_us)
+size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, const struct trace_clock *clk)
 {
     struct line l = {buf, cap, 0};
     const char *name = event_name(ev->type);
@@ -121,17 +135,38 @@ size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t sta
     if (name == NULL || cap < TRACE_LINE_MAX)
         return 0;
     line_printf(&l, "{");
-    line_time(&l, "t", ev->now_us, start_us);
+    line_stamps(&l, ev->now_us, clk);
     line_string(&l, "ev", name);
     line_conn(&l, ev);
-    line_fields(&l, ev, start_us);
+    line_fields(&l, ev, clk);
     line_printf(&l, "}\n");
     return l.len;
 }
 
-int tt_trace_open(struct trace_writer **out, const char *path, uint64_t start_us)
+size_t tt_trace_format_start(char *buf, size_t cap, const struct trace_clock *clk)
+{
+    struct line l = {buf, cap, 0};
+
+    if (cap < TRACE_LINE_MAX)
+        return 0;
+    line_printf(&l, "{");
+    line_stamps(&l, clk->start_us, clk);
+    line_string(&l, "ev", "start");
+    line_printf(&l, "}\n");
+    return l.len;
+}
+
+/* Flushed per line (docs/contract.md §4): a reader of the file sees each event when it happens. */
+static void write_line(struct trace_writer *tw, const char *buf, size_t n)
+{
+    if (fwrite(buf, 1, n, tw->f) != n || fflush(tw->f) != 0)
+        tw->failed = true;
+}
+
+int tt_trace_open(struct trace_writer **out, const char *path, const struct trace_clock *clk)
 {
     struct trace_writer *tw = calloc(1, sizeof(*tw));
+    char buf[TRACE_LINE_MAX];
 
     if (tw == NULL)
         return -ENOMEM;
@@ -142,7 +177,8 @@ int tt_trace_open(struct trace_writer **out, const char *path, uint64_t start_us
         free(tw);
         return err;
     }
-    tw->start_us = start_us;
+    tw->clk = *clk;
+    write_line(tw, buf, tt_trace_format_start(buf, sizeof(buf), clk));
     *out = tw;
     return 0;
 }
@@ -150,14 +186,10 @@ int tt_trace_open(struct trace_writer **out, const char *path, uint64_t start_us
 void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev)
 {
     char buf[TRACE_LINE_MAX];
-    size_t n = tt_trace_format(buf, sizeof(buf), ev, tw->start_us);
+    size_t n = tt_trace_format(buf, sizeof(buf), ev, &tw->clk);
 
-    if (n == 0)
-        return;
-    /* Flushed per line (docs/contract.md §4): a reader of the file sees each event when it happens.
-     */
-    if (fwrite(buf, 1, n, tw->f) != n || fflush(tw->f) != 0)
-        tw->failed = true;
+    if (n != 0)
+        write_line(tw, buf, n);
 }
 
 int tt_trace_close(struct trace_writer *tw)

@@ -16,10 +16,21 @@
 struct trace_writer;
 
 /*
- * Creates (truncates) path, or takes stderr for "-"; start_us is the stack's
- * start, from which `t` is counted. Errors: -ENOMEM, -errno of fopen.
+ * The two clocks of a line. `t` counts from start_us on the driver's
+ * monotonic clock (the engine's); `ts` is wall-clock Unix time, derived as
+ * wall_start_us + (now - start_us), the very sum that stamps the pcap's
+ * records, so an event and its packet carry the same `ts`.
  */
-int tt_trace_open(struct trace_writer **tw, const char *path, uint64_t start_us);
+struct trace_clock {
+    uint64_t start_us;      /* monotonic µs at the stack's start */
+    uint64_t wall_start_us; /* Unix µs read at the same moment */
+};
+
+/*
+ * Creates (truncates) path, or takes stderr for "-", and writes the `start`
+ * line: the stack's start on both clocks. Errors: -ENOMEM, -errno of fopen.
+ */
+int tt_trace_open(struct trace_writer **tw, const char *path, const struct trace_clock *clk);
 
 /* Writes and flushes the line for ev. */
 void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev);
@@ -31,6 +42,9 @@ int tt_trace_close(struct trace_writer *tw);
  * Formats ev as one line, newline included, into buf of cap bytes (at least
  * TRACE_LINE_MAX). Returns its length, or 0 for an unknown event type.
  */
-size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, uint64_t start_us);
+size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, const struct trace_clock *clk);
+
+/* The first line of a trace, `{"t":0.000000,"ts":...,"ev":"start"}`, as tt_trace_format(). */
+size_t tt_trace_format_start(char *buf, size_t cap, const struct trace_clock *clk);
 
 #endif

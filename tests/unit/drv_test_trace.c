@@ -1,6 +1,7 @@
 /*
  * stack/driver/trace.c: the exact JSON line of docs/contract.md §4 for every event type and
- * every reason a connection reaches CLOSED, and per-line flushing.
+ * every reason a connection reaches CLOSED, the start line, both clocks (`t`
+ * and `ts`), and per-line flushing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,10 @@
 
 #include "trace.h"
 
-#define START 5000000000ULL /* the stack's start, in monotonic µs */
+#define START 5000000000ULL            /* the stack's start, in monotonic µs */
+#define WALL_START 1733448000000000ULL /* the same moment, Unix µs */
+
+static const struct trace_clock clk = {START, WALL_START};
 
 static tt_event_t ev_at(tt_event_type_t type, uint64_t since_start_us)
 {
@@ -37,7 +41,7 @@ static tt_event_t ev_at(tt_event_type_t type, uint64_t since_start_us)
 static void expect_line(const tt_event_t *ev, const char *want)
 {
     char buf[TRACE_LINE_MAX];
-    size_t n = tt_trace_format(buf, sizeof(buf), ev, START);
+    size_t n = tt_trace_format(buf, sizeof(buf), ev, &clk);
 
     assert_int_equal(n, strlen(want));
     assert_string_equal(buf, want);
@@ -49,7 +53,8 @@ static void state_change(void **state)
 
     ev.from = TT_STATE_ESTABLISHED;
     ev.to = TT_STATE_FIN_WAIT_1;
-    expect_line(&ev, "{\"t\":0.012345,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&ev, "{\"t\":0.012345,\"ts\":1733448000.012345,"
+                     "\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                      "\"from\":\"ESTABLISHED\",\"to\":\"FIN_WAIT_1\"}\n");
 }
 
@@ -65,7 +70,8 @@ static void every_state_is_spelled_as_the_spec(void **state)
         ev.from = TT_STATE_CLOSED;
         ev.to = (tt_state_t)s;
         snprintf(want, sizeof(want),
-                 "{\"t\":0.000001,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                 "{\"t\":0.000001,\"ts\":1733448000.000001,"
+                 "\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                  "\"from\":\"CLOSED\",\"to\":\"%s\"}\n",
                  names[s]);
         expect_line(&ev, want);
@@ -95,7 +101,8 @@ static void closed_carries_why(void **state)
         ev.to = TT_STATE_CLOSED;
         ev.why = (tt_close_reason_t)w;
         snprintf(want, sizeof(want),
-                 "{\"t\":60.000000,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                 "{\"t\":60.000000,\"ts\":1733448060.000000,"
+                 "\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                  "\"from\":\"TIME_WAIT\",\"to\":\"CLOSED\",\"why\":\"%s\"}\n",
                  why[w]);
         expect_line(&ev, want);
@@ -107,7 +114,8 @@ static void timewait_restart(void **state)
     tt_event_t ev = ev_at(TT_EV_TIMEWAIT_RESTART, 1020001);
 
     ev.expires_us = START + 3020001;
-    expect_line(&ev, "{\"t\":1.020001,\"ev\":\"timewait_restart\","
+    expect_line(&ev, "{\"t\":1.020001,\"ts\":1733448001.020001,"
+                     "\"ev\":\"timewait_restart\","
                      "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"expires\":3.020001}\n");
 }
 
@@ -117,13 +125,16 @@ static void rst_out_and_rst_in(void **state)
     tt_event_t in = ev_at(TT_EV_RST_IN, 500000);
 
     out.rst_why = "linger0";
-    expect_line(&out, "{\"t\":0.500000,\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&out, "{\"t\":0.500000,\"ts\":1733448000.500000,"
+                      "\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                       "\"why\":\"linger0\"}\n");
     out.rst_why = NULL;
-    expect_line(&out, "{\"t\":0.500000,\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&out, "{\"t\":0.500000,\"ts\":1733448000.500000,"
+                      "\"ev\":\"rst_out\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                       "\"why\":\"abort\"}\n");
     in.state = TT_STATE_ESTABLISHED;
-    expect_line(&in, "{\"t\":0.500000,\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&in, "{\"t\":0.500000,\"ts\":1733448000.500000,"
+                     "\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                      "\"state\":\"ESTABLISHED\"}\n");
 }
 
@@ -135,12 +146,14 @@ static void rst_in_on_a_time_wait_entry(void **state)
     tt_event_t closed = ev_at(TT_EV_STATE, 2200000);
 
     in.state = TT_STATE_TIME_WAIT;
-    expect_line(&in, "{\"t\":2.200000,\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&in, "{\"t\":2.200000,\"ts\":1733448002.200000,"
+                     "\"ev\":\"rst_in\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                      "\"state\":\"TIME_WAIT\"}\n");
     closed.from = TT_STATE_TIME_WAIT;
     closed.to = TT_STATE_CLOSED;
     closed.why = TT_WHY_TIMEWAIT_RST;
-    expect_line(&closed, "{\"t\":2.200000,\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+    expect_line(&closed, "{\"t\":2.200000,\"ts\":1733448002.200000,"
+                         "\"ev\":\"state\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
                          "\"from\":\"TIME_WAIT\",\"to\":\"CLOSED\",\"why\":\"timewait_rst\"}\n");
 }
 
@@ -149,10 +162,12 @@ static void times_are_exact_and_never_negative(void **state)
     tt_event_t ev = ev_at(TT_EV_RST_OUT, 3723000001ULL);
 
     ev.rst_why = "abort";
-    expect_line(&ev, "{\"t\":3723.000001,\"ev\":\"rst_out\","
+    expect_line(&ev, "{\"t\":3723.000001,\"ts\":1733451723.000001,"
+                     "\"ev\":\"rst_out\","
                      "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"why\":\"abort\"}\n");
     ev.now_us = START - 5;
-    expect_line(&ev, "{\"t\":0.000000,\"ev\":\"rst_out\","
+    expect_line(&ev, "{\"t\":0.000000,\"ts\":1733448000.000000,"
+                     "\"ev\":\"rst_out\","
                      "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"why\":\"abort\"}\n");
 }
 
@@ -163,9 +178,22 @@ static void strings_are_escaped(void **state)
     ev.laddr = 0xfffffffe;
     ev.lport = 65535;
     ev.rst_why = "a\"b\\c\n";
-    expect_line(&ev, "{\"t\":0.000000,\"ev\":\"rst_out\","
+    expect_line(&ev, "{\"t\":0.000000,\"ts\":1733448000.000000,"
+                     "\"ev\":\"rst_out\","
                      "\"conn\":\"255.255.255.254:65535>10.7.0.1:41234\","
                      "\"why\":\"a\\\"b\\\\c\\u000a\"}\n");
+}
+
+/* Issue 12 item 6: the trace opens with the start on both clocks, so `ts`
+ * needs no other line to be read, and a reader can tell where a run began. */
+static void start_line_gives_both_clocks(void **state)
+{
+    char buf[TRACE_LINE_MAX];
+    const char *want = "{\"t\":0.000000,\"ts\":1733448000.000000,\"ev\":\"start\"}\n";
+
+    assert_int_equal(tt_trace_format_start(buf, sizeof(buf), &clk), strlen(want));
+    assert_string_equal(buf, want);
+    assert_int_equal(tt_trace_format_start(buf, 16, &clk), 0);
 }
 
 static void unknown_events_are_skipped(void **state)
@@ -173,8 +201,8 @@ static void unknown_events_are_skipped(void **state)
     tt_event_t ev = ev_at((tt_event_type_t)99, 0);
     char buf[TRACE_LINE_MAX];
 
-    assert_int_equal(tt_trace_format(buf, sizeof(buf), &ev, START), 0);
-    assert_int_equal(tt_trace_format(buf, 16, &ev, START), 0);
+    assert_int_equal(tt_trace_format(buf, sizeof(buf), &ev, &clk), 0);
+    assert_int_equal(tt_trace_format(buf, 16, &ev, &clk), 0);
 }
 
 static void lines_are_flushed_as_they_happen(void **state)
@@ -189,13 +217,15 @@ static void lines_are_flushed_as_they_happen(void **state)
     assert_true(fd >= 0);
     close(fd);
     ev.state = TT_STATE_SYN_SENT;
-    assert_int_equal(tt_trace_open(&tw, path, START), 0);
+    assert_int_equal(tt_trace_open(&tw, path, &clk), 0);
     tt_trace_event(tw, &ev);
     tt_trace_event(tw, &ev);
     f = fopen(path, "r"); /* before close: what `tail -f` would see */
     assert_non_null(f);
-    assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 2 * 83);
+    assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 51 + 2 * 106);
     fclose(f);
+    assert_int_equal(
+        strncmp(got, "{\"t\":0.000000,\"ts\":1733448000.000000,\"ev\":\"start\"}\n", 51), 0);
     assert_non_null(strstr(got, "\"state\":\"SYN_SENT\"}\n{\"t\":0.000001"));
     assert_int_equal(tt_trace_close(tw), 0);
     unlink(path);
@@ -205,10 +235,10 @@ static void dash_is_stderr_and_bad_paths_fail(void **state)
 {
     struct trace_writer *tw;
 
-    assert_int_equal(tt_trace_open(&tw, "-", START), 0);
+    assert_int_equal(tt_trace_open(&tw, "-", &clk), 0);
     assert_int_equal(tt_trace_close(tw), 0);
     assert_int_not_equal(fcntl(2, F_GETFD), -1); /* stderr is not closed */
-    assert_int_equal(tt_trace_open(&tw, "/nonexistent-dir/t.jsonl", START), -ENOENT);
+    assert_int_equal(tt_trace_open(&tw, "/nonexistent-dir/t.jsonl", &clk), -ENOENT);
 }
 
 int main(void)
@@ -222,6 +252,7 @@ int main(void)
         cmocka_unit_test(rst_in_on_a_time_wait_entry),
         cmocka_unit_test(times_are_exact_and_never_negative),
         cmocka_unit_test(strings_are_escaped),
+        cmocka_unit_test(start_line_gives_both_clocks),
         cmocka_unit_test(unknown_events_are_skipped),
         cmocka_unit_test(lines_are_flushed_as_they_happen),
         cmocka_unit_test(dash_is_stderr_and_bad_paths_fail),
