@@ -195,7 +195,7 @@ def timeline(trace):
                 tw_start = e["t"]
             else:
                 step, note = f'{e["ev"]:>28}', json.dumps({k: v for k, v in e.items()
-                                                          if k not in ("t", "ev", "conn")})
+                                                          if k not in ("t", "ts", "ev", "conn")})
             say(f"  {e['t']:>10.6f}   {step}  {note}")
         if tw_start is not None and tw_end is not None:
             lasted = tw_end - tw_start

@@ -142,13 +142,15 @@ class Capture:
     def trace_lines(self):
         out = []
         for e in self.events:
+            if e.get("ev") == "start":
+                continue  # the run's start; the listing counts from it already
             if e.get("ev") == "state":
                 why = f' ({e["why"]})' if e.get("why") else ""
                 out.append(f'{e["t"]:>9.6f}  {e["from"]} -> {e["to"]}{why}')
             elif e.get("ev") == "timewait_restart":
                 out.append(f'{e["t"]:>9.6f}  timewait_restart, expires at {e["expires"]}')
             else:
-                rest = {k: v for k, v in e.items() if k not in ("t", "ev", "conn")}
+                rest = {k: v for k, v in e.items() if k not in ("t", "ts", "ev", "conn")}
                 out.append(f'{e["t"]:>9.6f}  {e["ev"]} {json.dumps(rest)}')
         return out
 

@@ -58,7 +58,8 @@ def test_echo_and_passive_close():
 def test_active_close_holds_time_wait_2msl():
     """--close-after: the stack closes first and holds TIME_WAIT for exactly
     2*MSL (to the trace's microsecond, within the timer lateness allowed by
-    docs/contract.md §2.6 item 10); Linux holds none."""
+    docs/contract.md §2.6 item 10); Linux holds none. The trace's ts joins
+    the capture."""
     name = "server_active_close"
     srv = ti.start_server(name, "--msl", "500ms", "--close-after", "1000")
     try:
@@ -83,7 +84,27 @@ def test_active_close_holds_time_wait_2msl():
     assert len(spans) == 1, f"TIME_WAIT spans {spans}"
     span = round(spans[0], 6)  # the trace has microseconds; no float noise
     assert 2 * MSL <= span < 2 * MSL + ti.TIMER_SLACK, f"TIME_WAIT lasted {span:.6f} s"
+    _check_trace_joins_pcap(events, ti.tcp_segments(name))
     ti.tshark_check(name)
+
+
+def _check_trace_joins_pcap(events, segs):
+    """Issue 12 item 6: the trace starts with its start time, and each
+    event's ts is the pcap time of the packet behind it: our FIN leaves in
+    the same engine call as ESTABLISHED -> FIN_WAIT_1 (within 1 ms; the
+    pcap reads the clock again to stamp it), and Linux's FIN is recorded
+    with the very read time that the change to TIME_WAIT carries."""
+    start = events[0]
+    assert start["ev"] == "start" and start["t"] == 0, f"first line: {start}"
+    for e in events:
+        assert abs(e["ts"] - e["t"] - start["ts"]) < 2e-6, f"ts and t disagree: {e}"
+    (fw1,) = [e for e in events if e.get("ev") == "state" and e["to"] == "FIN_WAIT_1"]
+    (tw,) = [e for e in events if e.get("ev") == "state" and e["to"] == "TIME_WAIT"]
+    ours = [s for s in segs if s.has("F") and s.src == ti.STACK_ADDR]
+    theirs = [s for s in segs if s.has("F") and s.src == ti.HOST_ADDR]
+    assert len(ours) == 1 and len(theirs) == 1, f"FINs: {segs}"
+    assert abs(ours[0].ts - fw1["ts"]) < 0.001, f"FIN at {ours[0].ts:.6f}, trace {fw1}"
+    assert abs(theirs[0].ts - tw["ts"]) < 2e-6, f"FIN at {theirs[0].ts:.6f}, trace {tw}"
 
 
 def test_linger0_resets_linux_client():
