@@ -100,6 +100,8 @@ static const struct flag flags[] = {
     {"bytes", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(bytes), 0, 1ULL << 40},
     {"close-wait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(close_wait), 0, 0},
     {"wait-timewait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(wait_timewait), 0, 0},
+    {"connect-timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(connect_timeout_us), 1, UINT64_MAX},
+    {"timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(timeout_us), 1, UINT64_MAX},
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -148,7 +150,12 @@ static const char help_client[] =
     "  --bytes N                  bytes sent and verified per connection (default 64)\n"
     "  --close-wait               wait for the server's FIN before closing: the client\n"
     "                             becomes the passive closer (default: close first)\n"
-    "  --wait-timewait            exit only after this stack's TIME_WAIT entries expired\n";
+    "  --wait-timewait            exit only after this stack's TIME_WAIT entries expired\n"
+    "  --connect-timeout DURATION a connection not established within DURATION fails\n"
+    "                             with ETIMEDOUT (default: none, SYN retries as Linux)\n"
+    "  --timeout DURATION         a connection whose echo makes no progress (nothing\n"
+    "                             written or read) for DURATION fails with ETIMEDOUT\n"
+    "                             and is reset (default: none, wait for ever)\n";
 
 static const char help_common[] =
     "\n"
@@ -216,7 +223,8 @@ static const char examples_client[] =
     "  echo-client --close-wait                the client closes second (no TIME_WAIT here)\n"
     "  echo-client --linger0 --pcap rst.pcap   abortive close: RST, no TIME_WAIT\n"
     "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
-    "  echo-client --fault delay=200ms:out:fin\n";
+    "  echo-client --fault delay=200ms:out:fin\n"
+    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n";
 
 static void print_help(const struct cli_opts *o, FILE *out)
 {

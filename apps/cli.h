@@ -50,6 +50,8 @@ struct cli_opts {
     uint16_t rport;
     uint64_t count, concurrency, bytes;
     bool close_wait, wait_timewait;
+    uint64_t connect_timeout_us; /* 0: none (the engine's SYN retries) */
+    uint64_t timeout_us;         /* 0: none; else the longest a connection may make no progress */
 };
 
 /* Fills o with docs/contract.md §3.2's defaults for app. */

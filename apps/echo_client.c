@@ -9,6 +9,10 @@
  *
  * It exits once every connection has left the engine (FIN exchange done),
  * and with --wait-timewait only once the TIME_WAIT entries expired too.
+ * --connect-timeout and --timeout bound the wait for a server that does not
+ * answer or does not echo: the connection fails with ETIMEDOUT and is reset,
+ * so that it leaves the engine at once (a graceful close could sit in
+ * FIN_WAIT_2 for --tcp-fin-timeout).
  * Losing the TUN device ends the run at once: one line naming the device
  * and the errno text, exit 1, the pcap and trace flushed.
  */
@@ -29,7 +33,8 @@ struct echo_conn {
     tt_conn_t *conn; /* NULL: the slot is free */
     uint64_t idx;    /* connection number, from 1 */
     uint64_t sent, verified;
-    bool failed, echo_ok, closing;
+    uint64_t deadline; /* of --connect-timeout or --timeout (engine µs); TT_TIME_NEVER: none */
+    bool failed, echo_ok, closing, established;
 };
 
 struct client {
@@ -39,6 +44,7 @@ struct client {
     struct echo_conn *slots;
     size_t nslots;
     uint64_t started, finished, failures;
+    uint64_t echoed; /* connections whose echo was verified */
 };
 
 /* The byte at offset off of connection idx: differs between connections and 256-byte blocks. */
@@ -86,7 +92,8 @@ static void ec_on_close(tt_conn_t *conn, int status)
     ec_finish(ec);
 }
 
-static void ec_close(struct echo_conn *ec)
+/* Closes the handle; reset: abortively (RST), whatever the linger mode. */
+static void ec_close_how(struct echo_conn *ec, bool reset)
 {
     const struct cli_opts *o = ec->cl->o;
     int rc;
@@ -94,12 +101,43 @@ static void ec_close(struct echo_conn *ec)
     if (ec->closing)
         return;
     ec->closing = true;
-    if (o->linger_on && o->linger_s == 0)
+    ec->deadline = TT_TIME_NEVER; /* the engine bounds what follows */
+    if (reset || (o->linger_on && o->linger_s == 0))
         rc = tt_conn_close_reset(ec->conn, ec_on_close);
     else
         rc = tt_conn_close(ec->conn, ec_on_close);
     if (rc < 0) /* the callback will not come */
         ec_finish(ec);
+}
+
+static void ec_close(struct echo_conn *ec)
+{
+    ec_close_how(ec, false);
+}
+
+/* Progress was made: --timeout counts from now. */
+static void ec_progress(struct echo_conn *ec)
+{
+    const struct cli_opts *o = ec->cl->o;
+
+    if (o->timeout_us != 0 && !ec->closing)
+        ec->deadline = tt_engine_now(ec->cl->eng) + o->timeout_us;
+}
+
+static void ec_timeout(struct echo_conn *ec)
+{
+    const struct cli_opts *o = ec->cl->o;
+
+    if (!ec->established)
+        ec_fail_msg(ec, "connect: %s (not established within %llu ms)", tt_strerror(-ETIMEDOUT),
+                    (unsigned long long)(o->connect_timeout_us / 1000));
+    else
+        ec_fail_msg(ec,
+                    "timeout: %s (no progress for %llu ms; %llu of %llu bytes sent, %llu echoed)",
+                    tt_strerror(-ETIMEDOUT), (unsigned long long)(o->timeout_us / 1000),
+                    (unsigned long long)ec->sent, (unsigned long long)o->bytes,
+                    (unsigned long long)ec->verified);
+    ec_close_how(ec, true);
 }
 
 static void ec_send(struct echo_conn *ec)
@@ -118,6 +156,8 @@ static void ec_send(struct echo_conn *ec)
             return;
         }
         ec->sent += (uint64_t)w;
+        if (w > 0)
+            ec_progress(ec);
         if ((size_t)w < n)
             return; /* the send buffer is full: ec_on_writable goes on */
     }
@@ -131,6 +171,7 @@ static void ec_on_writable(tt_conn_t *conn)
 static void ec_echo_done(struct echo_conn *ec)
 {
     ec->echo_ok = true;
+    ec->cl->echoed++;
     if (!ec->cl->o->close_wait)
         ec_close(ec); /* the active close: this side will hold TIME_WAIT */
 }
@@ -170,6 +211,7 @@ static void ec_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread)
 
     if (ec->closing)
         return;
+    ec_progress(ec);
     if (nread == TT_EOF) {
         ec_on_eof(ec);
         return;
@@ -198,6 +240,9 @@ static void ec_on_connect(tt_conn_t *conn, int status)
         ec_close(ec);
         return;
     }
+    ec->established = true;
+    ec->deadline = TT_TIME_NEVER;
+    ec_progress(ec);
     if (o->linger_on)
         tt_conn_set_linger(conn, 1, o->linger_s);
     tt_conn_set_writable_cb(conn, ec_on_writable);
@@ -220,6 +265,9 @@ static void cl_start(struct client *cl, struct echo_conn *ec)
     memset(ec, 0, sizeof(*ec));
     ec->cl = cl;
     ec->idx = ++cl->started;
+    ec->deadline = TT_TIME_NEVER;
+    if (o->connect_timeout_us != 0)
+        ec->deadline = tt_engine_now(cl->eng) + o->connect_timeout_us;
     rc = tt_connect(cl->eng, o->raddr, o->rport, ec_on_connect, &conn);
     if (rc < 0) {
         ec_fail(ec, "connect", rc);
@@ -230,15 +278,36 @@ static void cl_start(struct client *cl, struct echo_conn *ec)
     tt_conn_set_data(conn, ec);
 }
 
-/* Each loop iteration: fill the free slots, then see whether everything is over. */
+/* Fails the connections whose deadline passed; returns the earliest one left. */
+static uint64_t cl_deadlines(struct client *cl)
+{
+    uint64_t now = tt_engine_now(cl->eng), next = TT_TIME_NEVER;
+
+    for (size_t i = 0; i < cl->nslots; i++) {
+        struct echo_conn *ec = &cl->slots[i];
+        if (ec->conn != NULL && !ec->closing && ec->deadline <= now)
+            ec_timeout(ec);
+    }
+    for (size_t i = 0; i < cl->nslots; i++) {
+        struct echo_conn *ec = &cl->slots[i];
+        if (ec->conn != NULL && !ec->closing && ec->deadline < next)
+            next = ec->deadline;
+    }
+    return next;
+}
+
+/* Each loop iteration: time out, fill the free slots, then see whether everything is over. */
 static void cl_check(tt_driver_t *drv, void *ctx)
 {
     struct client *cl = ctx;
 
+    cl_deadlines(cl);
     for (size_t i = 0; i < cl->nslots; i++) {
         while (cl->slots[i].conn == NULL && cl->started < cl->o->count)
             cl_start(cl, &cl->slots[i]);
     }
+    /* Nothing else may wake the loop when a server is silent. */
+    tt_driver_wake_at(drv, cl_deadlines(cl));
     if (cl->finished < cl->o->count || tt_engine_conn_count(cl->eng) != 0)
         return;
     if (cl->o->wait_timewait && tt_engine_timewait_count(cl->eng) != 0)

@@ -249,6 +249,8 @@ static void client_defaults(void **state)
     assert_int_equal(R.o.bytes, 64);
     assert_false(R.o.close_wait);
     assert_false(R.o.wait_timewait);
+    assert_int_equal(R.o.connect_timeout_us, 0); /* none: the SYN retries decide */
+    assert_int_equal(R.o.timeout_us, 0);
 }
 
 static void common_flags_are_stored(void **state)
@@ -307,6 +309,10 @@ static void app_flags_are_stored(void **state)
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--bytes=1000 --count=2"), CLI_RUN);
     assert_int_equal(R.o.bytes, 1000);
     assert_int_equal(R.o.count, 2);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--connect-timeout 300ms --timeout 2"), CLI_RUN);
+    assert_int_equal(R.o.connect_timeout_us, 300 * MS);
+    assert_int_equal(R.o.timeout_us, 2 * SEC);
+    assert_int_equal(R.o.rport, 7); /* --connect-timeout is not --connect */
 }
 
 static void linger_flags(void **state)
@@ -382,6 +388,11 @@ static void bad_values_name_their_flag(void **state)
     expect_usage(CLI_ECHO_CLIENT, "--count 0", "--count");
     expect_usage(CLI_ECHO_CLIENT, "--concurrency 0", "--concurrency");
     expect_usage(CLI_ECHO_CLIENT, "--bytes 1KB", "--bytes");
+    expect_usage(CLI_ECHO_CLIENT, "--timeout 0", "--timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--timeout 1.5s", "--timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--connect-timeout 0ms", "--connect-timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--connect-timeout 5x", "--connect-timeout");
+    expect_usage(CLI_ECHO_SERVER, "--timeout 1s", "--timeout is an option of echo-client");
 }
 
 static void unknown_and_misplaced_flags(void **state)
@@ -412,7 +423,8 @@ static void expect_same_settings(const struct cli_opts *a, const struct cli_opts
         a->drv.host_prefix != b->drv.host_prefix || a->port != b->port ||
         a->close_after != b->close_after || a->max_conns != b->max_conns || a->raddr != b->raddr ||
         a->rport != b->rport || a->count != b->count || a->concurrency != b->concurrency ||
-        a->bytes != b->bytes)
+        a->bytes != b->bytes || a->connect_timeout_us != b->connect_timeout_us ||
+        a->timeout_us != b->timeout_us)
         fail_msg("--help says %s has a default the program does not use", flag);
 }
 
@@ -469,9 +481,12 @@ static void help_and_version_go_to_stdout(void **state)
     assert_non_null(strstr(R.out, "--fault ACTION:DIR:MATCH"));
     assert_non_null(strstr(R.out, "Examples"));
     assert_null(strstr(R.out, "--concurrency"));
+    assert_null(strstr(R.out, "--timeout"));
     assert_string_equal(R.err, "");
     assert_int_equal(parse(CLI_ECHO_CLIENT, "-h"), CLI_DONE);
     assert_non_null(strstr(R.out, "--wait-timewait"));
+    assert_non_null(strstr(R.out, "--connect-timeout DURATION"));
+    assert_non_null(strstr(R.out, "--timeout DURATION"));
     assert_null(strstr(R.out, "--max-conns"));
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--version"), CLI_DONE);
     assert_string_equal(R.out, "echo-client (tuntcp) " TT_VERSION_STRING "\n");
