@@ -12,11 +12,13 @@
  * --connect-timeout and --timeout bound the wait for a server that does not
  * answer or does not echo: the connection fails with ETIMEDOUT and is reset,
  * so that it leaves the engine at once (a graceful close could sit in
- * FIN_WAIT_2 for --tcp-fin-timeout).
+ * FIN_WAIT_2 for --tcp-fin-timeout). SIGINT or SIGTERM before every echo
+ * was verified exits 1, saying how many were.
  * Losing the TUN device ends the run at once: one line naming the device
  * and the errno text, exit 1, the pcap and trace flushed.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +324,18 @@ static void cl_summary(const struct client *cl)
             (unsigned long long)cl->failures);
 }
 
+/* SIGINT or SIGTERM ended the run: a success only if every echo had been verified. */
+static int cl_interrupted(const struct client *cl, int signum)
+{
+    if (cl->echoed < cl->o->count) {
+        fprintf(stderr, "echo-client: %s before every echo was verified: %llu of %llu verified\n",
+                signum == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)cl->echoed,
+                (unsigned long long)cl->o->count);
+        return 1;
+    }
+    return cl->failures > 0 ? 1 : 0;
+}
+
 static int cl_run(struct client *cl, const struct cli_opts *o)
 {
     char err[256];
@@ -344,6 +358,8 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
     rc = tt_driver_run(cl->drv);
     if (tt_driver_error(cl->drv) != NULL)
         fprintf(stderr, "echo-client: %s\n", tt_driver_error(cl->drv));
+    else if (tt_driver_signal(cl->drv) != 0)
+        rc = cl_interrupted(cl, tt_driver_signal(cl->drv));
     if (o->verbose) {
         tt_driver_print_stats(cl->drv, stderr);
         cl_summary(cl);

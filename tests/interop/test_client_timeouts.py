@@ -3,10 +3,12 @@
 
 --timeout fails a connection whose echo makes no progress, --connect-timeout
 one that is not established in time (each with ETIMEDOUT, one failure line,
-exit 1). The Linux peers run in this process, in the
+exit 1), and SIGINT or SIGTERM before every echo was verified exits 1 with a
+line saying how many were. The Linux peers run in this process, in the
 test's own network namespace; every wait is bounded.
 """
 import os
+import signal
 import socket
 import sys
 import time
@@ -98,10 +100,73 @@ def test_timeouts_leave_a_working_echo_alone():
     assert cli.stderr == "", cli.stderr
 
 
+def _signal_mid_run(name, signum, server):
+    """Starts a client with no timeout, signals it once it is connected."""
+    app = ti.App(ti.CLIENT, ti.app_args(name, "500ms") + [
+        "--connect", f"{ti.HOST_ADDR}:7", "--count", "2"], "echo-client")
+    deadline = time.monotonic() + 5
+    while not any(r[0] == f"{ti.HOST_ADDR}:7" for r in ti.ss_states("established")):
+        assert time.monotonic() < deadline, "echo-client never connected"
+        time.sleep(0.02)
+    t0 = time.monotonic()
+    app.proc.send_signal(signum)
+    app.wait(5)
+    return app, time.monotonic() - t0
+
+
+def test_sigint_before_every_echo_exits_1():
+    """SIGINT while the first echo is awaited: exit 1, 0 of 2 verified."""
+    srv = SilentServer()
+    try:
+        cli, took = _signal_mid_run("client_sigint", signal.SIGINT, srv)
+    finally:
+        srv.close()
+    assert cli.rc == 1, f"exit {cli.rc}: {cli.stderr}"
+    assert "echo-client: SIGINT before every echo was verified: 0 of 2 verified" in cli.stderr, \
+        cli.stderr
+    print(f"     SIGINT: exit 1 after {took:.3f} s")
+
+
+def test_sigterm_before_every_echo_exits_1():
+    """SIGTERM likewise."""
+    srv = SilentServer()
+    try:
+        cli, _ = _signal_mid_run("client_sigterm", signal.SIGTERM, srv)
+    finally:
+        srv.close()
+    assert cli.rc == 1, f"exit {cli.rc}: {cli.stderr}"
+    assert "echo-client: SIGTERM before every echo was verified: 0 of 2 verified" in cli.stderr, \
+        cli.stderr
+
+
+def test_signal_after_every_echo_exits_0():
+    """Every echo verified, then SIGTERM while --wait-timewait waits out a
+    10 s TIME_WAIT: nothing was lost, exit 0 as before."""
+    srv = ti.LinuxEchoServer()
+    try:
+        app = ti.App(ti.CLIENT, ti.app_args("client_sigterm_done", "5s") + [
+            "--connect", f"{ti.HOST_ADDR}:7", "--wait-timewait"], "echo-client")
+        deadline = time.monotonic() + 5
+        while srv.conns < 1 or any(r[0] == f"{ti.HOST_ADDR}:7"
+                                   for r in ti.ss_states("established")):
+            assert time.monotonic() < deadline, "the echo never finished"
+            time.sleep(0.02)
+        time.sleep(0.1)
+        app.proc.send_signal(signal.SIGTERM)
+        app.wait(5)
+    finally:
+        srv.close()
+    assert app.rc == 0, f"exit {app.rc}: {app.stderr}"
+    assert app.stderr == "", app.stderr
+
+
 if __name__ == "__main__":
     ti.enter_netns()
     ti.run_tests([
         test_timeout_against_a_server_that_does_not_echo,
         test_connect_timeout_when_syns_are_lost,
         test_timeouts_leave_a_working_echo_alone,
+        test_sigint_before_every_echo_exits_1,
+        test_sigterm_before_every_echo_exits_1,
+        test_signal_after_every_echo_exits_0,
     ])
