@@ -1,7 +1,8 @@
 /*
  * echo-client (docs/contract.md §3.4): makes --count connections, at most --concurrency
  * at a time, sends --bytes of a known pattern on each and checks that the
- * same bytes come back. By default the client closes first once its echo
+ * same bytes come back; --send sends a payload of the user's instead,
+ * checked against --expect, or not at all. By default the client closes first once its echo
  * is verified (it takes TIME_WAIT); with --close-wait it waits for the
  * server's FIN (the passive close). Every connection is tried even when
  * others fail; each failure is one line naming the operation and the errno
@@ -46,7 +47,10 @@ struct client {
     struct echo_conn *slots;
     size_t nslots;
     uint64_t started, finished, failures;
-    uint64_t echoed; /* connections whose echo was verified */
+    uint64_t echoed;    /* connections whose echo was verified */
+    uint64_t send_len;  /* bytes sent on each connection: --send's, or --bytes of the pattern */
+    uint64_t check_len; /* bytes that must come back: --expect's, or the pattern sent */
+    bool check;         /* false: --send without --expect, what comes back is not checked */
 };
 
 /* The byte at offset off of connection idx: differs between connections and 256-byte blocks. */
@@ -137,21 +141,45 @@ static void ec_timeout(struct echo_conn *ec)
         ec_fail_msg(ec,
                     "timeout: %s (no progress for %llu ms; %llu of %llu bytes sent, %llu echoed)",
                     tt_strerror(-ETIMEDOUT), (unsigned long long)(o->timeout_us / 1000),
-                    (unsigned long long)ec->sent, (unsigned long long)o->bytes,
+                    (unsigned long long)ec->sent, (unsigned long long)ec->cl->send_len,
                     (unsigned long long)ec->verified);
     ec_close_how(ec, true);
 }
 
+static void ec_echo_done(struct echo_conn *ec)
+{
+    ec->echo_ok = true;
+    ec->cl->echoed++;
+    if (!ec->cl->o->close_wait)
+        ec_close(ec); /* the active close: this side will hold TIME_WAIT */
+}
+
+/* Verified once everything was sent and, unless nothing is checked, everything came back. */
+static void ec_check_done(struct echo_conn *ec)
+{
+    const struct client *cl = ec->cl;
+
+    if (ec->echo_ok || ec->closing || ec->sent < cl->send_len)
+        return;
+    if (!cl->check || ec->verified == cl->check_len)
+        ec_echo_done(ec);
+}
+
 static void ec_send(struct echo_conn *ec)
 {
-    uint64_t bytes = ec->cl->o->bytes;
+    const struct cli_payload *payload = &ec->cl->o->send;
+    uint64_t bytes = ec->cl->send_len;
     uint8_t buf[CHUNK];
 
     while (ec->sent < bytes && !ec->closing) {
         size_t n = bytes - ec->sent < CHUNK ? (size_t)(bytes - ec->sent) : CHUNK;
-        for (size_t i = 0; i < n; i++)
-            buf[i] = pattern(ec->idx, ec->sent + i);
-        ssize_t w = tt_conn_write(ec->conn, buf, n);
+        const uint8_t *src = buf;
+        if (payload->data != NULL)
+            src = payload->data + ec->sent;
+        else
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pattern(ec->idx, ec->sent + i);
+        ssize_t w = tt_conn_write(ec->conn, src, n);
         if (w < 0) {
             ec_fail(ec, "write", (int)w);
             ec_close(ec);
@@ -163,6 +191,7 @@ static void ec_send(struct echo_conn *ec)
         if ((size_t)w < n)
             return; /* the send buffer is full: ec_on_writable goes on */
     }
+    ec_check_done(ec);
 }
 
 static void ec_on_writable(tt_conn_t *conn)
@@ -170,28 +199,27 @@ static void ec_on_writable(tt_conn_t *conn)
     ec_send(tt_conn_get_data(conn));
 }
 
-static void ec_echo_done(struct echo_conn *ec)
-{
-    ec->echo_ok = true;
-    ec->cl->echoed++;
-    if (!ec->cl->o->close_wait)
-        ec_close(ec); /* the active close: this side will hold TIME_WAIT */
-}
-
-/* Checks buf against the pattern; false (and the failure reported) on a mismatch. */
+/* Checks buf against --expect or the pattern (without a check it only counts it);
+ * false (and the failure reported) on a mismatch. */
 static bool ec_verify(struct echo_conn *ec, const uint8_t *buf, size_t n)
 {
-    uint64_t bytes = ec->cl->o->bytes;
+    const struct client *cl = ec->cl;
+    const uint8_t *expect = cl->o->expect.data;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && cl->check; i++) {
         uint64_t off = ec->verified + i;
-        if (off >= bytes) {
-            ec_fail_msg(ec, "verify: more bytes echoed than the %llu sent",
-                        (unsigned long long)bytes);
+        if (off >= cl->check_len) {
+            ec_fail_msg(ec,
+                        expect ? "verify: more bytes than the %llu of --expect"
+                               : "verify: more bytes echoed than the %llu sent",
+                        (unsigned long long)cl->check_len);
             return false;
         }
-        if (buf[i] != pattern(ec->idx, off)) {
-            ec_fail_msg(ec, "verify: echo differs at byte %llu", (unsigned long long)off);
+        if (buf[i] != (expect ? expect[off] : pattern(ec->idx, off))) {
+            ec_fail_msg(ec,
+                        expect ? "verify: reply differs from --expect at byte %llu"
+                               : "verify: echo differs at byte %llu",
+                        (unsigned long long)off);
             return false;
         }
     }
@@ -201,9 +229,14 @@ static bool ec_verify(struct echo_conn *ec, const uint8_t *buf, size_t n)
 
 static void ec_on_eof(struct echo_conn *ec)
 {
-    if (!ec->echo_ok)
+    const struct client *cl = ec->cl;
+
+    if (!ec->echo_ok && cl->check && ec->verified < cl->check_len)
         ec_fail_msg(ec, "read: connection closed by the server after %llu of %llu bytes",
-                    (unsigned long long)ec->verified, (unsigned long long)ec->cl->o->bytes);
+                    (unsigned long long)ec->verified, (unsigned long long)cl->check_len);
+    else if (!ec->echo_ok)
+        ec_fail_msg(ec, "read: connection closed by the server after %llu of %llu bytes were sent",
+                    (unsigned long long)ec->sent, (unsigned long long)cl->send_len);
     ec_close(ec); /* with --close-wait: the passive close, LAST_ACK */
 }
 
@@ -227,8 +260,7 @@ static void ec_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread)
         ec_close(ec);
         return;
     }
-    if (ec->verified == ec->cl->o->bytes && !ec->echo_ok)
-        ec_echo_done(ec);
+    ec_check_done(ec);
 }
 
 static void ec_on_connect(tt_conn_t *conn, int status)
@@ -253,9 +285,7 @@ static void ec_on_connect(tt_conn_t *conn, int status)
         ec_close(ec);
         return;
     }
-    ec_send(ec);
-    if (o->bytes == 0 && !ec->closing)
-        ec_echo_done(ec);
+    ec_send(ec); /* with nothing to send or check, this is the end of the echo */
 }
 
 static void cl_start(struct client *cl, struct echo_conn *ec)
@@ -368,23 +398,42 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
     return rc < 0 ? 1 : rc; /* the device was lost */
 }
 
-int main(int argc, char **argv)
+/* What each connection sends and what must come back (--send, --expect, --bytes). */
+static void cl_payloads(struct client *cl, const struct cli_opts *o)
 {
-    struct cli_opts o;
-    struct client cl;
-    int rc = cli_parse(&o, CLI_ECHO_CLIENT, argc, argv, stdout, stderr);
+    cl->send_len = o->send.data != NULL ? o->send.len : o->bytes;
+    cl->check = o->expect.data != NULL || o->send.data == NULL;
+    cl->check_len = o->expect.data != NULL ? o->expect.len : cl->send_len;
+}
 
-    if (rc != CLI_RUN)
-        return rc == CLI_DONE ? 0 : 2;
+static int cl_main(const struct cli_opts *o)
+{
+    struct client cl;
+    int rc;
+
     memset(&cl, 0, sizeof(cl));
-    cl.o = &o;
-    cl.nslots = (size_t)(o.concurrency < o.count ? o.concurrency : o.count);
+    cl.o = o;
+    cl_payloads(&cl, o);
+    cl.nslots = (size_t)(o->concurrency < o->count ? o->concurrency : o->count);
     cl.slots = calloc(cl.nslots, sizeof(*cl.slots));
     if (cl.slots == NULL) {
         fprintf(stderr, "echo-client: %s\n", strerror(ENOMEM));
         return 1;
     }
-    rc = cl_run(&cl, &o);
+    rc = cl_run(&cl, o);
     free(cl.slots);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    int rc = cli_parse(&o, CLI_ECHO_CLIENT, argc, argv, stdout, stderr);
+
+    if (rc == CLI_RUN)
+        rc = cl_main(&o);
+    else
+        rc = rc == CLI_DONE ? 0 : 2;
+    cli_free(&o);
     return rc;
 }
