@@ -18,13 +18,15 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 #define APP_BOTH (CLI_ECHO_SERVER | CLI_ECHO_CLIENT)
-#define OPT_BASE 256 /* getopt_long values of long-only flags: OPT_BASE + table index */
+#define OPT_BASE 256             /* getopt_long values of long-only flags: OPT_BASE + table index */
+#define PAYLOAD_MAX (1ULL << 30) /* --send/--expect @FILE: held in memory whole */
 
 enum flag_kind {
     F_TUN,      /* interface name */
@@ -37,6 +39,7 @@ enum flag_kind {
     F_DUR,      /* uint64_t microseconds, in [min, max] */
     F_BOOL01,   /* int, 0 or 1 */
     F_USER,     /* --user NAME: an existing user */
+    F_PAYLOAD,  /* struct cli_payload: STRING or @FILE */
     F_TRUE,     /* bool set by a flag without value */
     F_FAULT,
     F_LINGER0,
@@ -98,8 +101,12 @@ static const struct flag flags[] = {
     {"count", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(count), 1, UINT32_MAX},
     {"concurrency", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(concurrency), 1, 1000000},
     {"bytes", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(bytes), 0, 1ULL << 40},
+    {"send", 0, F_PAYLOAD, CLI_ECHO_CLIENT, FIELD(send), 0, 0},
+    {"expect", 0, F_PAYLOAD, CLI_ECHO_CLIENT, FIELD(expect), 0, 0},
     {"close-wait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(close_wait), 0, 0},
     {"wait-timewait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(wait_timewait), 0, 0},
+    {"connect-timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(connect_timeout_us), 1, UINT64_MAX},
+    {"timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(timeout_us), 1, UINT64_MAX},
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -148,7 +155,16 @@ static const char help_client[] =
     "  --bytes N                  bytes sent and verified per connection (default 64)\n"
     "  --close-wait               wait for the server's FIN before closing: the client\n"
     "                             becomes the passive closer (default: close first)\n"
-    "  --wait-timewait            exit only after this stack's TIME_WAIT entries expired\n";
+    "  --wait-timewait            exit only after this stack's TIME_WAIT entries expired\n"
+    "  --send STRING|@FILE        send these bytes (@FILE: the file's) instead of the\n"
+    "                             pattern of --bytes; no check unless --expect\n"
+    "  --expect STRING|@FILE      the bytes that must come back, exactly (default: the\n"
+    "                             pattern sent; none with --send)\n"
+    "  --connect-timeout DURATION a connection not established within DURATION fails\n"
+    "                             with ETIMEDOUT (default: none, SYN retries as Linux)\n"
+    "  --timeout DURATION         a connection whose echo makes no progress (nothing\n"
+    "                             written or read) for DURATION fails with ETIMEDOUT\n"
+    "                             and is reset (default: none, wait for ever)\n";
 
 static const char help_common[] =
     "\n"
@@ -216,7 +232,8 @@ static const char examples_client[] =
     "  echo-client --close-wait                the client closes second (no TIME_WAIT here)\n"
     "  echo-client --linger0 --pcap rst.pcap   abortive close: RST, no TIME_WAIT\n"
     "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
-    "  echo-client --fault delay=200ms:out:fin\n";
+    "  echo-client --fault delay=200ms:out:fin\n"
+    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n";
 
 static void print_help(const struct cli_opts *o, FILE *out)
 {
@@ -355,6 +372,75 @@ static int apply_user(struct cli_opts *o, const struct flag *f, const char *v, F
     return CLI_RUN;
 }
 
+/* realloc() that frees the old block when it fails. */
+static uint8_t *realloc_or_free(uint8_t *b, size_t size)
+{
+    uint8_t *nb = realloc(b, size);
+
+    if (nb == NULL)
+        free(b);
+    return nb;
+}
+
+/* The whole of path into *buf (malloc'd, at least 1 byte). Errors: -errno, -EFBIG. */
+static int read_file(const char *path, uint8_t **buf, size_t *len)
+{
+    FILE *f;
+    size_t cap = 4096, n = 0;
+    uint8_t *b = malloc(cap);
+    int rc = 0;
+
+    errno = 0;
+    f = fopen(path, "rbe");
+    if (f == NULL || b == NULL) {
+        rc = f == NULL ? -errno : -ENOMEM;
+        goto out;
+    }
+    for (size_t r; (r = fread(b + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n > PAYLOAD_MAX) {
+            rc = -EFBIG;
+            goto out;
+        }
+        if (n == cap && (b = realloc_or_free(b, cap *= 2)) == NULL) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    if (ferror(f))
+        rc = errno != 0 ? -errno : -EIO; /* e.g. EISDIR */
+out:
+    if (f != NULL)
+        fclose(f);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* STRING is taken as it is; @FILE is read now, so that a missing file is a bad command line. */
+static int apply_payload(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    struct cli_payload *p = (struct cli_payload *)((char *)o + f->off);
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    free(p->owned); /* the last one given wins */
+    *p = (struct cli_payload){(const uint8_t *)v, strlen(v), NULL};
+    if (v[0] != '@')
+        return CLI_RUN;
+    if ((rc = read_file(v + 1, &buf, &len)) < 0) {
+        p->data = NULL;
+        return usage_error(o, err, "--%s: cannot read '%s': %s", f->name, v + 1, strerror(-rc));
+    }
+    *p = (struct cli_payload){buf, len, buf};
+    return CLI_RUN;
+}
+
 static int apply_number(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
 {
     uint64_t x;
@@ -426,6 +512,8 @@ static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, F
         return apply_fault(o, v, err);
     case F_USER:
         return apply_user(o, f, v, err);
+    case F_PAYLOAD:
+        return apply_payload(o, f, v, err);
     case F_BOOL01:
     case F_LINGER:
     case F_SEED:
@@ -529,6 +617,8 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
     uint32_t mask = d->host_prefix == 0 ? 0 : ~(uint32_t)0 << (32 - d->host_prefix);
     char a[16], h[16];
 
+    if (o->send.data != NULL && o->bytes_set)
+        return usage_error(o, err, "--send: the payload replaces --bytes; give one of them");
     if (d->engine.addr == d->host_addr)
         return usage_error(o, err, "--addr: %s is also the kernel side's address (--host)",
                            cli_ipv4_str(d->engine.addr, a));
@@ -557,10 +647,19 @@ int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE 
             return getopt_error(o, c, argv, err);
         if ((rc = apply_flag(o, f, optarg, out, err)) != CLI_RUN)
             return rc;
+        o->bytes_set |= strcmp(f->name, "bytes") == 0;
     }
     if (optind < argc)
         return usage_error(o, err, "unexpected argument '%s'", argv[optind]);
     return cli_validate(o, err);
+}
+
+void cli_free(struct cli_opts *o)
+{
+    free(o->send.owned);
+    free(o->expect.owned);
+    o->send = (struct cli_payload){NULL, 0, NULL};
+    o->expect = (struct cli_payload){NULL, 0, NULL};
 }
 
 /* ---- --user: the privilege drop ---- */

@@ -19,6 +19,13 @@ enum cli_app {
     CLI_ECHO_CLIENT = 2,
 };
 
+/* --send and --expect: STRING (argv's bytes) or @FILE (read at parse time). */
+struct cli_payload {
+    const uint8_t *data; /* NULL: not given */
+    size_t len;
+    void *owned; /* the file's contents, freed by cli_free(); NULL for a STRING */
+};
+
 enum cli_result {
     CLI_RUN = 0,   /* flags are good: run */
     CLI_DONE = 1,  /* --help or --version was printed: exit 0 */
@@ -49,7 +56,12 @@ struct cli_opts {
     uint32_t raddr;
     uint16_t rport;
     uint64_t count, concurrency, bytes;
+    bool bytes_set;            /* --bytes was given: it and --send exclude each other */
+    struct cli_payload send;   /* sent instead of --bytes of the pattern */
+    struct cli_payload expect; /* what must come back; with --send and without it: no check */
     bool close_wait, wait_timewait;
+    uint64_t connect_timeout_us; /* 0: none (the engine's SYN retries) */
+    uint64_t timeout_us;         /* 0: none; else the longest a connection may make no progress */
 };
 
 /* Fills o with docs/contract.md §3.2's defaults for app. */
@@ -60,6 +72,9 @@ void cli_defaults(struct cli_opts *o, enum cli_app app);
  * errors go to err as "PROG: --FLAG: reason". Returns an enum cli_result.
  */
 int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE *out, FILE *err);
+
+/* Frees what cli_parse() read from files (--send @FILE, --expect @FILE), whatever it returned. */
+void cli_free(struct cli_opts *o);
 
 /*
  * --user: becomes o->user (its supplementary groups, its group, its uid; no

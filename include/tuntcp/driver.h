@@ -73,6 +73,18 @@ uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or gi
 void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
 
 /*
+ * Makes the check callback run again at the latest in the first loop
+ * iteration at or after at_us (engine time, as tt_engine_now()), even when
+ * no packet and no engine timer wakes the loop: for the application's own
+ * deadlines. One wake-up per driver; a call replaces the previous one, and
+ * TT_TIME_NEVER cancels it.
+ */
+void tt_driver_wake_at(tt_driver_t *drv, uint64_t at_us);
+
+/* SIGINT or SIGTERM when one of them ended the run, else 0. */
+int tt_driver_signal(const tt_driver_t *drv);
+
+/*
  * Runs the loop; returns the status given to tt_driver_stop(), 0 after
  * SIGINT/SIGTERM, or a negative errno when the TUN device failed for good
  * (-EBADFD once the interface is deleted under the running app; transient

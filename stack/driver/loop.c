@@ -50,7 +50,7 @@
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
 #define DELAY_SLOTS 64     /* datagrams held by delay faults */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
-#define HANDLES_MAX 8
+#define HANDLES_MAX 12
 
 struct tt_driver {
     uv_loop_t loop;
@@ -58,6 +58,7 @@ struct tt_driver {
     uv_timer_t timer;       /* the engine's next deadline */
     uv_timer_t delay_timer; /* the earliest delayed packet */
     uv_timer_t flush_timer; /* pcap, once a second */
+    uv_timer_t wake_timer;  /* the application's deadline: tt_driver_wake_at() */
     uv_prepare_t prepare;
     uv_signal_t sig[3];
     uv_handle_t *handles[HANDLES_MAX]; /* initialised handles, to close at free */
@@ -77,6 +78,7 @@ struct tt_driver {
 
     uint64_t seed, start_us, wall_start_us, last_now, armed;
     int status;
+    int signum;       /* SIGINT or SIGTERM that ended the run, or 0 */
     int error;        /* 0, or the negative errno that lost the device */
     char errmsg[160]; /* its one-line reason */
     tt_driver_check_cb check_cb;
@@ -407,8 +409,10 @@ static void drv_on_signal(uv_signal_t *h, int signum)
 
     if (signum == SIGUSR1)
         tt_driver_print_stats(d, stderr);
-    else
+    else {
+        d->signum = signum;
         tt_driver_stop(d, 0);
+    }
 }
 
 static void drv_on_flush(uv_timer_t *t)
@@ -539,6 +543,8 @@ static int drv_init_handles(struct tt_driver *d)
     if (rc == 0)
         rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->flush_timer), &d->flush_timer);
     if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->wake_timer), &d->wake_timer);
+    if (rc == 0)
         rc = drv_add_handle(d, uv_prepare_init(&d->loop, &d->prepare), &d->prepare);
     if (rc == 0)
         rc = uv_prepare_start(&d->prepare, drv_on_prepare);
@@ -561,6 +567,7 @@ static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
         return fmt_err(err, errlen, "libuv", "", rc);
     uv_unref((uv_handle_t *)&d->prepare); /* only the TUN poll keeps the loop alive */
     uv_unref((uv_handle_t *)&d->flush_timer);
+    uv_unref((uv_handle_t *)&d->wake_timer);
     return 0;
 }
 
@@ -714,6 +721,25 @@ void tt_driver_set_check_cb(tt_driver_t *d, tt_driver_check_cb cb, void *ctx)
 {
     d->check_cb = cb;
     d->check_ctx = ctx;
+}
+
+/* Nothing to do: the iteration the timer ends runs the prepare callback, hence the check. */
+static void drv_on_wake(uv_timer_t *t)
+{
+    (void)t;
+}
+
+void tt_driver_wake_at(tt_driver_t *d, uint64_t at_us)
+{
+    if (at_us == TT_TIME_NEVER)
+        uv_timer_stop(&d->wake_timer);
+    else
+        uv_timer_start(&d->wake_timer, drv_on_wake, drv_ms_until(d, at_us), 0);
+}
+
+int tt_driver_signal(const tt_driver_t *d)
+{
+    return d->signum;
 }
 
 int tt_driver_run(tt_driver_t *d)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -54,6 +55,7 @@ static int parse(enum cli_app app, const char *args)
         R.argv[argc++] = t;
     }
     R.argv[argc] = NULL;
+    cli_free(&R.o); /* the previous parse's --send/--expect files */
     rc = cli_parse(&R.o, app, argc, R.argv, out, err);
     capture(out, R.out, sizeof(R.out));
     capture(err, R.err, sizeof(R.err));
@@ -249,6 +251,50 @@ static void client_defaults(void **state)
     assert_int_equal(R.o.bytes, 64);
     assert_false(R.o.close_wait);
     assert_false(R.o.wait_timewait);
+    assert_int_equal(R.o.connect_timeout_us, 0); /* none: the SYN retries decide */
+    assert_int_equal(R.o.timeout_us, 0);
+    assert_null(R.o.send.data); /* the pattern of --bytes, checked */
+    assert_null(R.o.expect.data);
+}
+
+/* A file for --send @FILE / --expect @FILE; returns its path. */
+static const char *payload_file(const void *data, size_t len)
+{
+    static char path[] = "/tmp/drv_test_cli_payload_XXXXXX";
+    int fd;
+
+    strcpy(path + strlen(path) - 6, "XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void payload_flags(void **state)
+{
+    static const uint8_t bin[] = {'G', 'E', 'T', 0, '\r', '\n', 0xff};
+    char args[128];
+    const char *path = payload_file(bin, sizeof(bin));
+
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--send hello"), CLI_RUN);
+    assert_int_equal(R.o.send.len, 5);
+    assert_memory_equal(R.o.send.data, "hello", 5);
+    assert_null(R.o.expect.data);
+    snprintf(args, sizeof(args), "--send @%s --expect @%s --send x", path, path);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, args), CLI_RUN); /* the last --send wins */
+    assert_int_equal(R.o.send.len, 1);
+    assert_int_equal(R.o.expect.len, sizeof(bin)); /* bytes as they are, NULs included */
+    assert_memory_equal(R.o.expect.data, bin, sizeof(bin));
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--bytes 3 --expect abc"), CLI_RUN);
+    assert_int_equal(R.o.expect.len, 3);
+    unlink(path);
+    snprintf(args, sizeof(args), "--send @%s", path);
+    expect_usage(CLI_ECHO_CLIENT, args, "No such file or directory");
+    expect_usage(CLI_ECHO_CLIENT, args, "--send: cannot read '/tmp/drv_test_cli_payload_");
+    expect_usage(CLI_ECHO_CLIENT, "--expect @/", "--expect: cannot read '/'");
+    expect_usage(CLI_ECHO_CLIENT, "--send x --bytes 10", "--send: the payload replaces --bytes");
+    expect_usage(CLI_ECHO_SERVER, "--send x", "--send is an option of echo-client");
 }
 
 static void common_flags_are_stored(void **state)
@@ -307,6 +353,10 @@ static void app_flags_are_stored(void **state)
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--bytes=1000 --count=2"), CLI_RUN);
     assert_int_equal(R.o.bytes, 1000);
     assert_int_equal(R.o.count, 2);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--connect-timeout 300ms --timeout 2"), CLI_RUN);
+    assert_int_equal(R.o.connect_timeout_us, 300 * MS);
+    assert_int_equal(R.o.timeout_us, 2 * SEC);
+    assert_int_equal(R.o.rport, 7); /* --connect-timeout is not --connect */
 }
 
 static void linger_flags(void **state)
@@ -382,6 +432,11 @@ static void bad_values_name_their_flag(void **state)
     expect_usage(CLI_ECHO_CLIENT, "--count 0", "--count");
     expect_usage(CLI_ECHO_CLIENT, "--concurrency 0", "--concurrency");
     expect_usage(CLI_ECHO_CLIENT, "--bytes 1KB", "--bytes");
+    expect_usage(CLI_ECHO_CLIENT, "--timeout 0", "--timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--timeout 1.5s", "--timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--connect-timeout 0ms", "--connect-timeout");
+    expect_usage(CLI_ECHO_CLIENT, "--connect-timeout 5x", "--connect-timeout");
+    expect_usage(CLI_ECHO_SERVER, "--timeout 1s", "--timeout is an option of echo-client");
 }
 
 static void unknown_and_misplaced_flags(void **state)
@@ -412,7 +467,9 @@ static void expect_same_settings(const struct cli_opts *a, const struct cli_opts
         a->drv.host_prefix != b->drv.host_prefix || a->port != b->port ||
         a->close_after != b->close_after || a->max_conns != b->max_conns || a->raddr != b->raddr ||
         a->rport != b->rport || a->count != b->count || a->concurrency != b->concurrency ||
-        a->bytes != b->bytes)
+        a->bytes != b->bytes || a->connect_timeout_us != b->connect_timeout_us ||
+        a->timeout_us != b->timeout_us || a->send.data != b->send.data ||
+        a->expect.data != b->expect.data)
         fail_msg("--help says %s has a default the program does not use", flag);
 }
 
@@ -469,9 +526,12 @@ static void help_and_version_go_to_stdout(void **state)
     assert_non_null(strstr(R.out, "--fault ACTION:DIR:MATCH"));
     assert_non_null(strstr(R.out, "Examples"));
     assert_null(strstr(R.out, "--concurrency"));
+    assert_null(strstr(R.out, "--timeout"));
     assert_string_equal(R.err, "");
     assert_int_equal(parse(CLI_ECHO_CLIENT, "-h"), CLI_DONE);
     assert_non_null(strstr(R.out, "--wait-timewait"));
+    assert_non_null(strstr(R.out, "--connect-timeout DURATION"));
+    assert_non_null(strstr(R.out, "--timeout DURATION"));
     assert_null(strstr(R.out, "--max-conns"));
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--version"), CLI_DONE);
     assert_string_equal(R.out, "echo-client (tuntcp) " TT_VERSION_STRING "\n");
@@ -489,6 +549,7 @@ int main(void)
         cmocka_unit_test(integers_and_flags01),
         cmocka_unit_test(defaults_are_spec_section_3),
         cmocka_unit_test(client_defaults),
+        cmocka_unit_test(payload_flags),
         cmocka_unit_test(common_flags_are_stored),
         cmocka_unit_test(app_flags_are_stored),
         cmocka_unit_test(linger_flags),
