@@ -382,8 +382,9 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
     }
     cl->eng = tt_driver_engine(cl->drv);
     if (o->verbose && !o->quiet)
-        fprintf(stderr, "echo-client: interface %s, seed %llu\n", tt_driver_ifname(cl->drv),
-                (unsigned long long)tt_driver_seed(cl->drv));
+        fprintf(stderr, "echo-client: interface %s, seed %llu, ISN key %s\n",
+                tt_driver_ifname(cl->drv), (unsigned long long)tt_driver_seed(cl->drv),
+                tt_driver_isn_key(cl->drv) ? tt_driver_isn_key(cl->drv) : "from the seed");
     tt_driver_set_check_cb(cl->drv, cl_check, cl);
     rc = tt_driver_run(cl->drv);
     if (tt_driver_error(cl->drv) != NULL)

@@ -289,8 +289,9 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
     }
     srv->eng = tt_driver_engine(srv->drv);
     if (o->verbose && !o->quiet)
-        fprintf(stderr, "echo-server: interface %s, seed %llu\n", tt_driver_ifname(srv->drv),
-                (unsigned long long)tt_driver_seed(srv->drv));
+        fprintf(stderr, "echo-server: interface %s, seed %llu, ISN key %s\n",
+                tt_driver_ifname(srv->drv), (unsigned long long)tt_driver_seed(srv->drv),
+                tt_driver_isn_key(srv->drv) ? tt_driver_isn_key(srv->drv) : "from the seed");
     rc = srv_listen(srv);
     if (rc == 0) {
         tt_driver_set_check_cb(srv->drv, srv_check, srv);

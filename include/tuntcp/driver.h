@@ -69,6 +69,12 @@ void tt_driver_free(tt_driver_t *drv);
 tt_engine_t *tt_driver_engine(const tt_driver_t *drv);
 const char *tt_driver_ifname(const tt_driver_t *drv);
 uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or given */
+/*
+ * Without a seed, the ISN key is the boot's (as Linux's): the path of the
+ * file it was read from. NULL when the key came from the seed (given, or
+ * no private runtime directory to keep a boot key in).
+ */
+const char *tt_driver_isn_key(const tt_driver_t *drv);
 
 void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
 

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "boot_key.h"
 #include "fault.h"
 #include "pcap.h"
 #include "pktq.h"
@@ -77,6 +78,7 @@ struct tt_driver {
     struct trace_writer *trace;
 
     uint64_t seed, start_us, wall_start_us, last_now, armed;
+    char isn_key[256]; /* the boot key's path, or "" for a key of this run */
     int status;
     int signum;       /* SIGINT or SIGTERM that ended the run, or 0 */
     int error;        /* 0, or the negative errno that lost the device */
@@ -580,6 +582,8 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     int rc;
 
     drv_derive_seeds(d->seed, &ecfg, &fault_seed);
+    if (!cfg->seed_set && tt_boot_key_load(ecfg.isn_secret, d->isn_key, sizeof(d->isn_key)) < 0)
+        d->isn_key[0] = '\0';
     if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
         return rc;
     d->start_us = drv_clock(d);
@@ -715,6 +719,11 @@ const char *tt_driver_ifname(const tt_driver_t *d)
 uint64_t tt_driver_seed(const tt_driver_t *d)
 {
     return d->seed;
+}
+
+const char *tt_driver_isn_key(const tt_driver_t *d)
+{
+    return d->isn_key[0] != '\0' ? d->isn_key : NULL;
 }
 
 void tt_driver_set_check_cb(tt_driver_t *d, tt_driver_check_cb cb, void *ctx)

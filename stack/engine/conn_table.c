@@ -129,16 +129,20 @@ struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port)
 }
 
 /*
- * RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 4 µs, F a
- * keyed hash, so that ISNs of one 4-tuple grow with time (old duplicates stay
- * old) and are unguessable across 4-tuples.
+ * RFC 6528: ISN = M + F(4-tuple, secret), F a keyed hash, so that ISNs of
+ * one 4-tuple grow with time (old duplicates stay old) and are unguessable
+ * across 4-tuples. M ticks every 64 ns, as Linux's (secure_tcp_seq): a new
+ * incarnation opened right after a short transfer then starts beyond the
+ * old one's sequence space, and a peer still in TIME_WAIT takes its SYN
+ * (RFC 9293 3.4.1, RFC 6191). The clock is read in microseconds, so M
+ * advances 15.625 per microsecond and wraps, as Linux's, every 275 s.
  */
 uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t)
 {
     uint8_t b[12];
     tuple_bytes(t, b);
     uint32_t f = (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b));
-    return f + (uint32_t)(eng->now / 4);
+    return f + (uint32_t)(eng->now * 125 / 8);
 }
 
 /* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose

@@ -24,9 +24,17 @@ uint32_t tt_engine_random(tt_engine_t *eng)
     return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
+/*
+ * The timestamp clock (RFC 7323 5.4): milliseconds of the engine's clock
+ * itself, not of the engine's age, so that TSval keeps growing across
+ * engines that share a clock (the driver's is the system's monotonic clock,
+ * as Linux's tcp_clock_ms). A new incarnation of a 4-tuple then carries a
+ * TSval beyond the old one's, and a peer in TIME_WAIT accepts its SYN
+ * (RFC 6191; docs/contract.md §2.10).
+ */
 uint32_t tt_engine_ms(const tt_engine_t *eng)
 {
-    return (uint32_t)((eng->now - eng->start) / MS) + 1;
+    return (uint32_t)(eng->now / MS);
 }
 
 /*

@@ -91,8 +91,9 @@ def test_active_close_holds_time_wait_2msl():
 def _check_trace_joins_pcap(events, segs):
     """Issue 12 item 6: the trace starts with its start time, and each
     event's ts is the pcap time of the packet behind it: our FIN leaves in
-    the same engine call as ESTABLISHED -> FIN_WAIT_1 (within 1 ms; the
-    pcap reads the clock again to stamp it), and Linux's FIN is recorded
+    the same engine call as ESTABLISHED -> FIN_WAIT_1 (within 1 ms on an
+    idle machine, TT_TIMER_SLACK_MS on a busy one; the pcap reads the clock
+    again to stamp it), and Linux's FIN is recorded
     with the very read time that the change to TIME_WAIT carries."""
     start = events[0]
     assert start["ev"] == "start" and start["t"] == 0, f"first line: {start}"
@@ -103,7 +104,10 @@ def _check_trace_joins_pcap(events, segs):
     ours = [s for s in segs if s.has("F") and s.src == ti.STACK_ADDR]
     theirs = [s for s in segs if s.has("F") and s.src == ti.HOST_ADDR]
     assert len(ours) == 1 and len(theirs) == 1, f"FINs: {segs}"
-    assert abs(ours[0].ts - fw1["ts"]) < 0.001, f"FIN at {ours[0].ts:.6f}, trace {fw1}"
+    # The pcap stamps a packet when it is written, after the engine call:
+    # on a busy machine the process may be descheduled in between.
+    assert 0 <= ours[0].ts - fw1["ts"] < max(0.001, ti.TIMER_SLACK), \
+        f"FIN at {ours[0].ts:.6f}, trace {fw1}"
     assert abs(theirs[0].ts - tw["ts"]) < 2e-6, f"FIN at {theirs[0].ts:.6f}, trace {tw}"
 
 
