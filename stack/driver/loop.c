@@ -48,7 +48,7 @@
 #define RX_BATCH 64        /* datagrams read per wakeup, so timers and writes are not starved */
 #define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
-#define DELAY_SLOTS 64     /* datagrams held by delay faults */
+#define DELAY_SLOTS 256    /* datagrams held by delay= and dup= faults (docs/contract.md §3.5) */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
 #define HANDLES_MAX 12
 
@@ -243,17 +243,69 @@ static void drv_arm_delay(struct tt_driver *d)
         uv_timer_start(&d->delay_timer, drv_on_delay, drv_ms_until(d, next), 0);
 }
 
-static void drv_delay(struct tt_driver *d, enum fault_dir dir, const uint8_t *pkt, size_t len,
-                      uint64_t due)
+/* A fault's line in the trace (docs/contract.md §4.2 `fault`); nothing without a trace. */
+static void drv_trace_fault(struct tt_driver *d, struct trace_fault *f, const uint8_t *pkt,
+                            size_t len)
 {
-    if (!tt_delayq_add(&d->delays, due, (uint8_t)dir, pkt, len)) {
-        d->ctr.fault_delay_drops++;
+    struct fault_pkt p;
+
+    if (d->trace == NULL)
         return;
-    }
-    drv_arm_delay(d);
+    tt_fault_classify(pkt, len, &p);
+    f->pkt = &p;
+    tt_trace_fault(d->trace, f);
 }
 
-/* A delayed packet goes on its way without meeting the rules again. */
+/*
+ * Holds a copy of pkt until now + v->delay_us: the packet of a delay= rule,
+ * or the copy of a dup= one. The pool is bounded (DELAY_SLOTS); a packet
+ * that finds it full is lost and counted. Returns false then.
+ */
+static bool drv_hold(struct tt_driver *d, enum fault_dir dir, const struct fault_verdict *v,
+                     const uint8_t *pkt, size_t len, uint64_t now)
+{
+    struct delay_tag tag = {now, v->rule, v->action == FAULT_DUP};
+
+    if (!tt_delayq_add_tagged(&d->delays, now + v->delay_us, (uint8_t)dir, &tag, pkt, len)) {
+        d->ctr.fault_delay_drops++;
+        return false;
+    }
+    drv_arm_delay(d);
+    return true;
+}
+
+/*
+ * What a rule did to pkt, in the trace: done before the packet goes on, so
+ * the line comes before the events the packet causes. A dup= copy or a
+ * delayed packet is held here; the result says whether it found room.
+ */
+static bool drv_act(struct tt_driver *d, enum fault_dir dir, const struct fault_verdict *v,
+                    const uint8_t *pkt, size_t len, uint64_t now)
+{
+    const struct fault_rule *r = &d->faults->rule[v->rule];
+    struct trace_fault f = {.now_us = now,
+                            .action = tt_fault_action_name(v->action),
+                            .rule = v->rule,
+                            .dir_in = dir == FAULT_IN,
+                            .match = tt_fault_match_name(r->match)};
+    bool held = true;
+
+    if (v->action == FAULT_DELAY || v->delay_us > 0) {
+        held = drv_hold(d, dir, v, pkt, len, now);
+        f.after_key = v->action == FAULT_DUP ? "copy_after" : "hold";
+        f.after_us = v->delay_us;
+        f.note = held ? NULL : "held_full";
+    }
+    drv_trace_fault(d, &f, pkt, len);
+    return held;
+}
+
+/*
+ * A held packet goes on its way without meeting the rules again. An inbound
+ * one is handed to the engine like any packet read now, so whatever
+ * connection owns its 4-tuple at release takes it, however long it was held:
+ * a later incarnation, a TIME_WAIT entry, or nothing (docs/contract.md §3.5).
+ */
 static void drv_on_delay(uv_timer_t *t)
 {
     struct tt_driver *d = t->data;
@@ -264,6 +316,16 @@ static void drv_on_delay(uv_timer_t *t)
     int idx;
 
     while ((idx = tt_delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
+        const struct delay_tag *tag = &d->delays.slot[idx].tag;
+        struct trace_fault f = {.now_us = now,
+                                .action = "release",
+                                .rule = tag->rule,
+                                .dir_in = dir == FAULT_IN,
+                                .after_key = "held",
+                                .after_us = now - tag->since,
+                                .copy = tag->copy};
+        d->ctr.fault_released++;
+        drv_trace_fault(d, &f, pkt, len);
         if (dir == FAULT_IN)
             tt_engine_input(d->eng, pkt, len, now);
         else
@@ -275,42 +337,28 @@ static void drv_on_delay(uv_timer_t *t)
 
 static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
 {
-    uint64_t delay = 0;
+    struct fault_verdict v;
+    enum fault_action a = tt_fault_decide(d->faults, FAULT_IN, pkt, len, &v);
 
-    switch (tt_fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
-    case FAULT_PASS:
+    if (a != FAULT_PASS)
+        drv_act(d, FAULT_IN, &v, pkt, len, now);
+    if (a == FAULT_PASS || a == FAULT_DUP)
         tt_engine_input(d->eng, pkt, len, now);
-        break;
-    case FAULT_DROP:
-        break;
-    case FAULT_DUP:
+    if (a == FAULT_DUP && v.delay_us == 0)
         tt_engine_input(d->eng, pkt, len, now);
-        tt_engine_input(d->eng, pkt, len, now);
-        break;
-    case FAULT_DELAY:
-        drv_delay(d, FAULT_IN, pkt, len, now + delay);
-        break;
-    }
 }
 
 static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
-    uint64_t delay = 0;
+    struct fault_verdict v;
+    enum fault_action a = tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &v);
 
-    switch (tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
-    case FAULT_PASS:
+    if (a != FAULT_PASS)
+        drv_act(d, FAULT_OUT, &v, pkt, len, tt_engine_now(d->eng));
+    if (a == FAULT_PASS || a == FAULT_DUP)
         drv_send(d, pkt, len);
-        break;
-    case FAULT_DROP:
-        break;
-    case FAULT_DUP:
+    if (a == FAULT_DUP && v.delay_us == 0)
         drv_send(d, pkt, len);
-        drv_send(d, pkt, len);
-        break;
-    case FAULT_DELAY:
-        drv_delay(d, FAULT_OUT, pkt, len, tt_engine_now(d->eng) + delay);
-        break;
-    }
 }
 
 /*

@@ -67,7 +67,8 @@ static void check_rule(const struct fault_rule *r)
 {
     CHECK(r->action == FAULT_DROP || r->action == FAULT_DUP || r->action == FAULT_DELAY,
           "action %d", r->action);
-    CHECK(r->action == FAULT_DELAY || r->delay_us == 0, "a delay on a non-delay rule");
+    CHECK(r->action == FAULT_DELAY || r->action == FAULT_DUP || r->delay_us == 0,
+          "a delay on a rule that neither delays nor duplicates");
     CHECK(r->dir == FAULT_IN || r->dir == FAULT_OUT, "direction %d", r->dir);
     CHECK(r->match <= FAULT_M_DATA, "match %d", r->match);
     CHECK(r->state >= -1 && r->state < N_STATES, "state %d", r->state);
@@ -95,10 +96,13 @@ static void check_spec(const char *spec, enum fault_dir dir, const uint8_t *pkt,
     }
     check_rule(&fs.rule[0]);
     for (int i = 0; i < 3; i++) { /* nth and count count matches across calls */
-        uint64_t delay = 0;
-        enum fault_action a = tt_fault_decide(&fs, dir, pkt, len, &delay);
-        CHECK(a == FAULT_PASS || (a == fs.rule[0].action && delay == fs.rule[0].delay_us),
-              "verdict %d, delay %llu, rule %d", a, (unsigned long long)delay, fs.rule[0].action);
+        struct fault_verdict v;
+        enum fault_action a = tt_fault_decide(&fs, dir, pkt, len, &v);
+        CHECK(a == v.action && (a == FAULT_PASS ? v.rule == -1 : v.rule == 0),
+              "verdict %d but %d, rule %d", a, v.action, v.rule);
+        CHECK(a == FAULT_PASS || (a == fs.rule[0].action && v.delay_us == fs.rule[0].delay_us),
+              "verdict %d, delay %llu, rule %d", a, (unsigned long long)v.delay_us,
+              fs.rule[0].action);
     }
 }
 
@@ -130,11 +134,11 @@ static bool fires(const char *spec, enum fault_dir dir, const uint8_t *pkt, size
                   struct lookup *lk)
 {
     struct fault_set fs;
-    uint64_t delay;
+    struct fault_verdict v;
 
     tt_fault_set_init(&fs, 1, state_of, lk);
     CHECK(tt_fault_set_add(&fs, spec, NULL, 0) == 0, "our own spec '%s' refused", spec);
-    return tt_fault_decide(&fs, dir, pkt, len, &delay) == FAULT_DROP;
+    return tt_fault_decide(&fs, dir, pkt, len, &v) == FAULT_DROP;
 }
 
 static void check_classes(enum fault_dir dir, const uint8_t *pkt, size_t len, const struct seg *s,
