@@ -198,6 +198,8 @@ typedef struct tt_conn_info {
     uint32_t ssthresh; /* bytes; UINT32_MAX until the first loss */
     uint32_t unacked;  /* bytes in flight: SND.NXT - SND.UNA */
     uint64_t rto_us;   /* retransmission timeout (RFC 6298) */
+    /* Sequence state, a TIME_WAIT entry's too: what --inject's rcv and snd are. */
+    uint32_t snd_nxt, rcv_nxt;
 } tt_conn_info_t;
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);

@@ -38,6 +38,7 @@
 #include <uv.h>
 
 #include "fault.h"
+#include "inject.h"
 #include "pcap.h"
 #include "pktq.h"
 #include "report.h"
@@ -55,10 +56,11 @@
 struct tt_driver {
     uv_loop_t loop;
     uv_poll_t poll;
-    uv_timer_t timer;       /* the engine's next deadline */
-    uv_timer_t delay_timer; /* the earliest delayed packet */
-    uv_timer_t flush_timer; /* pcap, once a second */
-    uv_timer_t wake_timer;  /* the application's deadline: tt_driver_wake_at() */
+    uv_timer_t timer;        /* the engine's next deadline */
+    uv_timer_t delay_timer;  /* the earliest delayed packet */
+    uv_timer_t flush_timer;  /* pcap, once a second */
+    uv_timer_t wake_timer;   /* the application's deadline: tt_driver_wake_at() */
+    uv_timer_t inject_timer; /* the earliest armed --inject */
     uv_prepare_t prepare;
     uv_signal_t sig[3];
     uv_handle_t *handles[HANDLES_MAX]; /* initialised handles, to close at free */
@@ -75,6 +77,10 @@ struct tt_driver {
     struct delayq delays;
     struct pcap_writer *pcap; /* NULL: no capture */
     struct trace_writer *trace;
+    struct inject_spec *injects; /* NULL: no --inject */
+    size_t ninjects;
+    uint8_t *injbuf; /* one crafted segment, inject_cap (the MTU) bytes */
+    size_t inject_cap;
 
     uint64_t seed, start_us, wall_start_us, last_now, armed;
     int status;
@@ -442,13 +448,129 @@ static void drv_set_writable(struct tt_driver *d, bool on)
     uv_poll_start(&d->poll, UV_READABLE | (on ? UV_WRITABLE : 0), drv_on_poll);
 }
 
+/* ---- injected segments (docs/contract.md §3.7) ---- */
+
+static void drv_on_inject(uv_timer_t *t);
+
+static void drv_arm_inject(struct tt_driver *d)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (size_t i = 0; i < d->ninjects; i++) {
+        const struct inject_spec *s = &d->injects[i];
+        if (s->armed && !s->done && s->due < next)
+            next = s->due;
+    }
+    if (next == UINT64_MAX)
+        uv_timer_stop(&d->inject_timer);
+    else
+        uv_timer_start(&d->inject_timer, drv_on_inject, drv_ms_until(d, next), 0);
+}
+
+/* The connection a spec injects into, found among the engine's connections and TIME_WAIT entries.
+ */
+struct inject_find {
+    const struct inject_spec *s;
+    struct inject_conn c;
+    bool found;
+};
+
+static void drv_inject_find(void *ctx, const tt_conn_info_t *info)
+{
+    struct inject_find *f = ctx;
+    const struct inject_spec *s = f->s;
+
+    if (f->found)
+        return;
+    if (s->have_tuple ? (info->laddr != s->laddr || info->lport != s->lport ||
+                         info->raddr != s->raddr || info->rport != s->rport)
+                      : !tt_inject_port_ok(s, info->lport, info->rport))
+        return;
+    f->found = true;
+    f->c = (struct inject_conn){info->laddr, info->raddr,   info->lport,  info->rport,
+                                true,        info->rcv_nxt, info->snd_nxt};
+}
+
+/* A spec that found nothing to inject into: counted, and a line with what it looked for. */
+static void drv_inject_skip(struct tt_driver *d, size_t i, const struct inject_conn *c,
+                            uint64_t now)
+{
+    struct fault_pkt p = {
+        .tcp = false, .saddr = c->raddr, .daddr = c->laddr, .sport = c->rport, .dport = c->lport};
+    struct trace_fault f = {.now_us = now,
+                            .action = "inject",
+                            .rule = (int)i,
+                            .dir_in = true,
+                            .pkt = &p,
+                            .note = "no_connection"};
+
+    d->ctr.inject_no_conn++;
+    if (d->trace != NULL)
+        tt_trace_fault(d->trace, &f);
+}
+
+/*
+ * Makes spec i's segment from the connection's numbers as they are now and
+ * hands it to the engine as if read from the TUN device: in the capture as
+ * an inbound packet, past the --fault rules.
+ */
+static void drv_inject_one(struct tt_driver *d, size_t i, uint64_t now)
+{
+    struct inject_spec *s = &d->injects[i];
+    struct inject_find f = {s, {0, 0, 0, 0, false, 0, 0}, false};
+    int len;
+
+    s->done = true;
+    tt_engine_foreach_conn(d->eng, drv_inject_find, &f);
+    if (!f.found && s->have_tuple)
+        f.c = (struct inject_conn){s->laddr, s->raddr, s->lport, s->rport, false, 0, 0};
+    len = (f.found || s->have_tuple) ? tt_inject_build(s, &f.c, d->injbuf, d->inject_cap) : -EINVAL;
+    if (len < 0) {
+        drv_inject_skip(d, i, &f.c, now);
+        return;
+    }
+    struct trace_fault tf = {.now_us = now, .action = "inject", .rule = (int)i, .dir_in = true};
+    drv_trace_fault(d, &tf, d->injbuf, (size_t)len);
+    d->ctr.injected++;
+    if (d->pcap != NULL)
+        tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->injbuf, (size_t)len);
+    tt_engine_input(d->eng, d->injbuf, (size_t)len, now);
+}
+
+static void drv_on_inject(uv_timer_t *t)
+{
+    struct tt_driver *d = t->data;
+    uint64_t now = drv_clock(d);
+
+    for (size_t i = 0; i < d->ninjects; i++) {
+        const struct inject_spec *s = &d->injects[i];
+        if (s->armed && !s->done && s->due <= now)
+            drv_inject_one(d, i, now);
+    }
+    drv_arm_inject(d);
+}
+
+/* A state change may start a STATE+DURATION spec's clock. */
+static void drv_inject_event(struct tt_driver *d, const tt_event_t *ev)
+{
+    bool armed = false;
+
+    for (size_t i = 0; i < d->ninjects; i++)
+        armed |= tt_inject_on_event(&d->injects[i], ev);
+    if (armed)
+        drv_arm_inject(d);
+}
+
 /* ---- events, signals, flushing ---- */
 
 static void drv_event(void *ctx, const tt_event_t *ev)
 {
     struct tt_driver *d = ctx;
 
-    tt_trace_event(d->trace, ev);
+    if (d->trace != NULL)
+        tt_trace_event(d->trace, ev);
+    if (d->injects != NULL)
+        drv_inject_event(d, ev);
 }
 
 static void drv_on_signal(uv_signal_t *h, int signum)
@@ -543,6 +665,36 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
 }
 
+/* The specs of --inject; their segments must fit the MTU. */
+static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                            size_t errlen)
+{
+    char why[160];
+    int rc;
+
+    if (cfg->inject_count == 0)
+        return 0;
+    d->injects = calloc(cfg->inject_count, sizeof(*d->injects));
+    d->injbuf = malloc(cfg->engine.mtu);
+    if (d->injects == NULL || d->injbuf == NULL)
+        return fmt_err(err, errlen, "--inject", "", -ENOMEM);
+    d->ninjects = cfg->inject_count;
+    d->inject_cap = cfg->engine.mtu;
+    for (size_t i = 0; i < cfg->inject_count; i++) {
+        rc = tt_inject_parse(cfg->injects[i], &d->injects[i], why, sizeof(why));
+        if (rc == 0 && 40 + (uint64_t)d->injects[i].len > cfg->engine.mtu) {
+            snprintf(why, sizeof(why), "len=%u does not fit the MTU (%u)", d->injects[i].len,
+                     cfg->engine.mtu);
+            rc = -EINVAL;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "--inject %s: %s", cfg->injects[i], why);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
                           size_t errlen)
 {
@@ -593,6 +745,8 @@ static int drv_init_handles(struct tt_driver *d)
     if (rc == 0)
         rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->wake_timer), &d->wake_timer);
     if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->inject_timer), &d->inject_timer);
+    if (rc == 0)
         rc = drv_add_handle(d, uv_prepare_init(&d->loop, &d->prepare), &d->prepare);
     if (rc == 0)
         rc = uv_prepare_start(&d->prepare, drv_on_prepare);
@@ -616,6 +770,7 @@ static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
     uv_unref((uv_handle_t *)&d->prepare); /* only the TUN poll keeps the loop alive */
     uv_unref((uv_handle_t *)&d->flush_timer);
     uv_unref((uv_handle_t *)&d->wake_timer);
+    drv_arm_inject(d);
     return 0;
 }
 
@@ -630,6 +785,8 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     drv_derive_seeds(d->seed, &ecfg, &fault_seed);
     if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
         return rc;
+    if ((rc = drv_open_injects(d, cfg, err, errlen)) < 0)
+        return rc;
     d->start_us = drv_clock(d);
     if ((rc = uv_gettimeofday(&tv)) < 0)
         return fmt_err(err, errlen, "gettimeofday", "", rc);
@@ -639,15 +796,18 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     rc = tt_engine_new(&d->eng, &ecfg, drv_output, d, d->start_us);
     if (rc < 0)
         return fmt_err(err, errlen, "engine", " (check --mtu, --msl, --ip-local-port-range)", rc);
-    if (d->trace != NULL)
+    if (d->trace != NULL || d->injects != NULL)
         tt_engine_set_event_cb(d->eng, drv_event, d);
+    for (size_t i = 0; i < d->ninjects; i++)
+        tt_inject_start(&d->injects[i], d->start_us);
     return 0;
 }
 
 static int drv_check_config(const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->tun_name == NULL || cfg->engine.mtu < 68 || cfg->engine.mtu > 65535 ||
-        cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX)
+        cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX ||
+        cfg->inject_count > TT_INJECT_MAX)
         return fmt_err(err, errlen, "driver config", "", -EINVAL);
     return 0;
 }
@@ -745,6 +905,8 @@ void tt_driver_free(tt_driver_t *d)
     if (d->faults != NULL)
         tt_delayq_free(&d->delays);
     free(d->faults);
+    free(d->injects);
+    free(d->injbuf);
     tt_pktq_free(&d->txq);
     free(d->rxbuf);
     free(d);
