@@ -4,8 +4,8 @@
  * A spec acts once. A start-relative one (WHEN a bare DURATION) is due
  * that long after the driver started and takes the first connection
  * port= accepts that exists then. A STATE+DURATION one starts its clock
- * when the first connection port= accepts enters STATE (a `state` trace
- * event) and keeps that connection's 4-tuple, so the segment goes to that
+ * when the nth= (first) connection port= accepts enters STATE (a `state`
+ * trace event) and keeps that connection's 4-tuple, so the segment goes to that
  * 4-tuple even when the connection has moved on, or is gone (then only
  * absolute numbers can be used).
  *
@@ -37,6 +37,7 @@ const char tt_inject_help[] =
     "             ack=V   SEG.ACK; snd if not given      rcv, snd: the stack's RCV.NXT and\n"
     "             len=N   payload bytes; 1 for data       SND.NXT as it is injected\n"
     "             port=N  only a connection with this port, ours or the peer's\n"
+    "             nth=N   STATE+: the Nth connection to enter STATE; 1 if not given\n"
     "             win=N   window; 65535 if not given\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -153,7 +154,7 @@ static int parse_value(const char *s, struct inject_value *v)
 
 /* Which fields were given, to refuse repeats. */
 struct field_seen {
-    bool seq, ack, len, port, win;
+    bool seq, ack, len, port, nth, win;
 };
 
 static int parse_field(const char *q, struct inject_spec *sp, struct field_seen *seen, char *err,
@@ -183,14 +184,21 @@ static int parse_field(const char *q, struct inject_spec *sp, struct field_seen 
         if (parse_uint(v, 65535, &n) < 0 || n == 0)
             return fail(err, errlen, "bad port '%s' (expected 1..65535)", v);
         sp->port = (uint32_t)n;
+    } else if (klen == 3 && strncmp(q, "nth", 3) == 0) {
+        dup = &seen->nth;
+        if (parse_uint(v, UINT32_MAX, &n) < 0 || n == 0)
+            return fail(err, errlen, "bad nth '%s' (expected an integer >= 1)", v);
+        if (sp->state < 0)
+            return fail(err, errlen, "nth= needs WHEN as STATE+DURATION");
+        sp->nth = (uint32_t)n;
     } else if (klen == 3 && strncmp(q, "win", 3) == 0) {
         dup = &seen->win;
         if (parse_uint(v, 65535, &n) < 0)
             return fail(err, errlen, "bad win '%s' (expected 0..65535)", v);
         sp->win = (uint16_t)n;
     } else {
-        return fail(err, errlen, "unknown field '%s' (expected seq=, ack=, len=, port= or win=)",
-                    q);
+        return fail(err, errlen,
+                    "unknown field '%s' (expected seq=, ack=, len=, port=, nth= or win=)", q);
     }
     if (*dup)
         return fail(err, errlen, "field '%.*s' given twice", (int)klen, q);
@@ -218,7 +226,7 @@ int tt_inject_parse(const char *spec, struct inject_spec *sp, char *err, size_t 
 {
     char buf[SPEC_MAX];
     char *f[FIELDS_MAX];
-    struct field_seen seen = {false, false, false, false, false};
+    struct field_seen seen = {false, false, false, false, false, false};
     size_t n;
     int rc;
 
@@ -232,6 +240,7 @@ int tt_inject_parse(const char *spec, struct inject_spec *sp, char *err, size_t 
     sp->seq.base = INJECT_RCV;
     sp->ack.base = INJECT_SND;
     sp->win = 65535;
+    sp->nth = 1;
     if ((rc = parse_when(f[0], sp, err, errlen)) < 0 ||
         (rc = parse_kind(f[1], sp, err, errlen)) < 0)
         return rc;
@@ -266,6 +275,8 @@ bool tt_inject_on_event(struct inject_spec *s, const tt_event_t *ev)
 {
     if (s->armed || s->done || s->state < 0 || ev->type != TT_EV_STATE || (int)ev->to != s->state ||
         !tt_inject_port_ok(s, ev->lport, ev->rport))
+        return false;
+    if (++s->seen < s->nth)
         return false;
     s->armed = true;
     s->due = ev->now_us + s->after_us;

@@ -11,7 +11,7 @@
  * Grammar: WHEN:KIND[:FIELD=VALUE]...
  *   WHEN   DURATION | STATE+DURATION
  *   KIND   rst | rstack | ack | data | fin
- *   FIELD  seq=V | ack=V | len=N | port=N | win=N
+ *   FIELD  seq=V | ack=V | len=N | port=N | nth=N | win=N
  *          V: N (absolute), rcv[+N|-N], snd[+N|-N]
  */
 #ifndef TT_INJECT_H
@@ -42,8 +42,10 @@ struct inject_spec {
     struct inject_value seq, ack;
     uint32_t len;  /* payload bytes */
     uint32_t port; /* a port of the connection, ours or the peer's; 0: any */
+    uint32_t nth;  /* STATE+: the nth entry into STATE that port= accepts, from 1 */
     uint16_t win;
     /* Run time. */
+    uint32_t seen;         /* entries into STATE so far */
     bool armed;            /* the moment is known: due is set */
     bool done;             /* injected or skipped: each spec acts once */
     uint64_t due;          /* engine µs */
@@ -60,7 +62,7 @@ void tt_inject_start(struct inject_spec *s, uint64_t start_us);
 
 /*
  * Offers an engine event: a state change into the spec's state on a
- * connection port= accepts arms the spec (the first such change only).
+ * connection port= accepts arms the spec (the nth such change only).
  * Returns true when it armed.
  */
 bool tt_inject_on_event(struct inject_spec *s, const tt_event_t *ev);

@@ -86,6 +86,8 @@ static void refuses_bad_specs_with_a_reason(void **state)
         {"1s:rst:win=70000", "bad win"},
         {"1s:rst:seq=1:seq=2", "given twice"},
         {"1s:rst:flags=R", "unknown field 'flags=R'"},
+        {"1s:rst:nth=2", "nth= needs WHEN as STATE+DURATION"},
+        {"established+1s:rst:nth=0", "bad nth '0'"},
         {"1s:rst:", "unknown field"},
     };
     struct inject_spec s;
@@ -146,6 +148,21 @@ static void clocks_start_at_start_or_at_the_state(void **state)
     assert_int_equal(b.lport, 40001);
     assert_true(tt_inject_port_ok(&b, 7, 1));
     assert_false(tt_inject_port_ok(&b, 8, 1));
+}
+
+/* nth=2: the second connection to enter the state, e.g. a new incarnation of the 4-tuple. */
+static void nth_waits_for_that_entry(void **state)
+{
+    struct inject_spec s = parsed("established+300ms:data:nth=2:port=7");
+    tt_event_t first = state_event(TT_STATE_ESTABLISHED, 7, 40000, 100);
+    tt_event_t second = state_event(TT_STATE_ESTABLISHED, 7, 40000, 5000);
+
+    assert_int_equal(s.nth, 2);
+    tt_inject_start(&s, 0);
+    assert_false(tt_inject_on_event(&s, &first));
+    assert_false(s.armed);
+    assert_true(tt_inject_on_event(&s, &second));
+    assert_int_equal(s.due, 305000);
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -218,6 +235,7 @@ int main(void)
         cmocka_unit_test(parses_when_kind_and_fields),
         cmocka_unit_test(refuses_bad_specs_with_a_reason),
         cmocka_unit_test(clocks_start_at_start_or_at_the_state),
+        cmocka_unit_test(nth_waits_for_that_entry),
         cmocka_unit_test(builds_a_segment_the_engine_parses),
         cmocka_unit_test(relative_numbers_need_a_connection),
     };
