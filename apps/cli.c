@@ -649,6 +649,11 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
                            "(or use --no-config)",
                            cli_ipv4_str(d->engine.addr, a), cli_ipv4_str(d->host_addr, h),
                            d->host_prefix);
+    for (size_t i = 0; i < d->inject_count; i++) {
+        char why[120];
+        if (tt_inject_check_mtu(o->injects[i], d->engine.mtu, why, sizeof(why)) < 0)
+            return usage_error(o, err, "--inject '%s': %s (--mtu)", o->injects[i], why);
+    }
     return CLI_RUN;
 }
 

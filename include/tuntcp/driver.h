@@ -135,6 +135,12 @@ extern const char tt_fault_help[];
  */
 int tt_inject_check(const char *spec, char *err, size_t errlen);
 
+/*
+ * Checks that a valid spec's segment fits a datagram of mtu bytes. On
+ * error writes the reason into err. Errors: -EMSGSIZE.
+ */
+int tt_inject_check_mtu(const char *spec, uint32_t mtu, char *err, size_t errlen);
+
 /* The --inject grammar, for --help. */
 extern const char tt_inject_help[];
 

@@ -33,12 +33,14 @@ const char tt_inject_help[] =
     "      WHEN   DURATION        after the stack started, e.g. 2s\n"
     "             STATE+DURATION  after a connection entered STATE, e.g. time_wait+200ms\n"
     "      KIND   rst | rstack | ack | data (ACK+PSH) | fin (FIN+ACK)\n"
-    "      FIELD  seq=V   SEG.SEQ; rcv if not given      V: N | rcv[+-N] | snd[+-N], where\n"
-    "             ack=V   SEG.ACK; snd if not given      rcv, snd: the stack's RCV.NXT and\n"
-    "             len=N   payload bytes; 1 for data       SND.NXT as it is injected\n"
+    "      FIELD  seq=V   SEG.SEQ (rcv if not given)\n"
+    "             ack=V   SEG.ACK (snd if not given)\n"
+    "             len=N   payload bytes (1 for data, else 0)\n"
     "             port=N  only a connection with this port, ours or the peer's\n"
-    "             nth=N   STATE+: the Nth connection to enter STATE; 1 if not given\n"
-    "             win=N   window; 65535 if not given\n";
+    "             nth=N   STATE+ only: the Nth connection to enter STATE (1 if not given)\n"
+    "             win=N   SEG.WND (65535 if not given)\n"
+    "      V      N (absolute) | rcv[+N|-N] | snd[+N|-N]: the stack's RCV.NXT or SND.NXT\n"
+    "             at the moment of injection\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -256,6 +258,19 @@ int tt_inject_check(const char *spec, char *err, size_t errlen)
     struct inject_spec sp;
 
     return tt_inject_parse(spec, &sp, err, errlen);
+}
+
+int tt_inject_check_mtu(const char *spec, uint32_t mtu, char *err, size_t errlen)
+{
+    struct inject_spec sp;
+
+    if (tt_inject_parse(spec, &sp, NULL, 0) == 0 && 40 + (uint64_t)sp.len > mtu) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "len=%u does not fit the MTU (%u: at most len=%u)", sp.len, mtu,
+                     mtu >= 40 ? mtu - 40 : 0);
+        return -EMSGSIZE;
+    }
+    return 0;
 }
 
 void tt_inject_start(struct inject_spec *s, uint64_t start_us)

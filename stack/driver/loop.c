@@ -682,11 +682,8 @@ static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, 
     d->inject_cap = cfg->engine.mtu;
     for (size_t i = 0; i < cfg->inject_count; i++) {
         rc = tt_inject_parse(cfg->injects[i], &d->injects[i], why, sizeof(why));
-        if (rc == 0 && 40 + (uint64_t)d->injects[i].len > cfg->engine.mtu) {
-            snprintf(why, sizeof(why), "len=%u does not fit the MTU (%u)", d->injects[i].len,
-                     cfg->engine.mtu);
-            rc = -EINVAL;
-        }
+        if (rc == 0)
+            rc = tt_inject_check_mtu(cfg->injects[i], cfg->engine.mtu, why, sizeof(why));
         if (rc < 0) {
             snprintf(err, errlen, "--inject %s: %s", cfg->injects[i], why);
             return rc;

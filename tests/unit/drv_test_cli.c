@@ -404,6 +404,9 @@ static void injects_are_checked_and_collected(void **state)
     expect_usage(CLI_ECHO_CLIENT, "--inject time_wiat+1s:rst", "unknown state 'time_wiat'");
     expect_usage(CLI_ECHO_CLIENT, "--inject 1s:syn", "--inject '1s:syn': unknown kind 'syn'");
     expect_usage(CLI_ECHO_CLIENT, "--inject 1s:rst:seq=rcv*2", "bad seq");
+    expect_usage(CLI_ECHO_CLIENT, "--inject 1s:data:len=1461", "len=1461 does not fit the MTU");
+    expect_usage(CLI_ECHO_CLIENT, "--mtu 100 --inject 1s:data:len=61", "at most len=60");
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--mtu 100 --inject 1s:data:len=60"), CLI_RUN);
     for (int i = 0; i <= TT_INJECT_MAX; i++)
         strcat(args, "--inject 1s:rst ");
     expect_usage(CLI_ECHO_SERVER, args, "too many");
