@@ -14,7 +14,12 @@
  *   `any` always; and a state= rule fires exactly when the packet's
  *   connection, looked up by its 4-tuple seen from our side, is in that
  *   state;
- * - a verdict is PASS or the action of the rule, with that rule's delay.
+ * - a verdict is PASS or the action of the rule, with that rule's delay;
+ * - the same spec bytes as an --inject spec: tt_inject_parse() and
+ *   tt_inject_check() agree, a refusal has a reason, and an accepted spec
+ *   builds (from connection numbers taken from the datagram's first bytes)
+ *   a segment the engine's parsers accept, checksums included, with the
+ *   spec's flags, length and numbers.
  *
  * Input: mode byte (bits 0-3 repairs, wire_repair.h; bit 4: the packet goes
  * out rather than in), a state byte (what the connection table answers:
@@ -30,6 +35,7 @@
 
 #include "fault.h"
 #include "fuzz_check.h"
+#include "inject.h"
 #include "ipv4.h"
 #include "tcp_wire.h"
 #include "tuntcp/tuntcp.h"
@@ -189,6 +195,62 @@ static void check_against_engine(enum fault_dir dir, const uint8_t *pkt, size_t 
     check_state(dir, pkt, len, &s, lk);
 }
 
+/* ---- --inject ---- */
+
+static uint32_t rd32(const uint8_t *p, size_t len, size_t off)
+{
+    uint32_t v = 0;
+
+    for (size_t i = 0; i < 4; i++)
+        v = v << 8 | (off + i < len ? p[off + i] : 0);
+    return v;
+}
+
+static uint32_t expect_value(const struct inject_value *v, uint32_t rcv, uint32_t snd)
+{
+    uint32_t base = v->base == INJECT_RCV ? rcv : v->base == INJECT_SND ? snd : 0;
+
+    return base + (uint32_t)v->n;
+}
+
+static void check_inject(const char *spec, const uint8_t *pkt, size_t len)
+{
+    static uint8_t buf[40 + 65535];
+    struct inject_spec sp;
+    char err[200] = "", err2[200];
+    struct inject_conn c = {0x0a070002,        0x0a070001,       7, 40000, true,
+                            rd32(pkt, len, 0), rd32(pkt, len, 4)};
+    struct ipv4_hdr ip;
+    struct seg s;
+
+    int r = tt_inject_parse(spec, &sp, err, sizeof(err));
+    CHECK((r == 0) == (tt_inject_check(spec, err2, sizeof(err2)) == 0),
+          "tt_inject_parse %d but tt_inject_check disagrees on '%s'", r, spec);
+    if (r != 0) {
+        CHECK(err[0] != '\0', "inject spec '%s' refused without reason", spec);
+        return;
+    }
+    CHECK(sp.state >= -1 && sp.state <= TT_STATE_TIME_WAIT && sp.state != TT_STATE_CLOSED &&
+              sp.state != TT_STATE_LISTEN,
+          "state %d", sp.state);
+    CHECK(sp.nth >= 1 && sp.len <= 65495, "nth %u len %u", sp.nth, sp.len);
+    int n = tt_inject_build(&sp, &c, buf, 40 + (size_t)sp.len);
+    CHECK(n == 40 + (int)sp.len, "built %d bytes for len %u", n, sp.len);
+    CHECK(tt_ipv4_parse(buf, (size_t)n, &ip) == IPV4_OK && ip.proto == IP_PROTO_TCP &&
+              tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) == TCP_OK,
+          "the engine refuses the injected segment of '%s'", spec);
+    CHECK(s.flags == sp.flags && s.len == sp.len && s.sport == 40000 && s.dport == 7 &&
+              s.wnd == sp.win,
+          "segment of '%s': flags %02x len %u", spec, s.flags, s.len);
+    CHECK(s.seq == expect_value(&sp.seq, c.rcv_nxt, c.snd_nxt), "seq of '%s'", spec);
+    CHECK(!(s.flags & TCP_ACK) || s.ack == expect_value(&sp.ack, c.rcv_nxt, c.snd_nxt),
+          "ack of '%s'", spec);
+    c.have_seq = false;
+    CHECK((tt_inject_build(&sp, &c, buf, sizeof(buf)) < 0) == tt_inject_needs_conn(&sp),
+          "'%s' built without the numbers it needs", spec);
+    CHECK(tt_inject_build(&sp, &c, buf, 39) < 0, "'%s' built into 39 bytes", spec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -215,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wire_repair(pkt, len, mode);
 
     check_spec(spec, dir, pkt, len, &lk);
+    check_inject(spec, pkt, len);
     check_against_engine(dir, pkt, len, &lk);
     free(pkt);
     return 0;
