@@ -115,7 +115,7 @@ def check_release_in_second(events, sport):
     assert len(dup) == 1 and dup[0]["conn"] == conn and dup[0]["copy_after"] == HOLD, dup
     assert len(rel) == 1 and rel[0]["conn"] == conn and rel[0]["copy"] is True, rel
     assert rel[0]["seq"] == dup[0]["seq"] and rel[0]["len"] == dup[0]["len"] > 0, (dup, rel)
-    assert HOLD <= rel[0]["held"] < HOLD + 0.2, rel
+    assert HOLD <= rel[0]["held"] < HOLD + ti.TIMER_SLACK + 0.01, rel  # never early
     starts = incarnations(events, conn)
     assert len(starts) == 2 and starts[1] < rel[0]["t"], \
         f"the copy must land in connection 2: incarnations at {starts}, release {rel[0]}"
