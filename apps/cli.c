@@ -40,6 +40,7 @@ enum flag_kind {
     F_BOOL01,   /* int, 0 or 1 */
     F_USER,     /* --user NAME: an existing user */
     F_PAYLOAD,  /* struct cli_payload: STRING or @FILE */
+    F_INJECT,   /* --inject SPEC, repeatable */
     F_TRUE,     /* bool set by a flag without value */
     F_FAULT,
     F_LINGER0,
@@ -88,6 +89,7 @@ static const struct flag flags[] = {
     {"pcap", 0, F_PATH, APP_BOTH, FIELD(drv.pcap_path), 0, 0},
     {"trace", 0, F_PATH, APP_BOTH, FIELD(drv.trace_path), 0, 0},
     {"fault", 0, F_FAULT, APP_BOTH, NOFIELD, 0, 0},
+    {"inject", 0, F_INJECT, APP_BOTH, NOFIELD, 0, 0},
     {"seed", 0, F_SEED, APP_BOTH, NOFIELD, 0, UINT64_MAX},
     {"user", 0, F_USER, APP_BOTH, NOFIELD, 0, 0},
     {"quiet", 'q', F_QUIET, APP_BOTH, NOFIELD, 0, 0},
@@ -122,6 +124,7 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
      * (docs/contract.md §3.2), set in one place: tt_config_init(). */
     tt_driver_config_init(&o->drv);
     o->drv.faults = o->faults;
+    o->drv.injects = o->injects;
     o->port = 7;
     o->raddr = 0x0a070001;
     o->rport = 7;
@@ -221,6 +224,8 @@ static const char examples_server[] =
     "  echo-server --close-after 64 --fault drop:out:ack:state=TIME_WAIT:nth=1\n"
     "                                          lose our final ACK once: the peer resends FIN\n"
     "  echo-server --fault dup:in:fin          every FIN arrives twice\n"
+    "  echo-server --close-after 64 --msl 5s --inject time_wait+200ms:rst\n"
+    "                                          an in-window RST in TIME_WAIT (RFC 1337)\n"
     "  then from the kernel side:  nc 10.7.0.2 7\n";
 
 static const char examples_client[] =
@@ -233,6 +238,7 @@ static const char examples_client[] =
     "  echo-client --linger0 --pcap rst.pcap   abortive close: RST, no TIME_WAIT\n"
     "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
     "  echo-client --fault delay=200ms:out:fin\n"
+    "  echo-client --fault dup=3s:in:data:nth=1   an old duplicate 3 s later\n"
     "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n";
 
 static void print_help(const struct cli_opts *o, FILE *out)
@@ -242,6 +248,7 @@ static void print_help(const struct cli_opts *o, FILE *out)
     fputs(server ? help_server : help_client, out);
     fputs(help_common, out);
     fputs(tt_fault_help, out);
+    fputs(tt_inject_help, out);
     fputs(help_tail, out);
     fputs(server ? examples_server : examples_client, out);
 }
@@ -312,6 +319,18 @@ static int apply_fault(struct cli_opts *o, const char *v, FILE *err)
     if (tt_fault_check(v, why, sizeof(why)) < 0)
         return usage_error(o, err, "--fault '%s': %s", v, why);
     o->faults[o->drv.fault_count++] = v;
+    return CLI_RUN;
+}
+
+static int apply_inject(struct cli_opts *o, const char *v, FILE *err)
+{
+    char why[200];
+
+    if (o->drv.inject_count == TT_INJECT_MAX)
+        return usage_error(o, err, "--inject: too many (at most %d)", TT_INJECT_MAX);
+    if (tt_inject_check(v, why, sizeof(why)) < 0)
+        return usage_error(o, err, "--inject '%s': %s", v, why);
+    o->injects[o->drv.inject_count++] = v;
     return CLI_RUN;
 }
 
@@ -510,6 +529,8 @@ static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, F
         return apply_dur(o, f, v, err);
     case F_FAULT:
         return apply_fault(o, v, err);
+    case F_INJECT:
+        return apply_inject(o, v, err);
     case F_USER:
         return apply_user(o, f, v, err);
     case F_PAYLOAD:
@@ -628,6 +649,11 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
                            "(or use --no-config)",
                            cli_ipv4_str(d->engine.addr, a), cli_ipv4_str(d->host_addr, h),
                            d->host_prefix);
+    for (size_t i = 0; i < d->inject_count; i++) {
+        char why[120];
+        if (tt_inject_check_mtu(o->injects[i], d->engine.mtu, why, sizeof(why)) < 0)
+            return usage_error(o, err, "--inject '%s': %s (--mtu)", o->injects[i], why);
+    }
     return CLI_RUN;
 }
 

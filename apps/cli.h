@@ -37,6 +37,7 @@ struct cli_opts {
     const char *prog;
     tt_driver_config_t drv; /* TUN, addresses, TCP knobs, pcap, trace, faults, seed */
     const char *faults[TT_FAULT_MAX];
+    const char *injects[TT_INJECT_MAX];
     int verbose; /* -v: statistics at exit; repeatable */
     bool quiet;  /* -q: no informational messages (the listening line and failures stay) */
     bool linger_on;

@@ -27,21 +27,25 @@ extern "C" {
 
 /* At most this many --fault rules. */
 #define TT_FAULT_MAX 32
+/* At most this many --inject specs. */
+#define TT_INJECT_MAX 16
 
 typedef struct tt_driver tt_driver_t;
 
 typedef struct tt_driver_config {
-    tt_config_t engine;        /* passed to tt_engine_new(); seed and isn_secret see below */
-    const char *tun_name;      /* interface to create or attach; default "tt0" */
-    uint32_t host_addr;        /* kernel-side address, host order; default 10.7.0.1 */
-    uint8_t host_prefix;       /* its prefix length; default 24 */
-    bool no_config;            /* leave addresses, MTU and link state alone */
-    const char *pcap_path;     /* NULL: no capture */
-    const char *trace_path;    /* NULL: no trace; "-": stderr */
-    const char *const *faults; /* --fault specs, checked with tt_fault_check() */
-    size_t fault_count;        /* <= TT_FAULT_MAX */
-    bool seed_set;             /* false: a random seed is drawn */
-    uint64_t seed;             /* derives engine.seed, engine.isn_secret and the fault PRNG */
+    tt_config_t engine;         /* passed to tt_engine_new(); seed and isn_secret see below */
+    const char *tun_name;       /* interface to create or attach; default "tt0" */
+    uint32_t host_addr;         /* kernel-side address, host order; default 10.7.0.1 */
+    uint8_t host_prefix;        /* its prefix length; default 24 */
+    bool no_config;             /* leave addresses, MTU and link state alone */
+    const char *pcap_path;      /* NULL: no capture */
+    const char *trace_path;     /* NULL: no trace; "-": stderr */
+    const char *const *faults;  /* --fault specs, checked with tt_fault_check() */
+    size_t fault_count;         /* <= TT_FAULT_MAX */
+    bool seed_set;              /* false: a random seed is drawn */
+    uint64_t seed;              /* derives engine.seed, engine.isn_secret and the fault PRNG */
+    const char *const *injects; /* --inject specs, checked with tt_inject_check() */
+    size_t inject_count;        /* <= TT_INJECT_MAX */
 } tt_driver_config_t;
 
 /*
@@ -130,6 +134,21 @@ int tt_fault_check(const char *spec, char *err, size_t errlen);
 
 /* The --fault grammar, for --help. */
 extern const char tt_fault_help[];
+
+/*
+ * Checks one --inject spec (grammar in tt_inject_help, docs/contract.md
+ * §3.7). On error writes the reason into err. Errors: -EINVAL.
+ */
+int tt_inject_check(const char *spec, char *err, size_t errlen);
+
+/*
+ * Checks that a valid spec's segment fits a datagram of mtu bytes. On
+ * error writes the reason into err. Errors: -EMSGSIZE.
+ */
+int tt_inject_check_mtu(const char *spec, uint32_t mtu, char *err, size_t errlen);
+
+/* The --inject grammar, for --help. */
+extern const char tt_inject_help[];
 
 #ifdef __cplusplus
 }

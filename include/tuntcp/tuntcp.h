@@ -127,6 +127,8 @@ typedef enum tt_event_type {
     TT_EV_TIMEWAIT_RESTART, /* 2MSL restarted by a duplicate FIN; expires_us */
     TT_EV_RST_OUT,          /* we sent a RST on a connection; why */
     TT_EV_RST_IN,           /* an acceptable RST arrived; state */
+    TT_EV_RST_NOCONN,       /* we answered a segment of no connection with a RST; rst_why */
+    TT_EV_CONNECT_FAIL,     /* an active open failed: tt_connect()'s error or connect_cb's; err */
 } tt_event_type_t;
 
 typedef struct tt_event {
@@ -136,8 +138,10 @@ typedef struct tt_event {
     uint16_t lport, rport;
     tt_state_t from, to, state;
     tt_close_reason_t why;
-    const char *rst_why; /* TT_EV_RST_OUT: "linger0", "abort", ... */
+    const char *rst_why; /* TT_EV_RST_OUT: "linger0", "abort", ...; TT_EV_RST_NOCONN */
     uint64_t expires_us; /* TT_EV_TIMEWAIT_RESTART */
+    int err;             /* TT_EV_CONNECT_FAIL: negative errno; lport 0 if none was chosen */
+    uint8_t seg_flags;   /* TT_EV_RST_NOCONN: the TCP flags of the segment answered */
 } tt_event_t;
 
 typedef void (*tt_output_cb)(void *ctx, const uint8_t *packet, size_t len);
@@ -194,6 +198,8 @@ typedef struct tt_conn_info {
     uint32_t ssthresh; /* bytes; UINT32_MAX until the first loss */
     uint32_t unacked;  /* bytes in flight: SND.NXT - SND.UNA */
     uint64_t rto_us;   /* retransmission timeout (RFC 6298) */
+    /* Sequence state, a TIME_WAIT entry's too: what --inject's rcv and snd are. */
+    uint32_t snd_nxt, rcv_nxt;
 } tt_conn_info_t;
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);

@@ -30,18 +30,10 @@
 #define SPEC_MAX 256
 #define FIELDS_MAX 16
 
-/* What a rule looks at in a packet. */
-struct pkt_info {
-    bool tcp;
-    uint8_t flags;
-    uint32_t payload;
-    uint32_t saddr, daddr;
-    uint16_t sport, dport;
-};
-
 const char tt_fault_help[] =
     "  --fault ACTION:DIR:MATCH[:QUAL]...   (repeatable; the first rule that fires decides)\n"
-    "      ACTION  drop | dup | delay=DURATION\n"
+    "      ACTION  drop | dup | dup=DURATION (the packet now, a copy DURATION later)\n"
+    "              | delay=DURATION (held, then released into whatever then owns the 4-tuple)\n"
     "      DIR     in (TUN -> stack) | out (stack -> TUN)\n"
     "      MATCH   any | syn | synack | fin | rst | ack (pure ACK: no data/SYN/FIN/RST) | data\n"
     "      QUAL    state=STATE  the packet's connection is in STATE: for in, when the packet\n"
@@ -73,12 +65,17 @@ static int parse_action(const char *s, struct fault_rule *r, char *err, size_t e
         r->action = FAULT_DROP;
     } else if (strcmp(s, "dup") == 0) {
         r->action = FAULT_DUP;
+    } else if (strncmp(s, "dup=", 4) == 0) {
+        r->action = FAULT_DUP;
+        if (tt_duration_parse(s + 4, &r->delay_us) < 0)
+            return fail(err, errlen, "bad copy delay '%s' (expected e.g. dup=2s)", s + 4);
     } else if (strncmp(s, "delay=", 6) == 0) {
         r->action = FAULT_DELAY;
         if (tt_duration_parse(s + 6, &r->delay_us) < 0)
             return fail(err, errlen, "bad delay '%s' (expected e.g. delay=200ms)", s + 6);
     } else {
-        return fail(err, errlen, "unknown action '%s' (expected drop, dup or delay=DURATION)", s);
+        return fail(err, errlen,
+                    "unknown action '%s' (expected drop, dup, dup=DURATION or delay=DURATION)", s);
     }
     return 0;
 }
@@ -94,11 +91,33 @@ static int parse_dir(const char *s, struct fault_rule *r, char *err, size_t errl
     return 0;
 }
 
+static const char *const match_names[] = {"any", "syn", "synack", "fin", "rst", "ack", "data"};
+
+const char *tt_fault_match_name(enum fault_match m)
+{
+    return (size_t)m < sizeof(match_names) / sizeof(match_names[0]) ? match_names[m] : "?";
+}
+
+const char *tt_fault_action_name(enum fault_action a)
+{
+    switch (a) {
+    case FAULT_PASS:
+        return "pass";
+    case FAULT_DROP:
+        return "drop";
+    case FAULT_DUP:
+        return "dup";
+    case FAULT_DELAY:
+        return "delay";
+    }
+    return "?";
+}
+
 static int parse_match(const char *s, struct fault_rule *r, char *err, size_t errlen)
 {
-    static const char *const names[] = {"any", "syn", "synack", "fin", "rst", "ack", "data"};
+    const char *const *names = match_names;
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; i < sizeof(match_names) / sizeof(match_names[0]); i++) {
         if (strcmp(s, names[i]) == 0) {
             r->match = (enum fault_match)i;
             return 0;
@@ -298,7 +317,7 @@ static uint16_t rd16(const uint8_t *p)
 }
 
 /* Fills pi; pi->tcp only for an unfragmented TCP segment whose headers fit. */
-static void classify(const uint8_t *p, size_t len, struct pkt_info *pi)
+void tt_fault_classify(const uint8_t *p, size_t len, struct fault_pkt *pi)
 {
     size_t ihl, total, doff;
 
@@ -317,11 +336,13 @@ static void classify(const uint8_t *p, size_t len, struct pkt_info *pi)
     pi->daddr = rd32(p + 16);
     pi->sport = rd16(p + ihl);
     pi->dport = rd16(p + ihl + 2);
+    pi->seq = rd32(p + ihl + 4);
+    pi->ack = rd32(p + ihl + 8);
     pi->flags = p[ihl + 13];
     pi->payload = (uint32_t)(total - ihl - doff);
 }
 
-static bool class_matches(enum fault_match m, const struct pkt_info *pi)
+static bool class_matches(enum fault_match m, const struct fault_pkt *pi)
 {
     const uint8_t f = pi->flags;
 
@@ -348,7 +369,7 @@ static bool class_matches(enum fault_match m, const struct pkt_info *pi)
     return false;
 }
 
-static int packet_state(struct fault_set *fs, enum fault_dir dir, const struct pkt_info *pi)
+static int packet_state(struct fault_set *fs, enum fault_dir dir, const struct fault_pkt *pi)
 {
     int st;
 
@@ -362,7 +383,7 @@ static int packet_state(struct fault_set *fs, enum fault_dir dir, const struct p
 }
 
 static bool rule_matches(struct fault_set *fs, const struct fault_rule *r, enum fault_dir dir,
-                         const struct pkt_info *pi)
+                         const struct fault_pkt *pi)
 {
     if (r->dir != dir || !class_matches(r->match, pi))
         return false;
@@ -391,16 +412,17 @@ static void count_verdict(struct fault_set *fs, enum fault_action a)
 }
 
 enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
-                                  size_t len, uint64_t *delay_us)
+                                  size_t len, struct fault_verdict *v)
 {
-    struct pkt_info pi;
+    struct fault_pkt pi;
 
-    classify(pkt, len, &pi);
+    *v = (struct fault_verdict){FAULT_PASS, -1, 0};
+    tt_fault_classify(pkt, len, &pi);
     for (size_t i = 0; i < fs->n; i++) {
         struct fault_rule *r = &fs->rule[i];
         if (!rule_matches(fs, r, dir, &pi) || !rule_fires(fs, r))
             continue;
-        *delay_us = r->delay_us;
+        *v = (struct fault_verdict){r->action, (int)i, r->delay_us};
         count_verdict(fs, r->action);
         return r->action;
     }

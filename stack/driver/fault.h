@@ -6,7 +6,7 @@
  * timer in the driver, never in the engine).
  *
  * Grammar: ACTION:DIR:MATCH[:QUAL]...
- *   ACTION  drop | dup | delay=DURATION
+ *   ACTION  drop | dup | dup=DURATION | delay=DURATION
  *   DIR     in | out
  *   MATCH   any | syn | synack | fin | rst | ack | data
  *   QUAL    state=STATE | nth=N | count=N | p=PROB
@@ -44,7 +44,7 @@ enum fault_match {
 
 struct fault_rule {
     enum fault_action action;
-    uint64_t delay_us;
+    uint64_t delay_us; /* delay=: the hold; dup=: the copy's (0: both at once) */
     enum fault_dir dir;
     enum fault_match match;
     int state;      /* tt_state_t the packet's connection must be in; -1: any */
@@ -70,6 +70,34 @@ struct fault_set {
     uint64_t dropped, duplicated, delayed;
 };
 
+/*
+ * What the rules decided for one packet. The driver carries it out, and
+ * the trace and the capture record it: which rule acted and how.
+ */
+struct fault_verdict {
+    enum fault_action action;
+    int rule;          /* index of the rule that fired, from 0; -1 for FAULT_PASS */
+    uint64_t delay_us; /* FAULT_DELAY: the hold; FAULT_DUP: when the copy follows */
+};
+
+/* The header fields a rule, the trace and --inject look at in a datagram. */
+struct fault_pkt {
+    bool tcp; /* an unfragmented TCP segment whose headers fit; the rest is 0 if not */
+    uint8_t flags;
+    uint32_t payload;
+    uint32_t saddr, daddr; /* host order */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+};
+
+/* Reads pkt's headers into *pi, without checking checksums. */
+void tt_fault_classify(const uint8_t *pkt, size_t len, struct fault_pkt *pi);
+
+/* "drop", "dup", "delay"; "pass" for FAULT_PASS. */
+const char *tt_fault_action_name(enum fault_action a);
+/* "any", "syn", ... as in the grammar. */
+const char *tt_fault_match_name(enum fault_match m);
+
 /* Parses one spec into r. On error writes the reason into err. Errors: -EINVAL. */
 int tt_fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen);
 
@@ -79,13 +107,13 @@ void tt_fault_set_init(struct fault_set *fs, uint64_t seed, fault_state_fn fn, v
 int tt_fault_set_add(struct fault_set *fs, const char *spec, char *err, size_t errlen);
 
 /*
- * The verdict for one packet (an IPv4 datagram). Rules are tried in order;
- * the first that fires decides. *delay_us is set for FAULT_DELAY. A state=
+ * The verdict for one packet (an IPv4 datagram), returned and stored in
+ * *v. Rules are tried in order; the first that fires decides. A state=
  * rule asks state_fn now: the driver calls this from the engine's output
  * callback and answers with the state the packet was sent in, so an out
  * rule sees the connection's state at send time.
  */
 enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, const uint8_t *pkt,
-                                  size_t len, uint64_t *delay_us);
+                                  size_t len, struct fault_verdict *v);
 
 #endif

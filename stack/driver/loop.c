@@ -39,6 +39,7 @@
 
 #include "boot_key.h"
 #include "fault.h"
+#include "inject.h"
 #include "pcap.h"
 #include "pktq.h"
 #include "report.h"
@@ -49,17 +50,18 @@
 #define RX_BATCH 64        /* datagrams read per wakeup, so timers and writes are not starved */
 #define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
-#define DELAY_SLOTS 64     /* datagrams held by delay faults */
+#define DELAY_SLOTS 256    /* datagrams held by delay= and dup= faults (docs/contract.md §3.5) */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
 #define HANDLES_MAX 12
 
 struct tt_driver {
     uv_loop_t loop;
     uv_poll_t poll;
-    uv_timer_t timer;       /* the engine's next deadline */
-    uv_timer_t delay_timer; /* the earliest delayed packet */
-    uv_timer_t flush_timer; /* pcap, once a second */
-    uv_timer_t wake_timer;  /* the application's deadline: tt_driver_wake_at() */
+    uv_timer_t timer;        /* the engine's next deadline */
+    uv_timer_t delay_timer;  /* the earliest delayed packet */
+    uv_timer_t flush_timer;  /* pcap, once a second */
+    uv_timer_t wake_timer;   /* the application's deadline: tt_driver_wake_at() */
+    uv_timer_t inject_timer; /* the earliest armed --inject */
     uv_prepare_t prepare;
     uv_signal_t sig[3];
     uv_handle_t *handles[HANDLES_MAX]; /* initialised handles, to close at free */
@@ -76,6 +78,10 @@ struct tt_driver {
     struct delayq delays;
     struct pcap_writer *pcap; /* NULL: no capture */
     struct trace_writer *trace;
+    struct inject_spec *injects; /* NULL: no --inject */
+    size_t ninjects;
+    uint8_t *injbuf; /* one crafted segment, inject_cap (the MTU) bytes */
+    size_t inject_cap;
 
     uint64_t seed, start_us, wall_start_us, last_now, armed;
     char isn_key[256]; /* the boot key's path, or "" for a key of this run */
@@ -245,17 +251,69 @@ static void drv_arm_delay(struct tt_driver *d)
         uv_timer_start(&d->delay_timer, drv_on_delay, drv_ms_until(d, next), 0);
 }
 
-static void drv_delay(struct tt_driver *d, enum fault_dir dir, const uint8_t *pkt, size_t len,
-                      uint64_t due)
+/* A fault's line in the trace (docs/contract.md §4.2 `fault`); nothing without a trace. */
+static void drv_trace_fault(struct tt_driver *d, struct trace_fault *f, const uint8_t *pkt,
+                            size_t len)
 {
-    if (!tt_delayq_add(&d->delays, due, (uint8_t)dir, pkt, len)) {
-        d->ctr.fault_delay_drops++;
+    struct fault_pkt p;
+
+    if (d->trace == NULL)
         return;
-    }
-    drv_arm_delay(d);
+    tt_fault_classify(pkt, len, &p);
+    f->pkt = &p;
+    tt_trace_fault(d->trace, f);
 }
 
-/* A delayed packet goes on its way without meeting the rules again. */
+/*
+ * Holds a copy of pkt until now + v->delay_us: the packet of a delay= rule,
+ * or the copy of a dup= one. The pool is bounded (DELAY_SLOTS); a packet
+ * that finds it full is lost and counted. Returns false then.
+ */
+static bool drv_hold(struct tt_driver *d, enum fault_dir dir, const struct fault_verdict *v,
+                     const uint8_t *pkt, size_t len, uint64_t now)
+{
+    struct delay_tag tag = {now, v->rule, v->action == FAULT_DUP};
+
+    if (!tt_delayq_add_tagged(&d->delays, now + v->delay_us, (uint8_t)dir, &tag, pkt, len)) {
+        d->ctr.fault_delay_drops++;
+        return false;
+    }
+    drv_arm_delay(d);
+    return true;
+}
+
+/*
+ * What a rule did to pkt, in the trace: done before the packet goes on, so
+ * the line comes before the events the packet causes. A dup= copy or a
+ * delayed packet is held here; the result says whether it found room.
+ */
+static bool drv_act(struct tt_driver *d, enum fault_dir dir, const struct fault_verdict *v,
+                    const uint8_t *pkt, size_t len, uint64_t now)
+{
+    const struct fault_rule *r = &d->faults->rule[v->rule];
+    struct trace_fault f = {.now_us = now,
+                            .action = tt_fault_action_name(v->action),
+                            .rule = v->rule,
+                            .dir_in = dir == FAULT_IN,
+                            .match = tt_fault_match_name(r->match)};
+    bool held = true;
+
+    if (v->action == FAULT_DELAY || v->delay_us > 0) {
+        held = drv_hold(d, dir, v, pkt, len, now);
+        f.after_key = v->action == FAULT_DUP ? "copy_after" : "hold";
+        f.after_us = v->delay_us;
+        f.note = held ? NULL : "held_full";
+    }
+    drv_trace_fault(d, &f, pkt, len);
+    return held;
+}
+
+/*
+ * A held packet goes on its way without meeting the rules again. An inbound
+ * one is handed to the engine like any packet read now, so whatever
+ * connection owns its 4-tuple at release takes it, however long it was held:
+ * a later incarnation, a TIME_WAIT entry, or nothing (docs/contract.md §3.5).
+ */
 static void drv_on_delay(uv_timer_t *t)
 {
     struct tt_driver *d = t->data;
@@ -266,6 +324,16 @@ static void drv_on_delay(uv_timer_t *t)
     int idx;
 
     while ((idx = tt_delayq_take(&d->delays, now, &pkt, &len, &dir)) >= 0) {
+        const struct delay_tag *tag = &d->delays.slot[idx].tag;
+        struct trace_fault f = {.now_us = now,
+                                .action = "release",
+                                .rule = tag->rule,
+                                .dir_in = dir == FAULT_IN,
+                                .after_key = "held",
+                                .after_us = now - tag->since,
+                                .copy = tag->copy};
+        d->ctr.fault_released++;
+        drv_trace_fault(d, &f, pkt, len);
         if (dir == FAULT_IN)
             tt_engine_input(d->eng, pkt, len, now);
         else
@@ -277,42 +345,28 @@ static void drv_on_delay(uv_timer_t *t)
 
 static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
 {
-    uint64_t delay = 0;
+    struct fault_verdict v;
+    enum fault_action a = tt_fault_decide(d->faults, FAULT_IN, pkt, len, &v);
 
-    switch (tt_fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
-    case FAULT_PASS:
+    if (a != FAULT_PASS)
+        drv_act(d, FAULT_IN, &v, pkt, len, now);
+    if (a == FAULT_PASS || a == FAULT_DUP)
         tt_engine_input(d->eng, pkt, len, now);
-        break;
-    case FAULT_DROP:
-        break;
-    case FAULT_DUP:
+    if (a == FAULT_DUP && v.delay_us == 0)
         tt_engine_input(d->eng, pkt, len, now);
-        tt_engine_input(d->eng, pkt, len, now);
-        break;
-    case FAULT_DELAY:
-        drv_delay(d, FAULT_IN, pkt, len, now + delay);
-        break;
-    }
 }
 
 static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
-    uint64_t delay = 0;
+    struct fault_verdict v;
+    enum fault_action a = tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &v);
 
-    switch (tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
-    case FAULT_PASS:
+    if (a != FAULT_PASS)
+        drv_act(d, FAULT_OUT, &v, pkt, len, tt_engine_now(d->eng));
+    if (a == FAULT_PASS || a == FAULT_DUP)
         drv_send(d, pkt, len);
-        break;
-    case FAULT_DROP:
-        break;
-    case FAULT_DUP:
+    if (a == FAULT_DUP && v.delay_us == 0)
         drv_send(d, pkt, len);
-        drv_send(d, pkt, len);
-        break;
-    case FAULT_DELAY:
-        drv_delay(d, FAULT_OUT, pkt, len, tt_engine_now(d->eng) + delay);
-        break;
-    }
 }
 
 /*
@@ -396,13 +450,129 @@ static void drv_set_writable(struct tt_driver *d, bool on)
     uv_poll_start(&d->poll, UV_READABLE | (on ? UV_WRITABLE : 0), drv_on_poll);
 }
 
+/* ---- injected segments (docs/contract.md §3.7) ---- */
+
+static void drv_on_inject(uv_timer_t *t);
+
+static void drv_arm_inject(struct tt_driver *d)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (size_t i = 0; i < d->ninjects; i++) {
+        const struct inject_spec *s = &d->injects[i];
+        if (s->armed && !s->done && s->due < next)
+            next = s->due;
+    }
+    if (next == UINT64_MAX)
+        uv_timer_stop(&d->inject_timer);
+    else
+        uv_timer_start(&d->inject_timer, drv_on_inject, drv_ms_until(d, next), 0);
+}
+
+/* The connection a spec injects into, found among the engine's connections and TIME_WAIT entries.
+ */
+struct inject_find {
+    const struct inject_spec *s;
+    struct inject_conn c;
+    bool found;
+};
+
+static void drv_inject_find(void *ctx, const tt_conn_info_t *info)
+{
+    struct inject_find *f = ctx;
+    const struct inject_spec *s = f->s;
+
+    if (f->found)
+        return;
+    if (s->have_tuple ? (info->laddr != s->laddr || info->lport != s->lport ||
+                         info->raddr != s->raddr || info->rport != s->rport)
+                      : !tt_inject_port_ok(s, info->lport, info->rport))
+        return;
+    f->found = true;
+    f->c = (struct inject_conn){info->laddr, info->raddr,   info->lport,  info->rport,
+                                true,        info->rcv_nxt, info->snd_nxt};
+}
+
+/* A spec that found nothing to inject into: counted, and a line with what it looked for. */
+static void drv_inject_skip(struct tt_driver *d, size_t i, const struct inject_conn *c,
+                            uint64_t now)
+{
+    struct fault_pkt p = {
+        .tcp = false, .saddr = c->raddr, .daddr = c->laddr, .sport = c->rport, .dport = c->lport};
+    struct trace_fault f = {.now_us = now,
+                            .action = "inject",
+                            .rule = (int)i,
+                            .dir_in = true,
+                            .pkt = &p,
+                            .note = "no_connection"};
+
+    d->ctr.inject_no_conn++;
+    if (d->trace != NULL)
+        tt_trace_fault(d->trace, &f);
+}
+
+/*
+ * Makes spec i's segment from the connection's numbers as they are now and
+ * hands it to the engine as if read from the TUN device: in the capture as
+ * an inbound packet, past the --fault rules.
+ */
+static void drv_inject_one(struct tt_driver *d, size_t i, uint64_t now)
+{
+    struct inject_spec *s = &d->injects[i];
+    struct inject_find f = {s, {0, 0, 0, 0, false, 0, 0}, false};
+    int len;
+
+    s->done = true;
+    tt_engine_foreach_conn(d->eng, drv_inject_find, &f);
+    if (!f.found && s->have_tuple)
+        f.c = (struct inject_conn){s->laddr, s->raddr, s->lport, s->rport, false, 0, 0};
+    len = (f.found || s->have_tuple) ? tt_inject_build(s, &f.c, d->injbuf, d->inject_cap) : -EINVAL;
+    if (len < 0) {
+        drv_inject_skip(d, i, &f.c, now);
+        return;
+    }
+    struct trace_fault tf = {.now_us = now, .action = "inject", .rule = (int)i, .dir_in = true};
+    drv_trace_fault(d, &tf, d->injbuf, (size_t)len);
+    d->ctr.injected++;
+    if (d->pcap != NULL)
+        tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->injbuf, (size_t)len);
+    tt_engine_input(d->eng, d->injbuf, (size_t)len, now);
+}
+
+static void drv_on_inject(uv_timer_t *t)
+{
+    struct tt_driver *d = t->data;
+    uint64_t now = drv_clock(d);
+
+    for (size_t i = 0; i < d->ninjects; i++) {
+        const struct inject_spec *s = &d->injects[i];
+        if (s->armed && !s->done && s->due <= now)
+            drv_inject_one(d, i, now);
+    }
+    drv_arm_inject(d);
+}
+
+/* A state change may start a STATE+DURATION spec's clock. */
+static void drv_inject_event(struct tt_driver *d, const tt_event_t *ev)
+{
+    bool armed = false;
+
+    for (size_t i = 0; i < d->ninjects; i++)
+        armed |= tt_inject_on_event(&d->injects[i], ev);
+    if (armed)
+        drv_arm_inject(d);
+}
+
 /* ---- events, signals, flushing ---- */
 
 static void drv_event(void *ctx, const tt_event_t *ev)
 {
     struct tt_driver *d = ctx;
 
-    tt_trace_event(d->trace, ev);
+    if (d->trace != NULL)
+        tt_trace_event(d->trace, ev);
+    if (d->injects != NULL)
+        drv_inject_event(d, ev);
 }
 
 static void drv_on_signal(uv_signal_t *h, int signum)
@@ -497,6 +667,33 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
 }
 
+/* The specs of --inject; their segments must fit the MTU. */
+static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                            size_t errlen)
+{
+    char why[160];
+    int rc;
+
+    if (cfg->inject_count == 0)
+        return 0;
+    d->injects = calloc(cfg->inject_count, sizeof(*d->injects));
+    d->injbuf = malloc(cfg->engine.mtu);
+    if (d->injects == NULL || d->injbuf == NULL)
+        return fmt_err(err, errlen, "--inject", "", -ENOMEM);
+    d->ninjects = cfg->inject_count;
+    d->inject_cap = cfg->engine.mtu;
+    for (size_t i = 0; i < cfg->inject_count; i++) {
+        rc = tt_inject_parse(cfg->injects[i], &d->injects[i], why, sizeof(why));
+        if (rc == 0)
+            rc = tt_inject_check_mtu(cfg->injects[i], cfg->engine.mtu, why, sizeof(why));
+        if (rc < 0) {
+            snprintf(err, errlen, "--inject %s: %s", cfg->injects[i], why);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
                           size_t errlen)
 {
@@ -547,6 +744,8 @@ static int drv_init_handles(struct tt_driver *d)
     if (rc == 0)
         rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->wake_timer), &d->wake_timer);
     if (rc == 0)
+        rc = drv_add_handle(d, uv_timer_init(&d->loop, &d->inject_timer), &d->inject_timer);
+    if (rc == 0)
         rc = drv_add_handle(d, uv_prepare_init(&d->loop, &d->prepare), &d->prepare);
     if (rc == 0)
         rc = uv_prepare_start(&d->prepare, drv_on_prepare);
@@ -570,6 +769,7 @@ static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
     uv_unref((uv_handle_t *)&d->prepare); /* only the TUN poll keeps the loop alive */
     uv_unref((uv_handle_t *)&d->flush_timer);
     uv_unref((uv_handle_t *)&d->wake_timer);
+    drv_arm_inject(d);
     return 0;
 }
 
@@ -586,6 +786,8 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
         d->isn_key[0] = '\0';
     if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
         return rc;
+    if ((rc = drv_open_injects(d, cfg, err, errlen)) < 0)
+        return rc;
     d->start_us = drv_clock(d);
     if ((rc = uv_gettimeofday(&tv)) < 0)
         return fmt_err(err, errlen, "gettimeofday", "", rc);
@@ -595,15 +797,18 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     rc = tt_engine_new(&d->eng, &ecfg, drv_output, d, d->start_us);
     if (rc < 0)
         return fmt_err(err, errlen, "engine", " (check --mtu, --msl, --ip-local-port-range)", rc);
-    if (d->trace != NULL)
+    if (d->trace != NULL || d->injects != NULL)
         tt_engine_set_event_cb(d->eng, drv_event, d);
+    for (size_t i = 0; i < d->ninjects; i++)
+        tt_inject_start(&d->injects[i], d->start_us);
     return 0;
 }
 
 static int drv_check_config(const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->tun_name == NULL || cfg->engine.mtu < 68 || cfg->engine.mtu > 65535 ||
-        cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX)
+        cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX ||
+        cfg->inject_count > TT_INJECT_MAX)
         return fmt_err(err, errlen, "driver config", "", -EINVAL);
     return 0;
 }
@@ -701,6 +906,8 @@ void tt_driver_free(tt_driver_t *d)
     if (d->faults != NULL)
         tt_delayq_free(&d->delays);
     free(d->faults);
+    free(d->injects);
+    free(d->injbuf);
     tt_pktq_free(&d->txq);
     free(d->rxbuf);
     free(d);

@@ -82,6 +82,14 @@ void tt_delayq_free(struct delayq *q)
 
 bool tt_delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len)
 {
+    struct delay_tag none = {0, -1, false};
+
+    return tt_delayq_add_tagged(q, due, dir, &none, pkt, len);
+}
+
+bool tt_delayq_add_tagged(struct delayq *q, uint64_t due, uint8_t dir, const struct delay_tag *tag,
+                          const uint8_t *pkt, size_t len)
+{
     if (len > q->slot_size)
         return false;
     for (size_t i = 0; i < q->slots; i++) {
@@ -89,7 +97,7 @@ bool tt_delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *p
         if (s->used)
             continue;
         memcpy(q->mem + i * q->slot_size, pkt, len);
-        *s = (struct delay_slot){due, q->next_seq++, (uint32_t)len, dir, true};
+        *s = (struct delay_slot){due, q->next_seq++, *tag, (uint32_t)len, dir, true};
         return true;
     }
     return false;

@@ -26,9 +26,17 @@ bool tt_pktq_push(struct pktq *q, const uint8_t *pkt, size_t len);
 const uint8_t *tt_pktq_peek(const struct pktq *q, size_t *len);
 void tt_pktq_pop(struct pktq *q);
 
+/* What the driver tells the trace when a held packet is released. */
+struct delay_tag {
+    uint64_t since; /* monotonic µs it was held at */
+    int rule;       /* index of the --fault rule that held it; -1: not told */
+    bool copy;      /* a dup= copy rather than the packet itself */
+};
+
 struct delay_slot {
     uint64_t due; /* monotonic µs */
     uint64_t seq; /* insertion order: equal delays keep the packets' order */
+    struct delay_tag tag;
     uint32_t len;
     uint8_t dir;
     bool used;
@@ -47,6 +55,9 @@ int tt_delayq_init(struct delayq *q, size_t slots, size_t slot_size);
 void tt_delayq_free(struct delayq *q);
 /* Copies pkt in, due at due; false when full or pkt is larger than a slot. */
 bool tt_delayq_add(struct delayq *q, uint64_t due, uint8_t dir, const uint8_t *pkt, size_t len);
+/* The same, with a tag kept in the slot (q->slot[idx].tag once taken). */
+bool tt_delayq_add_tagged(struct delayq *q, uint64_t due, uint8_t dir, const struct delay_tag *tag,
+                          const uint8_t *pkt, size_t len);
 /* The earliest due time; UINT64_MAX when empty. */
 uint64_t tt_delayq_next(const struct delayq *q);
 /*

@@ -24,12 +24,20 @@ struct drv_stat_desc {
     }
 
 static const struct drv_stat_desc drv_stats[] = {
-    DRV_STAT("TtTunInPackets", tun_in),           DRV_STAT("TtTunOutPackets", tun_out),
-    DRV_STAT("TtTunReadErrors", tun_read_errors), DRV_STAT("TtTunWriteErrors", tun_write_errors),
-    DRV_STAT("TtTunTxQueued", txq_queued),        DRV_STAT("TtTunTxDrops", txq_drops),
-    DRV_STAT("TtFaultDropped", fault_dropped),    DRV_STAT("TtFaultDuplicated", fault_duplicated),
-    DRV_STAT("TtFaultDelayed", fault_delayed),    DRV_STAT("TtFaultDelayDrops", fault_delay_drops),
+    DRV_STAT("TtTunInPackets", tun_in),
+    DRV_STAT("TtTunOutPackets", tun_out),
+    DRV_STAT("TtTunReadErrors", tun_read_errors),
+    DRV_STAT("TtTunWriteErrors", tun_write_errors),
+    DRV_STAT("TtTunTxQueued", txq_queued),
+    DRV_STAT("TtTunTxDrops", txq_drops),
+    DRV_STAT("TtFaultDropped", fault_dropped),
+    DRV_STAT("TtFaultDuplicated", fault_duplicated),
+    DRV_STAT("TtFaultDelayed", fault_delayed),
+    DRV_STAT("TtFaultDelayDrops", fault_delay_drops),
     DRV_STAT("TtPcapRecords", pcap_records),
+    DRV_STAT("TtFaultReleased", fault_released),
+    DRV_STAT("TtInjected", injected),
+    DRV_STAT("TtInjectNoConn", inject_no_conn),
 };
 
 static uint64_t field_at(const void *base, size_t offset)

@@ -19,6 +19,8 @@ struct drv_counters {
     uint64_t fault_dropped, fault_duplicated, fault_delayed;
     uint64_t fault_delay_drops; /* delay pool full */
     uint64_t pcap_records;
+    uint64_t fault_released;           /* held packets (delay=, dup= copies) let go */
+    uint64_t injected, inject_no_conn; /* --inject: sent, or skipped for want of a connection */
 };
 
 void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c,

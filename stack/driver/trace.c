@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "trace.h"
 
 struct trace_writer {
@@ -81,13 +82,56 @@ static void line_stamps(struct line *l, uint64_t us, const struct trace_clock *c
     line_us(l, "ts", clk->wall_start_us + rel);
 }
 
+static void line_tuple(struct line *l, uint32_t a, uint16_t ap, uint32_t b, uint16_t bp)
+{
+    line_printf(l, ",\"conn\":\"%u.%u.%u.%u:%u>%u.%u.%u.%u:%u\"", a >> 24, (a >> 16) & 255,
+                (a >> 8) & 255, a & 255, ap, b >> 24, (b >> 16) & 255, (b >> 8) & 255, b & 255, bp);
+}
+
 static void line_conn(struct line *l, const tt_event_t *ev)
 {
-    uint32_t a = ev->laddr, b = ev->raddr;
+    line_tuple(l, ev->laddr, ev->lport, ev->raddr, ev->rport);
+}
 
-    line_printf(l, ",\"conn\":\"%u.%u.%u.%u:%u>%u.%u.%u.%u:%u\"", a >> 24, (a >> 16) & 255,
-                (a >> 8) & 255, a & 255, ev->lport, b >> 24, (b >> 16) & 255, (b >> 8) & 255,
-                b & 255, ev->rport);
+/* TCP flags as letters in header order (CWR..FIN), e.g. "AF", "AP", "R", "S". */
+static void line_flags(struct line *l, const char *key, uint8_t flags)
+{
+    static const char letters[] = "CEUAPRSF";
+    char buf[9];
+    size_t n = 0;
+
+    for (int bit = 7; bit >= 0; bit--) {
+        if (flags & (1u << bit))
+            buf[n++] = letters[7 - bit];
+    }
+    buf[n] = '\0';
+    line_string(l, key, buf);
+}
+
+/* The errno names a connect can fail with; others as their number. */
+static void line_errno(struct line *l, const char *key, int err)
+{
+    static const struct {
+        int err;
+        const char *name;
+    } names[] = {
+        {-EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+        {-ECONNREFUSED, "ECONNREFUSED"},
+        {-ETIMEDOUT, "ETIMEDOUT"},
+        {-ECONNRESET, "ECONNRESET"},
+        {-ECONNABORTED, "ECONNABORTED"},
+        {-EINVAL, "EINVAL"},
+        {-ENOMEM, "ENOMEM"},
+        {-EADDRINUSE, "EADDRINUSE"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].err == err) {
+            line_string(l, key, names[i].name);
+            return;
+        }
+    }
+    line_printf(l, ",\"%s\":\"E%d\"", key, -err);
 }
 
 static const char *event_name(tt_event_type_t type)
@@ -101,6 +145,10 @@ static const char *event_name(tt_event_type_t type)
         return "rst_out";
     case TT_EV_RST_IN:
         return "rst_in";
+    case TT_EV_RST_NOCONN:
+        return "rst_noconn";
+    case TT_EV_CONNECT_FAIL:
+        return "connect_fail";
     }
     return NULL;
 }
@@ -124,6 +172,13 @@ static void line_fields(struct line *l, const tt_event_t *ev, const struct trace
     case TT_EV_RST_IN:
         line_string(l, "state", tt_state_name(ev->state));
         break;
+    case TT_EV_RST_NOCONN:
+        line_string(l, "why", ev->rst_why != NULL ? ev->rst_why : "no_connection");
+        line_flags(l, "flags", ev->seg_flags);
+        break;
+    case TT_EV_CONNECT_FAIL:
+        line_errno(l, "err", ev->err);
+        break;
     }
 }
 
@@ -139,6 +194,51 @@ size_t tt_trace_format(char *buf, size_t cap, const tt_event_t *ev, const struct
     line_string(&l, "ev", name);
     line_conn(&l, ev);
     line_fields(&l, ev, clk);
+    line_printf(&l, "}\n");
+    return l.len;
+}
+
+/* The packet's 4-tuple as the stack sees it: ours first, whichever way it goes. */
+static void line_packet(struct line *l, const struct trace_fault *f)
+{
+    const struct fault_pkt *p = f->pkt;
+
+    if (f->dir_in)
+        line_tuple(l, p->daddr, p->dport, p->saddr, p->sport);
+    else
+        line_tuple(l, p->saddr, p->sport, p->daddr, p->dport);
+    line_printf(l, ",\"action\":\"%s\",\"rule\":%d", f->action, f->rule);
+    line_string(l, "dir", f->dir_in ? "in" : "out");
+    if (f->match != NULL)
+        line_string(l, "match", f->match);
+    if (!p->tcp) {
+        line_string(l, "flags", "");
+        return;
+    }
+    line_flags(l, "flags", p->flags);
+    line_printf(l, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"len\":%" PRIu32, p->seq, p->ack,
+                p->payload);
+}
+
+size_t tt_trace_format_fault(char *buf, size_t cap, const struct trace_fault *f,
+                             const struct trace_clock *clk)
+{
+    struct line l = {buf, cap, 0};
+
+    if (cap < TRACE_LINE_MAX)
+        return 0;
+    line_printf(&l, "{");
+    line_stamps(&l, f->now_us, clk);
+    line_string(&l, "ev", "fault");
+    line_packet(&l, f);
+    if (f->after_key != NULL) {
+        line_printf(&l, ",");
+        line_us(&l, f->after_key, f->after_us);
+    }
+    if (f->copy)
+        line_printf(&l, ",\"copy\":true");
+    if (f->note != NULL)
+        line_string(&l, "note", f->note);
     line_printf(&l, "}\n");
     return l.len;
 }
@@ -187,6 +287,15 @@ void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev)
 {
     char buf[TRACE_LINE_MAX];
     size_t n = tt_trace_format(buf, sizeof(buf), ev, &tw->clk);
+
+    if (n != 0)
+        write_line(tw, buf, n);
+}
+
+void tt_trace_fault(struct trace_writer *tw, const struct trace_fault *f)
+{
+    char buf[TRACE_LINE_MAX];
+    size_t n = tt_trace_format_fault(buf, sizeof(buf), f, &tw->clk);
 
     if (n != 0)
         write_line(tw, buf, n);

@@ -5,13 +5,14 @@
 #ifndef TT_TRACE_H
 #define TT_TRACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tuntcp/tuntcp.h"
 
 /* Longest line tt_trace_format() produces, newline and NUL included. */
-#define TRACE_LINE_MAX 320
+#define TRACE_LINE_MAX 400
 
 struct trace_writer;
 
@@ -34,6 +35,33 @@ int tt_trace_open(struct trace_writer **tw, const char *path, const struct trace
 
 /* Writes and flushes the line for ev. */
 void tt_trace_event(struct trace_writer *tw, const tt_event_t *ev);
+
+struct fault_pkt;
+
+/*
+ * A driver-side event, the line `"ev":"fault"` (docs/contract.md §4.2): a
+ * --fault rule acted on a packet (action drop, dup, delay), a held packet
+ * was let go (release), or --inject made one (inject).
+ */
+struct trace_fault {
+    uint64_t now_us;
+    const char *action;          /* "drop", "dup", "delay", "release", "inject" */
+    int rule;                    /* --fault rule or --inject spec index, from 0 */
+    bool dir_in;                 /* true: TUN -> stack */
+    const char *match;           /* the rule's MATCH; NULL: not printed */
+    const struct fault_pkt *pkt; /* the packet's headers */
+    const char *after_key;       /* a duration field ("hold", "copy_after", "held"); NULL: none */
+    uint64_t after_us;
+    bool copy;        /* the packet is a dup= copy */
+    const char *note; /* NULL, or a word, e.g. "held_full" when no slot was free */
+};
+
+/* Writes and flushes the line for f. */
+void tt_trace_fault(struct trace_writer *tw, const struct trace_fault *f);
+
+/* Formats f as tt_trace_format() does an engine event. */
+size_t tt_trace_format_fault(char *buf, size_t cap, const struct trace_fault *f,
+                             const struct trace_clock *clk);
 
 /* Closes the file (not stderr) and frees. Errors: -EIO when a write failed. */
 int tt_trace_close(struct trace_writer *tw);

@@ -91,15 +91,25 @@ void *tt_listener_get_data(const tt_listener_t *l)
     return l->data;
 }
 
+/* tt_connect() refused: an event for the trace (docs/contract.md §4.2 connect_fail). */
+static int connect_failed(tt_engine_t *eng, const struct tuple *t, int err)
+{
+    tt_event_t ev = {.type = TT_EV_CONNECT_FAIL, .err = err};
+    struct tuple at = *t;
+    at.lport = 0; /* no port was taken */
+    tt_engine_event(eng, &ev, &at);
+    return err;
+}
+
 int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb, tt_conn_t **conn)
 {
-    if (rport == 0)
-        return -EINVAL;
     struct tuple t = {.laddr = eng->cfg.addr, .raddr = raddr, .rport = rport};
+    if (rport == 0)
+        return connect_failed(eng, &t, -EINVAL);
     tw_id reuse = 0;
     int err = tt_port_select(eng, &t, &reuse);
     if (err)
-        return err;
+        return connect_failed(eng, &t, err);
     tt_engine_enter(eng);
     uint32_t iss = tt_isn_generate(eng, &t);
     if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
@@ -110,7 +120,7 @@ int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb c
     struct tt_conn *c = tt_tcb_new(eng, &t);
     if (!c) {
         tt_engine_leave(eng);
-        return -ENOMEM;
+        return connect_failed(eng, &t, -ENOMEM);
     }
     c->accepted = true;
     c->connect_cb = cb;

@@ -353,6 +353,8 @@ static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->ssthresh = c->ssthresh;
     info->unacked = c->snd_nxt - c->snd_una;
     info->rto_us = c->rto;
+    info->snd_nxt = c->snd_nxt;
+    info->rcv_nxt = c->rcv_nxt;
 }
 
 void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info)
@@ -383,6 +385,8 @@ void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ct
         info.lport = t.lport;
         info.rport = t.rport;
         info.expires_us = tw->expires;
+        info.snd_nxt = tw->snd_nxt;
+        info.rcv_nxt = tw->rcv_nxt;
         cb(ctx, &info);
     }
 }

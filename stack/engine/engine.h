@@ -374,6 +374,7 @@ void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tt_tcp_retransmit_head(struct tt_conn *c);
 void tt_tcp_send_zero_window_probe(struct tt_conn *c);
 void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state);
+void tt_tcp_reset_noconn(tt_engine_t *eng, const struct seg *seg, int state, const char *why);
 void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);

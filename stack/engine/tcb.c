@@ -201,6 +201,10 @@ static void notify(struct tt_conn *c, uint8_t what)
 /* The handshake's result for connect_cb, which is called once. */
 static void notify_connect(struct tt_conn *c, int status)
 {
+    if (status < 0) { /* the trace's connect_fail (docs/contract.md §4.2) */
+        tt_event_t ev = {.type = TT_EV_CONNECT_FAIL, .err = status};
+        tt_engine_event(c->eng, &ev, &c->t);
+    }
     c->connect_due = c->connect_cb;
     c->connect_cb = NULL;
     c->connect_status = status;

@@ -575,5 +575,5 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
             tt_tcp_conn_input(c, seg);
         return;
     }
-    tt_tcp_send_reset_reply(eng, seg, -ENOENT); /* RFC 9293 3.10.7.1 */
+    tt_tcp_reset_noconn(eng, seg, -ENOENT, "no_connection"); /* RFC 9293 3.10.7.1 */
 }

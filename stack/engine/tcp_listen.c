@@ -138,12 +138,12 @@ static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struc
 {
     struct syncookie sc;
     if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
-        tt_tcp_send_reset_reply(eng, seg, TT_STATE_LISTEN);
+        tt_tcp_reset_noconn(eng, seg, TT_STATE_LISTEN, "listen_ack");
         return NULL;
     }
     if (!tt_syncookie_check(eng, seg, &sc)) {
         eng->stats.TcpExtSyncookiesFailed++;
-        tt_tcp_send_reset_reply(eng, seg, TT_STATE_LISTEN);
+        tt_tcp_reset_noconn(eng, seg, TT_STATE_LISTEN, "bad_cookie");
         return NULL;
     }
     eng->stats.TcpExtSyncookiesRecv++;

@@ -399,6 +399,22 @@ void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state)
 }
 
 /*
+ * The RST reply to a segment that no connection owns (state -ENOENT, or
+ * LISTEN for a listener that cannot take it), reported as an event with
+ * why (docs/contract.md §4.4): no RST, no event.
+ */
+void tt_tcp_reset_noconn(tt_engine_t *eng, const struct seg *seg, int state, const char *why)
+{
+    if (seg->flags & TCP_RST)
+        return;
+    struct tuple t = {
+        .laddr = seg->daddr, .raddr = seg->saddr, .lport = seg->dport, .rport = seg->sport};
+    tt_event_t ev = {.type = TT_EV_RST_NOCONN, .rst_why = why, .seg_flags = seg->flags};
+    tt_engine_event(eng, &ev, &t);
+    tt_tcp_send_reset_reply(eng, seg, state);
+}
+
+/*
  * --tcp-invalid-ratelimit (Linux tcp_oow_rate_limited): at most one ACK to
  * an invalid segment per interval, per connection. Returns true when this
  * one must be skipped.

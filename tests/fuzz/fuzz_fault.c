@@ -14,7 +14,12 @@
  *   `any` always; and a state= rule fires exactly when the packet's
  *   connection, looked up by its 4-tuple seen from our side, is in that
  *   state;
- * - a verdict is PASS or the action of the rule, with that rule's delay.
+ * - a verdict is PASS or the action of the rule, with that rule's delay;
+ * - the same spec bytes as an --inject spec: tt_inject_parse() and
+ *   tt_inject_check() agree, a refusal has a reason, and an accepted spec
+ *   builds (from connection numbers taken from the datagram's first bytes)
+ *   a segment the engine's parsers accept, checksums included, with the
+ *   spec's flags, length and numbers.
  *
  * Input: mode byte (bits 0-3 repairs, wire_repair.h; bit 4: the packet goes
  * out rather than in), a state byte (what the connection table answers:
@@ -30,6 +35,7 @@
 
 #include "fault.h"
 #include "fuzz_check.h"
+#include "inject.h"
 #include "ipv4.h"
 #include "tcp_wire.h"
 #include "tuntcp/tuntcp.h"
@@ -67,7 +73,8 @@ static void check_rule(const struct fault_rule *r)
 {
     CHECK(r->action == FAULT_DROP || r->action == FAULT_DUP || r->action == FAULT_DELAY,
           "action %d", r->action);
-    CHECK(r->action == FAULT_DELAY || r->delay_us == 0, "a delay on a non-delay rule");
+    CHECK(r->action == FAULT_DELAY || r->action == FAULT_DUP || r->delay_us == 0,
+          "a delay on a rule that neither delays nor duplicates");
     CHECK(r->dir == FAULT_IN || r->dir == FAULT_OUT, "direction %d", r->dir);
     CHECK(r->match <= FAULT_M_DATA, "match %d", r->match);
     CHECK(r->state >= -1 && r->state < N_STATES, "state %d", r->state);
@@ -95,10 +102,13 @@ static void check_spec(const char *spec, enum fault_dir dir, const uint8_t *pkt,
     }
     check_rule(&fs.rule[0]);
     for (int i = 0; i < 3; i++) { /* nth and count count matches across calls */
-        uint64_t delay = 0;
-        enum fault_action a = tt_fault_decide(&fs, dir, pkt, len, &delay);
-        CHECK(a == FAULT_PASS || (a == fs.rule[0].action && delay == fs.rule[0].delay_us),
-              "verdict %d, delay %llu, rule %d", a, (unsigned long long)delay, fs.rule[0].action);
+        struct fault_verdict v;
+        enum fault_action a = tt_fault_decide(&fs, dir, pkt, len, &v);
+        CHECK(a == v.action && (a == FAULT_PASS ? v.rule == -1 : v.rule == 0),
+              "verdict %d but %d, rule %d", a, v.action, v.rule);
+        CHECK(a == FAULT_PASS || (a == fs.rule[0].action && v.delay_us == fs.rule[0].delay_us),
+              "verdict %d, delay %llu, rule %d", a, (unsigned long long)v.delay_us,
+              fs.rule[0].action);
     }
 }
 
@@ -130,11 +140,11 @@ static bool fires(const char *spec, enum fault_dir dir, const uint8_t *pkt, size
                   struct lookup *lk)
 {
     struct fault_set fs;
-    uint64_t delay;
+    struct fault_verdict v;
 
     tt_fault_set_init(&fs, 1, state_of, lk);
     CHECK(tt_fault_set_add(&fs, spec, NULL, 0) == 0, "our own spec '%s' refused", spec);
-    return tt_fault_decide(&fs, dir, pkt, len, &delay) == FAULT_DROP;
+    return tt_fault_decide(&fs, dir, pkt, len, &v) == FAULT_DROP;
 }
 
 static void check_classes(enum fault_dir dir, const uint8_t *pkt, size_t len, const struct seg *s,
@@ -185,6 +195,62 @@ static void check_against_engine(enum fault_dir dir, const uint8_t *pkt, size_t 
     check_state(dir, pkt, len, &s, lk);
 }
 
+/* ---- --inject ---- */
+
+static uint32_t rd32(const uint8_t *p, size_t len, size_t off)
+{
+    uint32_t v = 0;
+
+    for (size_t i = 0; i < 4; i++)
+        v = v << 8 | (off + i < len ? p[off + i] : 0);
+    return v;
+}
+
+static uint32_t expect_value(const struct inject_value *v, uint32_t rcv, uint32_t snd)
+{
+    uint32_t base = v->base == INJECT_RCV ? rcv : v->base == INJECT_SND ? snd : 0;
+
+    return base + (uint32_t)v->n;
+}
+
+static void check_inject(const char *spec, const uint8_t *pkt, size_t len)
+{
+    static uint8_t buf[40 + 65535];
+    struct inject_spec sp;
+    char err[200] = "", err2[200];
+    struct inject_conn c = {0x0a070002,        0x0a070001,       7, 40000, true,
+                            rd32(pkt, len, 0), rd32(pkt, len, 4)};
+    struct ipv4_hdr ip;
+    struct seg s;
+
+    int r = tt_inject_parse(spec, &sp, err, sizeof(err));
+    CHECK((r == 0) == (tt_inject_check(spec, err2, sizeof(err2)) == 0),
+          "tt_inject_parse %d but tt_inject_check disagrees on '%s'", r, spec);
+    if (r != 0) {
+        CHECK(err[0] != '\0', "inject spec '%s' refused without reason", spec);
+        return;
+    }
+    CHECK(sp.state >= -1 && sp.state <= TT_STATE_TIME_WAIT && sp.state != TT_STATE_CLOSED &&
+              sp.state != TT_STATE_LISTEN,
+          "state %d", sp.state);
+    CHECK(sp.nth >= 1 && sp.len <= 65495, "nth %u len %u", sp.nth, sp.len);
+    int n = tt_inject_build(&sp, &c, buf, 40 + (size_t)sp.len);
+    CHECK(n == 40 + (int)sp.len, "built %d bytes for len %u", n, sp.len);
+    CHECK(tt_ipv4_parse(buf, (size_t)n, &ip) == IPV4_OK && ip.proto == IP_PROTO_TCP &&
+              tt_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &s) == TCP_OK,
+          "the engine refuses the injected segment of '%s'", spec);
+    CHECK(s.flags == sp.flags && s.len == sp.len && s.sport == 40000 && s.dport == 7 &&
+              s.wnd == sp.win,
+          "segment of '%s': flags %02x len %u", spec, s.flags, s.len);
+    CHECK(s.seq == expect_value(&sp.seq, c.rcv_nxt, c.snd_nxt), "seq of '%s'", spec);
+    CHECK(!(s.flags & TCP_ACK) || s.ack == expect_value(&sp.ack, c.rcv_nxt, c.snd_nxt),
+          "ack of '%s'", spec);
+    c.have_seq = false;
+    CHECK((tt_inject_build(&sp, &c, buf, sizeof(buf)) < 0) == tt_inject_needs_conn(&sp),
+          "'%s' built without the numbers it needs", spec);
+    CHECK(tt_inject_build(&sp, &c, buf, 39) < 0, "'%s' built into 39 bytes", spec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -211,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wire_repair(pkt, len, mode);
 
     check_spec(spec, dir, pkt, len, &lk);
+    check_inject(spec, pkt, len);
     check_against_engine(dir, pkt, len, &lk);
     free(pkt);
     return 0;

@@ -541,6 +541,16 @@ void model_check_event(struct model *m, const tt_event_t *ev)
     FZ_CHECK(ev->now_us == m->now, "event at %" PRIu64 ", the clock says %" PRIu64, ev->now_us,
              m->now);
     FZ_CHECK(ev->laddr == m->addr, "event for local address %08" PRIx32, ev->laddr);
+    /* Events of no connection: nothing of a flow to check them against. */
+    if (ev->type == TT_EV_RST_NOCONN) {
+        FZ_CHECK(ev->rst_why != NULL, "event: rst_noconn without why");
+        FZ_CHECK(!(ev->seg_flags & TCP_RST), "event: rst_noconn answering a RST");
+        return;
+    }
+    if (ev->type == TT_EV_CONNECT_FAIL) {
+        FZ_CHECK(ev->err < 0, "event: connect_fail with err %d", ev->err);
+        return;
+    }
     m->dirty = true;
     struct flow *fl = model_flow(m, ev->raddr, ev->lport, ev->rport, true);
     if (m->trace && ev->type == TT_EV_STATE)

@@ -197,6 +197,12 @@ static void on_event(void *ctx, const tt_event_t *ev)
     case TT_EV_RST_IN:
         fprintf(stderr, "rst_in in %s", tt_state_name(ev->state));
         break;
+    case TT_EV_RST_NOCONN:
+        fprintf(stderr, "rst_noconn (%s)", ev->rst_why ? ev->rst_why : "?");
+        break;
+    case TT_EV_CONNECT_FAIL:
+        fprintf(stderr, "connect_fail (%s)", tt_strerror(ev->err));
+        break;
     }
     fputc('\n', stderr);
 }

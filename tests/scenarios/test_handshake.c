@@ -217,6 +217,9 @@ static void rst_ack_to_syn_refuses_connect(void **state)
     h_expect_nothing(h);
     assert_int_equal(h->connect_calls, 1);
     assert_int_equal(h->connect_status, -ECONNREFUSED);
+    assert_int_equal(h_count_events(h, TT_EV_CONNECT_FAIL), 1); /* docs/contract.md §4.2 */
+    assert_int_equal(h_last_event(h, TT_EV_CONNECT_FAIL)->err, -ECONNREFUSED);
+    assert_int_equal(h_last_event(h, TT_EV_CONNECT_FAIL)->lport, h->lport);
     h_expect_closed(h, TT_WHY_REFUSED, h->now);
     h_expect_states(h, TT_STATE_SYN_SENT, TT_STATE_CLOSED, -1);
     assert_int_equal(tt_engine_conn_count(h->eng), 0);

@@ -61,6 +61,15 @@ static void exhausted_range_fails_with_eaddrnotavail(void **state)
     tt_conn_t *c;
     assert_int_equal(tt_connect(h->eng, H_PEER_ADDR, 80, NULL, &c), -EADDRNOTAVAIL);
     h_expect_nothing(h);
+    /* docs/contract.md §4.2 connect_fail: the destination, no local port, the errno */
+    assert_true(h->ev_len > 0);
+    const tt_event_t *ev = &h->ev[h->ev_len - 1];
+    assert_int_equal(ev->type, TT_EV_CONNECT_FAIL);
+    assert_int_equal(ev->err, -EADDRNOTAVAIL);
+    assert_int_equal(ev->lport, 0);
+    assert_int_equal(ev->raddr, H_PEER_ADDR);
+    assert_int_equal(ev->rport, 80);
+    assert_int_equal(ev->now_us, h->now);
     assert_string_equal(tt_strerror(-EADDRNOTAVAIL), "Cannot assign requested address");
 }
 

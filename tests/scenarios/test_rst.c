@@ -65,6 +65,31 @@ static void rst_to_closed_port_gets_nothing(void **state)
     assert_int_equal(h_stats(h).TcpOutRsts, 0);
 }
 
+/* docs/contract.md §4.2 rst_noconn: each RST that answers a segment of no
+ * connection is an event with the 4-tuple, why and the segment's flags; a
+ * RST, which gets no answer, makes none. */
+static void rst_to_no_connection_is_an_event(void **state)
+{
+    struct harness *h = *state;
+    const tt_event_t *ev;
+
+    use_closed_port(h);
+    h_send(h, TCP_RST, 1000, 0, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_count_events(h, TT_EV_RST_NOCONN), 0);
+    h_send_syn(h);
+    h_expect(h, TCP_RST | TCP_ACK, 0, IRS + 1);
+    assert_int_equal(h_count_events(h, TT_EV_RST_NOCONN), 1);
+    ev = h_last_event(h, TT_EV_RST_NOCONN);
+    assert_string_equal(ev->rst_why, "no_connection");
+    assert_int_equal(ev->seg_flags, TCP_SYN);
+    assert_int_equal(ev->lport, CLOSED_PORT);
+    assert_int_equal(ev->rport, OTHER_PORT);
+    assert_int_equal(ev->raddr, H_PEER_ADDR);
+    assert_int_equal(ev->now_us, h->now);
+    assert_int_equal(h_count_events(h, TT_EV_STATE), 0); /* no connection came or went */
+}
+
 /* The peer reset the connection: nothing sent, CLOSED why "rst_in", an
  * RST_IN event naming the state it hit. */
 static void expect_reset_in(struct harness *h, tt_state_t was)
@@ -361,6 +386,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fin_with_data_to_closed_port_acked_by_len, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(rst_to_closed_port_gets_nothing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rst_to_no_connection_is_an_event, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_syn_received, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_syn_received_after_simultaneous_open_refuses,
                                         h_setup, h_teardown),

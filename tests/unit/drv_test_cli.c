@@ -390,6 +390,28 @@ static void faults_are_checked_and_collected(void **state)
     expect_usage(CLI_ECHO_SERVER, args, "too many");
 }
 
+/* docs/contract.md §3.7: --inject specs are checked at start (exit 2) and collected. */
+static void injects_are_checked_and_collected(void **state)
+{
+    char args[2048] = "";
+
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--inject time_wait+200ms:rst "
+                                            "--inject 2s:data:seq=rcv-100:len=10:port=7"),
+                     CLI_RUN);
+    assert_int_equal(R.o.drv.inject_count, 2);
+    assert_ptr_equal(R.o.drv.injects, R.o.injects);
+    assert_string_equal(R.o.injects[0], "time_wait+200ms:rst");
+    expect_usage(CLI_ECHO_CLIENT, "--inject time_wiat+1s:rst", "unknown state 'time_wiat'");
+    expect_usage(CLI_ECHO_CLIENT, "--inject 1s:syn", "--inject '1s:syn': unknown kind 'syn'");
+    expect_usage(CLI_ECHO_CLIENT, "--inject 1s:rst:seq=rcv*2", "bad seq");
+    expect_usage(CLI_ECHO_CLIENT, "--inject 1s:data:len=1461", "len=1461 does not fit the MTU");
+    expect_usage(CLI_ECHO_CLIENT, "--mtu 100 --inject 1s:data:len=61", "at most len=60");
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--mtu 100 --inject 1s:data:len=60"), CLI_RUN);
+    for (int i = 0; i <= TT_INJECT_MAX; i++)
+        strcat(args, "--inject 1s:rst ");
+    expect_usage(CLI_ECHO_SERVER, args, "too many");
+}
+
 static void bad_values_name_their_flag(void **state)
 {
     static const char *const bad[][2] = {
@@ -524,6 +546,7 @@ static void help_and_version_go_to_stdout(void **state)
     assert_non_null(strstr(R.out, "Usage: echo-server"));
     assert_non_null(strstr(R.out, "--close-after"));
     assert_non_null(strstr(R.out, "--fault ACTION:DIR:MATCH"));
+    assert_non_null(strstr(R.out, "--inject WHEN:KIND"));
     assert_non_null(strstr(R.out, "Examples"));
     assert_null(strstr(R.out, "--concurrency"));
     assert_null(strstr(R.out, "--timeout"));
@@ -554,6 +577,7 @@ int main(void)
         cmocka_unit_test(app_flags_are_stored),
         cmocka_unit_test(linger_flags),
         cmocka_unit_test(faults_are_checked_and_collected),
+        cmocka_unit_test(injects_are_checked_and_collected),
         cmocka_unit_test(bad_values_name_their_flag),
         cmocka_unit_test(unknown_and_misplaced_flags),
         cmocka_unit_test(addresses_must_be_consistent),

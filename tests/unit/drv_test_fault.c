@@ -74,9 +74,9 @@ static struct pkt icmp_echo(void)
 
 static enum fault_action decide(struct fault_set *fs, enum fault_dir dir, struct pkt p)
 {
-    uint64_t delay = 0;
+    struct fault_verdict v;
 
-    return tt_fault_decide(fs, dir, p.b, p.len, &delay);
+    return tt_fault_decide(fs, dir, p.b, p.len, &v);
 }
 
 static void one_rule(struct fault_set *fs, const char *spec)
@@ -157,6 +157,9 @@ static void refuses_bad_specs_with_a_reason(void **state)
         {"drop:out:ack:foo=1", "unknown qualifier 'foo=1'"},
         {"drop:out:ack:", "unknown qualifier"},
         {"DROP:out:ack", "unknown action"},
+        {"dup=:in:data", "bad copy delay ''"},
+        {"dup=2x:in:data", "bad copy delay '2x'"},
+        {"dup2s:in:data", "unknown action 'dup2s'"},
     };
     struct fault_rule r;
     char err[160];
@@ -236,7 +239,8 @@ static void only_any_matches_non_tcp_or_broken_packets(void **state)
     one_rule(&fs, "drop:in:syn");
     assert_int_equal(decide(&fs, FAULT_IN, icmp_echo()), FAULT_PASS);
     assert_int_equal(decide(&fs, FAULT_IN, runt), FAULT_PASS);
-    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, runt.b, 0, &(uint64_t){0}), FAULT_PASS);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, runt.b, 0, &(struct fault_verdict){0}),
+                     FAULT_PASS);
 }
 
 static void direction_is_respected(void **state)
@@ -348,11 +352,63 @@ static void state_is_not_looked_up_without_a_state_rule(void **state)
     assert_int_equal(calls, 0);
 }
 
+/* Issue 12 item 5: dup=D passes the packet now and holds its copy for D, however long. */
+static void dup_with_a_delay_for_the_copy(void **state)
+{
+    struct fault_rule r;
+    struct fault_set fs;
+    struct fault_verdict v;
+    struct pkt data = in_seg(TCP_ACK | TCP_PSH, 10);
+    char err[128];
+
+    assert_int_equal(tt_fault_parse("dup=2s:in:data:nth=1", &r, err, sizeof(err)), 0);
+    assert_int_equal(r.action, FAULT_DUP);
+    assert_int_equal(r.delay_us, 2000000);
+    assert_int_equal(tt_fault_parse("dup=10m:out:fin", &r, err, sizeof(err)), 0);
+    assert_int_equal(r.delay_us, 600000000ULL);
+    assert_int_equal(tt_fault_parse("dup:in:data", &r, err, sizeof(err)), 0);
+    assert_int_equal(r.delay_us, 0);
+    tt_fault_set_init(&fs, 1, NULL, NULL);
+    assert_int_equal(tt_fault_set_add(&fs, "drop:in:syn", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_set_add(&fs, "dup=1500ms:in:data:nth=1", err, sizeof(err)), 0);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, data.b, data.len, &v), FAULT_DUP);
+    assert_int_equal(v.action, FAULT_DUP);
+    assert_int_equal(v.rule, 1);
+    assert_int_equal(v.delay_us, 1500000);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, data.b, data.len, &v), FAULT_PASS);
+    assert_int_equal(v.rule, -1);
+    assert_int_equal(v.delay_us, 0);
+    assert_int_equal(fs.duplicated, 1);
+}
+
+/* The trace and --inject read a packet's segment fields through the classifier. */
+static void classify_reads_the_segment(void **state)
+{
+    struct pkt p = in_seg(TCP_FIN | TCP_ACK, 5);
+    struct fault_pkt pi;
+
+    p.b[24] = 0x01, p.b[25] = 0x02, p.b[26] = 0x03, p.b[27] = 0x04;
+    p.b[28] = 0xa0, p.b[29] = 0xb0, p.b[30] = 0xc0, p.b[31] = 0xd0;
+    tt_fault_classify(p.b, p.len, &pi);
+    assert_true(pi.tcp);
+    assert_int_equal(pi.seq, 0x01020304);
+    assert_int_equal(pi.ack, 0xa0b0c0d0);
+    assert_int_equal(pi.flags, TCP_FIN | TCP_ACK);
+    assert_int_equal(pi.payload, 5);
+    assert_int_equal(pi.sport, 41234);
+    assert_int_equal(pi.dport, 7);
+    tt_fault_classify(icmp_echo().b, 28, &pi);
+    assert_false(pi.tcp);
+    assert_string_equal(tt_fault_action_name(FAULT_DUP), "dup");
+    assert_string_equal(tt_fault_action_name(FAULT_PASS), "pass");
+    assert_string_equal(tt_fault_match_name(FAULT_M_SYNACK), "synack");
+}
+
 static void first_firing_rule_decides(void **state)
 {
     struct fault_set fs;
     char err[128];
-    uint64_t delay = 0;
+    struct fault_verdict v;
     struct pkt fin = in_seg(TCP_FIN | TCP_ACK, 0);
 
     tt_fault_set_init(&fs, 1, NULL, NULL);
@@ -361,8 +417,9 @@ static void first_firing_rule_decides(void **state)
     assert_int_equal(tt_fault_set_add(&fs, "drop:in:any", err, sizeof(err)), 0);
     assert_int_equal(decide(&fs, FAULT_IN, in_seg(TCP_SYN, 0)), FAULT_DUP);
     assert_int_equal(decide(&fs, FAULT_IN, fin), FAULT_DROP); /* rule 2 skips its 1st match */
-    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, fin.b, fin.len, &delay), FAULT_DELAY);
-    assert_int_equal(delay, 200000);
+    assert_int_equal(tt_fault_decide(&fs, FAULT_IN, fin.b, fin.len, &v), FAULT_DELAY);
+    assert_int_equal(v.delay_us, 200000);
+    assert_int_equal(v.rule, 1);
     assert_int_equal(decide(&fs, FAULT_IN, in_seg(TCP_ACK, 0)), FAULT_DROP);
     assert_int_equal(fs.duplicated, 1);
     assert_int_equal(fs.delayed, 1);
@@ -385,6 +442,8 @@ int main(void)
         cmocka_unit_test(state_is_looked_up_from_our_side),
         cmocka_unit_test(state_is_not_looked_up_without_a_state_rule),
         cmocka_unit_test(first_firing_rule_decides),
+        cmocka_unit_test(dup_with_a_delay_for_the_copy),
+        cmocka_unit_test(classify_reads_the_segment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "trace.h"
 
 #define START 5000000000ULL            /* the stack's start, in monotonic µs */
@@ -196,6 +197,116 @@ static void start_line_gives_both_clocks(void **state)
     assert_int_equal(tt_trace_format_start(buf, 16, &clk), 0);
 }
 
+/* Issue 12 item 6: a RST that answers a segment of no connection says why and to what. */
+static void rst_noconn_names_why_and_flags(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_RST_NOCONN, 250000);
+
+    ev.rst_why = "no_connection";
+    ev.seg_flags = 0x11; /* FIN|ACK: a peer's retransmitted FIN after TIME_WAIT was skipped */
+    expect_line(&ev, "{\"t\":0.250000,\"ts\":1733448000.250000,"
+                     "\"ev\":\"rst_noconn\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                     "\"why\":\"no_connection\",\"flags\":\"AF\"}\n");
+}
+
+/* Issue 12: a failed connect leaves a line with the errno's name, known or not. */
+static void connect_fail_names_errno(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_CONNECT_FAIL, 3);
+
+    ev.lport = 0;
+    ev.err = -EADDRNOTAVAIL;
+    expect_line(&ev, "{\"t\":0.000003,\"ts\":1733448000.000003,"
+                     "\"ev\":\"connect_fail\",\"conn\":\"10.7.0.2:0>10.7.0.1:41234\","
+                     "\"err\":\"EADDRNOTAVAIL\"}\n");
+    ev.err = -ECONNREFUSED;
+    ev.lport = 40000;
+    expect_line(&ev, "{\"t\":0.000003,\"ts\":1733448000.000003,"
+                     "\"ev\":\"connect_fail\",\"conn\":\"10.7.0.2:40000>10.7.0.1:41234\","
+                     "\"err\":\"ECONNREFUSED\"}\n");
+    ev.err = -77;
+    expect_line(&ev, "{\"t\":0.000003,\"ts\":1733448000.000003,"
+                     "\"ev\":\"connect_fail\",\"conn\":\"10.7.0.2:40000>10.7.0.1:41234\","
+                     "\"err\":\"E77\"}\n");
+}
+
+/* A fault line: the 4-tuple ours first whatever the direction, the rule, the segment. */
+static void fault_lines_for_each_action(void **state)
+{
+    struct fault_pkt p = {.tcp = true,
+                          .flags = 0x18,
+                          .payload = 10,
+                          .saddr = 0x0a070001,
+                          .daddr = 0x0a070002,
+                          .sport = 41234,
+                          .dport = 7,
+                          .seq = 1000,
+                          .ack = 2000};
+    struct trace_fault f = {.now_us = START + 1500000,
+                            .action = "dup",
+                            .rule = 2,
+                            .dir_in = true,
+                            .match = "data",
+                            .pkt = &p,
+                            .after_key = "copy_after",
+                            .after_us = 2000000};
+    char buf[TRACE_LINE_MAX];
+    const char *dup = "{\"t\":1.500000,\"ts\":1733448001.500000,\"ev\":\"fault\","
+                      "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"action\":\"dup\",\"rule\":2,"
+                      "\"dir\":\"in\",\"match\":\"data\",\"flags\":\"AP\",\"seq\":1000,"
+                      "\"ack\":2000,\"len\":10,\"copy_after\":2.000000}\n";
+    const char *rel = "{\"t\":3.500000,\"ts\":1733448003.500000,\"ev\":\"fault\","
+                      "\"conn\":\"10.7.0.2:7>10.7.0.1:41234\",\"action\":\"release\","
+                      "\"rule\":2,\"dir\":\"in\",\"flags\":\"AP\",\"seq\":1000,"
+                      "\"ack\":2000,\"len\":10,\"held\":2.000000,\"copy\":true}\n";
+    const char *out = "{\"t\":1.500000,\"ts\":1733448001.500000,\"ev\":\"fault\","
+                      "\"conn\":\"10.7.0.1:41234>10.7.0.2:7\",\"action\":\"delay\","
+                      "\"rule\":0,\"dir\":\"out\",\"match\":\"any\",\"flags\":\"AP\","
+                      "\"seq\":1000,\"ack\":2000,\"len\":10,\"hold\":2.000000,"
+                      "\"note\":\"held_full\"}\n";
+
+    assert_int_equal(tt_trace_format_fault(buf, sizeof(buf), &f, &clk), strlen(dup));
+    assert_string_equal(buf, dup);
+    f = (struct trace_fault){.now_us = START + 3500000,
+                             .action = "release",
+                             .rule = 2,
+                             .dir_in = true,
+                             .pkt = &p,
+                             .after_key = "held",
+                             .after_us = 2000000,
+                             .copy = true};
+    assert_int_equal(tt_trace_format_fault(buf, sizeof(buf), &f, &clk), strlen(rel));
+    assert_string_equal(buf, rel);
+    /* out: the stack is the source; a held packet that found no room says so */
+    f = (struct trace_fault){.now_us = START + 1500000,
+                             .action = "delay",
+                             .rule = 0,
+                             .dir_in = false,
+                             .match = "any",
+                             .pkt = &p,
+                             .after_key = "hold",
+                             .after_us = 2000000,
+                             .note = "held_full"};
+    assert_int_equal(tt_trace_format_fault(buf, sizeof(buf), &f, &clk), strlen(out));
+    assert_string_equal(buf, out);
+    assert_int_equal(tt_trace_format_fault(buf, 16, &f, &clk), 0);
+}
+
+/* A packet that is not TCP: no segment fields, empty flags, ports 0. */
+static void fault_line_for_a_non_tcp_packet(void **state)
+{
+    struct fault_pkt p = {.tcp = false};
+    struct trace_fault f = {
+        .now_us = START, .action = "drop", .rule = 0, .dir_in = true, .match = "any", .pkt = &p};
+    char buf[TRACE_LINE_MAX];
+    const char *want = "{\"t\":0.000000,\"ts\":1733448000.000000,\"ev\":\"fault\","
+                       "\"conn\":\"0.0.0.0:0>0.0.0.0:0\",\"action\":\"drop\",\"rule\":0,"
+                       "\"dir\":\"in\",\"match\":\"any\",\"flags\":\"\"}\n";
+
+    assert_int_equal(tt_trace_format_fault(buf, sizeof(buf), &f, &clk), strlen(want));
+    assert_string_equal(buf, want);
+}
+
 static void unknown_events_are_skipped(void **state)
 {
     tt_event_t ev = ev_at((tt_event_type_t)99, 0);
@@ -253,6 +364,10 @@ int main(void)
         cmocka_unit_test(times_are_exact_and_never_negative),
         cmocka_unit_test(strings_are_escaped),
         cmocka_unit_test(start_line_gives_both_clocks),
+        cmocka_unit_test(rst_noconn_names_why_and_flags),
+        cmocka_unit_test(connect_fail_names_errno),
+        cmocka_unit_test(fault_lines_for_each_action),
+        cmocka_unit_test(fault_line_for_a_non_tcp_packet),
         cmocka_unit_test(unknown_events_are_skipped),
         cmocka_unit_test(lines_are_flushed_as_they_happen),
         cmocka_unit_test(dash_is_stderr_and_bad_paths_fail),
