@@ -197,6 +197,9 @@ static void on_event(void *ctx, const tt_event_t *ev)
     case TT_EV_RST_IN:
         fprintf(stderr, "rst_in in %s", tt_state_name(ev->state));
         break;
+    case TT_EV_LINGER_EXPIRED:
+        fprintf(stderr, "linger_expired in %s", tt_state_name(ev->state));
+        break;
     }
     fputc('\n', stderr);
 }
