@@ -73,7 +73,9 @@ static const struct flag flags[] = {
     {"msl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.msl_us), 1, UINT64_MAX},
     {"tcp-fin-timeout", 0, F_DUR, APP_BOTH, FIELD(drv.engine.fin_timeout_us), 1, UINT64_MAX},
     {"tcp-rfc1337", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_rfc1337), 0, 1},
-    {"tcp-tw-reuse", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_tw_reuse), 0, 1},
+    {"tcp-tw-reuse", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_tw_reuse), 0, 2},
+    {"tcp-tw-reuse-delay", 0, F_DUR, APP_BOTH, FIELD(drv.engine.tw_reuse_delay_us), 1000,
+     UINT64_MAX},
     {"tcp-max-tw-buckets", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_tw_buckets), 0,
      UINT32_MAX},
     {"tcp-syncookies", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_syncookies), 0, 1},
@@ -186,7 +188,10 @@ static const char help_common[] =
     "  --msl DURATION             maximum segment lifetime; TIME_WAIT = 2*MSL (default 30s)\n"
     "  --tcp-fin-timeout DURATION FIN_WAIT_2 timeout for orphans (default 60s)\n"
     "  --tcp-rfc1337 0|1          1: ignore RST in TIME_WAIT (default 0)\n"
-    "  --tcp-tw-reuse 0|1         reuse a TIME_WAIT 4-tuple for connect (default 0)\n"
+    "  --tcp-tw-reuse 0|1|2       connect may reuse a TIME_WAIT 4-tuple whose last\n"
+    "                             timestamp is older than --tcp-tw-reuse-delay; 2: only\n"
+    "                             with a loopback address, so never on TUN (default 2)\n"
+    "  --tcp-tw-reuse-delay DURATION  (default 1000ms)\n"
     "  --tcp-max-tw-buckets N     most TIME_WAIT entries (default 262144)\n"
     "  --tcp-syncookies 0|1       1: SYN cookies once a listener's half-open queue holds\n"
     "                             its backlog; 0: no cookies (default 1)\n"

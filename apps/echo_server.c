@@ -73,7 +73,7 @@ static void sess_on_close(tt_conn_t *conn, int status)
     if (s == NULL)
         return;
     if (status < 0)
-        sess_log(s, "close", status); /* a --linger timeout */
+        sess_log(s, "close", status); /* none today: a --linger timeout reports 0, as Linux */
     sess_free(s);
 }
 

@@ -101,7 +101,8 @@ typedef struct tt_config {
     uint64_t msl_us;               /* maximum segment lifetime; TIME_WAIT = 2 * msl_us */
     uint64_t fin_timeout_us;       /* tcp_fin_timeout: FIN_WAIT_2 of an orphan */
     int tcp_rfc1337;               /* 1: ignore RST in TIME_WAIT */
-    int tcp_tw_reuse;              /* 1: connect may reuse a TIME_WAIT 4-tuple */
+    int tcp_tw_reuse;              /* 1: connect may reuse a TIME_WAIT 4-tuple; 2: loopback only */
+    uint64_t tw_reuse_delay_us;    /* tcp_tw_reuse_delay: the entry's last timestamp this old */
     uint32_t tcp_max_tw_buckets;   /* cap on TIME_WAIT entries */
     int tcp_timestamps;            /* RFC 7323 timestamps */
     int tcp_window_scaling;        /* RFC 7323 window scale */
@@ -129,6 +130,7 @@ typedef enum tt_event_type {
     TT_EV_RST_IN,           /* an acceptable RST arrived; state */
     TT_EV_RST_NOCONN,       /* we answered a segment of no connection with a RST; rst_why */
     TT_EV_CONNECT_FAIL,     /* an active open failed: tt_connect()'s error or connect_cb's; err */
+    TT_EV_LINGER_EXPIRED,   /* SO_LINGER {on, N} ran out before our FIN was ACKed; state */
 } tt_event_type_t;
 
 typedef struct tt_event {

@@ -149,6 +149,8 @@ static const char *event_name(tt_event_type_t type)
         return "rst_noconn";
     case TT_EV_CONNECT_FAIL:
         return "connect_fail";
+    case TT_EV_LINGER_EXPIRED:
+        return "linger_expired";
     }
     return NULL;
 }
@@ -170,6 +172,7 @@ static void line_fields(struct line *l, const tt_event_t *ev, const struct trace
         line_string(l, "why", ev->rst_why != NULL ? ev->rst_why : "abort");
         break;
     case TT_EV_RST_IN:
+    case TT_EV_LINGER_EXPIRED:
         line_string(l, "state", tt_state_name(ev->state));
         break;
     case TT_EV_RST_NOCONN:

@@ -145,15 +145,26 @@ uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t)
     return f + (uint32_t)(eng->now * 125 / 8);
 }
 
+static bool is_loopback(uint32_t addr)
+{
+    return (addr >> 24) == 127; /* 127.0.0.0/8, RFC 1122 3.2.1.3 */
+}
+
 /* tcp_tw_reuse (Linux tcp_twsk_unique): with timestamps, an entry whose
- * last timestamp is more than a second old may give its 4-tuple to a new
- * active open; the peer's PAWS tells the incarnations apart. */
-static bool tw_reusable(const tt_engine_t *eng, tw_id id)
+ * last timestamp is older than tcp_tw_reuse_delay may give its 4-tuple to
+ * a new active open; the peer's PAWS tells the incarnations apart. 2,
+ * Linux's default, allows it only when either address is a loopback one,
+ * which on a TUN device means practically never. */
+static bool tw_reusable(const tt_engine_t *eng, const struct tuple *t, tw_id id)
 {
     const struct tw_entry *tw = tw_at(&eng->tw, id);
-    if (!eng->cfg.tcp_tw_reuse || !(tw->flags & TW_TS_ON))
+    int reuse = eng->cfg.tcp_tw_reuse;
+
+    if (reuse == 2 && !is_loopback(t->laddr) && !is_loopback(t->raddr))
+        reuse = 0;
+    if (!reuse || !(tw->flags & TW_TS_ON))
         return false;
-    return (uint64_t)(tt_engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > TT_TW_REUSE_AGE;
+    return (uint64_t)(tt_engine_ms(eng) - tw->ts_recent_stamp_ms) * MS > eng->cfg.tw_reuse_delay_us;
 }
 
 /* A port is free for this peer when no connection, listener or (unless
@@ -168,7 +179,7 @@ static bool port_free(tt_engine_t *eng, struct tuple *t, tw_id *reuse)
     tw_id id = tt_tw_table_lookup(&eng->tw, t->raddr, t->rport, t->lport, hash);
     if (!id)
         return true;
-    if (tw_reusable(eng, id)) {
+    if (tw_reusable(eng, t, id)) {
         *reuse = id;
         return true;
     }

@@ -32,6 +32,8 @@ void tt_config_init(tt_config_t *cfg)
     cfg->mtu = 1500;
     cfg->msl_us = 30 * SEC;
     cfg->fin_timeout_us = 60 * SEC;
+    cfg->tcp_tw_reuse = 2;              /* Linux: loopback only */
+    cfg->tw_reuse_delay_us = 1000 * MS; /* Linux tcp_tw_reuse_delay */
     cfg->tcp_max_tw_buckets = 262144;
     cfg->tcp_timestamps = 1;
     cfg->tcp_window_scaling = 1;
@@ -57,6 +59,8 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->port_lo == 0 || cfg->port_lo > cfg->port_hi)
         return -EINVAL;
     if (cfg->sndbuf < 1024 || cfg->rcvbuf < 1024 || cfg->rcvbuf > (1u << 30))
+        return -EINVAL;
+    if (cfg->tcp_tw_reuse < 0 || cfg->tcp_tw_reuse > 2 || cfg->tw_reuse_delay_us < MS)
         return -EINVAL;
     if (cfg->syn_retries < 1 || cfg->synack_retries < 1 || cfg->retries2 < 1)
         return -EINVAL;

@@ -32,7 +32,6 @@
 #define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
 #define TT_SACK_SCOREBOARD 8   /* SACKed ranges remembered */
 #define TT_OOO_POOL_MAX 512    /* spare reassembly nodes kept */
-#define TT_TW_REUSE_AGE (1 * SEC)
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
  * 4-tuple's hash so that a TIME_WAIT entry can recompute it. */

@@ -233,6 +233,15 @@ static void persist_timeout(struct tt_conn *c)
     tt_timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
 }
 
+/* The application cannot tell (Linux's close() returns 0), so the trace
+ * says it: the linger time ran out with our FIN not yet acknowledged. */
+static void linger_expired(struct tt_conn *c)
+{
+    tt_event_t ev = {.type = TT_EV_LINGER_EXPIRED, .state = c->state};
+
+    tt_engine_event(c->eng, &ev, &c->t);
+}
+
 static void finwait2_timeout(struct tt_conn *c)
 {
     /* Linux drops the orphan silently (no RST) when tcp_fin_timeout runs out. */
@@ -267,10 +276,12 @@ void tt_tcp_timer_fire(struct timer *t)
         finwait2_timeout(container_of(t, struct tt_conn, finwait2_timer));
         break;
     case CT_LINGER:
-        /* Linux: close() returns when the linger time is up; the
-         * connection goes on as an orphan. */
+        /* Linux: close() returns 0 when the linger time is up, with
+         * nothing to tell the data was not delivered; the connection
+         * goes on as an orphan. */
         c = container_of(t, struct tt_conn, linger_timer);
-        tt_tcb_user_notify_close(c, -ETIMEDOUT);
+        linger_expired(c);
+        tt_tcb_user_notify_close(c, 0);
         tt_tcp_arm_finwait2(c);
         break;
     default:

@@ -108,6 +108,7 @@ void tt_timewait_enter(struct tt_conn *c)
         return;
     }
     tt_tcb_set_state(c, TT_STATE_TIME_WAIT);
+    eng->stats.TcpExtTW++; /* at entry, as Linux 6.x counts TIMEWAITED */
     tw_fill(tw_at(&eng->tw, id), c, tt_engine_ms(eng));
     /* The TCB leaves without a CLOSED event: the entry carries it on, and
      * a handle still held shows TIME_WAIT. */
@@ -118,7 +119,6 @@ void tt_timewait_enter(struct tt_conn *c)
 void tt_timewait_expire(tt_engine_t *eng, uint64_t now)
 {
     while (eng->tw.head && tw_at(&eng->tw, eng->tw.head)->expires <= now) {
-        eng->stats.TcpExtTW++;
         tt_timewait_remove(eng, eng->tw.head, TT_WHY_TIMEWAIT_EXPIRED);
     }
 }

@@ -573,6 +573,11 @@ void model_check_event(struct model *m, const tt_event_t *ev)
     case TT_EV_RST_OUT:
         FZ_CHECK(ev->rst_why != NULL, "event: rst_out without why");
         break;
+    case TT_EV_LINGER_EXPIRED:
+        FZ_CHECK(m->evicted || ev->state == fl->state,
+                 "event: linger_expired says %s, the connection is in %s", tt_state_name(ev->state),
+                 tt_state_name(fl->state));
+        break;
     default:
         fz_fail("event: unknown type %d", (int)ev->type);
     }

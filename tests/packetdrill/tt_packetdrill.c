@@ -203,6 +203,9 @@ static void on_event(void *ctx, const tt_event_t *ev)
     case TT_EV_CONNECT_FAIL:
         fprintf(stderr, "connect_fail (%s)", tt_strerror(ev->err));
         break;
+    case TT_EV_LINGER_EXPIRED:
+        fprintf(stderr, "linger_expired in %s", tt_state_name(ev->state));
+        break;
     }
     fputc('\n', stderr);
 }

@@ -132,6 +132,37 @@ static void tw_reuse_refused_until_more_than_1s(void **state)
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
 }
 
+/* docs/contract.md §2.2 item 13: 2, Linux's default, reuses only when an
+ * address is a loopback one; 10.7.0.x is not, so the port stays busy. */
+static void tw_reuse_2_is_loopback_only(void **state)
+{
+    struct harness *h = *state;
+
+    ts_config(h, 2);
+    active_time_wait_with_ts(h);
+    h_advance(h, 1500 * MS); /* older than the delay, inside 2*MSL (2 s) */
+    assert_int_equal(try_connect(h), -EADDRNOTAVAIL);
+    h_expect_nothing(h);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+}
+
+/* Linux tcp_tw_reuse_delay: the age an entry's last timestamp must pass. */
+static void tw_reuse_delay_sets_the_age(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tw_reuse_delay_us = 3 * SEC;
+    h->cfg.msl_us = 5 * SEC;
+    ts_config(h, 1);
+    active_time_wait_with_ts(h);
+    h_advance(h, 3 * SEC);
+    assert_int_equal(try_connect(h), -EADDRNOTAVAIL);
+    h_advance(h, 1 * MS);
+    assert_int_equal(try_connect(h), 0);
+    h_expect_closed(h, TT_WHY_TIMEWAIT_REUSED, h->now);
+    h_expect_syn(h);
+}
+
 /* docs/contract.md §2.2: tcp_tw_reuse needs timestamps (they protect the new incarnation
  * from the old one's duplicates); without them the port stays busy. */
 static void tw_reuse_needs_timestamps(void **state)
@@ -216,6 +247,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(tw_reuse_refused_until_more_than_1s, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(tw_reuse_needs_timestamps, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_reuse_2_is_loopback_only, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tw_reuse_delay_sets_the_age, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timewait_syn_newer_by_timestamp_reopens, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_syn_old_by_seq_and_timestamp_gets_ack, h_setup,

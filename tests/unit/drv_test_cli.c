@@ -222,7 +222,8 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->msl_us, 30 * SEC);
     assert_int_equal(e->fin_timeout_us, 60 * SEC);
     assert_int_equal(e->tcp_rfc1337, 0);
-    assert_int_equal(e->tcp_tw_reuse, 0);
+    assert_int_equal(e->tcp_tw_reuse, 2); /* Linux's default: loopback only */
+    assert_int_equal(e->tw_reuse_delay_us, 1000 * MS);
     assert_int_equal(e->tcp_max_tw_buckets, 262144);
     assert_int_equal(e->tcp_syncookies, 1);
     assert_int_equal(e->tcp_max_syn_backlog, 4096);
@@ -304,6 +305,7 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(parse(CLI_ECHO_SERVER,
                            "--tun lab0 --addr 10.9.0.2 --host 10.9.0.1/16 --mtu 9000 --msl 250ms "
                            "--tcp-fin-timeout 2m --tcp-rfc1337 1 --tcp-tw-reuse 1 "
+                           "--tcp-tw-reuse-delay 1500ms "
                            "--tcp-max-tw-buckets 0 --tcp-timestamps 0 --tcp-invalid-ratelimit 0 "
                            "--tcp-syncookies 0 --tcp-max-syn-backlog 16 --tcp-orphan-retries 3 "
                            "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
@@ -318,6 +320,7 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->fin_timeout_us, 120 * SEC);
     assert_int_equal(e->tcp_rfc1337, 1);
     assert_int_equal(e->tcp_tw_reuse, 1);
+    assert_int_equal(e->tw_reuse_delay_us, 1500 * MS);
     assert_int_equal(e->tcp_max_tw_buckets, 0);
     assert_int_equal(e->tcp_syncookies, 0);
     assert_int_equal(e->tcp_max_syn_backlog, 16);
@@ -428,6 +431,9 @@ static void bad_values_name_their_flag(void **state)
         {"--tcp-fin-timeout x", "--tcp-fin-timeout"},
         {"--tcp-rfc1337 2", "--tcp-rfc1337"},
         {"--tcp-tw-reuse yes", "--tcp-tw-reuse"},
+        {"--tcp-tw-reuse 3", "--tcp-tw-reuse"},
+        {"--tcp-tw-reuse-delay 0ms", "--tcp-tw-reuse-delay"},
+        {"--tcp-tw-reuse-delay 1.5s", "--tcp-tw-reuse-delay"},
         {"--tcp-max-tw-buckets -1", "--tcp-max-tw-buckets"},
         {"--tcp-max-tw-buckets 4294967296", "--tcp-max-tw-buckets"},
         {"--tcp-timestamps on", "--tcp-timestamps"},

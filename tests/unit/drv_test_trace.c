@@ -139,6 +139,17 @@ static void rst_out_and_rst_in(void **state)
                      "\"state\":\"ESTABLISHED\"}\n");
 }
 
+static void linger_expired(void **state)
+{
+    tt_event_t ev = ev_at(TT_EV_LINGER_EXPIRED, 2000000);
+
+    (void)state;
+    ev.state = TT_STATE_FIN_WAIT_1;
+    expect_line(&ev, "{\"t\":2.000000,\"ts\":1733448002.000000,"
+                     "\"ev\":\"linger_expired\",\"conn\":\"10.7.0.2:7>10.7.0.1:41234\","
+                     "\"state\":\"FIN_WAIT_1\"}\n");
+}
+
 /* A RST that ends TIME_WAIT: the engine reports it for the entry's 4-tuple
  * (no TCB exists then), rst_in with state TIME_WAIT, then the CLOSED line. */
 static void rst_in_on_a_time_wait_entry(void **state)
@@ -360,6 +371,7 @@ int main(void)
         cmocka_unit_test(closed_carries_why),
         cmocka_unit_test(timewait_restart),
         cmocka_unit_test(rst_out_and_rst_in),
+        cmocka_unit_test(linger_expired),
         cmocka_unit_test(rst_in_on_a_time_wait_entry),
         cmocka_unit_test(times_are_exact_and_never_negative),
         cmocka_unit_test(strings_are_escaped),
