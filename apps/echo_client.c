@@ -480,7 +480,10 @@ static void cl_start(struct client *cl)
 /* When attempt k (from 0) of --rate is due: k/N s after the start. */
 static uint64_t cl_slot_time(const struct client *cl, uint64_t k)
 {
-    return cl->t0 + k * US_PER_S / cl->o->rate;
+    uint64_t n = cl->o->rate;
+
+    /* k * 10^6 / n without overflowing for any k a --duration can reach */
+    return cl->t0 + k / n * US_PER_S + k % n * US_PER_S / n;
 }
 
 static void cl_end_opening(struct client *cl, uint64_t when)
