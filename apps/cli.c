@@ -142,7 +142,7 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
 static const char help_server[] =
     "Usage: echo-server [OPTION]...\n"
     "Echo server on tuntcp, a userspace TCP/IPv4 stack on a Linux TUN device.\n"
-    "Prints `listening on IPV4:PORT` once it listens.\n"
+    "Prints `listening on IPV4:PORT` for each --port once all listen.\n"
     "\n"
     "Server:\n"
     "  --port N                   port to listen on (default 7); repeat it to listen on\n"
@@ -192,6 +192,7 @@ static const char help_client[] =
     "  --timeout DURATION         a connection whose echo makes no progress (nothing\n"
     "                             written or read) for DURATION fails with ETIMEDOUT\n"
     "                             and is reset (default: none, wait for ever)\n"
+    "\n"
     "No free port (EADDRNOTAVAIL) without --rate: the attempt waits until a port frees\n"
     "up (a TIME_WAIT entry expires or a connection ends), at most --connect-timeout;\n"
     "without --connect-timeout it fails at once, and the attempts after it wait for a\n"
@@ -252,6 +253,7 @@ static const char examples_server[] =
     "  echo-server --close-after 64 --fault drop:out:ack:state=TIME_WAIT:nth=1\n"
     "                                          lose our final ACK once: the peer resends FIN\n"
     "  echo-server --fault dup:in:fin          every FIN arrives twice\n"
+    "  echo-server --port 7 --port 8 --hold 2s two ports; the peer waits 2 s in FIN_WAIT_2\n"
     "  then from the kernel side:  nc 10.7.0.2 7\n";
 
 static const char examples_client[] =
@@ -264,7 +266,12 @@ static const char examples_client[] =
     "  echo-client --linger0 --pcap rst.pcap   abortive close: RST, no TIME_WAIT\n"
     "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
     "  echo-client --fault delay=200ms:out:fin\n"
-    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n";
+    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n"
+    "  echo-client --ip-local-port-range 40000-40019 --msl 100ms --rate 300 --duration 2s\n"
+    "              --json -                  20 ports / 200 ms of TIME_WAIT: ~100 verified/s\n"
+    "  echo-client --ip-local-port-range 40000-40000 --connect 10.7.0.1:7\n"
+    "              --connect 10.7.0.1:8 --count 2   one port, two servers: TIME_WAIT pins\n"
+    "                                          the 4-tuple, not the port\n";
 
 static void print_help(const struct cli_opts *o, FILE *out)
 {
