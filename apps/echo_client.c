@@ -53,15 +53,16 @@ struct echo_conn {
     uint64_t idx;    /* connection number, from 1 */
     const struct cli_dest *dest;
     uint64_t sent, verified;
-    uint64_t begun;    /* when the attempt began (engine µs) */
-    uint64_t syn_us;   /* when tt_connect() sent the SYN */
-    uint64_t deadline; /* of --connect-timeout or --timeout (engine µs); TT_TIME_NEVER: none */
-    uint64_t hold_end; /* with holding: when --hold ends */
-    size_t port_gate;  /* with port_wait: ports in use at the last try; retried below it */
-    bool active;       /* the slot is in use */
-    bool port_wait;    /* waiting for a free port (EADDRNOTAVAIL, no --rate) */
-    bool holding;      /* verified, kept open for --hold */
-    bool eof_seen;     /* the server's FIN arrived while holding */
+    uint64_t begun;      /* when the attempt began (engine µs) */
+    uint64_t syn_us;     /* when tt_connect() sent the SYN */
+    uint64_t deadline;   /* of --connect-timeout or --timeout (engine µs); TT_TIME_NEVER: none */
+    uint64_t hold_end;   /* with holding: when --hold ends */
+    size_t port_gate;    /* with port_wait: ports in use at the last try; retried below it */
+    uint64_t port_retry; /* with port_wait and --tcp-tw-reuse 1: the next try by time */
+    bool active;         /* the slot is in use */
+    bool port_wait;      /* waiting for a free port (EADDRNOTAVAIL, no --rate) */
+    bool holding;        /* verified, kept open for --hold */
+    bool eof_seen;       /* the server's FIN arrived while holding */
     bool failed, echo_ok, closing, established;
 };
 
@@ -399,27 +400,37 @@ static int ec_connect(struct echo_conn *ec)
     return 0;
 }
 
+/* --tcp-tw-reuse 1: an entry becomes reusable by growing old, with no count falling, so the
+ * waiting attempt also tries again every TW_REUSE_POLL (docs/contract.md §3.4). */
+#define TW_REUSE_POLL 50000
+
 /* The attempt waits for a port to free up (docs/contract.md §3.4 "Opening connections"). */
 static void ec_wait_port(struct echo_conn *ec)
 {
+    struct client *cl = ec->cl;
+
     ec->port_wait = true;
-    ec->port_gate = cl_ports_in_use(ec->cl);
-    ec->cl->port_waiter = ec;
+    ec->port_gate = cl_ports_in_use(cl);
+    ec->port_retry = TT_TIME_NEVER;
+    if (tt_engine_config(cl->eng)->tcp_tw_reuse)
+        ec->port_retry = cl_now(cl) + TW_REUSE_POLL;
+    cl->port_waiter = ec;
 }
 
-/* Retries the waiting attempt once a port may have freed up: fewer in use than at its last try. */
+/* Retries the waiting attempt once a port may have freed up: fewer in use than at its last
+ * try (or, with --tcp-tw-reuse 1, its poll time came). */
 static void cl_retry_port(struct client *cl)
 {
     struct echo_conn *ec = cl->port_waiter;
     int rc;
 
-    if (ec == NULL || cl_ports_in_use(cl) >= ec->port_gate)
+    if (ec == NULL || (cl_ports_in_use(cl) >= ec->port_gate && cl_now(cl) < ec->port_retry))
         return;
     rc = ec_connect(ec);
     if (rc == 0) {
         cl->port_waiter = NULL;
     } else if (rc == -EADDRNOTAVAIL) {
-        ec->port_gate = cl_ports_in_use(cl);
+        ec_wait_port(ec);
     } else {
         ec_fail(ec, "connect", rc);
         ec_finish(ec);
@@ -586,6 +597,8 @@ static uint64_t cl_next_deadline(const struct client *cl)
             continue;
         if (ec->deadline < next)
             next = ec->deadline;
+        if (ec->port_wait && ec->port_retry < next)
+            next = ec->port_retry;
         if (ec->holding && ec->hold_end < next)
             next = ec->hold_end;
     }

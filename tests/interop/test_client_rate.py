@@ -21,13 +21,13 @@ import ttinterop as ti  # noqa: E402
 PORTS = "40000-40019"  # 20 ports
 
 
-def _json_client(name, *extra, timeout=30.0):
+def _json_client(name, *extra, timeout=30.0, msl="100ms"):
     path = ti.out_path(name + ".json")
     if os.path.exists(path):
         os.remove(path)
     t0 = time.monotonic()
     cli = ti.run_client(name, "--connect", f"{ti.HOST_ADDR}:7", "--json", path, *extra,
-                        msl="100ms", timeout=timeout)
+                        msl=msl, timeout=timeout)
     took = time.monotonic() - t0
     with open(path) as f:
         summary = json.load(f)
@@ -142,6 +142,41 @@ def test_without_rate_or_timeout_one_attempt_fails_then_the_rest_wait():
     assert cli.stderr.count("Cannot assign requested address") == 1, cli.stderr
 
 
+def test_port_wait_finds_a_reusable_entry():
+    """--tcp-tw-reuse 1, TIME_WAIT of 60 s, 25 connections over 20 ports, no
+    --rate: attempt 21 waits (no count falls: the entries only grow old) and
+    tries again every 50 ms until an entry is over 1 s old and reusable;
+    every echo is verified, exit 0."""
+    srv = ti.LinuxFastEchoServer()
+    try:
+        cli, s, took = _json_client("client_port_wait_reuse", "--ip-local-port-range", PORTS,
+                                    "--count", "25", "--tcp-tw-reuse", "1",
+                                    "--connect-timeout", "5s", msl="30s")
+    finally:
+        srv.close()
+    assert cli.rc == 0, f"exit {cli.rc}: {cli.stderr[-500:]}"
+    assert s["verified"] == 25, s
+    assert 1.0 <= s["duration_s"] <= 1.0 + 0.5, s["duration_s"]
+    assert s["timewait_peak"]["entries"] == 20, s
+
+
+def test_duration_without_rate():
+    """--duration 500ms --concurrency 4 without --rate: connections are made
+    back to back for 0.5 s, then the client finishes those open and exits 0."""
+    srv = ti.LinuxFastEchoServer()
+    try:
+        cli, s, took = _json_client("client_duration", "--duration", "500ms", "--concurrency",
+                                    "4")
+    finally:
+        srv.close()
+    assert cli.rc == 0, f"exit {cli.rc}: {cli.stderr[-500:]}"
+    assert s["attempts"] >= 20 and s["verified"] == s["attempts"], s
+    assert s["rate"] is None
+    assert 0.5 <= s["duration_s"] <= 0.5 + 0.5, s["duration_s"]
+    assert abs(s["open_s"] - 0.5) < 0.001, s["open_s"]
+    assert took < 5
+
+
 def test_hold_keeps_each_connection_open():
     """--hold 300ms --count 2 --concurrency 2: both echoes are verified at
     once, and the client's FINs leave 300 ms later."""
@@ -168,5 +203,7 @@ if __name__ == "__main__":
         test_rate_with_full_concurrency_fails_ebusy,
         test_without_rate_a_full_port_range_waits,
         test_without_rate_or_timeout_one_attempt_fails_then_the_rest_wait,
+        test_port_wait_finds_a_reusable_entry,
+        test_duration_without_rate,
         test_hold_keeps_each_connection_open,
     ])

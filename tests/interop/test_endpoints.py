@@ -31,11 +31,13 @@ def _client(name, *extra, timeout=20.0):
 
 def test_one_port_towards_two_servers():
     """--connect :7 --connect :8 --count 2 from one port: the second SYN
-    leaves from port 40000 while 40000>:7 is in TIME_WAIT; both verified."""
+    leaves from port 40000 while 40000>:7 is in TIME_WAIT; both verified.
+    --rate 10 starts the second 100 ms after the first: without it, it could
+    start as soon as the first handle is closed, in FIN_WAIT_1 or 2."""
     s7, s8 = ti.LinuxEchoServer(port=7), ti.LinuxEchoServer(port=8)
     try:
         cli, s = _client("endpoints_one_port", "--connect", f"{ti.HOST_ADDR}:7", "--connect",
-                         f"{ti.HOST_ADDR}:8", "--count", "2")
+                         f"{ti.HOST_ADDR}:8", "--count", "2", "--rate", "10")
     finally:
         s7.close()
         s8.close()
@@ -50,7 +52,7 @@ def test_one_port_towards_two_servers():
     ev = [e for e in ti.read_trace("endpoints_one_port") if e.get("ev") == "state"]
     tw_at = next(e["t"] for e in ev if e["conn"] == first and e["to"] == "TIME_WAIT")
     syn_at = next(e["t"] for e in ev if e["conn"] == second and e["to"] == "SYN_SENT")
-    assert tw_at <= syn_at, (tw_at, syn_at)
+    assert tw_at < syn_at, (tw_at, syn_at)
     assert not any(e["conn"] == first and e["from"] == "TIME_WAIT" for e in ev), ev
     assert s["timewait_peak"]["entries"] >= 1, s
     print(f"     port 40000: >:7 in TIME_WAIT since {tw_at:.6f} s, >:8 SYN_SENT at "
