@@ -44,6 +44,7 @@
 
 #define CHUNK 4096
 #define US_PER_S 1000000ULL
+#define FAILED_START_GAP 1000 /* µs between attempts that tt_connect() refuses at once */
 
 struct client;
 
@@ -81,6 +82,7 @@ struct client {
     uint64_t open_end; /* when opening ended (for the rates of --json) */
     bool starved;      /* an attempt found no free port (no --rate, no --connect-timeout) */
     struct echo_conn *port_waiter; /* the attempt waiting for a free port, if any */
+    uint64_t next_try; /* without --rate: no attempt before this, after one failed at once */
     uint64_t started, failures;
     uint64_t echoed;    /* connections whose echo was verified */
     uint64_t send_len;  /* bytes sent on each connection: --send's, or --bytes of the pattern */
@@ -457,8 +459,9 @@ static void cl_fail_attempt(struct client *cl, uint64_t idx, const char *kind, c
     va_end(ap);
 }
 
-/* Begins the next attempt in a free slot, towards the next --connect in turn. */
-static void cl_start(struct client *cl)
+/* Begins the next attempt in a free slot, towards the next --connect in turn. False when it
+ * failed at once (tt_connect() refused it). */
+static bool cl_start(struct client *cl)
 {
     const struct cli_opts *o = cl->o;
     struct echo_conn *ec = &cl->slots[cl->free_slots[--cl->nfree]];
@@ -475,17 +478,18 @@ static void cl_start(struct client *cl)
         ec->deadline = ec->begun + o->connect_timeout_us;
     rc = ec_connect(ec);
     if (rc == 0)
-        return;
+        return true;
     /* No free port: at --rate the attempt fails in its slot of the schedule; else it waits
      * for a port, at most --connect-timeout, or fails once and makes the next ones wait. */
     if (rc == -EADDRNOTAVAIL && o->rate == 0 && (o->connect_timeout_us != 0 || cl->starved)) {
         ec_wait_port(ec);
-        return;
+        return true;
     }
     if (rc == -EADDRNOTAVAIL)
         cl->starved = true;
     ec_fail(ec, "connect", rc);
     ec_finish(ec);
+    return false;
 }
 
 /* When attempt k (from 0) of --rate is due: k/N s after the start. */
@@ -532,7 +536,7 @@ static void cl_open_paced(struct client *cl)
 
     while (cl_may_open(cl, cl_slot_time(cl, cl->started)) && cl_slot_time(cl, cl->started) <= now) {
         if (cl->nfree > 0) {
-            cl_start(cl);
+            (void)cl_start(cl); /* a failure takes its slot of the schedule */
             continue;
         }
         /* Concurrency is full: the attempt fails rather than waits, so the schedule keeps
@@ -543,12 +547,22 @@ static void cl_open_paced(struct client *cl)
     }
 }
 
-/* Without --rate: fill the free slots, unless an attempt is waiting for a port. */
+/* Without --rate: fill the free slots, unless an attempt is waiting for a port. An attempt
+ * that failed at once (no memory; the first without a port) frees its slot at once: the next
+ * one waits for the next millisecond rather than spinning through --count (or --duration). */
 static void cl_open_closed_loop(struct client *cl)
 {
+    uint64_t now = cl_now(cl);
+
     cl_retry_port(cl);
-    while (cl_may_open(cl, cl_now(cl)) && cl->port_waiter == NULL && cl->nfree > 0)
-        cl_start(cl);
+    if (now < cl->next_try)
+        return;
+    while (cl_may_open(cl, now) && cl->port_waiter == NULL && cl->nfree > 0) {
+        if (!cl_start(cl)) {
+            cl->next_try = now + FAILED_START_GAP;
+            return;
+        }
+    }
 }
 
 /* When the next attempt is due (TT_TIME_NEVER: none, or as soon as a slot frees up). */
@@ -561,6 +575,8 @@ static uint64_t cl_next_open(struct client *cl)
         return TT_TIME_NEVER;
     if (o->rate != 0)
         next = cl_slot_time(cl, cl->started);
+    else if (cl->next_try > cl_now(cl))
+        next = cl->next_try;
     if (o->duration_us != 0 && cl->t0 + o->duration_us < next)
         next = cl->t0 + o->duration_us;
     return next;

@@ -12,6 +12,7 @@ bounded in count and time. The bounds are generous (a shared machine).
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -177,6 +178,26 @@ def test_duration_without_rate():
     assert took < 5
 
 
+def test_sigint_mid_duration_still_writes_the_summary():
+    """SIGINT during --rate 50 --duration 10s: exit 1 with the line saying how
+    many were verified, and --json - still prints the summary (exit_status 1)."""
+    srv = ti.LinuxFastEchoServer()
+    try:
+        app = ti.App(ti.CLIENT, ti.app_args("client_rate_sigint", "100ms") + [
+            "--connect", f"{ti.HOST_ADDR}:7", "--rate", "50", "--duration", "10s", "--json",
+            "-"], "echo-client")
+        time.sleep(0.5)
+        app.proc.send_signal(signal.SIGINT)
+        app.wait(5)
+    finally:
+        srv.close()
+    assert app.rc == 1, f"exit {app.rc}: {app.stderr}"
+    assert "echo-client: SIGINT before --duration ended: " in app.stderr, app.stderr
+    s = json.loads(app.stdout_lines[-1])
+    assert s["exit_status"] == 1 and 10 <= s["attempts"] <= 40, s
+    assert s["open_s"] < 2, s
+
+
 def test_hold_keeps_each_connection_open():
     """--hold 300ms --count 2 --concurrency 2: both echoes are verified at
     once, and the client's FINs leave 300 ms later."""
@@ -205,5 +226,6 @@ if __name__ == "__main__":
         test_without_rate_or_timeout_one_attempt_fails_then_the_rest_wait,
         test_port_wait_finds_a_reusable_entry,
         test_duration_without_rate,
+        test_sigint_mid_duration_still_writes_the_summary,
         test_hold_keeps_each_connection_open,
     ])
