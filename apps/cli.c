@@ -33,7 +33,8 @@ enum flag_kind {
     F_PATH,     /* file name */
     F_IPV4,     /* uint32_t */
     F_PREFIX,   /* --host IPV4/LEN */
-    F_HOSTPORT, /* --connect IPV4:PORT */
+    F_HOSTPORT, /* --connect IPV4:PORT, repeatable */
+    F_PORTS,    /* --port N, repeatable */
     F_RANGE,    /* --ip-local-port-range LO-HI */
     F_UINT,     /* unsigned of field size, in [min, max] */
     F_DUR,      /* uint64_t microseconds, in [min, max] */
@@ -98,7 +99,8 @@ static const struct flag flags[] = {
     {"verbose", 'v', F_VERBOSE, APP_BOTH, NOFIELD, 0, 0},
     {"help", 'h', F_HELP, APP_BOTH, NOFIELD, 0, 0},
     {"version", 0, F_VERSION, APP_BOTH, NOFIELD, 0, 0},
-    {"port", 0, F_UINT, CLI_ECHO_SERVER, FIELD(port), 1, 65535},
+    {"hold", 0, F_DUR, APP_BOTH, FIELD(hold_us), 0, UINT64_MAX},
+    {"port", 0, F_PORTS, CLI_ECHO_SERVER, NOFIELD, 1, 65535},
     {"close-after", 0, F_UINT, CLI_ECHO_SERVER, FIELD(close_after), 0, UINT64_MAX},
     {"max-conns", 0, F_UINT, CLI_ECHO_SERVER, FIELD(max_conns), 0, UINT64_MAX},
     {"connect", 0, F_HOSTPORT, CLI_ECHO_CLIENT, NOFIELD, 0, 0},
@@ -111,6 +113,9 @@ static const struct flag flags[] = {
     {"wait-timewait", 0, F_TRUE, CLI_ECHO_CLIENT, FIELD(wait_timewait), 0, 0},
     {"connect-timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(connect_timeout_us), 1, UINT64_MAX},
     {"timeout", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(timeout_us), 1, UINT64_MAX},
+    {"rate", 0, F_UINT, CLI_ECHO_CLIENT, FIELD(rate), 1, 1000000},
+    {"duration", 0, F_DUR, CLI_ECHO_CLIENT, FIELD(duration_us), 1, UINT64_MAX},
+    {"json", 0, F_PATH, CLI_ECHO_CLIENT, FIELD(json_path), 0, 0},
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -128,8 +133,12 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
     o->drv.faults = o->faults;
     o->drv.injects = o->injects;
     o->port = 7;
+    o->ports[0] = 7;
+    o->nports = 1;
     o->raddr = 0x0a070001;
     o->rport = 7;
+    o->dests[0] = (struct cli_dest){o->raddr, o->rport};
+    o->ndests = 1;
     o->count = 1;
     o->concurrency = 1;
     o->bytes = 64;
@@ -138,15 +147,19 @@ void cli_defaults(struct cli_opts *o, enum cli_app app)
 static const char help_server[] =
     "Usage: echo-server [OPTION]...\n"
     "Echo server on tuntcp, a userspace TCP/IPv4 stack on a Linux TUN device.\n"
-    "Prints `listening on IPV4:PORT` once it listens.\n"
+    "Prints `listening on IPV4:PORT` for each --port once all listen.\n"
     "\n"
     "Server:\n"
-    "  --port N                   port to listen on (default 7)\n"
+    "  --port N                   port to listen on (default 7); repeat it to listen on\n"
+    "                             several ports in one process (at most 16)\n"
     "  --close-after BYTES        close each connection after echoing BYTES: the server\n"
     "                             becomes the active closer (default 0: echo until the\n"
     "                             peer's FIN, then close)\n"
     "  --max-conns N              exit 0 once N connections are fully released, TIME_WAIT\n"
-    "                             included (default 0: run until SIGINT/SIGTERM)\n";
+    "                             included (default 0: run until SIGINT/SIGTERM)\n"
+    "  --hold DURATION            delay each close (at the peer's FIN, or at --close-after)\n"
+    "                             by DURATION: the peer sits that long in FIN_WAIT_2, or\n"
+    "                             waits that long for the server's FIN (default 0)\n";
 
 static const char help_client[] =
     "Usage: echo-client [OPTION]...\n"
@@ -154,9 +167,23 @@ static const char help_client[] =
     "Exit 0 when every echo was verified, else 1 with one line per failed connection.\n"
     "\n"
     "Client:\n"
-    "  --connect IPV4:PORT        server (default 10.7.0.1:7, the kernel side)\n"
-    "  --count N                  connections to make (default 1)\n"
-    "  --concurrency N            connections open at once (default 1)\n"
+    "  --connect IPV4:PORT        server (default 10.7.0.1:7, the kernel side); repeat it\n"
+    "                             for several servers, used round-robin (at most 16)\n"
+    "  --count N                  connections to make (default 1; none with --duration)\n"
+    "  --concurrency N            connections open at once (default 1; 1024 with --rate)\n"
+    "  --rate N                   open N connections per second, paced: attempt k starts\n"
+    "                             at k/N s, whatever became of the others (default: none,\n"
+    "                             open one as soon as a slot is free). An attempt whose\n"
+    "                             time comes while --concurrency connections are open,\n"
+    "                             or that finds no free port, fails at once (EBUSY,\n"
+    "                             EADDRNOTAVAIL): the schedule never waits or bunches up\n"
+    "  --duration DURATION        open connections for DURATION, then let those open\n"
+    "                             finish and exit; with --count, whichever ends first\n"
+    "  --hold DURATION            keep each connection open DURATION after its echo was\n"
+    "                             verified, then close as configured (default 0)\n"
+    "  --json FILE                one JSON summary at exit ('-' = stdout): counts,\n"
+    "                             failures by errno, connect latency, rate, TIME_WAIT\n"
+    "                             peak, and a per-second timeline\n"
     "  --bytes N                  bytes sent and verified per connection (default 64)\n"
     "  --close-wait               wait for the server's FIN before closing: the client\n"
     "                             becomes the passive closer (default: close first)\n"
@@ -169,7 +196,12 @@ static const char help_client[] =
     "                             with ETIMEDOUT (default: none, SYN retries as Linux)\n"
     "  --timeout DURATION         a connection whose echo makes no progress (nothing\n"
     "                             written or read) for DURATION fails with ETIMEDOUT\n"
-    "                             and is reset (default: none, wait for ever)\n";
+    "                             and is reset (default: none, wait for ever)\n"
+    "\n"
+    "No free port (EADDRNOTAVAIL) without --rate: the attempt waits until a port frees\n"
+    "up (a TIME_WAIT entry expires or a connection ends), at most --connect-timeout;\n"
+    "without --connect-timeout it fails at once, and the attempts after it wait for a\n"
+    "port (never fail for want of one), so they go on at the pace ports free up.\n";
 
 static const char help_common[] =
     "\n"
@@ -231,6 +263,7 @@ static const char examples_server[] =
     "  echo-server --fault dup:in:fin          every FIN arrives twice\n"
     "  echo-server --close-after 64 --msl 5s --inject time_wait+200ms:rst\n"
     "                                          an in-window RST in TIME_WAIT (RFC 1337)\n"
+    "  echo-server --port 7 --port 8 --hold 2s two ports; the peer waits 2 s in FIN_WAIT_2\n"
     "  then from the kernel side:  nc 10.7.0.2 7\n";
 
 static const char examples_client[] =
@@ -244,7 +277,12 @@ static const char examples_client[] =
     "  echo-client --fault drop:in:any:p=0.02 --seed 7 --count 20\n"
     "  echo-client --fault delay=200ms:out:fin\n"
     "  echo-client --fault dup=3s:in:data:nth=1   an old duplicate 3 s later\n"
-    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n";
+    "  echo-client --connect-timeout 2s --timeout 5s   never hang on a silent server\n"
+    "  echo-client --ip-local-port-range 40000-40019 --msl 100ms --rate 300 --duration 2s\n"
+    "              --json -                  20 ports / 200 ms of TIME_WAIT: ~100 verified/s\n"
+    "  echo-client --ip-local-port-range 40000-40000 --connect 10.7.0.1:7\n"
+    "              --connect 10.7.0.1:8 --count 2   one port, two servers: TIME_WAIT pins\n"
+    "                                          the 4-tuple, not the port\n";
 
 static void print_help(const struct cli_opts *o, FILE *out)
 {
@@ -350,6 +388,48 @@ static int apply_name(struct cli_opts *o, const struct flag *f, const char *v, F
     return CLI_RUN;
 }
 
+/* --connect, repeatable: the first one given replaces the default destination. */
+static int apply_dest(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    struct cli_dest d;
+
+    if (cli_parse_hostport(v, &d.addr, &d.port) < 0)
+        return usage_error(o, err, "--%s: invalid '%s' (expected IPV4:PORT, e.g. 10.7.0.1:7)",
+                           f->name, v);
+    if (!o->dests_set)
+        o->ndests = 0;
+    if (o->ndests == CLI_MAX_ENDPOINTS)
+        return usage_error(o, err, "--%s: too many destinations (at most %d)", f->name,
+                           CLI_MAX_ENDPOINTS);
+    o->dests_set = true;
+    o->dests[o->ndests++] = d;
+    o->raddr = o->dests[0].addr;
+    o->rport = o->dests[0].port;
+    return CLI_RUN;
+}
+
+/* --port, repeatable: the first one given replaces the default port; each port once. */
+static int apply_port(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    uint64_t x;
+
+    if (cli_parse_uint(v, f->min, f->max, &x) < 0)
+        return usage_error(o, err,
+                           "--%s: invalid value '%s' (expected an integer from %llu to %llu)",
+                           f->name, v, (unsigned long long)f->min, (unsigned long long)f->max);
+    if (!o->ports_set)
+        o->nports = 0;
+    for (size_t i = 0; i < o->nports; i++)
+        if (o->ports[i] == x)
+            return usage_error(o, err, "--%s: port %s given twice", f->name, v);
+    if (o->nports == CLI_MAX_ENDPOINTS)
+        return usage_error(o, err, "--%s: too many ports (at most %d)", f->name, CLI_MAX_ENDPOINTS);
+    o->ports_set = true;
+    o->ports[o->nports++] = (uint16_t)x;
+    o->port = o->ports[0];
+    return CLI_RUN;
+}
+
 static int apply_address(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
 {
     switch (f->kind) {
@@ -363,10 +443,7 @@ static int apply_address(struct cli_opts *o, const struct flag *f, const char *v
         return usage_error(o, err, "--%s: invalid '%s' (expected IPV4/LEN, e.g. 10.7.0.1/24)",
                            f->name, v);
     case F_HOSTPORT:
-        if (cli_parse_hostport(v, &o->raddr, &o->rport) == 0)
-            return CLI_RUN;
-        return usage_error(o, err, "--%s: invalid '%s' (expected IPV4:PORT, e.g. 10.7.0.1:7)",
-                           f->name, v);
+        return apply_dest(o, f, v, err);
     default:
         if (cli_parse_range(v, &o->drv.engine.port_lo, &o->drv.engine.port_hi) == 0)
             return CLI_RUN;
@@ -530,6 +607,8 @@ static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, F
         return apply_address(o, f, v, err);
     case F_UINT:
         return apply_uint(o, f, v, err);
+    case F_PORTS:
+        return apply_port(o, f, v, err);
     case F_DUR:
         return apply_dur(o, f, v, err);
     case F_FAULT:
@@ -679,6 +758,8 @@ int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE 
         if ((rc = apply_flag(o, f, optarg, out, err)) != CLI_RUN)
             return rc;
         o->bytes_set |= strcmp(f->name, "bytes") == 0;
+        o->count_set |= strcmp(f->name, "count") == 0;
+        o->concurrency_set |= strcmp(f->name, "concurrency") == 0;
     }
     if (optind < argc)
         return usage_error(o, err, "unexpected argument '%s'", argv[optind]);

@@ -26,6 +26,15 @@ struct cli_payload {
     void *owned; /* the file's contents, freed by cli_free(); NULL for a STRING */
 };
 
+/* Most --connect destinations of echo-client, most --port listeners of echo-server. */
+#define CLI_MAX_ENDPOINTS 16
+
+/* One --connect IPV4:PORT. */
+struct cli_dest {
+    uint32_t addr;
+    uint16_t port;
+};
+
 enum cli_result {
     CLI_RUN = 0,   /* flags are good: run */
     CLI_DONE = 1,  /* --help or --version was printed: exit 0 */
@@ -48,22 +57,40 @@ struct cli_opts {
     uid_t uid;
     gid_t gid;
 
+    /* both: echo-client keeps a verified connection open this long before it closes;
+     * echo-server delays each close (at the peer's FIN or --close-after) this long */
+    uint64_t hold_us; /* 0: none */
+
     /* echo-server */
-    uint16_t port;
+    uint16_t port;                     /* ports[0] */
+    uint16_t ports[CLI_MAX_ENDPOINTS]; /* every --port, in order */
+    size_t nports;
+    bool ports_set; /* --port was given: the first replaces the default */
     uint64_t close_after;
     uint64_t max_conns;
 
     /* echo-client */
-    uint32_t raddr;
+    uint32_t raddr; /* dests[0] */
     uint16_t rport;
+    struct cli_dest dests[CLI_MAX_ENDPOINTS]; /* every --connect, in order; round-robin */
+    size_t ndests;
+    bool dests_set; /* --connect was given: the first replaces the default */
     uint64_t count, concurrency, bytes;
-    bool bytes_set;            /* --bytes was given: it and --send exclude each other */
+    bool count_set;        /* --count was given (else --duration alone bounds the run) */
+    bool concurrency_set;  /* --concurrency was given (else 1, or CLI_RATE_CONCURRENCY at --rate) */
+    uint64_t rate;         /* --rate: connections opened per second; 0: as fast as slots free */
+    uint64_t duration_us;  /* --duration: stop opening after this; 0: none */
+    const char *json_path; /* --json FILE ('-': stdout); NULL: none */
+    bool bytes_set;        /* --bytes was given: it and --send exclude each other */
     struct cli_payload send;   /* sent instead of --bytes of the pattern */
     struct cli_payload expect; /* what must come back; with --send and without it: no check */
     bool close_wait, wait_timewait;
     uint64_t connect_timeout_us; /* 0: none (the engine's SYN retries) */
     uint64_t timeout_us;         /* 0: none; else the longest a connection may make no progress */
 };
+
+/* --concurrency at --rate when not given: an open-loop schedule needs room. */
+#define CLI_RATE_CONCURRENCY 1024
 
 /* Fills o with docs/contract.md §3.2's defaults for app. */
 void cli_defaults(struct cli_opts *o, enum cli_app app);

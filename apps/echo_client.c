@@ -1,22 +1,36 @@
 /*
- * echo-client (docs/contract.md §3.4): makes --count connections, at most --concurrency
- * at a time, sends --bytes of a known pattern on each and checks that the
- * same bytes come back; --send sends a payload of the user's instead,
- * checked against --expect, or not at all. By default the client closes first once its echo
- * is verified (it takes TIME_WAIT); with --close-wait it waits for the
- * server's FIN (the passive close). Every connection is tried even when
- * others fail; each failure is one line naming the operation and the errno
- * text, and the exit status is 1 if there was any.
+ * echo-client (docs/contract.md §3.4): makes --count connections (or opens
+ * them for --duration), at most --concurrency at a time, to the --connect
+ * servers in turn; sends --bytes of a known pattern on each and checks that
+ * the same bytes come back; --send sends a payload of the user's instead,
+ * checked against --expect, or not at all. By default the client closes
+ * first once its echo is verified (it takes TIME_WAIT), after --hold if
+ * given; with --close-wait it waits for the server's FIN (the passive
+ * close). Every connection is tried even when others fail; each failure is
+ * one line naming the operation and the errno text, and the exit status is
+ * 1 if there was any.
  *
- * It exits once every connection has left the engine (FIN exchange done),
- * and with --wait-timewait only once the TIME_WAIT entries expired too.
- * --connect-timeout and --timeout bound the wait for a server that does not
- * answer or does not echo: the connection fails with ETIMEDOUT and is reset,
- * so that it leaves the engine at once (a graceful close could sit in
- * FIN_WAIT_2 for --tcp-fin-timeout). SIGINT or SIGTERM before every echo
- * was verified exits 1, saying how many were.
- * Losing the TUN device ends the run at once: one line naming the device
- * and the errno text, exit 1, the pcap and trace flushed.
+ * Pacing (§3.4 "Opening connections"): without --rate a connection starts as
+ * soon as a slot is free (a closed loop); with --rate N attempt k starts at
+ * k/N s after the start whatever became of the others (an open loop): an
+ * attempt that cannot start (no free slot: EBUSY; no free port:
+ * EADDRNOTAVAIL) fails in its own slot of the schedule, so a rate
+ * experiment measures a rate. Without --rate, no free port makes the
+ * attempt wait for one (a TIME_WAIT entry expiring, a connection ending),
+ * for at most --connect-timeout; without it the first such attempt fails
+ * and those after it wait. The wake-ups are tt_driver_wake_at(): no
+ * busy loop.
+ *
+ * It exits once opening is over and every connection has left the engine
+ * (FIN exchange done), and with --wait-timewait only once the TIME_WAIT
+ * entries expired too. --connect-timeout and --timeout bound the wait for
+ * a server that does not answer or does not echo: the connection fails
+ * with ETIMEDOUT and is reset, so that it leaves the engine at once (a
+ * graceful close could sit in FIN_WAIT_2 for --tcp-fin-timeout). SIGINT or
+ * SIGTERM before every echo was verified exits 1, saying how many were.
+ * --json writes the measurements (client_stats.c) at exit, whatever ended
+ * the run. Losing the TUN device ends the run at once: one line naming the
+ * device and the errno text, exit 1, the pcap and trace flushed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,17 +40,30 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client_stats.h"
 
 #define CHUNK 4096
+#define US_PER_S 1000000ULL
+#define FAILED_START_GAP 1000 /* µs between attempts that tt_connect() refuses at once */
 
 struct client;
 
 struct echo_conn {
     struct client *cl;
-    tt_conn_t *conn; /* NULL: the slot is free */
+    tt_conn_t *conn; /* NULL: not connected (yet), or gone */
     uint64_t idx;    /* connection number, from 1 */
+    const struct cli_dest *dest;
     uint64_t sent, verified;
-    uint64_t deadline; /* of --connect-timeout or --timeout (engine µs); TT_TIME_NEVER: none */
+    uint64_t begun;      /* when the attempt began (engine µs) */
+    uint64_t syn_us;     /* when tt_connect() sent the SYN */
+    uint64_t deadline;   /* of --connect-timeout or --timeout (engine µs); TT_TIME_NEVER: none */
+    uint64_t hold_end;   /* with holding: when --hold ends */
+    size_t port_gate;    /* with port_wait: ports in use at the last try; retried below it */
+    uint64_t port_retry; /* with port_wait and --tcp-tw-reuse 1: the next try by time */
+    bool active;         /* the slot is in use */
+    bool port_wait;      /* waiting for a free port (EADDRNOTAVAIL, no --rate) */
+    bool holding;        /* verified, kept open for --hold */
+    bool eof_seen;       /* the server's FIN arrived while holding */
     bool failed, echo_ok, closing, established;
 };
 
@@ -46,11 +73,23 @@ struct client {
     tt_engine_t *eng;
     struct echo_conn *slots;
     size_t nslots;
-    uint64_t started, finished, failures;
+    size_t *free_slots; /* a stack of the free slots' indices */
+    size_t nfree;
+    uint64_t count;    /* attempts to make: --count, or no bound with --duration alone */
+    uint64_t t0;       /* the start (engine µs) */
+    bool running;      /* t0 is set */
+    bool opening_over; /* no attempt will begin any more */
+    uint64_t open_end; /* when opening ended (for the rates of --json) */
+    bool starved;      /* an attempt found no free port (no --rate, no --connect-timeout) */
+    struct echo_conn *port_waiter; /* the attempt waiting for a free port, if any */
+    uint64_t next_try; /* without --rate: no attempt before this, after one failed at once */
+    uint64_t started, failures;
     uint64_t echoed;    /* connections whose echo was verified */
     uint64_t send_len;  /* bytes sent on each connection: --send's, or --bytes of the pattern */
     uint64_t check_len; /* bytes that must come back: --expect's, or the pattern sent */
     bool check;         /* false: --send without --expect, what comes back is not checked */
+    FILE *json;         /* --json's file, or NULL */
+    struct cl_stats cs;
 };
 
 /* The byte at offset off of connection idx: differs between connections and 256-byte blocks. */
@@ -59,34 +98,67 @@ static uint8_t pattern(uint64_t idx, uint64_t off)
     return (uint8_t)(off * 131 + (off >> 8) * 7 + idx * 17);
 }
 
-static void ec_fail_msg(struct echo_conn *ec, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static uint64_t cl_now(const struct client *cl)
+{
+    return tt_engine_now(cl->eng);
+}
 
-/* One line per failed connection: only its first failure is reported. */
-static void ec_fail_msg(struct echo_conn *ec, const char *fmt, ...)
+/* Ports (and connections) in use: what a failed tt_connect waits to see fall. */
+static size_t cl_ports_in_use(const struct client *cl)
+{
+    return tt_engine_conn_count(cl->eng) + tt_engine_timewait_count(cl->eng);
+}
+
+/* The TIME_WAIT gauge, sampled wherever it can have changed (docs/contract.md §8.5). */
+static void cl_sample_tw(struct client *cl)
+{
+    cs_sample_tw(&cl->cs, cl_now(cl), tt_engine_timewait_count(cl->eng),
+                 tt_engine_timewait_bytes(cl->eng));
+}
+
+static void cl_fail_vmsg(struct client *cl, uint64_t idx, const char *kind, const char *fmt,
+                         va_list ap)
+{
+    cl->failures++;
+    cs_failed(&cl->cs, cl_now(cl), kind);
+    fprintf(stderr, "echo-client: connection %llu: ", (unsigned long long)idx);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+static void ec_fail_msg(struct echo_conn *ec, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line per failed connection: only its first failure is reported. kind names it for
+ * --json: an errno name, EBADMSG (echo differs) or EOF (closed by the server too early). */
+static void ec_fail_msg(struct echo_conn *ec, const char *kind, const char *fmt, ...)
 {
     va_list ap;
 
     if (ec->failed)
         return;
     ec->failed = true;
-    ec->cl->failures++;
-    fprintf(stderr, "echo-client: connection %llu: ", (unsigned long long)ec->idx);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cl_fail_vmsg(ec->cl, ec->idx, kind, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static void ec_fail(struct echo_conn *ec, const char *op, int err)
 {
-    ec_fail_msg(ec, "%s: %s", op, tt_strerror(err));
+    ec_fail_msg(ec, cs_errno_name(err), "%s: %s", op, tt_strerror(err));
 }
 
+/* The slot is free again. */
 static void ec_finish(struct echo_conn *ec)
 {
+    struct client *cl = ec->cl;
+
     ec->conn = NULL;
-    ec->cl->finished++;
+    ec->active = false;
+    if (cl->port_waiter == ec)
+        cl->port_waiter = NULL;
+    cl->free_slots[cl->nfree++] = (size_t)(ec - cl->slots);
+    cl_sample_tw(cl);
 }
 
 static void ec_on_close(tt_conn_t *conn, int status)
@@ -107,6 +179,7 @@ static void ec_close_how(struct echo_conn *ec, bool reset)
     if (ec->closing)
         return;
     ec->closing = true;
+    ec->holding = false;
     ec->deadline = TT_TIME_NEVER; /* the engine bounds what follows */
     if (reset || (o->linger_on && o->linger_s == 0))
         rc = tt_conn_close_reset(ec->conn, ec_on_close);
@@ -121,13 +194,13 @@ static void ec_close(struct echo_conn *ec)
     ec_close_how(ec, false);
 }
 
-/* Progress was made: --timeout counts from now. */
+/* Progress was made: --timeout counts from now. Not while held open on purpose. */
 static void ec_progress(struct echo_conn *ec)
 {
     const struct cli_opts *o = ec->cl->o;
 
-    if (o->timeout_us != 0 && !ec->closing)
-        ec->deadline = tt_engine_now(ec->cl->eng) + o->timeout_us;
+    if (o->timeout_us != 0 && !ec->closing && !ec->holding)
+        ec->deadline = cl_now(ec->cl) + o->timeout_us;
 }
 
 static void ec_timeout(struct echo_conn *ec)
@@ -135,10 +208,10 @@ static void ec_timeout(struct echo_conn *ec)
     const struct cli_opts *o = ec->cl->o;
 
     if (!ec->established)
-        ec_fail_msg(ec, "connect: %s (not established within %llu ms)", tt_strerror(-ETIMEDOUT),
-                    (unsigned long long)(o->connect_timeout_us / 1000));
+        ec_fail_msg(ec, "ETIMEDOUT", "connect: %s (not established within %llu ms)",
+                    tt_strerror(-ETIMEDOUT), (unsigned long long)(o->connect_timeout_us / 1000));
     else
-        ec_fail_msg(ec,
+        ec_fail_msg(ec, "ETIMEDOUT",
                     "timeout: %s (no progress for %llu ms; %llu of %llu bytes sent, %llu echoed)",
                     tt_strerror(-ETIMEDOUT), (unsigned long long)(o->timeout_us / 1000),
                     (unsigned long long)ec->sent, (unsigned long long)ec->cl->send_len,
@@ -146,12 +219,30 @@ static void ec_timeout(struct echo_conn *ec)
     ec_close_how(ec, true);
 }
 
+/* --hold is over: close as configured (with --close-wait, once the server's FIN is in). */
+static void ec_hold_end(struct echo_conn *ec)
+{
+    ec->holding = false;
+    if (!ec->cl->o->close_wait || ec->eof_seen)
+        ec_close(ec);
+    else
+        ec_progress(ec); /* --timeout bounds the wait for the server's FIN */
+}
+
 static void ec_echo_done(struct echo_conn *ec)
 {
+    struct client *cl = ec->cl;
+
     ec->echo_ok = true;
-    ec->cl->echoed++;
-    if (!ec->cl->o->close_wait)
+    cl->echoed++;
+    cs_verified(&cl->cs, cl_now(cl));
+    if (cl->o->hold_us != 0) {
+        ec->holding = true;
+        ec->deadline = TT_TIME_NEVER;
+        ec->hold_end = cl_now(cl) + cl->o->hold_us;
+    } else if (!cl->o->close_wait) {
         ec_close(ec); /* the active close: this side will hold TIME_WAIT */
+    }
 }
 
 /* Verified once everything was sent and, unless nothing is checked, everything came back. */
@@ -209,14 +300,14 @@ static bool ec_verify(struct echo_conn *ec, const uint8_t *buf, size_t n)
     for (size_t i = 0; i < n && cl->check; i++) {
         uint64_t off = ec->verified + i;
         if (off >= cl->check_len) {
-            ec_fail_msg(ec,
+            ec_fail_msg(ec, "EBADMSG",
                         expect ? "verify: more bytes than the %llu of --expect"
                                : "verify: more bytes echoed than the %llu sent",
                         (unsigned long long)cl->check_len);
             return false;
         }
         if (buf[i] != (expect ? expect[off] : pattern(ec->idx, off))) {
-            ec_fail_msg(ec,
+            ec_fail_msg(ec, "EBADMSG",
                         expect ? "verify: reply differs from --expect at byte %llu"
                                : "verify: echo differs at byte %llu",
                         (unsigned long long)off);
@@ -231,11 +322,16 @@ static void ec_on_eof(struct echo_conn *ec)
 {
     const struct client *cl = ec->cl;
 
+    if (ec->holding) { /* the close waits for the end of --hold */
+        ec->eof_seen = true;
+        return;
+    }
     if (!ec->echo_ok && cl->check && ec->verified < cl->check_len)
-        ec_fail_msg(ec, "read: connection closed by the server after %llu of %llu bytes",
+        ec_fail_msg(ec, "EOF", "read: connection closed by the server after %llu of %llu bytes",
                     (unsigned long long)ec->verified, (unsigned long long)cl->check_len);
     else if (!ec->echo_ok)
-        ec_fail_msg(ec, "read: connection closed by the server after %llu of %llu bytes were sent",
+        ec_fail_msg(ec, "EOF",
+                    "read: connection closed by the server after %llu of %llu bytes were sent",
                     (unsigned long long)ec->sent, (unsigned long long)cl->send_len);
     ec_close(ec); /* with --close-wait: the passive close, LAST_ACK */
 }
@@ -266,7 +362,8 @@ static void ec_on_read(tt_conn_t *conn, const uint8_t *buf, ssize_t nread)
 static void ec_on_connect(tt_conn_t *conn, int status)
 {
     struct echo_conn *ec = tt_conn_get_data(conn);
-    const struct cli_opts *o = ec->cl->o;
+    struct client *cl = ec->cl;
+    const struct cli_opts *o = cl->o;
     int rc;
 
     if (status < 0) {
@@ -275,6 +372,7 @@ static void ec_on_connect(tt_conn_t *conn, int status)
         return;
     }
     ec->established = true;
+    cs_established(&cl->cs, cl_now(cl), cl_now(cl) - ec->syn_us);
     ec->deadline = TT_TIME_NEVER;
     ec_progress(ec);
     if (o->linger_on)
@@ -288,59 +386,264 @@ static void ec_on_connect(tt_conn_t *conn, int status)
     ec_send(ec); /* with nothing to send or check, this is the end of the echo */
 }
 
-static void cl_start(struct client *cl, struct echo_conn *ec)
+/* tt_connect() for ec; 0, or its error (the attempt is still ec's to settle). */
+static int ec_connect(struct echo_conn *ec)
+{
+    struct client *cl = ec->cl;
+    tt_conn_t *conn;
+    int rc = tt_connect(cl->eng, ec->dest->addr, ec->dest->port, ec_on_connect, &conn);
+
+    if (rc < 0)
+        return rc;
+    ec->port_wait = false;
+    ec->syn_us = cl_now(cl);
+    ec->conn = conn;
+    tt_conn_set_data(conn, ec);
+    return 0;
+}
+
+/* --tcp-tw-reuse 1: an entry becomes reusable by growing old, with no count falling, so the
+ * waiting attempt also tries again every TW_REUSE_POLL (docs/contract.md §3.4). */
+#define TW_REUSE_POLL 50000
+
+/* The attempt waits for a port to free up (docs/contract.md §3.4 "Opening connections"). */
+static void ec_wait_port(struct echo_conn *ec)
+{
+    struct client *cl = ec->cl;
+
+    ec->port_wait = true;
+    ec->port_gate = cl_ports_in_use(cl);
+    ec->port_retry = TT_TIME_NEVER;
+    if (tt_engine_config(cl->eng)->tcp_tw_reuse)
+        ec->port_retry = cl_now(cl) + TW_REUSE_POLL;
+    cl->port_waiter = ec;
+}
+
+/* Retries the waiting attempt once a port may have freed up: fewer in use than at its last
+ * try (or, with --tcp-tw-reuse 1, its poll time came). */
+static void cl_retry_port(struct client *cl)
+{
+    struct echo_conn *ec = cl->port_waiter;
+    int rc;
+
+    if (ec == NULL || (cl_ports_in_use(cl) >= ec->port_gate && cl_now(cl) < ec->port_retry))
+        return;
+    rc = ec_connect(ec);
+    if (rc == 0) {
+        cl->port_waiter = NULL;
+    } else if (rc == -EADDRNOTAVAIL) {
+        ec_wait_port(ec);
+    } else {
+        ec_fail(ec, "connect", rc);
+        ec_finish(ec);
+    }
+}
+
+/* A new attempt number, counted. */
+static uint64_t cl_begin(struct client *cl)
+{
+    cs_attempt(&cl->cs, cl_now(cl));
+    return ++cl->started;
+}
+
+static void cl_fail_attempt(struct client *cl, uint64_t idx, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* An attempt that never had a slot (--rate with --concurrency full). */
+static void cl_fail_attempt(struct client *cl, uint64_t idx, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cl_fail_vmsg(cl, idx, kind, fmt, ap);
+    va_end(ap);
+}
+
+/* Begins the next attempt in a free slot, towards the next --connect in turn. False when it
+ * failed at once (tt_connect() refused it). */
+static bool cl_start(struct client *cl)
 {
     const struct cli_opts *o = cl->o;
-    tt_conn_t *conn;
+    struct echo_conn *ec = &cl->slots[cl->free_slots[--cl->nfree]];
     int rc;
 
     memset(ec, 0, sizeof(*ec));
     ec->cl = cl;
-    ec->idx = ++cl->started;
+    ec->active = true;
+    ec->idx = cl_begin(cl);
+    ec->dest = &o->dests[(ec->idx - 1) % o->ndests];
+    ec->begun = cl_now(cl);
     ec->deadline = TT_TIME_NEVER;
     if (o->connect_timeout_us != 0)
-        ec->deadline = tt_engine_now(cl->eng) + o->connect_timeout_us;
-    rc = tt_connect(cl->eng, o->raddr, o->rport, ec_on_connect, &conn);
-    if (rc < 0) {
-        ec_fail(ec, "connect", rc);
-        cl->finished++;
-        return;
+        ec->deadline = ec->begun + o->connect_timeout_us;
+    rc = ec_connect(ec);
+    if (rc == 0)
+        return true;
+    /* No free port: at --rate the attempt fails in its slot of the schedule; else it waits
+     * for a port, at most --connect-timeout, or fails once and makes the next ones wait. */
+    if (rc == -EADDRNOTAVAIL && o->rate == 0 && (o->connect_timeout_us != 0 || cl->starved)) {
+        ec_wait_port(ec);
+        return true;
     }
-    ec->conn = conn;
-    tt_conn_set_data(conn, ec);
+    if (rc == -EADDRNOTAVAIL)
+        cl->starved = true;
+    ec_fail(ec, "connect", rc);
+    ec_finish(ec);
+    return false;
 }
 
-/* Fails the connections whose deadline passed; returns the earliest one left. */
-static uint64_t cl_deadlines(struct client *cl)
+/* When attempt k (from 0) of --rate is due: k/N s after the start. */
+static uint64_t cl_slot_time(const struct client *cl, uint64_t k)
 {
-    uint64_t now = tt_engine_now(cl->eng), next = TT_TIME_NEVER;
+    uint64_t n = cl->o->rate;
+
+    /* k * 10^6 / n without overflowing for any k a --duration can reach */
+    return cl->t0 + k / n * US_PER_S + k % n * US_PER_S / n;
+}
+
+static void cl_end_opening(struct client *cl, uint64_t when)
+{
+    if (cl->opening_over)
+        return;
+    cl->opening_over = true;
+    cl->open_end = when;
+}
+
+/* Opening stops after --count attempts or at the end of --duration, whichever comes first. */
+static bool cl_may_open(struct client *cl, uint64_t at)
+{
+    const struct cli_opts *o = cl->o;
+
+    if (cl->opening_over)
+        return false;
+    if (o->duration_us != 0 && at >= cl->t0 + o->duration_us) {
+        cl_end_opening(cl, cl->t0 + o->duration_us);
+        return false;
+    }
+    if (cl->started >= cl->count) {
+        /* The last slot of --rate ends 1/N s after it began; without --rate the attempts
+         * take the whole run (cl_run sets open_end at its end). */
+        cl_end_opening(cl, o->rate != 0 ? cl_slot_time(cl, cl->started) : TT_TIME_NEVER);
+        return false;
+    }
+    return true;
+}
+
+/* --rate: every attempt whose time has come begins, or fails in its slot. */
+static void cl_open_paced(struct client *cl)
+{
+    uint64_t now = cl_now(cl);
+
+    while (cl_may_open(cl, cl_slot_time(cl, cl->started)) && cl_slot_time(cl, cl->started) <= now) {
+        if (cl->nfree > 0) {
+            (void)cl_start(cl); /* a failure takes its slot of the schedule */
+            continue;
+        }
+        /* Concurrency is full: the attempt fails rather than waits, so the schedule keeps
+         * its pace and the offered rate stays the one asked for. */
+        uint64_t idx = cl_begin(cl);
+        cl_fail_attempt(cl, idx, "EBUSY", "connect: %s (%llu connections open: --concurrency)",
+                        tt_strerror(-EBUSY), (unsigned long long)cl->nslots);
+    }
+}
+
+/* Without --rate: fill the free slots, unless an attempt is waiting for a port. An attempt
+ * that failed at once (no memory; the first without a port) frees its slot at once: the next
+ * one waits for the next millisecond rather than spinning through --count (or --duration). */
+static void cl_open_closed_loop(struct client *cl)
+{
+    uint64_t now = cl_now(cl);
+
+    cl_retry_port(cl);
+    if (now < cl->next_try)
+        return;
+    while (cl_may_open(cl, now) && cl->port_waiter == NULL && cl->nfree > 0) {
+        if (!cl_start(cl)) {
+            cl->next_try = now + FAILED_START_GAP;
+            return;
+        }
+    }
+}
+
+/* When the next attempt is due (TT_TIME_NEVER: none, or as soon as a slot frees up). */
+static uint64_t cl_next_open(struct client *cl)
+{
+    const struct cli_opts *o = cl->o;
+    uint64_t next = TT_TIME_NEVER;
+
+    if (cl->opening_over)
+        return TT_TIME_NEVER;
+    if (o->rate != 0)
+        next = cl_slot_time(cl, cl->started);
+    else if (cl->next_try > cl_now(cl))
+        next = cl->next_try;
+    if (o->duration_us != 0 && cl->t0 + o->duration_us < next)
+        next = cl->t0 + o->duration_us;
+    return next;
+}
+
+/* Fails the attempts whose deadline passed and ends the holds that are over. */
+static void cl_expire(struct client *cl, uint64_t now)
+{
+    for (size_t i = 0; i < cl->nslots; i++) {
+        struct echo_conn *ec = &cl->slots[i];
+        if (!ec->active || ec->closing)
+            continue;
+        if (ec->port_wait && ec->deadline <= now) {
+            ec_fail_msg(ec, "EADDRNOTAVAIL", "connect: %s (no port free within %llu ms)",
+                        tt_strerror(-EADDRNOTAVAIL),
+                        (unsigned long long)(cl->o->connect_timeout_us / 1000));
+            ec_finish(ec);
+        } else if (ec->conn != NULL && ec->deadline <= now) {
+            ec_timeout(ec);
+        } else if (ec->holding && ec->hold_end <= now) {
+            ec_hold_end(ec);
+        }
+    }
+}
+
+/* The earliest deadline or end of a hold left. */
+static uint64_t cl_next_deadline(const struct client *cl)
+{
+    uint64_t next = TT_TIME_NEVER;
 
     for (size_t i = 0; i < cl->nslots; i++) {
-        struct echo_conn *ec = &cl->slots[i];
-        if (ec->conn != NULL && !ec->closing && ec->deadline <= now)
-            ec_timeout(ec);
-    }
-    for (size_t i = 0; i < cl->nslots; i++) {
-        struct echo_conn *ec = &cl->slots[i];
-        if (ec->conn != NULL && !ec->closing && ec->deadline < next)
+        const struct echo_conn *ec = &cl->slots[i];
+        if (!ec->active || ec->closing)
+            continue;
+        if (ec->deadline < next)
             next = ec->deadline;
+        if (ec->port_wait && ec->port_retry < next)
+            next = ec->port_retry;
+        if (ec->holding && ec->hold_end < next)
+            next = ec->hold_end;
     }
     return next;
 }
 
-/* Each loop iteration: time out, fill the free slots, then see whether everything is over. */
+/* Each loop iteration: expire, open what is due, then see whether everything is over. */
 static void cl_check(tt_driver_t *drv, void *ctx)
 {
     struct client *cl = ctx;
+    uint64_t now = cl_now(cl), wake;
 
-    cl_deadlines(cl);
-    for (size_t i = 0; i < cl->nslots; i++) {
-        while (cl->slots[i].conn == NULL && cl->started < cl->o->count)
-            cl_start(cl, &cl->slots[i]);
+    if (!cl->running) {
+        cl->running = true;
+        cl->t0 = now;
+        cl->cs.t0 = now;
     }
-    /* Nothing else may wake the loop when a server is silent. */
-    tt_driver_wake_at(drv, cl_deadlines(cl));
-    if (cl->finished < cl->o->count || tt_engine_conn_count(cl->eng) != 0)
+    cl_sample_tw(cl);
+    cl_expire(cl, now);
+    if (cl->o->rate != 0)
+        cl_open_paced(cl);
+    else
+        cl_open_closed_loop(cl);
+    /* Nothing else may wake the loop when a server is silent or the next slot is due. */
+    wake = cl_next_deadline(cl);
+    if (cl_next_open(cl) < wake)
+        wake = cl_next_open(cl);
+    tt_driver_wake_at(drv, wake);
+    if (!cl->opening_over || cl->nfree < cl->nslots || tt_engine_conn_count(cl->eng) != 0)
         return;
     if (cl->o->wait_timewait && tt_engine_timewait_count(cl->eng) != 0)
         return;
@@ -350,20 +653,42 @@ static void cl_check(tt_driver_t *drv, void *ctx)
 static void cl_summary(const struct client *cl)
 {
     fprintf(stderr, "echo-client: %llu connections, %llu verified, %llu failed\n",
-            (unsigned long long)cl->started, (unsigned long long)(cl->finished - cl->failures),
+            (unsigned long long)cl->started, (unsigned long long)cl->echoed,
             (unsigned long long)cl->failures);
 }
 
 /* SIGINT or SIGTERM ended the run: a success only if every echo had been verified. */
 static int cl_interrupted(const struct client *cl, int signum)
 {
-    if (cl->echoed < cl->o->count) {
+    const char *sig = signum == SIGINT ? "SIGINT" : "SIGTERM";
+
+    if (cl->opening_over && cl->echoed == cl->started)
+        return cl->failures > 0 ? 1 : 0;
+    if (cl->count != UINT64_MAX)
         fprintf(stderr, "echo-client: %s before every echo was verified: %llu of %llu verified\n",
-                signum == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)cl->echoed,
-                (unsigned long long)cl->o->count);
+                sig, (unsigned long long)cl->echoed, (unsigned long long)cl->count);
+    else
+        fprintf(stderr, "echo-client: %s before --duration ended: %llu of %llu verified\n", sig,
+                (unsigned long long)cl->echoed, (unsigned long long)cl->started);
+    return 1;
+}
+
+/* --json: the summary, whatever ended the run. */
+static int cl_write_json(struct client *cl, int status)
+{
+    struct cs_run run = {cl_now(cl), cl->opening_over ? cl->open_end : cl_now(cl), cl->o->rate,
+                         status};
+    bool to_stdout = cl->json == stdout;
+    int rc = cs_write_json(&cl->cs, &run, cl->json);
+
+    if ((to_stdout ? fflush(cl->json) : fclose(cl->json)) != 0)
+        rc = -EIO;
+    cl->json = NULL;
+    if (rc < 0) {
+        fprintf(stderr, "echo-client: --json %s: %s\n", cl->o->json_path, strerror(-rc));
         return 1;
     }
-    return cl->failures > 0 ? 1 : 0;
+    return status;
 }
 
 static int cl_run(struct client *cl, const struct cli_opts *o)
@@ -385,18 +710,25 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
         fprintf(stderr, "echo-client: interface %s, seed %llu, ISN key %s\n",
                 tt_driver_ifname(cl->drv), (unsigned long long)tt_driver_seed(cl->drv),
                 tt_driver_isn_key(cl->drv) ? tt_driver_isn_key(cl->drv) : "from the seed");
+    cs_init(&cl->cs, tt_engine_now(cl->eng));
     tt_driver_set_check_cb(cl->drv, cl_check, cl);
     rc = tt_driver_run(cl->drv);
     if (tt_driver_error(cl->drv) != NULL)
         fprintf(stderr, "echo-client: %s\n", tt_driver_error(cl->drv));
     else if (tt_driver_signal(cl->drv) != 0)
         rc = cl_interrupted(cl, tt_driver_signal(cl->drv));
+    rc = rc < 0 ? 1 : rc;           /* the device was lost */
+    cl_end_opening(cl, cl_now(cl)); /* a signal ended it, or it is already over */
+    if (cl->open_end == TT_TIME_NEVER)
+        cl->open_end = cl_now(cl); /* without --rate: the run's end */
     if (o->verbose) {
         tt_driver_print_stats(cl->drv, stderr);
         cl_summary(cl);
     }
+    if (cl->json != NULL)
+        rc = cl_write_json(cl, rc);
     tt_driver_free(cl->drv);
-    return rc < 0 ? 1 : rc; /* the device was lost */
+    return rc;
 }
 
 /* What each connection sends and what must come back (--send, --expect, --bytes). */
@@ -407,21 +739,58 @@ static void cl_payloads(struct client *cl, const struct cli_opts *o)
     cl->check_len = o->expect.data != NULL ? o->expect.len : cl->send_len;
 }
 
+/* --count, or no bound when --duration alone ends the opening; --concurrency, or
+ * CLI_RATE_CONCURRENCY at --rate; the slots are no more than the attempts can use. */
+static void cl_limits(struct client *cl, const struct cli_opts *o)
+{
+    uint64_t conc = o->concurrency;
+
+    cl->count = o->duration_us != 0 && !o->count_set ? UINT64_MAX : o->count;
+    if (o->rate != 0 && !o->concurrency_set)
+        conc = CLI_RATE_CONCURRENCY;
+    cl->nslots = (size_t)(conc < cl->count ? conc : cl->count);
+}
+
+/* --json FILE, opened before the device (and --user), so that a bad path fails first. */
+static int cl_open_json(struct client *cl, const struct cli_opts *o)
+{
+    if (o->json_path == NULL)
+        return 0;
+    if (strcmp(o->json_path, "-") == 0) {
+        cl->json = stdout;
+        return 0;
+    }
+    cl->json = fopen(o->json_path, "we");
+    if (cl->json != NULL)
+        return 0;
+    fprintf(stderr, "echo-client: --json %s: %s\n", o->json_path, strerror(errno));
+    return -1;
+}
+
 static int cl_main(const struct cli_opts *o)
 {
     struct client cl;
-    int rc;
+    int rc = 1;
 
     memset(&cl, 0, sizeof(cl));
     cl.o = o;
     cl_payloads(&cl, o);
-    cl.nslots = (size_t)(o->concurrency < o->count ? o->concurrency : o->count);
+    cl_limits(&cl, o);
     cl.slots = calloc(cl.nslots, sizeof(*cl.slots));
-    if (cl.slots == NULL) {
+    cl.free_slots = calloc(cl.nslots, sizeof(*cl.free_slots));
+    if (cl.slots == NULL || cl.free_slots == NULL) {
         fprintf(stderr, "echo-client: %s\n", strerror(ENOMEM));
-        return 1;
+    } else if (cl_open_json(&cl, o) == 0) {
+        /* Slot 0 is used first: the stack's top is the end. */
+        for (size_t i = 0; i < cl.nslots; i++)
+            cl.free_slots[i] = cl.nslots - 1 - i;
+        cl.nfree = cl.nslots;
+        rc = cl_run(&cl, o);
     }
-    rc = cl_run(&cl, o);
+    if (cl.json != NULL && cl.json != stdout)
+        fclose(cl.json);
+    cs_free(&cl.cs);
+    free(cl.free_slots);
     free(cl.slots);
     return rc;
 }

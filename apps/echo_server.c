@@ -1,10 +1,11 @@
 /*
- * echo-server (docs/contract.md §3.3): echoes every connection on --port of the stack's
- * address. By default the peer closes first and the server follows
- * (CLOSE_WAIT -> LAST_ACK: the passive close); with --close-after the
- * server closes first and so takes TIME_WAIT. --max-conns makes it exit
- * once that many connections are fully gone, TIME_WAIT included, which is
- * what a test of TIME_WAIT's length waits for.
+ * echo-server (docs/contract.md §3.3): echoes every connection on each --port of the
+ * stack's address (one listener per port, all on one engine and TUN device). By default the peer
+ * closes first and the server follows (CLOSE_WAIT -> LAST_ACK: the passive close); with
+ * --close-after the server closes first and so takes TIME_WAIT. --max-conns makes it exit once that
+ * many connections are fully gone, TIME_WAIT included, which is what a test of TIME_WAIT's length
+ * waits for. --hold delays each close, so that the peer sits in FIN_WAIT_2 (or waits for our FIN)
+ * that long; the wake-up for the holds is the driver's tt_driver_wake_at().
  *
  * Back-pressure: when the send buffer is full, the rest of the data waits
  * in the session and reading stops until the engine reports room again.
@@ -28,7 +29,7 @@ struct server {
     const struct cli_opts *o;
     tt_driver_t *drv;
     tt_engine_t *eng;
-    tt_listener_t *listener;
+    tt_listener_t *listeners[CLI_MAX_ENDPOINTS]; /* one per --port; NULL once closed */
     uint64_t accepted;
     struct session *sessions; /* live ones, freed at exit if the engine still held them */
 };
@@ -43,6 +44,8 @@ struct session {
     bool eof;       /* the peer's FIN arrived */
     bool limit_hit; /* --close-after reached */
     bool closing;
+    bool holding;      /* --hold: the close waits until close_at */
+    uint64_t close_at; /* engine µs */
     char peer[24];
 };
 
@@ -91,10 +94,19 @@ static void sess_close(struct session *s)
         sess_free(s);
 }
 
+/* Closes once the peer's FIN or --close-after came and all is echoed; --hold delays it. */
 static void sess_maybe_close(struct session *s)
 {
-    if ((s->eof || s->limit_hit) && s->pend_len == 0)
+    const struct cli_opts *o = s->srv->o;
+
+    if (!(s->eof || s->limit_hit) || s->pend_len != 0 || s->holding)
+        return;
+    if (o->hold_us == 0) {
         sess_close(s);
+        return;
+    }
+    s->holding = true;
+    s->close_at = tt_engine_now(s->srv->eng) + o->hold_us;
 }
 
 static int sess_pend(struct session *s, const uint8_t *buf, size_t n)
@@ -242,9 +254,30 @@ static void srv_on_connection(tt_listener_t *l, int status)
     while ((max == 0 || srv->accepted < max) && tt_accept(l, &conn) == 0)
         srv_accept_one(srv, conn);
     if (max != 0 && srv->accepted >= max) {
-        tt_listener_close(l); /* no more: later SYNs are refused */
-        srv->listener = NULL;
+        /* no more, on any port: later SYNs are refused */
+        for (size_t i = 0; i < srv->o->nports; i++) {
+            if (srv->listeners[i] != NULL)
+                tt_listener_close(srv->listeners[i]);
+            srv->listeners[i] = NULL;
+        }
     }
+}
+
+/* --hold: closes the sessions whose hold is over; returns the earliest hold left. */
+static uint64_t srv_holds(struct server *srv)
+{
+    uint64_t now = tt_engine_now(srv->eng), next = TT_TIME_NEVER;
+    struct session *s = srv->sessions;
+
+    while (s != NULL) {
+        struct session *n = s->next; /* sess_close may free s */
+        if (s->holding && !s->closing && s->close_at <= now)
+            sess_close(s);
+        else if (s->holding && !s->closing && s->close_at < next)
+            next = s->close_at;
+        s = n;
+    }
+    return next;
 }
 
 /* --max-conns: done when every accepted connection is gone from the engine, TIME_WAIT too. */
@@ -252,23 +285,29 @@ static void srv_check(tt_driver_t *drv, void *ctx)
 {
     struct server *srv = ctx;
 
+    if (srv->o->hold_us != 0)
+        tt_driver_wake_at(drv, srv_holds(srv));
     if (srv->o->max_conns == 0 || srv->accepted < srv->o->max_conns || srv->sessions != NULL)
         return;
     if (tt_engine_conn_count(srv->eng) == 0 && tt_engine_timewait_count(srv->eng) == 0)
         tt_driver_stop(drv, 0);
 }
 
+/* A listener on each --port, each announced on its own line once it listens. */
 static int srv_listen(struct server *srv)
 {
     char a[16];
-    int rc = tt_listen(srv->eng, srv->o->port, BACKLOG, srv_on_connection, &srv->listener);
 
-    if (rc < 0) {
-        fprintf(stderr, "echo-server: listen on port %u: %s\n", srv->o->port, tt_strerror(rc));
-        return rc;
+    for (size_t i = 0; i < srv->o->nports; i++) {
+        uint16_t port = srv->o->ports[i];
+        int rc = tt_listen(srv->eng, port, BACKLOG, srv_on_connection, &srv->listeners[i]);
+        if (rc < 0) {
+            fprintf(stderr, "echo-server: listen on port %u: %s\n", port, tt_strerror(rc));
+            return rc;
+        }
+        tt_listener_set_data(srv->listeners[i], srv);
+        printf("listening on %s:%u\n", cli_ipv4_str(srv->o->drv.engine.addr, a), port);
     }
-    tt_listener_set_data(srv->listener, srv);
-    printf("listening on %s:%u\n", cli_ipv4_str(srv->o->drv.engine.addr, a), srv->o->port);
     fflush(stdout);
     return 0;
 }

@@ -176,12 +176,15 @@ def linux_holds_time_wait():
 
 def test_port_exhaustion_eaddrnotavail():
     """20 ports, 25 connections, TIME_WAIT 60 s: the first 20 use the whole
-    range and hold it; the last 5 fail with EADDRNOTAVAIL at once."""
+    range and hold it; the last 5 fail with EADDRNOTAVAIL at once. At
+    --rate an attempt without a port fails in its slot (docs/contract.md
+    §3.4); without --rate the 22nd would wait for a port (60 s)."""
     name = "knobs_port_exhaustion"
     linux0 = ti.linux_nstat("TcpPassiveOpens")
     srv = ti.LinuxEchoServer()
     try:
-        cli = run_client(name, "--ip-local-port-range", RANGE, "--count", "25")
+        cli = run_client(name, "--ip-local-port-range", RANGE, "--count", "25", "--rate",
+                         "1000")
     finally:
         srv.close()
     assert cli.rc == 1, f"exit {cli.rc}: {cli.stderr}"
@@ -218,9 +221,9 @@ def test_tw_reuse_once_oldest_entry_is_older_than_1s():
     """--tcp-tw-reuse 1 (timestamps on): the Linux server delays each echo by
     80 ms, so the 21st connect comes > 1.6 s after the first entry began, and
     takes the 4-tuple of an entry more than 1 s old (Linux's
-    tcp_twsk_unique). echo-client cannot wait and retry by itself: like
-    connect(2) it fails at once when no port is free, so the pace comes from
-    the server."""
+    tcp_twsk_unique). The pace comes from the server, so that the connect
+    finds a reusable entry at once (an attempt that found none would wait
+    and try again, docs/contract.md §3.4)."""
     name = "knobs_tw_reuse"
     srv = ti.LinuxEchoServer(delay=0.08)
     try:
@@ -282,11 +285,12 @@ def test_tw_reuse_once_oldest_entry_is_older_than_1s():
 
 
 def test_tw_reuse_not_before_1s_nor_without_timestamps():
-    """--tcp-tw-reuse 1 takes nothing younger than 1 s (no pacing: the 5
-    extra connects fail), and nothing at all without timestamps (paced as
-    above, entries > 1 s old, still EADDRNOTAVAIL)."""
-    for label, delay, extra in (("young", 0.0, []),
-                                ("nots", 0.08, ["--tcp-timestamps", "0"])):
+    """--tcp-tw-reuse 1 takes nothing younger than 1 s (--rate 1000: the 5
+    extra connects come within 25 ms and fail), and nothing at all without
+    timestamps (--rate 10: the entries are > 1 s old, still EADDRNOTAVAIL).
+    At --rate an attempt without a port fails in its slot (§3.4)."""
+    for label, delay, extra in (("young", 0.0, ["--rate", "1000"]),
+                                ("nots", 0.08, ["--tcp-timestamps", "0", "--rate", "10"])):
         name = "knobs_tw_reuse_" + label
         srv = ti.LinuxEchoServer(delay=delay)
         try:

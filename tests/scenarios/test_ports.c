@@ -106,6 +106,27 @@ static void time_wait_holds_the_port_until_2msl(void **state)
     assert_int_equal(connect_port(h, H_PEER_ADDR, H_SERVICE_PORT), 40000);
 }
 
+/* TIME_WAIT pins its 4-tuple, not the local port: as Linux's connect
+ * (__inet_hash_connect) checks the whole 4-tuple, the only port, in
+ * TIME_WAIT towards one peer, serves another peer port and another peer at
+ * once, and stays refused for the 4-tuple it pins (docs/contract.md §2.7 item 2). */
+static void time_wait_pins_the_4tuple_not_the_port(void **state)
+{
+    struct harness *h = *state;
+    set_range(h, 40000, 40000);
+    h_reach_established_active(h);
+    h_close(h);
+    h_expect(h, TCP_FIN | TCP_ACK, ISS + 1, IRS + 1);
+    h_send(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 2, IRS + 2);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+    assert_int_equal(connect_port(h, H_PEER_ADDR, H_SERVICE_PORT + 1), 40000);
+    assert_int_equal(connect_port(h, H_PEER_ADDR + 1, H_SERVICE_PORT), 40000);
+    tt_conn_t *c;
+    assert_int_equal(tt_connect(h->eng, H_PEER_ADDR, H_SERVICE_PORT, NULL, &c), -EADDRNOTAVAIL);
+    assert_int_equal(tt_engine_timewait_count(h->eng), 1);
+}
+
 /* A listening port is never handed out as an ephemeral one (Linux: its bind
  * bucket is not shareable). */
 static void listening_port_is_skipped(void **state)
@@ -137,6 +158,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(exhausted_range_fails_with_eaddrnotavail, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(same_port_serves_other_peers, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(time_wait_pins_the_4tuple_not_the_port, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(time_wait_holds_the_port_until_2msl, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(listening_port_is_skipped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(start_port_depends_on_the_peer, h_setup, h_teardown),

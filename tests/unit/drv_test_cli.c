@@ -362,6 +362,78 @@ static void app_flags_are_stored(void **state)
     assert_int_equal(R.o.rport, 7); /* --connect-timeout is not --connect */
 }
 
+/* Repeatable --connect (echo-client) and --port (echo-server): the first replaces the default. */
+static void endpoints_are_repeatable(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_CLIENT, ""), CLI_RUN);
+    assert_int_equal(R.o.ndests, 1);
+    assert_int_equal(R.o.dests[0].addr, 0x0a070001);
+    assert_int_equal(R.o.dests[0].port, 7);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--connect 10.7.0.1:8 --connect 10.7.0.3:9"), CLI_RUN);
+    assert_int_equal(R.o.ndests, 2);
+    assert_int_equal(R.o.dests[0].port, 8);
+    assert_int_equal(R.o.dests[1].addr, 0x0a070003);
+    assert_int_equal(R.o.dests[1].port, 9);
+    assert_int_equal(R.o.raddr, 0x0a070001); /* raddr/rport: the first */
+    assert_int_equal(R.o.rport, 8);
+
+    char args[1024] = "";
+    for (int i = 0; i < CLI_MAX_ENDPOINTS; i++)
+        snprintf(args + strlen(args), sizeof(args) - strlen(args), "--connect 10.7.0.1:%d ", i + 1);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, args), CLI_RUN);
+    assert_int_equal(R.o.ndests, CLI_MAX_ENDPOINTS);
+    strcat(args, "--connect 10.7.0.1:99");
+    expect_usage(CLI_ECHO_CLIENT, args, "--connect: too many destinations (at most 16)");
+
+    assert_int_equal(parse(CLI_ECHO_SERVER, ""), CLI_RUN);
+    assert_int_equal(R.o.nports, 1);
+    assert_int_equal(R.o.ports[0], 7);
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--port 8 --port 7"), CLI_RUN);
+    assert_int_equal(R.o.nports, 2);
+    assert_int_equal(R.o.ports[0], 8);
+    assert_int_equal(R.o.ports[1], 7);
+    assert_int_equal(R.o.port, 8);
+    expect_usage(CLI_ECHO_SERVER, "--port 8 --port 8", "--port: port 8 given twice");
+    expect_usage(CLI_ECHO_SERVER, "--port 8 --port 0", "--port");
+    args[0] = '\0';
+    for (int i = 0; i <= CLI_MAX_ENDPOINTS; i++)
+        snprintf(args + strlen(args), sizeof(args) - strlen(args), "--port %d ", i + 1);
+    expect_usage(CLI_ECHO_SERVER, args, "--port: too many ports (at most 16)");
+}
+
+/* The load generator's flags: stored, and refused out of range. */
+static void load_flags(void **state)
+{
+    assert_int_equal(parse(CLI_ECHO_CLIENT, ""), CLI_RUN);
+    assert_int_equal(R.o.rate, 0);
+    assert_int_equal(R.o.duration_us, 0);
+    assert_int_equal(R.o.hold_us, 0);
+    assert_null(R.o.json_path);
+    assert_false(R.o.count_set);
+    assert_false(R.o.concurrency_set);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--rate 300 --duration 2s --hold 250ms --json - "
+                                            "--count 5 --concurrency 3"),
+                     CLI_RUN);
+    assert_int_equal(R.o.rate, 300);
+    assert_int_equal(R.o.duration_us, 2 * SEC);
+    assert_int_equal(R.o.hold_us, 250 * MS);
+    assert_string_equal(R.o.json_path, "-");
+    assert_true(R.o.count_set);
+    assert_true(R.o.concurrency_set);
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--hold 1s"), CLI_RUN);
+    assert_int_equal(R.o.hold_us, SEC);
+    expect_usage(CLI_ECHO_CLIENT, "--rate 0", "--rate");
+    expect_usage(CLI_ECHO_CLIENT, "--rate 1000001", "--rate");
+    expect_usage(CLI_ECHO_CLIENT, "--rate 1.5", "--rate");
+    expect_usage(CLI_ECHO_CLIENT, "--duration 0", "--duration");
+    expect_usage(CLI_ECHO_CLIENT, "--duration 2x", "--duration");
+    expect_usage(CLI_ECHO_CLIENT, "--hold -1s", "--hold");
+    expect_usage(CLI_ECHO_CLIENT, "--json", "--json: a value is required");
+    expect_usage(CLI_ECHO_CLIENT, "--json=", "--json: empty value");
+    expect_usage(CLI_ECHO_SERVER, "--rate 5", "--rate is an option of echo-client");
+    expect_usage(CLI_ECHO_SERVER, "--json x", "--json is an option of echo-client");
+}
+
 static void linger_flags(void **state)
 {
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--linger0"), CLI_RUN);
@@ -497,7 +569,9 @@ static void expect_same_settings(const struct cli_opts *a, const struct cli_opts
         a->rport != b->rport || a->count != b->count || a->concurrency != b->concurrency ||
         a->bytes != b->bytes || a->connect_timeout_us != b->connect_timeout_us ||
         a->timeout_us != b->timeout_us || a->send.data != b->send.data ||
-        a->expect.data != b->expect.data)
+        a->expect.data != b->expect.data || a->hold_us != b->hold_us || a->rate != b->rate ||
+        a->duration_us != b->duration_us || a->json_path != b->json_path ||
+        a->ndests != b->ndests || a->nports != b->nports)
         fail_msg("--help says %s has a default the program does not use", flag);
 }
 
@@ -542,8 +616,8 @@ static int check_help_defaults(enum cli_app app)
  * them in words, and this keeps the two from drifting apart. */
 static void help_defaults_are_the_defaults(void **state)
 {
-    assert_true(check_help_defaults(CLI_ECHO_SERVER) >= 15);
-    assert_true(check_help_defaults(CLI_ECHO_CLIENT) >= 18);
+    assert_true(check_help_defaults(CLI_ECHO_SERVER) >= 16);
+    assert_true(check_help_defaults(CLI_ECHO_CLIENT) >= 19);
 }
 
 static void help_and_version_go_to_stdout(void **state)
@@ -561,6 +635,11 @@ static void help_and_version_go_to_stdout(void **state)
     assert_non_null(strstr(R.out, "--wait-timewait"));
     assert_non_null(strstr(R.out, "--connect-timeout DURATION"));
     assert_non_null(strstr(R.out, "--timeout DURATION"));
+    assert_non_null(strstr(R.out, "--rate N"));
+    assert_non_null(strstr(R.out, "--duration DURATION"));
+    assert_non_null(strstr(R.out, "--hold DURATION"));
+    assert_non_null(strstr(R.out, "--json FILE"));
+    assert_non_null(strstr(R.out, "EADDRNOTAVAIL"));
     assert_null(strstr(R.out, "--max-conns"));
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--version"), CLI_DONE);
     assert_string_equal(R.out, "echo-client (tuntcp) " TT_VERSION_STRING "\n");
@@ -581,6 +660,8 @@ int main(void)
         cmocka_unit_test(payload_flags),
         cmocka_unit_test(common_flags_are_stored),
         cmocka_unit_test(app_flags_are_stored),
+        cmocka_unit_test(endpoints_are_repeatable),
+        cmocka_unit_test(load_flags),
         cmocka_unit_test(linger_flags),
         cmocka_unit_test(faults_are_checked_and_collected),
         cmocka_unit_test(injects_are_checked_and_collected),
