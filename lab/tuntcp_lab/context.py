@@ -100,6 +100,11 @@ class Context:
     def segments(self, tag):
         return capture.segments(self.path(tag + apps.CAPTURE_EXT))
 
+    def segments_after_stop(self, app, tag):
+        """Stops app (so its capture is flushed), then ctx.segments(tag)."""
+        app.stop()
+        return self.segments(tag)
+
     def capture_name(self, tag):
         return tag + apps.CAPTURE_EXT
 

@@ -170,3 +170,24 @@ def proc_tcp_timers():
 def _hexaddr(text):
     ip, port = text.split(":")
     return f"{socket.inet_ntoa(struct.pack('<I', int(ip, 16)))}:{int(port, 16)}"
+
+
+def read_to_eof(sock):
+    """Reads until the peer's FIN; returns the bytes."""
+    got = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+
+
+def wait_state(sock, states, timeout):
+    """Polls the socket's TCP state until it is one of states; returns the
+    last state seen."""
+    deadline = time.monotonic() + timeout
+    st = tcp_state(sock)
+    while st not in states and time.monotonic() < deadline:
+        time.sleep(0.01)
+        st = tcp_state(sock)
+    return st
