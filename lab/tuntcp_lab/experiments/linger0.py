@@ -5,8 +5,10 @@ in recv() (docs/lab/linger0.md).
 tuntcp's echo-server closes each connection with --linger0 once it has
 taken 100000 bytes to echo (--close-after), while most of the echo is still
 queued: the Linux client's receive buffer is small (SO_RCVBUF 4096).
-- blocked: a thread of the Linux client sits in recv() (reading as it goes)
-  when the RST arrives;
+- blocked: a thread of the Linux client reads as data comes and sits in
+  recv() when the RST arrives: the RST is held 300 ms on its way
+  (--fault delay=300ms:out:rst, docs/contract.md §3.5), so the reader has
+  drained what was sent before the close and waits in recv() for more;
 - not reading: the client sends, then does not read for 0.5 s; the RST
   arrives meanwhile; its first recv() comes after it.
 The articles say the peer learns of the reset only if it was blocked in
@@ -67,7 +69,8 @@ def _client(blocked):
 
 
 def _scene(ctx, tag, blocked):
-    srv = ctx.server(tag, "--linger0", "--close-after", SIZE, msl="1s")
+    hold = ["--fault", "delay=300ms:out:rst"] if blocked else []
+    srv = ctx.server(tag, "--linger0", "--close-after", SIZE, *hold, msl="1s")
     res = _client(blocked)
     linux_tw = [r for r in ctx.ss("time-wait")]
     srv.stop()
@@ -80,11 +83,14 @@ def _scene(ctx, tag, blocked):
     res["linux_tw"] = bool(linux_tw)
     res["fin"] = any(x.out and x.has("F") for x in segs)
     last = res["calls"][-1] if res["calls"] else None
-    # Blocked: the last recv() was entered before the RST reached Linux and
-    # returned after it; not reading: the first recv() came after the RST.
+    # Blocked: the last recv() was entered well before the RST and returned
+    # with it (the capture stamps a packet just after it is written to the
+    # TUN device, so within a few ms either side); not reading: the first
+    # recv() came well after the RST.
     if rst and last:
-        res["in_recv_at_rst"] = last[0] < rst[0].ts <= last[1]
-        res["first_recv_after_rst"] = res["calls"][0][0] > rst[0].ts
+        res["in_recv_at_rst"] = last[0] < rst[0].ts - 0.1 and abs(last[1] - rst[0].ts) < 0.02
+        res["first_recv_after_rst"] = res["calls"][0][0] > rst[0].ts + 0.1
+        res["waited_in_recv"] = rst[0].ts - last[0]
     return res
 
 
@@ -104,7 +110,10 @@ def run(ctx):
         ctx.look(f"{ctx.capture_name(tag)}: the RST is frame {r['rst'].frame} "
                  f"({r['rst']}), no FIN anywhere; tuntcp had taken all {SIZE} bytes to "
                  f"echo, Linux received {r['got']} before the RST; its recv() then failed "
-                 f"with {r['err']}. {tag}.jsonl: rst_out why {', '.join(r['why'])}, "
+                 f"with {r['err']}"
+                 + (f" (it had waited {r['waited_in_recv']:.3f} s in recv() for the RST)"
+                    if tag == "blocked-in-recv" else " (its first recv() came 0.5 s after it)")
+                 + f". {tag}.jsonl: rst_out why {', '.join(r['why'])}, "
                  "ESTABLISHED -> CLOSED, no TIME_WAIT; ss shows no TIME_WAIT on Linux.")
     # The claim's condition ("only if blocked") is refuted when the reader
     # that was not in recv() gets ECONNRESET too.
