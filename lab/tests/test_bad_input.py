@@ -1,5 +1,7 @@
 """tuntcp-lab refuses bad input with exit 2 and runs nothing
 (docs/lab/README.md): an unknown experiment prints the list."""
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,21 @@ def main():
         r = run("run", "time-wait-length", "--jobs", "0", "--out", out)
         if r.returncode != 2:
             failures.append(f"--jobs 0: exit {r.returncode}")
+    # An ordinary user without access to /dev/net/tun (crw------- root):
+    # refused with the reason, exit 2, nothing made.
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o777)
+            out = os.path.join(tmp, "out")
+            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                LAB, "run", "linger0", "--out", out],
+                               capture_output=True, text=True, timeout=60)
+            mode = os.stat("/dev/net/tun").st_mode & 0o777
+            if mode & 0o006 == 0:
+                if r.returncode != 2 or "/dev/net/tun" not in r.stderr or os.path.exists(out):
+                    failures.append(f"as nobody: exit {r.returncode}, stderr {r.stderr!r}")
+            elif r.returncode == 2 and "namespace" not in r.stderr:
+                failures.append(f"as nobody: exit 2 without a reason: {r.stderr!r}")
     for args in (["frobnicate"], ["run"], []):
         r = run(*args)
         if r.returncode != 2:

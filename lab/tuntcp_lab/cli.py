@@ -47,6 +47,7 @@ def _child_env():
     env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"]
                                       if env.get("PYTHONPATH") else "")
     env["TT_LAB_APPS"] = apps.apps_dir()
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -141,6 +142,9 @@ def _run(args):
                 results[job.exp.NAME] = data
                 mark = "" if data["as_expected"] else f"  [expected {data['expected']}]"
                 print(data["line"] + mark, flush=True)
+    except KeyboardInterrupt:
+        print("tuntcp-lab: interrupted; the running experiments were stopped", file=sys.stderr)
+        return 1
     finally:
         for job in running:
             job.kill()

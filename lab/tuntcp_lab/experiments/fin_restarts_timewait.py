@@ -73,8 +73,8 @@ def run(ctx):
         ax.set_yticklabels(["measured", "without the restart"])
         ax.set_xlabel("seconds since TIME_WAIT began")
         ax.set_title(f"TIME_WAIT with the final ACK lost once (--msl {msl})")
-        ax.legend(loc="lower right", fontsize=8)
-    plot.figure(ctx, "fin-restarts-timewait.png", draw, size=(6.4, 3.0))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8, ncol=2)
+    plot.figure(ctx, "fin-restarts-timewait.png", draw, size=(6.4, 3.6))
     return ctx.verdict(
         holds, f"FIN again {restarts[0] - sp['start']:.3f} s into TIME_WAIT; TIME_WAIT "
         f"lasted {since:.3f} s from the second ACK, {total:.3f} s in all, at --msl {msl} "

@@ -82,9 +82,21 @@ def _scene_simultaneous(ctx):
         got += chunk
     s.close()  # at once, while tuntcp's FIN is still held back
     time.sleep(0.4)
-    port = ctx.segments_after_stop(srv, tag)[0].sport
+    segs = ctx.segments_after_stop(srv, tag)
+    port = segs[0].sport
+    fins = [x for x in segs if x.has("F")]
+    # Crossed: neither FIN acknowledges the other (RFC 9293 3.6, figure 13).
+    crossed = len(fins) == 2 and fins[0].out != fins[1].out and \
+        fins[0].ack != (fins[1].seq + fins[1].len + 1) % (1 << 32) and \
+        fins[1].ack != (fins[0].seq + fins[0].len + 1) % (1 << 32)
+    if crossed:
+        ctx.look(f"{ctx.capture_name(tag)}: frame {fins[0].frame} is "
+                 f"{'tuntcp' if fins[0].out else 'Linux'}'s FIN (ack={fins[0].ack}), frame "
+                 f"{fins[1].frame} {'tuntcp' if fins[1].out else 'Linux'}'s (ack="
+                 f"{fins[1].ack}): neither acknowledges the other's FIN; the ACKs of the "
+                 "FINs follow.")
     tw, path = _tuntcp_tw(ctx, tag)
-    return "simultaneous close", "both", got == b"c" * 100, bool(tw), \
+    return "simultaneous close", "both", got == b"c" * 100 and crossed, bool(tw), \
         bool(_linux_tw(ctx, port)), path
 
 
@@ -94,7 +106,7 @@ def run(ctx):
     rows, rule_holds, parts = [], True, []
     for what, first, ok, tuntcp_tw, linux_tw, path in scenes:
         if not ok:
-            raise RuntimeError(f"{what}: the echo failed")
+            raise RuntimeError(f"{what}: the scene failed (echo, or FINs that did not cross)")
         holders = [n for n, h in (("tuntcp", tuntcp_tw), ("Linux", linux_tw)) if h]
         only_first = holders == [first]
         rule_holds = rule_holds and only_first
