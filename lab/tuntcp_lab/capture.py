@@ -50,7 +50,8 @@ def _packets_pcap(blob):
     while off + 16 <= len(blob):
         sec, frac, incl, _ = struct.unpack(endian + "IIII", blob[off:off + 16])
         off += 16
-        pkts.append((sec + frac / (1e9 if nano else 1e6), blob[off:off + incl], None))
+        pkts.append((sec + frac / (1e9 if nano else 1e6), blob[off:off + incl],
+                     {"direction": None, "comments": []}))
         off += incl
     return linktype, pkts
 
@@ -78,23 +79,26 @@ def _packets_pcapng(blob):
         elif btype == 6:  # enhanced packet
             _, hi, lo, caplen, _ = struct.unpack(endian + "IIIII", body[:20])
             data = body[20:20 + caplen]
-            direction = None
+            meta = {"direction": None, "comments": []}
             opts = body[20 + ((caplen + 3) & ~3):]
             while len(opts) >= 4:
                 code, olen = struct.unpack(endian + "HH", opts[:4])
                 if code == 0:
                     break
+                if code == 1:  # opt_comment
+                    meta["comments"].append(opts[4:4 + olen].decode("utf-8", "replace"))
                 if code == 2 and olen == 4:  # epb_flags: bits 0-1 direction
                     d = struct.unpack(endian + "I", opts[4:8])[0] & 3
-                    direction = {1: "in", 2: "out"}.get(d)
+                    meta["direction"] = {1: "in", 2: "out"}.get(d)
                 opts = opts[4 + ((olen + 3) & ~3):]
-            pkts.append((((hi << 32) | lo) * tsres, data, direction))
+            pkts.append((((hi << 32) | lo) * tsres, data, meta))
         off += blen
     return linktype, pkts
 
 
 def read_packets(path):
-    """(linktype, [(ts seconds, IPv4 datagram bytes, "in"/"out"/None)])."""
+    """(linktype, [(ts seconds, IPv4 datagram bytes, meta)]); meta is
+    {"direction": "in"/"out"/None, "comments": [str]} (pcapng only)."""
     with open(path, "rb") as f:
         blob = f.read()
     if blob[:4] == b"\x0a\x0d\x0d\x0a":
@@ -106,7 +110,7 @@ class Tcp:
     """One TCP segment of a capture; frame is its 1-based frame number."""
     FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
 
-    def __init__(self, frame, ts, pkt):
+    def __init__(self, frame, ts, pkt, comments=()):
         ihl = (pkt[0] & 0x0F) * 4
         total = struct.unpack("!H", pkt[2:4])[0]
         seg = pkt[ihl:total]
@@ -115,6 +119,7 @@ class Tcp:
         self.src = socket.inet_ntoa(pkt[12:16])
         self.dst = socket.inet_ntoa(pkt[16:20])
         self.out = self.src == STACK_ADDR  # sent by tuntcp
+        self.comments = list(comments)  # pcapng frame comments
         self.sport, self.dport, self.seq, self.ack = struct.unpack("!HHII", seg[:12])
         self.flags = seg[13]
         self.len = len(seg) - (seg[12] >> 4) * 4
@@ -137,7 +142,7 @@ def segments(path):
     """The TCP segments of a capture, in frame order."""
     _, pkts = read_packets(path)
     segs = []
-    for i, (ts, pkt, _) in enumerate(pkts):
+    for i, (ts, pkt, meta) in enumerate(pkts):
         if len(pkt) >= 40 and pkt[0] >> 4 == 4 and pkt[9] == 6:
-            segs.append(Tcp(i + 1, ts, pkt))
+            segs.append(Tcp(i + 1, ts, pkt, meta["comments"]))
     return segs

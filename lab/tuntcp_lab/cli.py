@@ -156,6 +156,14 @@ def _run(args):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # e.g. | head: the rest of the output has no reader
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
     if args.cmd == "list":
         _list(sys.stdout)

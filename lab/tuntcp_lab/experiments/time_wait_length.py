@@ -23,6 +23,7 @@ TIME_LIMIT = {"quick": 40, "full": 110}
 
 LINUX_TW = 60.0  # Linux's TCP_TIMEWAIT_LEN: an MSL of 30 s, hard-coded
 SLACK = 0.05     # seconds a timer may fire late on a busy shared machine
+LINUX_LATE = 2.5  # Linux's timer wheel granularity at 60 s, plus the 0.1 s polling
 
 
 def _tuntcp(ctx, msl):
@@ -86,7 +87,10 @@ def run(ctx):
     listener.close()
     linux, how = _linux(ctx)
     holds = all(late_ok(v, 2 * ms(m), SLACK) for m, v in got.items())
-    holds = holds and LINUX_TW - 1.0 <= linux <= LINUX_TW + 1.5
+    # Linux's timer wheel files a 60 s timer at a coarse level (512 ticks:
+    # 2.048 s at HZ=250), rounding its expiry up: it fires up to ~2 s late.
+    # Its own timer (--quick) says 60 s exactly.
+    holds = holds and LINUX_TW - 0.5 <= linux <= LINUX_TW + LINUX_LATE
 
     def draw(fig, ax):
         want = [2 * ms(m) for m in msls] + [LINUX_TW]
