@@ -15,9 +15,6 @@ import time
 
 from . import apps, capture, netns, peers
 
-VERDICTS = ("confirmed", "refuted")
-
-
 class Verdict:
     def __init__(self, holds, summary):
         self.verdict = "confirmed" if holds else "refuted"
@@ -33,7 +30,6 @@ class Context:
         self.commands = []
         self.numbers = {}
         self.notes = []
-        self.files = []
         self._owned = []
         self.t0 = time.monotonic()
 

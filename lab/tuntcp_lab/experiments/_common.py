@@ -21,6 +21,3 @@ def final_ack(segs):
     acks = [s for s in segs if s.out and s.only("A") and s.len == 0]
     return acks[-1] if acks else None
 
-
-def peer_fin(segs):
-    return [s for s in segs if not s.out and s.has("F")]

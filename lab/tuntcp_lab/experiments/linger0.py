@@ -19,7 +19,7 @@ import threading
 import time
 
 from ..capture import states
-from ..peers import connect, errname
+from ..peers import errname
 
 NAME = "linger0"
 CLAIM = ("SO_LINGER {on,0} resets: RST, queued data lost, no TIME_WAIT; the peer sees "

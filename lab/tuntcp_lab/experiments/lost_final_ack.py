@@ -14,7 +14,7 @@ Linux, in LAST_ACK, retransmits its FIN.
 """
 import socket
 
-from ..peers import connect, errname, read_to_eof, so_error, tcp_state, wait_state
+from ..peers import connect, errname, read_to_eof, so_error, wait_state
 
 NAME = "lost-final-ack"
 CLAIM = ("if the final ACK is lost, the peer retransmits its FIN; without TIME_WAIT it "
