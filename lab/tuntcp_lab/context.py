@@ -87,7 +87,8 @@ class Context:
 
     def listen(self, handler, port=7, **kw):
         """A Linux listener on 10.7.0.1:port (peers.Listener)."""
-        self.record(f"[Linux peer] listen 10.7.0.1:{port} ({handler.__doc__ or 'handler'})".strip())
+        what = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+        self.record(f"[Linux peer] listen on 10.7.0.1:{port}: {what}")
         return self.own(peers.Listener(handler, port=port, **kw))
 
     def trace(self, tag):

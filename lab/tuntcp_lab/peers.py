@@ -86,6 +86,9 @@ def echo_handler(close_after=None, delay=0.0, timeout=10.0):
                 time.sleep(delay)
             c.sendall(data)
             done += len(data)
+    handle.__doc__ = ("echo until the client's EOF" if close_after is None
+                      else f"echo, close after {close_after} bytes") + \
+        (f", first echo after {delay:g} s" if delay else "")
     return handle
 
 
