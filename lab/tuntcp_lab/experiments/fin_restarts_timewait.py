@@ -62,6 +62,10 @@ def run(ctx):
              f"after the restart, {total:.3f} s in all (2*MSL = {tw:g} s)."
              if restarts else f"{tag}.jsonl: no timewait_restart (unexpected).")
 
+    ctx.look(f"In Wireshark: open {ctx.capture_name(tag)}, filter `tcp.flags.fin==1`: "
+             "Linux's second FIN is marked as a retransmission; Statistics > Flow Graph "
+             "shows the ACK that follows it.")
+
     def draw(fig, ax):
         t0 = sp["start"]
         ax.barh(1, tw, left=0, color="lightgrey", label="2*MSL from the first final ACK")

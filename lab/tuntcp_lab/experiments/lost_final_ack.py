@@ -81,6 +81,9 @@ def run(ctx):
                      + (f"CLOSED why {', '.join(map(str, sc['why']))}." if sc["why"] else
                         "still in TIME_WAIT when echo-server was stopped; its "
                         "timewait_restart line is the ACK of the FIN again."))
+    ctx.look("In Wireshark: open no-timewait.pcap, filter `tcp.flags.fin==1 || "
+             "tcp.flags.reset==1`: Linux's FIN twice (the second marked as a "
+             "retransmission), then tuntcp's RST.")
     return ctx.verdict(
         ok_tw and ok_no,
         f"with TIME_WAIT the FIN again is ACKed, Linux SO_ERROR {tw['so_error_name']}; with "
