@@ -13,6 +13,9 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/tun.c
   ${TT_DRV_DIR}/loop.c
   ${TT_DRV_DIR}/pcap.c
+  ${TT_DRV_DIR}/pcapng.c
+  ${TT_DRV_DIR}/capnote.c
+  ${TT_DRV_DIR}/capture.c
   ${TT_DRV_DIR}/trace.c
   ${TT_DRV_DIR}/fault.c
   ${TT_DRV_DIR}/pktq.c

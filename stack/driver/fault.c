@@ -401,6 +401,7 @@ enum fault_action tt_fault_decide(struct fault_set *fs, enum fault_dir dir, cons
         if (!rule_matches(fs, r, dir, &pi) || !rule_fires(fs, r))
             continue;
         *delay_us = r->delay_us;
+        fs->last_rule = i;
         count_verdict(fs, r->action);
         return r->action;
     }

@@ -68,6 +68,7 @@ struct fault_set {
     fault_state_fn state_fn;
     void *state_ctx;
     uint64_t dropped, duplicated, delayed;
+    size_t last_rule; /* the rule (0-based) that decided the last verdict other than PASS */
 };
 
 /* Parses one spec into r. On error writes the reason into err. Errors: -EINVAL. */
