@@ -334,7 +334,9 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, d->faults->last_rule);
         tt_engine_input(d->eng, pkt, len, now);
         drv_cap_end(d);
-        if (d->cap != NULL) /* the copy is a packet of its own for the stack */
+        /* The copy arrives after the original's call: a packet of its own, on its own time. */
+        now = drv_clock(d);
+        if (d->cap != NULL)
             tt_capture_in(d->cap, now, pkt, len);
         drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, d->faults->last_rule);
         tt_engine_input(d->eng, pkt, len, now);
