@@ -22,6 +22,12 @@
  * if it ever did, tt_engine_timers() with the real now would simply find
  * nothing due and the timer would be re-armed.
  *
+ * With --pcapng (or a .pcapng name) capture.c takes the place of the
+ * classic writer at the same taps, and also hears the engine's events, the
+ * fault actions (drv_cap_fault) and the end of each engine call
+ * (drv_cap_end), so that each comment lands on the packet that caused it
+ * (docs/contract.md §5.1).
+ *
  * Packets are never allocated: one receive buffer, and preallocated rings
  * for the rare EAGAIN on write and for delayed faults.
  *
