@@ -328,27 +328,29 @@ static void drv_on_delay(uv_timer_t *t)
 static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
 {
     uint64_t delay = 0;
+    enum fault_action act = tt_fault_decide(d->faults, FAULT_IN, pkt, len, &delay);
+    size_t rule = d->faults->last_rule; /* read now: the engine call below decides for its output */
 
-    switch (tt_fault_decide(d->faults, FAULT_IN, pkt, len, &delay)) {
+    switch (act) {
     case FAULT_PASS:
         tt_engine_input(d->eng, pkt, len, now);
         break;
     case FAULT_DROP:
-        drv_cap_fault(d, FAULT_IN, CAPNOTE_DROPPED, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_DROPPED, rule);
         break;
     case FAULT_DUP:
-        drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, rule);
         tt_engine_input(d->eng, pkt, len, now);
         drv_cap_end(d);
         /* The copy arrives after the original's call: a packet of its own, on its own time. */
         now = drv_clock(d);
         if (d->cap != NULL)
             tt_capture_in(d->cap, now, pkt, len);
-        drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, rule);
         tt_engine_input(d->eng, pkt, len, now);
         break;
     case FAULT_DELAY:
-        drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, rule);
         drv_delay(d, FAULT_IN, pkt, len, now + delay);
         break;
     }
@@ -357,21 +359,23 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
 static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     uint64_t delay = 0;
+    enum fault_action act = tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &delay);
+    size_t rule = d->faults->last_rule;
 
-    switch (tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &delay)) {
+    switch (act) {
     case FAULT_PASS:
         drv_send(d, pkt, len);
         break;
     case FAULT_DROP:
         if (d->cap != NULL) { /* present in the annotated capture, never written to the device */
-            drv_cap_fault(d, FAULT_OUT, CAPNOTE_DROPPED, d->faults->last_rule);
+            drv_cap_fault(d, FAULT_OUT, CAPNOTE_DROPPED, rule);
             tt_capture_out(d->cap, drv_clock(d), pkt, len);
         }
         break;
     case FAULT_DUP:
-        drv_cap_fault(d, FAULT_OUT, CAPNOTE_DUPLICATED, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_OUT, CAPNOTE_DUPLICATED, rule);
         drv_send(d, pkt, len);
-        drv_cap_fault(d, FAULT_OUT, CAPNOTE_COPY, d->faults->last_rule);
+        drv_cap_fault(d, FAULT_OUT, CAPNOTE_COPY, rule);
         drv_send(d, pkt, len);
         break;
     case FAULT_DELAY:
