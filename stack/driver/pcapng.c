@@ -142,17 +142,40 @@ int tt_pcapng_open(struct pcapng_writer **out, const char *path, const char *ifn
     return tt_pcapng_flush(w);
 }
 
-/* The EPB's fixed part: interface, 64-bit microsecond timestamp, lengths. */
+/* The EPB's fixed part: interface, 64-bit microsecond timestamp, lengths; one write. */
 static void write_epb_head(struct pcapng_writer *w, size_t total, uint32_t iface, uint64_t wall_us,
                            size_t incl, size_t len)
 {
-    ng_u32(w, PCAPNG_BT_EPB);
-    ng_u32(w, (uint32_t)total);
-    ng_u32(w, iface);
-    ng_u32(w, (uint32_t)(wall_us >> 32));
-    ng_u32(w, (uint32_t)wall_us);
-    ng_u32(w, (uint32_t)incl);
-    ng_u32(w, (uint32_t)len);
+    uint32_t h[7] = {PCAPNG_BT_EPB,     (uint32_t)total, iface,        (uint32_t)(wall_us >> 32),
+                     (uint32_t)wall_us, (uint32_t)incl,  (uint32_t)len};
+
+    ng_put(w, h, sizeof(h));
+}
+
+/*
+ * A record is three writes when it has no comment (stdio's per-call cost
+ * is most of a record's): the head, the datagram, and this tail, which
+ * holds the data's padding, the flags option, the end of options and the
+ * trailing length.
+ */
+static void write_epb_tail(struct pcapng_writer *w, size_t pad, uint32_t flags, bool opts,
+                           size_t total)
+{
+    uint8_t t[3 + 8 + 4 + 4] = {0};
+    size_t k = pad;
+    uint16_t code = PCAPNG_OPT_EPB_FLAGS, four = 4;
+    uint32_t tot = (uint32_t)total;
+
+    if (flags != 0) {
+        memcpy(t + k, &code, 2);
+        memcpy(t + k + 2, &four, 2);
+        memcpy(t + k + 4, &flags, 4);
+        k += 8;
+    }
+    if (opts)
+        k += OPT_HDR; /* opt_endofopt: code 0, length 0, already zeros */
+    memcpy(t + k, &tot, 4);
+    ng_put(w, t, k + 4);
 }
 
 void tt_pcapng_packet(struct pcapng_writer *w, uint64_t wall_us, uint32_t flags, const uint8_t *pkt,
@@ -160,22 +183,22 @@ void tt_pcapng_packet(struct pcapng_writer *w, uint64_t wall_us, uint32_t flags,
 {
     size_t incl = len < PCAPNG_SNAPLEN ? len : PCAPNG_SNAPLEN;
     size_t opts = flags != 0 ? opt_size(4) : 0;
+    size_t pad = pad4(incl) - incl;
 
     for (size_t i = 0; i < n; i++)
         opts += opt_size(comment_len(comments[i]));
     if (opts > 0)
         opts += OPT_HDR; /* opt_endofopt */
-    write_epb_head(w, BLOCK_OVERHEAD + EPB_FIXED + pad4(incl) + opts, PCAPNG_IF_TUN, wall_us, incl,
-                   len);
+    size_t total = BLOCK_OVERHEAD + EPB_FIXED + incl + pad + opts;
+    write_epb_head(w, total, PCAPNG_IF_TUN, wall_us, incl, len);
     ng_put(w, pkt, incl);
-    ng_pad(w, incl);
+    if (n > 0) {
+        ng_put(w, zeros, pad);
+        pad = 0;
+    }
     for (size_t i = 0; i < n; i++)
         ng_opt(w, PCAPNG_OPT_COMMENT, comments[i], comment_len(comments[i]));
-    if (flags != 0)
-        ng_opt(w, PCAPNG_OPT_EPB_FLAGS, &flags, 4);
-    if (opts > 0)
-        ng_opt(w, PCAPNG_OPT_END, NULL, 0);
-    ng_u32(w, (uint32_t)(BLOCK_OVERHEAD + EPB_FIXED + pad4(incl) + opts));
+    write_epb_tail(w, pad, flags, opts > 0, total);
     w->count++;
 }
 
