@@ -99,6 +99,12 @@ def test_the_capture_tells_the_close_and_the_lost_final_ack():
             assert f["frame.interface_id"] == "1" and not f["ip.src"], f
     told = frames(path, "-Y", "frame.comment")
     assert told, "tshark -Y frame.comment lists nothing"
+    # ttinterop's own reader agrees with tshark, record for record
+    recs = ti.read_pcapng(path)
+    assert [r["comments"] for r in recs] == [f["comments"] for f in allf], "comments differ"
+    assert [r["flags"] & 3 for r in recs] == [int(f["frame.packet_flags_direction"] or "0", 16)
+                                              for f in allf], "directions differ"
+    assert len(ti.read_pcap(path)[1]) == len([f for f in allf if f["frame.interface_id"] == "0"])
     syn = find(told, "LISTEN -> SYN_RECEIVED: SYN received")
     est = find(told, "SYN_RECEIVED -> ESTABLISHED", syn)
     fin = find(told, "ESTABLISHED -> FIN_WAIT_1: close: FIN sent", est)
