@@ -138,7 +138,7 @@ static void drv_cap_end(struct tt_driver *d)
 /*
  * The one seam between --fault and the capture: the action the last
  * tt_fault_decide() took, by the rule that took it, told on the packet
- * (docs/contract.md §5.1 item 4).
+ * (docs/contract.md §5.1 item 5).
  */
 static void drv_cap_fault(struct tt_driver *d, enum fault_dir dir, enum capnote_fault what,
                           size_t rule)
