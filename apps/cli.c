@@ -90,6 +90,7 @@ static const struct flag flags[] = {
     {"linger0", 0, F_LINGER0, APP_BOTH, NOFIELD, 0, 0},
     {"linger", 0, F_LINGER, APP_BOTH, NOFIELD, 0, INT_MAX},
     {"pcap", 0, F_PATH, APP_BOTH, FIELD(drv.pcap_path), 0, 0},
+    {"pcapng", 0, F_TRUE, APP_BOTH, FIELD(drv.pcapng), 0, 0},
     {"trace", 0, F_PATH, APP_BOTH, FIELD(drv.trace_path), 0, 0},
     {"fault", 0, F_FAULT, APP_BOTH, NOFIELD, 0, 0},
     {"inject", 0, F_INJECT, APP_BOTH, NOFIELD, 0, 0},
@@ -241,6 +242,10 @@ static const char help_common[] =
     "\n"
     "Output and faults:\n"
     "  --pcap FILE                capture every packet read from or written to the TUN\n"
+    "                             (pcapng with comments when FILE ends in .pcapng)\n"
+    "  --pcapng                   write --pcap FILE as pcapng whatever its name: each\n"
+    "                             packet's direction, comments on state changes and\n"
+    "                             fault actions, events with no packet\n"
     "  --trace FILE               connection events as JSON Lines ('-' = stderr)\n"
     "  --seed N                   seed for ISN key, port choice and random faults\n"
     "                             (default: random)\n"
@@ -258,6 +263,8 @@ static const char examples_server[] =
     "Examples (in a network namespace: unshare -rn sh -c '...'):\n"
     "  echo-server --msl 500ms --trace -       TIME_WAIT of 1 s, events on stderr\n"
     "  echo-server --close-after 64 --pcap s.pcap   the server closes first\n"
+    "  echo-server --close-after 64 --msl 100ms --pcap s.pcapng\n"
+    "                                          a capture that comments each state change\n"
     "  echo-server --close-after 64 --fault drop:out:ack:state=TIME_WAIT:nth=1\n"
     "                                          lose our final ACK once: the peer resends FIN\n"
     "  echo-server --fault dup:in:fin          every FIN arrives twice\n"
@@ -724,6 +731,8 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
 
     if (o->send.data != NULL && o->bytes_set)
         return usage_error(o, err, "--send: the payload replaces --bytes; give one of them");
+    if (d->pcapng && d->pcap_path == NULL)
+        return usage_error(o, err, "--pcapng: says how to write --pcap FILE; give --pcap too");
     if (d->engine.addr == d->host_addr)
         return usage_error(o, err, "--addr: %s is also the kernel side's address (--host)",
                            cli_ipv4_str(d->engine.addr, a));

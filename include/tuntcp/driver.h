@@ -39,6 +39,7 @@ typedef struct tt_driver_config {
     uint8_t host_prefix;        /* its prefix length; default 24 */
     bool no_config;             /* leave addresses, MTU and link state alone */
     const char *pcap_path;      /* NULL: no capture */
+    bool pcapng;                /* pcapng even when pcap_path does not end in ".pcapng" */
     const char *trace_path;     /* NULL: no trace; "-": stderr */
     const char *const *faults;  /* --fault specs, checked with tt_fault_check() */
     size_t fault_count;         /* <= TT_FAULT_MAX */

@@ -22,6 +22,12 @@
  * if it ever did, tt_engine_timers() with the real now would simply find
  * nothing due and the timer would be re-armed.
  *
+ * With --pcapng (or a .pcapng name) capture.c takes the place of the
+ * classic writer at the same taps, and also hears the engine's events, the
+ * fault actions (drv_cap_fault) and the end of each engine call
+ * (drv_cap_end), so that each comment lands on the packet that caused it
+ * (docs/contract.md §5.1).
+ *
  * Packets are never allocated: one receive buffer, and preallocated rings
  * for the rare EAGAIN on write and for delayed faults.
  *
@@ -38,6 +44,7 @@
 #include <uv.h>
 
 #include "boot_key.h"
+#include "capture.h"
 #include "fault.h"
 #include "inject.h"
 #include "pcap.h"
@@ -76,7 +83,8 @@ struct tt_driver {
     struct pktq txq;
     struct fault_set *faults; /* NULL: no rule, no cost */
     struct delayq delays;
-    struct pcap_writer *pcap; /* NULL: no capture */
+    struct pcap_writer *pcap; /* NULL: no classic capture */
+    struct capture *cap;      /* NULL: no annotated pcapng capture (capture.h) */
     struct trace_writer *trace;
     struct inject_spec *injects; /* NULL: no --inject */
     size_t ninjects;
@@ -126,6 +134,27 @@ static uint64_t drv_ms_until(struct tt_driver *d, uint64_t due_us)
     return due_ms > now_ms ? due_ms - now_ms : 0;
 }
 
+/* ---- annotated capture (capture.h) ---- */
+
+/* An engine call ended: its held inbound packet and unclaimed events go to the capture. */
+static void drv_cap_end(struct tt_driver *d)
+{
+    if (d->cap != NULL)
+        tt_capture_end_call(d->cap);
+}
+
+/*
+ * The one seam between --fault and the capture: the action the last
+ * tt_fault_decide() took, by the rule that took it, told on the packet
+ * (docs/contract.md §5.1 item 5).
+ */
+static void drv_cap_fault(struct tt_driver *d, enum fault_dir dir, enum capnote_fault what,
+                          size_t rule)
+{
+    if (d->cap != NULL)
+        tt_capture_fault(d->cap, dir == FAULT_IN, what, rule, d->faults->rule[rule].delay_us);
+}
+
 /* ---- engine timer ---- */
 
 static void drv_on_timer(uv_timer_t *t)
@@ -134,6 +163,7 @@ static void drv_on_timer(uv_timer_t *t)
 
     d->armed = TT_TIME_NEVER; /* a one-shot timer that fired is disarmed */
     tt_engine_timers(d->eng, drv_clock(d));
+    drv_cap_end(d);
 }
 
 static void drv_arm(struct tt_driver *d)
@@ -157,6 +187,7 @@ static void drv_on_prepare(uv_prepare_t *h)
     if (d->check_cb != NULL) {
         tt_engine_set_now(d->eng, drv_clock(d));
         d->check_cb(d, d->check_ctx);
+        drv_cap_end(d);
     }
     drv_arm(d);
 }
@@ -194,6 +225,8 @@ static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
         d->ctr.tun_out++;
         if (d->pcap != NULL)
             tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
+        else if (d->cap != NULL)
+            tt_capture_out(d->cap, drv_clock(d), pkt, len);
         return true;
     }
     int err = -errno;
@@ -211,7 +244,7 @@ static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
     return true;
 }
 
-static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
+static void drv_send_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     /* Once something waits in the ring, later packets queue behind it: order is kept. */
     if (d->txq.count == 0 && drv_write(d, pkt, len))
@@ -222,6 +255,14 @@ static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
     }
     d->ctr.txq_queued++;
     drv_set_writable(d, true);
+}
+
+/* A fault note is for the record of this very packet: written now, or never. */
+static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    drv_send_one(d, pkt, len);
+    if (d->cap != NULL)
+        tt_capture_forget_out_note(d->cap);
 }
 
 static void drv_drain(struct tt_driver *d)
@@ -334,10 +375,14 @@ static void drv_on_delay(uv_timer_t *t)
                                 .copy = tag->copy};
         d->ctr.fault_released++;
         drv_trace_fault(d, &f, pkt, len);
+        if (dir == FAULT_IN && d->cap != NULL)
+            tt_capture_in(d->cap, now, pkt, len);
+        drv_cap_fault(d, dir, CAPNOTE_RELEASED, (size_t)tag->rule);
         if (dir == FAULT_IN)
             tt_engine_input(d->eng, pkt, len, now);
         else
             drv_send(d, pkt, len);
+        drv_cap_end(d);
         tt_delayq_release(&d->delays, idx);
     }
     drv_arm_delay(d);
@@ -347,26 +392,65 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
 {
     struct fault_verdict v;
     enum fault_action a = tt_fault_decide(d->faults, FAULT_IN, pkt, len, &v);
+    size_t rule = (size_t)v.rule;
 
     if (a != FAULT_PASS)
-        drv_act(d, FAULT_IN, &v, pkt, len, now);
-    if (a == FAULT_PASS || a == FAULT_DUP)
+        drv_act(d, FAULT_IN, &v, pkt, len, now); /* the trace line; holds a delay= or dup= copy */
+    switch (a) {
+    case FAULT_PASS:
         tt_engine_input(d->eng, pkt, len, now);
-    if (a == FAULT_DUP && v.delay_us == 0)
+        break;
+    case FAULT_DROP:
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_DROPPED, rule);
+        break;
+    case FAULT_DUP:
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, rule);
         tt_engine_input(d->eng, pkt, len, now);
+        if (v.delay_us > 0)
+            break; /* dup=DURATION: the copy is held, released by drv_on_delay() */
+        drv_cap_end(d);
+        /* The copy arrives after the original's call: a packet of its own, on its own time. */
+        now = drv_clock(d);
+        if (d->cap != NULL)
+            tt_capture_in(d->cap, now, pkt, len);
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, rule);
+        tt_engine_input(d->eng, pkt, len, now);
+        break;
+    case FAULT_DELAY:
+        drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, rule);
+        break;
+    }
 }
 
 static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     struct fault_verdict v;
     enum fault_action a = tt_fault_decide(d->faults, FAULT_OUT, pkt, len, &v);
+    size_t rule = (size_t)v.rule;
 
     if (a != FAULT_PASS)
         drv_act(d, FAULT_OUT, &v, pkt, len, tt_engine_now(d->eng));
-    if (a == FAULT_PASS || a == FAULT_DUP)
+    switch (a) {
+    case FAULT_PASS:
         drv_send(d, pkt, len);
-    if (a == FAULT_DUP && v.delay_us == 0)
+        break;
+    case FAULT_DROP:
+        if (d->cap != NULL) { /* present in the annotated capture, never written to the device */
+            drv_cap_fault(d, FAULT_OUT, CAPNOTE_DROPPED, rule);
+            tt_capture_out(d->cap, drv_clock(d), pkt, len);
+        }
+        break;
+    case FAULT_DUP:
+        drv_cap_fault(d, FAULT_OUT, CAPNOTE_DUPLICATED, rule);
         drv_send(d, pkt, len);
+        if (v.delay_us > 0)
+            break; /* dup=DURATION: the copy is held, released by drv_on_delay() */
+        drv_cap_fault(d, FAULT_OUT, CAPNOTE_COPY, rule);
+        drv_send(d, pkt, len);
+        break;
+    case FAULT_DELAY:
+        break; /* held by drv_act(); noted when it leaves */
+    }
 }
 
 /*
@@ -418,10 +502,13 @@ static void drv_read_batch(struct tt_driver *d)
         d->ctr.tun_in++;
         if (d->pcap != NULL)
             tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->rxbuf, (size_t)n);
+        else if (d->cap != NULL)
+            tt_capture_in(d->cap, now, d->rxbuf, (size_t)n);
         if (d->faults != NULL)
             drv_fault_in(d, d->rxbuf, (size_t)n, now);
         else
             tt_engine_input(d->eng, d->rxbuf, (size_t)n, now);
+        drv_cap_end(d);
     }
 }
 
@@ -573,6 +660,8 @@ static void drv_event(void *ctx, const tt_event_t *ev)
         tt_trace_event(d->trace, ev);
     if (d->injects != NULL)
         drv_inject_event(d, ev);
+    if (d->cap != NULL)
+        tt_capture_event(d->cap, ev);
 }
 
 static void drv_on_signal(uv_signal_t *h, int signum)
@@ -591,7 +680,10 @@ static void drv_on_flush(uv_timer_t *t)
 {
     struct tt_driver *d = t->data;
 
-    tt_pcap_flush(d->pcap);
+    if (d->pcap != NULL)
+        tt_pcap_flush(d->pcap);
+    else
+        tt_capture_flush(d->cap);
 }
 
 /* ---- set-up ---- */
@@ -694,13 +786,36 @@ static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, 
     return 0;
 }
 
+/* --pcapng, or a name ending in .pcapng, asks for the annotated capture (docs/contract.md §5.1). */
+static bool drv_wants_pcapng(const tt_driver_config_t *cfg)
+{
+    size_t n = strlen(cfg->pcap_path);
+
+    return cfg->pcapng || (n >= 7 && strcmp(cfg->pcap_path + n - 7, ".pcapng") == 0);
+}
+
+static int drv_open_capture(struct tt_driver *d, const tt_driver_config_t *cfg)
+{
+    struct capture_config cc = {
+        .path = cfg->pcap_path,
+        .ifname = d->ifname,
+        .note = {{d->start_us, d->wall_start_us}, cfg->engine.msl_us, cfg->engine.fin_timeout_us},
+        .fault_specs = cfg->faults,
+        .fault_count = cfg->fault_count,
+    };
+
+    if (!drv_wants_pcapng(cfg))
+        return tt_pcap_open(&d->pcap, cfg->pcap_path);
+    return tt_capture_open(&d->cap, &cc);
+}
+
 static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
                           size_t errlen)
 {
     struct trace_clock clk = {d->start_us, d->wall_start_us};
     int rc;
 
-    if (cfg->pcap_path != NULL && (rc = tt_pcap_open(&d->pcap, cfg->pcap_path)) < 0)
+    if (cfg->pcap_path != NULL && (rc = drv_open_capture(d, cfg)) < 0)
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
     if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, &clk)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
@@ -751,7 +866,7 @@ static int drv_init_handles(struct tt_driver *d)
         rc = uv_prepare_start(&d->prepare, drv_on_prepare);
     if (rc == 0)
         rc = drv_start_signals(d);
-    if (rc == 0 && d->pcap != NULL)
+    if (rc == 0 && (d->pcap != NULL || d->cap != NULL))
         rc = uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
     return rc;
 }
@@ -797,7 +912,7 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     rc = tt_engine_new(&d->eng, &ecfg, drv_output, d, d->start_us);
     if (rc < 0)
         return fmt_err(err, errlen, "engine", " (check --mtu, --msl, --ip-local-port-range)", rc);
-    if (d->trace != NULL || d->injects != NULL)
+    if (d->trace != NULL || d->injects != NULL || d->cap != NULL)
         tt_engine_set_event_cb(d->eng, drv_event, d);
     for (size_t i = 0; i < d->ninjects; i++)
         tt_inject_start(&d->injects[i], d->start_us);
@@ -878,6 +993,9 @@ static void drv_close_files(struct tt_driver *d)
 
     if (d->pcap != NULL && (rc = tt_pcap_close(d->pcap)) < 0)
         fprintf(stderr, "pcap: %s\n", strerror(-rc));
+    if (d->cap != NULL && (rc = tt_capture_close(d->cap)) < 0)
+        fprintf(stderr, "pcap: %s\n", strerror(-rc));
+    d->cap = NULL;
     if (d->trace != NULL && (rc = tt_trace_close(d->trace)) < 0)
         fprintf(stderr, "trace: %s\n", strerror(-rc));
     d->pcap = NULL;
@@ -964,6 +1082,8 @@ int tt_driver_run(tt_driver_t *d)
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (d->pcap != NULL)
         tt_pcap_flush(d->pcap);
+    if (d->cap != NULL)
+        tt_capture_flush(d->cap);
     return d->status;
 }
 
@@ -986,6 +1106,8 @@ void tt_driver_print_stats(tt_driver_t *d, FILE *f)
         d->ctr.fault_duplicated = d->faults->duplicated;
         d->ctr.fault_delayed = d->faults->delayed;
     }
-    d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
+    d->ctr.pcap_records = d->pcap != NULL  ? tt_pcap_count(d->pcap)
+                          : d->cap != NULL ? tt_capture_count(d->cap)
+                                           : 0;
     tt_report_print(f, d->eng, &d->ctr, drv_clock(d));
 }

@@ -214,10 +214,46 @@ def _csum(data):
     return s
 
 
-def read_pcap(path):
-    """Returns (linktype, [(ts_seconds, packet bytes)])."""
+def read_pcapng(path):
+    """The Enhanced Packet Blocks of a pcapng written by tuntcp (docs/contract.md §5.1).
+
+    Returns a list of dicts: iface (0 the TUN device, 1 events), ts (seconds),
+    data (bytes), flags (epb_flags, 0 if absent) and comments (list of str)."""
     with open(path, "rb") as f:
         blob = f.read()
+    assert blob[:4] == b"\x0a\x0d\x0d\x0a", f"{path}: not a pcapng section header"
+    endian = "<" if struct.unpack("<I", blob[8:12])[0] == 0x1A2B3C4D else ">"
+    off, recs = 0, []
+    while off + 12 <= len(blob):
+        btype, total = struct.unpack(endian + "II", blob[off:off + 8])
+        assert total >= 12 and total % 4 == 0 and off + total <= len(blob), f"block at {off}"
+        body = blob[off + 8:off + total - 4]
+        if btype == 6:
+            iface, hi, lo, incl, _ = struct.unpack(endian + "IIIII", body[:20])
+            rec = {"iface": iface, "ts": ((hi << 32) | lo) / 1e6, "data": body[20:20 + incl],
+                   "flags": 0, "comments": []}
+            o = 20 + ((incl + 3) & ~3)
+            while o + 4 <= len(body):
+                code, olen = struct.unpack(endian + "HH", body[o:o + 4])
+                if code == 0:
+                    break
+                val = body[o + 4:o + 4 + olen]
+                if code == 1:
+                    rec["comments"].append(val.decode())
+                elif code == 2:
+                    rec["flags"] = struct.unpack(endian + "I", val)[0]
+                o += 4 + ((olen + 3) & ~3)
+            recs.append(rec)
+        off += total
+    return recs
+
+
+def read_pcap(path):
+    """Returns (linktype, [(ts_seconds, packet bytes)]); a pcapng gives its TUN packets."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:4] == b"\x0a\x0d\x0d\x0a":
+        return 101, [(r["ts"], r["data"]) for r in read_pcapng(path) if r["iface"] == 0]
     magic = struct.unpack("<I", blob[:4])[0]
     if magic in (0xA1B2C3D4, 0xA1B23C4D):
         endian = "<"

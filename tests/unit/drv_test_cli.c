@@ -234,6 +234,7 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->port_hi, 60999);
     assert_false(R.o.linger_on);
     assert_null(R.o.drv.pcap_path);
+    assert_false(R.o.drv.pcapng);
     assert_null(R.o.drv.trace_path);
     assert_int_equal(R.o.drv.fault_count, 0);
     assert_false(R.o.drv.seed_set);
@@ -298,6 +299,19 @@ static void payload_flags(void **state)
     expect_usage(CLI_ECHO_SERVER, "--send x", "--send is an option of echo-client");
 }
 
+/* --pcapng only says how --pcap FILE is written (docs/contract.md §5.1). */
+static void pcapng_flag(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--pcap a.cap --pcapng"), CLI_RUN);
+    assert_string_equal(R.o.drv.pcap_path, "a.cap");
+    assert_true(R.o.drv.pcapng);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--pcapng --pcap b.pcapng"), CLI_RUN);
+    assert_true(R.o.drv.pcapng);
+    expect_usage(CLI_ECHO_CLIENT, "--pcapng", "--pcapng: says how to write --pcap FILE");
+    expect_usage(CLI_ECHO_SERVER, "--pcapng=1 --pcap a", "--pcapng");
+}
+
 static void common_flags_are_stored(void **state)
 {
     const tt_config_t *e = &R.o.drv.engine;
@@ -330,6 +344,7 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->port_lo, 40000);
     assert_int_equal(e->port_hi, 40009);
     assert_string_equal(R.o.drv.pcap_path, "a.pcap");
+    assert_false(R.o.drv.pcapng);
     assert_string_equal(R.o.drv.trace_path, "-");
     assert_true(R.o.drv.seed_set);
     assert_int_equal(R.o.drv.seed, 7);
@@ -659,6 +674,7 @@ int main(void)
         cmocka_unit_test(client_defaults),
         cmocka_unit_test(payload_flags),
         cmocka_unit_test(common_flags_are_stored),
+        cmocka_unit_test(pcapng_flag),
         cmocka_unit_test(app_flags_are_stored),
         cmocka_unit_test(endpoints_are_repeatable),
         cmocka_unit_test(load_flags),
