@@ -166,6 +166,19 @@ size_t tt_capnote_event(char *buf, size_t cap, const tt_event_t *ev, const struc
     case TT_EV_RST_IN:
         text_printf(&t, "RST received in %s", tt_state_name(ev->state));
         break;
+    case TT_EV_RST_NOCONN:
+        text_printf(&t, "RST sent: no connection owns this segment (%s)",
+                    ev->rst_why != NULL ? ev->rst_why : "no_connection");
+        break;
+    case TT_EV_CONNECT_FAIL:
+        text_printf(&t, "connect failed: %s", tt_strerror(ev->err));
+        break;
+    case TT_EV_LINGER_EXPIRED:
+        text_printf(&t,
+                    "SO_LINGER time ran out in %s, our FIN not yet acknowledged: close "
+                    "reported success, as Linux's close() returns 0",
+                    tt_state_name(ev->state));
+        break;
     default:
         buf[0] = '\0';
         return 0;
@@ -197,7 +210,12 @@ size_t tt_capnote_fault(char *buf, size_t cap, enum capnote_fault what, size_t r
     case CAPNOTE_RELEASED:
         text_printf(&t, "released after %" PRIu64 " ms", held_us / 1000);
         break;
+    case CAPNOTE_INJECTED:
+        text_printf(&t, "crafted");
+        break;
     }
-    text_printf(&t, " by --fault rule %zu (%s)", rule + 1, spec);
+    /* The index from 0, as the trace's `rule` field counts (docs/contract.md §4.2). */
+    text_printf(&t, " by --%s[%zu] (%s)", what == CAPNOTE_INJECTED ? "inject" : "fault", rule,
+                spec);
     return t.len;
 }

@@ -30,6 +30,7 @@ enum capnote_fault {
     CAPNOTE_COPY,       /* the copy a dup made */
     CAPNOTE_HELD,       /* an inbound packet held by delay=, at its arrival */
     CAPNOTE_RELEASED,   /* a delayed packet let go, at its release */
+    CAPNOTE_INJECTED,   /* a segment --inject made; rule is the --inject spec's index */
 };
 
 /*

@@ -33,6 +33,8 @@ struct capture {
     struct capnote_ctx ctx;
     char *spec[TT_FAULT_MAX];
     size_t nspec;
+    char *ispec[TT_INJECT_MAX]; /* the --inject specs */
+    size_t nispec;
 
     /* the inbound packet of the call under way */
     bool held;
@@ -172,6 +174,14 @@ int tt_capture_open(struct capture **out, const struct capture_config *cfg)
             return -ENOMEM;
         }
     }
+    for (size_t i = 0; i < cfg->inject_count && i < TT_INJECT_MAX; i++) {
+        c->ispec[i] = strdup(cfg->inject_specs[i]);
+        c->nispec = i + 1;
+        if (c->ispec[i] == NULL) {
+            tt_capture_close(c);
+            return -ENOMEM;
+        }
+    }
     rc = tt_pcapng_open(&c->w, cfg->path, cfg->ifname);
     if (rc < 0) {
         tt_capture_close(c);
@@ -243,10 +253,12 @@ void tt_capture_fault(struct capture *c, int inbound, enum capnote_fault what, s
 {
     struct note *n = inbound ? &c->held_note : &c->out_note;
 
+    const char *spec = what == CAPNOTE_INJECTED ? (rule < c->nispec ? c->ispec[rule] : "?")
+                                                : (rule < c->nspec ? c->spec[rule] : "?");
+
     if (inbound && !c->held)
         return;
-    tt_capnote_fault(n->text, sizeof(n->text), what, rule, rule < c->nspec ? c->spec[rule] : "?",
-                     held_us);
+    tt_capnote_fault(n->text, sizeof(n->text), what, rule, spec, held_us);
     n->set = true;
 }
 
@@ -278,6 +290,8 @@ int tt_capture_close(struct capture *c)
     }
     for (size_t i = 0; i < c->nspec; i++)
         free(c->spec[i]);
+    for (size_t i = 0; i < c->nispec; i++)
+        free(c->ispec[i]);
     free(c);
     return err;
 }

@@ -37,6 +37,8 @@ struct capture_config {
     struct capnote_ctx note;        /* clocks and timer lengths for the sentences */
     const char *const *fault_specs; /* the --fault specs, copied; rule i is fault_specs[i] */
     size_t fault_count;
+    const char *const *inject_specs; /* the --inject specs, copied likewise */
+    size_t inject_count;
 };
 
 /* Opens the pcapng file (pcapng.c). Errors: -ENOMEM, -errno of fopen, -EIO. */

@@ -623,7 +623,12 @@ static void drv_inject_one(struct tt_driver *d, size_t i, uint64_t now)
     d->ctr.injected++;
     if (d->pcap != NULL)
         tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->injbuf, (size_t)len);
+    if (d->cap != NULL) {
+        tt_capture_in(d->cap, now, d->injbuf, (size_t)len);
+        tt_capture_fault(d->cap, 1, CAPNOTE_INJECTED, i, 0);
+    }
     tt_engine_input(d->eng, d->injbuf, (size_t)len, now);
+    drv_cap_end(d);
 }
 
 static void drv_on_inject(uv_timer_t *t)
@@ -802,6 +807,8 @@ static int drv_open_capture(struct tt_driver *d, const tt_driver_config_t *cfg)
         .note = {{d->start_us, d->wall_start_us}, cfg->engine.msl_us, cfg->engine.fin_timeout_us},
         .fault_specs = cfg->faults,
         .fault_count = cfg->fault_count,
+        .inject_specs = cfg->injects,
+        .inject_count = cfg->inject_count,
     };
 
     if (!drv_wants_pcapng(cfg))

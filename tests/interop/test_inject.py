@@ -129,6 +129,37 @@ def test_syn_to_a_closed_port_is_traced():
     assert lines[0]["why"] == "no_connection" and lines[0]["flags"] == "S", lines
 
 
+def test_annotated_capture_tells_the_injection():
+    """docs/contract.md §5.1 items 5 and 7: in a pcapng the crafted RST is an
+    inbound record `crafted by --inject[0] (SPEC)` that also tells the RST's
+    effect, and a SYN to a closed port carries `RST sent: no connection ...`."""
+    name = "inject_pcapng"
+    srv = ti.start_server(name, "--pcapng", "--close-after", "16",
+                          "--inject", "time_wait+200ms:rst")
+    try:
+        got, err, _ = ti.linux_echo(b"q" * 16, close_first=False)
+        assert err is None and got == b"q" * 16, f"echo: {got!r} {err}"
+        time.sleep(0.5)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(5.0)
+        try:
+            s.connect((ti.STACK_ADDR, 9))
+            raise AssertionError("connected to a port nobody listens on")
+        except ConnectionRefusedError:
+            pass
+        s.close()
+    finally:
+        assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
+    recs = ti.read_pcapng(ti.out_path(name + ".pcap"))
+    told = [(r["flags"] & 3, c) for r in recs for c in r["comments"]]
+    crafted = [c for d, c in told if "crafted by --inject[0] (time_wait+200ms:rst)" in c]
+    assert len(crafted) == 1, told
+    assert [c for d, c in told if "RST received in TIME_WAIT" in c], told
+    noconn = [(d, c) for d, c in told if "RST sent: no connection owns this segment" in c]
+    assert len(noconn) == 1 and noconn[0][0] == 1, told  # on the inbound SYN
+    ti.tshark_check(name)
+
+
 def test_failed_connects_are_traced():
     name = "connect_refused"
     cli = ti.run_client(name, "--connect", f"{ti.HOST_ADDR}:9", timeout=15)
@@ -150,7 +181,8 @@ def test_failed_connects_are_traced():
 
 if __name__ == "__main__":
     ti.enter_netns()
-    ti.run_tests([test_rst_at_rcv_nxt_assassinates_time_wait, test_rfc1337_ignores_the_rst,
+    ti.run_tests([test_annotated_capture_tells_the_injection,
+                  test_rst_at_rcv_nxt_assassinates_time_wait, test_rfc1337_ignores_the_rst,
                   test_rst_off_by_one_draws_a_challenge_ack,
                   test_nothing_to_inject_into_is_skipped_and_traced,
                   test_syn_to_a_closed_port_is_traced, test_failed_connects_are_traced])

@@ -117,7 +117,7 @@ def test_the_capture_tells_the_close_and_the_lost_final_ack():
     ack = told[tw]
     assert ack["frame.packet_flags_direction"] == "0x00000002", ack
     assert int(ack["tcp.flags"], 16) == 0x10, f"TIME_WAIT not on a pure ACK: {ack}"
-    assert "dropped by --fault rule 1 (drop:out:ack:state=TIME_WAIT:nth=1)" in ack["comments"], ack
+    assert "dropped by --fault[0] (drop:out:ack:state=TIME_WAIT:nth=1)" in ack["comments"], ack
     expiry = told[gone]
     assert expiry["frame.interface_id"] == "1", expiry
     assert expiry["comments"][0].startswith("10.7.0.2:7>" + local + " "), expiry
@@ -145,7 +145,7 @@ def test_copies_and_delays_are_told_where_they_happen():
     name = "pcapng_faults"
     path = ti.out_path(name + ".pcapng")
     # Rule 3 fires on the ACK that the original FIN's own call sends: the copy's note must
-    # still name rule 1.
+    # still name rule [0].
     srv = start_server(name, path, "--fault", "dup:in:fin", "--fault", "delay=50ms:out:data",
                        "--fault", "dup:out:ack:state=CLOSE_WAIT")
     try:
@@ -156,18 +156,18 @@ def test_copies_and_delays_are_told_where_they_happen():
         assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
     check_clean(path)
     told = frames(path, "-Y", "frame.comment")
-    orig = find(told, "duplicated (the copy follows) by --fault rule 1 (dup:in:fin)")
-    copy = find(told, "copy made by --fault rule 1 (dup:in:fin)", orig)
+    orig = find(told, "duplicated (the copy follows) by --fault[0] (dup:in:fin)")
+    copy = find(told, "copy made by --fault[0] (dup:in:fin)", orig)
     assert told[copy]["t"] >= told[orig]["t"], (told[orig], told[copy])
     for i in (orig, copy):
         assert told[i]["frame.packet_flags_direction"] == "0x00000001", told[i]
         assert int(told[i]["tcp.flags"], 16) & 0x01, told[i]
-    out_orig = find(told, "duplicated (the copy follows) by --fault rule 3")
-    out_copy = find(told, "copy made by --fault rule 3 (dup:out:ack:state=CLOSE_WAIT)", out_orig)
+    out_orig = find(told, "duplicated (the copy follows) by --fault[2]")
+    out_copy = find(told, "copy made by --fault[2] (dup:out:ack:state=CLOSE_WAIT)", out_orig)
     for i in (out_orig, out_copy):
         assert told[i]["frame.packet_flags_direction"] == "0x00000002", told[i]
         assert int(told[i]["tcp.flags"], 16) == 0x10, told[i]
-    late = told[find(told, "released after 50 ms by --fault rule 2 (delay=50ms:out:data)")]
+    late = told[find(told, "released after 50 ms by --fault[1] (delay=50ms:out:data)")]
     assert late["frame.packet_flags_direction"] == "0x00000002", late
     allf = frames(path)
     times = [f["t"] for f in allf]

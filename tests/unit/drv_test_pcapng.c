@@ -390,7 +390,7 @@ static void events_go_on_the_packet_that_caused_them(void **state)
                    "FIN_WAIT_1 -> TIME_WAIT: peer's FIN received, final ACK sent; "
                    "2*MSL ends at +2.000 s (22:13:25.000000)");
     assert_opt_str(&r[6], PCAPNG_OPT_COMMENT, 1,
-                   "dropped by --fault rule 1 (drop:out:ack:state=TIME_WAIT:nth=1)");
+                   "dropped by --fault[0] (drop:out:ack:state=TIME_WAIT:nth=1)");
     assert_int_equal(r[7].iface, PCAPNG_IF_EVENTS);
     assert_true(r[7].ts == 1700000005 * US);
     assert_opt_str(&r[7], PCAPNG_OPT_COMMENT, 0,
@@ -432,7 +432,7 @@ static void a_change_with_no_packet_of_its_own_falls_back(void **state)
     assert_opt_str(&r[0], PCAPNG_OPT_COMMENT, 0,
                    "FIN_WAIT_2 -> TIME_WAIT: peer's FIN received, final ACK sent; "
                    "2*MSL ends at +2.000 s (22:13:23.000000)");
-    assert_opt_str(&r[0], PCAPNG_OPT_COMMENT, 1, "copy made by --fault rule 2 (dup:in:fin)");
+    assert_opt_str(&r[0], PCAPNG_OPT_COMMENT, 1, "copy made by --fault[1] (dup:in:fin)");
     assert_int_equal(epb_flags(&r[0]), PCAPNG_FLAG_INBOUND);
     assert_null(find_opt(&r[1], PCAPNG_OPT_COMMENT, 0));
     assert_int_equal(r[1].iface, PCAPNG_IF_TUN);
