@@ -83,6 +83,14 @@ static const struct flag flags[] = {
     {"tcp-max-syn-backlog", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_syn_backlog), 1,
      UINT32_MAX},
     {"tcp-orphan-retries", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_orphan_retries), 0, INT_MAX},
+    {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
+     32767000000ULL},
+    {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
+     32767000000ULL},
+    {"tcp-keepalive-probes", 0, F_UINT, APP_BOTH, FIELD(drv.engine.keepalive_probes), 1, 127},
+    {"tcp-retries2", 0, F_UINT, APP_BOTH, FIELD(drv.engine.retries2), 1, 255},
+    {"keepalive", 0, F_TRUE, APP_BOTH, FIELD(keepalive), 0, 0},
+    {"user-timeout", 0, F_DUR, APP_BOTH, FIELD(user_timeout_us), 1000, 2147483000ULL},
     {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
     {"tcp-invalid-ratelimit", 0, F_DUR, APP_BOTH, FIELD(drv.engine.invalid_ratelimit_us), 0,
      UINT64_MAX},
@@ -233,12 +241,22 @@ static const char help_common[] =
     "  --tcp-orphan-retries N     retries of an orphan (closed in FIN_WAIT_1, CLOSING or\n"
     "                             LAST_ACK) before it is dropped; 0: 8 while the RTO is\n"
     "                             below 120s, about 102s (default 0)\n"
+    "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
+    "                             (default 7200s)\n"
+    "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"
+    "  --tcp-keepalive-probes N   unanswered probes before the reset (default 9)\n"
+    "  --tcp-retries2 N           retransmissions before a connection gives up; counted\n"
+    "                             as time from a 200ms RTO, 15 = 924.6s (default 15)\n"
     "  --tcp-timestamps 0|1       RFC 7323 timestamps (default 1)\n"
     "  --tcp-invalid-ratelimit DURATION  gap between ACKs to invalid segments\n"
     "                             (default 500ms; 0 = no limit)\n"
     "  --ip-local-port-range LO-HI  ephemeral ports (default 32768-60999)\n"
     "  --linger0                  close with SO_LINGER {on, 0}: RST, no TIME_WAIT\n"
     "  --linger SECONDS           close with SO_LINGER {on, SECONDS}\n"
+    "  --keepalive                SO_KEEPALIVE on every connection: probes after\n"
+    "                             --tcp-keepalive-time of silence\n"
+    "  --user-timeout DURATION    TCP_USER_TIMEOUT on every connection: give up once\n"
+    "                             data or probes have gone unanswered this long\n"
     "\n"
     "Output and faults:\n"
     "  --pcap FILE                capture every packet read from or written to the TUN\n"
@@ -344,6 +362,29 @@ static int apply_uint(struct cli_opts *o, const struct flag *f, const char *v, F
     return CLI_RUN;
 }
 
+/* A bound of a DURATION flag as the user would type it: "1s", "1ms". */
+static const char *dur_text(uint64_t us, char *buf, size_t len)
+{
+    if (us % 1000000 == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(us / 1000000));
+    else
+        snprintf(buf, len, "%llums", (unsigned long long)(us / 1000));
+    return buf;
+}
+
+static int dur_range_error(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    const uint64_t most = 4294967295ULL * 1000000; /* tt_duration_parse's limit */
+    char lo[32], hi[32];
+
+    if (f->min <= 1 && f->max >= most)
+        return usage_error(o, err, "--%s: duration '%s' out of range (%s)", f->name, v,
+                           f->min ? "more than 0, at most 4294967295s" : "at most 4294967295s");
+    return usage_error(o, err, "--%s: duration '%s' out of range (at least %s, at most %s)",
+                       f->name, v, dur_text(f->min, lo, sizeof(lo)),
+                       dur_text(f->max < most ? f->max : most, hi, sizeof(hi)));
+}
+
 static int apply_dur(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
 {
     uint64_t us;
@@ -353,9 +394,8 @@ static int apply_dur(struct cli_opts *o, const struct flag *f, const char *v, FI
         return usage_error(
             o, err, "--%s: invalid duration '%s' (an integer with unit ms, s or m, e.g. 30s)",
             f->name, v);
-    if (rc < 0 || us < f->min)
-        return usage_error(o, err, "--%s: duration '%s' out of range (%s)", f->name, v,
-                           f->min > 0 ? "more than 0, at most 4294967295s" : "at most 4294967295s");
+    if (rc < 0 || us < f->min || us > f->max)
+        return dur_range_error(o, f, v, err);
     *(uint64_t *)((char *)o + f->off) = us;
     return CLI_RUN;
 }
@@ -846,4 +886,12 @@ int cli_drop_privileges(const struct cli_opts *o, FILE *err)
     if (o->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
         return drop_error(o, err, "check (root regained)", EPERM);
     return 0;
+}
+
+void cli_conn_options(const struct cli_opts *o, tt_conn_t *conn)
+{
+    if (o->keepalive)
+        tt_conn_set_keepalive(conn, 1, 0, 0, 0); /* the sysctls: --tcp-keepalive-* */
+    if (o->user_timeout_us > 0)
+        tt_conn_set_user_timeout(conn, (unsigned)(o->user_timeout_us / 1000));
 }

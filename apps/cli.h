@@ -50,7 +50,9 @@ struct cli_opts {
     int verbose; /* -v: statistics at exit; repeatable */
     bool quiet;  /* -q: no informational messages (the listening line and failures stay) */
     bool linger_on;
-    unsigned linger_s; /* with linger_on; 0 = --linger0 */
+    unsigned linger_s;        /* with linger_on; 0 = --linger0 */
+    bool keepalive;           /* --keepalive: SO_KEEPALIVE on every connection */
+    uint64_t user_timeout_us; /* --user-timeout: TCP_USER_TIMEOUT on every connection; 0 none */
 
     /* --user NAME: the user to become once the TUN device, pcap and trace are open */
     const char *user; /* NULL: stay who we are */
@@ -103,6 +105,10 @@ int cli_parse(struct cli_opts *o, enum cli_app app, int argc, char **argv, FILE 
 
 /* Frees what cli_parse() read from files (--send @FILE, --expect @FILE), whatever it returned. */
 void cli_free(struct cli_opts *o);
+
+/* The per-connection socket options of the command line: --keepalive
+ * (SO_KEEPALIVE) and --user-timeout (TCP_USER_TIMEOUT). */
+void cli_conn_options(const struct cli_opts *o, tt_conn_t *conn);
 
 /*
  * --user: becomes o->user (its supplementary groups, its group, its uid; no

@@ -399,6 +399,7 @@ static int ec_connect(struct echo_conn *ec)
     ec->syn_us = cl_now(cl);
     ec->conn = conn;
     tt_conn_set_data(conn, ec);
+    cli_conn_options(cl->o, conn);
     return 0;
 }
 

@@ -223,6 +223,7 @@ static int sess_start(struct server *srv, tt_conn_t *conn)
     tt_conn_set_data(conn, s);
     if (srv->o->linger_on)
         tt_conn_set_linger(conn, 1, srv->o->linger_s);
+    cli_conn_options(srv->o, conn);
     tt_conn_set_writable_cb(conn, sess_on_writable);
     return tt_conn_read_start(conn, sess_on_read);
 }

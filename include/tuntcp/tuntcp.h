@@ -112,6 +112,9 @@ typedef struct tt_config {
     int syn_retries;               /* tcp_syn_retries */
     int synack_retries;            /* tcp_synack_retries */
     int retries2;                  /* tcp_retries2 */
+    uint64_t keepalive_time_us;    /* tcp_keepalive_time: idle before the first probe */
+    uint64_t keepalive_intvl_us;   /* tcp_keepalive_intvl: between probes */
+    int keepalive_probes;          /* tcp_keepalive_probes: unanswered probes before the reset */
     int tcp_orphan_retries;        /* tcp_orphan_retries, in place of retries2 for orphans */
     int tcp_syncookies;            /* 1: SYN cookies when a listener's SYN queue is full */
     uint32_t tcp_max_syn_backlog;  /* half-open connections per listener without cookies */
@@ -156,7 +159,7 @@ typedef void (*tt_connect_cb)(tt_conn_t *conn, int status);
 typedef void (*tt_read_cb)(tt_conn_t *conn, const uint8_t *buf, ssize_t nread);
 /* Room in the send buffer again after a write returned less than asked. */
 typedef void (*tt_writable_cb)(tt_conn_t *conn);
-/* status 0, or -ETIMEDOUT when a linger timeout ran out. The handle is gone after. */
+/* status 0 (also when a linger time ran out, as Linux's close()). The handle is gone after. */
 typedef void (*tt_close_cb)(tt_conn_t *conn, int status);
 
 /* Counters, named after Linux's nstat MIB where one exists. */
@@ -169,7 +172,7 @@ typedef struct tt_stats {
     uint64_t TcpExtTCPAbortOnTimeout, TcpExtTCPAbortOnLinger, TcpExtTCPTimeouts;
     uint64_t TcpExtTCPFinWait2Timeout, TcpExtListenOverflows, TcpExtPAWSEstab;
     uint64_t TcpExtTCPACKSkippedTimeWait, TcpExtTCPACKSkippedSeq;
-    uint64_t TcpExtTCPOFOQueue, TcpExtDelayedACKs, TcpExtTCPLossProbes;
+    uint64_t TcpExtTCPOFOQueue, TcpExtDelayedACKs, TcpExtTCPLossProbes, TcpExtTCPKeepAlive;
     uint64_t IpInReceives, IpInHdrErrors, IpInAddrErrors, IpInUnknownProtos;
     uint64_t IpExtInTruncatedPkts, IpExtInCsumErrors;
     uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
@@ -328,6 +331,26 @@ int tt_conn_set_linger(tt_conn_t *conn, int on, unsigned seconds);
 int tt_conn_close(tt_conn_t *conn, tt_close_cb cb);
 /* Abortive close, as SO_LINGER {on, 0}: RST, unsent data discarded. */
 int tt_conn_close_reset(tt_conn_t *conn, tt_close_cb cb);
+
+/*
+ * SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (Linux):
+ * once nothing has arrived for idle_s seconds and nothing of ours is
+ * outstanding, a probe (an ACK one below SND.UNA) goes out every intvl_s;
+ * after cnt unanswered probes the connection is reset (RST) and reports
+ * -ETIMEDOUT. 0 for idle_s, intvl_s or cnt takes the engine's
+ * tcp_keepalive_time, _intvl or _probes. Errors: -EINVAL (cnt > 127,
+ * idle_s or intvl_s > 32767, Linux's limits).
+ */
+int tt_conn_set_keepalive(tt_conn_t *conn, int on, unsigned idle_s, unsigned intvl_s, unsigned cnt);
+/*
+ * TCP_USER_TIMEOUT (RFC 5482, Linux): 0 (the default) leaves giving up to
+ * tcp_retries2 and tcp_keepalive_probes; otherwise the connection gives up
+ * with -ETIMEDOUT once data has waited ms milliseconds for its ACK (the
+ * retransmission timer is clamped so that it fires then), once zero-window
+ * probes have gone unanswered that long, or once keep-alive probes have
+ * and the connection has been silent that long. Errors: -EINVAL (ms > INT_MAX).
+ */
+int tt_conn_set_user_timeout(tt_conn_t *conn, unsigned ms);
 
 void tt_conn_set_data(tt_conn_t *conn, void *data);
 void *tt_conn_get_data(const tt_conn_t *conn);

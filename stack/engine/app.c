@@ -9,6 +9,7 @@
  * engine call that ran the callback does: engine.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "engine.h"
@@ -229,6 +230,31 @@ int tt_conn_shutdown(tt_conn_t *c)
     default:
         return -ENOTCONN;
     }
+}
+
+/* Linux tcp_set_keepalive(): turning it on arms the timer for a whole idle
+ * time from now; before the connection is up, from when it comes up. */
+int tt_conn_set_keepalive(tt_conn_t *c, int on, unsigned idle_s, unsigned intvl_s, unsigned cnt)
+{
+    if (idle_s > 32767 || intvl_s > 32767 || cnt > 127) /* MAX_TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT */
+        return -EINVAL;
+    c->ka_idle_s = idle_s;
+    c->ka_intvl_s = intvl_s;
+    c->ka_cnt = (uint8_t)cnt;
+    c->ka_on = on != 0;
+    if (!c->ka_on)
+        tt_timer_cancel(c->eng->wheel, &c->keepalive_timer);
+    else if (c->state >= TT_STATE_ESTABLISHED && c->state != TT_STATE_TIME_WAIT)
+        tt_timer_arm(c->eng->wheel, &c->keepalive_timer, c->eng->now + tt_tcp_keepalive_time(c));
+    return 0;
+}
+
+int tt_conn_set_user_timeout(tt_conn_t *c, unsigned ms)
+{
+    if (ms > INT_MAX)
+        return -EINVAL;
+    c->user_timeout = (uint64_t)ms * MS;
+    return 0;
 }
 
 int tt_conn_set_linger(tt_conn_t *c, int on, unsigned seconds)

@@ -44,7 +44,10 @@ void tt_config_init(tt_config_t *cfg)
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;
     cfg->retries2 = 15;
-    cfg->tcp_orphan_retries = 0; /* Linux: 8 while alive, see tcp_timer.c */
+    cfg->keepalive_time_us = 7200 * SEC; /* Linux tcp_keepalive_time */
+    cfg->keepalive_intvl_us = 75 * SEC;  /* tcp_keepalive_intvl */
+    cfg->keepalive_probes = 9;           /* tcp_keepalive_probes */
+    cfg->tcp_orphan_retries = 0;         /* Linux: 8 while alive, see tcp_timer.c */
     cfg->tcp_syncookies = 1;
     cfg->tcp_max_syn_backlog = 4096;
     cfg->sndbuf = 256 * 1024;
@@ -61,6 +64,9 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->sndbuf < 1024 || cfg->rcvbuf < 1024 || cfg->rcvbuf > (1u << 30))
         return -EINVAL;
     if (cfg->tcp_tw_reuse < 0 || cfg->tcp_tw_reuse > 2 || cfg->tw_reuse_delay_us < MS)
+        return -EINVAL;
+    if (cfg->keepalive_time_us < SEC || cfg->keepalive_intvl_us < SEC ||
+        cfg->keepalive_probes < 1 || cfg->keepalive_probes > 127)
         return -EINVAL;
     if (cfg->syn_retries < 1 || cfg->synack_retries < 1 || cfg->retries2 < 1)
         return -EINVAL;

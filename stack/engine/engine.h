@@ -55,7 +55,7 @@ struct tuple {
     uint16_t lport, rport;
 };
 
-enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER };
+enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER, CT_KEEPALIVE };
 
 /*
  * A connection or listener whose application is owed callbacks, queued
@@ -148,8 +148,15 @@ struct tt_conn {
     bool in_loss; /* after an RTO, until `recover` is acked */
 
     /* when to give up (tcp_timer.c; Linux tcp_write_timeout, tcp_probe_timer) */
-    uint64_t rtx_stamp;   /* when the RTX timer was started (Linux retrans_stamp) */
-    uint32_t probes_out;  /* zero-window probes unanswered (Linux icsk_probes_out) */
+    uint64_t rtx_stamp;    /* when the RTX timer was started (Linux retrans_stamp) */
+    uint32_t probes_out;   /* zero-window or keep-alive probes unanswered (icsk_probes_out) */
+    uint64_t probes_stamp; /* when the first of them went out (icsk_probes_tstamp) */
+    uint64_t rcv_stamp;    /* when an acceptable ACK last came in (Linux rcv_tstamp) */
+    uint64_t user_timeout; /* TCP_USER_TIMEOUT, µs; 0: none */
+    /* SO_KEEPALIVE (tcp_keepalive.c); 0 in a field: the engine's sysctl */
+    bool ka_on;
+    uint8_t ka_cnt;
+    uint32_t ka_idle_s, ka_intvl_s;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control */
@@ -165,7 +172,7 @@ struct tt_conn {
     uint8_t nsacked;
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
 
-    struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer;
+    struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
     bool oow_ack_sent;
 
@@ -369,6 +376,15 @@ void tt_tcp_window_update(struct tt_conn *c);
 void tt_tcp_send_syn(struct tt_conn *c);
 void tt_tcp_resend_syn(struct tt_conn *c);
 void tt_tcp_send_ack(struct tt_conn *c);
+/* tcp_keepalive.c: SO_KEEPALIVE (Linux tcp_keepalive_timer) */
+void tt_tcp_keepalive_fire(struct tt_conn *c);
+/* The idle time before the first probe (TCP_KEEPIDLE, else tcp_keepalive_time);
+ * inline, so that tcb.c and app.c can arm the timer without calling into
+ * tcp_keepalive.c (docs/architecture.md §2: no call cycle). */
+static inline uint64_t tt_tcp_keepalive_time(const struct tt_conn *c)
+{
+    return c->ka_idle_s ? (uint64_t)c->ka_idle_s * SEC : c->eng->cfg.keepalive_time_us;
+}
 void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tt_tcp_retransmit_head(struct tt_conn *c);
 void tt_tcp_send_zero_window_probe(struct tt_conn *c);

@@ -64,6 +64,7 @@ static const tt_stat_desc_t stat_table[] = {
     STAT(TcpExtTCPAbortOnClose),
     STAT(TcpExtTCPAbortOnData),
     STAT(TcpExtTCPAbortOnTimeout),
+    STAT(TcpExtTCPKeepAlive),
     STAT(TcpExtTCPAbortOnLinger),
     STAT(TcpExtTCPTimeouts),
     STAT(TcpExtTCPFinWait2Timeout),

@@ -68,6 +68,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     timer_init(&c->delack_timer, CT_DELACK);
     timer_init(&c->finwait2_timer, CT_FINWAIT2);
     timer_init(&c->linger_timer, CT_LINGER);
+    timer_init(&c->keepalive_timer, CT_KEEPALIVE);
     tt_conn_table_insert(&eng->table, &c->h);
     eng->nconns++;
     c->all_next = eng->all_conns;
@@ -84,6 +85,14 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
     tt_event_t ev = {.type = TT_EV_STATE, .from = c->state, .to = to};
     c->state = to;
     tt_engine_event(c->eng, &ev, &c->t);
+    if (to == TT_STATE_ESTABLISHED) {
+        c->rcv_stamp = c->eng->now;
+        /* Linux tcp_finish_connect(): keep-alive asked for before the
+         * connection was up starts counting now. */
+        if (c->ka_on)
+            tt_timer_arm(c->eng->wheel, &c->keepalive_timer,
+                         c->eng->now + tt_tcp_keepalive_time(c));
+    }
 }
 
 /* First sequence number after everything queued (data and FIN). */
@@ -99,6 +108,7 @@ static void tcb_cancel_timers(struct tt_conn *c)
     tt_timer_cancel(w, &c->delack_timer);
     tt_timer_cancel(w, &c->finwait2_timer);
     tt_timer_cancel(w, &c->linger_timer);
+    tt_timer_cancel(w, &c->keepalive_timer);
 }
 
 void tt_tcb_ooo_free(struct tt_conn *c)

@@ -290,8 +290,10 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             tt_tcp_send_ack(c);
         return TT_ACK_DONE;
     }
-    if (seq_geq(seg->ack, c->snd_una))
+    if (seq_geq(seg->ack, c->snd_una)) {
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
+        c->rcv_stamp = c->eng->now;
+    }
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);

@@ -1,7 +1,9 @@
 /*
  * Connection timers: retransmission (RFC 6298), zero-window probes
  * (RFC 9293 3.8.6.1), delayed ACK (RFC 9293 3.8.6.3), the FIN_WAIT_2
- * timeout of orphans (Linux tcp_fin_timeout) and SO_LINGER's timeout.
+ * timeout of orphans (Linux tcp_fin_timeout), SO_LINGER's timeout, and
+ * keep-alive's (tcp_keepalive.c). TCP_USER_TIMEOUT bounds retransmission
+ * and probing by time instead of count (rto_within_user_timeout()).
  *
  * Retry limits follow Linux: tcp_syn_retries for SYN, tcp_synack_retries
  * for SYN-ACK, counted as consecutive timeouts of the same segment with the
@@ -150,6 +152,9 @@ static uint64_t retries_duration(int retries)
 static bool rtx_given_up(const struct tt_conn *c)
 {
     const tt_config_t *cfg = &c->eng->cfg;
+    /* TCP_USER_TIMEOUT replaces the count by a time, in every state (Linux). */
+    if (c->user_timeout)
+        return c->retries > 0 && c->eng->now - c->rtx_stamp >= c->user_timeout;
     if (c->state == TT_STATE_SYN_SENT)
         return c->retries >= cfg->syn_retries;
     if (c->state == TT_STATE_SYN_RECEIVED)
@@ -185,6 +190,22 @@ static void enter_loss(struct tt_conn *c)
     c->recover = c->snd_nxt - 1; /* RFC 6582 3.2 step 6: the highest sequence number sent */
 }
 
+/*
+ * Linux tcp_clamp_rto_to_user_timeout(): with TCP_USER_TIMEOUT the next
+ * retransmission timeout never goes past it, so that the connection gives
+ * up when the user timeout says, not up to 120 s later.
+ */
+static uint64_t rto_within_user_timeout(const struct tt_conn *c)
+{
+    uint64_t elapsed = c->eng->now - c->rtx_stamp;
+
+    if (!c->user_timeout)
+        return c->rto;
+    if (elapsed >= c->user_timeout)
+        return 1; /* at once: the next expiry gives up */
+    return c->rto < c->user_timeout - elapsed ? c->rto : c->user_timeout - elapsed;
+}
+
 static void rtx_timeout(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
@@ -198,7 +219,7 @@ static void rtx_timeout(struct tt_conn *c)
         enter_loss(c);
     tt_tcp_retransmit_head(c);
     c->rto = clamp_rto(c->rto * 2); /* RFC 6298 5.5 */
-    tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + c->rto);
+    tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + rto_within_user_timeout(c));
 }
 
 /*
@@ -215,6 +236,12 @@ static void rtx_timeout(struct tt_conn *c)
 static void persist_timeout(struct tt_conn *c)
 {
     int max_probes = c->eng->cfg.retries2;
+    /* Linux tcp_probe_timer(): TCP_USER_TIMEOUT counts from the first
+     * unanswered probe. */
+    if (c->user_timeout && c->probes_out > 0 && c->eng->now - c->probes_stamp >= c->user_timeout) {
+        give_up(c);
+        return;
+    }
     if (is_orphan(c)) {
         bool alive = probe_interval(c) < TT_RTO_MAX; /* the interval just waited */
         max_probes = orphan_retries(c, alive);
@@ -228,6 +255,8 @@ static void persist_timeout(struct tt_conn *c)
         return;
     }
     tt_tcp_send_zero_window_probe(c);
+    if (c->probes_out == 0)
+        c->probes_stamp = c->eng->now;
     c->probes_out++;
     c->probes_sent++;
     tt_timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
@@ -274,6 +303,9 @@ void tt_tcp_timer_fire(struct timer *t)
         break;
     case CT_FINWAIT2:
         finwait2_timeout(container_of(t, struct tt_conn, finwait2_timer));
+        break;
+    case CT_KEEPALIVE:
+        tt_tcp_keepalive_fire(container_of(t, struct tt_conn, keepalive_timer));
         break;
     case CT_LINGER:
         /* Linux: close() returns 0 when the linger time is up, with

@@ -416,6 +416,38 @@ static void endpoints_are_repeatable(void **state)
     expect_usage(CLI_ECHO_SERVER, args, "--port: too many ports (at most 16)");
 }
 
+/* Keep-alive, retries and the user timeout: Linux's defaults, stored, refused
+ * outside Linux's limits (docs/contract.md §3.2). */
+static void keepalive_flags(void **state)
+{
+    const tt_config_t *e = &R.o.drv.engine;
+
+    assert_int_equal(parse(CLI_ECHO_SERVER, ""), CLI_RUN);
+    assert_int_equal(e->keepalive_time_us, 7200 * SEC);
+    assert_int_equal(e->keepalive_intvl_us, 75 * SEC);
+    assert_int_equal(e->keepalive_probes, 9);
+    assert_int_equal(e->retries2, 15);
+    assert_false(R.o.keepalive);
+    assert_int_equal(R.o.user_timeout_us, 0);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--keepalive --tcp-keepalive-time 2s "
+                                            "--tcp-keepalive-intvl 1500ms --tcp-keepalive-probes 4 "
+                                            "--tcp-retries2 8 --user-timeout 2500ms"),
+                     CLI_RUN);
+    assert_true(R.o.keepalive);
+    assert_int_equal(e->keepalive_time_us, 2 * SEC);
+    assert_int_equal(e->keepalive_intvl_us, 1500 * MS);
+    assert_int_equal(e->keepalive_probes, 4);
+    assert_int_equal(e->retries2, 8);
+    assert_int_equal(R.o.user_timeout_us, 2500 * MS);
+    expect_usage(CLI_ECHO_SERVER, "--tcp-keepalive-time 500ms", "at least 1s, at most 32767s");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-keepalive-intvl 32768s", "at most 32767s");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-keepalive-probes 0", "--tcp-keepalive-probes");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-keepalive-probes 128", "--tcp-keepalive-probes");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-retries2 0", "--tcp-retries2");
+    expect_usage(CLI_ECHO_SERVER, "--user-timeout 0", "--user-timeout");
+    expect_usage(CLI_ECHO_SERVER, "--keepalive=1", "--keepalive");
+}
+
 /* The load generator's flags: stored, and refused out of range. */
 static void load_flags(void **state)
 {
@@ -678,6 +710,7 @@ int main(void)
         cmocka_unit_test(app_flags_are_stored),
         cmocka_unit_test(endpoints_are_repeatable),
         cmocka_unit_test(load_flags),
+        cmocka_unit_test(keepalive_flags),
         cmocka_unit_test(linger_flags),
         cmocka_unit_test(faults_are_checked_and_collected),
         cmocka_unit_test(injects_are_checked_and_collected),
