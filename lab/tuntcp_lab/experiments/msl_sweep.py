@@ -17,12 +17,13 @@ NAME = "msl-sweep"
 CLAIM = "the sustainable connection rate of a port range is ports/(2*MSL)"
 EXPECTED = "confirmed"
 ORDER = 200
-TIME_LIMIT = {"quick": 40, "full": 90}
+TIME_LIMIT = {"quick": 60, "full": 150}
 
 PORTS = 20
 RANGE = "40000-40019"
 OFFER = 2.0  # offered rate / capacity
-LOW = 0.8    # a stalled loop (a loaded machine) loses slots; never above the capacity
+LOW = 0.9    # slots lost to the loop's own latency; never above the capacity
+TRIES = 3    # a run whose schedule fell behind (a starved machine) is run again
 
 
 def _periods(two_msl):
@@ -30,12 +31,23 @@ def _periods(two_msl):
     return max(2, int(round(2.0 / two_msl)))
 
 
-def _one(ctx, msl):
+def _lateness(events, rate):
+    """How far the --rate schedule fell behind: attempt k (its SYN_SENT or its
+    connect_fail, in order) against k/rate after the first attempt. A machine
+    that starves the process (another program hogging the CPUs) shows here."""
+    times = [e["t"] for e in events if (e.get("ev") == "state" and e["to"] == "SYN_SENT")
+             or e.get("ev") == "connect_fail"]
+    if not times:
+        return None
+    return max(t - times[0] - k / rate for k, t in enumerate(times))
+
+
+def _one(ctx, msl, attempt):
     two_msl = 2 * ms(msl)
     capacity = PORTS / two_msl
     rate = int(round(OFFER * capacity))
     duration = _periods(two_msl) * two_msl
-    tag = f"sweep-msl-{msl}"
+    tag = f"sweep-msl-{msl}" + (f"-try{attempt + 1}" if attempt else "")
     jpath = ctx.path(tag + ".json")
     app = ctx.client(tag, "--ip-local-port-range", RANGE, "--rate", rate, "--duration",
                      f"{int(round(duration * 1000))}ms", "--json", jpath, msl=msl,
@@ -47,7 +59,25 @@ def _one(ctx, msl):
             "duration": duration, "attempts": s["attempts"], "verified": s["verified"],
             "measured": s["verified_per_s"], "eaddrnotavail":
             s["failures"].get("EADDRNOTAVAIL", {}).get("count", 0), "other": other,
-            "tw_peak": s["timewait_peak"]["entries"], "rc": app.rc}
+            "tw_peak": s["timewait_peak"]["entries"], "rc": app.rc, "tag": tag,
+            "late": _lateness(ctx.trace(tag), rate)}
+
+
+def _measure(ctx, msl):
+    """Runs until the schedule kept its pace (lateness under a quarter of 2*MSL,
+    at most 50 ms), at most TRIES times; returns the best run and the tries."""
+    bound = min(0.05, ms(msl) / 2)
+    tries = []
+    for attempt in range(TRIES):
+        r = _one(ctx, msl, attempt)
+        tries.append(r)
+        if r["late"] is not None and r["late"] <= bound:
+            break
+    best = min(tries, key=lambda r: r["late"] if r["late"] is not None else 1e9)
+    best["tries"] = len(tries)
+    best["late_bound"] = bound
+    best["stalled"] = best["late"] is None or best["late"] > bound
+    return best
 
 
 def _draw(rows):
@@ -75,11 +105,11 @@ def run(ctx):
     from ..peers import echo_handler
     ctx.listen(echo_handler())
     msls = ["100ms", "500ms"] if ctx.quick else ["100ms", "500ms", "1s", "5s"]
-    rows = [_one(ctx, m) for m in msls]
+    rows = [_measure(ctx, m) for m in msls]
     ok = True
     for r in rows:
         r["ratio"] = r["measured"] / r["capacity"] if r["measured"] else 0.0
-        r["holds"] = (r["rc"] == 1 and not r["other"] and r["tw_peak"] == PORTS
+        r["holds"] = (not r["stalled"] and r["rc"] == 1 and not r["other"] and r["tw_peak"] == PORTS
                       and LOW <= r["ratio"] <= 1.0 + 1e-6
                       and r["verified"] + r["eaddrnotavail"] == r["attempts"])
         ok = ok and r["holds"]
@@ -90,9 +120,17 @@ def run(ctx):
              + "\n".join(f"  MSL {r['msl']}: offered {r['offered']}/s for {r['duration']:g} s,"
                          f" verified {r['verified']} = {r['measured']:.2f}/s, capacity "
                          f"{r['capacity']:g}/s (ratio {r['ratio']:.3f}); "
-                         f"{r['eaddrnotavail']} x EADDRNOTAVAIL" for r in rows))
+                         f"{r['eaddrnotavail']} x EADDRNOTAVAIL; schedule at most "
+                         f"{r['late'] * 1000:.1f} ms late ({r['tag']}, try {r['tries']})"
+                         for r in rows))
+    stalled = [r["msl"] for r in rows if r["stalled"]]
+    if stalled:
+        ctx.look(f"MSL {', '.join(stalled)}: the --rate schedule fell behind by more than "
+                 "its bound in every try: the machine starved the process (another "
+                 "program hogging the CPUs?), so the rate could not be measured.")
     plot.figure(ctx, "msl-sweep.png", _draw(rows))
     ctx.look("msl-sweep.png: the measured rate (blue) on the ports/(2*MSL) line (dashed), "
              "the offered rate (grey) twice above it; log-log.")
     return ctx.verdict(ok, f"{PORTS} ports, offered 2x: " + ", ".join(
-        f"MSL {r['msl']}: {r['measured']:.2f}/s of {r['capacity']:g}/s" for r in rows))
+        f"MSL {r['msl']}: {r['measured']:.2f}/s of {r['capacity']:g}/s"
+        + (" (stalled)" if r["stalled"] else "") for r in rows))
