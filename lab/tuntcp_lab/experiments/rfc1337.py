@@ -2,7 +2,7 @@
 (docs/lab/rfc1337.md).
 
 echo-server --close-after 6 --max-conns 1 closes first and holds TIME_WAIT
-(--msl 1s; --quick 500 ms) after a Linux client's "hello\\n". A RST then
+(--msl 1s) after a Linux client's "hello\\n". A RST then
 reaches the TIME_WAIT entry in two ways:
 - crafted: --inject time_wait+200ms:rst (a RST at RCV.NXT, 200 ms in);
 - from Linux itself: --fault dup:in:fin hands Linux's FIN to the stack twice;
@@ -52,7 +52,7 @@ def _one(ctx, how, rfc1337, msl):
 
 
 def run(ctx):
-    msl = "500ms" if ctx.quick else "1s"
+    msl = "1s"  # 2 s of TIME_WAIT: room for the RST at +200 ms on a busy machine
     two_msl = 2 * ms(msl)
     ctx.number("linux_tcp_rfc1337_default", ctx.sysctl("net.ipv4.tcp_rfc1337"), "sysctl")
     rows = [_one(ctx, how, v, msl) for how in ("inject", "linux-rst") for v in (0, 1)]
@@ -60,8 +60,10 @@ def run(ctx):
     for r in rows:
         ctx.number(r["tag"], {k: r[k] for k in ("why", "lasted", "rst_frame")}, "run")
         if r["rfc1337"] == 0:
+            # Ended by the RST (on a starved machine the injection itself may
+            # come late, so only "before 2*MSL" is asked of the time).
             good = r["why"] == "timewait_rst" and r["lasted"] is not None \
-                and r["lasted"] < two_msl / 2 and r["rst_in_events"] == 1
+                and r["lasted"] < two_msl and r["rst_in_events"] == 1
         else:
             good = r["why"] == "timewait_expired" and r["lasted"] is not None \
                 and r["lasted"] >= two_msl and r["rst_in_events"] == 0

@@ -101,10 +101,11 @@ def run(ctx):
     ctx.number("tuntcp_server_timewait_syn", len(a["syn"]), "entries ended by a SYN")
     ctx.number("linux_server_syn_replies", b["replies"], "first reply to each SYN")
     ctx.number("linux_server_reconnect_gap", round(b["gap"], 4) if b["gap"] else None, "s")
+    # Well inside 2*MSL (10 s) and Linux's 60 s, however busy the machine.
     ok_a = a["echoed"] == [16, 16] and len(a["syn"]) == 1 and a["gap"] is not None \
-        and a["gap"] < 1.0
+        and a["gap"] < 5.0
     ok_b = b["rc"] == 0 and [p for _, p in b["syns"]] == [CPORT, CPORT] \
-        and b["replies"] == ["SYN-ACK", "SYN-ACK"] and b["gap"] is not None and b["gap"] < 1.0
+        and b["replies"] == ["SYN-ACK", "SYN-ACK"] and b["gap"] is not None and b["gap"] < 30.0
     ctx.look(f"tuntcp-server-timewait.jsonl: 10.7.0.2:7>10.7.0.1:{SPORT} enters TIME_WAIT "
              "(2*MSL = 10 s), then TIME_WAIT -> CLOSED why timewait_syn and LISTEN -> "
              f"SYN_RECEIVED again {a['gap']} s after TIME_WAIT began: the Linux client's "

@@ -31,24 +31,41 @@ TIME_LIMIT = {"quick": 40, "full": 40}
 RANGE = "40000-40004"
 PORTS = 5
 COUNT = 8
+DELAY = 1.0  # --tcp-tw-reuse-delay's default, Linux's tcp_tw_reuse_delay (1000 ms)
 
 
 def _client(ctx, tag, rate, *flags):
     app = ctx.client(tag, "--ip-local-port-range", RANGE, "--count", COUNT, "--rate", rate,
                      "-v", *flags, msl="5s")
     ev = ctx.trace(tag)
-    tw_at = {}
-    ages = []
-    for e in states(ev):
-        if e["to"] == "TIME_WAIT":
+    tw_at, ages, oldest_at_fail = {}, [], []
+    for e in ev:
+        if e.get("ev") == "state" and e["to"] == "TIME_WAIT":
             tw_at[e["conn"]] = e["t"]
-        elif e["from"] == "TIME_WAIT" and e.get("why") == "timewait_reused":
-            ages.append(round(e["t"] - tw_at[e["conn"]], 3))
+        elif e.get("ev") == "state" and e["from"] == "TIME_WAIT":
+            start = tw_at.pop(e["conn"])
+            if e.get("why") == "timewait_reused":
+                ages.append(round(e["t"] - start, 3))
+        elif e.get("ev") == "connect_fail":
+            # The oldest entry then: a failure with an entry older than the
+            # delay would be a missed reuse.
+            oldest_at_fail.append(round(max((e["t"] - t for t in tw_at.values()),
+                                            default=0.0), 3))
     stats, _ = counters(app.stderr)
     fails = [e["err"] for e in ev if e.get("ev") == "connect_fail"]
     return {"tag": tag, "rc": app.rc, "reused": len(ages), "ages": ages, "fails": fails,
-            "recycled": stats.get("TcpExtTWRecycled"),
+            "recycled": stats.get("TcpExtTWRecycled"), "oldest_at_fail": oldest_at_fail,
             "ports": sorted({port_of(e["conn"]) for e in states(ev) if e["to"] == "SYN_SENT"})}
+
+
+def _rule_kept(r, delay=DELAY):
+    """tcp_tw_reuse 1 with timestamps: every reuse of an entry at least the
+    delay old, and no failure while an entry was clearly old enough (a
+    starved machine may bunch the attempts; the rule holds all the same)."""
+    return (r["recycled"] == r["reused"] and all(a >= delay for a in r["ages"])
+            and all(o < delay + 0.05 for o in r["oldest_at_fail"])
+            and all(f == "EADDRNOTAVAIL" for f in r["fails"])
+            and r["reused"] + len(r["fails"]) == COUNT - PORTS)
 
 
 def _linux_try(ctx, label):
@@ -101,10 +118,9 @@ def run(ctx):
     ctx.number("linux", lx, "connect results")
     three = ["EADDRNOTAVAIL"] * (COUNT - PORTS)
     r1 = runs["reuse1"]
-    tuntcp_ok = (r1["rc"] == 0 and r1["reused"] == COUNT - PORTS and r1["recycled"] == r1["reused"]
-                 and all(a >= 1.0 for a in r1["ages"])
+    tuntcp_ok = (r1["reused"] > 0 and _rule_kept(r1) and _rule_kept(runs["young"])
                  and all(runs[k]["reused"] == 0 and runs[k]["fails"] == three
-                         for k in ("no_ts", "young", "default")))
+                         for k in ("no_ts", "default")))
     linux_ok = (lx["default"] == "2" and lx["first"] == "port 40000"
                 and lx["reuse1_at_once"] == "EADDRNOTAVAIL"
                 and lx["reuse1_after_1.1s"] == "port 40000"
@@ -119,13 +135,14 @@ def run(ctx):
              f"{lx['reuse1_after_1.1s']}; with 2 after 1.1 s: {lx['reuse2_after_1.1s']} "
              "(10.7.0.1 is not a loopback address). linux-reuse.pcap holds Linux's SYNs.")
     # The claim holds if a young entry was reused (at once), or Linux's default is 0.
-    holds = (runs["young"]["reused"] > 0 or min(r1["ages"], default=1.0) < 1.0
+    holds = (min(r1["ages"] + runs["young"]["ages"], default=DELAY) < DELAY
              or lx["default"] == "0" or lx["reuse1_at_once"] != "EADDRNOTAVAIL")
     if not holds and not (tuntcp_ok and linux_ok):
         raise RuntimeError(f"unexpected run: {runs}, Linux {lx}")
     return ctx.verdict(
         holds, f"tuntcp --tcp-tw-reuse 1: {r1['reused']} reused, entries {min(r1['ages'], default=0):.2f}"
-        f" s old or more; entries 0.25 s old: {len(runs['young']['fails'])} x EADDRNOTAVAIL; "
+        f" s old or more; entries 0.25 s old: {len(runs['young']['fails'])} x EADDRNOTAVAIL"
+        f"{' (' + str(runs['young']['reused']) + ' reused once old enough)' if runs['young']['reused'] else ''}; "
         f"no timestamps: {len(runs['no_ts']['fails'])} x EADDRNOTAVAIL; default 2: "
         f"{len(runs['default']['fails'])} x EADDRNOTAVAIL. Linux: default {lx['default']}; 1 at "
         f"once {lx['reuse1_at_once']}, after 1.1 s {lx['reuse1_after_1.1s']}; 2 after 1.1 s "
