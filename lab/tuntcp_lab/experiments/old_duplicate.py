@@ -122,14 +122,15 @@ def run(ctx):
                           "PAWSEstab": r["stats"].get("TcpExtPAWSEstab")}, "run")
     ctx.look("seq.jsonl: the `fault` dup line (connection 1's data), both incarnations "
              "(LISTEN -> SYN_RECEIVED twice, connection 1 CLOSED why tw_overflow), then the "
-             f"`release` {HOLD} s later, inside connection 2; seq.pcap: the copy (its seq "
+             f"`release` {HOLD} s later, inside connection 2; {ctx.capture_name('seq')}: the "
+             "copy (its seq "
              "below connection 2's ISN) answered with an ACK of RCV.NXT; connection 2 "
              f"echoed {seq['got2']!r}.")
     ctx.look(f"paws.stderr: TcpExtPAWSEstab {paws['stats'].get('TcpExtPAWSEstab')}: the copy's "
              f"old timestamp rejected it; echo {paws['got2']!r}.")
     ctx.look(f"accepted.jsonl: the `inject` line, 8 bytes at connection 2's RCV.NXT: the "
              f"client read back {acc['got2']!r}: the old bytes took the place of its own.")
-    ctx.look(f"time-wait-kept.pcap: the copy reaches the TIME_WAIT entry (ACKed), Linux's "
+    ctx.look(f"{ctx.capture_name('time-wait-kept')}: the copy reaches the TIME_WAIT entry (ACKed), Linux's "
              f"RST (frame {linux_rst[0].frame if linux_rst else None}) is ignored "
              "(--tcp-rfc1337 1); TIME_WAIT ends timewait_expired.")
     return ctx.verdict(

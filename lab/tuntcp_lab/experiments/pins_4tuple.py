@@ -99,17 +99,17 @@ def run(ctx):
     ctx.number("linux_timewait", [r["line"] for r in lx_tw], "ss lines")
     tuntcp_ok = (t["opens"] == [(PORT, 7), (PORT, 8)] and t["tws"] == [(PORT, 7), (PORT, 8)]
                  and t["fail"] == ["EADDRNOTAVAIL to 10.7.0.1:7"])
+    eaddr = errno.errorcode[errno.EADDRNOTAVAIL]
     linux_ok = ([(r["to"], r["port"], r["err"]) for r in lx]
-                == [(7, PORT, None), (8, PORT, None), (7, None, errno.errorcode[errno.EADDRNOTAVAIL])]
-                and len(lx_tw) == 2)
+                == [(7, PORT, None), (8, PORT, None), (7, None, eaddr)] and len(lx_tw) == 2)
     ctx.look(f"tuntcp-one-port.jsonl: 10.7.0.2:{PORT} goes to TIME_WAIT with 10.7.0.1:7, "
              f"then opens to 10.7.0.1:8 while that TIME_WAIT lasts; "
              f"tuntcp-one-port.stderr: {t['line']!r} (the third connection, to :7 again: "
              "the 4-tuple in TIME_WAIT; a `connect_fail` line in the trace, no packet).")
-    ctx.look("Linux (linux-one-port.pcap, Linux is the client, ip_local_port_range "
-             f"{PORT} {PORT}): " + "; ".join(
+    ctx.look(f"Linux ({ctx.capture_name('linux-one-port')}, Linux is the client, "
+             f"ip_local_port_range {PORT} {PORT}): " + "; ".join(
                  f"connect to :{r['to']}: " + (f"port {r['port']}" if r["port"] else r["err"])
-                 for r in lx) + f"; ss state time-wait: "
+                 for r in lx) + "; ss state time-wait: "
              + " | ".join(r["line"] for r in lx_tw))
     # The claim holds if the TIME_WAIT with :7 kept the port from :8 too.
     blocked = (PORT, 8) not in t["opens"] or lx[1]["port"] != PORT

@@ -166,8 +166,8 @@ def run(ctx):
                          for s in timeline) + ".")
     ctx.look(f"{tag}.jsonl: the first `connect_fail` (EADDRNOTAVAIL, local port 0, no "
              f"packet) at t={first_fail}; at every one of the {len(fails)} failures all "
-             f"{PORTS} ports were taken (connections from SYN_SENT to CLOSED); each of the {len(reuse)} connects on a port "
-             "used before comes after that port's TIME_WAIT -> CLOSED "
+             f"{PORTS} ports were taken (connections from SYN_SENT to CLOSED); each of the "
+             f"{len(reuse)} connects on a port used before comes after that port's TIME_WAIT -> CLOSED "
              f"(timewait_expired), at least {min_age:.3f} s after its TIME_WAIT began "
              f"(2*MSL = {tw:g} s). {ctx.capture_name(tag)} holds only the "
              f"{len(opens)} connections that got a port.")

@@ -110,7 +110,7 @@ def run(ctx):
              "(2*MSL = 10 s), then TIME_WAIT -> CLOSED why timewait_syn and LISTEN -> "
              f"SYN_RECEIVED again {a['gap']} s after TIME_WAIT began: the Linux client's "
              "second connection, same 4-tuple, served at once.")
-    ctx.look(f"linux-server-timewait.pcap: our SYNs (frames {[f for f, _ in b['syns']]}), "
+    ctx.look(f"{ctx.capture_name('linux-server-timewait')}: our SYNs (frames {[f for f, _ in b['syns']]}), "
              f"both from port {CPORT}, {b['gap']:.3f} s apart; Linux, in TIME_WAIT after "
              f"the first connection, answers each with {b['replies']} (not an ACK: the new "
              f"ISN {b['isns'][-1]} lies above the old connection's).")

@@ -133,16 +133,19 @@ def run(ctx):
              f"namespace (tcp_tw_reuse_delay {lx['delay_ms']} ms); one port: first "
              f"{lx['first']}; with 1 at once: {lx['reuse1_at_once']}; with 1 after 1.1 s: "
              f"{lx['reuse1_after_1.1s']}; with 2 after 1.1 s: {lx['reuse2_after_1.1s']} "
-             "(10.7.0.1 is not a loopback address). linux-reuse.pcap holds Linux's SYNs.")
+             "(10.7.0.1 is not a loopback address). "
+             f"{ctx.capture_name('linux-reuse')} holds Linux's SYNs.")
     # The claim holds if a young entry was reused (at once), or Linux's default is 0.
     holds = (min(r1["ages"] + runs["young"]["ages"], default=DELAY) < DELAY
              or lx["default"] == "0" or lx["reuse1_at_once"] != "EADDRNOTAVAIL")
     if not holds and not (tuntcp_ok and linux_ok):
         raise RuntimeError(f"unexpected run: {runs}, Linux {lx}")
+    young = runs["young"]
+    late = f" ({young['reused']} reused once old enough)" if young["reused"] else ""
     return ctx.verdict(
-        holds, f"tuntcp --tcp-tw-reuse 1: {r1['reused']} reused, entries {min(r1['ages'], default=0):.2f}"
-        f" s old or more; entries 0.25 s old: {len(runs['young']['fails'])} x EADDRNOTAVAIL"
-        f"{' (' + str(runs['young']['reused']) + ' reused once old enough)' if runs['young']['reused'] else ''}; "
+        holds, f"tuntcp --tcp-tw-reuse 1: {r1['reused']} reused, entries "
+        f"{min(r1['ages'], default=0):.2f} s old or more; entries 0.25 s old: "
+        f"{len(young['fails'])} x EADDRNOTAVAIL{late}; "
         f"no timestamps: {len(runs['no_ts']['fails'])} x EADDRNOTAVAIL; default 2: "
         f"{len(runs['default']['fails'])} x EADDRNOTAVAIL. Linux: default {lx['default']}; 1 at "
         f"once {lx['reuse1_at_once']}, after 1.1 s {lx['reuse1_after_1.1s']}; 2 after 1.1 s "
