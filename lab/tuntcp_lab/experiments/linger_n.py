@@ -120,7 +120,9 @@ def run(ctx):
     tuntcp_ok = (t["waited"] is not None and n <= t["waited"] <= n + 0.1
                  and not t["errors"] and t["got"] == SIZE and not t["rst"]
                  and t["fin_after_data"])
-    linux_ok = lx["rc"] == "0" and n - 0.01 <= lx["took"] <= n + 0.2 and lx["got"] == SIZE
+    # Linux's close() sleeps in whole jiffies, measured here from Python: a
+    # loaded machine adds a few hundred ms.
+    linux_ok = lx["rc"] == "0" and n - 0.01 <= lx["took"] <= n + 0.5 and lx["got"] == SIZE
     waited = f"{t['waited']:.3f} s" if t["waited"] is not None else "never"
     eof = (f"{t['eof_after_close']:.2f} s after the close"
            if t["eof_after_close"] is not None else "never")
@@ -140,4 +142,4 @@ def run(ctx):
         f"--linger {n}: tuntcp's close returned success after {waited} (trace: "
         f"linger_expired in {t['state']}), all {t['got']} bytes arrived later; Linux's "
         f"close() returned {lx['rc']} after {lx['took']:.3f} s, all {lx['got']} bytes "
-        "arrived: they agree")
+        "arrived" + (": they agree" if tuntcp_ok and linux_ok else ""))
