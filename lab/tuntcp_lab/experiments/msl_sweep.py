@@ -64,9 +64,10 @@ def _one(ctx, msl, attempt):
 
 
 def _measure(ctx, msl):
-    """Runs until the schedule kept its pace (lateness under a quarter of 2*MSL,
-    at most 50 ms), at most TRIES times; returns the best run and the tries."""
-    bound = min(0.05, ms(msl) / 2)
+    """Runs until the schedule kept its pace (late by at most a tenth of 2*MSL,
+    which could cost the rate no more than that), at most TRIES times;
+    returns the best run and the number of tries."""
+    bound = 0.1 * 2 * ms(msl)
     tries = []
     for attempt in range(TRIES):
         r = _one(ctx, msl, attempt)
