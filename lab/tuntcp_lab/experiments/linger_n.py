@@ -3,13 +3,14 @@ be acknowledged; the data still arrives (docs/lab/linger-n.md).
 
 tuntcp: echo-server --linger N --close-after 100000 closes while its echo
 is stuck behind a Linux client that reads nothing for 2 s (SO_RCVBUF 4096):
-after N s the close reports ETIMEDOUT (`close: Connection timed out` on
-echo-server's stderr), and the connection goes on closing: every byte and
-the FIN reach the client once it reads. Linux, for comparison, in the same
-namespace over lo: a Linux server socket with SO_LINGER {1, N} closes under
-the same stalled reader; its close() returns 0 after N s, and the data also
-arrives. The difference: tuntcp reports the timeout as an error, Linux's
-close() does not (docs/contract.md §2.3).
+after N s the close returns, reporting success as Linux's close() does
+(docs/contract.md §2.3 item 5); the trace's `linger_expired` event, N s
+after ESTABLISHED -> FIN_WAIT_1, is the only sign that the time ran out.
+The connection goes on closing: every byte and the FIN reach the client once
+it reads. Linux, for comparison, in the same namespace over lo: a Linux
+server socket with SO_LINGER {1, N} closes under the same stalled reader;
+its close() returns 0 after N s, and the data also arrives. tuntcp and
+Linux agree.
 """
 import os
 import socket
@@ -47,13 +48,6 @@ def _tuntcp(ctx, n):
     th = threading.Thread(target=_stalled_reader, args=(s, res), daemon=True)
     th.start()
     s.sendall(b"n" * SIZE)
-    # When does echo-server report the close's result? Poll its stderr.
-    reported, deadline = None, time.monotonic() + n + STALL + 3
-    while time.monotonic() < deadline:
-        if "close:" in srv.stderr:
-            reported = time.time()
-            break
-        time.sleep(0.005)
     th.join(STALL + n + 5)
     s.close()
     srv.stop()
@@ -61,13 +55,23 @@ def _tuntcp(ctx, n):
     data = [x.frame for x in segs if x.out and x.len > 0]
     fin = [x.frame for x in segs if x.out and x.has("F")]
     ev = ctx.trace(tag)
-    close_at = [e["ts"] for e in states(ev) if e["from"] == "ESTABLISHED"]
-    line = [l for l in srv.stderr.splitlines() if "close:" in l]
-    return {"waited": reported - close_at[0] if reported and close_at else None,
-            "line": line[0] if line else None, "got": res.get("got"),
-            "rst": any(x.has("R") for x in segs), "fin_frame": fin[0] if fin else None,
+    close_at = [e["t"] for e in states(ev) if e["from"] == "ESTABLISHED"]
+    expired = [e for e in ev if e.get("ev") == "linger_expired"]
+    waited = expired[0]["t"] - close_at[0] if expired and close_at else None
+    close_ts = srv_close_ts(ev)
+    return {"waited": waited, "state": expired[0]["state"] if expired else None,
+            "errors": [l for l in srv.stderr.splitlines() if "close" in l],
+            "got": res.get("got"), "rst": any(x.has("R") for x in segs),
+            "fin_frame": fin[0] if fin else None,
             "fin_after_data": bool(fin and data and fin[0] >= data[-1]),
-            "eof_after_close": res.get("eof_at", 0) - close_at[0] if close_at else None}
+            "eof_after_close": res["eof_at"] - close_ts if "eof_at" in res
+            and close_ts else None}
+
+
+def srv_close_ts(ev):
+    """The Unix time of the close (ESTABLISHED -> FIN_WAIT_1), from the trace."""
+    at = [e["ts"] for e in states(ev) if e["from"] == "ESTABLISHED"]
+    return at[0] if at else None
 
 
 def _linux(ctx, n):
@@ -105,28 +109,37 @@ def run(ctx):
     t = _tuntcp(ctx, n)
     lx = _linux(ctx, n)
     ctx.number("linger", n, "s")
-    ctx.number("tuntcp_close_reported_after", round(t["waited"], 3) if t["waited"] else None,
-               "s")
-    ctx.number("tuntcp_close_result", t["line"], "stderr line")
+    ctx.number("tuntcp_linger_expired_after",
+               round(t["waited"], 3) if t["waited"] is not None else None, "s")
+    ctx.number("tuntcp_linger_expired_state", t["state"], "state")
+    ctx.number("tuntcp_close_errors", len(t["errors"]), "stderr lines")
     ctx.number("tuntcp_bytes_arrived", t["got"], "bytes")
     ctx.number("linux_close_returned", lx["rc"], "close(2)")
     ctx.number("linux_close_took", round(lx["took"], 3), "s")
     ctx.number("linux_bytes_arrived", lx["got"], "bytes")
-    holds = (t["waited"] is not None and n <= t["waited"] <= n + 0.1
-             and t["line"] is not None and "Connection timed out" in t["line"]
-             and t["got"] == SIZE and not t["rst"] and t["fin_after_data"] and n - 0.01 <= lx["took"] <= n + 0.2 and lx["got"] == SIZE)
-    ctx.look(f"tuntcp-linger.stderr: {t['line']!r}, {t['waited']:.3f} s after the close "
-             f"(tuntcp-linger.jsonl: ESTABLISHED -> FIN_WAIT_1); the reader, stalled "
-             f"{STALL:g} s, then got all {t['got']} bytes and the FIN "
-             f"({t['eof_after_close']:.2f} s after the close). In "
-             f"{ctx.capture_name('tuntcp-linger')} the data stops during the stall and "
-             f"resumes; the FIN (frame {t['fin_frame']}) rides on or follows the last "
-             "data; no RST.")
+    tuntcp_ok = (t["waited"] is not None and n <= t["waited"] <= n + 0.1
+                 and not t["errors"] and t["got"] == SIZE and not t["rst"]
+                 and t["fin_after_data"])
+    # Linux's close() sleeps in whole jiffies, measured here from Python: a
+    # loaded machine adds a few hundred ms.
+    linux_ok = lx["rc"] == "0" and n - 0.01 <= lx["took"] <= n + 0.5 and lx["got"] == SIZE
+    waited = f"{t['waited']:.3f} s" if t["waited"] is not None else "never"
+    eof = (f"{t['eof_after_close']:.2f} s after the close"
+           if t["eof_after_close"] is not None else "never")
+    ctx.look(f"tuntcp-linger.jsonl: ESTABLISHED -> FIN_WAIT_1 (the close), then "
+             f"`linger_expired` in {t['state']} {waited} later: the close returned "
+             "then, with success (tuntcp-linger.stderr holds no close error). The "
+             f"reader, stalled {STALL:g} s, then got all {t['got']} bytes and the FIN "
+             f"({eof}). In {ctx.capture_name('tuntcp-linger')} the data stops during "
+             f"the stall and resumes; the FIN (frame {t['fin_frame']}) rides on or "
+             "follows the last data; no RST.")
     ctx.look(f"Linux (no capture: over lo): close() with SO_LINGER {{1,{n}}} returned "
              f"{lx['rc']} after {lx['took']:.3f} s; the reader got {lx['got']} bytes. "
-             "The difference: tuntcp reports the linger timeout as ETIMEDOUT, Linux's "
-             "close() returns 0 (docs/contract.md §2.3).")
+             "tuntcp and Linux agree: the linger time running out is not an error "
+             "(docs/contract.md §2.3 item 5).")
     return ctx.verdict(
-        holds, f"--linger {n}: tuntcp's close reported ETIMEDOUT after {t['waited']:.3f} s, "
-        f"all {t['got']} bytes arrived later; Linux's close() returned {lx['rc']} after "
-        f"{lx['took']:.3f} s (no error), all {lx['got']} bytes arrived")
+        tuntcp_ok and linux_ok,
+        f"--linger {n}: tuntcp's close returned success after {waited} (trace: "
+        f"linger_expired in {t['state']}), all {t['got']} bytes arrived later; Linux's "
+        f"close() returned {lx['rc']} after {lx['took']:.3f} s, all {lx['got']} bytes "
+        "arrived" + (": they agree" if tuntcp_ok and linux_ok else ""))
