@@ -238,6 +238,17 @@ void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us);
 uint64_t tt_engine_now(const tt_engine_t *eng);
 
 const tt_config_t *tt_engine_config(const tt_engine_t *eng);
+/*
+ * Changes the live knobs of a running engine (docs/contract.md §9.4): cfg is
+ * a copy of tt_engine_config() with some of msl_us, fin_timeout_us,
+ * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
+ * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
+ * tcp_orphan_retries and invalid_ratelimit_us changed. All or nothing.
+ * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
+ * read where they are used, so each takes effect at its next use.
+ * Errors: -EINVAL (a value out of range), -EPERM (another field differs).
+ */
+int tt_engine_config_update(tt_engine_t *eng, const tt_config_t *cfg);
 void tt_engine_stats(const tt_engine_t *eng, tt_stats_t *stats);
 size_t tt_engine_conn_count(const tt_engine_t *eng);     /* TCBs, listeners excluded */
 size_t tt_engine_timewait_count(const tt_engine_t *eng); /* TIME_WAIT entries */

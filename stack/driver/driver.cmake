@@ -20,6 +20,14 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
   ${TT_DRV_DIR}/boot_key.c
+  ${TT_DRV_DIR}/ctl.c
+  ${TT_DRV_DIR}/ctl_proto.c
+  ${TT_DRV_DIR}/ctl_cmd.c
+  ${TT_DRV_DIR}/ctl_ss.c
+  ${TT_DRV_DIR}/ctl_nstat.c
+  ${TT_DRV_DIR}/ctl_sysctl.c
+  ${TT_DRV_DIR}/ctl_files.c
+  ${TT_DRV_DIR}/sysctl.c
 )
 target_include_directories(tuntcp_driver
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>

@@ -38,6 +38,8 @@
 #include <uv.h>
 
 #include "boot_key.h"
+#include "ctl.h"
+#include "drv_ctl.h"
 #include "fault.h"
 #include "inject.h"
 #include "pcap.h"
@@ -92,6 +94,15 @@ struct tt_driver {
     tt_driver_check_cb check_cb;
     void *check_ctx;
     struct drv_counters ctr;
+
+    /* The control socket (docs/contract.md §9): NULL when there is none. */
+    struct tt_ctl *ctl;
+    struct tt_ctl *ctl_failed;      /* the default path's, that could not listen */
+    char ctl_none[200];             /* why there is none, for -v */
+    char *pcap_path, *trace_path;   /* what is being written, for `pcap`/`trace` */
+    char *fault_spec[TT_FAULT_MAX]; /* the rules as given, for `fault list` */
+    uint64_t fault_seed;            /* a set made by `fault add` draws from it */
+    uint32_t mtu;
 };
 
 /* ---- clock ---- */
@@ -650,6 +661,7 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
     char why[160];
     int rc;
 
+    d->fault_seed = seed;
     if (cfg->fault_count == 0)
         return 0;
     d->faults = malloc(sizeof(*d->faults));
@@ -662,6 +674,8 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
             snprintf(err, errlen, "--fault %s: %s", cfg->faults[i], why);
             return rc;
         }
+        if ((d->fault_spec[i] = strdup(cfg->faults[i])) == NULL)
+            return fmt_err(err, errlen, "--fault", "", -ENOMEM);
     }
     rc = tt_delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
@@ -704,6 +718,9 @@ static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, ch
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
     if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, &clk)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
+    if ((cfg->pcap_path != NULL && (d->pcap_path = strdup(cfg->pcap_path)) == NULL) ||
+        (cfg->trace_path != NULL && (d->trace_path = strdup(cfg->trace_path)) == NULL))
+        return fmt_err(err, errlen, "paths", "", -ENOMEM);
     return 0;
 }
 
@@ -825,6 +842,38 @@ static int drv_draw_seed(struct tt_driver *d, const tt_driver_config_t *cfg, cha
     return 0;
 }
 
+/*
+ * The control socket (docs/contract.md §9.1): at --ctl PATH, a failure
+ * ends the start; at the default path, it only means no socket (another
+ * stack on a TUN of the same name holds it, or there is no runtime
+ * directory), which -v reports.
+ */
+static int drv_open_ctl(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                        size_t errlen)
+{
+    char path[4096];
+    int rc;
+
+    if (cfg->no_ctl) {
+        snprintf(d->ctl_none, sizeof(d->ctl_none), "--no-ctl");
+        return 0;
+    }
+    if (cfg->ctl_path != NULL)
+        return tt_ctl_open(&d->ctl, &d->loop, d, cfg->ctl_path, cfg->ctl_chown, cfg->ctl_uid,
+                           cfg->ctl_gid, err, errlen);
+    if ((rc = tt_ctl_default_path(d->ifname, path, sizeof(path))) < 0) {
+        snprintf(d->ctl_none, sizeof(d->ctl_none), "no runtime directory: %s", strerror(-rc));
+        return 0;
+    }
+    rc = tt_ctl_open(&d->ctl, &d->loop, d, path, cfg->ctl_chown, cfg->ctl_uid, cfg->ctl_gid,
+                     d->ctl_none, sizeof(d->ctl_none));
+    if (rc < 0) { /* closed with the other handles, at tt_driver_free() */
+        d->ctl_failed = d->ctl;
+        d->ctl = NULL;
+    }
+    return 0;
+}
+
 static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
     int rc;
@@ -840,7 +889,10 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_open_engine(d, cfg, err, errlen)) < 0)
         return rc;
-    return drv_open_loop(d, err, errlen);
+    d->mtu = cfg->engine.mtu;
+    if ((rc = drv_open_loop(d, err, errlen)) < 0)
+        return rc;
+    return drv_open_ctl(d, cfg, err, errlen);
 }
 
 /* ---- public API ---- */
@@ -893,12 +945,20 @@ void tt_driver_free(tt_driver_t *d)
      * process; a statistics request this late has nothing left to report. */
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigaction(SIGUSR1, &ign, NULL);
+    tt_ctl_close(d->ctl);
+    tt_ctl_close(d->ctl_failed);
     for (size_t i = 0; i < d->nhandles; i++)
         uv_close(d->handles[i], NULL);
     if (d->loop_ready) {
         uv_run(&d->loop, UV_RUN_DEFAULT); /* lets the close callbacks run */
         uv_loop_close(&d->loop);
     }
+    tt_ctl_free(d->ctl);
+    tt_ctl_free(d->ctl_failed);
+    free(d->pcap_path);
+    free(d->trace_path);
+    for (size_t i = 0; i < TT_FAULT_MAX; i++)
+        free(d->fault_spec[i]);
     if (d->eng != NULL)
         tt_engine_free(d->eng);
     if (d->fd >= 0)
@@ -988,4 +1048,173 @@ void tt_driver_print_stats(tt_driver_t *d, FILE *f)
     }
     d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
     tt_report_print(f, d->eng, &d->ctr, drv_clock(d));
+}
+
+const char *tt_driver_ctl_path(const tt_driver_t *d, const char **why_none)
+{
+    if (why_none != NULL)
+        *why_none = d->ctl != NULL ? NULL : d->ctl_none;
+    return d->ctl != NULL ? tt_ctl_path(d->ctl) : NULL;
+}
+
+/* ---- for the control commands (drv_ctl.h) ---- */
+
+uint64_t tt_drv_ctl_now(struct tt_driver *d)
+{
+    return drv_clock(d);
+}
+
+size_t tt_drv_ctl_counters(struct tt_driver *d, const char **names, uint64_t *values, size_t cap)
+{
+    if (d->faults != NULL) {
+        d->ctr.fault_dropped = d->faults->dropped;
+        d->ctr.fault_duplicated = d->faults->duplicated;
+        d->ctr.fault_delayed = d->faults->delayed;
+    }
+    d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
+    return tt_report_counters(d->eng, &d->ctr, names, values, cap);
+}
+
+static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *path, int rc)
+{
+    snprintf(err, errlen, "%s%s: %s", what, path, strerror(-rc));
+    return rc;
+}
+
+int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen)
+{
+    int rc;
+
+    if (path == NULL) {
+        if (d->pcap == NULL)
+            return drv_ctl_fail(err, errlen, "pcap stop", ": no capture running", -ENOENT);
+        uv_timer_stop(&d->flush_timer);
+        rc = tt_pcap_close(d->pcap);
+        d->pcap = NULL;
+        free(d->pcap_path);
+        d->pcap_path = NULL;
+        return rc < 0 ? drv_ctl_fail(err, errlen, "pcap stop", "", rc) : 0;
+    }
+    if (d->pcap != NULL) {
+        snprintf(err, errlen, "pcap start: a capture is running (%s): stop it first", d->pcap_path);
+        return -EBUSY;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return drv_ctl_fail(err, errlen, "pcap start ", path, -ENOMEM);
+    if ((rc = tt_pcap_open(&d->pcap, path)) < 0) {
+        free(copy);
+        return drv_ctl_fail(err, errlen, "pcap start ", path, rc);
+    }
+    d->pcap_path = copy;
+    uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
+    return 0;
+}
+
+int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t errlen)
+{
+    struct trace_clock clk = {d->start_us, d->wall_start_us};
+    int rc;
+
+    if (path == NULL) {
+        if (d->trace == NULL)
+            return drv_ctl_fail(err, errlen, "trace stop", ": no trace running", -ENOENT);
+        rc = tt_trace_close(d->trace);
+        d->trace = NULL;
+        free(d->trace_path);
+        d->trace_path = NULL;
+        return rc < 0 ? drv_ctl_fail(err, errlen, "trace stop", "", rc) : 0;
+    }
+    if (d->trace != NULL) {
+        snprintf(err, errlen, "trace start: a trace is running (%s): stop it first", d->trace_path);
+        return -EBUSY;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return drv_ctl_fail(err, errlen, "trace start ", path, -ENOMEM);
+    if ((rc = tt_trace_open(&d->trace, path, &clk)) < 0) {
+        free(copy);
+        return drv_ctl_fail(err, errlen, "trace start ", path, rc);
+    }
+    d->trace_path = copy;
+    tt_engine_set_event_cb(d->eng, drv_event, d); /* drv_event skips what is not running */
+    return 0;
+}
+
+const char *tt_drv_ctl_pcap_path(const struct tt_driver *d)
+{
+    return d->pcap_path;
+}
+
+const char *tt_drv_ctl_trace_path(const struct tt_driver *d)
+{
+    return d->trace_path;
+}
+
+/* The first rule added to a stack started without --fault makes the set and its delay pool. */
+static int drv_ctl_fault_set(struct tt_driver *d, char *err, size_t errlen)
+{
+    if (d->faults != NULL)
+        return 0;
+    if ((d->faults = malloc(sizeof(*d->faults))) == NULL)
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    tt_fault_set_init(d->faults, d->fault_seed, drv_conn_state, d);
+    if (tt_delayq_init(&d->delays, DELAY_SLOTS, d->mtu) < 0) {
+        free(d->faults);
+        d->faults = NULL;
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    }
+    return 0;
+}
+
+int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, char *err,
+                         size_t errlen)
+{
+    char why[200];
+    char *copy;
+    int rc;
+
+    if (tt_fault_check(spec, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "fault add '%s': %s", spec, why);
+        return -EINVAL;
+    }
+    if (d->faults != NULL && d->faults->n == TT_FAULT_MAX) {
+        snprintf(err, errlen, "fault add: too many rules (at most %d)", TT_FAULT_MAX);
+        return -ENOSPC;
+    }
+    if ((copy = strdup(spec)) == NULL)
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    if ((rc = drv_ctl_fault_set(d, err, errlen)) < 0 ||
+        (rc = tt_fault_set_add(d->faults, spec, why, sizeof(why))) < 0) {
+        if (rc != -ENOMEM)
+            snprintf(err, errlen, "fault add '%s': %s", spec, why);
+        free(copy);
+        return rc;
+    }
+    *idx = d->faults->n - 1;
+    d->fault_spec[*idx] = copy;
+    return 0;
+}
+
+int tt_drv_ctl_fault_del(struct tt_driver *d, size_t idx, char *err, size_t errlen)
+{
+    size_t n = d->faults != NULL ? d->faults->n : 0;
+
+    if (idx >= n) {
+        snprintf(err, errlen, "fault del: no rule %zu (%zu rules)", idx, n);
+        return -ENOENT;
+    }
+    free(d->fault_spec[idx]);
+    memmove(&d->fault_spec[idx], &d->fault_spec[idx + 1], (n - idx - 1) * sizeof(char *));
+    memmove(&d->faults->rule[idx], &d->faults->rule[idx + 1],
+            (n - idx - 1) * sizeof(d->faults->rule[0]));
+    d->fault_spec[n - 1] = NULL;
+    d->faults->n--;
+    return 0;
+}
+
+const char *const *tt_drv_ctl_fault_list(const struct tt_driver *d, size_t *n)
+{
+    *n = d->faults != NULL ? d->faults->n : 0;
+    return (const char *const *)d->fault_spec;
 }
