@@ -97,9 +97,9 @@ static void row_json(struct ss_walk *w, const tt_conn_info_t *c, const char *loc
 
     tt_ctl_buf_printf(w->out,
                       "%s{\"state\":\"%s\",\"recv_q\":%u,\"send_q\":%u,\"local\":\"%s\","
-                      "\"peer\":\"%s\"",
+                      "\"peer\":\"%s\",\"snd_nxt\":%u,\"rcv_nxt\":%u",
                       w->rows > 0 ? "," : "", tt_state_name(c->state), c->recv_q, c->send_q, local,
-                      peer);
+                      peer, c->snd_nxt, c->rcv_nxt);
     if (timer_left(c, w->now, &left))
         tt_ctl_buf_printf(w->out, ",\"timer\":\"timewait\",\"expires_us\":%" PRIu64, left);
     tt_ctl_buf_printf(w->out, "}");

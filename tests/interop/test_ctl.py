@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Interop: the control socket and tuntcp-ctl on a running echo-server
+against the Linux kernel's TCP (docs/contract.md §9).
+
+- the socket: mode 0600, named by -v, removed at exit;
+- `tuntcp-ctl ss` agrees with the trace: the TIME_WAIT entries it lists are
+  the 4-tuples the trace put in TIME_WAIT and did not close; -s counts them;
+- `sysctl -w tuntcp.msl` while entries exist: the existing ones are
+  re-timed (docs/contract.md §9.4) and expire at once when their new 2*MSL
+  is past; an entry made after the change lives the new 2*MSL;
+- `sysctl -w net.ipv4.tcp_rfc1337` while entries exist: a RST at RCV.NXT
+  (sent from the kernel side through a raw socket) kills an entry under 0,
+  and under 1 is ignored by an entry made before the change and one after;
+- `nstat` shows deltas: a second call right after the first shows no
+  TcpPassiveOpens; -a shows the total;
+- bad requests (too long, malformed JSON, unknown command, bad value) are
+  refused with an error naming the field, and the stack goes on serving;
+- another user cannot connect: the socket's mode refuses `nobody`, and
+  with the mode opened up SO_PEERCRED still does.
+"""
+import json
+import os
+import pwd
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttinterop as ti  # noqa: E402
+
+CTL = os.path.join(ti.BUILD, "apps", "tuntcp-ctl")
+
+
+def sock_path(name):
+    return ti.out_path(name + ".ctl")
+
+
+def start(name, *extra, msl="30s"):
+    path = sock_path(name)
+    app = ti.start_server(name, "--ctl", path, "-v", "--close-after", "5", *extra, msl=msl)
+    return app, path
+
+
+def ctl(path, *args, check=True, user=None):
+    cmd = [CTL, "--ctl", path] + list(args)
+    if user is not None:
+        pw = pwd.getpwnam(user)
+        cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
+               "--clear-groups"] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    if check and r.returncode != 0:
+        raise AssertionError(f"tuntcp-ctl {' '.join(args)}: rc {r.returncode}: {r.stderr}")
+    return r
+
+
+def ctl_json(path, *args):
+    return json.loads(ctl(path, "--json", *args).stdout)
+
+
+def server_closes(n):
+    """n Linux clients; the stack closes first (--close-after 5): n TIME_WAIT entries here."""
+    locals_ = []
+    for _ in range(n):
+        got, err, local = ti.linux_echo(b"hello", close_first=False)
+        assert got == b"hello" and err is None, (got, err)
+        locals_.append(local)
+    return locals_
+
+
+def wait_tw(path, n, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = ctl_json(path, "ss", "state", "time-wait")["conns"]
+        if len(rows) == n:
+            return rows
+        time.sleep(0.02)
+    raise AssertionError(f"expected {n} TIME_WAIT entries, ss says {rows}")
+
+
+def test_socket_mode_and_removal():
+    app, path = start("ctl_socket")
+    try:
+        st = os.lstat(path)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        v = ctl_json(path, "version")
+        assert v["v"] == 1 and v["ok"] is True and v["ifname"] == "tt0", v
+    finally:
+        app.stop()
+    assert f"control socket {path}" in app.stderr, app.stderr
+    assert not os.path.exists(path), "the socket outlived the stack"
+
+
+def test_ss_agrees_with_trace():
+    app, path = start("ctl_ss")
+    try:
+        peers = server_closes(3)
+        rows = wait_tw(path, 3)
+        summary = ctl_json(path, "ss", "-s")
+        text = ctl(path, "ss", "-tano", "state", "time-wait").stdout
+        one = ctl_json(path, "ss", "-a", "dport", "=", peers[1].split(":")[1])["conns"]
+    finally:
+        app.stop()
+    events = ti.read_trace("ctl_ss")
+    in_tw = set()
+    for e in events:  # the trace's 4-tuples in TIME_WAIT at the time of the listing
+        if e.get("ev") == "state" and e.get("to") == "TIME_WAIT":
+            in_tw.add(e["conn"])
+        elif e.get("ev") == "state" and e.get("from") == "TIME_WAIT":
+            in_tw.discard(e["conn"])
+    ss_conns = {"%s>%s" % (r["local"], r["peer"]) for r in rows}
+    assert ss_conns == in_tw, (ss_conns, in_tw)
+    assert {r["peer"] for r in rows} == set(peers), (rows, peers)
+    assert summary["timewait"]["entries"] == 3 and summary["states"]["TIME_WAIT"] == 3, summary
+    assert summary["timewait"]["bytes"] > 0, summary
+    lines = [l for l in text.splitlines() if l.startswith("TIME-WAIT")]
+    assert len(lines) == 3 and all("timer:(timewait," in l and l.endswith("s,0)") for l in lines), text
+    assert len(one) == 1 and one[0]["peer"] == peers[1], one
+
+
+def test_msl_change_retimes_entries():
+    app, path = start("ctl_msl", msl="30s")
+    try:
+        server_closes(2)
+        wait_tw(path, 2)
+        t0 = time.monotonic()
+        out = ctl(path, "sysctl", "-w", "tuntcp.msl=1s").stdout
+        assert out == "tuntcp.msl = 1s\n", out
+        # existing entries: 30 s old deadline -> start + 2 s, already near: gone within 2 s
+        wait_tw(path, 0, timeout=2.0 + 10 * ti.TIMER_SLACK)
+        assert time.monotonic() - t0 < 2.5
+        server_closes(1)
+        rows = wait_tw(path, 1)
+        left = rows[0]["expires_us"]
+        assert 1_500_000 < left <= 2_000_000, rows
+    finally:
+        app.stop()
+    events = ti.read_trace("ctl_msl")
+    closed = [e for e in events if e.get("ev") == "state" and e.get("from") == "TIME_WAIT"]
+    # the two entries made under 30 s went at their re-timed deadline; the third was
+    # still there at exit
+    assert len(closed) == 2 and all(e.get("why") == "timewait_expired" for e in closed), closed
+
+
+def _raw_rst(src_port, seq):
+    """A RST from the kernel side 10.7.0.1:src_port to 10.7.0.2:7, through a raw socket."""
+    src, dst = socket.inet_aton(ti.HOST_ADDR), socket.inet_aton(ti.STACK_ADDR)
+    hdr = struct.pack("!HHIIBBHHH", src_port, 7, seq, 0, 5 << 4, 0x04, 0, 0, 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+    csum = ~ti._csum(pseudo + hdr) & 0xFFFF
+    hdr = hdr[:16] + struct.pack("!H", csum) + hdr[18:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    s.bind((ti.HOST_ADDR, 0))
+    s.sendto(hdr, (ti.STACK_ADDR, 0))
+    s.close()
+
+
+def _rst_all(path):
+    for r in ctl_json(path, "ss", "state", "time-wait")["conns"]:
+        _raw_rst(int(r["peer"].split(":")[1]), r["rcv_nxt"])
+
+
+def test_rfc1337_change_applies_to_existing_entries():
+    app, path = start("ctl_rfc1337")
+    try:
+        server_closes(1)
+        wait_tw(path, 1)
+        _rst_all(path)  # tcp_rfc1337 0 (Linux's default): the RST kills the entry
+        wait_tw(path, 0)
+        server_closes(1)  # made before the change
+        wait_tw(path, 1)
+        assert ctl(path, "sysctl", "-w", "net.ipv4.tcp_rfc1337=1").stdout == \
+            "net.ipv4.tcp_rfc1337 = 1\n"
+        server_closes(1)  # made after it
+        wait_tw(path, 2)
+        _rst_all(path)
+        time.sleep(0.3)
+        rows = wait_tw(path, 2)  # both ignore it now
+        nstat = ctl_json(path, "nstat", "-a")["kernel"]
+    finally:
+        app.stop()
+    assert len(rows) == 2
+    assert nstat.get("TcpExtTWKilled", 0) == 1, nstat
+    whys = [e.get("why") for e in ti.read_trace("ctl_rfc1337")
+            if e.get("ev") == "state" and e.get("from") == "TIME_WAIT"]
+    assert whys.count("timewait_rst") == 1, whys
+
+
+def test_nstat_deltas():
+    app, path = start("ctl_nstat")
+    try:
+        server_closes(2)
+        first = ctl_json(path, "nstat")["kernel"]
+        second = ctl_json(path, "nstat")["kernel"]
+        absolute = ctl_json(path, "nstat", "-a")["kernel"]
+        text = ctl(path, "nstat", "-a", "-n").stdout
+    finally:
+        app.stop()
+    assert first.get("TcpPassiveOpens") == 2, first
+    assert "TcpPassiveOpens" not in second, second
+    assert absolute.get("TcpPassiveOpens") == 2, absolute
+    assert text.startswith("#kernel\n") and "\nTcpPassiveOpens " in text, text
+
+
+def _raw_request(path, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(data)
+    buf = b""
+    want = data.count(b"\n")
+    while buf.count(b"\n") < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return [json.loads(l) for l in buf.splitlines()]
+
+
+def test_bad_requests_change_nothing():
+    app, path = start("ctl_bad")
+    try:
+        replies = _raw_request(path, b"x" * 5000 + b"\n" + b"{\"cmd\":\n" + b"{\"cmd\":\"reboot\"}\n" +
+                               b"{\"cmd\":\"ss\",\"colour\":true}\n" + b"{\"cmd\":\"version\"}\n")
+        r = ctl(path, "sysctl", "-w", "tuntcp.msl=5s", "-w", "net.ipv4.tcp_fin_timeout=0",
+                check=False)
+        after = ctl(path, "sysctl", "tuntcp.msl", "net.ipv4.tcp_fin_timeout").stdout
+        usage = ctl(path, "ss", "-x", check=False)
+    finally:
+        app.stop()
+    errors = [x.get("error", "") for x in replies]
+    assert "request too large" in errors[0], errors
+    assert "malformed request" in errors[1], errors
+    assert "unknown command 'reboot'" in errors[2], errors
+    assert "unknown field 'colour'" in errors[3], errors
+    assert replies[4]["ok"] is True, replies
+    assert r.returncode == 1 and "net.ipv4.tcp_fin_timeout: invalid value '0'" in r.stderr, r.stderr
+    assert after == "tuntcp.msl = 30s\nnet.ipv4.tcp_fin_timeout = 60s\n", after
+    assert usage.returncode == 2, usage
+
+
+def test_other_user_cannot_connect():
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        print("  (no user nobody: skipped)")
+        return
+    d = tempfile.mkdtemp(prefix="ttctl-", dir="/tmp")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "s.ctl")
+    app = ti.start_server("ctl_user", "--ctl", path, msl="30s")
+    try:
+        r = ctl(path, "version", check=False, user="nobody")
+        assert r.returncode == 1 and "Permission denied" in r.stderr, (r.returncode, r.stderr)
+        os.chmod(path, 0o666)  # the mode opened up: SO_PEERCRED still refuses
+        r = ctl(path, "version", check=False, user="nobody")
+        assert r.returncode == 1 and "permission denied: uid" in r.stderr, (r.returncode, r.stderr)
+        assert ctl_json(path, "version")["ok"] is True  # root may
+    finally:
+        app.stop()
+        os.rmdir(d)
+
+
+if __name__ == "__main__":
+    ti.enter_netns()
+    ti.run_tests([test_socket_mode_and_removal, test_ss_agrees_with_trace,
+                  test_msl_change_retimes_entries, test_rfc1337_change_applies_to_existing_entries,
+                  test_nstat_deltas, test_bad_requests_change_nothing,
+                  test_other_user_cannot_connect])
