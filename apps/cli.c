@@ -477,7 +477,7 @@ static int apply_user(struct cli_opts *o, const struct flag *f, const char *v, F
     o->user = v;
     o->uid = pw->pw_uid;
     o->gid = pw->pw_gid;
-    o->drv.ctl_chown = true; /* the control socket is the user's (docs/contract.md §9.1) */
+    o->drv.ctl_chown = true; /* the control socket is the user's (docs/contract.md §10.1) */
     o->drv.ctl_uid = pw->pw_uid;
     o->drv.ctl_gid = pw->pw_gid;
     return CLI_RUN;

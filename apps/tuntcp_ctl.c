@@ -1,6 +1,6 @@
 /*
  * tuntcp-ctl: reads and changes a running tuntcp stack through its control
- * socket (docs/contract.md §9), with subcommands spelled as the Linux tools
+ * socket (docs/contract.md §10), with subcommands spelled as the Linux tools
  * they mirror: ss, nstat, sysctl; and pcap, trace and fault for the
  * driver. Each run sends one request line and prints the one reply: the
  * stack's text (what ss, nstat and sysctl print), or with --json the JSON
@@ -36,9 +36,10 @@ static const char usage[] =
     "  --json        print the stack's JSON reply (one line) instead of text\n"
     "\n"
     "Commands:\n"
-    "  ss [-t] [-a] [-n] [-o] [-s] [state STATE] [sport = N] [dport = N]\n"
-    "                connections and TIME_WAIT entries as `ss -tan` lists them; -a all\n"
-    "                states (default: connected, without TIME-WAIT and SYN-RECV), -o\n"
+    "  ss [-t] [-a] [-l] [-n] [-o] [-s] [state STATE] [sport = N] [dport = N]\n"
+    "                listeners, connections and TIME_WAIT entries as `ss -tan` lists\n"
+    "                them; -a all states (default: connected, without TIME-WAIT and\n"
+    "                SYN-RECV), -l listeners only (state listening), -o\n"
     "                the timer, e.g. timer:(timewait,1.498s,0); -s the summary: counts\n"
     "                per state, TIME_WAIT entries and bytes. -t and -n are accepted\n"
     "  nstat [-a] [-z] [-n] [-r]\n"
@@ -114,32 +115,35 @@ static int ss_port(struct req *q, const char *key, int argc, char **argv, int *i
     return 0;
 }
 
-/* -tan, -o, -s: ss's letters, each alone or together. */
-static int ss_letters(struct req *q, const char *arg)
+/* -tan, -o, -s, -l: ss's letters, each alone or together. */
+static int ss_letters(struct req *q, const char *arg, const char **state)
 {
     for (const char *c = arg + 1; *c != '\0'; c++) {
-        if (*c == 'a')
+        if (*c == 'l')
+            *state = "listening";
+        else if (*c == 'a')
             add_true(q, "all");
         else if (*c == 'o')
             add_true(q, "timers");
         else if (*c == 's')
             add_true(q, "summary");
         else if (*c != 't' && *c != 'n')
-            return bad("ss: unknown option '-%c' (-t -a -n -o -s)", *c);
+            return bad("ss: unknown option '-%c' (-t -a -l -n -o -s)", *c);
     }
     return 0;
 }
 
 static int cmd_ss(struct req *q, int argc, char **argv)
 {
-    int rc;
+    const char *state = NULL;
+    int rc = 0;
 
     tt_ctl_buf_printf(&q->b, ",\"cmd\":\"ss\"");
     for (int i = 0; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1] != '\0' && argv[i][1] != '-')
-            rc = ss_letters(q, argv[i]);
+            rc = ss_letters(q, argv[i], &state);
         else if (strcmp(argv[i], "state") == 0 && i + 1 < argc)
-            add_str(q, "state", argv[++i]), rc = 0;
+            state = argv[++i]; /* the last one given, as ss(8) */
         else if (strcmp(argv[i], "sport") == 0 || strcmp(argv[i], "dport") == 0)
             rc = ss_port(q, argv[i], argc, argv, &i);
         else
@@ -147,6 +151,8 @@ static int cmd_ss(struct req *q, int argc, char **argv)
         if (rc != 0)
             return rc;
     }
+    if (state != NULL)
+        add_str(q, "state", state);
     return 0;
 }
 
@@ -336,7 +342,7 @@ static int connect_to(const char *path)
 static int send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL); /* a closed socket is an error, not a signal */
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -430,7 +436,8 @@ static int run(struct req *q)
     }
     tt_ctl_buf_printf(&q->b, "\n");
     rc = send_all(fd, q->b.p, q->b.len);
-    if (rc == 0)
+    /* a refused peer is told why before the stack hangs up: read it even if the send failed */
+    if (rc == 0 || rc == -EPIPE || rc == -ECONNRESET)
         rc = read_line(fd, &reply, &len);
     close(fd);
     if (rc < 0) {

@@ -46,7 +46,7 @@ typedef struct tt_driver_config {
     uint64_t seed;              /* derives engine.seed, engine.isn_secret and the fault PRNG */
     const char *const *injects; /* --inject specs, checked with tt_inject_check() */
     size_t inject_count;        /* <= TT_INJECT_MAX */
-    /* The control socket (docs/contract.md §9.1). */
+    /* The control socket (docs/contract.md §10.1). */
     const char *ctl_path; /* NULL: NAME.ctl in the runtime directory, if it can be made */
     bool no_ctl;          /* no control socket at all */
     bool ctl_chown;       /* give the socket to ctl_uid:ctl_gid (--user) */

@@ -1,5 +1,5 @@
 /*
- * The control socket (docs/contract.md §9.1). A client sends one request per
+ * The control socket (docs/contract.md §10.1). A client sends one request per
  * line and gets one JSON line back per request, in order. Nothing a client
  * does can stall the stack: reads are taken as they come, a request is
  * answered at once inside the loop, and replies leave through libuv's
@@ -199,7 +199,7 @@ static void client_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- accepting ---- */
 
-/* The stack's own user, or root (docs/contract.md §9.1). */
+/* The stack's own user, or root (docs/contract.md §10.1). */
 static bool peer_allowed(uv_pipe_t *p, uid_t *uid)
 {
     struct ucred cr;

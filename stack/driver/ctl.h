@@ -1,5 +1,5 @@
 /*
- * The control socket (docs/contract.md §9): a Unix stream socket on the
+ * The control socket (docs/contract.md §10): a Unix stream socket on the
  * driver's loop through which tuntcp-ctl reads and changes a running stack.
  * The socket and its clients live here; what a request does is ctl_cmd.c,
  * how it is spelled is ctl_proto.c.
@@ -38,7 +38,7 @@ void tt_ctl_close(struct tt_ctl *c);
 void tt_ctl_free(struct tt_ctl *c);
 
 /*
- * The default path (docs/contract.md §9.1): NAME.ctl in the runtime
+ * The default path (docs/contract.md §10.1): NAME.ctl in the runtime
  * directory, /run/tuntcp for root, $XDG_RUNTIME_DIR/tuntcp otherwise.
  * The directory is made 0700 if absent. Errors: -ENOENT (no runtime
  * directory), -ENAMETOOLONG, or the failing mkdir's.
@@ -47,7 +47,7 @@ int tt_ctl_default_path(const char *ifname, char *path, size_t len);
 
 /* ---- what ctl_cmd.c runs a request with ---- */
 
-/* Per stack, for nstat's deltas (docs/contract.md §9.3). */
+/* Per stack, for nstat's deltas (docs/contract.md §10.3). */
 struct ctl_nstat_history {
     uint64_t *values; /* NULL until the first nstat */
     size_t n;

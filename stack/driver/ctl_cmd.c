@@ -1,5 +1,5 @@
 /*
- * The control commands (docs/contract.md §9.2-§9.5): what each request reads
+ * The control commands (docs/contract.md §10.2-§10.5): what each request reads
  * or changes, and its reply, as JSON or, with "format":"text", as the lines
  * ss, nstat and sysctl print. Every field of a request is checked before
  * anything changes; a bad one is named in the error and nothing happens.

@@ -1,5 +1,5 @@
 /*
- * The control commands (docs/contract.md §9), one file each: ctl_ss.c,
+ * The control commands (docs/contract.md §10), one file each: ctl_ss.c,
  * ctl_nstat.c, ctl_sysctl.c, ctl_files.c (pcap, trace, fault); ctl_cmd.c
  * dispatches and holds the helpers they share for reading a request's
  * fields. A helper that refuses a field has written the error reply.

@@ -1,5 +1,5 @@
 /*
- * `pcap`, `trace` and `fault` over the control socket (docs/contract.md §9.5):
+ * `pcap`, `trace` and `fault` over the control socket (docs/contract.md §10.5):
  * start and stop a capture or a trace on a running stack, add, delete and
  * list fault rules. The stack opens the files itself, as the user it runs
  * as, so a FILE is best given absolute (tuntcp-ctl makes it so).

@@ -1,5 +1,5 @@
 /*
- * `nstat` over the control socket (docs/contract.md §9.3): the counters
+ * `nstat` over the control socket (docs/contract.md §10.3): the counters
  * under Linux's names (the Tt ones are tuntcp's own), as deltas since the
  * last call, as nstat(8) shows them. nstat keeps its history in a file per
  * user; here it is kept in the stack, one per stack, so that every client

@@ -1,5 +1,5 @@
 /*
- * The control request parser and the reply buffer (docs/contract.md §9.1).
+ * The control request parser and the reply buffer (docs/contract.md §10.1).
  * A request is untrusted input from another process: every byte is checked,
  * nothing is read past len, and the result lives in a pool the caller sized,
  * so a parse allocates nothing. RFC 8259 is the JSON grammar; of it only what

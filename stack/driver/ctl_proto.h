@@ -1,5 +1,5 @@
 /*
- * The control protocol's wire format (docs/contract.md §9.1), kept apart
+ * The control protocol's wire format (docs/contract.md §10.1), kept apart
  * from the socket so that it can be fuzzed: one request is one line holding
  * one flat JSON object whose values are strings, non-negative integers,
  * true/false, or arrays of strings; a reply is one JSON object on one line,

@@ -1,9 +1,10 @@
 /*
- * `ss` over the control socket (docs/contract.md §9.2): every connection and
+ * `ss` over the control socket (docs/contract.md §10.2): every connection and
  * TIME_WAIT entry, filtered by state and port as ss filters them, as ss -tan
  * prints them (with -o, the timer of TIME_WAIT and FIN_WAIT_2), or the -s
  * summary: a count per state and the TIME_WAIT table's entries and bytes.
- * Listening ports are not listed: the engine has no walk over them.
+ * Listening ports come first, as ss lists them: Recv-Q the connections
+ * established and not yet accepted, Send-Q the backlog, peer `0.0.0.0:*`.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -105,6 +106,28 @@ static void row_json(struct ss_walk *w, const tt_conn_info_t *c, const char *loc
     tt_ctl_buf_printf(w->out, "}");
 }
 
+static void ss_listener(void *ctx, const tt_listen_info_t *l)
+{
+    struct ss_walk *w = ctx;
+    tt_conn_info_t c = {.state = TT_STATE_LISTEN,
+                        .laddr = l->addr,
+                        .lport = l->port,
+                        .expires_us = TT_TIME_NEVER,
+                        .recv_q = l->ready,
+                        .send_q = l->backlog};
+    char local[24];
+
+    if (!(w->states & ST(TT_STATE_LISTEN)) || w->out->overflow || w->dport_set ||
+        (w->sport_set && l->port != w->sport))
+        return;
+    tt_ctl_format_endpoint(local, sizeof(local), l->addr, l->port);
+    if (w->text)
+        row_text(w, &c, local, "0.0.0.0:*");
+    else
+        row_json(w, &c, local, "0.0.0.0:*");
+    w->rows++;
+}
+
 static void ss_row(void *ctx, const tt_conn_info_t *c)
 {
     struct ss_walk *w = ctx;
@@ -128,11 +151,18 @@ static void count_state(void *ctx, const tt_conn_info_t *c)
     ((size_t *)ctx)[c->state]++;
 }
 
+static void count_listener(void *ctx, const tt_listen_info_t *l)
+{
+    (void)l;
+    ((size_t *)ctx)[TT_STATE_LISTEN]++;
+}
+
 static void ss_summary(tt_engine_t *eng, bool text, struct ctl_buf *out)
 {
     size_t n[TT_STATE_TIME_WAIT + 1] = {0}, total = 0;
 
     tt_engine_foreach_conn(eng, count_state, n);
+    tt_engine_foreach_listener(eng, count_listener, n);
     for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
         total += n[s];
     tt_ctl_reply_open(out, true);
@@ -143,17 +173,15 @@ static void ss_summary(tt_engine_t *eng, bool text, struct ctl_buf *out)
                           total, total, n[TT_STATE_ESTABLISHED], n[TT_STATE_CLOSED],
                           n[TT_STATE_TIME_WAIT], "State", "Count");
         for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
-            if (s != TT_STATE_LISTEN)
-                tt_ctl_buf_printf(out, "%-12s %zu\\n", ss_names[s], n[s]);
+            tt_ctl_buf_printf(out, "%-12s %zu\\n", ss_names[s], n[s]);
         tt_ctl_buf_printf(out, "\\nTIME-WAIT: entries %zu, bytes %zu\\n\"}",
                           tt_engine_timewait_count(eng), tt_engine_timewait_bytes(eng));
         return;
     }
     tt_ctl_buf_printf(out, ",\"total\":%zu,\"states\":{", total);
     for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
-        if (s != TT_STATE_LISTEN)
-            tt_ctl_buf_printf(out, "%s\"%s\":%zu", s > 0 ? "," : "", tt_state_name((tt_state_t)s),
-                              n[s]);
+        tt_ctl_buf_printf(out, "%s\"%s\":%zu", s > 0 ? "," : "", tt_state_name((tt_state_t)s),
+                          n[s]);
     tt_ctl_buf_printf(out, "},\"timewait\":{\"entries\":%zu,\"bytes\":%zu}}",
                       tt_engine_timewait_count(eng), tt_engine_timewait_bytes(eng));
 }
@@ -169,6 +197,7 @@ static void ss_list(struct tt_driver *drv, struct ss_walk *w)
     } else {
         tt_ctl_buf_printf(w->out, ",\"now_us\":%" PRIu64 ",\"conns\":[", w->now);
     }
+    tt_engine_foreach_listener(tt_driver_engine(drv), ss_listener, w);
     tt_engine_foreach_conn(tt_driver_engine(drv), ss_row, w);
     tt_ctl_buf_printf(w->out, w->text ? "\"}" : "]}");
 }

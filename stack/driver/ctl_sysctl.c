@@ -1,5 +1,5 @@
 /*
- * `sysctl` over the control socket (docs/contract.md §9.4). Reads name
+ * `sysctl` over the control socket (docs/contract.md §10.4). Reads name
  * knobs (or all of them); writes NAME=VALUE assignments all or nothing:
  * every one is parsed into a copy of the engine's configuration first, and
  * the copy replaces the engine's in one tt_engine_config_update(), so a bad

@@ -95,7 +95,7 @@ struct tt_driver {
     void *check_ctx;
     struct drv_counters ctr;
 
-    /* The control socket (docs/contract.md §9): NULL when there is none. */
+    /* The control socket (docs/contract.md §10): NULL when there is none. */
     struct tt_ctl *ctl;
     struct tt_ctl *ctl_failed;      /* the default path's, that could not listen */
     char ctl_none[200];             /* why there is none, for -v */
@@ -843,7 +843,7 @@ static int drv_draw_seed(struct tt_driver *d, const tt_driver_config_t *cfg, cha
 }
 
 /*
- * The control socket (docs/contract.md §9.1): at --ctl PATH, a failure
+ * The control socket (docs/contract.md §10.1): at --ctl PATH, a failure
  * ends the start; at the default path, it only means no socket (another
  * stack on a TUN of the same name holds it, or there is no runtime
  * directory), which -v reports.

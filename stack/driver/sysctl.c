@@ -1,5 +1,5 @@
 /*
- * The sysctl table (docs/contract.md §9.4). One row per knob: its Linux name,
+ * The sysctl table (docs/contract.md §10.4). One row per knob: its Linux name,
  * the flag that sets it at start (same syntax, same range), the field.
  * Parsing is strict, as for the flags: a typo must not become another
  * experiment.

@@ -1,5 +1,5 @@
 /*
- * The live knobs under Linux's sysctl names (docs/contract.md §9.4): the
+ * The live knobs under Linux's sysctl names (docs/contract.md §10.4): the
  * table that maps net.ipv4.* and tuntcp.* to fields of tt_config_t, with
  * the values parsed and printed as the apps' flags spell them
  * (docs/contract.md §3.1). Pure: no libuv, no system call.

@@ -314,6 +314,20 @@ uint64_t tt_engine_next_deadline(const tt_engine_t *eng)
     return next;
 }
 
+void tt_engine_foreach_listener(const tt_engine_t *eng, tt_listen_info_cb cb, void *ctx)
+{
+    for (const struct tt_listener *l = eng->listeners; l; l = l->next) {
+        if (l->closed)
+            continue;
+        tt_listen_info_t info = {.addr = eng->cfg.addr,
+                                 .port = l->port,
+                                 .ready = (uint32_t)l->ready,
+                                 .half_open = (uint32_t)l->half_open,
+                                 .backlog = (uint32_t)l->backlog};
+        cb(ctx, &info);
+    }
+}
+
 /* The fields tt_engine_config_update() leaves alone must not differ. */
 static bool config_fixed_same(const tt_config_t *a, const tt_config_t *b)
 {

@@ -82,7 +82,7 @@ static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_m
 }
 
 /*
- * A new MSL re-times every entry (docs/contract.md §9.4 tuntcp.msl): each
+ * A new MSL re-times every entry (docs/contract.md §10.4 tuntcp.msl): each
  * deadline becomes its last (re)start plus the new 2*MSL. All entries move
  * by the same amount, so the FIFO stays in expiry order; an entry whose new
  * deadline is already past goes at the next tt_engine_timers(). The start

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target on the control socket's request parser
  * (stack/driver/ctl_proto.c) and the sysctl value parser (stack/driver/sysctl.c):
- * both read what another process sends (docs/contract.md §9.1, §9.4).
+ * both read what another process sends (docs/contract.md §10.1, §10.4).
  *
  * Properties beyond "no crash":
  * - a request is parsed or refused with a reason ("malformed request");

@@ -1,6 +1,6 @@
 /*
  * The control protocol's parser and reply buffer (stack/driver/ctl_proto.c)
- * and the sysctl table (stack/driver/sysctl.c), docs/contract.md §9.1, §9.4;
+ * and the sysctl table (stack/driver/sysctl.c), docs/contract.md §10.1, §10.4;
  * and tt_engine_config_update(): all or nothing, a new MSL re-times.
  */
 #include <errno.h>
