@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_proto.h"
+#include "ctl_json.h"
 #include "tuntcp/tuntcp.h"
 
 #define REPLY_MAX (64u << 20) /* above the stack's own per-reply limit */
@@ -63,7 +63,7 @@ static const char usage[] =
 /* ---- the request ---- */
 
 struct req {
-    struct ctl_buf b;
+    struct cj_buf b;
     bool json;
     const char *tun, *ctl;
 };
@@ -84,13 +84,13 @@ static int bad(const char *fmt, ...)
 
 static void add_str(struct req *q, const char *key, const char *v)
 {
-    tt_ctl_buf_printf(&q->b, ",\"%s\":", key);
-    tt_ctl_buf_str(&q->b, v);
+    cj_printf(&q->b, ",\"%s\":", key);
+    cj_str(&q->b, v);
 }
 
 static void add_true(struct req *q, const char *key)
 {
-    tt_ctl_buf_printf(&q->b, ",\"%s\":true", key);
+    cj_printf(&q->b, ",\"%s\":true", key);
 }
 
 /* A port of `sport = N`, `sport = :N` or `sport :N`, as ss(8) takes them. */
@@ -111,7 +111,7 @@ static int ss_port(struct req *q, const char *key, int argc, char **argv, int *i
     p = strtoul(v, &end, 10);
     if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || p > 65535)
         return bad("ss: %s: invalid port '%s' (0 to 65535)", key, argv[*i]);
-    tt_ctl_buf_printf(&q->b, ",\"%s\":%lu", key, p);
+    cj_printf(&q->b, ",\"%s\":%lu", key, p);
     return 0;
 }
 
@@ -138,7 +138,7 @@ static int cmd_ss(struct req *q, int argc, char **argv)
     const char *state = NULL;
     int rc = 0;
 
-    tt_ctl_buf_printf(&q->b, ",\"cmd\":\"ss\"");
+    cj_printf(&q->b, ",\"cmd\":\"ss\"");
     for (int i = 0; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1] != '\0' && argv[i][1] != '-')
             rc = ss_letters(q, argv[i], &state);
@@ -161,7 +161,7 @@ static int cmd_nstat(struct req *q, int argc, char **argv)
     static const char *const keys[] = {
         ['a'] = "absolute", ['z'] = "zeros", ['n'] = "noupdate", ['r'] = "reset"};
 
-    tt_ctl_buf_printf(&q->b, ",\"cmd\":\"nstat\"");
+    cj_printf(&q->b, ",\"cmd\":\"nstat\"");
     for (int i = 0; i < argc; i++) {
         if (argv[i][0] != '-' || argv[i][1] == '\0')
             return bad("nstat: unexpected argument '%s' (no counter patterns)", argv[i]);
@@ -177,21 +177,21 @@ static int cmd_nstat(struct req *q, int argc, char **argv)
 
 static void add_array(struct req *q, const char *key, char **v, int n)
 {
-    tt_ctl_buf_printf(&q->b, ",\"%s\":[", key);
+    cj_printf(&q->b, ",\"%s\":[", key);
     for (int i = 0; i < n; i++) {
-        tt_ctl_buf_printf(&q->b, "%s", i > 0 ? "," : "");
-        tt_ctl_buf_str(&q->b, v[i]);
+        cj_printf(&q->b, "%s", i > 0 ? "," : "");
+        cj_str(&q->b, v[i]);
     }
-    tt_ctl_buf_printf(&q->b, "]");
+    cj_printf(&q->b, "]");
 }
 
 /* sysctl(8)'s -a, NAME (read), -w NAME=VALUE and NAME=VALUE (write). */
 static int cmd_sysctl(struct req *q, int argc, char **argv)
 {
-    char *names[CTL_ARR_MAX], *sets[CTL_ARR_MAX];
+    char *names[CJ_ARR_MAX], *sets[CJ_ARR_MAX];
     int nn = 0, ns = 0;
 
-    tt_ctl_buf_printf(&q->b, ",\"cmd\":\"sysctl\"");
+    cj_printf(&q->b, ",\"cmd\":\"sysctl\"");
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
         if (strcmp(a, "-a") == 0) {
@@ -205,8 +205,8 @@ static int cmd_sysctl(struct req *q, int argc, char **argv)
         } else if (a[0] == '-') {
             return bad("sysctl: unknown option '%s' (-a, -w NAME=VALUE)", a);
         }
-        if (nn == CTL_ARR_MAX || ns == CTL_ARR_MAX)
-            return bad("sysctl: too many names (at most %d)", CTL_ARR_MAX);
+        if (nn == CJ_ARR_MAX || ns == CJ_ARR_MAX)
+            return bad("sysctl: too many names (at most %d)", CJ_ARR_MAX);
         if (strchr(a, '=') != NULL)
             sets[ns++] = a;
         else
@@ -241,7 +241,7 @@ static int file_arg(struct req *q, const char *file)
 
 static int cmd_file(struct req *q, const char *cmd, int argc, char **argv)
 {
-    tt_ctl_buf_printf(&q->b, ",\"cmd\":\"%s\"", cmd);
+    cj_printf(&q->b, ",\"cmd\":\"%s\"", cmd);
     if (argc == 2 && strcmp(argv[0], "start") == 0) {
         add_str(q, "action", "start");
         return file_arg(q, argv[1]);
@@ -258,7 +258,7 @@ static int cmd_fault(struct req *q, int argc, char **argv)
     char *end;
     unsigned long n;
 
-    tt_ctl_buf_printf(&q->b, ",\"cmd\":\"fault\"");
+    cj_printf(&q->b, ",\"cmd\":\"fault\"");
     if (argc == 2 && strcmp(argv[0], "add") == 0) {
         add_str(q, "action", "add");
         add_str(q, "spec", argv[1]);
@@ -269,7 +269,7 @@ static int cmd_fault(struct req *q, int argc, char **argv)
         n = strtoul(argv[1], &end, 10);
         if (argv[1][0] < '0' || argv[1][0] > '9' || *end != '\0' || errno != 0 || n > UINT32_MAX)
             return bad("fault del: invalid rule number '%s'", argv[1]);
-        tt_ctl_buf_printf(&q->b, ",\"action\":\"del\",\"index\":%lu", n);
+        cj_printf(&q->b, ",\"action\":\"del\",\"index\":%lu", n);
         return 0;
     }
     if (argc == 1 && strcmp(argv[0], "list") == 0) {
@@ -281,9 +281,9 @@ static int cmd_fault(struct req *q, int argc, char **argv)
 
 static int build(struct req *q, const char *cmd, int argc, char **argv)
 {
-    tt_ctl_buf_printf(&q->b, "{\"v\":%d", CTL_VERSION);
+    cj_printf(&q->b, "{\"v\":%d", CJ_VERSION);
     if (!q->json)
-        tt_ctl_buf_printf(&q->b, ",\"format\":\"text\"");
+        cj_printf(&q->b, ",\"format\":\"text\"");
     int rc;
     if (strcmp(cmd, "ss") == 0)
         rc = cmd_ss(q, argc, argv);
@@ -296,12 +296,12 @@ static int build(struct req *q, const char *cmd, int argc, char **argv)
     else if (strcmp(cmd, "fault") == 0)
         rc = cmd_fault(q, argc, argv);
     else if (strcmp(cmd, "version") == 0 && argc == 0)
-        rc = (tt_ctl_buf_printf(&q->b, ",\"cmd\":\"version\""), 0);
+        rc = (cj_printf(&q->b, ",\"cmd\":\"version\""), 0);
     else
         rc = bad("unknown command '%s' (ss, nstat, sysctl, pcap, trace, fault, version)", cmd);
-    tt_ctl_buf_printf(&q->b, "}");
-    if (rc == 0 && (q->b.overflow || q->b.len > CTL_REQ_MAX))
-        rc = bad("request too large (at most %d bytes)", CTL_REQ_MAX);
+    cj_printf(&q->b, "}");
+    if (rc == 0 && (q->b.overflow || q->b.len > CJ_REQ_MAX))
+        rc = bad("request too large (at most %d bytes)", CJ_REQ_MAX);
     return rc;
 }
 
@@ -384,34 +384,25 @@ static int read_line(int fd, char **out, size_t *len)
     return -EPROTO;
 }
 
-static int show(const struct req *q, char *reply, size_t len)
+static int show(const struct req *q, const char *reply)
 {
-    struct ctl_req r = {.pool = malloc(len + 1), .poolcap = len + 1};
-    const struct ctl_val *ok, *text, *err;
-    int rc = 1;
+    char *text = NULL, *err = NULL;
+    bool ok = false;
+    int rc;
 
-    if (r.pool == NULL || tt_ctl_parse(reply, len, &r, NULL, 0) < 0) {
-        /* a JSON reply (nested) is printed as it came */
-        if (q->json) {
-            puts(reply);
-            rc = strncmp(reply, "{\"v\":1,\"ok\":true", 16) == 0 ? 0 : 1;
-        } else {
-            fprintf(stderr, "tuntcp-ctl: unreadable reply\n");
-        }
-        free(r.pool);
-        return rc;
+    if (cj_get_bool(reply, "ok", &ok) < 0) {
+        fprintf(stderr, "tuntcp-ctl: unreadable reply\n");
+        return 1;
     }
-    ok = tt_ctl_get(&r, "ok");
-    text = tt_ctl_get(&r, "text");
-    err = tt_ctl_get(&r, "error");
-    rc = ok != NULL && ok->type == CTL_BOOL && ok->b ? 0 : 1;
+    rc = ok ? 0 : 1;
     if (q->json)
         puts(reply);
-    else if (rc == 0 && text != NULL && text->type == CTL_STR)
-        fputs(text->s, stdout);
-    if (rc != 0 && err != NULL && err->type == CTL_STR)
-        fprintf(stderr, "tuntcp-ctl: %s\n", err->s);
-    free(r.pool);
+    else if (ok && cj_get_str(reply, "text", &text) == 0)
+        fputs(text, stdout);
+    if (!ok && cj_get_str(reply, "error", &err) == 0)
+        fprintf(stderr, "tuntcp-ctl: %s\n", err);
+    free(text);
+    free(err);
     return rc;
 }
 
@@ -434,7 +425,7 @@ static int run(struct req *q)
                 path, strerror(-fd), q->ctl != NULL ? "that socket" : q->tun);
         return 1;
     }
-    tt_ctl_buf_printf(&q->b, "\n");
+    cj_printf(&q->b, "\n");
     rc = send_all(fd, q->b.p, q->b.len);
     /* a refused peer is told why before the stack hangs up: read it even if the send failed */
     if (rc == 0 || rc == -EPIPE || rc == -ECONNRESET)
@@ -445,7 +436,8 @@ static int run(struct req *q)
                 rc == -EPROTO ? "no reply (the stack closed the connection)" : strerror(-rc));
         return 1;
     }
-    rc = show(q, reply, len);
+    (void)len;
+    rc = show(q, reply);
     free(reply);
     return rc;
 }
@@ -484,10 +476,8 @@ int main(int argc, char **argv)
         else
             argv[i + 1 + n++] = argv[k];
     }
-    tt_ctl_buf_init(&q.b, 2 * CTL_REQ_MAX);
     rc = build(&q, argv[i], n, argv + i + 1);
     if (rc == 0)
         rc = run(&q);
-    tt_ctl_buf_free(&q.b);
     return rc;
 }

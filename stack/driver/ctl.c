@@ -19,7 +19,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "ctl.h"
+#include "ctl_cmd.h"
 
 #define CTL_READ_BUF 65536
 
@@ -302,8 +305,8 @@ static int ctl_bind(struct tt_ctl *ctl, bool chown_it, uid_t owner, gid_t group,
     return rc < 0 ? ctl_fail(err, errlen, ctl->path, "listen", rc) : 0;
 }
 
-int tt_ctl_open(struct tt_ctl **out, uv_loop_t *loop, struct tt_driver *drv, const char *path,
-                bool chown_it, uid_t owner, gid_t group, char *err, size_t errlen)
+int tt_ctl_open(struct tt_ctl **out, struct uv_loop_s *loop, struct tt_driver *drv,
+                const char *path, bool chown_it, uid_t owner, gid_t group, char *err, size_t errlen)
 {
     struct tt_ctl *ctl;
     int rc;

@@ -10,15 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include <uv.h>
-
-#include "ctl_proto.h"
 
 #define CTL_CLIENTS_MAX 16      /* clients at once; one more is told so and closed */
 #define CTL_OUT_MAX (32u << 20) /* bytes of replies a client may leave unread */
 
 struct tt_driver;
 struct tt_ctl;
+struct uv_loop_s; /* libuv's uv_loop_t: only ctl.c and loop.c include <uv.h> */
 
 /*
  * Creates the socket at path, mode 0600, owned by owner:group when chown is
@@ -27,8 +25,9 @@ struct tt_ctl;
  * anything that is not a socket (-EEXIST). On failure writes the reason
  * into err. Errors: negative errno.
  */
-int tt_ctl_open(struct tt_ctl **out, uv_loop_t *loop, struct tt_driver *drv, const char *path,
-                bool chown_it, uid_t owner, gid_t group, char *err, size_t errlen);
+int tt_ctl_open(struct tt_ctl **out, struct uv_loop_s *loop, struct tt_driver *drv,
+                const char *path, bool chown_it, uid_t owner, gid_t group, char *err,
+                size_t errlen);
 
 const char *tt_ctl_path(const struct tt_ctl *c);
 
@@ -44,25 +43,5 @@ void tt_ctl_free(struct tt_ctl *c);
  * directory), -ENAMETOOLONG, or the failing mkdir's.
  */
 int tt_ctl_default_path(const char *ifname, char *path, size_t len);
-
-/* ---- what ctl_cmd.c runs a request with ---- */
-
-/* Per stack, for nstat's deltas (docs/contract.md §10.3). */
-struct ctl_nstat_history {
-    uint64_t *values; /* NULL until the first nstat */
-    size_t n;
-    uint64_t at_us;
-};
-
-/*
- * Runs one parsed request and writes its one-line JSON reply (newline
- * excluded) into out.
- */
-void tt_ctl_run(struct tt_driver *drv, struct ctl_nstat_history *h, const struct ctl_req *req,
-                struct ctl_buf *out);
-
-/* A {"v":1,"ok":false,"error":...} reply. */
-void tt_ctl_reply_error(struct ctl_buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 #endif

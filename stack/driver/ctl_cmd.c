@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
 #include "ctl_cmd.h"
 #include "drv_ctl.h"
 #include "tuntcp/driver.h"

@@ -10,9 +10,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ctl.h"
+#include "ctl_proto.h"
 
 struct tt_driver;
+
+/* Per stack, for nstat's deltas (docs/contract.md §10.3). */
+struct ctl_nstat_history {
+    uint64_t *values; /* NULL until the first nstat */
+    size_t n;
+    uint64_t at_us;
+};
+
+/*
+ * Runs one parsed request and writes its one-line JSON reply (newline
+ * excluded) into out.
+ */
+void tt_ctl_run(struct tt_driver *drv, struct ctl_nstat_history *h, const struct ctl_req *req,
+                struct ctl_buf *out);
+
+/* A {"v":1,"ok":false,"error":...} reply. */
+void tt_ctl_reply_error(struct ctl_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 typedef void tt_ctl_cmd_fn(struct tt_driver *drv, struct ctl_nstat_history *h,
                            const struct ctl_req *r, bool text, struct ctl_buf *out);
