@@ -47,6 +47,8 @@ struct ctl_write {
 struct tt_ctl {
     uv_pipe_t server;
     bool server_open, unlink_at_close;
+    dev_t dev; /* the socket file we made: only that one is removed at close */
+    ino_t ino;
     struct tt_driver *drv;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct ctl_client *clients;
@@ -296,7 +298,12 @@ static int ctl_bind(struct tt_ctl *ctl, bool chown_it, uid_t owner, gid_t group,
     umask(old);
     if (rc < 0)
         return ctl_fail(err, errlen, ctl->path, "bind", rc);
+    struct stat st;
+    if (lstat(ctl->path, &st) < 0)
+        return ctl_fail(err, errlen, ctl->path, "stat", -errno);
     ctl->unlink_at_close = true;
+    ctl->dev = st.st_dev;
+    ctl->ino = st.st_ino;
     if (chmod(ctl->path, 0600) < 0)
         return ctl_fail(err, errlen, ctl->path, "chmod", -errno);
     if (chown_it && chown(ctl->path, owner, group) < 0)
@@ -343,9 +350,13 @@ void tt_ctl_close(struct tt_ctl *c)
     if (c->server_open)
         uv_close((uv_handle_t *)&c->server, NULL);
     c->server_open = false;
-    if (c->unlink_at_close)
-        unlink(c->path); /* may fail after --user in a root-only directory: then the next
-                            stack finds it stale and replaces it */
+    /* Only our own file: a stack that found ours stale (we were stopped, say)
+     * may have put its socket in its place. Removal may fail after --user in a
+     * root-only directory; the next stack then finds it stale and replaces it. */
+    struct stat st;
+    if (c->unlink_at_close && lstat(c->path, &st) == 0 && st.st_dev == c->dev &&
+        st.st_ino == c->ino)
+        unlink(c->path);
     c->unlink_at_close = false;
 }
 
