@@ -11,6 +11,8 @@ against the Linux kernel's TCP (docs/contract.md §10).
 - `sysctl -w net.ipv4.tcp_rfc1337` while entries exist: a RST at RCV.NXT
   (sent from the kernel side through a raw socket) kills an entry under 0,
   and under 1 is ignored by an entry made before the change and one after;
+- `sysctl -w net.ipv4.tcp_max_tw_buckets` below the live count: as Linux,
+  the entries stay and the next active close skips TIME_WAIT (tw_overflow);
 - `nstat` shows deltas: a second call right after the first shows no
   TcpPassiveOpens; -a shows the total;
 - bad requests (too long, malformed JSON, unknown command, bad value) are
@@ -75,6 +77,16 @@ def server_closes(n):
     return locals_
 
 
+def wait_counter(path, name, value, timeout=3.0):
+    """Polls nstat -a until counter name reaches value; returns every counter."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = ctl_json(path, "nstat", "-a", "-n")["kernel"]
+        if c.get(name, 0) >= value or time.monotonic() > deadline:
+            return c
+        time.sleep(0.02)
+
+
 def wait_tw(path, n, timeout=3.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -125,28 +137,44 @@ def test_ss_agrees_with_trace():
     assert len(one) == 1 and one[0]["peer"] == peers[1], one
 
 
+def _deadlines(path):
+    """{peer: absolute deadline} of the TIME_WAIT entries, in the stack's clock (µs), and now."""
+    r = ctl_json(path, "ss", "state", "time-wait")
+    return {c["peer"]: r["now_us"] + c["expires_us"] for c in r["conns"]}, r["now_us"]
+
+
 def test_msl_change_retimes_entries():
     app, path = start("ctl_msl", msl="30s")
     try:
         server_closes(2)
         wait_tw(path, 2)
-        t0 = time.monotonic()
-        out = ctl(path, "sysctl", "-w", "tuntcp.msl=1s").stdout
-        assert out == "tuntcp.msl = 1s\n", out
-        # existing entries: 30 s old deadline -> start + 2 s, already near: gone within 2 s
-        wait_tw(path, 0, timeout=2.0 + 10 * ti.TIMER_SLACK)
-        assert time.monotonic() - t0 < 2.5
+        before, _ = _deadlines(path)
+        out = ctl(path, "sysctl", "-w", "tuntcp.msl=2s").stdout
+        assert out == "tuntcp.msl = 2s\n", out
+        after, now = _deadlines(path)
+        # each deadline moved from start + 60 s to start + 4 s, to the microsecond; an entry
+        # already past its new deadline is gone at once
+        for peer, old in before.items():
+            start_us = old - 60_000_000
+            if peer in after:
+                assert after[peer] == start_us + 4_000_000, (peer, old, after[peer])
+            else:
+                assert now >= start_us + 4_000_000, (peer, now, start_us)
+        wait_tw(path, 0, timeout=8.0)
         server_closes(1)
         rows = wait_tw(path, 1)
         left = rows[0]["expires_us"]
-        assert 0 < left <= 2_000_000, rows  # the new 2*MSL (the old one was 60 s)
+        assert 0 < left <= 4_000_000, rows  # the new 2*MSL (the old one was 60 s)
     finally:
         app.stop()
     events = ti.read_trace("ctl_msl")
     closed = [e for e in events if e.get("ev") == "state" and e.get("from") == "TIME_WAIT"]
-    # the two entries made under 30 s went at their re-timed deadline; the third was
-    # still there at exit
+    # the two entries made under 30 s ended at their re-timed deadline (never sooner than
+    # 4 s after they began); the third was still there at exit
     assert len(closed) == 2 and all(e.get("why") == "timewait_expired" for e in closed), closed
+    began = {e["conn"]: e["t"] for e in events
+             if e.get("ev") == "state" and e.get("to") == "TIME_WAIT"}
+    assert all(e["t"] - began[e["conn"]] >= 4.0 for e in closed), (began, closed)
 
 
 def _raw_rst(src_port, seq):
@@ -180,10 +208,11 @@ def test_rfc1337_change_applies_to_existing_entries():
             "net.ipv4.tcp_rfc1337 = 1\n"
         server_closes(1)  # made after it
         wait_tw(path, 2)
+        segs = ctl_json(path, "nstat", "-a", "-n")["kernel"]["TcpInSegs"]
         _rst_all(path)
-        time.sleep(0.3)
-        rows = wait_tw(path, 2)  # both ignore it now
-        nstat = ctl_json(path, "nstat", "-a")["kernel"]
+        nstat = wait_counter(path, "TcpInSegs", segs + 2)  # both RSTs arrived...
+        assert nstat["TcpInSegs"] == segs + 2, (segs, nstat)
+        rows = wait_tw(path, 2)  # ...and both entries ignored theirs
     finally:
         app.stop()
     assert len(rows) == 2
@@ -191,6 +220,25 @@ def test_rfc1337_change_applies_to_existing_entries():
     whys = [e.get("why") for e in ti.read_trace("ctl_rfc1337")
             if e.get("ev") == "state" and e.get("from") == "TIME_WAIT"]
     assert whys.count("timewait_rst") == 1, whys
+
+
+def test_lowered_max_tw_buckets_keeps_entries_skips_new():
+    app, path = start("ctl_buckets")
+    try:
+        server_closes(2)
+        wait_tw(path, 2)
+        ctl(path, "sysctl", "-w", "net.ipv4.tcp_max_tw_buckets=1")
+        wait_tw(path, 2)  # as Linux: the entries that exist stay
+        server_closes(1)  # the next active close skips TIME_WAIT
+        nstat = wait_counter(path, "TcpExtTCPTimeWaitOverflow", 1)
+        rows = wait_tw(path, 2)
+    finally:
+        app.stop()
+    assert len(rows) == 2
+    assert nstat.get("TcpExtTCPTimeWaitOverflow") == 1 and nstat.get("TcpExtTW") == 2, nstat
+    whys = [e.get("why") for e in ti.read_trace("ctl_buckets")
+            if e.get("ev") == "state" and e.get("to") == "CLOSED"]
+    assert whys == ["tw_overflow"], whys
 
 
 def test_nstat_deltas():
@@ -337,6 +385,6 @@ if __name__ == "__main__":
     ti.enter_netns()
     ti.run_tests([test_socket_mode_and_removal, test_ss_agrees_with_trace,
                   test_msl_change_retimes_entries, test_rfc1337_change_applies_to_existing_entries,
-                  test_nstat_deltas, test_bad_requests_change_nothing,
+                  test_lowered_max_tw_buckets_keeps_entries_skips_new, test_nstat_deltas, test_bad_requests_change_nothing,
                   test_slow_client_is_dropped, test_listeners_listed,
                   test_other_user_cannot_connect])
