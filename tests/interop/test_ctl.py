@@ -22,7 +22,10 @@ against the Linux kernel's TCP (docs/contract.md §10).
 - another user cannot connect: the socket's mode refuses `nobody`, and
   with the mode opened up SO_PEERCRED still does; after --user nobody the
   socket is nobody's, and nobody (and root) may use it;
-- listeners are listed (ss -l), as ss shows them.
+- listeners are listed (ss -l), as ss shows them;
+- `pcap start/stop`, `trace start/stop` on a stack started without them
+  capture and trace exactly the connection made in between; `fault add`
+  drops the next SYN (Linux retransmits it), `fault del` removes it.
 """
 import json
 import os
@@ -348,6 +351,53 @@ def test_listeners_listed():
     assert sorted(r["local"] for r in rows if r["state"] == "LISTEN") == ["10.7.0.2:7", "10.7.0.2:8"]
 
 
+def test_pcap_trace_fault_on_a_running_stack():
+    path = sock_path("ctl_files")
+    app = ti.App(ti.SERVER, ["--msl", "30s", "--close-after", "5", "--ctl", path, "--seed", "7"],
+                 "echo-server")
+    app.wait_line("listening on")
+    pcap, trace = ti.out_path("ctl_files.pcap"), ti.out_path("ctl_files.jsonl")
+    for f in (pcap, trace):
+        if os.path.exists(f):
+            os.unlink(f)
+    try:
+        server_closes(1)  # before: in neither file
+        assert ctl(path, "pcap", "status").stdout == "stopped\n"
+        assert ctl(path, "pcap", "start", pcap).stdout == f"started {pcap}\n"
+        again = ctl(path, "pcap", "start", pcap + "2", check=False)
+        assert again.returncode == 1 and "a capture is running" in again.stderr, again.stderr
+        ctl(path, "trace", "start", trace)
+        inside = server_closes(1)[0]
+        wait_counter(path, "TcpExtTW", 2)
+        ctl(path, "pcap", "stop")
+        ctl(path, "trace", "stop")
+        server_closes(1)  # after: in neither
+        assert ctl(path, "fault", "list").stdout == "no rules\n"
+        assert ctl(path, "fault", "add", "drop:in:syn:nth=1").stdout == \
+            "rule 0: drop:in:syn:nth=1\n"
+        assert ctl(path, "fault", "list").stdout == "0 drop:in:syn:nth=1\n"
+        t0 = time.monotonic()
+        server_closes(1)  # its first SYN is dropped: Linux resends it after 1 s
+        assert time.monotonic() - t0 >= 0.9
+        dropped = ctl_json(path, "nstat", "-a")["kernel"].get("TtFaultDropped")
+        assert ctl(path, "fault", "del", "0").stdout == "deleted rule 0\n"
+        gone = ctl(path, "fault", "del", "0", check=False)
+        rules = ctl_json(path, "fault", "list")["rules"]
+    finally:
+        app.stop()
+    assert dropped == 1, dropped
+    assert gone.returncode == 1 and "no rule 0" in gone.stderr, gone.stderr
+    assert rules == []
+    port = int(inside.split(":")[1])
+    segs = ti.tcp_segments("ctl_files")
+    assert segs and {s.sport for s in segs if s.src == ti.HOST_ADDR} == {port}, segs
+    assert any(s.has("S") for s in segs) and any(s.has("F") for s in segs), segs
+    events = ti.read_trace("ctl_files")
+    assert events[0]["ev"] == "start", events[:1]
+    conns = {e["conn"] for e in events if "conn" in e}
+    assert conns == {f"10.7.0.2:7>{inside}"}, conns
+
+
 def test_other_user_cannot_connect():
     try:
         pwd.getpwnam("nobody")
@@ -387,4 +437,5 @@ if __name__ == "__main__":
                   test_msl_change_retimes_entries, test_rfc1337_change_applies_to_existing_entries,
                   test_lowered_max_tw_buckets_keeps_entries_skips_new, test_nstat_deltas, test_bad_requests_change_nothing,
                   test_slow_client_is_dropped, test_listeners_listed,
+                  test_pcap_trace_fault_on_a_running_stack,
                   test_other_user_cannot_connect])
