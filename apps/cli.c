@@ -104,6 +104,8 @@ static const struct flag flags[] = {
     {"inject", 0, F_INJECT, APP_BOTH, NOFIELD, 0, 0},
     {"seed", 0, F_SEED, APP_BOTH, NOFIELD, 0, UINT64_MAX},
     {"user", 0, F_USER, APP_BOTH, NOFIELD, 0, 0},
+    {"ctl", 0, F_PATH, APP_BOTH, FIELD(drv.ctl_path), 0, 0},
+    {"no-ctl", 0, F_TRUE, APP_BOTH, FIELD(drv.no_ctl), 0, 0},
     {"quiet", 'q', F_QUIET, APP_BOTH, NOFIELD, 0, 0},
     {"verbose", 'v', F_VERBOSE, APP_BOTH, NOFIELD, 0, 0},
     {"help", 'h', F_HELP, APP_BOTH, NOFIELD, 0, 0},
@@ -267,6 +269,11 @@ static const char help_common[] =
     "  --trace FILE               connection events as JSON Lines ('-' = stderr)\n"
     "  --seed N                   seed for ISN key, port choice and random faults\n"
     "                             (default: random)\n"
+    "  --ctl PATH                 control socket for tuntcp-ctl (ss, nstat, sysctl, pcap,\n"
+    "                             trace, fault), mode 0600 (default: NAME.ctl in\n"
+    "                             /run/tuntcp as root, else $XDG_RUNTIME_DIR/tuntcp, for\n"
+    "                             --tun NAME; none if that is taken; -v prints it)\n"
+    "  --no-ctl                   no control socket\n"
     "  -q, --quiet                no informational messages\n"
     "  -v, --verbose              statistics to stderr at exit (also on SIGUSR1)\n"
     "  -h, --help                 this help;  --version  the version\n";
@@ -517,6 +524,9 @@ static int apply_user(struct cli_opts *o, const struct flag *f, const char *v, F
     o->user = v;
     o->uid = pw->pw_uid;
     o->gid = pw->pw_gid;
+    o->drv.ctl_chown = true; /* the control socket is the user's (docs/contract.md §10.1) */
+    o->drv.ctl_uid = pw->pw_uid;
+    o->drv.ctl_gid = pw->pw_gid;
     return CLI_RUN;
 }
 
@@ -769,6 +779,8 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
     uint32_t mask = d->host_prefix == 0 ? 0 : ~(uint32_t)0 << (32 - d->host_prefix);
     char a[16], h[16];
 
+    if (d->ctl_path != NULL && d->no_ctl)
+        return usage_error(o, err, "--ctl: --no-ctl says there is no control socket; give one");
     if (o->send.data != NULL && o->bytes_set)
         return usage_error(o, err, "--send: the payload replaces --bytes; give one of them");
     if (d->pcapng && d->pcap_path == NULL)

@@ -711,6 +711,13 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
         fprintf(stderr, "echo-client: interface %s, seed %llu, ISN key %s\n",
                 tt_driver_ifname(cl->drv), (unsigned long long)tt_driver_seed(cl->drv),
                 tt_driver_isn_key(cl->drv) ? tt_driver_isn_key(cl->drv) : "from the seed");
+    if (o->verbose && !o->quiet) {
+        const char *why, *ctl = tt_driver_ctl_path(cl->drv, &why);
+        if (ctl != NULL)
+            fprintf(stderr, "echo-client: control socket %s\n", ctl);
+        else
+            fprintf(stderr, "echo-client: no control socket (%s)\n", why);
+    }
     cs_init(&cl->cs, tt_engine_now(cl->eng));
     tt_driver_set_check_cb(cl->drv, cl_check, cl);
     rc = tt_driver_run(cl->drv);

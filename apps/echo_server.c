@@ -332,6 +332,13 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
         fprintf(stderr, "echo-server: interface %s, seed %llu, ISN key %s\n",
                 tt_driver_ifname(srv->drv), (unsigned long long)tt_driver_seed(srv->drv),
                 tt_driver_isn_key(srv->drv) ? tt_driver_isn_key(srv->drv) : "from the seed");
+    if (o->verbose && !o->quiet) {
+        const char *why, *ctl = tt_driver_ctl_path(srv->drv, &why);
+        if (ctl != NULL)
+            fprintf(stderr, "echo-server: control socket %s\n", ctl);
+        else
+            fprintf(stderr, "echo-server: no control socket (%s)\n", why);
+    }
     rc = srv_listen(srv);
     if (rc == 0) {
         tt_driver_set_check_cb(srv->drv, srv_check, srv);

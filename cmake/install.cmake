@@ -7,7 +7,7 @@
 #   lib/pkgconfig/tuntcp-engine.pc          the engine alone, no libuv
 #   lib/cmake/tuntcp/                       find_package(tuntcp): tuntcp::engine,
 #                                           tuntcp::driver (shared), *_static
-#   bin/echo-server, bin/echo-client
+#   bin/echo-server, bin/echo-client, bin/tuntcp-ctl
 # Included from the top-level CMakeLists.txt once every target exists.
 include(CMakePackageConfigHelpers)
 
@@ -17,7 +17,7 @@ install(TARGETS tuntcp_engine tuntcp_engine_shared tuntcp_driver tuntcp_driver_s
         EXPORT tuntcpTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(TARGETS echo-server echo-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS echo-server echo-client tuntcp-ctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 set(TT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tuntcp)
 install(EXPORT tuntcpTargets NAMESPACE tuntcp:: DESTINATION ${TT_CMAKE_DIR})

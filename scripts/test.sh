@@ -51,6 +51,6 @@ export TT_VALGRIND_BUILD_DIR="$PWD/$build-vg"
 # main build.
 if [ $# -eq 0 ]; then
     cmake -S . -B "$build-fuzz" -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON
-    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine fuzz_wire fuzz_fault
+    cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_engine fuzz_wire fuzz_fault fuzz_ctl
     ctest --test-dir "$build-fuzz" --output-on-failure -L fuzz
 fi

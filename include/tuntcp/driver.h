@@ -47,6 +47,12 @@ typedef struct tt_driver_config {
     uint64_t seed;              /* derives engine.seed, engine.isn_secret and the fault PRNG */
     const char *const *injects; /* --inject specs, checked with tt_inject_check() */
     size_t inject_count;        /* <= TT_INJECT_MAX */
+    /* The control socket (docs/contract.md §10.1). */
+    const char *ctl_path; /* NULL: NAME.ctl in the runtime directory, if it can be made */
+    bool no_ctl;          /* no control socket at all */
+    bool ctl_chown;       /* give the socket to ctl_uid:ctl_gid (--user) */
+    uid_t ctl_uid;
+    gid_t ctl_gid;
 } tt_driver_config_t;
 
 /*
@@ -80,6 +86,13 @@ uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or gi
  * no private runtime directory to keep a boot key in).
  */
 const char *tt_driver_isn_key(const tt_driver_t *drv);
+
+/*
+ * The control socket's path, or NULL when there is none; then *why_none
+ * (if why_none is not NULL) says why, e.g. "--no-ctl" or the default
+ * path's failure. The socket is removed when the driver is freed.
+ */
+const char *tt_driver_ctl_path(const tt_driver_t *drv, const char **why_none);
 
 void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
 

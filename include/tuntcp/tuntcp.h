@@ -209,6 +209,17 @@ typedef struct tt_conn_info {
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);
 
+/* One listening port, for an `ss -tln`-like listing. */
+typedef struct tt_listen_info {
+    uint32_t addr; /* our address, host byte order */
+    uint16_t port;
+    uint32_t ready;     /* established, not yet accepted: ss's Recv-Q of a listener */
+    uint32_t half_open; /* in SYN_RECEIVED */
+    uint32_t backlog;   /* tt_listen()'s: ss's Send-Q of a listener */
+} tt_listen_info_t;
+
+typedef void (*tt_listen_info_cb)(void *ctx, const tt_listen_info_t *info);
+
 /* ---- engine ---- */
 
 /* Fills *cfg with Linux's defaults: MSL 30 s, fin_timeout 60 s, ports 32768-60999... */
@@ -241,6 +252,17 @@ void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us);
 uint64_t tt_engine_now(const tt_engine_t *eng);
 
 const tt_config_t *tt_engine_config(const tt_engine_t *eng);
+/*
+ * Changes the live knobs of a running engine (docs/contract.md §10.4): cfg is
+ * a copy of tt_engine_config() with some of msl_us, fin_timeout_us,
+ * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
+ * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
+ * tcp_orphan_retries and invalid_ratelimit_us changed. All or nothing.
+ * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
+ * read where they are used, so each takes effect at its next use.
+ * Errors: -EINVAL (a value out of range), -EPERM (another field differs).
+ */
+int tt_engine_config_update(tt_engine_t *eng, const tt_config_t *cfg);
 void tt_engine_stats(const tt_engine_t *eng, tt_stats_t *stats);
 size_t tt_engine_conn_count(const tt_engine_t *eng);     /* TCBs, listeners excluded */
 size_t tt_engine_timewait_count(const tt_engine_t *eng); /* TIME_WAIT entries */
@@ -266,6 +288,8 @@ int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport,
 int tt_engine_output_state(const tt_engine_t *eng);
 /* Calls cb once for each connection and each TIME_WAIT entry. */
 void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx);
+/* Calls cb once for each listening port (not for one tt_listener_close() ended). */
+void tt_engine_foreach_listener(const tt_engine_t *eng, tt_listen_info_cb cb, void *ctx);
 
 /* ---- listeners ---- */
 

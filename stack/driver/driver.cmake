@@ -23,6 +23,14 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
   ${TT_DRV_DIR}/boot_key.c
+  ${TT_DRV_DIR}/ctl.c
+  ${TT_DRV_DIR}/ctl_proto.c
+  ${TT_DRV_DIR}/ctl_cmd.c
+  ${TT_DRV_DIR}/ctl_ss.c
+  ${TT_DRV_DIR}/ctl_nstat.c
+  ${TT_DRV_DIR}/ctl_sysctl.c
+  ${TT_DRV_DIR}/ctl_files.c
+  ${TT_DRV_DIR}/sysctl.c
 )
 target_include_directories(tuntcp_driver
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
@@ -44,7 +52,7 @@ if(TT_TESTS)
   # Named drv_test_* so that the engine-only glob over tests/unit/test_*.c
   # does not pick them up: they also need the driver library.
   foreach(name drv_test_fault drv_test_inject drv_test_pcap drv_test_pcapng drv_test_trace
-               drv_test_pktq drv_test_report drv_test_tun drv_test_boot_key)
+               drv_test_pktq drv_test_report drv_test_tun drv_test_boot_key drv_test_ctl)
     add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
     target_include_directories(${name} PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR})
     target_link_libraries(${name} PRIVATE tuntcp_driver PkgConfig::CMOCKA)

@@ -45,6 +45,8 @@
 
 #include "boot_key.h"
 #include "capture.h"
+#include "ctl.h"
+#include "drv_ctl.h"
 #include "fault.h"
 #include "inject.h"
 #include "pcap.h"
@@ -86,7 +88,8 @@ struct tt_driver {
     struct pcap_writer *pcap; /* NULL: no classic capture */
     struct capture *cap;      /* NULL: no annotated pcapng capture (capture.h) */
     struct trace_writer *trace;
-    struct inject_spec *injects; /* NULL: no --inject */
+    struct inject_spec *injects;    /* NULL: no --inject */
+    const char *const *inject_text; /* their specs as given, for the annotated capture */
     size_t ninjects;
     uint8_t *injbuf; /* one crafted segment, inject_cap (the MTU) bytes */
     size_t inject_cap;
@@ -100,6 +103,15 @@ struct tt_driver {
     tt_driver_check_cb check_cb;
     void *check_ctx;
     struct drv_counters ctr;
+
+    /* The control socket (docs/contract.md §10): NULL when there is none. */
+    struct tt_ctl *ctl;
+    struct tt_ctl *ctl_failed;      /* the default path's, that could not listen */
+    char ctl_none[200];             /* why there is none, for -v */
+    char *pcap_path, *trace_path;   /* what is being written, for `pcap`/`trace` */
+    char *fault_spec[TT_FAULT_MAX]; /* the rules as given, for `fault list` */
+    uint64_t fault_seed;            /* a set made by `fault add` draws from it */
+    uint32_t mtu;
 };
 
 /* ---- clock ---- */
@@ -747,6 +759,7 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
     char why[160];
     int rc;
 
+    d->fault_seed = seed;
     if (cfg->fault_count == 0)
         return 0;
     d->faults = malloc(sizeof(*d->faults));
@@ -759,6 +772,8 @@ static int drv_open_faults(struct tt_driver *d, const tt_driver_config_t *cfg, u
             snprintf(err, errlen, "--fault %s: %s", cfg->faults[i], why);
             return rc;
         }
+        if ((d->fault_spec[i] = strdup(cfg->faults[i])) == NULL)
+            return fmt_err(err, errlen, "--fault", "", -ENOMEM);
     }
     rc = tt_delayq_init(&d->delays, DELAY_SLOTS, cfg->engine.mtu);
     return rc < 0 ? fmt_err(err, errlen, "--fault", "", rc) : 0;
@@ -778,6 +793,7 @@ static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, 
     if (d->injects == NULL || d->injbuf == NULL)
         return fmt_err(err, errlen, "--inject", "", -ENOMEM);
     d->ninjects = cfg->inject_count;
+    d->inject_text = cfg->injects;
     d->inject_cap = cfg->engine.mtu;
     for (size_t i = 0; i < cfg->inject_count; i++) {
         rc = tt_inject_parse(cfg->injects[i], &d->injects[i], why, sizeof(why));
@@ -792,11 +808,34 @@ static int drv_open_injects(struct tt_driver *d, const tt_driver_config_t *cfg, 
 }
 
 /* --pcapng, or a name ending in .pcapng, asks for the annotated capture (docs/contract.md §5.1). */
+static bool drv_is_pcapng_name(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n >= 7 && strcmp(path + n - 7, ".pcapng") == 0;
+}
+
 static bool drv_wants_pcapng(const tt_driver_config_t *cfg)
 {
-    size_t n = strlen(cfg->pcap_path);
+    return cfg->pcapng || drv_is_pcapng_name(cfg->pcap_path);
+}
 
-    return cfg->pcapng || (n >= 7 && strcmp(cfg->pcap_path + n - 7, ".pcapng") == 0);
+/* The annotated capture started by `tuntcp-ctl pcap start F.pcapng`: the rules
+ * and injections as they are now, the MSL and fin_timeout the engine has now. */
+static int drv_open_capture_live(struct tt_driver *d, const char *path)
+{
+    const tt_config_t *ec = tt_engine_config(d->eng);
+    struct capture_config cc = {
+        .path = path,
+        .ifname = d->ifname,
+        .note = {{d->start_us, d->wall_start_us}, ec->msl_us, ec->fin_timeout_us},
+        .fault_specs = (const char *const *)d->fault_spec,
+        .fault_count = d->faults != NULL ? d->faults->n : 0,
+        .inject_specs = d->inject_text,
+        .inject_count = d->ninjects,
+    };
+
+    return tt_capture_open(&d->cap, &cc);
 }
 
 static int drv_open_capture(struct tt_driver *d, const tt_driver_config_t *cfg)
@@ -826,6 +865,9 @@ static int drv_open_files(struct tt_driver *d, const tt_driver_config_t *cfg, ch
         return fmt_err(err, errlen, "--pcap ", cfg->pcap_path, rc);
     if (cfg->trace_path != NULL && (rc = tt_trace_open(&d->trace, cfg->trace_path, &clk)) < 0)
         return fmt_err(err, errlen, "--trace ", cfg->trace_path, rc);
+    if ((cfg->pcap_path != NULL && (d->pcap_path = strdup(cfg->pcap_path)) == NULL) ||
+        (cfg->trace_path != NULL && (d->trace_path = strdup(cfg->trace_path)) == NULL))
+        return fmt_err(err, errlen, "paths", "", -ENOMEM);
     return 0;
 }
 
@@ -947,6 +989,38 @@ static int drv_draw_seed(struct tt_driver *d, const tt_driver_config_t *cfg, cha
     return 0;
 }
 
+/*
+ * The control socket (docs/contract.md §10.1): at --ctl PATH, a failure
+ * ends the start; at the default path, it only means no socket (another
+ * stack on a TUN of the same name holds it, or there is no runtime
+ * directory), which -v reports.
+ */
+static int drv_open_ctl(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
+                        size_t errlen)
+{
+    char path[4096];
+    int rc;
+
+    if (cfg->no_ctl) {
+        snprintf(d->ctl_none, sizeof(d->ctl_none), "--no-ctl");
+        return 0;
+    }
+    if (cfg->ctl_path != NULL)
+        return tt_ctl_open(&d->ctl, &d->loop, d, cfg->ctl_path, cfg->ctl_chown, cfg->ctl_uid,
+                           cfg->ctl_gid, err, errlen);
+    if ((rc = tt_ctl_default_path(d->ifname, path, sizeof(path))) < 0) {
+        snprintf(d->ctl_none, sizeof(d->ctl_none), "no runtime directory: %s", strerror(-rc));
+        return 0;
+    }
+    rc = tt_ctl_open(&d->ctl, &d->loop, d, path, cfg->ctl_chown, cfg->ctl_uid, cfg->ctl_gid,
+                     d->ctl_none, sizeof(d->ctl_none));
+    if (rc < 0) { /* closed with the other handles, at tt_driver_free() */
+        d->ctl_failed = d->ctl;
+        d->ctl = NULL;
+    }
+    return 0;
+}
+
 static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
     int rc;
@@ -962,7 +1036,10 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_open_engine(d, cfg, err, errlen)) < 0)
         return rc;
-    return drv_open_loop(d, err, errlen);
+    d->mtu = cfg->engine.mtu;
+    if ((rc = drv_open_loop(d, err, errlen)) < 0)
+        return rc;
+    return drv_open_ctl(d, cfg, err, errlen);
 }
 
 /* ---- public API ---- */
@@ -1018,12 +1095,20 @@ void tt_driver_free(tt_driver_t *d)
      * process; a statistics request this late has nothing left to report. */
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigaction(SIGUSR1, &ign, NULL);
+    tt_ctl_close(d->ctl);
+    tt_ctl_close(d->ctl_failed);
     for (size_t i = 0; i < d->nhandles; i++)
         uv_close(d->handles[i], NULL);
     if (d->loop_ready) {
         uv_run(&d->loop, UV_RUN_DEFAULT); /* lets the close callbacks run */
         uv_loop_close(&d->loop);
     }
+    tt_ctl_free(d->ctl);
+    tt_ctl_free(d->ctl_failed);
+    free(d->pcap_path);
+    free(d->trace_path);
+    for (size_t i = 0; i < TT_FAULT_MAX; i++)
+        free(d->fault_spec[i]);
     if (d->eng != NULL)
         tt_engine_free(d->eng);
     if (d->fd >= 0)
@@ -1117,4 +1202,178 @@ void tt_driver_print_stats(tt_driver_t *d, FILE *f)
                           : d->cap != NULL ? tt_capture_count(d->cap)
                                            : 0;
     tt_report_print(f, d->eng, &d->ctr, drv_clock(d));
+}
+
+const char *tt_driver_ctl_path(const tt_driver_t *d, const char **why_none)
+{
+    if (why_none != NULL)
+        *why_none = d->ctl != NULL ? NULL : d->ctl_none;
+    return d->ctl != NULL ? tt_ctl_path(d->ctl) : NULL;
+}
+
+/* ---- for the control commands (drv_ctl.h) ---- */
+
+uint64_t tt_drv_ctl_now(struct tt_driver *d)
+{
+    return drv_clock(d);
+}
+
+size_t tt_drv_ctl_counters(struct tt_driver *d, const char **names, uint64_t *values, size_t cap)
+{
+    if (d->faults != NULL) {
+        d->ctr.fault_dropped = d->faults->dropped;
+        d->ctr.fault_duplicated = d->faults->duplicated;
+        d->ctr.fault_delayed = d->faults->delayed;
+    }
+    d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
+    return tt_report_counters(d->eng, &d->ctr, names, values, cap);
+}
+
+static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *path, int rc)
+{
+    snprintf(err, errlen, "%s%s: %s", what, path, strerror(-rc));
+    return rc;
+}
+
+int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen)
+{
+    int rc;
+
+    if (path == NULL) {
+        if (d->pcap == NULL && d->cap == NULL)
+            return drv_ctl_fail(err, errlen, "pcap stop", ": no capture running", -ENOENT);
+        uv_timer_stop(&d->flush_timer);
+        rc = d->pcap != NULL ? tt_pcap_close(d->pcap) : tt_capture_close(d->cap);
+        d->pcap = NULL;
+        d->cap = NULL;
+        free(d->pcap_path);
+        d->pcap_path = NULL;
+        return rc < 0 ? drv_ctl_fail(err, errlen, "pcap stop", "", rc) : 0;
+    }
+    if (d->pcap != NULL || d->cap != NULL) {
+        snprintf(err, errlen, "pcap start: a capture is running (%s): stop it first",
+                 d->pcap_path != NULL ? d->pcap_path : "given at start");
+        return -EBUSY;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return drv_ctl_fail(err, errlen, "pcap start ", path, -ENOMEM);
+    rc = drv_is_pcapng_name(path) ? drv_open_capture_live(d, path) : tt_pcap_open(&d->pcap, path);
+    if (rc < 0) {
+        free(copy);
+        return drv_ctl_fail(err, errlen, "pcap start ", path, rc);
+    }
+    d->pcap_path = copy;
+    if (d->cap != NULL)
+        tt_engine_set_event_cb(d->eng, drv_event, d); /* comments come from the events */
+    uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
+    return 0;
+}
+
+int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t errlen)
+{
+    struct trace_clock clk = {d->start_us, d->wall_start_us};
+    int rc;
+
+    if (path == NULL) {
+        if (d->trace == NULL)
+            return drv_ctl_fail(err, errlen, "trace stop", ": no trace running", -ENOENT);
+        rc = tt_trace_close(d->trace);
+        d->trace = NULL;
+        free(d->trace_path);
+        d->trace_path = NULL;
+        return rc < 0 ? drv_ctl_fail(err, errlen, "trace stop", "", rc) : 0;
+    }
+    if (d->trace != NULL) {
+        snprintf(err, errlen, "trace start: a trace is running (%s): stop it first", d->trace_path);
+        return -EBUSY;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return drv_ctl_fail(err, errlen, "trace start ", path, -ENOMEM);
+    if ((rc = tt_trace_open(&d->trace, path, &clk)) < 0) {
+        free(copy);
+        return drv_ctl_fail(err, errlen, "trace start ", path, rc);
+    }
+    d->trace_path = copy;
+    tt_engine_set_event_cb(d->eng, drv_event, d); /* drv_event skips what is not running */
+    return 0;
+}
+
+const char *tt_drv_ctl_pcap_path(const struct tt_driver *d)
+{
+    return d->pcap_path;
+}
+
+const char *tt_drv_ctl_trace_path(const struct tt_driver *d)
+{
+    return d->trace_path;
+}
+
+/* The first rule added to a stack started without --fault makes the set and its delay pool. */
+static int drv_ctl_fault_set(struct tt_driver *d, char *err, size_t errlen)
+{
+    if (d->faults != NULL)
+        return 0;
+    if ((d->faults = malloc(sizeof(*d->faults))) == NULL)
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    tt_fault_set_init(d->faults, d->fault_seed, drv_conn_state, d);
+    if (tt_delayq_init(&d->delays, DELAY_SLOTS, d->mtu) < 0) {
+        free(d->faults);
+        d->faults = NULL;
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    }
+    return 0;
+}
+
+int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, char *err,
+                         size_t errlen)
+{
+    char why[200];
+    char *copy;
+    int rc;
+
+    if (tt_fault_check(spec, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "fault add '%s': %s", spec, why);
+        return -EINVAL;
+    }
+    if (d->faults != NULL && d->faults->n == TT_FAULT_MAX) {
+        snprintf(err, errlen, "fault add: too many rules (at most %d)", TT_FAULT_MAX);
+        return -ENOSPC;
+    }
+    if ((copy = strdup(spec)) == NULL)
+        return drv_ctl_fail(err, errlen, "fault add", "", -ENOMEM);
+    if ((rc = drv_ctl_fault_set(d, err, errlen)) < 0 ||
+        (rc = tt_fault_set_add(d->faults, spec, why, sizeof(why))) < 0) {
+        if (rc != -ENOMEM)
+            snprintf(err, errlen, "fault add '%s': %s", spec, why);
+        free(copy);
+        return rc;
+    }
+    *idx = d->faults->n - 1;
+    d->fault_spec[*idx] = copy;
+    return 0;
+}
+
+int tt_drv_ctl_fault_del(struct tt_driver *d, size_t idx, char *err, size_t errlen)
+{
+    size_t n = d->faults != NULL ? d->faults->n : 0;
+
+    if (idx >= n) {
+        snprintf(err, errlen, "fault del: no rule %zu (%zu rules)", idx, n);
+        return -ENOENT;
+    }
+    free(d->fault_spec[idx]);
+    memmove(&d->fault_spec[idx], &d->fault_spec[idx + 1], (n - idx - 1) * sizeof(char *));
+    memmove(&d->faults->rule[idx], &d->faults->rule[idx + 1],
+            (n - idx - 1) * sizeof(d->faults->rule[0]));
+    d->fault_spec[n - 1] = NULL;
+    d->faults->n--;
+    return 0;
+}
+
+const char *const *tt_drv_ctl_fault_list(const struct tt_driver *d, size_t *n)
+{
+    *n = d->faults != NULL ? d->faults->n : 0;
+    return (const char *const *)d->fault_spec;
 }

@@ -58,6 +58,29 @@ static void print_counters(FILE *f, const tt_engine_t *eng, const struct drv_cou
         fprintf(f, "%s %" PRIu64 "\n", drv_stats[i].name, field_at(c, drv_stats[i].offset));
 }
 
+size_t tt_report_counters(const tt_engine_t *eng, const struct drv_counters *c, const char **names,
+                          uint64_t *values, size_t cap)
+{
+    tt_stats_t st;
+    size_t n, k = 0, nd = sizeof(drv_stats) / sizeof(drv_stats[0]);
+    const tt_stat_desc_t *tab = tt_stats_table(&n);
+
+    tt_engine_stats(eng, &st);
+    for (size_t i = 0; i < n; i++, k++) {
+        if (k < cap) {
+            names[k] = tab[i].name;
+            values[k] = field_at(&st, tab[i].offset);
+        }
+    }
+    for (size_t i = 0; i < nd; i++, k++) {
+        if (k < cap) {
+            names[k] = drv_stats[i].name;
+            values[k] = field_at(c, drv_stats[i].offset);
+        }
+    }
+    return k;
+}
+
 void tt_report_sockstat_line(char *buf, size_t cap, const tt_engine_t *eng)
 {
     snprintf(buf, cap, "TCP: tw %zu tw_bytes %zu\n", tt_engine_timewait_count(eng),

@@ -27,6 +27,13 @@ void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters 
                      uint64_t now_us);
 
 /*
+ * Every counter's name and value, the engine's then the driver's, in the
+ * order tt_report_print() prints them: up to cap; returns how many exist.
+ */
+size_t tt_report_counters(const tt_engine_t *eng, const struct drv_counters *c, const char **names,
+                          uint64_t *values, size_t cap);
+
+/*
  * The gauges, current values and not counters, as a line of Linux's
  * /proc/net/sockstat: `TCP: tw N tw_bytes B\n`, the TIME_WAIT entries
  * and the bytes their table has allocated.

@@ -320,6 +320,56 @@ uint64_t tt_engine_next_deadline(const tt_engine_t *eng)
     return next;
 }
 
+void tt_engine_foreach_listener(const tt_engine_t *eng, tt_listen_info_cb cb, void *ctx)
+{
+    for (const struct tt_listener *l = eng->listeners; l; l = l->next) {
+        if (l->closed)
+            continue;
+        tt_listen_info_t info = {.addr = eng->cfg.addr,
+                                 .port = l->port,
+                                 .ready = (uint32_t)l->ready,
+                                 .half_open = (uint32_t)l->half_open,
+                                 .backlog = (uint32_t)l->backlog};
+        cb(ctx, &info);
+    }
+}
+
+/* The fields tt_engine_config_update() leaves alone must not differ. */
+static bool config_fixed_same(const tt_config_t *a, const tt_config_t *b)
+{
+    return a->addr == b->addr && a->mtu == b->mtu &&
+           a->tcp_window_scaling == b->tcp_window_scaling && a->tcp_sack == b->tcp_sack &&
+           a->syn_retries == b->syn_retries && a->synack_retries == b->synack_retries &&
+           a->retries2 == b->retries2 && a->sndbuf == b->sndbuf && a->rcvbuf == b->rcvbuf &&
+           a->delack_us == b->delack_us &&
+           memcmp(a->isn_secret, b->isn_secret, sizeof(a->isn_secret)) == 0 && a->seed == b->seed;
+}
+
+/* Ranges of the live knobs, as the flags of docs/contract.md §3.2 take them. */
+static int config_check_live(const tt_config_t *cfg)
+{
+    if (cfg->msl_us < 1 || cfg->msl_us > UINT64_MAX / 4 || cfg->fin_timeout_us < 1)
+        return -EINVAL;
+    if ((cfg->tcp_rfc1337 | cfg->tcp_timestamps | cfg->tcp_syncookies) & ~1)
+        return -EINVAL;
+    if (cfg->tcp_max_syn_backlog < 1)
+        return -EINVAL;
+    return config_check(cfg);
+}
+
+int tt_engine_config_update(tt_engine_t *eng, const tt_config_t *cfg)
+{
+    int err = config_check_live(cfg);
+    if (err)
+        return err;
+    if (!config_fixed_same(&eng->cfg, cfg))
+        return -EPERM;
+    if (cfg->msl_us != eng->cfg.msl_us)
+        tt_timewait_retime(eng, eng->cfg.msl_us, cfg->msl_us);
+    eng->cfg = *cfg; /* every other knob is read where it is used */
+    return 0;
+}
+
 const tt_config_t *tt_engine_config(const tt_engine_t *eng)
 {
     return &eng->cfg;

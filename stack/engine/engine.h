@@ -423,5 +423,6 @@ void tt_timewait_expire(tt_engine_t *eng, uint64_t now);
 void tt_timewait_remove(tt_engine_t *eng, tw_id id, tt_close_reason_t why);
 void tt_timewait_tuple(const tt_engine_t *eng, const struct tw_entry *tw, struct tuple *t);
 uint64_t tt_timewait_next_expiry(const tt_engine_t *eng);
+void tt_timewait_retime(tt_engine_t *eng, uint64_t old_msl_us, uint64_t new_msl_us);
 
 #endif

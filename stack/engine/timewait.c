@@ -81,6 +81,21 @@ static void tw_fill(struct tw_entry *tw, const struct tt_conn *c, uint32_t now_m
     }
 }
 
+/*
+ * A new MSL re-times every entry (docs/contract.md §10.4 tuntcp.msl): each
+ * deadline becomes its last (re)start plus the new 2*MSL. All entries move
+ * by the same amount, so the FIFO stays in expiry order; an entry whose new
+ * deadline is already past goes at the next tt_engine_timers(). The start
+ * is never before the engine's, so the sum cannot underflow.
+ */
+void tt_timewait_retime(tt_engine_t *eng, uint64_t old_msl_us, uint64_t new_msl_us)
+{
+    for (tw_id id = eng->tw.head; id; id = tw_at(&eng->tw, id)->fifo_next) {
+        struct tw_entry *tw = tw_at(&eng->tw, id);
+        tw->expires = tw->expires - 2 * old_msl_us + 2 * new_msl_us;
+    }
+}
+
 /* Room for one more entry: fewer than tcp_max_tw_buckets exist. */
 bool tt_timewait_has_room(const tt_engine_t *eng)
 {

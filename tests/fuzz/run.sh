@@ -35,7 +35,8 @@ case "$target" in
 fuzz_engine) seeds="$PWD/tests/fuzz/corpus" corpus=corpus len=(-max_len=2048 -len_control=0) ;;
 fuzz_wire) seeds="$PWD/tests/fuzz/corpus_wire" corpus=corpus-wire len=(-max_len=9001) ;;
 fuzz_fault) seeds="$PWD/tests/fuzz/corpus_fault" corpus=corpus-fault len=(-max_len=9100) ;;
-*) echo "run.sh: TARGET must be fuzz_engine, fuzz_wire or fuzz_fault, not '$target'" >&2
+fuzz_ctl) seeds="$PWD/tests/fuzz/corpus_ctl" corpus=corpus-ctl len=(-max_len=4200) ;;
+*) echo "run.sh: TARGET must be fuzz_engine, fuzz_wire, fuzz_fault or fuzz_ctl, not '$target'" >&2
    exit 2 ;;
 esac
 

@@ -352,6 +352,25 @@ static void common_flags_are_stored(void **state)
     assert_true(R.o.quiet);
 }
 
+/* --ctl PATH, --no-ctl (docs/contract.md §10.1), and --user giving the socket to the user. */
+static void control_socket_flags(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(CLI_ECHO_SERVER, ""), CLI_RUN);
+    assert_null(R.o.drv.ctl_path);
+    assert_false(R.o.drv.no_ctl);
+    assert_false(R.o.drv.ctl_chown);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--ctl /tmp/x.ctl"), CLI_RUN);
+    assert_string_equal(R.o.drv.ctl_path, "/tmp/x.ctl");
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--no-ctl"), CLI_RUN);
+    assert_true(R.o.drv.no_ctl);
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--user root"), CLI_RUN);
+    assert_true(R.o.drv.ctl_chown);
+    assert_int_equal(R.o.drv.ctl_uid, 0);
+    expect_usage(CLI_ECHO_SERVER, "--ctl /tmp/x.ctl --no-ctl", "--ctl");
+    expect_usage(CLI_ECHO_SERVER, "--no-ctl x", "unexpected argument");
+}
+
 static void app_flags_are_stored(void **state)
 {
     assert_int_equal(parse(CLI_ECHO_SERVER, "--port 7007 --close-after 64 --max-conns 3"), CLI_RUN);
@@ -719,6 +738,7 @@ int main(void)
         cmocka_unit_test(addresses_must_be_consistent),
         cmocka_unit_test(help_and_version_go_to_stdout),
         cmocka_unit_test(help_defaults_are_the_defaults),
+        cmocka_unit_test(control_socket_flags),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
