@@ -113,8 +113,9 @@ static void deflate_for_partial_ack(struct tt_conn *c, uint32_t acked)
     c->cwnd = max_u32(cwnd, c->mss);
 }
 
-/* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
-static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
+/* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data;
+ * delivered: the bytes it acknowledged or SACKed for the first time. */
+static void cc_on_new_ack(struct tt_conn *c, uint32_t acked, uint32_t delivered)
 {
     if (c->in_fast_recovery) {
         if (seq_gt(c->snd_una, c->recover)) { /* full ACK: recover acknowledged */
@@ -133,11 +134,30 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
         c->in_loss = false; /* what was sent before the RTO is acknowledged */
     if (!cwnd_may_grow(c))
         return;
-    uint32_t mss = c->mss;
-    if (c->cwnd < c->ssthresh)
-        c->cwnd = add_sat_u32(c->cwnd, acked < mss ? acked : mss); /* slow start, (2) */
-    else
-        c->cwnd = add_sat_u32(c->cwnd, max_u32(1, mss * mss / c->cwnd)); /* avoidance, (3) */
+    if (c->cwnd < c->ssthresh) {
+        /* RFC 3465 byte counting as Linux's tcp_slow_start(): cwnd grows by
+         * all that this ACK delivered (no L limit), up to ssthresh; the
+         * rest counts toward congestion avoidance. */
+        uint64_t cwnd = (uint64_t)c->cwnd + delivered;
+        if (cwnd > c->ssthresh)
+            cwnd = c->ssthresh;
+        delivered -= (uint32_t)(cwnd - c->cwnd);
+        c->cwnd = (uint32_t)cwnd;
+        if (delivered == 0)
+            return;
+    }
+    /* RFC 5681 3.1 (3) by bytes, as Linux's tcp_cong_avoid_ai(): one SMSS
+     * for each cwnd's worth of data delivered. */
+    if (c->cwnd_cnt >= c->cwnd) {
+        c->cwnd_cnt = 0;
+        c->cwnd = add_sat_u32(c->cwnd, c->mss);
+    }
+    c->cwnd_cnt = add_sat_u32(c->cwnd_cnt, delivered);
+    if (c->cwnd_cnt >= c->cwnd) {
+        uint32_t steps = c->cwnd_cnt / c->cwnd;
+        c->cwnd_cnt -= steps * c->cwnd;
+        c->cwnd = add_sat_u32(c->cwnd, steps * c->mss);
+    }
 }
 
 /*
@@ -177,7 +197,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         tt_tcb_notify_writable(c);
 }
 
-static void new_ack(struct tt_conn *c, const struct seg *seg)
+static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_before)
 {
     uint32_t acked = seg->ack - c->snd_una;
     c->snd_una = seg->ack;
@@ -188,14 +208,27 @@ static void new_ack(struct tt_conn *c, const struct seg *seg)
     c->dupacks = 0;
     rtt_on_ack(c, seg->ack);
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
-    cc_on_new_ack(c, acked);
+    uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
+    uint32_t delivered = acked + sacked_after - sacked_before; /* never wraps below 0 */
+    c->delivered_bytes += delivered;
+    cc_on_new_ack(c, acked, delivered);
     release_acked(c, seg->ack);
 }
 
+/*
+ * A duplicate ACK as Linux counts one (tcp_ack(): no FLAG_NOT_DUP): no
+ * data, nothing new acknowledged, and no window update, where a window
+ * update is what tcp_may_update_window() takes as one: a newer SEG.SEQ, or
+ * the same one with a larger or a zero window. A window that shrinks does
+ * not stop the count (RFC 5681 2 counts only unchanged windows; Linux
+ * does not, and neither does recovery here).
+ */
 static bool is_dupack(const struct tt_conn *c, const struct seg *seg, uint32_t wnd)
 {
+    bool win_update =
+        seq_gt(seg->seq, c->snd_wl1) || (seg->seq == c->snd_wl1 && (wnd > c->snd_wnd || wnd == 0));
     return seg->ack == c->snd_una && seg->len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
-           wnd == c->snd_wnd && seq_lt(c->snd_una, c->snd_nxt);
+           !win_update && seq_lt(c->snd_una, c->snd_nxt);
 }
 
 /* RFC 9293 3.10.7.4: update the send window from segments that are not older
@@ -293,12 +326,18 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     if (seq_geq(seg->ack, c->snd_una))
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
     if (seq_gt(seg->ack, c->snd_una))
-        new_ack(c, seg);
-    else if (is_dupack(c, seg, wnd))
-        on_dupack(c);
+        new_ack(c, seg, sacked_before);
+    else {
+        uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
+        if (seq_gt(sacked_after, sacked_before))
+            c->delivered_bytes += sacked_after - sacked_before;
+        if (is_dupack(c, seg, wnd))
+            on_dupack(c);
+    }
     update_window(c, seg, wnd);
     enum tt_ack_verdict v = fin_ack_states(c, seg);
     if (v == TT_ACK_GO_ON && was_syn_rcvd)
