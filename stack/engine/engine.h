@@ -171,6 +171,8 @@ struct tt_conn {
     struct tcp_sack_block sacked[TT_SACK_SCOREBOARD]; /* RFC 2018 scoreboard */
     uint8_t nsacked;
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
+    /* RFC 6937 PRR (tcp_recovery.c), bytes */
+    uint32_t prior_cwnd, prr_delivered, prr_out;
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -370,6 +372,14 @@ void tt_sack_prune(struct tt_conn *c);
 bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end);
 uint32_t tt_sack_bytes_below(const struct tt_conn *c, uint32_t seq);
 uint32_t tt_sack_high(const struct tt_conn *c);
+
+/* tcp_recovery.c: fast recovery (RFC 6675 pipe, RFC 6937 PRR) */
+uint32_t tt_rec_lost_end(const struct tt_conn *c);
+uint32_t tt_rec_pipe(const struct tt_conn *c);
+/* After an ACK's SACK blocks and SND.UNA are taken: starts, paces or ends
+ * recovery; true when it set cwnd (no congestion-avoidance growth then). */
+bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced);
+void tt_rec_retransmit(struct tt_conn *c);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);

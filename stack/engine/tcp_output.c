@@ -290,9 +290,16 @@ void tt_tcp_send_zero_window_probe(struct tt_conn *c)
     tt_tcp_send_ctl(c, TCP_ACK, c->snd_una - 1);
 }
 
+/* Where new data must stop: the peer's window, and cwnd less what is in
+ * flight (RFC 6675 pipe: SACKed and lost segments have left the network;
+ * tcp_recovery.c). Outside recovery with nothing SACKed that is SND.UNA +
+ * cwnd; with segments SACKed it lets new ones go out (RFC 3042). */
 static uint32_t usable_window_end(const struct tt_conn *c)
 {
-    return c->snd_una + min_u32(c->snd_wnd, c->cwnd);
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t pipe = tt_rec_pipe(c);
+    uint32_t cwnd_end = c->snd_nxt + (c->cwnd > pipe ? c->cwnd - pipe : 0);
+    return seq_lt(cwnd_end, peer_end) ? cwnd_end : peer_end;
 }
 
 /* After an RTO, resend what is outstanding as the congestion window opens. */
@@ -351,6 +358,8 @@ static void send_new_data(struct tt_conn *c)
             c->fin_seq = c->snd_nxt + len;
         }
         burst++;
+        if (c->in_fast_recovery)
+            c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what recovery sent */
         send_data_psh(c, c->snd_nxt, len, fin, burst >= 2 && !more);
         c->snd_nxt += len + (fin ? 1 : 0);
     }
@@ -382,6 +391,7 @@ void tt_tcp_output(struct tt_conn *c)
     if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     send_loss_recovery(c);
+    tt_rec_retransmit(c);
     send_new_data(c);
     cwnd_validate(c);
     if (c->ack_now)

@@ -40,7 +40,7 @@ void tt_tcp_rtt_sample(struct tt_conn *c, uint64_t r)
 {
     if (!c->rtt_valid || r < c->min_rtt)
         c->min_rtt = r;
-    if (!c->rtt_valid) {
+    if (!c->rtt_valid || c->srtt == 0) { /* Linux: an SRTT of 0 is no estimate yet */
         c->srtt = r;
         c->mdev = 2 * r; /* 4 * r/2 */
         c->mdev_max = c->mdev > TT_RTO_MIN ? c->mdev : TT_RTO_MIN;
