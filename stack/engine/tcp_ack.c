@@ -113,9 +113,23 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         tt_tcb_notify_writable(c);
 }
 
+/*
+ * Without SACK, each duplicate ACK already counted one segment delivered
+ * (Linux tcp_add_reno_sack()); the ACK that then moves SND.UNA delivers the
+ * rest, at least one segment (tcp_remove_reno_sacks()).
+ */
+static uint32_t reno_delivered(const struct tt_conn *c, uint32_t acked, uint32_t reno_sacked)
+{
+    uint64_t counted = (uint64_t)reno_sacked * c->mss;
+    uint32_t least = acked < c->mss ? acked : c->mss;
+    uint32_t rest = acked > counted ? acked - (uint32_t)counted : 0;
+    return rest > least ? rest : least;
+}
+
 static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_before)
 {
     uint32_t acked = seg->ack - c->snd_una;
+    uint32_t reno_sacked = c->dupacks;
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
@@ -126,6 +140,8 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
     uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
     uint32_t delivered = acked + sacked_after - sacked_before; /* never wraps below 0 */
+    if (!c->sack_ok && reno_sacked)
+        delivered = reno_delivered(c, acked, reno_sacked);
     c->delivered_bytes += delivered;
     if (!tt_rec_on_ack(c, delivered, true))
         cc_on_new_ack(c, delivered);
@@ -255,6 +271,8 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         bool dup = is_dupack(c, seg, wnd);
         if (dup)
             c->dupacks++;
+        if (dup && !c->sack_ok && (uint64_t)c->dupacks * c->mss <= c->snd_nxt - c->snd_una)
+            c->delivered_bytes += c->mss; /* Linux tcp_add_reno_sack() */
         if (dup || delivered)
             tt_rec_on_ack(c, delivered, false);
     }
