@@ -80,7 +80,11 @@ run_one() {
     [ "$VERBOSE" = 1 ] && set -- "$@" --verbose
     # LD_PRELOAD: packetdrill reads TCP_INFO for `%{ }%` blocks with the C
     # library's getsockopt(), which the adapter answers (pd_preload.c).
-    if (cd "$TMP" && LD_PRELOAD="$SO" timeout 120 "$PACKETDRILL" "$@" "$name") > "$TMP/out" 2>&1; then
+    # Only for scripts with such blocks: preloaded, blocking-write.pkt's
+    # blocked write() spins instead of sleeping (not yet understood).
+    preload=
+    grep -q '%{' "$copy" && preload=$SO
+    if (cd "$TMP" && LD_PRELOAD="$preload" timeout 120 "$PACKETDRILL" "$@" "$name") > "$TMP/out" 2>&1; then
         echo "PASS $script"
         [ "$VERBOSE" = 1 ] && sed 's/^/    /' "$TMP/out"
         return 0
