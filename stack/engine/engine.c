@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,8 +307,16 @@ void tt_engine_timers(tt_engine_t *eng, uint64_t now_us)
     engine_set_time(eng, now_us);
     tt_engine_enter(eng);
     struct timer *t;
-    while ((t = tt_timer_wheel_expire(eng->wheel, now_us)) != NULL)
-        tt_tcp_timer_fire(t);
+    while ((t = tt_timer_wheel_expire(eng->wheel, now_us)) != NULL) {
+        /* Keep-alive is dispatched here, not by tcp_timer.c, so that the
+         * timer and output modules stay out of one call cycle with it
+         * (docs/architecture.md §2). */
+        if (t->kind == CT_KEEPALIVE)
+            tt_tcp_keepalive_fire(
+                (struct tt_conn *)((char *)t - offsetof(struct tt_conn, keepalive_timer)));
+        else
+            tt_tcp_timer_fire(t);
+    }
     tt_timewait_expire(eng, now_us);
     tt_engine_leave(eng);
 }

@@ -339,9 +339,6 @@ void tt_tcp_timer_fire(struct timer *t)
     case CT_FINWAIT2:
         finwait2_timeout(container_of(t, struct tt_conn, finwait2_timer));
         break;
-    case CT_KEEPALIVE:
-        tt_tcp_keepalive_fire(container_of(t, struct tt_conn, keepalive_timer));
-        break;
     case CT_LINGER:
         /* Linux: close() returns 0 when the linger time is up, with
          * nothing to tell the data was not delivered; the connection
