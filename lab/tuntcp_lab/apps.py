@@ -2,7 +2,7 @@
 
 The apps are found next to the tuntcp-lab launcher (build/apps/ in a build
 tree, bin/ once installed) unless TT_LAB_APPS names their folder. Each run
-gets a tag; its capture, trace, stdout and stderr are the files TAG.pcap,
+gets a tag; its capture, trace, stdout and stderr are the files TAG.pcapng,
 TAG.jsonl, TAG.stdout and TAG.stderr in the experiment's folder. Output goes
 to files, not pipes, so a chatty app never blocks.
 """
@@ -13,9 +13,9 @@ import subprocess
 import time
 
 # The capture format, by extension (docs/contract.md §5): ".pcap" is the
-# classic format; ".pcapng" (direction flags, comments) once the apps write
-# it. The one place to switch.
-CAPTURE_EXT = ".pcap"
+# classic format; ".pcapng" the annotated one (direction flags, and comments
+# that tell each experiment's story in Wireshark, §5.1). The one switch.
+CAPTURE_EXT = ".pcapng"
 
 
 def apps_dir():

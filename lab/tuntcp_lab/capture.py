@@ -138,11 +138,26 @@ class Tcp:
                 f"[{names}] seq={self.seq} ack={self.ack} len={self.len}")
 
 
-def segments(path):
-    """The TCP segments of a capture, in frame order."""
+def _off_the_wire(meta):
+    """A pcapng record that the wire between Linux and the stack never
+    carried as such: an outbound packet a --fault rule dropped, or the second
+    record of an inbound packet a rule held or copied (its arrival is the
+    first). Skipping them gives the classic capture's view."""
+    notes = " ".join(meta.get("comments") or [])
+    if meta.get("direction") == "out":
+        return "dropped by --fault" in notes
+    return "released after" in notes or "copy made by --fault" in notes
+
+
+def segments(path, wire=True):
+    """The TCP segments of a capture, in frame order (frame numbers are the
+    file's). wire=False keeps the records of docs/contract.md §5.1 item 5
+    that never crossed the wire (see _off_the_wire)."""
     _, pkts = read_packets(path)
     segs = []
     for i, (ts, pkt, meta) in enumerate(pkts):
+        if wire and _off_the_wire(meta):
+            continue
         if len(pkt) >= 40 and pkt[0] >> 4 == 4 and pkt[9] == 6:
             segs.append(Tcp(i + 1, ts, pkt, meta["comments"]))
     return segs

@@ -78,7 +78,7 @@ class Context:
         return thing
 
     def server(self, tag, *args, **kw):
-        """echo-server (apps.server): TAG.pcap, TAG.jsonl, TAG.stdout/.stderr."""
+        """echo-server (apps.server): TAG.pcapng, TAG.jsonl, TAG.stdout/.stderr."""
         return apps.server(self, tag, *args, **kw)
 
     def client(self, tag, *args, **kw):

@@ -115,7 +115,7 @@ def run(ctx):
                     if tag == "blocked-in-recv" else " (its first recv() came 0.5 s after it)")
                  + f". {tag}.jsonl: rst_out why {', '.join(r['why'])}, "
                  "ESTABLISHED -> CLOSED, no TIME_WAIT; ss shows no TIME_WAIT on Linux.")
-    ctx.look("In Wireshark: open not-reading.pcap, filter `tcp.flags.reset==1 || "
+    ctx.look(f"In Wireshark: open {ctx.capture_name('not-reading')}, filter `tcp.flags.reset==1 || "
              "tcp.analysis.zero_window`: the receiver's zero window, then the RST; no "
              "packet has the FIN flag (`tcp.flags.fin==1` shows nothing).")
     # The claim's condition ("only if blocked") is refuted when the reader

@@ -81,7 +81,7 @@ def run(ctx):
                      + (f"CLOSED why {', '.join(map(str, sc['why']))}." if sc["why"] else
                         "still in TIME_WAIT when echo-server was stopped; its "
                         "timewait_restart line is the ACK of the FIN again."))
-    ctx.look("In Wireshark: open no-timewait.pcap, filter `tcp.flags.fin==1 || "
+    ctx.look(f"In Wireshark: open {ctx.capture_name('no-timewait')}, filter `tcp.flags.fin==1 || "
              "tcp.flags.reset==1`: Linux's FIN twice (the second marked as a "
              "retransmission), then tuntcp's RST.")
     return ctx.verdict(

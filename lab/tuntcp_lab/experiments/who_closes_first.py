@@ -117,7 +117,7 @@ def run(ctx):
                     "(ss -tan state time-wait)")
     ctx.look("The four scenes (tuntcp's states from each TAG.jsonl; Linux's from ss):\n"
              + "\n".join(rows))
-    ctx.look("simultaneous.pcap: the two FINs cross: Linux's FIN arrives before "
+    ctx.look(f"{ctx.capture_name('simultaneous')}: the two FINs cross: Linux's FIN arrives before "
              "tuntcp's FIN (held 100 ms by the delay fault) and neither acknowledges the "
              "other; in Wireshark, Statistics > Flow Graph shows the crossing. "
              "simultaneous.jsonl: FIN_WAIT_1 -> CLOSING -> TIME_WAIT.")
