@@ -398,6 +398,38 @@ def test_pcap_trace_fault_on_a_running_stack():
     assert conns == {f"10.7.0.2:7>{inside}"}, conns
 
 
+def test_annotated_capture_started_live():
+    """`pcap start F.pcapng` starts the annotated capture (docs/contract.md
+    §5.1, §10.5): direction flags and comments from that moment on, the
+    fault rules of that moment named in them."""
+    path = sock_path("ctl_pcapng")
+    app = ti.App(ti.SERVER, ["--msl", "30s", "--close-after", "5", "--ctl", path, "--seed", "7"],
+                 "echo-server")
+    app.wait_line("listening on")
+    cap = ti.out_path("ctl_live.pcapng")
+    if os.path.exists(cap):
+        os.unlink(cap)
+    try:
+        server_closes(1)  # before: not in the file
+        ctl(path, "fault", "add", "dup:in:fin")
+        assert ctl(path, "pcap", "start", cap).stdout == f"started {cap}\n"
+        inside = server_closes(1)[0]
+        wait_counter(path, "TcpExtTW", 2)
+        assert ctl(path, "pcap", "stop").stdout == "stopped\n"
+    finally:
+        app.stop()
+    recs = ti.read_pcapng(cap)
+    told = [c for r in recs for c in r["comments"]]
+    assert any("FIN_WAIT_1 -> TIME_WAIT" in c for c in told), told
+    assert any("by --fault[0] (dup:in:fin)" in c for c in told), told
+    assert all(r["flags"] & 3 in (1, 2) for r in recs if r["iface"] == 0), recs[:3]
+    port = int(inside.split(":")[1])
+    _, pkts = ti.read_pcap(cap)  # only the connection made while it ran
+    ports = {struct.unpack("!H", p[20:22])[0] for _, p in pkts if p[9] == 6 and p[12:16] ==
+             socket.inet_aton(ti.HOST_ADDR)}
+    assert ports == {port}, (ports, port)
+
+
 def test_other_user_cannot_connect():
     try:
         pwd.getpwnam("nobody")
@@ -437,5 +469,5 @@ if __name__ == "__main__":
                   test_msl_change_retimes_entries, test_rfc1337_change_applies_to_existing_entries,
                   test_lowered_max_tw_buckets_keeps_entries_skips_new, test_nstat_deltas, test_bad_requests_change_nothing,
                   test_slow_client_is_dropped, test_listeners_listed,
-                  test_pcap_trace_fault_on_a_running_stack,
+                  test_pcap_trace_fault_on_a_running_stack, test_annotated_capture_started_live,
                   test_other_user_cannot_connect])
