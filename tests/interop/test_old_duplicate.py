@@ -92,6 +92,10 @@ def two_incarnations(name, sport, *flags):
         t0 = time.monotonic()
         got1, err1 = linux_conn(sport, [b"1" * 16])
         assert err1 is None and got1 == b"1" * 16, f"connection 1: {got1!r} {err1}"
+        # Linux's TSval ticks every millisecond: on a fast machine connection 2
+        # could otherwise carry the very TSval of connection 1's data, and PAWS
+        # (strictly older only, RFC 7323 5.3) would let the copy through.
+        time.sleep(0.01)
         got2, err2 = linux_conn(sport, [b"second-1", b"second-2"], pause_until=t0 + HOLD + 0.5)
         assert err2 is None, f"connection 2: {err2}"
     finally:
