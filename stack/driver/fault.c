@@ -128,12 +128,14 @@ static int parse_match(const char *s, struct fault_rule *r, char *err, size_t er
 }
 
 /* Accepts the trace's spelling in any case, and ss's dashes: time-wait, TIME_WAIT. */
-static int parse_state(const char *s)
+int tt_fault_state_parse(const char *s, size_t n)
 {
     char norm[32];
     size_t i;
 
-    for (i = 0; s[i] != '\0' && i + 1 < sizeof(norm); i++) {
+    if (n >= sizeof(norm))
+        return -1;
+    for (i = 0; i < n; i++) {
         char c = s[i] == '-' ? '_' : s[i];
         norm[i] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
     }
@@ -181,7 +183,7 @@ static int parse_qual(const char *q, struct fault_rule *r, struct qual_seen *see
 
     if (klen == 5 && strncmp(q, "state", 5) == 0) {
         dup = &seen->state;
-        if ((r->state = parse_state(v)) < 0)
+        if ((r->state = tt_fault_state_parse(v, strlen(v))) < 0)
             return fail(err, errlen, "unknown state '%s' (expected e.g. state=TIME_WAIT)", v);
     } else if (klen == 3 && strncmp(q, "nth", 3) == 0) {
         dup = &seen->nth;

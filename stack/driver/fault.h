@@ -98,6 +98,10 @@ const char *tt_fault_action_name(enum fault_action a);
 /* "any", "syn", ... as in the grammar. */
 const char *tt_fault_match_name(enum fault_match m);
 
+/* A state's name as the trace spells it, in any case, or with ss's dashes
+ * (time-wait): the state, or -1. Shared by --fault's state= and --inject. */
+int tt_fault_state_parse(const char *s, size_t n);
+
 /* Parses one spec into r. On error writes the reason into err. Errors: -EINVAL. */
 int tt_fault_parse(const char *spec, struct fault_rule *r, char *err, size_t errlen);
 

@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "inject.h"
+#include "tcp_wire.h"
 
 #define SPEC_MAX 256
 #define FIELDS_MAX 12
 #define LEN_MAX 65495 /* an IPv4 datagram's room for payload after 40 bytes of headers */
-
-enum { F_FIN = 0x01, F_SYN = 0x02, F_RST = 0x04, F_PSH = 0x08, F_ACK = 0x10 };
 
 const char tt_inject_help[] =
     "  --inject WHEN:KIND[:FIELD=VALUE]...   (repeatable) a crafted segment from the peer\n"
@@ -57,24 +57,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* The trace's spelling in any case, or with dashes, as --fault's state=. */
+/* A connection state a spec may wait for: one a connection enters. */
 static int parse_state(const char *s, size_t n)
 {
-    char norm[32];
-    size_t i;
+    int st = tt_fault_state_parse(s, n);
 
-    if (n >= sizeof(norm))
-        return -1;
-    for (i = 0; i < n; i++) {
-        char c = s[i] == '-' ? '_' : s[i];
-        norm[i] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-    }
-    norm[i] = '\0';
-    for (int st = TT_STATE_SYN_SENT; st <= TT_STATE_TIME_WAIT; st++) {
-        if (strcmp(norm, tt_state_name((tt_state_t)st)) == 0)
-            return st;
-    }
-    return -1;
+    return st >= TT_STATE_SYN_SENT ? st : -1;
 }
 
 static int parse_when(const char *s, struct inject_spec *sp, char *err, size_t errlen)
@@ -104,8 +92,9 @@ static int parse_kind(const char *s, struct inject_spec *sp, char *err, size_t e
         uint8_t flags;
         uint32_t len;
     } kinds[] = {
-        {"rst", F_RST, 0},          {"rstack", F_RST | F_ACK, 0}, {"ack", F_ACK, 0},
-        {"data", F_ACK | F_PSH, 1}, {"fin", F_FIN | F_ACK, 0},
+        {"rst", TCP_RST, 0},           {"rstack", TCP_RST | TCP_ACK, 0},
+        {"ack", TCP_ACK, 0},           {"data", TCP_ACK | TCP_PSH, 1},
+        {"fin", TCP_FIN | TCP_ACK, 0},
     };
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -315,78 +304,38 @@ static uint32_t value_of(const struct inject_value *v, const struct inject_conn 
     return (uint32_t)(base + v->n); /* sequence space wraps (RFC 9293 3.4) */
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
-/* RFC 1071: the one's complement of the one's complement sum of 16-bit words. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static void write_ip(uint8_t *b, const struct inject_conn *c, size_t total)
-{
-    memset(b, 0, 20);
-    b[0] = 0x45;
-    put16(b + 2, (uint32_t)total);
-    b[6] = 0x40; /* DF */
-    b[8] = 64;
-    b[9] = 6;
-    put32(b + 12, c->raddr); /* from the peer */
-    put32(b + 16, c->laddr);
-    put16(b + 10, fold(sum16(0, b, 20)));
-}
-
-static void write_tcp(uint8_t *t, const struct inject_spec *s, const struct inject_conn *c)
-{
-    memset(t, 0, 20);
-    put16(t, c->rport);
-    put16(t + 2, c->lport);
-    put32(t + 4, value_of(&s->seq, c));
-    put32(t + 8, (s->flags & F_ACK) ? value_of(&s->ack, c) : 0);
-    t[12] = 5 << 4;
-    t[13] = s->flags;
-    put16(t + 14, s->win);
-}
-
+/*
+ * The segment as the peer would send it: the engine's own wire builder
+ * (tcp_wire.c: IPv4 header, TCP header, both checksums), from the peer to
+ * us. The payload is len bytes of 'x'. Rare (one per --inject spec), so
+ * the payload's buffer is allocated here rather than kept.
+ */
 int tt_inject_build(const struct inject_spec *s, const struct inject_conn *c, uint8_t *buf,
                     size_t cap)
 {
-    size_t total = 40 + (size_t)s->len;
-    uint8_t pseudo[12];
+    struct seg seg = {.saddr = c->raddr,
+                      .daddr = c->laddr,
+                      .sport = c->rport,
+                      .dport = c->lport,
+                      .seq = value_of(&s->seq, c),
+                      .ack = (s->flags & TCP_ACK) ? value_of(&s->ack, c) : 0,
+                      .flags = s->flags,
+                      .wnd = s->win,
+                      .len = s->len};
+    uint8_t *payload = NULL;
+    size_t total;
 
     if (tt_inject_needs_conn(s) && !c->have_seq)
         return -EINVAL;
-    if (total > cap)
+    if (40 + (size_t)s->len > cap)
         return -ENOSPC;
-    write_ip(buf, c, total);
-    write_tcp(buf + 20, s, c);
-    memset(buf + 40, 'x', s->len);
-    put32(pseudo, c->raddr);
-    put32(pseudo + 4, c->laddr);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (uint32_t)(total - 20));
-    put16(buf + 36, fold(sum16(sum16(0, pseudo, 12), buf + 20, total - 20)));
-    return (int)total;
+    if (s->len > 0) {
+        if ((payload = malloc(s->len)) == NULL)
+            return -ENOMEM;
+        memset(payload, 'x', s->len);
+        seg.data = payload;
+    }
+    total = tt_tcp_build(buf, cap, &seg, 0);
+    free(payload);
+    return total > 0 ? (int)total : -ENOSPC;
 }
