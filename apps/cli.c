@@ -42,6 +42,7 @@ enum flag_kind {
     F_USER,     /* --user NAME: an existing user */
     F_PAYLOAD,  /* struct cli_payload: STRING or @FILE */
     F_INJECT,   /* --inject SPEC, repeatable */
+    F_OFFLOAD,  /* --offload on|off: bool no_offload */
     F_TRUE,     /* bool set by a flag without value */
     F_FAULT,
     F_LINGER0,
@@ -70,6 +71,7 @@ static const struct flag flags[] = {
     {"addr", 0, F_IPV4, APP_BOTH, FIELD(drv.engine.addr), 0, 0},
     {"host", 0, F_PREFIX, APP_BOTH, NOFIELD, 0, 0},
     {"no-config", 0, F_TRUE, APP_BOTH, FIELD(drv.no_config), 0, 0},
+    {"offload", 0, F_OFFLOAD, APP_BOTH, FIELD(drv.no_offload), 0, 0},
     {"mtu", 0, F_UINT, APP_BOTH, FIELD(drv.engine.mtu), 68, 65535},
     {"msl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.msl_us), 1, UINT64_MAX},
     {"tcp-fin-timeout", 0, F_DUR, APP_BOTH, FIELD(drv.engine.fin_timeout_us), 1, UINT64_MAX},
@@ -222,6 +224,9 @@ static const char help_common[] =
     "  --host IPV4/LEN            address of the kernel side (default 10.7.0.1/24)\n"
     "  --no-config                leave the interface's addresses and link state alone\n"
     "  --mtu N                    68..65535 (default 1500)\n"
+    "  --offload on|off           TCP segmentation and checksum offload with the kernel\n"
+    "                             (IFF_VNET_HDR, TSO4); on by default where the device\n"
+    "                             takes it, else off (-v says why)\n"
     "  --user NAME                once the device is set up and the files are open, become\n"
     "                             user NAME (its uid, group and groups; no way back).\n"
     "                             Unprivileged without it: --no-config on a device made\n"
@@ -651,9 +656,19 @@ static int apply_switch(struct cli_opts *o, const struct flag *f, FILE *out)
     }
 }
 
+static int apply_offload(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+        return usage_error(o, err, "--%s: invalid value '%s' (expected on or off)", f->name, v);
+    *(bool *)((char *)o + f->off) = strcmp(v, "off") == 0;
+    return CLI_RUN;
+}
+
 static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, FILE *out, FILE *err)
 {
     switch (f->kind) {
+    case F_OFFLOAD:
+        return apply_offload(o, f, v, err);
     case F_TUN:
     case F_PATH:
         return apply_name(o, f, v, err);

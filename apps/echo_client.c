@@ -717,6 +717,11 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
             fprintf(stderr, "echo-client: control socket %s\n", ctl);
         else
             fprintf(stderr, "echo-client: no control socket (%s)\n", why);
+        char off[96];
+        if (tt_driver_offload(cl->drv, off, sizeof(off)))
+            fprintf(stderr, "echo-client: offloads on (TSO4, checksum)\n");
+        else
+            fprintf(stderr, "echo-client: offloads off (%s)\n", off);
     }
     cs_init(&cl->cs, tt_engine_now(cl->eng));
     tt_driver_set_check_cb(cl->drv, cl_check, cl);

@@ -338,6 +338,11 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
             fprintf(stderr, "echo-server: control socket %s\n", ctl);
         else
             fprintf(stderr, "echo-server: no control socket (%s)\n", why);
+        char off[96];
+        if (tt_driver_offload(srv->drv, off, sizeof(off)))
+            fprintf(stderr, "echo-server: offloads on (TSO4, checksum)\n");
+        else
+            fprintf(stderr, "echo-server: offloads off (%s)\n", off);
     }
     rc = srv_listen(srv);
     if (rc == 0) {

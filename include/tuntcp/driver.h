@@ -33,18 +33,19 @@ extern "C" {
 typedef struct tt_driver tt_driver_t;
 
 typedef struct tt_driver_config {
-    tt_config_t engine;         /* passed to tt_engine_new(); seed and isn_secret see below */
-    const char *tun_name;       /* interface to create or attach; default "tt0" */
-    uint32_t host_addr;         /* kernel-side address, host order; default 10.7.0.1 */
-    uint8_t host_prefix;        /* its prefix length; default 24 */
-    bool no_config;             /* leave addresses, MTU and link state alone */
-    const char *pcap_path;      /* NULL: no capture */
-    bool pcapng;                /* pcapng even when pcap_path does not end in ".pcapng" */
-    const char *trace_path;     /* NULL: no trace; "-": stderr */
-    const char *const *faults;  /* --fault specs, checked with tt_fault_check() */
-    size_t fault_count;         /* <= TT_FAULT_MAX */
-    bool seed_set;              /* false: a random seed is drawn */
-    uint64_t seed;              /* derives engine.seed, engine.isn_secret and the fault PRNG */
+    tt_config_t engine;        /* passed to tt_engine_new(); seed and isn_secret see below */
+    const char *tun_name;      /* interface to create or attach; default "tt0" */
+    uint32_t host_addr;        /* kernel-side address, host order; default 10.7.0.1 */
+    uint8_t host_prefix;       /* its prefix length; default 24 */
+    bool no_config;            /* leave addresses, MTU and link state alone */
+    bool no_offload;           /* --offload off: no IFF_VNET_HDR, no TSO (docs/contract.md §3.8) */
+    const char *pcap_path;     /* NULL: no capture */
+    bool pcapng;               /* pcapng even when pcap_path does not end in ".pcapng" */
+    const char *trace_path;    /* NULL: no trace; "-": stderr */
+    const char *const *faults; /* --fault specs, checked with tt_fault_check() */
+    size_t fault_count;        /* <= TT_FAULT_MAX */
+    bool seed_set;             /* false: a random seed is drawn */
+    uint64_t seed;             /* derives engine.seed, engine.isn_secret and the fault PRNG */
     const char *const *injects; /* --inject specs, checked with tt_inject_check() */
     size_t inject_count;        /* <= TT_INJECT_MAX */
     /* The control socket (docs/contract.md §10.1). */
@@ -93,6 +94,13 @@ const char *tt_driver_isn_key(const tt_driver_t *drv);
  * path's failure. The socket is removed when the driver is freed.
  */
 const char *tt_driver_ctl_path(const tt_driver_t *drv, const char **why_none);
+
+/*
+ * Whether the device took the offloads (IFF_VNET_HDR, checksum and TSO4:
+ * docs/contract.md §3.8). When not, why_off (cap bytes) says why: "--offload
+ * off", or the call the kernel refused and its error.
+ */
+bool tt_driver_offload(const tt_driver_t *drv, char *why_off, size_t cap);
 
 void tt_driver_set_check_cb(tt_driver_t *drv, tt_driver_check_cb cb, void *ctx);
 

@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -49,6 +50,7 @@
 #include "drv_ctl.h"
 #include "fault.h"
 #include "inject.h"
+#include "offload.h"
 #include "pcap.h"
 #include "pktq.h"
 #include "report.h"
@@ -56,8 +58,9 @@
 #include "tun.h"
 #include "tuntcp/driver.h"
 
-#define RX_BATCH 64        /* datagrams read per wakeup, so timers and writes are not starved */
-#define RX_BUF_SIZE 65536  /* any IPv4 datagram, whatever the interface's MTU */
+#define RX_BATCH 64       /* datagrams read per wakeup, so timers and writes are not starved */
+#define RX_BUF_SIZE 65536 /* any IPv4 datagram, whatever the interface's MTU */
+#define TX_BATCH_SIZE (OFL_MAX_DGRAM + OFL_MAX_SEGS * 120) /* a super-segment's wire segments */
 #define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
 #define DELAY_SLOTS 256    /* datagrams held by delay= and dup= faults (docs/contract.md §3.5) */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
@@ -81,7 +84,10 @@ struct tt_driver {
     tt_engine_t *eng;
     int fd;
     char ifname[TUN_NAME_MAX];
-    uint8_t *rxbuf;
+    uint8_t *rxbuf;         /* a virtio_net_hdr (with offloads), then the datagram */
+    uint8_t *segbuf;        /* one wire segment cut from a super-segment read */
+    struct tun_offload ofl; /* ofl.on: offloads granted (offload.h) */
+    struct ofl_batch batch; /* with offloads: what waits to be joined and written */
     struct pktq txq;
     struct fault_set *faults; /* NULL: no rule, no cost */
     struct delayq delays;
@@ -191,6 +197,8 @@ static void drv_arm(struct tt_driver *d)
         uv_timer_start(&d->timer, drv_on_timer, drv_ms_until(d, dl), 0);
 }
 
+static void drv_flush(struct tt_driver *d);
+
 /* Runs after every iteration's callbacks, before the loop sleeps. */
 static void drv_on_prepare(uv_prepare_t *h)
 {
@@ -201,6 +209,7 @@ static void drv_on_prepare(uv_prepare_t *h)
         d->check_cb(d, d->check_ctx);
         drv_cap_end(d);
     }
+    drv_flush(d); /* everything this iteration sent, before the loop sleeps */
     drv_arm(d);
 }
 
@@ -229,19 +238,43 @@ static void drv_set_writable(struct tt_driver *d, bool on);
 
 /* true when done with pkt (written, dropped, or the device is gone); false
  * when the write is to be tried again once the device is writable. */
+/* The capture's outbound tap: each wire segment, once. */
+static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    if (d->pcap != NULL)
+        tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
+    else if (d->cap != NULL)
+        tt_capture_out(d->cap, drv_clock(d), pkt, len);
+}
+
+/* What a failed write means; true when done with the datagram (see drv_write()). */
+static bool drv_write_failed(struct tt_driver *d, int err);
+
+/*
+ * One datagram to the device: with offloads after a virtio header saying
+ * "nothing to do" (the engine's checksums are complete). The tap sees it
+ * here without offloads; with them it saw it when it was batched.
+ */
 static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{&vh, OFL_VNET_LEN}, {(void *)pkt, len}};
+    ssize_t n;
+
     if (d->error != 0)
         return true; /* nowhere to write: the run is ending */
-    if (write(d->fd, pkt, len) >= 0) {
+    n = d->ofl.on ? writev(d->fd, iov, 2) : write(d->fd, pkt, len);
+    if (n >= 0) {
         d->ctr.tun_out++;
-        if (d->pcap != NULL)
-            tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
-        else if (d->cap != NULL)
-            tt_capture_out(d->cap, drv_clock(d), pkt, len);
+        if (!d->ofl.on)
+            drv_tap_out(d, pkt, len);
         return true;
     }
-    int err = -errno;
+    return drv_write_failed(d, -errno);
+}
+
+static bool drv_write_failed(struct tt_driver *d, int err)
+{
     switch (tt_tun_err_kind(err)) {
     case TUN_ERR_RETRY:
         return false;
@@ -256,11 +289,8 @@ static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
     return true;
 }
 
-static void drv_send_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
+static void drv_queue(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
-    /* Once something waits in the ring, later packets queue behind it: order is kept. */
-    if (d->txq.count == 0 && drv_write(d, pkt, len))
-        return;
     if (!tt_pktq_push(&d->txq, pkt, len)) {
         d->ctr.txq_drops++;
         return;
@@ -269,10 +299,77 @@ static void drv_send_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
     drv_set_writable(d, true);
 }
 
+static void drv_send_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    /* Once something waits in the ring, later packets queue behind it: order is kept. */
+    if (d->txq.count == 0 && drv_write(d, pkt, len))
+        return;
+    drv_queue(d, pkt, len);
+}
+
+/*
+ * Two or more wire segments of one run as one super-segment (offload.h):
+ * one writev of the virtio header, the joined header and the payloads, so
+ * nothing is copied again. The kernel cuts it back into these segments.
+ */
+static void drv_write_super(struct tt_driver *d)
+{
+    struct ofl_batch *b = &d->batch;
+    struct virtio_net_hdr vh;
+    uint8_t hdr[120];
+    struct iovec iov[OFL_MAX_SEGS + 2] = {{&vh, OFL_VNET_LEN}, {hdr, b->hlen}};
+
+    tt_ofl_batch_header(b, hdr, &vh);
+    for (size_t i = 0; i < b->n; i++)
+        iov[i + 2] = (struct iovec){b->buf + b->off[i] + b->hlen, b->len[i] - b->hlen};
+    if (writev(d->fd, iov, (int)b->n + 2) >= 0) {
+        d->ctr.tun_out++;
+        d->ctr.tun_out_super++;
+        return;
+    }
+    if (!drv_write_failed(d, -errno))
+        for (size_t i = 0; i < b->n; i++) /* EAGAIN: the ring takes them one by one */
+            drv_queue(d, b->buf + b->off[i], b->len[i]);
+}
+
+/* Writes what the batch holds: one datagram alone, or a super-segment. */
+static void drv_flush(struct tt_driver *d)
+{
+    struct ofl_batch *b = &d->batch;
+
+    if (b->n == 0)
+        return;
+    if (d->error != 0) {
+        /* nowhere to write: the run is ending */
+    } else if (d->txq.count > 0) {
+        for (size_t i = 0; i < b->n; i++)
+            drv_queue(d, b->buf + b->off[i], b->len[i]);
+    } else if (b->n == 1) {
+        drv_send_one(d, b->buf, b->len[0]);
+    } else {
+        drv_write_super(d);
+    }
+    tt_ofl_batch_reset(b);
+}
+
+/* With offloads, a segment waits in the batch for the next of its run (flushed by drv_flush()). */
+static void drv_batch(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    drv_tap_out(d, pkt, len);
+    if (tt_ofl_batch_add(&d->batch, pkt, len))
+        return;
+    drv_flush(d);
+    if (!tt_ofl_batch_add(&d->batch, pkt, len))
+        d->ctr.txq_drops++; /* larger than any datagram: cannot happen below the MTU */
+}
+
 /* A fault note is for the record of this very packet: written now, or never. */
 static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
-    drv_send_one(d, pkt, len);
+    if (d->ofl.on)
+        drv_batch(d, pkt, len);
+    else
+        drv_send_one(d, pkt, len);
     if (d->cap != NULL)
         tt_capture_forget_out_note(d->cap);
 }
@@ -497,10 +594,56 @@ static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t ra
 /* Each packet is stamped when it is read (a vDSO clock read, no system
  * call), so that the trace, the pcap and TIME_WAIT's start are exact to the
  * packet rather than to the batch. */
+static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+    if (d->pcap != NULL)
+        tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), pkt, len);
+    else if (d->cap != NULL)
+        tt_capture_in(d->cap, now, pkt, len);
+    if (d->faults != NULL)
+        drv_fault_in(d, pkt, len, now);
+    else
+        tt_engine_input(d->eng, pkt, len, now);
+    drv_cap_end(d);
+}
+
+/*
+ * What one read gave with offloads: a wire datagram (its checksum completed
+ * if the kernel left it partial), or a super-segment cut into the wire
+ * segments it stands for, each handed on as if read alone.
+ */
+static void drv_input_vnet(struct tt_driver *d, size_t n, uint64_t now)
+{
+    struct virtio_net_hdr vh;
+    struct ofl_split sp;
+    uint8_t *pkt = d->rxbuf + OFL_VNET_LEN;
+    size_t len = n - OFL_VNET_LEN, seg;
+    int rc;
+
+    memcpy(&vh, d->rxbuf, OFL_VNET_LEN);
+    rc = n < OFL_VNET_LEN ? -EINVAL : tt_ofl_split_start(&sp, &vh, pkt, len);
+    if (rc < 0) {
+        d->ctr.tun_read_errors++;
+        return;
+    }
+    if (rc == 0) {
+        drv_input(d, pkt, len, now);
+        return;
+    }
+    d->ctr.tun_in_super++;
+    /* A fault may have read the clock for a copy: each segment is stamped anew. */
+    while ((seg = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0) {
+        drv_input(d, d->segbuf, seg, now);
+        now = drv_clock(d);
+    }
+}
+
 static void drv_read_batch(struct tt_driver *d)
 {
+    size_t cap = RX_BUF_SIZE + (d->ofl.on ? OFL_VNET_LEN : 0);
+
     for (int i = 0; i < RX_BATCH && d->error == 0; i++) {
-        ssize_t n = read(d->fd, d->rxbuf, RX_BUF_SIZE);
+        ssize_t n = read(d->fd, d->rxbuf, cap);
         if (n <= 0) {
             int err = n < 0 ? -errno : 0;
             if (err == 0 || tt_tun_err_kind(err) == TUN_ERR_RETRY)
@@ -511,16 +654,11 @@ static void drv_read_batch(struct tt_driver *d)
             return;
         }
         uint64_t now = drv_clock(d);
-        d->ctr.tun_in++;
-        if (d->pcap != NULL)
-            tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), d->rxbuf, (size_t)n);
-        else if (d->cap != NULL)
-            tt_capture_in(d->cap, now, d->rxbuf, (size_t)n);
-        if (d->faults != NULL)
-            drv_fault_in(d, d->rxbuf, (size_t)n, now);
+        d->ctr.tun_in++; /* datagrams, as the device counts them: a super-segment is one */
+        if (d->ofl.on)
+            drv_input_vnet(d, (size_t)n, now);
         else
-            tt_engine_input(d->eng, d->rxbuf, (size_t)n, now);
-        drv_cap_end(d);
+            drv_input(d, d->rxbuf, (size_t)n, now);
     }
 }
 
@@ -738,7 +876,10 @@ static int drv_open_tun(struct tt_driver *d, const tt_driver_config_t *cfg, char
                         size_t errlen)
 {
     const char *step = "";
-    int rc = tt_tun_open(cfg->tun_name, d->ifname, &d->fd, &step);
+    int rc;
+
+    d->ofl.want = !cfg->no_offload;
+    rc = tt_tun_open(cfg->tun_name, d->ifname, &d->fd, &d->ofl, &step);
 
     if (rc < 0) {
         snprintf(err, errlen, "TUN %s: %s: %s%s", cfg->tun_name, step, strerror(-rc),
@@ -1029,8 +1170,10 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
         return rc;
-    d->rxbuf = malloc(RX_BUF_SIZE);
-    if (d->rxbuf == NULL || tt_pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
+    d->rxbuf = malloc(RX_BUF_SIZE + OFL_VNET_LEN);
+    d->segbuf = malloc(RX_BUF_SIZE);
+    if (d->rxbuf == NULL || d->segbuf == NULL || tt_ofl_batch_init(&d->batch, TX_BATCH_SIZE) < 0 ||
+        tt_pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
         return fmt_err(err, errlen, "buffers", "", -ENOMEM);
     if ((rc = drv_open_tun(d, cfg, err, errlen)) < 0)
         return rc;
@@ -1120,6 +1263,8 @@ void tt_driver_free(tt_driver_t *d)
     free(d->injbuf);
     tt_pktq_free(&d->txq);
     free(d->rxbuf);
+    free(d->segbuf);
+    tt_ofl_batch_free(&d->batch);
     free(d);
 }
 
@@ -1163,6 +1308,14 @@ void tt_driver_wake_at(tt_driver_t *d, uint64_t at_us)
         uv_timer_start(&d->wake_timer, drv_on_wake, drv_ms_until(d, at_us), 0);
 }
 
+bool tt_driver_offload(const tt_driver_t *d, char *why_off, size_t cap)
+{
+    if (!d->ofl.on && cap > 0)
+        snprintf(why_off, cap, "%s%s%s", d->ofl.want ? d->ofl.step : "--offload off",
+                 d->ofl.want ? ": " : "", d->ofl.want ? strerror(-d->ofl.err) : "");
+    return d->ofl.on;
+}
+
 int tt_driver_signal(const tt_driver_t *d)
 {
     return d->signum;
@@ -1172,6 +1325,7 @@ int tt_driver_run(tt_driver_t *d)
 {
     d->status = 0;
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    drv_flush(d); /* what the last callbacks sent */
     if (d->pcap != NULL)
         tt_pcap_flush(d->pcap);
     if (d->cap != NULL)

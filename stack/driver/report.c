@@ -38,6 +38,8 @@ static const struct drv_stat_desc drv_stats[] = {
     DRV_STAT("TtFaultReleased", fault_released),
     DRV_STAT("TtInjected", injected),
     DRV_STAT("TtInjectNoConn", inject_no_conn),
+    DRV_STAT("TtTunInSuper", tun_in_super),
+    DRV_STAT("TtTunOutSuper", tun_out_super),
 };
 
 static uint64_t field_at(const void *base, size_t offset)

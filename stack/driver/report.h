@@ -21,6 +21,9 @@ struct drv_counters {
     uint64_t pcap_records;
     uint64_t fault_released;           /* held packets (delay=, dup= copies) let go */
     uint64_t injected, inject_no_conn; /* --inject: sent, or skipped for want of a connection */
+    /* With offloads (offload.h): how many of tun_in and tun_out were
+     * super-segments (each one datagram for the device, several segments). */
+    uint64_t tun_in_super, tun_out_super;
 };
 
 void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c,

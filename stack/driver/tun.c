@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -23,31 +24,78 @@
 
 #include "tun.h"
 
-int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step)
+/* TUNSETIFF on a fresh descriptor with the given flags (IFF_TUN | IFF_NO_PI | extra). */
+static int tun_attach(const char *name, short extra, char ifname[TUN_NAME_MAX], int *fd,
+                      const char **step)
 {
     struct ifreq ifr;
     int tfd, err;
 
-    *step = "TUNSETIFF";
-    if (strlen(name) >= IFNAMSIZ)
-        return -ENAMETOOLONG;
     tfd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (tfd < 0) {
         *step = "open /dev/net/tun";
         return -errno;
     }
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | extra);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(tfd, TUNSETIFF, &ifr) < 0) {
         err = -errno;
         close(tfd);
+        *step = "TUNSETIFF";
         return err;
     }
     memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
     ifname[IFNAMSIZ - 1] = '\0';
     *fd = tfd;
     return 0;
+}
+
+/*
+ * The offloads asked of the device: the kernel may leave TCP checksums
+ * partial and pass TCP super-segments both ways (TSO4). Each read and write
+ * then starts with a struct virtio_net_hdr of the default size.
+ */
+static int tun_set_offload(int fd, const char **why)
+{
+    int sz = (int)sizeof(struct virtio_net_hdr);
+
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+        *why = "TUNSETVNETHDRSZ";
+        return -errno;
+    }
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+        *why = "TUNSETOFFLOAD";
+        return -errno;
+    }
+    return 0;
+}
+
+int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, struct tun_offload *ofl,
+                const char **step)
+{
+    int rc;
+
+    *step = "TUNSETIFF";
+    if (strlen(name) >= IFNAMSIZ)
+        return -ENAMETOOLONG;
+    if (ofl->want) {
+        rc = tun_attach(name, IFF_VNET_HDR, ifname, fd, step);
+        if (rc < 0 && rc != -EINVAL)
+            return rc; /* not about the header: attaching without it fails alike */
+        if (rc == 0) {
+            rc = tun_set_offload(*fd, &ofl->step);
+            if (rc == 0) {
+                ofl->on = true;
+                return 0;
+            }
+            close(*fd); /* the device refused offloads: attach again without the header */
+        } else {
+            ofl->step = "TUNSETIFF IFF_VNET_HDR";
+        }
+        ofl->err = rc;
+    }
+    return tun_attach(name, 0, ifname, fd, step);
 }
 
 static void ifr_set_ipv4(struct ifreq *ifr, uint32_t addr)

@@ -4,19 +4,34 @@
 #ifndef TT_TUN_H
 #define TT_TUN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TUN_NAME_MAX 16 /* IFNAMSIZ, NUL included */
 
+/* What tt_tun_open() is asked and did about segmentation offload (offload.h). */
+struct tun_offload {
+    bool want;        /* ask for IFF_VNET_HDR, TUN_F_CSUM and TUN_F_TSO4 */
+    bool on;          /* granted: every read and write starts with a virtio_net_hdr */
+    const char *step; /* when wanted but not granted: the call refused */
+    int err;          /* and its negative errno */
+};
+
 /*
  * Attaches to the TUN interface name, creating it if absent (IFF_TUN,
- * IFF_NO_PI: each read or write is one bare IPv4 datagram). *fd is
- * non-blocking and close-on-exec; ifname receives the kernel's name for it.
- * On error *step names the call that failed. Errors: -ENAMETOOLONG, -errno
- * of open(/dev/net/tun) or TUNSETIFF (-EPERM without CAP_NET_ADMIN, -EBUSY
- * when another process holds it, -EINVAL when name is not a TUN device).
+ * IFF_NO_PI: each read or write is one bare IPv4 datagram, after a struct
+ * virtio_net_hdr when ofl->on). With ofl->want it asks for the offloads
+ * first and, when the device or the kernel refuses them (a persistent
+ * device made without IFF_VNET_HDR by another user, an old kernel), falls
+ * back to a plain attach, leaving the reason in ofl->step and ofl->err.
+ * *fd is non-blocking and close-on-exec; ifname receives the kernel's name
+ * for it. On error *step names the call that failed. Errors: -ENAMETOOLONG,
+ * -errno of open(/dev/net/tun) or TUNSETIFF (-EPERM without CAP_NET_ADMIN,
+ * -EBUSY when another process holds it, -EINVAL when name is not a TUN
+ * device).
  */
-int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, const char **step);
+int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, struct tun_offload *ofl,
+                const char **step);
 
 /*
  * Sets the MTU, puts addr/prefix on the kernel side and brings the link up,

@@ -262,9 +262,16 @@ class Peer:
 
 
 class TuntcpPeer(Peer):
+    offload = "on"
+
     def start(self, bins, out_dir):
         # echo-server configures the TUN itself (10.7.0.1/24 on the kernel side).
-        self._spawn([bins["echo-server"], "--tun", TUN, "-q"], out_dir, "listening on")
+        self._spawn([bins["echo-server"], "--tun", TUN, "-q", "--offload", self.offload],
+                    out_dir, "listening on")
+
+
+class TuntcpNoOffloadPeer(TuntcpPeer):
+    offload = "off"
 
 
 class LwipPeer(Peer):
@@ -306,7 +313,7 @@ class LinuxPeer(Peer):
         self.client.close()
 
 
-PEER_CLASSES = {"tuntcp": TuntcpPeer, "lwip": LwipPeer, "linux": LinuxPeer,
+PEER_CLASSES = {"tuntcp": TuntcpPeer, "tuntcp-nooff": TuntcpNoOffloadPeer, "lwip": LwipPeer, "linux": LinuxPeer,
                 "reflector": ReflectorPeer}
 
 

@@ -75,12 +75,22 @@ def out_path(name):
     return os.path.join(OUT_DIR, name)
 
 
+def offload_args(path):
+    """TT_OFFLOAD=on|off: every echo-server and echo-client run with --offload
+    so (unset: the apps' default, on where the device takes it), so that the
+    whole set can run both ways."""
+    want = os.environ.get("TT_OFFLOAD")
+    if want and os.path.basename(path) in ("echo-server", "echo-client"):
+        return ["--offload", want]
+    return []
+
+
 class App:
     """One run of echo-server or echo-client, with its output collected."""
 
     def __init__(self, path, args, name):
         self.name = name
-        self.args = [path] + list(args)
+        self.args = [path] + offload_args(path) + list(args)
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.stdout_lines = []
@@ -486,7 +496,7 @@ class LoggedApp(App):
 
     def __init__(self, path, args, name):
         self.name = os.path.basename(path)
-        self.args = [path] + list(args)
+        self.args = [path] + offload_args(path) + list(args)
         self.err_path = out_path(name + ".stderr")
         self.err_file = open(self.err_path, "w+")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,

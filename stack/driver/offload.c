@@ -1,0 +1,231 @@
+/*
+ * Converting between the kernel's TCP super-segments and wire segments at
+ * the TUN device's edge (offload.h). The rules for cutting follow what the
+ * kernel's own TCP segmentation does to a TSO packet, so that the engine,
+ * the capture and --fault see what a wire would have carried.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "offload.h"
+
+#define IP_PROTO_TCP 6
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_CWR 0x80
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    wr16(p, (uint16_t)(v >> 16));
+    wr16(p + 2, (uint16_t)v);
+}
+
+/* IPv4 header bytes of a TCP datagram without IP options, or 0 when pkt is not one. */
+static size_t ip_tcp_hlen(const uint8_t *pkt, size_t len)
+{
+    size_t doff;
+
+    if (len < 40 || pkt[0] != 0x45 || pkt[9] != IP_PROTO_TCP || rd16(pkt + 2) != len)
+        return 0;
+    if ((rd16(pkt + 6) & 0x3fff) != 0) /* a fragment: never joined or cut */
+        return 0;
+    doff = (size_t)(pkt[20 + 12] >> 4) * 4;
+    return doff >= 20 && 20 + doff <= len ? 20 + doff : 0;
+}
+
+static void ip_fix(uint8_t *ip, size_t total, uint16_t id)
+{
+    wr16(ip + 2, (uint16_t)total);
+    wr16(ip + 4, id);
+    wr16(ip + 10, 0);
+    wr16(ip + 10, tt_csum_fold(tt_csum_add(0, ip, 20)));
+}
+
+static uint32_t pseudo_sum(const uint8_t *ip, size_t tcp_len)
+{
+    return tt_csum_pseudo(rd32(ip + 12), rd32(ip + 16), IP_PROTO_TCP, (uint16_t)tcp_len);
+}
+
+/* ---- input ---- */
+
+/*
+ * A partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field at
+ * csum_start + csum_offset already holds the pseudo-header sum, so the sum
+ * from csum_start to the end, folded and complemented, is the checksum.
+ */
+static int complete_csum(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
+{
+    size_t start = vh->csum_start, at = start + vh->csum_offset;
+
+    if (start >= len || at + 2 > len)
+        return -EINVAL;
+    wr16(pkt + at, tt_csum_fold(tt_csum_add(0, pkt + start, len - start)));
+    return 0;
+}
+
+int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
+                       size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+        if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+            return complete_csum(vh, pkt, len);
+        return 0;
+    }
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || vh->gso_size == 0)
+        return -EINVAL; /* only TSO4 is offered to the kernel (tun.c) */
+    s->hlen = ip_tcp_hlen(pkt, len);
+    if (s->hlen == 0)
+        return -EINVAL;
+    s->pkt = pkt;
+    s->len = len;
+    s->mss = vh->gso_size;
+    return 1;
+}
+
+size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
+{
+    size_t data = s->len - s->hlen, seg = data - s->off;
+    size_t i = s->off / s->mss, total;
+    uint8_t *tcp = out + 20, flags;
+
+    if (s->pkt == NULL || s->off >= data)
+        return 0;
+    if (seg > s->mss)
+        seg = s->mss;
+    total = s->hlen + seg;
+    if (total > cap)
+        return 0;
+    memcpy(out, s->pkt, s->hlen);
+    memcpy(out + s->hlen, s->pkt + s->hlen + s->off, seg);
+    ip_fix(out, total, (uint16_t)(rd16(s->pkt + 4) + i));
+    wr32(tcp + 4, rd32(s->pkt + 20 + 4) + (uint32_t)s->off);
+    flags = tcp[13];
+    if (s->off + seg < data)
+        flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+    if (i > 0)
+        flags &= (uint8_t)~TCP_CWR;
+    tcp[13] = flags;
+    wr16(tcp + 16, 0);
+    wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
+    s->off += seg;
+    return total;
+}
+
+/* ---- output ---- */
+
+int tt_ofl_batch_init(struct ofl_batch *b, size_t cap)
+{
+    memset(b, 0, sizeof(*b));
+    b->buf = malloc(cap);
+    if (b->buf == NULL)
+        return -ENOMEM;
+    b->cap = cap;
+    return 0;
+}
+
+void tt_ofl_batch_free(struct ofl_batch *b)
+{
+    free(b->buf);
+    b->buf = NULL;
+}
+
+void tt_ofl_batch_reset(struct ofl_batch *b)
+{
+    b->used = b->n = b->hlen = b->mss = b->payload = 0;
+    b->closed = false;
+}
+
+/* Same addresses, TOS, DF, TTL; same ports, ACK, window and options. */
+static bool same_flow(const uint8_t *f, const uint8_t *p, size_t hlen)
+{
+    return f[1] == p[1] && f[6] == p[6] && f[8] == p[8] && memcmp(f + 12, p + 12, 8) == 0 &&
+           memcmp(f + 20, p + 20, 4) == 0 && memcmp(f + 28, p + 28, 4) == 0 &&
+           memcmp(f + 34, p + 34, 2) == 0 && memcmp(f + 40, p + 40, hlen - 40) == 0 &&
+           rd16(p + 38) == 0;
+}
+
+/* Whether pkt (hlen header bytes, a valid TCP datagram) continues b's run. */
+static bool joins(const struct ofl_batch *b, const uint8_t *pkt, size_t len, size_t hlen)
+{
+    const uint8_t *f = b->buf;
+    size_t seg = len - hlen;
+
+    if (b->closed || b->n >= OFL_MAX_SEGS || b->used + len > b->cap)
+        return false;
+    if (hlen != b->hlen || seg == 0 || seg > b->mss || b->hlen + b->payload + seg > OFL_MAX_DGRAM)
+        return false;
+    if ((pkt[33] & (uint8_t)~TCP_PSH) != TCP_ACK)
+        return false;
+    return rd32(pkt + 24) == rd32(f + 24) + (uint32_t)b->payload && same_flow(f, pkt, hlen);
+}
+
+static void take(struct ofl_batch *b, const uint8_t *pkt, size_t len)
+{
+    memcpy(b->buf + b->used, pkt, len);
+    b->off[b->n] = b->used;
+    b->len[b->n] = len;
+    b->used += len;
+    b->n++;
+}
+
+bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len)
+{
+    size_t hlen = ip_tcp_hlen(pkt, len);
+
+    if (b->n == 0) {
+        if (len > b->cap)
+            return false;
+        take(b, pkt, len);
+        b->hlen = hlen;
+        b->mss = hlen != 0 ? len - hlen : 0;
+        b->payload = b->mss;
+        /* Only a run of bare ACK segments with data can grow. */
+        b->closed = hlen == 0 || b->mss == 0 || pkt[33] != TCP_ACK;
+        return true;
+    }
+    if (hlen == 0 || !joins(b, pkt, len, hlen))
+        return false;
+    take(b, pkt, len);
+    b->payload += len - hlen;
+    b->closed = len - hlen < b->mss || pkt[33] != TCP_ACK;
+    return true;
+}
+
+void tt_ofl_batch_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh)
+{
+    const uint8_t *last = b->buf + b->off[b->n - 1];
+    size_t total = b->hlen + b->payload;
+
+    memcpy(hdr, b->buf, b->hlen);
+    ip_fix(hdr, total, rd16(b->buf + 4));
+    hdr[33] = last[33];
+    /* RFC 9293 3.1's pseudo-header sum, not complemented: the kernel adds the rest. */
+    wr16(hdr + 36, (uint16_t)~tt_csum_fold(pseudo_sum(hdr, total - 20)));
+    memset(vh, 0, sizeof(*vh));
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh->hdr_len = (uint16_t)b->hlen;
+    vh->gso_size = (uint16_t)b->mss;
+    vh->csum_start = 20;
+    vh->csum_offset = 16;
+}

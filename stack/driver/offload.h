@@ -1,0 +1,94 @@
+/*
+ * TUN segmentation offload (IFF_VNET_HDR): every read and write on the
+ * device starts with a struct virtio_net_hdr. The kernel may hand us a TCP
+ * super-segment of up to 64 KB whose checksum it left partial, and takes
+ * one from us that it cuts into MSS-sized segments itself.
+ *
+ * The engine and the taps (capture, --fault, trace) work in wire units, so
+ * this file converts at the device's edge: ofl_split cuts what the kernel
+ * gives into the segments the wire would have carried, each with complete
+ * checksums; ofl_batch collects the wire segments the engine sends and
+ * joins the consecutive ones of a flow into one super-segment. Pure: no
+ * system call, no allocation but the batch's buffer.
+ */
+#ifndef TT_OFFLOAD_H
+#define TT_OFFLOAD_H
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OFL_VNET_LEN sizeof(struct virtio_net_hdr) /* 10: no num_buffers */
+#define OFL_MAX_SEGS 64                            /* wire segments joined at most */
+#define OFL_MAX_DGRAM 65535                        /* IPv4's total length */
+
+/* ---- input: a super-segment cut into wire segments ---- */
+
+struct ofl_split {
+    const uint8_t *pkt; /* the super-segment as read */
+    size_t len;
+    size_t hlen; /* its IPv4 + TCP header bytes */
+    size_t mss;  /* payload bytes per segment (gso_size); the last may be shorter */
+    size_t off;  /* payload bytes already cut */
+};
+
+/*
+ * Looks at what one read gave: vh and the datagram pkt (len bytes).
+ * Returns 1 when pkt is a TCPv4 super-segment to cut with
+ * tt_ofl_split_next(); 0 when pkt is one wire datagram, its checksum
+ * completed in place if the kernel left it partial; -EINVAL when vh does
+ * not fit pkt (the datagram is to be dropped).
+ */
+int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
+                       size_t len);
+
+/*
+ * Writes the next wire segment into out (cap bytes): the super-segment's
+ * headers with its sequence number, IP identification and total length,
+ * FIN and PSH on the last segment only and CWR on the first only (as the
+ * kernel's own segmentation does), and complete checksums. Returns its
+ * length, or 0 when all are cut (or out is too small).
+ */
+size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);
+
+/* ---- output: wire segments joined into one super-segment ---- */
+
+struct ofl_batch {
+    uint8_t *buf;     /* the wire segments, back to back */
+    size_t cap, used; /* buf's size, bytes in it */
+    size_t n;         /* segments in it */
+    size_t off[OFL_MAX_SEGS], len[OFL_MAX_SEGS];
+    size_t hlen;    /* the first segment's IPv4 + TCP header bytes */
+    size_t mss;     /* the first segment's payload bytes: every one but the last has it */
+    size_t payload; /* payload bytes of all */
+    bool closed;    /* the last one ends the run (short, PSH, or not joinable) */
+};
+
+/* cap: bytes of wire segments held at most (at least the MTU). -ENOMEM. */
+int tt_ofl_batch_init(struct ofl_batch *b, size_t cap);
+void tt_ofl_batch_free(struct ofl_batch *b);
+
+/*
+ * Adds a copy of the wire datagram pkt. An empty batch takes any datagram
+ * that fits; a non-empty one only a TCP segment that continues the run:
+ * same addresses, ports, IP header fields, ACK, window and options,
+ * sequence number right after the run, payload at most the first one's, no
+ * flag but ACK and PSH, and the run's total within 64 KB and OFL_MAX_SEGS.
+ * false: pkt did not join; send the batch, reset it, and add pkt again.
+ */
+bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len);
+
+/*
+ * The header of the super-segment for a batch of two or more segments: the
+ * first segment's IPv4 + TCP headers with the total length of the whole,
+ * the last one's flags, and the TCP checksum field holding the
+ * pseudo-header sum (RFC 9293 3.1) that the kernel completes per segment;
+ * and the virtio header that asks for that (NEEDS_CSUM, GSO_TCPV4,
+ * gso_size = the first payload). hdr must hold b->hlen bytes.
+ */
+void tt_ofl_batch_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh);
+
+void tt_ofl_batch_reset(struct ofl_batch *b);
+
+#endif

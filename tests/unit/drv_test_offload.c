@@ -1,0 +1,305 @@
+/*
+ * stack/driver/offload.c: wire segments joined into a TSO super-segment for
+ * the kernel, and the kernel's super-segments cut back into wire segments.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "checksum.h"
+#include "offload.h"
+
+#define HLEN 52 /* IPv4 20 + TCP 20 + NOP NOP timestamps 12 */
+#define MSS 1448
+#define ACK 0x10
+#define PSH 0x08
+#define FIN 0x01
+#define SYN 0x02
+#define CWR 0x80
+
+struct seg_spec {
+    uint32_t seq, ack;
+    uint16_t id, win;
+    uint8_t flags;
+    size_t payload;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* 10.7.0.2:5000 -> 10.7.0.1:40000, DF, TTL 64, payload bytes (seq + i) & 0xff. */
+static size_t build(uint8_t *p, const struct seg_spec *s)
+{
+    size_t len = HLEN + s->payload;
+
+    memset(p, 0, HLEN);
+    p[0] = 0x45;
+    put16(p + 2, (uint16_t)len);
+    put16(p + 4, s->id);
+    p[6] = 0x40;
+    p[8] = 64;
+    p[9] = 6;
+    put32(p + 12, 0x0a070002);
+    put32(p + 16, 0x0a070001);
+    put16(p + 10, tt_csum_fold(tt_csum_add(0, p, 20)));
+    put16(p + 20, 5000);
+    put16(p + 22, 40000);
+    put32(p + 24, s->seq);
+    put32(p + 28, s->ack);
+    p[32] = (HLEN - 20) / 4 << 4;
+    p[33] = s->flags;
+    put16(p + 34, s->win);
+    p[40] = 1;
+    p[41] = 1;
+    p[42] = 8;
+    p[43] = 10;
+    put32(p + 44, 123456);
+    put32(p + 48, 654321);
+    for (size_t i = 0; i < s->payload; i++)
+        p[HLEN + i] = (uint8_t)(s->seq + i);
+    put16(p + 36,
+          tt_csum_fold(tt_csum_add(tt_csum_pseudo(0x0a070002, 0x0a070001, 6, (uint16_t)(len - 20)),
+                                   p + 20, len - 20)));
+    return len;
+}
+
+static uint8_t wire[8][HLEN + MSS];
+static size_t wlen[8];
+
+/* n segments of a run: full ones, the last `last` bytes with `lflags`. */
+static void make_run(size_t n, size_t last, uint8_t lflags)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct seg_spec s = {1000 + (uint32_t)(i * MSS), 777,
+                             (uint16_t)(40 + i),         501,
+                             i + 1 == n ? lflags : ACK,  i + 1 == n ? last : MSS};
+        wlen[i] = build(wire[i], &s);
+    }
+}
+
+/* The super-segment as the batch would write it: virtio header, joined header, payloads. */
+static size_t write_super(const struct ofl_batch *b, uint8_t *out, struct virtio_net_hdr *vh)
+{
+    size_t len = b->hlen;
+
+    tt_ofl_batch_header(b, out, vh);
+    for (size_t i = 0; i < b->n; i++) {
+        memcpy(out + len, b->buf + b->off[i] + b->hlen, b->len[i] - b->hlen);
+        len += b->len[i] - b->hlen;
+    }
+    return len;
+}
+
+/* What the kernel's TCP would hand us: the pseudo-header sum left in the checksum field. */
+static void make_partial(uint8_t *p, size_t len)
+{
+    uint32_t sum = tt_csum_pseudo(0x0a070002, 0x0a070001, 6, (uint16_t)(len - 20));
+
+    put16(p + 36, (uint16_t)~tt_csum_fold(sum));
+}
+
+static void a_run_joins_and_cuts_back_to_the_same_segments(void **state)
+{
+    static uint8_t super[OFL_MAX_DGRAM], seg[OFL_MAX_DGRAM];
+    struct ofl_batch b;
+    struct virtio_net_hdr vh;
+    struct ofl_split sp;
+    size_t len, n = 0;
+
+    (void)state;
+    make_run(4, 100, ACK | PSH);
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(tt_ofl_batch_add(&b, wire[i], wlen[i]));
+    assert_true(b.closed); /* short, and PSH: nothing more joins */
+    assert_int_equal(b.n, 4);
+    len = write_super(&b, super, &vh);
+    assert_int_equal(len, HLEN + 3 * MSS + 100);
+    assert_int_equal(super[2] << 8 | super[3], len);
+    assert_int_equal(super[33], ACK | PSH);
+    assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(vh.gso_size, MSS);
+    assert_int_equal(vh.hdr_len, HLEN);
+    assert_int_equal(vh.csum_start, 20);
+    assert_int_equal(vh.csum_offset, 16);
+    /* IP header checksum valid; TCP field: the pseudo-header sum for the whole length */
+    assert_int_equal(tt_csum_fold(tt_csum_add(0, super, 20)), 0);
+    {
+        /* Completing the partial sum as the kernel does gives a valid segment. */
+        uint32_t s = tt_csum_add(0, super + 20, len - 20);
+        uint8_t c[2];
+        put16(c, tt_csum_fold(s));
+        uint8_t whole[HLEN + 3 * MSS + 100];
+        memcpy(whole, super, len);
+        memcpy(whole + 36, c, 2);
+        assert_int_equal(tt_csum_fold(tt_csum_add(
+                             tt_csum_pseudo(0x0a070002, 0x0a070001, 6, (uint16_t)(len - 20)),
+                             whole + 20, len - 20)),
+                         0);
+    }
+    /* Cut back: the very segments the engine sent (IP IDs counting up, as Linux's TSO). */
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    while ((len = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        assert_in_range(n, 0, 3);
+        assert_int_equal(len, wlen[n]);
+        assert_memory_equal(seg, wire[n], len);
+        n++;
+    }
+    assert_int_equal(n, 4);
+    tt_ofl_batch_free(&b);
+}
+
+static void a_run_stops_where_the_wire_would_differ(void **state)
+{
+    struct ofl_batch b;
+    uint8_t p[HLEN + MSS + 1];
+    struct seg_spec base = {1000 + MSS, 777, 41, 501, ACK, MSS};
+    struct seg_spec s;
+
+    (void)state;
+    make_run(1, MSS, ACK);
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    assert_true(tt_ofl_batch_add(&b, wire[0], wlen[0]));
+    s = base, s.seq += 1; /* a gap */
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.ack += 1;
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.win += 1;
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.flags = ACK | FIN; /* only ACK and PSH may ride in a run */
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.flags = ACK | CWR;
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.payload = 0; /* a bare ACK */
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.payload = MSS + 1; /* longer than the first: gso_size would lie */
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base;
+    build(p, &s);
+    p[23] ^= 1; /* another flow */
+    assert_false(tt_ofl_batch_add(&b, p, HLEN + MSS));
+    assert_int_equal(b.n, 1);
+    s = base, s.payload = 10; /* a short one joins, and ends the run */
+    assert_true(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.seq += 10;
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    tt_ofl_batch_reset(&b);
+    s = base, s.flags = SYN | ACK; /* alone, fine; nothing joins it */
+    assert_true(tt_ofl_batch_add(&b, p, build(p, &s)));
+    s = base, s.seq += MSS;
+    assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    tt_ofl_batch_free(&b);
+}
+
+static void a_run_is_bounded_by_64k(void **state)
+{
+    struct ofl_batch b;
+    uint8_t p[HLEN + MSS];
+    size_t joined = 0;
+
+    (void)state;
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    for (size_t i = 0; i < 60; i++) {
+        struct seg_spec s = {(uint32_t)(i * MSS), 1, (uint16_t)i, 501, ACK, MSS};
+        if (!tt_ofl_batch_add(&b, p, build(p, &s)))
+            break;
+        joined++;
+    }
+    assert_int_equal(joined, (OFL_MAX_DGRAM - HLEN) / MSS); /* 45 */
+    tt_ofl_batch_free(&b);
+}
+
+static void the_kernels_super_segment_is_cut_like_linux(void **state)
+{
+    static uint8_t super[HLEN + 3 * MSS], seg[HLEN + MSS];
+    struct virtio_net_hdr vh = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+    struct seg_spec s = {5000, 9, 300, 1000, ACK | PSH | FIN | CWR, 2 * MSS + 7};
+    struct ofl_split sp;
+    size_t len = build(super, &s), n = 0, got;
+
+    (void)state;
+    make_partial(super, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    while ((got = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        uint8_t want = n == 0 ? ACK | CWR : n == 1 ? ACK : ACK | PSH | FIN;
+        assert_int_equal(got, HLEN + (n < 2 ? MSS : 7));
+        assert_int_equal(seg[33], want);
+        assert_int_equal(seg[4] << 8 | seg[5], 300 + n);
+        assert_int_equal((uint32_t)seg[24] << 24 | seg[25] << 16 | seg[26] << 8 | seg[27],
+                         5000 + n * MSS);
+        assert_int_equal(tt_csum_fold(tt_csum_add(0, seg, 20)), 0);
+        assert_int_equal(tt_csum_fold(tt_csum_add(
+                             tt_csum_pseudo(0x0a070002, 0x0a070001, 6, (uint16_t)(got - 20)),
+                             seg + 20, got - 20)),
+                         0);
+        assert_memory_equal(seg + HLEN, super + HLEN + n * MSS, got - HLEN);
+        n++;
+    }
+    assert_int_equal(n, 3);
+}
+
+static void a_partial_checksum_is_completed_in_place(void **state)
+{
+    uint8_t p[HLEN + 33], want[HLEN + 33];
+    struct virtio_net_hdr vh = {VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 20, 16};
+    struct seg_spec s = {1, 2, 3, 4, ACK | PSH, 33};
+    struct ofl_split sp;
+    size_t len = build(p, &s);
+
+    (void)state;
+    memcpy(want, p, len);
+    make_partial(p, len);
+    assert_memory_not_equal(p, want, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), 0);
+    assert_memory_equal(p, want, len);
+    vh.csum_offset = HLEN + 33 - 21; /* its two bytes would pass the end */
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
+}
+
+static void what_we_never_asked_for_is_refused(void **state)
+{
+    uint8_t p[HLEN + 100];
+    struct virtio_net_hdr vh = {0, VIRTIO_NET_HDR_GSO_UDP, 0, 100, 0, 0};
+    struct seg_spec s = {1, 2, 3, 4, ACK, 100};
+    struct ofl_split sp;
+    size_t len = build(p, &s);
+
+    (void)state;
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
+    vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh.gso_size = 0;
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
+    vh.gso_size = 50;
+    p[9] = 17; /* not TCP */
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_run_joins_and_cuts_back_to_the_same_segments),
+        cmocka_unit_test(a_run_stops_where_the_wire_would_differ),
+        cmocka_unit_test(a_run_is_bounded_by_64k),
+        cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
+        cmocka_unit_test(a_partial_checksum_is_completed_in_place),
+        cmocka_unit_test(what_we_never_asked_for_is_refused),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
