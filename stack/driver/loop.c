@@ -204,12 +204,15 @@ static void drv_on_prepare(uv_prepare_t *h)
 {
     struct tt_driver *d = h->data;
 
+    /* What the iteration's callbacks sent leaves before the application's
+     * check runs, as it did when every segment was written at once. */
+    drv_flush(d);
     if (d->check_cb != NULL) {
         tt_engine_set_now(d->eng, drv_clock(d));
         d->check_cb(d, d->check_ctx);
         drv_cap_end(d);
     }
-    drv_flush(d); /* everything this iteration sent, before the loop sleeps */
+    drv_flush(d); /* and what the check sent, before the loop sleeps */
     drv_arm(d);
 }
 
@@ -356,11 +359,15 @@ static void drv_flush(struct tt_driver *d)
 static void drv_batch(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     drv_tap_out(d, pkt, len);
-    if (tt_ofl_batch_add(&d->batch, pkt, len))
-        return;
-    drv_flush(d);
-    if (!tt_ofl_batch_add(&d->batch, pkt, len))
-        d->ctr.txq_drops++; /* larger than any datagram: cannot happen below the MTU */
+    if (!tt_ofl_batch_add(&d->batch, pkt, len)) {
+        drv_flush(d);
+        if (!tt_ofl_batch_add(&d->batch, pkt, len))
+            d->ctr.txq_drops++; /* larger than any datagram: cannot happen below the MTU */
+    }
+    /* A run that cannot grow (a FIN, an ACK, a short or PSH segment) leaves at
+     * once, as without offloads: only a run of full segments waits for more. */
+    if (d->batch.closed)
+        drv_flush(d);
 }
 
 /* A fault note is for the record of this very packet: written now, or never. */
