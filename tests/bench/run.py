@@ -27,10 +27,14 @@ deletes at exit; no packet leaves them:
              it gives the ceiling any userspace stack on this TUN device has.
 The load always comes from the Linux side (loadgen, one C program with
 epoll, in the peer's client namespace), the same binary and arguments for
-every peer. The three TUN peers open the device identically (IFF_TUN |
-IFF_NO_PI, one queue, no offloads, MTU 1500, txqueuelen 500), read it with
-poll + up to 64 read()s per wake-up and write one packet per write(): they
-differ only in what happens between the read and the write.
+every peer. The TUN peers open the device alike (IFF_TUN | IFF_NO_PI, one
+queue, MTU 1500) and read it with poll + up to 64 read()s per wake-up; lwIP
+and the reflector write one packet per write() without offloads. tuntcp
+runs twice: `tuntcp` with its default --offload on (IFF_VNET_HDR, TSO4:
+the kernel passes TCP super-segments of up to 64 KB both ways,
+docs/contract.md §3.8) and `tuntcp-nooff` with --offload off, the same
+I/O as lwIP's. echo-server sets the device's queue to 4096; lwIP and the
+reflector leave Linux's default of 500.
 
 CPU placement (--placement; default `same`): the load generator and the peer
 run on one core (the last), with the kernel's work for both. On this 2-core
@@ -502,7 +506,7 @@ def summary(vals, fmt):
 
 def report(bench, peers, cfg):
     res = bench.results
-    cols = [p for p in ["tuntcp", "lwip", "linux", "reflector"] if p in peers]
+    cols = [p for p in ["tuntcp", "tuntcp-nooff", "lwip", "linux", "reflector"] if p in peers]
     width = 34
     colw = 24
     lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
@@ -513,7 +517,8 @@ def report(bench, peers, cfg):
         row = f"{label:<{width}}"
         any_val = False
         for c in cols:
-            vals = list(res.get((c, key), {}).values()) if c in applies else []
+            kind = "tuntcp" if c.startswith("tuntcp") else c  # tuntcp-nooff: tuntcp's figures
+            vals = list(res.get((c, key), {}).values()) if kind in applies else []
             cell = summary(vals, fmt)
             if vals and (c, key) in NOT_COMPARABLE:
                 cell = f"({cell})"
@@ -533,11 +538,11 @@ def report(bench, peers, cfg):
         ("RTT p50 / reflector RTT p50", "rr_p50_us", "rr_p50_us", "reflector", "<= 1.15"),
     ]
     for label, nk, dk, dp, target in targets:
-        for p in ["tuntcp", "lwip", "linux"]:
+        for p in ["tuntcp", "tuntcp-nooff", "lwip", "linux"]:
             if p in peers and dp in peers:
                 v = per_round(nk, p, dk, dp)
                 if v:
-                    lines.append(f"  {label:<34} {p:<7} {summary(v, '{:.3f}'):>22}"
+                    lines.append(f"  {label:<34} {p:<12} {summary(v, '{:.3f}'):>17}"
                                  f"   (target for tuntcp {target})")
     if "tuntcp" in peers and "lwip" in peers:
         v = per_round("crr_cpu_us", "tuntcp", "crr_cpu_us", "lwip")
@@ -576,7 +581,8 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("TT_BUILD_DIR") or
                     os.path.join(HERE, "..", "..", "build"))
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--peers", default="tuntcp,lwip,linux,reflector")
+    ap.add_argument("--peers", default="tuntcp,tuntcp-nooff,lwip,linux,reflector",
+                    help="tuntcp runs with --offload on, tuntcp-nooff with --offload off")
     ap.add_argument("--modes", default="ceiling,bulk,crr,rr,rss")
     ap.add_argument("--rss-conns", type=int)
     ap.add_argument("--bulk-mib", type=int, help="MiB per connection in bulk")
