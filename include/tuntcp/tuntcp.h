@@ -205,7 +205,27 @@ typedef struct tt_conn_info {
     uint64_t rto_us;   /* retransmission timeout (RFC 6298) */
     /* Sequence state, a TIME_WAIT entry's too: what --inject's rcv and snd are. */
     uint32_t snd_nxt, rcv_nxt;
+    /* Loss recovery detail, as Linux's struct tcp_info reports it (docs/contract.md §2.6). */
+    uint8_t ca_state; /* TT_CA_OPEN, _DISORDER, _RECOVERY or _LOSS (Linux tcp_ca_state) */
+    uint8_t backoff;  /* consecutive timeouts of the same segment */
+    uint8_t probes;   /* zero-window probes unanswered */
+    uint8_t snd_wscale, rcv_wscale;
+    bool ts_on, sack_on, ws_on;
+    uint64_t srtt_us;           /* smoothed RTT (RFC 6298 SRTT) */
+    uint64_t rttvar_us;         /* mean deviation (Linux mdev) */
+    uint64_t min_rtt_us;        /* least RTT sample; 0 before the first */
+    uint32_t sacked_segs;       /* segments the peer SACKed, above SND.UNA */
+    uint32_t lost_segs;         /* segments taken as lost, not yet acknowledged */
+    uint32_t retrans_segs;      /* retransmitted segments not yet acknowledged */
+    uint32_t total_retrans;     /* segments retransmitted, over the connection's life */
+    uint32_t delivered;         /* segments delivered (acknowledged or SACKed), SYN included */
+    uint32_t snd_wnd, rcv_wnd;  /* the peer's window and ours, bytes */
+    uint32_t advmss;            /* the MSS we announced */
+    uint64_t last_data_recv_us; /* engine time of the last data segment taken; 0 none */
 } tt_conn_info_t;
+
+/* tt_conn_info_t.ca_state: the congestion-control state (Linux numbering). */
+enum { TT_CA_OPEN = 0, TT_CA_DISORDER = 1, TT_CA_RECOVERY = 3, TT_CA_LOSS = 4 };
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);
 
@@ -333,7 +353,10 @@ int tt_conn_read_stop(tt_conn_t *conn);
  * -ECONNRESET (reset by the peer), -ETIMEDOUT (retries exhausted),
  * -ECONNREFUSED (refused during a simultaneous open).
  */
-ssize_t tt_conn_write(tt_conn_t *conn, const void *buf, size_t len);
+ssize_t tt_conn_write(tt_conn_t *conn, const void *buf,
+                      size_t len); /* -EFAULT: buf NULL, len > 0 */
+/* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
+int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);
 
 /* Half-close: FIN after the queued data; reading goes on. Errors: -ENOTCONN. */

@@ -174,6 +174,8 @@ static int write_error(const struct tt_conn *c)
 
 ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 {
+    if (!buf && len > 0)
+        return -EFAULT; /* as Linux's copy from a bad user buffer; nothing queued */
     int err = write_error(c);
     if (err)
         return err;
@@ -187,6 +189,15 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
     tt_tcp_output(c);
     tt_engine_leave(c->eng);
     return n;
+}
+
+/* Linux SO_SNDBUF per connection: the most the send buffer holds from now
+ * on, never below what it holds already; 0 restores the engine's --sndbuf. */
+int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
+{
+    uint32_t cap = bytes ? bytes : c->eng->cfg.sndbuf;
+    c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+    return 0;
 }
 
 void tt_conn_set_writable_cb(tt_conn_t *c, tt_writable_cb cb)

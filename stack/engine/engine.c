@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ipv4.h"
+#include "seq.h"
 #include "tcp_wire.h"
 
 void tt_config_init(tt_config_t *cfg)
@@ -404,6 +405,61 @@ size_t tt_engine_timewait_bytes(const tt_engine_t *eng)
     return tt_tw_table_bytes(&eng->tw);
 }
 
+static uint32_t segs(uint32_t bytes, uint32_t mss)
+{
+    return mss ? (bytes + mss - 1) / mss : 0;
+}
+
+/* Linux's ca_state: Loss after an RTO, Recovery in fast recovery, Disorder
+ * while duplicate ACKs or SACKs are seen, else Open. */
+static uint8_t ca_state(const struct tt_conn *c)
+{
+    if (c->in_loss)
+        return TT_CA_LOSS;
+    if (c->in_fast_recovery)
+        return TT_CA_RECOVERY;
+    return c->dupacks || c->nsacked ? TT_CA_DISORDER : TT_CA_OPEN;
+}
+
+/*
+ * Segment counts as Linux's tcp_info has them: SACKed, lost (after an RTO
+ * every unSACKed segment in flight; in fast recovery the holes below the
+ * highest SACK, or the head without SACK) and retransmitted still in flight.
+ */
+static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
+{
+    uint32_t mss = c->mss, flight = c->snd_nxt - c->snd_una;
+    uint32_t sacked = tt_sack_bytes_below(c, c->snd_nxt);
+    info->ca_state = ca_state(c);
+    info->sacked_segs = segs(sacked, mss);
+    if (c->in_loss) {
+        info->lost_segs = segs(flight - sacked, mss);
+        uint32_t rtx = seq_gt(c->rtx_nxt, c->snd_una) ? c->rtx_nxt - c->snd_una : 0;
+        info->retrans_segs = segs(rtx - tt_sack_bytes_below(c, c->rtx_nxt), mss);
+    } else if (c->in_fast_recovery) {
+        uint32_t high = tt_sack_high(c);
+        info->lost_segs = c->nsacked ? segs(high - c->snd_una - sacked, mss) : 1;
+        uint32_t rtx = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
+        info->retrans_segs = segs(rtx - tt_sack_bytes_below(c, c->high_rxt), mss);
+    }
+    info->backoff = (uint8_t)(c->retries > 255 ? 255 : c->retries);
+    info->probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
+    info->snd_wscale = c->snd_wscale;
+    info->rcv_wscale = c->rcv_wscale;
+    info->ts_on = c->ts_on;
+    info->sack_on = c->sack_ok;
+    info->ws_on = c->ws_on;
+    info->srtt_us = c->srtt;
+    info->rttvar_us = c->mdev / 4;
+    info->min_rtt_us = c->min_rtt;
+    info->total_retrans = c->total_retrans;
+    info->delivered = (uint32_t)(1 + (c->delivered_bytes + mss - 1) / (mss ? mss : 1));
+    info->snd_wnd = c->snd_wnd;
+    info->rcv_wnd = c->rcv_wnd;
+    info->advmss = c->eng->cfg.mtu - 40;
+    info->last_data_recv_us = c->last_data_recv;
+}
+
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
 {
     memset(info, 0, sizeof(*info));
@@ -424,6 +480,7 @@ static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->rto_us = c->rto;
     info->snd_nxt = c->snd_nxt;
     info->rcv_nxt = c->rcv_nxt;
+    recovery_info(c, info);
 }
 
 void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info)

@@ -138,7 +138,10 @@ struct tt_conn {
     uint32_t unacked_segs;
 
     /* RFC 6298 retransmission timer */
-    uint64_t srtt, rttvar, rto;
+    /* rttvar is Linux's rttvar_us: 4 * mdev, floored at TT_RTO_MIN within a
+     * round trip (tcp_rtt_estimator); mdev and mdev_max are 4 * deviation. */
+    uint64_t srtt, rttvar, rto, mdev, mdev_max, min_rtt;
+    uint32_t rtt_round_seq; /* SND.NXT when the round of mdev_max began */
     bool rtt_valid, rtt_timing;
     bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
     uint32_t rtt_seq;
@@ -161,7 +164,11 @@ struct tt_conn {
 
     /* RFC 5681 / RFC 6582 congestion control */
     uint32_t cwnd, ssthresh, dupacks;
-    uint32_t recover; /* RFC 6582: highest sequence number sent when recovery began */
+    uint32_t cwnd_cnt;        /* bytes acked toward the next SMSS of avoidance */
+    uint32_t total_retrans;   /* segments retransmitted (tcpi_total_retrans) */
+    uint64_t delivered_bytes; /* acknowledged or SACKed, over the life (tcpi_delivered) */
+    uint64_t last_data_recv;  /* when data last came in; 0 never */
+    uint32_t recover;         /* RFC 6582: highest sequence number sent when recovery began */
     bool in_fast_recovery;
     /* How much of cwnd the flow used, per window of data (Linux
      * tcp_cwnd_validate): cwnd grows only when it was the limit. */
@@ -171,6 +178,8 @@ struct tt_conn {
     struct tcp_sack_block sacked[TT_SACK_SCOREBOARD]; /* RFC 2018 scoreboard */
     uint8_t nsacked;
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
+    /* RFC 6937 PRR (tcp_recovery.c), bytes */
+    uint32_t prior_cwnd, prr_delivered, prr_out;
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -368,6 +377,16 @@ void tt_sack_clear(struct tt_conn *c);
 void tt_sack_update(struct tt_conn *c, const struct seg *seg);
 void tt_sack_prune(struct tt_conn *c);
 bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, uint32_t *end);
+uint32_t tt_sack_bytes_below(const struct tt_conn *c, uint32_t seq);
+uint32_t tt_sack_high(const struct tt_conn *c);
+
+/* tcp_recovery.c: fast recovery (RFC 6675 pipe, RFC 6937 PRR) */
+uint32_t tt_rec_lost_end(const struct tt_conn *c);
+uint32_t tt_rec_pipe(const struct tt_conn *c);
+/* After an ACK's SACK blocks and SND.UNA are taken: starts, paces or ends
+ * recovery; true when it set cwnd (no congestion-avoidance growth then). */
+bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced);
+void tt_rec_retransmit(struct tt_conn *c);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);

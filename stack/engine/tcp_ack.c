@@ -26,63 +26,6 @@ static bool our_fin_acked(const struct tt_conn *c)
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
 }
 
-/* With SACK, the next hole below SACKed data goes out again, one segment
- * per arriving ACK (RFC 6675 4, NextSeg rule 1). */
-static void sack_retransmit_next(struct tt_conn *c)
-{
-    uint32_t start, end;
-    uint32_t from = seq_max(c->high_rxt, c->snd_una);
-    if (c->nsacked == 0 || !tt_sack_next_hole(c, from, &start, &end))
-        return;
-    uint32_t n = tt_tcp_retransmit_at(c, start, end - start);
-    if (n)
-        c->high_rxt = start + n;
-}
-
-/*
- * RFC 6582 3.2 step 3: in fast recovery each further duplicate ACK inflates
- * cwnd by one SMSS, a segment having left the network. No more segments
- * can leave than are in flight, so duplicates beyond that (forged by a
- * receiver: "DupACK spoofing", Savage et al. 1999) open nothing more:
- * cwnd stays within ssthresh + FlightSize.
- */
-static void inflate_for_dupack(struct tt_conn *c)
-{
-    uint64_t cap = (uint64_t)c->ssthresh + (c->snd_nxt - c->snd_una);
-    uint64_t cwnd = (uint64_t)c->cwnd + c->mss;
-    if (cwnd > cap)
-        cwnd = cap > c->cwnd ? cap : c->cwnd;
-    c->cwnd = cwnd > UINT32_MAX ? UINT32_MAX : (uint32_t)cwnd;
-}
-
-/*
- * RFC 6582 3.2: three duplicate ACKs start fast retransmit. `recover` is
- * the highest sequence number sent (SND.NXT - 1) when a recovery began,
- * and an ACK ends it or allows the next one when it covers more than
- * recover (SND.UNA > recover). This is the basic algorithm of 3.2, the
- * "careful variant" of RFC 3782, without the heuristics of RFC 6582 4.1
- * and 4.2 for duplicate ACKs after a timeout.
- */
-static void on_dupack(struct tt_conn *c)
-{
-    if (c->in_fast_recovery) {
-        inflate_for_dupack(c);
-        sack_retransmit_next(c);
-        return;
-    }
-    if (++c->dupacks != TT_DUPACK_THRESH || c->in_loss)
-        return;
-    if (!seq_gt(c->snd_una, c->recover))
-        return; /* step 1: not again for losses of the same window */
-    uint32_t flight = c->snd_nxt - c->snd_una;
-    c->ssthresh = max_u32(flight / 2, 2u * c->mss); /* step 2 */
-    c->recover = c->snd_nxt - 1;                    /* step 1 */
-    c->high_rxt = c->snd_una;
-    tt_tcp_retransmit_head(c);
-    c->cwnd = c->ssthresh + 3u * c->mss;
-    c->in_fast_recovery = true;
-}
-
 /*
  * Whether this ACK may open cwnd: only when cwnd, not the application or
  * the peer's window, held the flow back (a rate-limited flow, RFC 7661
@@ -99,45 +42,38 @@ static bool cwnd_may_grow(const struct tt_conn *c)
     return c->cwnd < c->ssthresh && (uint64_t)c->cwnd < 2ull * c->max_flight;
 }
 
-/*
- * RFC 6582 3.2 step 5, partial ACK: cwnd shrinks by the data acknowledged
- * and gets one SMSS back only when that was at least one SMSS, so that a
- * receiver acknowledging a byte at a time cannot grow it. Never below one
- * segment (RFC 5681 3.1's loss window).
- */
-static void deflate_for_partial_ack(struct tt_conn *c, uint32_t acked)
+/* RFC 5681 3.1 for an ACK of new data outside recovery; delivered: the
+ * bytes it acknowledged or SACKed for the first time. */
+static void cc_on_new_ack(struct tt_conn *c, uint32_t delivered)
 {
-    uint32_t cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
-    if (acked >= c->mss)
-        cwnd = add_sat_u32(cwnd, c->mss);
-    c->cwnd = max_u32(cwnd, c->mss);
-}
-
-/* RFC 5681 3.1 and RFC 6582 3.2 steps 5-6, for an ACK of new data. */
-static void cc_on_new_ack(struct tt_conn *c, uint32_t acked)
-{
-    if (c->in_fast_recovery) {
-        if (seq_gt(c->snd_una, c->recover)) { /* full ACK: recover acknowledged */
-            c->cwnd = c->ssthresh;
-            c->in_fast_recovery = false;
-        } else { /* partial ACK: the next hole is lost too */
-            if (seq_geq(c->snd_una, c->high_rxt))
-                tt_tcp_retransmit_head(c); /* the new first segment was never resent */
-            else
-                sack_retransmit_next(c);
-            deflate_for_partial_ack(c, acked);
-        }
-        return;
-    }
     if (c->in_loss && seq_gt(c->snd_una, c->recover))
         c->in_loss = false; /* what was sent before the RTO is acknowledged */
     if (!cwnd_may_grow(c))
         return;
-    uint32_t mss = c->mss;
-    if (c->cwnd < c->ssthresh)
-        c->cwnd = add_sat_u32(c->cwnd, acked < mss ? acked : mss); /* slow start, (2) */
-    else
-        c->cwnd = add_sat_u32(c->cwnd, max_u32(1, mss * mss / c->cwnd)); /* avoidance, (3) */
+    if (c->cwnd < c->ssthresh) {
+        /* RFC 3465 byte counting as Linux's tcp_slow_start(): cwnd grows by
+         * all that this ACK delivered (no L limit), up to ssthresh; the
+         * rest counts toward congestion avoidance. */
+        uint64_t cwnd = (uint64_t)c->cwnd + delivered;
+        if (cwnd > c->ssthresh)
+            cwnd = c->ssthresh;
+        delivered -= (uint32_t)(cwnd - c->cwnd);
+        c->cwnd = (uint32_t)cwnd;
+        if (delivered == 0)
+            return;
+    }
+    /* RFC 5681 3.1 (3) by bytes, as Linux's tcp_cong_avoid_ai(): one SMSS
+     * for each cwnd's worth of data delivered. */
+    if (c->cwnd_cnt >= c->cwnd) {
+        c->cwnd_cnt = 0;
+        c->cwnd = add_sat_u32(c->cwnd, c->mss);
+    }
+    c->cwnd_cnt = add_sat_u32(c->cwnd_cnt, delivered);
+    if (c->cwnd_cnt >= c->cwnd) {
+        uint32_t steps = c->cwnd_cnt / c->cwnd;
+        c->cwnd_cnt -= steps * c->cwnd;
+        c->cwnd = add_sat_u32(c->cwnd, steps * c->mss);
+    }
 }
 
 /*
@@ -177,9 +113,23 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         tt_tcb_notify_writable(c);
 }
 
-static void new_ack(struct tt_conn *c, const struct seg *seg)
+/*
+ * Without SACK, each duplicate ACK already counted one segment delivered
+ * (Linux tcp_add_reno_sack()); the ACK that then moves SND.UNA delivers the
+ * rest, at least one segment (tcp_remove_reno_sacks()).
+ */
+static uint32_t reno_delivered(const struct tt_conn *c, uint32_t acked, uint32_t reno_sacked)
+{
+    uint64_t counted = (uint64_t)reno_sacked * c->mss;
+    uint32_t least = acked < c->mss ? acked : c->mss;
+    uint32_t rest = acked > counted ? acked - (uint32_t)counted : 0;
+    return rest > least ? rest : least;
+}
+
+static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_before)
 {
     uint32_t acked = seg->ack - c->snd_una;
+    uint32_t reno_sacked = c->dupacks;
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
@@ -188,14 +138,30 @@ static void new_ack(struct tt_conn *c, const struct seg *seg)
     c->dupacks = 0;
     rtt_on_ack(c, seg->ack);
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
-    cc_on_new_ack(c, acked);
+    uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
+    uint32_t delivered = acked + sacked_after - sacked_before; /* never wraps below 0 */
+    if (!c->sack_ok && reno_sacked)
+        delivered = reno_delivered(c, acked, reno_sacked);
+    c->delivered_bytes += delivered;
+    if (!tt_rec_on_ack(c, delivered, true))
+        cc_on_new_ack(c, delivered);
     release_acked(c, seg->ack);
 }
 
+/*
+ * A duplicate ACK as Linux counts one (tcp_ack(): no FLAG_NOT_DUP): no
+ * data, nothing new acknowledged, and no window update, where a window
+ * update is what tcp_may_update_window() takes as one: a newer SEG.SEQ, or
+ * the same one with a larger or a zero window. A window that shrinks does
+ * not stop the count (RFC 5681 2 counts only unchanged windows; Linux
+ * does not, and neither does recovery here).
+ */
 static bool is_dupack(const struct tt_conn *c, const struct seg *seg, uint32_t wnd)
 {
+    bool win_update =
+        seq_gt(seg->seq, c->snd_wl1) || (seg->seq == c->snd_wl1 && (wnd > c->snd_wnd || wnd == 0));
     return seg->ack == c->snd_una && seg->len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
-           wnd == c->snd_wnd && seq_lt(c->snd_una, c->snd_nxt);
+           !win_update && seq_lt(c->snd_una, c->snd_nxt);
 }
 
 /* RFC 9293 3.10.7.4: update the send window from segments that are not older
@@ -295,12 +261,23 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         c->rcv_stamp = c->eng->now;
     }
     uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
     if (seq_gt(seg->ack, c->snd_una))
-        new_ack(c, seg);
-    else if (is_dupack(c, seg, wnd))
-        on_dupack(c);
+        new_ack(c, seg, sacked_before);
+    else {
+        uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
+        uint32_t delivered = seq_gt(sacked_after, sacked_before) ? sacked_after - sacked_before : 0;
+        c->delivered_bytes += delivered;
+        bool dup = is_dupack(c, seg, wnd);
+        if (dup)
+            c->dupacks++;
+        if (dup && !c->sack_ok && (uint64_t)c->dupacks * c->mss <= c->snd_nxt - c->snd_una)
+            c->delivered_bytes += c->mss; /* Linux tcp_add_reno_sack() */
+        if (dup || delivered)
+            tt_rec_on_ack(c, delivered, false);
+    }
     update_window(c, seg, wnd);
     enum tt_ack_verdict v = fin_ack_states(c, seg);
     if (v == TT_ACK_GO_ON && was_syn_rcvd)

@@ -289,6 +289,7 @@ static uint32_t take_in_order(struct tt_conn *c, const uint8_t *data, uint32_t l
     if (!direct && len > ring_space(&c->rcvbuf))
         len = ring_space(&c->rcvbuf);
     c->rcv_nxt += len;
+    c->last_data_recv = c->eng->now;
     tt_tcb_deliver(c, data, len);
     return len;
 }

@@ -196,6 +196,7 @@ void tt_tcp_resend_syn(struct tt_conn *c)
     c->syn_resent = true;
     tt_tcp_send_syn(c);
     c->eng->stats.TcpRetransSegs++;
+    c->total_retrans++;
 }
 
 void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq)
@@ -210,13 +211,19 @@ void tt_tcp_send_ack(struct tt_conn *c)
     tt_tcp_send_ctl(c, TCP_ACK, c->snd_nxt);
 }
 
-/* Sends [seq, seq+len) of the send buffer, with FIN when fin is set. */
-static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
+/*
+ * Sends [seq, seq+len) of the send buffer, with FIN when fin is set. PSH
+ * as Linux sets it: on the segment that empties the queue (Linux marks the
+ * end of each write, tcp_mark_push(), and later writes join the unsent
+ * tail), and, with push, on the last segment of a burst of new data of two
+ * or more, which Linux sends as one GSO packet and marks in
+ * __tcp_transmit_skb() ("force a PSH flag on all (GSO) packets").
+ */
+static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
     struct seg s;
-    /* PSH on the segment that empties the queue, as Linux marks a write's end. */
     bool last = seq + len == c->snd_buf_seq + c->sndbuf.len;
-    uint8_t flags = TCP_ACK | (len && last ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+    uint8_t flags = TCP_ACK | (len && (last || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
         tt_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
@@ -229,6 +236,11 @@ static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
         c->rtt_start = c->eng->now;
     }
     send_conn_seg(c, &s);
+}
+
+static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
+{
+    send_data_psh(c, seq, len, fin, false);
 }
 
 /* The segment that starts at seq: its data length and whether it ends with
@@ -256,6 +268,7 @@ uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
     send_data(c, seq, len, fin);
     c->eng->stats.TcpRetransSegs++;
+    c->total_retrans++;
     return len + (fin ? 1 : 0);
 }
 
@@ -277,9 +290,16 @@ void tt_tcp_send_zero_window_probe(struct tt_conn *c)
     tt_tcp_send_ctl(c, TCP_ACK, c->snd_una - 1);
 }
 
+/* Where new data must stop: the peer's window, and cwnd less what is in
+ * flight (RFC 6675 pipe: SACKed and lost segments have left the network;
+ * tcp_recovery.c). Outside recovery with nothing SACKed that is SND.UNA +
+ * cwnd; with segments SACKed it lets new ones go out (RFC 3042). */
 static uint32_t usable_window_end(const struct tt_conn *c)
 {
-    return c->snd_una + min_u32(c->snd_wnd, c->cwnd);
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t pipe = tt_rec_pipe(c);
+    uint32_t cwnd_end = c->snd_nxt + (c->cwnd > pipe ? c->cwnd - pipe : 0);
+    return seq_lt(cwnd_end, peer_end) ? cwnd_end : peer_end;
 }
 
 /* After an RTO, resend what is outstanding as the congestion window opens. */
@@ -295,6 +315,7 @@ static void send_loss_recovery(struct tt_conn *c)
         send_data(c, c->rtx_nxt, len, fin);
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
+        c->total_retrans++;
     }
 }
 
@@ -321,10 +342,12 @@ static void send_new_data(struct tt_conn *c)
     uint32_t wnd_end = usable_window_end(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    uint32_t burst = 0; /* segments of new data sent by this call */
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
         uint32_t len = min_u32(min_u32(avail, room), payload_max(c));
+        bool more = avail > len && room > len; /* another segment follows in this burst */
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
@@ -334,7 +357,10 @@ static void send_new_data(struct tt_conn *c)
             c->fin_sent = true;
             c->fin_seq = c->snd_nxt + len;
         }
-        send_data(c, c->snd_nxt, len, fin);
+        burst++;
+        if (c->in_fast_recovery)
+            c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what recovery sent */
+        send_data_psh(c, c->snd_nxt, len, fin, burst >= 2 && !more);
         c->snd_nxt += len + (fin ? 1 : 0);
     }
 }
@@ -365,6 +391,7 @@ void tt_tcp_output(struct tt_conn *c)
     if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     send_loss_recovery(c);
+    tt_rec_retransmit(c);
     send_new_data(c);
     cwnd_validate(c);
     if (c->ack_now)

@@ -86,3 +86,22 @@ bool tt_sack_next_hole(const struct tt_conn *c, uint32_t from, uint32_t *start, 
     }
     return false;
 }
+
+/* The bytes the peer SACKed below seq (all of them for seq = SND.NXT). */
+uint32_t tt_sack_bytes_below(const struct tt_conn *c, uint32_t seq)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < c->nsacked; i++) {
+        const struct tcp_sack_block *b = &c->sacked[i];
+        if (seq_leq(seq, b->left))
+            break;
+        n += seq_min(b->right, seq) - b->left;
+    }
+    return n;
+}
+
+/* The end of the highest SACKed range, or SND.UNA when none is held. */
+uint32_t tt_sack_high(const struct tt_conn *c)
+{
+    return c->nsacked ? c->sacked[c->nsacked - 1].right : c->snd_una;
+}

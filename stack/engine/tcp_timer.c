@@ -27,28 +27,63 @@ static uint64_t clamp_rto(uint64_t rto)
     return rto > TT_RTO_MAX ? TT_RTO_MAX : rto;
 }
 
-/* RFC 6298 2.2 and 2.3, with the usual gains alpha = 1/8 and beta = 1/4. */
+/*
+ * RFC 6298 2.2 and 2.3 as Linux's tcp_rtt_estimator() computes them (gains
+ * 1/8 and 1/4), with Linux's variance floor: the variance term of the RTO
+ * (rttvar, 4 * mdev) is at least TCP_RTO_MIN, so RTO = SRTT + max(4 *
+ * RTTVAR, 200 ms): 300 ms after a 100 ms RTT, 201 ms after 1 ms. The
+ * floor is held for a round trip (mdev_max, reset when SND.UNA passes the
+ * SND.NXT of the round's start), and rttvar decays toward mdev_max by a
+ * quarter per round. A sample far below SRTT moves mdev with gain 1/32, so
+ * that a sudden drop in RTT does not raise the RTO (Linux's comment on
+ * Eifel).
+ */
 void tt_tcp_rtt_sample(struct tt_conn *c, uint64_t r)
 {
-    if (!c->rtt_valid) {
+    if (!c->rtt_valid || r < c->min_rtt)
+        c->min_rtt = r;
+    if (!c->rtt_valid || c->srtt == 0) { /* Linux: an SRTT of 0 is no estimate yet */
         c->srtt = r;
-        c->rttvar = r / 2;
+        c->mdev = 2 * r; /* 4 * r/2 */
+        c->mdev_max = c->mdev > TT_RTO_MIN ? c->mdev : TT_RTO_MIN;
+        c->rttvar = c->mdev_max;
+        c->rtt_round_seq = c->snd_nxt;
         c->rtt_valid = true;
     } else {
-        uint64_t diff = c->srtt > r ? c->srtt - r : r - c->srtt;
-        c->rttvar = (3 * c->rttvar + diff) / 4;
-        c->srtt = (7 * c->srtt + r) / 8;
+        int64_t err = (int64_t)r - (int64_t)c->srtt;
+        c->srtt = (uint64_t)((int64_t)c->srtt + err / 8);
+        int64_t mdev = (int64_t)c->mdev;
+        if (err < 0) {
+            err = -err - mdev / 4;
+            if (err > 0)
+                err /= 8;
+        } else {
+            err -= mdev / 4;
+        }
+        mdev += err; /* 4x scale: mdev = 3/4 mdev + 1/4 |err| */
+        c->mdev = mdev > 0 ? (uint64_t)mdev : 0;
+        if (c->mdev > c->mdev_max) {
+            c->mdev_max = c->mdev;
+            if (c->mdev_max > c->rttvar)
+                c->rttvar = c->mdev_max;
+        }
+        if (seq_gt(c->snd_una, c->rtt_round_seq)) { /* a round trip is over */
+            if (c->mdev_max < c->rttvar)
+                c->rttvar -= (c->rttvar - c->mdev_max) / 4;
+            c->rtt_round_seq = c->snd_nxt;
+            c->mdev_max = TT_RTO_MIN;
+        }
     }
     tt_tcp_rto_from_estimate(c);
 }
 
-/* RFC 6298 2.3: RTO = SRTT + max(G, 4 * RTTVAR); also ends a backoff (5.7). */
+/* Linux __tcp_set_rto(): SRTT + rttvar (already 4 * the deviation, floored
+ * at TCP_RTO_MIN), at most TCP_RTO_MAX; also ends a backoff (RFC 6298 5.7). */
 void tt_tcp_rto_from_estimate(struct tt_conn *c)
 {
     if (!c->rtt_valid)
         return;
-    uint64_t k = 4 * c->rttvar;
-    c->rto = clamp_rto(c->srtt + (k > 1000 ? k : 1000)); /* G: 1 ms clock */
+    c->rto = clamp_rto(c->srtt + c->rttvar);
 }
 
 static bool has_unsent(const struct tt_conn *c)

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "pd_interface.h"
 #include "tuntcp/tuntcp.h"
@@ -76,7 +77,8 @@ struct pd_sock {
     bool nonblock, reuseaddr, nodelay, keepalive;
     bool linger_on;
     unsigned linger_s;
-    uint16_t port; /* bound local port; 0 = none */
+    uint32_t sndbuf; /* SO_SNDBUF as Linux reports it (twice what was set); 0: unset */
+    uint16_t port;   /* bound local port; 0 = none */
     tt_listener_t *listener;
     unsigned ready;  /* connections announced by the listener, not yet accepted */
     tt_conn_t *conn; /* NULL before connect/accept and after close */
@@ -118,6 +120,13 @@ int pd_wait(struct pd *pd, const struct pd_blocker *b);
 void pd_socket_fill(struct pd_interface *ifc);
 bool pd_blocker_ready(struct pd *pd, const struct pd_blocker *b);
 void pd_sockets_free(struct pd *pd);
+
+/* pd_socket.c, for pd_preload.c: whether fd is one of the script's sockets,
+ * and getsockopt() on it (-1 and errno, as the C library's). */
+bool pd_owns_fd(struct pd *pd, int fd);
+int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len);
+/* pd_preload.c: the adapter instance its getsockopt() answers for (NULL: none). */
+void pd_preload_set(struct pd *pd);
 
 /* pd_flags.c: --so_flags. Returns 0, or -1 after a message on err. */
 int pd_flags_parse(const char *flags, struct pd_opts *o, FILE *err);

@@ -29,6 +29,7 @@
 #include <linux/sockios.h>
 
 #include "pd_adapter.h"
+#include "pd_tcpinfo.h"
 
 /* ---- the socket table ---- */
 
@@ -433,6 +434,7 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->nodelay = l->nodelay;
     child->keepalive = l->keepalive;
     child->reuseaddr = l->reuseaddr;
+    child->sndbuf = l->sndbuf;
     child->port = 0; /* shares the listener's port without holding it */
 }
 
@@ -454,6 +456,7 @@ static int accept_one(struct pd *pd, struct pd_sock *l, struct sockaddr *addr, s
     s->connected = true;
     tt_conn_set_data(c, s);
     tt_conn_set_linger(c, s->linger_on, s->linger_s);
+    tt_conn_set_sndbuf(c, s->sndbuf);
     tt_conn_info_t info;
     tt_conn_get_info(c, &info);
     sin_fill(addr, len, info.raddr, info.rport);
@@ -504,6 +507,7 @@ static int connect_start(struct pd *pd, struct pd_sock *s, uint32_t ip, uint16_t
         return err;
     tt_conn_set_data(s->conn, s);
     tt_conn_set_linger(s->conn, s->linger_on, s->linger_s);
+    tt_conn_set_sndbuf(s->conn, s->sndbuf);
     s->connecting = true;
     return 0;
 }
@@ -659,6 +663,8 @@ static int do_shutdown(struct pd_sock *s, int how)
 
 /* ---- options ---- */
 
+#define PD_SOCK_MIN_SNDBUF 4608u /* Linux SOCK_MIN_SNDBUF on x86-64 */
+
 static int int_opt(const void *val, socklen_t len, int *out)
 {
     if (len < (socklen_t)sizeof(int))
@@ -696,8 +702,16 @@ static int set_sol_socket(struct pd_sock *s, int name, const void *val, socklen_
         s->keepalive = v != 0; /* accepted; the engine has no keepalive timer */
         return 0;
     case SO_SNDBUF:
+        /* Linux keeps twice the value (the rest is its bookkeeping), at
+         * least SOCK_MIN_SNDBUF; the engine holds that much payload. */
+        s->sndbuf = v > 0 && v < INT32_MAX / 2 ? 2u * (uint32_t)v : 0;
+        if (s->sndbuf && s->sndbuf < PD_SOCK_MIN_SNDBUF)
+            s->sndbuf = PD_SOCK_MIN_SNDBUF;
+        if (s->conn)
+            tt_conn_set_sndbuf(s->conn, s->sndbuf);
+        return 0;
     case SO_RCVBUF:
-        return 0; /* accepted, but the engine's buffer sizes are per engine (--sndbuf) */
+        return 0; /* accepted, but the receive buffer is per engine (--rcvbuf) */
     default:
         return -ENOPROTOOPT;
     }
@@ -756,8 +770,8 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
     case SO_TYPE:
         v = SOCK_STREAM;
         break;
-    case SO_SNDBUF: /* what the engine really uses, not what was asked */
-        v = (int)cfg->sndbuf;
+    case SO_SNDBUF: /* what the engine really uses */
+        v = (int)(s->sndbuf ? s->sndbuf : cfg->sndbuf);
         break;
     case SO_RCVBUF:
         v = (int)cfg->rcvbuf;
@@ -768,11 +782,61 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
     return put_opt(val, len, &v, sizeof(v));
 }
 
+/* TCP_INFO (pd_tcpinfo.c); a listener or a closed socket reports its state only. */
+static int get_tcp_info(struct pd *pd, struct pd_sock *s, void *val, socklen_t *len)
+{
+    struct pd_tcpinfo_src src = {.now_us = pd->now};
+    const tt_config_t *cfg = tt_engine_config(pd->eng);
+    src.ato_us = cfg->delack_us;
+    src.mtu = cfg->mtu;
+    if (s->conn)
+        tt_conn_get_info(s->conn, &src.info);
+    else
+        src.info.state = s->listener ? TT_STATE_LISTEN : TT_STATE_CLOSED;
+    return pd_tcpinfo_get(&src, val, len);
+}
+
+/* SO_MEMINFO: Linux's sk_meminfo array (SK_MEMINFO_RMEM_ALLOC, RCVBUF,
+ * WMEM_ALLOC, SNDBUF, FWD_ALLOC, WMEM_QUEUED, OPTMEM, BACKLOG, DROPS), with
+ * the bytes the engine holds for what Linux counts in truesize. */
+static int get_meminfo(struct pd *pd, struct pd_sock *s, void *val, socklen_t *len)
+{
+    const tt_config_t *cfg = tt_engine_config(pd->eng);
+    uint32_t m[9] = {0};
+    tt_conn_info_t info = {.send_q = 0};
+    if (s->conn)
+        tt_conn_get_info(s->conn, &info);
+    m[0] = info.recv_q;
+    m[1] = cfg->rcvbuf;
+    m[2] = info.unacked < info.send_q ? info.unacked : info.send_q;
+    m[3] = s->sndbuf ? s->sndbuf : cfg->sndbuf;
+    m[5] = info.send_q;
+    return put_opt(val, len, m, sizeof(m));
+}
+
 static int do_getsockopt(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
                          socklen_t *len)
 {
+    if (level == SOL_SOCKET && name == SO_MEMINFO)
+        return get_meminfo(pd, s, val, len);
     if (level == SOL_SOCKET)
         return get_sol_socket(pd, s, name, val, len);
+    if (level == IPPROTO_TCP && name == TCP_INFO)
+        return get_tcp_info(pd, s, val, len);
+    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
+        /* Linux: reno and cubic have no get_info; the answer is 0 bytes */
+        if (!len || (int)*len < 0)
+            return -EINVAL;
+        *len = 0;
+        return 0;
+    }
+    if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
+        tt_conn_info_t info = {.mss = 536}; /* Linux: TCP_MSS_DEFAULT before a connection */
+        if (s->conn)
+            tt_conn_get_info(s->conn, &info);
+        int v = (int)info.mss;
+        return put_opt(val, len, &v, sizeof(v));
+    }
     if (level == IPPROTO_TCP && name == TCP_NODELAY) {
         int v = s->nodelay;
         return put_opt(val, len, &v, sizeof(v));
@@ -1040,12 +1104,24 @@ static int ifc_shutdown(void *ud, int fd, int how)
     return (int)pd_end(pd, s ? do_shutdown(s, how) : -EBADF);
 }
 
-static int ifc_getsockopt(void *ud, int fd, int level, int name, void *val, socklen_t *len)
+int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len)
 {
-    struct pd *pd = ud;
     pd_begin(pd);
     struct pd_sock *s = sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_getsockopt(pd, s, level, name, val, len) : -EBADF);
+}
+
+static int ifc_getsockopt(void *ud, int fd, int level, int name, void *val, socklen_t *len)
+{
+    return pd_getsockopt(ud, fd, level, name, val, len);
+}
+
+bool pd_owns_fd(struct pd *pd, int fd)
+{
+    pthread_mutex_lock(&pd->mu); /* no hand-off: this is not a call of the script's */
+    bool owns = sock_find(pd, fd) != NULL;
+    pthread_mutex_unlock(&pd->mu);
+    return owns;
 }
 
 static int ifc_setsockopt(void *ud, int fd, int level, int name, const void *val, socklen_t len)

@@ -321,6 +321,7 @@ static void pd_free(void *ud)
     struct pd *pd = ud;
     if (!pd)
         return;
+    pd_preload_set(NULL);
     tt_engine_free(pd->eng);
     pd_sockets_free(pd);
     while (pd->out_head)
@@ -362,6 +363,7 @@ __attribute__((visibility("default"))) void packetdrill_interface_init(const cha
         exit(EXIT_FAILURE);
     }
     ifc->userdata = pd;
+    pd_preload_set(pd);
     ifc->free = pd_free;
     ifc->netdev_send = pd_netdev_send;
     ifc->netdev_receive = pd_netdev_receive;

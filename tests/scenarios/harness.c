@@ -587,7 +587,6 @@ void h_prime_rtt_at(struct harness *h, const char *file, int line)
     if (h_write_pattern_at(h, 0, 1, file, line) != 1)
         h_fail(file, line, "h_prime_rtt: the write of one byte failed");
     h_expect_pattern_at(h, TCP_ACK, h->iss + 1, h->irs + 1, 0, 1, file, line);
-    h_advance_at(h, 1 * MS, file, line);
     h_send_opts_at(h, TCP_ACK, h->irs + 1, h->iss + 2, NULL, NULL, 0, file, line);
     require_drained(h, "h_prime_rtt", file, line);
 }

@@ -216,9 +216,9 @@ void h_pattern_fill(uint8_t *buf, size_t off, size_t len);
 
 /*
  * On a fresh ESTABLISHED connection: we send one byte (h_pattern(0)) at ISS+1,
- * the peer ACKs it 1 ms later. Afterwards SND.NXT is ISS+2 and the RTO is
- * 200 ms whatever the handshake did: an RTT of 1 ms gives SRTT + 4*RTTVAR far
- * below the 200 ms floor (RFC 6298 2.2/2.3, Linux TCP_RTO_MIN).
+ * the peer ACKs it at once. Afterwards SND.NXT is ISS+2 and the RTO is
+ * 200 ms: SRTT 0 plus the variance term, which Linux floors at TCP_RTO_MIN
+ * (tcp_rtt_estimator; docs/contract.md §2.6). A 1 ms RTT would give 201 ms.
  */
 #define h_prime_rtt(h) h_prime_rtt_at(h, __FILE__, __LINE__)
 void h_prime_rtt_at(struct harness *h, const char *file, int line);

@@ -1,0 +1,164 @@
+/*
+ * Fast recovery as Linux does it (docs/contract.md §2.6): what is in flight
+ * (RFC 6675 "pipe", Linux tcp_packets_in_flight()), when recovery starts,
+ * Proportional Rate Reduction during it (RFC 6937, Linux
+ * tcp_cwnd_reduction()), and which segments go out again.
+ *
+ * - In flight: sent, less what the peer SACKed, less what is taken as lost
+ *   and not yet sent again. Without SACK each duplicate ACK stands for one
+ *   segment that left the network (Linux's "reno SACKs"). So while ACKs
+ *   come back duplicate, new data still goes out as what arrived leaves
+ *   room under cwnd: Limited Transmit (RFC 3042) without a rule of its own.
+ * - Recovery starts when three segments are SACKed (RFC 6675 5's DupThresh,
+ *   Linux tcp_time_to_recover()), or on the third duplicate ACK without
+ *   SACK (RFC 5681 3.2). ssthresh is half of cwnd (Reno, Linux
+ *   tcp_reno_ssthresh), at least two segments.
+ * - Lost: with SACK every byte not SACKed below the highest SACKed one
+ *   (what Linux's RACK marks once DupThresh segments are SACKed: its reorder
+ *   window is then 0); without SACK the first segment (NewReno, RFC 6582),
+ *   and after a partial ACK the new first one.
+ * - PRR: on each ACK cwnd becomes pipe + what PRR lets go out; at least one
+ *   segment on the ACK that starts recovery (the fast retransmit). Lost
+ *   segments go first, then new data.
+ * - Recovery ends when an ACK covers all that was sent when it started
+ *   (RFC 6582 `recover`); cwnd is then ssthresh.
+ */
+#include "engine.h"
+#include "seq.h"
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Bytes of [a, b) the peer has not SACKed (a <= b). */
+static uint32_t unsacked(const struct tt_conn *c, uint32_t a, uint32_t b)
+{
+    return (b - a) - (tt_sack_bytes_below(c, b) - tt_sack_bytes_below(c, a));
+}
+
+/* The end of what is taken as lost: SND.UNA (nothing) outside recovery. */
+uint32_t tt_rec_lost_end(const struct tt_conn *c)
+{
+    if (!c->in_fast_recovery)
+        return c->snd_una;
+    if (c->sack_ok && c->nsacked)
+        return tt_sack_high(c);
+    return seq_min(c->snd_una + c->mss, c->snd_nxt);
+}
+
+/* RFC 6675 pipe in bytes (Linux tcp_packets_in_flight()). */
+uint32_t tt_rec_pipe(const struct tt_conn *c)
+{
+    uint32_t lost_end = tt_rec_lost_end(c);
+    uint32_t rtx = seq_max(c->high_rxt, c->snd_una);
+    if (seq_gt(rtx, lost_end))
+        rtx = lost_end;
+    uint32_t pipe = unsacked(c, c->snd_una, rtx) + unsacked(c, lost_end, c->snd_nxt);
+    if (!c->sack_ok) {
+        uint64_t gone = (uint64_t)c->dupacks * c->mss; /* Linux tcp_add_reno_sack() */
+        pipe = gone >= pipe ? 0 : pipe - (uint32_t)gone;
+    }
+    return pipe;
+}
+
+static bool time_to_recover(const struct tt_conn *c)
+{
+    if (c->in_loss || !seq_gt(c->snd_una, c->recover))
+        return false; /* after an RTO, or losses of a window already recovered */
+    if (c->sack_ok) {
+        uint32_t sacked = tt_sack_bytes_below(c, c->snd_nxt);
+        return c->mss && (sacked + c->mss - 1) / c->mss >= TT_DUPACK_THRESH;
+    }
+    return c->dupacks >= TT_DUPACK_THRESH;
+}
+
+/* Linux tcp_enter_recovery() and tcp_init_cwnd_reduction(). */
+static void enter_recovery(struct tt_conn *c)
+{
+    uint32_t half = c->cwnd / 2;
+    c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+    c->prior_cwnd = c->cwnd;
+    c->prr_delivered = 0;
+    c->prr_out = 0;
+    c->recover = c->snd_nxt - 1;
+    c->high_rxt = c->snd_una;
+    c->in_fast_recovery = true;
+}
+
+/*
+ * RFC 6937 3 (PRR-SSRB), as Linux's tcp_cwnd_reduction() in bytes:
+ * delivered is what this ACK acknowledged or SACKed for the first time.
+ */
+static void prr_update(struct tt_conn *c, uint32_t delivered, bool una_advanced)
+{
+    if (delivered == 0 || c->prior_cwnd == 0)
+        return;
+    uint32_t pipe = tt_rec_pipe(c);
+    int64_t sndcnt;
+    c->prr_delivered += delivered;
+    if (pipe > c->ssthresh) {
+        /* proportional: ssthresh/prior_cwnd of what was delivered, rounded
+         * up to whole segments as Linux counts them */
+        uint64_t div = (uint64_t)c->prior_cwnd * c->mss;
+        uint64_t due = ((uint64_t)c->ssthresh * c->prr_delivered + div - 1) / div * c->mss;
+        sndcnt = (int64_t)due - (int64_t)c->prr_out;
+    } else { /* slow start back up to ssthresh, at most one SMSS ahead (SSRB) */
+        int64_t behind = (int64_t)c->prr_delivered - (int64_t)c->prr_out;
+        sndcnt = behind > (int64_t)delivered ? behind : (int64_t)delivered;
+        if (una_advanced)
+            sndcnt += c->mss;
+        int64_t room = (int64_t)c->ssthresh - (int64_t)pipe;
+        sndcnt = sndcnt < room ? sndcnt : room;
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    if (c->prr_out == 0 && sndcnt < c->mss)
+        sndcnt = c->mss; /* the fast retransmit goes out at once */
+    c->cwnd = pipe + (uint32_t)sndcnt;
+}
+
+bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced)
+{
+    if (c->in_fast_recovery && seq_gt(c->snd_una, c->recover)) {
+        c->cwnd = c->ssthresh; /* Linux tcp_end_cwnd_reduction() */
+        c->in_fast_recovery = false;
+        c->dupacks = 0;
+        return true;
+    }
+    if (!c->in_fast_recovery) {
+        if (!time_to_recover(c))
+            return false;
+        enter_recovery(c);
+    }
+    if (!c->sack_ok && !una_advanced)
+        delivered = c->mss; /* a duplicate ACK: one segment left (reno SACK) */
+    prr_update(c, delivered, una_advanced);
+    return true;
+}
+
+/*
+ * The lost segments not yet sent again, lowest first, while pipe < cwnd
+ * (RFC 6675 NextSeg rule 1; Linux tcp_xmit_retransmit_queue()).
+ */
+void tt_rec_retransmit(struct tt_conn *c)
+{
+    while (c->in_fast_recovery && tt_rec_pipe(c) < c->cwnd) {
+        uint32_t lost_end = tt_rec_lost_end(c);
+        uint32_t from = seq_max(c->high_rxt, c->snd_una), start, end;
+        if (!seq_lt(from, lost_end))
+            return;
+        if (c->sack_ok && c->nsacked) {
+            if (!tt_sack_next_hole(c, from, &start, &end))
+                return;
+        } else {
+            start = from;
+            end = lost_end;
+        }
+        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        if (n == 0)
+            return;
+        c->high_rxt = start + n;
+        c->prr_out += n;
+    }
+}
