@@ -98,19 +98,26 @@ static bool old_fin_again(const struct tt_conn *c, const struct seg *seg)
  * URGs, and RSTs": a segment at RCV.NXT is let in whatever its length, so
  * that its ACK (a zero-window probe's, say) and RST count; its text is
  * dropped after the ACK step (trim_beyond_window), a bare FIN excepted.
+ *
+ * The window's right edge counts as inside, as Linux's tcp_sequence has
+ * it: a sender that has filled our whole window while one of its segments
+ * was lost puts its pure ACKs at exactly RCV.NXT+RCV.WND. Dropping them
+ * would leave SND.UNA stale, and our ACKs would then look old to the peer:
+ * both sides wait for each other. Text starting at the edge is trimmed
+ * after the ACK step like any text beyond the window.
  */
 static bool seq_acceptable(const struct tt_conn *c, const struct seg *seg)
 {
     uint32_t len = seg_len(seg);
     uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    uint32_t end = c->rcv_nxt + wnd;
+    uint32_t edge = c->rcv_nxt + wnd + 1; /* one past the right edge */
     if (old_fin_again(c, seg))
         return true;
     if (wnd == 0)
         return seg->seq == c->rcv_nxt;
     if (len == 0)
-        return seq_in(seg->seq, c->rcv_nxt, end);
-    return seq_in(seg->seq, c->rcv_nxt, end) || seq_in(seg->seq + len - 1, c->rcv_nxt, end);
+        return seq_in(seg->seq, c->rcv_nxt, edge);
+    return seq_in(seg->seq, c->rcv_nxt, edge) || seq_in(seg->seq + len - 1, c->rcv_nxt, edge);
 }
 
 /* The ACK owed to an unacceptable segment, rate-limited unless the segment
