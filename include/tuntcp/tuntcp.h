@@ -81,6 +81,12 @@ typedef enum tt_close_reason {
                          SO_LINGER {on, 0} in CLOSING/LAST_ACK with everything sent (Linux) */
 } tt_close_reason_t;
 
+/* tcp_congestion_control (docs/contract.md §2.5): what new connections use. */
+typedef enum tt_cc_algo {
+    TT_CC_RENO = 0,  /* RFC 5681 (NewReno recovery): ssthresh half of cwnd */
+    TT_CC_CUBIC = 1, /* RFC 9438, Linux's default: ssthresh 0.7 x cwnd, cubic growth */
+} tt_cc_algo_t;
+
 /*
  * Engine configuration. tt_config_init() fills in Linux's defaults.
  *
@@ -107,6 +113,7 @@ typedef struct tt_config {
     int tcp_timestamps;            /* RFC 7323 timestamps */
     int tcp_window_scaling;        /* RFC 7323 window scale */
     int tcp_sack;                  /* RFC 2018 SACK-permitted */
+    int tcp_congestion_control;    /* tt_cc_algo_t, for connections made from now on */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */
@@ -277,7 +284,7 @@ const tt_config_t *tt_engine_config(const tt_engine_t *eng);
  * a copy of tt_engine_config() with some of msl_us, fin_timeout_us,
  * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
  * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
- * tcp_orphan_retries and invalid_ratelimit_us changed. All or nothing.
+ * tcp_orphan_retries, invalid_ratelimit_us and tcp_congestion_control changed. All or nothing.
  * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
  * read where they are used, so each takes effect at its next use.
  * Errors: -EINVAL (a value out of range), -EPERM (another field differs).

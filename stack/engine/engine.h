@@ -99,6 +99,23 @@ struct ooo_seg {
     uint8_t data[];
 };
 
+/*
+ * CUBIC's state (RFC 9438 4, tcp_cubic.c), windows in segments as Linux
+ * keeps them (struct bictcp), times in microseconds of the engine's clock.
+ */
+struct tt_cubic {
+    uint32_t w_max;       /* RFC 9438 W_max: cwnd before the last reduction */
+    uint32_t k;           /* RFC 9438 K, in 2^-10 s: when W_cubic reaches W_max */
+    uint32_t origin;      /* W_cubic(K): W_max, or cwnd when above it */
+    uint32_t cnt;         /* segments acked per segment of growth */
+    uint32_t w_est;       /* RFC 9438 4.3 W_est, the Reno-friendly window */
+    uint32_t ack_bytes;   /* acked since W_est last grew */
+    uint32_t last_cwnd;   /* cwnd when cnt was last computed */
+    uint64_t last_time;   /* and when */
+    uint64_t epoch_start; /* RFC 9438 t = 0: the first ACK of avoidance */
+    bool in_epoch;        /* epoch_start is set: false after a reduction */
+};
+
 struct tt_conn {
     struct hnode h;
     tt_engine_t *eng;
@@ -162,7 +179,9 @@ struct tt_conn {
     uint32_t ka_idle_s, ka_intvl_s;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
-    /* RFC 5681 / RFC 6582 congestion control */
+    /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
+    uint8_t cc; /* tt_cc_algo_t, from the config when the TCB is made */
+    struct tt_cubic cubic;
     uint32_t cwnd, ssthresh, dupacks;
     uint32_t cwnd_cnt;        /* bytes acked toward the next SMSS of avoidance */
     uint32_t total_retrans;   /* segments retransmitted (tcpi_total_retrans) */
@@ -387,6 +406,33 @@ uint32_t tt_rec_pipe(const struct tt_conn *c);
  * recovery; true when it set cwnd (no congestion-avoidance growth then). */
 bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced);
 void tt_rec_retransmit(struct tt_conn *c);
+
+/*
+ * tcp_cc.c: the congestion-control module of a connection (docs/contract.md
+ * §2.5). tcp_ack.c, tcp_recovery.c and tcp_timer.c decide when; the module
+ * decides how much.
+ */
+void tt_cc_init(struct tt_conn *c);
+/* An ACK delivered this many bytes and cwnd may grow (slow start, avoidance). */
+void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered);
+/* Loss detected by ACKs (fast recovery starts): the new ssthresh. */
+uint32_t tt_cc_ssthresh(struct tt_conn *c);
+/* The retransmission timer expired: the new ssthresh, before cwnd is one segment. */
+uint32_t tt_cc_ssthresh_rto(struct tt_conn *c);
+
+/* tcp_reno.c: RFC 5681 as Linux's tcp_cong.c, shared by the other modules */
+uint32_t tt_reno_slow_start(struct tt_conn *c, uint32_t delivered);
+void tt_reno_cong_avoid_ai(struct tt_conn *c, uint32_t w, uint32_t delivered);
+void tt_reno_cong_avoid(struct tt_conn *c, uint32_t delivered);
+uint32_t tt_reno_ssthresh(const struct tt_conn *c);
+uint32_t tt_reno_ssthresh_rto(const struct tt_conn *c);
+
+/* tcp_cubic.c: RFC 9438 as Linux's tcp_cubic.c (no HyStart) */
+void tt_cubic_init(struct tt_conn *c);
+void tt_cubic_cong_avoid(struct tt_conn *c, uint32_t delivered);
+uint32_t tt_cubic_ssthresh(struct tt_conn *c);
+uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c);
+uint32_t tt_cubic_root(uint64_t a);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);

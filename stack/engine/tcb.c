@@ -63,6 +63,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->quickacks = TT_QUICKACKS;
     c->rto = TT_RTO_INIT;
     c->ssthresh = UINT32_MAX;
+    tt_cc_init(c);
     c->ts_offset = ts_offset_of(c->h.hash);
     timer_init(&c->rtx_timer, CT_RTX);
     timer_init(&c->delack_timer, CT_DELACK);

@@ -16,11 +16,6 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
     return a > b ? a : b;
 }
 
-static uint32_t add_sat_u32(uint32_t a, uint32_t b)
-{
-    return a > UINT32_MAX - b ? UINT32_MAX : a + b;
-}
-
 static bool our_fin_acked(const struct tt_conn *c)
 {
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
@@ -43,37 +38,15 @@ static bool cwnd_may_grow(const struct tt_conn *c)
 }
 
 /* RFC 5681 3.1 for an ACK of new data outside recovery; delivered: the
- * bytes it acknowledged or SACKed for the first time. */
+ * bytes it acknowledged or SACKed for the first time. How much cwnd grows is
+ * the congestion-control module's (tcp_cc.c). */
 static void cc_on_new_ack(struct tt_conn *c, uint32_t delivered)
 {
     if (c->in_loss && seq_gt(c->snd_una, c->recover))
         c->in_loss = false; /* what was sent before the RTO is acknowledged */
     if (!cwnd_may_grow(c))
         return;
-    if (c->cwnd < c->ssthresh) {
-        /* RFC 3465 byte counting as Linux's tcp_slow_start(): cwnd grows by
-         * all that this ACK delivered (no L limit), up to ssthresh; the
-         * rest counts toward congestion avoidance. */
-        uint64_t cwnd = (uint64_t)c->cwnd + delivered;
-        if (cwnd > c->ssthresh)
-            cwnd = c->ssthresh;
-        delivered -= (uint32_t)(cwnd - c->cwnd);
-        c->cwnd = (uint32_t)cwnd;
-        if (delivered == 0)
-            return;
-    }
-    /* RFC 5681 3.1 (3) by bytes, as Linux's tcp_cong_avoid_ai(): one SMSS
-     * for each cwnd's worth of data delivered. */
-    if (c->cwnd_cnt >= c->cwnd) {
-        c->cwnd_cnt = 0;
-        c->cwnd = add_sat_u32(c->cwnd, c->mss);
-    }
-    c->cwnd_cnt = add_sat_u32(c->cwnd_cnt, delivered);
-    if (c->cwnd_cnt >= c->cwnd) {
-        uint32_t steps = c->cwnd_cnt / c->cwnd;
-        c->cwnd_cnt -= steps * c->cwnd;
-        c->cwnd = add_sat_u32(c->cwnd, steps * c->mss);
-    }
+    tt_cc_cong_avoid(c, delivered);
 }
 
 /*

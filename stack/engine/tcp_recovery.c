@@ -11,8 +11,9 @@
  *   room under cwnd: Limited Transmit (RFC 3042) without a rule of its own.
  * - Recovery starts when three segments are SACKed (RFC 6675 5's DupThresh,
  *   Linux tcp_time_to_recover()), or on the third duplicate ACK without
- *   SACK (RFC 5681 3.2). ssthresh is half of cwnd (Reno, Linux
- *   tcp_reno_ssthresh), at least two segments.
+ *   SACK (RFC 5681 3.2). ssthresh is the congestion-control module's
+ *   (tcp_cc.c): half of cwnd for Reno, 0.7 x cwnd for CUBIC, at least two
+ *   segments.
  * - Lost: with SACK every byte not SACKed below the highest SACKed one
  *   (what Linux's RACK marks once DupThresh segments are SACKed: its reorder
  *   window is then 0); without SACK the first segment (NewReno, RFC 6582),
@@ -76,8 +77,7 @@ static bool time_to_recover(const struct tt_conn *c)
 /* Linux tcp_enter_recovery() and tcp_init_cwnd_reduction(). */
 static void enter_recovery(struct tt_conn *c)
 {
-    uint32_t half = c->cwnd / 2;
-    c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+    c->ssthresh = tt_cc_ssthresh(c); /* Reno: half of cwnd; CUBIC: 0.7 */
     c->prior_cwnd = c->cwnd;
     c->prr_delivered = 0;
     c->prr_out = 0;

@@ -210,12 +210,11 @@ static void give_up(struct tt_conn *c)
     tt_tcb_close(c, TT_WHY_TIMEOUT, -ETIMEDOUT);
 }
 
-/* RFC 5681 3.1 (equation 4) on a timeout, and the data counted lost. */
+/* RFC 5681 3.1 on a timeout (ssthresh: the congestion-control module's,
+ * Reno's equation 4 or RFC 9438 4.8), and the data counted lost. */
 static void enter_loss(struct tt_conn *c)
 {
-    uint32_t flight = c->snd_nxt - c->snd_una;
-    uint32_t half = flight / 2;
-    c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+    c->ssthresh = tt_cc_ssthresh_rto(c);
     c->cwnd = c->mss;
     c->in_loss = true;
     c->in_fast_recovery = false;

@@ -4,7 +4,7 @@
  * tcp_rtt_estimator), byte counting in slow start (RFC 3465, Linux
  * tcp_slow_start), duplicate ACKs counted across a shrinking window,
  * Limited Transmit (RFC 3042), the fast retransmit of Proportional Rate
- * Reduction (RFC 6937) with ssthresh at half of cwnd, PSH at the end of a
+ * Reduction (RFC 6937) with ssthresh at half of cwnd (Reno), PSH at the end of a
  * burst (Linux's GSO packets), and EFAULT for a NULL buffer.
  *
  * The peer offers no SACK here (the harness's SYN carries only an MSS);
@@ -153,12 +153,15 @@ static void limited_transmit_one_new_segment_per_dupack(void **state)
  * Limited Transmit segments too), cwnd is what is in flight plus the one
  * segment PRR lets out. A flood of further duplicate ACKs (forged ones,
  * Savage et al. 1999) never opens cwnd beyond ssthresh; the full ACK ends
- * recovery with cwnd = ssthresh.
+ * recovery with cwnd = ssthresh. Reno's numbers: CUBIC's 0.7 is
+ * test_cubic.c's.
  */
 static void third_dupack_fast_retransmit_with_prr(void **state)
 {
     struct harness *h = *state;
 
+    h->cfg.tcp_congestion_control = TT_CC_RENO;
+    h_reinit(h);
     h_reach_established_passive(h);
     fill_cwnd_with_more_queued(h);
     for (uint32_t k = 10; k < 12; k++) {

@@ -1,0 +1,37 @@
+/*
+ * The congestion-control module of a connection (docs/contract.md §2.5), as
+ * Linux's tcp_congestion_ops: tcp_ack.c says when an ACK may open cwnd,
+ * tcp_recovery.c when a loss is found, tcp_timer.c when the RTO expires; the
+ * module (tcp_reno.c, tcp_cubic.c) says by how much. What the rest of the
+ * engine does around it is common to both: PRR during recovery, cwnd =
+ * ssthresh when it ends, one segment after an RTO.
+ *
+ * The module is chosen when the TCB is made, from tcp_congestion_control,
+ * as Linux takes net.ipv4.tcp_congestion_control at socket creation.
+ */
+#include "engine.h"
+
+void tt_cc_init(struct tt_conn *c)
+{
+    c->cc = (uint8_t)c->eng->cfg.tcp_congestion_control;
+    if (c->cc == TT_CC_CUBIC)
+        tt_cubic_init(c);
+}
+
+void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered)
+{
+    if (c->cc == TT_CC_CUBIC)
+        tt_cubic_cong_avoid(c, delivered);
+    else
+        tt_reno_cong_avoid(c, delivered);
+}
+
+uint32_t tt_cc_ssthresh(struct tt_conn *c)
+{
+    return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh(c) : tt_reno_ssthresh(c);
+}
+
+uint32_t tt_cc_ssthresh_rto(struct tt_conn *c)
+{
+    return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh_rto(c) : tt_reno_ssthresh_rto(c);
+}
