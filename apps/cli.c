@@ -43,6 +43,7 @@ enum flag_kind {
     F_PAYLOAD,  /* struct cli_payload: STRING or @FILE */
     F_INJECT,   /* --inject SPEC, repeatable */
     F_OFFLOAD,  /* --offload on|off: bool no_offload */
+    F_CC,       /* --tcp-congestion-control cubic|reno: int, TT_CC_* */
     F_TRUE,     /* bool set by a flag without value */
     F_FAULT,
     F_LINGER0,
@@ -94,6 +95,7 @@ static const struct flag flags[] = {
     {"keepalive", 0, F_TRUE, APP_BOTH, FIELD(keepalive), 0, 0},
     {"user-timeout", 0, F_DUR, APP_BOTH, FIELD(user_timeout_us), 1000, 2147483000ULL},
     {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
+    {"tcp-congestion-control", 0, F_CC, APP_BOTH, FIELD(drv.engine.tcp_congestion_control), 0, 0},
     {"tcp-invalid-ratelimit", 0, F_DUR, APP_BOTH, FIELD(drv.engine.invalid_ratelimit_us), 0,
      UINT64_MAX},
     {"ip-local-port-range", 0, F_RANGE, APP_BOTH, NOFIELD, 0, 0},
@@ -255,6 +257,8 @@ static const char help_common[] =
     "  --tcp-retries2 N           retransmissions before a connection gives up; counted\n"
     "                             as time from a 200ms RTO, 15 = 924.6s (default 15)\n"
     "  --tcp-timestamps 0|1       RFC 7323 timestamps (default 1)\n"
+    "  --tcp-congestion-control cubic|reno  RFC 9438 CUBIC (beta 0.7, no HyStart) or\n"
+    "                             RFC 5681 Reno (beta 0.5) (default cubic)\n"
     "  --tcp-invalid-ratelimit DURATION  gap between ACKs to invalid segments\n"
     "                             (default 500ms; 0 = no limit)\n"
     "  --ip-local-port-range LO-HI  ephemeral ports (default 32768-60999)\n"
@@ -664,11 +668,22 @@ static int apply_offload(struct cli_opts *o, const struct flag *f, const char *v
     return CLI_RUN;
 }
 
+static int apply_cc(struct cli_opts *o, const struct flag *f, const char *v, FILE *err)
+{
+    int algo = tt_cc_from_name(v);
+    if (algo < 0)
+        return usage_error(o, err, "--%s: invalid value '%s' (expected cubic or reno)", f->name, v);
+    *(int *)((char *)o + f->off) = algo;
+    return CLI_RUN;
+}
+
 static int apply_flag(struct cli_opts *o, const struct flag *f, const char *v, FILE *out, FILE *err)
 {
     switch (f->kind) {
     case F_OFFLOAD:
         return apply_offload(o, f, v, err);
+    case F_CC:
+        return apply_cc(o, f, v, err);
     case F_TUN:
     case F_PATH:
         return apply_name(o, f, v, err);

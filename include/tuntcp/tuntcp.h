@@ -416,6 +416,8 @@ void tt_conn_get_info(const tt_conn_t *conn, tt_conn_info_t *info);
 const char *tt_state_name(tt_state_t state);             /* "FIN_WAIT_2" */
 const char *tt_close_reason_name(tt_close_reason_t why); /* "timewait_expired" */
 const char *tt_strerror(int err);                        /* covers TT_EOF */
+const char *tt_cc_name(int algo);                        /* "cubic", as Linux spells it */
+int tt_cc_from_name(const char *name);                   /* TT_CC_*, or -EINVAL */
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@ enum knob_kind {
     K_U32,   /* uint32_t, in [min, max] */
     K_DUR,   /* uint64_t µs, DURATION, at least min µs */
     K_RANGE, /* port_lo, port_hi */
+    K_CC,    /* int, TT_CC_*, by name: cubic or reno */
 };
 
 struct knob {
@@ -32,6 +33,7 @@ struct knob {
 
 static const struct knob knobs[] = {
     {"net.ipv4.ip_local_port_range", K_RANGE, 0, 0, 0},
+    {"net.ipv4.tcp_congestion_control", K_CC, CFG(tcp_congestion_control), 0, 0},
     {"net.ipv4.tcp_fin_timeout", K_DUR, CFG(fin_timeout_us), 1, 0},
     {"net.ipv4.tcp_invalid_ratelimit", K_DUR, CFG(invalid_ratelimit_us), 0, 0},
     {"net.ipv4.tcp_max_syn_backlog", K_U32, CFG(tcp_max_syn_backlog), 1, UINT32_MAX},
@@ -104,6 +106,9 @@ void tt_sysctl_format(size_t i, const tt_config_t *cfg, char *buf, size_t cap)
     case K_RANGE:
         snprintf(buf, cap, "%u-%u", cfg->port_lo, cfg->port_hi);
         break;
+    case K_CC:
+        snprintf(buf, cap, "%s", tt_cc_name(*(const int *)cfield(cfg, k)));
+        break;
     }
 }
 
@@ -171,6 +176,9 @@ static int parse_error(const struct knob *k, const char *value, char *err, size_
         snprintf(err, errlen, "%s: invalid value '%s' (expected LO-HI, 1 <= LO <= HI <= 65535)",
                  k->name, value);
         break;
+    case K_CC:
+        snprintf(err, errlen, "%s: invalid value '%s' (expected cubic or reno)", k->name, value);
+        break;
     }
     return -EINVAL;
 }
@@ -199,6 +207,13 @@ int tt_sysctl_parse(size_t i, const char *value, tt_config_t *cfg, char *err, si
         return 0;
     case K_RANGE:
         return parse_range(value, cfg) < 0 ? parse_error(k, value, err, errlen) : 0;
+    case K_CC: {
+        int algo = tt_cc_from_name(value);
+        if (algo < 0)
+            return parse_error(k, value, err, errlen);
+        *(int *)field(cfg, k) = algo;
+        return 0;
+    }
     }
     return -EINVAL;
 }

@@ -1,7 +1,10 @@
 /*
  * Names for the trace and the statistics: state spellings as docs/contract.md §4 and
- * `ss` print them, close reasons, error texts, and the counter table.
+ * `ss` print them, close reasons, congestion-control names, error texts, and
+ * the counter table.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -29,6 +32,34 @@ const char *tt_close_reason_name(tt_close_reason_t why)
     if ((unsigned)why >= sizeof(names) / sizeof(names[0]))
         return "unknown";
     return names[why];
+}
+
+/* tcp_congestion_control values, as Linux's sysctl takes and prints them. */
+static const char *const cc_names[] = {[TT_CC_RENO] = "reno", [TT_CC_CUBIC] = "cubic"};
+
+const char *tt_cc_name(int algo)
+{
+    if (algo < 0 || (size_t)algo >= sizeof(cc_names) / sizeof(cc_names[0]))
+        return "unknown";
+    return cc_names[algo];
+}
+
+/* strcmp() == 0, which the engine may not call (stack/engine/README.md). */
+static bool same_name(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+int tt_cc_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof(cc_names) / sizeof(cc_names[0]); i++)
+        if (same_name(cc_names[i], name))
+            return (int)i;
+    return -EINVAL;
 }
 
 const char *tt_strerror(int err)

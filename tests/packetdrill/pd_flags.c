@@ -72,6 +72,15 @@ static int set_rfc1337(struct pd_opts *o, const char *v)
     return cli_parse_bool01(v, &o->cfg.tcp_rfc1337);
 }
 
+static int set_cc(struct pd_opts *o, const char *v)
+{
+    int algo = tt_cc_from_name(v);
+    if (algo < 0)
+        return algo;
+    o->cfg.tcp_congestion_control = algo;
+    return 0;
+}
+
 static int set_tw_reuse(struct pd_opts *o, const char *v)
 {
     return cli_parse_bool01(v, &o->cfg.tcp_tw_reuse);
@@ -183,6 +192,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-max-syn-backlog", true, set_syn_backlog},
     {"--tcp-orphan-retries", true, set_orphan_retries},
     {"--tcp-timestamps", true, set_timestamps},
+    {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},
     {"--ip-local-port-range", true, set_port_range},
     {"--linger0", false, set_linger0},

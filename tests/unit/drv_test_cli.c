@@ -229,6 +229,7 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->tcp_max_syn_backlog, 4096);
     assert_int_equal(e->tcp_orphan_retries, 0);
     assert_int_equal(e->tcp_timestamps, 1);
+    assert_int_equal(e->tcp_congestion_control, TT_CC_CUBIC); /* Linux's default */
     assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
     assert_int_equal(e->port_lo, 32768);
     assert_int_equal(e->port_hi, 60999);
@@ -310,6 +311,20 @@ static void pcapng_flag(void **state)
     assert_true(R.o.drv.pcapng);
     expect_usage(CLI_ECHO_CLIENT, "--pcapng", "--pcapng: says how to write --pcap FILE");
     expect_usage(CLI_ECHO_SERVER, "--pcapng=1 --pcap a", "--pcapng");
+}
+
+/* --tcp-congestion-control takes Linux's names, nothing else. */
+static void congestion_control_flag(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--tcp-congestion-control reno"), CLI_RUN);
+    assert_int_equal(R.o.drv.engine.tcp_congestion_control, TT_CC_RENO);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--tcp-congestion-control=cubic"), CLI_RUN);
+    assert_int_equal(R.o.drv.engine.tcp_congestion_control, TT_CC_CUBIC);
+    expect_usage(CLI_ECHO_CLIENT, "--tcp-congestion-control bbr",
+                 "--tcp-congestion-control: invalid value 'bbr' (expected cubic or reno)");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-congestion-control 1", "expected cubic or reno");
+    expect_usage(CLI_ECHO_SERVER, "--tcp-congestion-control Cubic", "expected cubic or reno");
 }
 
 static void common_flags_are_stored(void **state)
@@ -725,6 +740,7 @@ int main(void)
         cmocka_unit_test(client_defaults),
         cmocka_unit_test(payload_flags),
         cmocka_unit_test(common_flags_are_stored),
+        cmocka_unit_test(congestion_control_flag),
         cmocka_unit_test(pcapng_flag),
         cmocka_unit_test(app_flags_are_stored),
         cmocka_unit_test(endpoints_are_repeatable),

@@ -131,6 +131,13 @@ static void sysctl_round_trips_and_refuses(void **state)
     assert_int_equal(cfg.msl_us, 500000);
     tt_sysctl_format((size_t)i, &cfg, buf, sizeof(buf));
     assert_string_equal(buf, "500ms");
+    i = tt_sysctl_find("net.ipv4.tcp_congestion_control");
+    tt_sysctl_format((size_t)i, &cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "cubic"); /* Linux's default */
+    assert_int_equal(tt_sysctl_parse((size_t)i, "reno", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.tcp_congestion_control, TT_CC_RENO);
+    tt_sysctl_format((size_t)i, &cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "reno");
     static const struct {
         const char *name, *value;
     } bad[] = {{"tuntcp.msl", "0"},
@@ -144,7 +151,9 @@ static void sysctl_round_trips_and_refuses(void **state)
                {"net.ipv4.ip_local_port_range", "0-10"},
                {"net.ipv4.ip_local_port_range", "1000"},
                {"net.ipv4.tcp_fin_timeout", ""},
-               {"net.ipv4.tcp_tw_reuse_delay", "0ms"}};
+               {"net.ipv4.tcp_tw_reuse_delay", "0ms"},
+               {"net.ipv4.tcp_congestion_control", "bbr"},
+               {"net.ipv4.tcp_congestion_control", "1"}};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         before = cfg;
         i = tt_sysctl_find(bad[k].name);
