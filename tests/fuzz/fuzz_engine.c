@@ -83,6 +83,9 @@ static void config_read(struct fz *f)
         c->isn_secret[i] = (uint8_t)(b5 + 7 * i);
     c->seed = b5;
     c->tcp_orphan_retries = orphan_retries[(b5 >> 5) & 3];
+    /* the seed's bit 4 also picks Reno over the default CUBIC: both modules
+     * meet the model's cwnd bound (fuzz_model.c check_cwnd) */
+    c->tcp_congestion_control = (b5 & 0x10) ? TT_CC_RENO : TT_CC_CUBIC;
     if (b5 & 0x80) { /* no SYN cookies: a small half-open queue instead */
         c->tcp_syncookies = 0;
         c->tcp_max_syn_backlog = 2;

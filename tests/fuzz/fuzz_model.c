@@ -631,7 +631,9 @@ void model_check_aborted(struct model *m, uint32_t raddr, uint16_t lport, uint16
  * flight this flow ever had, plus what one ACK delivers, at most that
  * flight again (RFC 3465 byte counting as Linux's tcp_slow_start(), docs/
  * contract.md §2.5 item 6), plus one segment (issue 11 item 5: it used to
- * grow by an MSS per ACK with one segment in flight, and wrap).
+ * grow by an MSS per ACK with one segment in flight, and wrap). CUBIC
+ * (tcp_cubic.c) grows no faster in avoidance: at most one segment per two
+ * acknowledged, and only under the same cwnd_may_grow() rule.
  */
 static void check_cwnd(struct flow *fl, const struct tt_conn *c)
 {
