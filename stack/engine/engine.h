@@ -187,6 +187,7 @@ struct tt_conn {
     uint32_t total_retrans;   /* segments retransmitted (tcpi_total_retrans) */
     uint64_t delivered_bytes; /* acknowledged or SACKed, over the life (tcpi_delivered) */
     uint64_t last_data_recv;  /* when data last came in; 0 never */
+    uint64_t lsndtime;        /* when new data last went out (Linux lsndtime) */
     uint32_t recover;         /* RFC 6582: highest sequence number sent when recovery began */
     bool in_fast_recovery;
     /* How much of cwnd the flow used, per window of data (Linux
@@ -419,6 +420,9 @@ void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered);
 uint32_t tt_cc_ssthresh(struct tt_conn *c);
 /* The retransmission timer expired: the new ssthresh, before cwnd is one segment. */
 uint32_t tt_cc_ssthresh_rto(struct tt_conn *c);
+/* New data goes out with nothing in flight, c->lsndtime still the last
+ * send before (Linux CA_EVENT_TX_START). */
+void tt_cc_tx_start(struct tt_conn *c);
 
 /* tcp_reno.c: RFC 5681 as Linux's tcp_cong.c, shared by the other modules */
 uint32_t tt_reno_slow_start(struct tt_conn *c, uint32_t delivered);
@@ -432,6 +436,7 @@ void tt_cubic_init(struct tt_conn *c);
 void tt_cubic_cong_avoid(struct tt_conn *c, uint32_t delivered);
 uint32_t tt_cubic_ssthresh(struct tt_conn *c);
 uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c);
+void tt_cubic_tx_start(struct tt_conn *c);
 uint32_t tt_cubic_root(uint64_t a);
 
 /* tt_tcp_output.c */

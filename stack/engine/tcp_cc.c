@@ -2,7 +2,8 @@
  * The congestion-control module of a connection (docs/contract.md §2.5), as
  * Linux's tcp_congestion_ops: tcp_ack.c says when an ACK may open cwnd,
  * tcp_recovery.c when a loss is found, tcp_timer.c when the RTO expires; the
- * module (tcp_reno.c, tcp_cubic.c) says by how much. What the rest of the
+ * module (tcp_reno.c, tcp_cubic.c) says by how much; tcp_output.c tells it
+ * when sending resumes after the flight drained. What the rest of the
  * engine does around it is common to both: PRR during recovery, cwnd =
  * ssthresh when it ends, one segment after an RTO.
  *
@@ -29,6 +30,12 @@ void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered)
 uint32_t tt_cc_ssthresh(struct tt_conn *c)
 {
     return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh(c) : tt_reno_ssthresh(c);
+}
+
+void tt_cc_tx_start(struct tt_conn *c)
+{
+    if (c->cc == TT_CC_CUBIC)
+        tt_cubic_tx_start(c);
 }
 
 uint32_t tt_cc_ssthresh_rto(struct tt_conn *c)

@@ -19,6 +19,10 @@
  *   loss, Linux tcp_enter_loss()), and the state forgets W_max (Linux
  *   bictcp_reset on TCP_CA_Loss): growth after slow start is then convex
  *   from where it stands, at least 5 % per RTT (Linux's cnt <= 20).
+ * - Idle (Linux CA_EVENT_TX_START): when sending resumes with nothing in
+ *   flight, the epoch moves forward by the time since data last went out,
+ *   so that cwnd goes on along the curve rather than jumping to where
+ *   the idle time would have taken it.
  * - Slow start (4.10) is tcp_reno.c's. HyStart (Linux's default) is not
  *   done: slow start ends at the first loss, as with Reno.
  */
@@ -183,4 +187,17 @@ uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c)
     uint32_t ssthresh = same_loss ? c->ssthresh : tt_cubic_ssthresh(c);
     tt_cubic_init(c);
     return ssthresh;
+}
+
+/* Linux cubictcp_cwnd_event(CA_EVENT_TX_START): an idle (application
+ * limited) period does not count as time on the cubic curve. */
+void tt_cubic_tx_start(struct tt_conn *c)
+{
+    struct tt_cubic *cb = &c->cubic;
+    uint64_t now = c->eng->now;
+    if (!cb->in_epoch || c->lsndtime == 0 || now <= c->lsndtime)
+        return;
+    cb->epoch_start += now - c->lsndtime;
+    if (cb->epoch_start > now)
+        cb->epoch_start = now;
 }

@@ -392,7 +392,13 @@ void tt_tcp_output(struct tt_conn *c)
         return;
     send_loss_recovery(c);
     tt_rec_retransmit(c);
+    uint32_t nxt = c->snd_nxt;
     send_new_data(c);
+    if (c->snd_nxt != nxt) { /* new data: the module hears of a restart */
+        if (c->snd_una == nxt)
+            tt_cc_tx_start(c);
+        c->lsndtime = c->eng->now;
+    }
     cwnd_validate(c);
     if (c->ack_now)
         tt_tcp_send_ack(c);

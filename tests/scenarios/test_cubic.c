@@ -8,7 +8,9 @@
  * - with a short RTT it grows as fast as Reno would (Reno-friendly region,
  *   4.3), faster than the cubic curve alone;
  * - a loss below the previous W_max lowers W_max to (1 + beta) / 2 of cwnd
- *   (fast convergence, 4.7), so that cwnd comes back to where it was later.
+ *   (fast convergence, 4.7), so that cwnd comes back to where it was later;
+ * - time without data to send does not count on the curve (Linux's
+ *   CA_EVENT_TX_START).
  *
  * The long runs drive a bulk flow through a simulated path: every segment
  * reaches the peer one RTT after it leaves, and the peer ACKs each at once,
@@ -110,6 +112,7 @@ struct sim {
     bool got[SIM_SEGS];          /* what the peer holds */
     uint32_t rcv_nxt;            /* the peer's next expected segment */
     uint32_t sent;               /* new segments sent so far */
+    uint32_t written;            /* segments the application wrote */
     uint64_t drop_at[SIM_DROPS]; /* drop the first new segment sent at or after each */
     int ndrops, next_drop;
 };
@@ -145,8 +148,8 @@ static void sim_drain(struct sim *s)
     }
 }
 
-/* A connection with SIM_SEGS segments to send, its handshake one RTT long
- * (the least RTT is CUBIC's); the first ten segments go out. */
+/* A connection with room for SIM_SEGS segments, its handshake one RTT long
+ * (the least RTT is CUBIC's). */
 static void sim_start(struct sim *s)
 {
     struct harness *h = s->h;
@@ -161,7 +164,16 @@ static void sim_start(struct sim *s)
     h_advance(h, s->rtt);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     assert_non_null(h->conn);
-    assert_int_equal(h_write_pattern(h, 0, SIM_SEGS * SEG1), SIM_SEGS * SEG1);
+}
+
+/* The application writes n more segments; the first may go out at once. */
+static void sim_write(struct sim *s, uint32_t n)
+{
+    struct harness *h = s->h;
+    assert_true(s->written + n <= SIM_SEGS);
+    assert_int_equal(h_write_pattern(h, (size_t)s->written * SEG1, (size_t)n * SEG1),
+                     (ssize_t)n * SEG1);
+    s->written += n;
     sim_drain(s);
 }
 
@@ -219,6 +231,7 @@ static uint64_t sim_time_to_reach(struct sim *s, uint32_t segs, uint64_t limit)
 static uint64_t sim_loss_at_40(struct sim *s)
 {
     sim_start(s);
+    sim_write(s, SIM_SEGS);
     s->drop_at[s->ndrops++] = s->h->now + 2 * s->rtt;
     uint64_t end = sim_through_recovery(s);
     tt_conn_info_t i = info_of(s->h);
@@ -309,6 +322,33 @@ static void fast_convergence_lowers_w_max(void **state)
 }
 
 /*
+ * Linux's CA_EVENT_TX_START: a flow that stops for lack of data and starts
+ * again 5 s later goes on along the curve where it left it (near the
+ * plateau at W_max 40), not where 5 s more would have put it (W_cubic
+ * 40 + 0.4 x 3^3 = 51 and more: cwnd would grow 1.5 x per RTT, to the
+ * peer's window of 44).
+ */
+static void idle_time_is_not_on_the_curve(void **state)
+{
+    struct harness *h = *state;
+    struct sim s;
+
+    sim_init(&s, h, 300 * MS);
+    sim_start(&s);
+    sim_write(&s, 180); /* runs out about 1 s after the recovery */
+    s.drop_at[s.ndrops++] = h->now + 2 * s.rtt;
+    sim_through_recovery(&s);
+    while (sim_step(&s))
+        ;
+    uint32_t before = cwnd_segs(h);
+    assert_in_range(before, 34, 40);
+    h_advance(h, 5 * SEC);
+    sim_write(&s, 400);
+    sim_run_until(&s, h->now + 3 * s.rtt);
+    assert_in_range(cwnd_segs(h), before, 40);
+}
+
+/*
  * Reno's congestion avoidance in the same path: one segment per RTT from
  * 20, so at 3.1 s (about K for CUBIC) cwnd is about 30, far from 40.
  */
@@ -320,6 +360,7 @@ static void reno_grows_one_segment_per_rtt(void **state)
     h->cfg.tcp_congestion_control = TT_CC_RENO;
     sim_init(&s, h, 300 * MS);
     sim_start(&s);
+    sim_write(&s, SIM_SEGS);
     s.drop_at[s.ndrops++] = h->now + 2 * s.rtt;
     uint64_t t0 = sim_through_recovery(&s);
     assert_int_equal(cwnd_segs(h), 20);
@@ -336,6 +377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cubic_returns_to_w_max_after_k, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(reno_friendly_region_at_small_rtt, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fast_convergence_lowers_w_max, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(idle_time_is_not_on_the_curve, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(reno_grows_one_segment_per_rtt, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
