@@ -19,7 +19,8 @@ sent, and the byte counts too. Also checked: every kind of fault fired
 retransmitted (the stack's TcpRetransSegs, Linux's nstat), no connection
 was reset (both sides' TcpEstabResets, the trace: each closed by LAST_ACK),
 and echo-server released every connection (--max-conns) and exited 0.
-Bounded by TT_BULK_TIMEOUT seconds (default 120; a run takes about 5 s in
+TT_BULK_CC (cubic or reno; default: the stack's, cubic) sets the stack's
+--tcp-congestion-control, to compare the two. Bounded by TT_BULK_TIMEOUT seconds (default 120; a run takes about 5 s in
 Release, 7 s with the sanitizers). A bigger run: TT_BULK_MIB=200
 TT_BULK_TIMEOUT=600 (about 70 s).
 """
@@ -38,6 +39,7 @@ MIB = int(os.environ.get("TT_BULK_MIB", "20"))
 CONNS = int(os.environ.get("TT_BULK_CONNS", "2"))
 SEED = int(os.environ.get("TT_BULK_SEED", "7"))
 TIMEOUT = float(os.environ.get("TT_BULK_TIMEOUT", "120"))
+CC = os.environ.get("TT_BULK_CC", "")
 CHUNK = 64 * 1024
 FAULTS = ["drop:in:any:p=0.01", "drop:out:any:p=0.01", "dup:in:any:p=0.01",
           "delay=3ms:out:data:p=0.02"]
@@ -101,6 +103,8 @@ def test_bulk_echo_under_loss_dup_reorder():
             "--trace", ti.out_path(name + ".jsonl")]
     for f in FAULTS:
         args += ["--fault", f]
+    if CC:
+        args += ["--tcp-congestion-control", CC]
     srv = ti.LoggedApp(ti.SERVER, args, name)
     srv.wait_line("listening on")
     t0 = time.monotonic()
@@ -146,7 +150,7 @@ def test_bulk_echo_under_loss_dup_reorder():
     assert delta("TcpRetransSegs") > 0, (linux0, linux1)
     assert delta("TcpEstabResets") == 0, (linux0, linux1)
     total = per_conn * CONNS
-    print(f"bulk_lossy: {total / 2**20:.0f} MiB each way over {CONNS} connections in "
+    print(f"bulk_lossy ({CC or 'default'}): {total / 2**20:.0f} MiB each way over {CONNS} connections in "
           f"{elapsed:.2f} s ({total / elapsed / 2**20:.1f} MiB/s each way), SHA-256 verified; "
           f"faults: dropped {counters.get('TtFaultDropped')}, duplicated "
           f"{counters.get('TtFaultDuplicated')}, delayed {counters.get('TtFaultDelayed')} "
