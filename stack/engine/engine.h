@@ -125,6 +125,12 @@ struct tt_conn {
     bool fin_sent;
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
+    /* Nagle and its kin (tcp_output.c, RFC 1122 4.2.3.4) */
+    bool nodelay;      /* TCP_NODELAY: partial segments go out at once */
+    bool cork;         /* TCP_CORK: partial segments wait for a full one */
+    uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
+    uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
+    uint32_t eor_seq;  /* end of the last record (MSG_EOR): no segment crosses it */
 
     /* receive side */
     struct ring rcvbuf; /* in order, not yet delivered to the app */
@@ -391,6 +397,12 @@ void tt_rec_retransmit(struct tt_conn *c);
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
+/* How tt_tcp_push() treats a partial segment at the tail of the queue
+ * (Linux's nonagle argument): by the connection's own settings, held
+ * (MSG_MORE), or sent whatever Nagle and TCP_CORK say. */
+enum tt_push { TT_PUSH_DEFAULT, TT_PUSH_HOLD, TT_PUSH_FORCE };
+void tt_tcp_push(struct tt_conn *c, enum tt_push how);
+bool tt_tcp_write_wakeup(struct tt_conn *c);
 void tt_tcp_window_update(struct tt_conn *c);
 void tt_tcp_send_syn(struct tt_conn *c);
 void tt_tcp_resend_syn(struct tt_conn *c);
