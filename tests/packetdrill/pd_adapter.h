@@ -75,6 +75,10 @@ struct pd_sock {
     struct pd_sock *next;
     int fd; /* a real descriptor (of /dev/null): packetdrill may close() it */
     bool nonblock, reuseaddr, nodelay, keepalive;
+    bool cork;                /* TCP_CORK */
+    bool inq;                 /* TCP_INQ: recvmsg() adds TCP_CM_INQ */
+    unsigned user_timeout_ms; /* TCP_USER_TIMEOUT */
+    unsigned ka_idle_s, ka_intvl_s, ka_cnt; /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT; 0: sysctl */
     bool linger_on;
     unsigned linger_s;
     uint32_t sndbuf; /* SO_SNDBUF as Linux reports it (twice what was set); 0: unset */
@@ -127,6 +131,20 @@ bool pd_owns_fd(struct pd *pd, int fd);
 int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len);
 /* pd_preload.c: the adapter instance its getsockopt() answers for (NULL: none). */
 void pd_preload_set(struct pd *pd);
+
+/* pd_socket.c, for pd_sockopt.c: the engine's news for s (want: bytes a
+ * read wants), the pending error taken (-errno), bytes in the engine's
+ * receive buffer. */
+void pd_sock_sync(struct pd_sock *s, size_t want);
+int pd_take_error(struct pd_sock *s);
+uint32_t pd_recv_q(const struct pd_sock *s);
+
+/* pd_sockopt.c: socket options (0 or -errno), and those set before the
+ * connection existed handed to it. */
+int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, socklen_t len);
+int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
+                   socklen_t *len);
+void pd_sockopt_apply(struct pd_sock *s);
 
 /* pd_flags.c: --so_flags. Returns 0, or -1 after a message on err. */
 int pd_flags_parse(const char *flags, struct pd_opts *o, FILE *err);
