@@ -188,7 +188,7 @@ static void mark_write_end(struct tt_conn *c, int flags)
     if (!(flags & TT_WRITE_MORE))
         c->push_seq = end;
     if (flags & TT_WRITE_EOR)
-        c->eor_seq = end;
+        tt_tcb_eor_mark(c, end);
 }
 
 ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags)

@@ -99,6 +99,8 @@ struct ooo_seg {
     uint8_t data[];
 };
 
+#define TT_EOR_MAX 32
+
 struct tt_conn {
     struct hnode h;
     tt_engine_t *eng;
@@ -130,7 +132,10 @@ struct tt_conn {
     bool cork;         /* TCP_CORK: partial segments wait for a full one */
     uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
     uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
-    uint32_t eor_seq;  /* end of the last record (MSG_EOR): no segment crosses it */
+    /* ends of records (MSG_EOR) not yet sent, oldest first: no segment
+     * crosses one; beyond TT_EOR_MAX the newest two records merge */
+    uint32_t eor_seq[TT_EOR_MAX];
+    uint8_t eor_head, eor_count;
 
     /* receive side */
     struct ring rcvbuf; /* in order, not yet delivered to the app */
@@ -356,6 +361,9 @@ void tt_tcb_ooo_free(struct tt_conn *c);
 void tt_tcb_established(struct tt_conn *c);
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
+void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end);
+void tt_tcb_eor_drop_sent(struct tt_conn *c);
+bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tt_tcp_input.c */

@@ -225,7 +225,8 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
 {
     struct seg s;
     bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
-    bool eor = seq + len == c->eor_seq;
+    uint32_t rec_end;
+    bool eor = tt_tcb_eor_next(c, &rec_end) && seq + len == rec_end;
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
@@ -388,9 +389,9 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
  * it, tcp_skb_can_collapse_to()). */
 static uint32_t new_seg_max(const struct tt_conn *c)
 {
-    uint32_t max = payload_max(c);
-    if (seq_lt(c->snd_nxt, c->eor_seq))
-        max = min_u32(max, c->eor_seq - c->snd_nxt);
+    uint32_t max = payload_max(c), rec_end;
+    if (tt_tcb_eor_next(c, &rec_end))
+        max = min_u32(max, rec_end - c->snd_nxt);
     return max;
 }
 
@@ -405,6 +406,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t burst = 0; /* segments of new data sent by this call */
     while (!c->fin_sent && can_send_data(c)) {
+        tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
         uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
@@ -418,7 +420,10 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         uint32_t next = min_u32(avail - len, room - len);
         bool more = next > 0 && !nagle_holds(c, next, next == avail - len, false, how);
         burst++;
-        send_new_seg(c, len, fin, burst >= 2 && !more);
+        /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
+         * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
+        bool held = how == TT_PUSH_HOLD || c->cork;
+        send_new_seg(c, len, fin, burst >= 2 && !more && !held);
     }
 }
 
@@ -432,6 +437,7 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
 {
     if (!can_send_data(c) || c->fin_sent)
         return false;
+    tt_tcb_eor_drop_sent(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
     uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;

@@ -75,9 +75,9 @@ struct pd_sock {
     struct pd_sock *next;
     int fd; /* a real descriptor (of /dev/null): packetdrill may close() it */
     bool nonblock, reuseaddr, nodelay, keepalive;
-    bool cork;                /* TCP_CORK */
-    bool inq;                 /* TCP_INQ: recvmsg() adds TCP_CM_INQ */
-    unsigned user_timeout_ms; /* TCP_USER_TIMEOUT */
+    bool cork;                              /* TCP_CORK */
+    bool inq;                               /* TCP_INQ: recvmsg() adds TCP_CM_INQ */
+    unsigned user_timeout_ms;               /* TCP_USER_TIMEOUT */
     unsigned ka_idle_s, ka_intvl_s, ka_cnt; /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT; 0: sysctl */
     bool linger_on;
     unsigned linger_s;

@@ -20,7 +20,7 @@
 #include "pd_adapter.h"
 #include "pd_tcpinfo.h"
 
-#define PD_SOCK_MIN_SNDBUF 4608u /* Linux SOCK_MIN_SNDBUF on x86-64 */
+#define PD_SOCK_MIN_SNDBUF 4608u  /* Linux SOCK_MIN_SNDBUF on x86-64 */
 #define PD_MAX_TCP_KEEPIDLE 32767 /* Linux MAX_TCP_KEEPIDLE, _KEEPINTVL */
 #define PD_MAX_TCP_KEEPCNT 127
 
@@ -291,8 +291,7 @@ int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, sock
     return -ENOPROTOOPT;
 }
 
-int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
-                   socklen_t *len)
+int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val, socklen_t *len)
 {
     if (level == SOL_SOCKET && name == SO_MEMINFO)
         return get_meminfo(pd, s, val, len);
