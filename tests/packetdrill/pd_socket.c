@@ -33,7 +33,7 @@
 
 /* ---- the socket table ---- */
 
-static struct pd_sock *sock_find(struct pd *pd, int fd)
+struct pd_sock *pd_sock_find(struct pd *pd, int fd)
 {
     for (struct pd_sock *s = pd->socks; s; s = s->next)
         if (s->fd == fd)
@@ -253,7 +253,7 @@ static short conn_poll_mask(struct pd *pd, struct pd_sock *s)
     return m;
 }
 
-static short sock_poll_mask(struct pd *pd, struct pd_sock *s)
+short pd_sock_poll_mask(struct pd *pd, struct pd_sock *s)
 {
     if (s->listener)
         return s->ready > 0 ? POLLIN | POLLRDNORM : 0;
@@ -270,8 +270,8 @@ static int poll_scan(struct pd *pd, struct pollfd *fds, nfds_t n)
         fds[i].revents = 0;
         if (fds[i].fd < 0)
             continue;
-        struct pd_sock *s = sock_find(pd, fds[i].fd);
-        short m = s ? sock_poll_mask(pd, s) : POLLNVAL;
+        struct pd_sock *s = pd_sock_find(pd, fds[i].fd);
+        short m = s ? pd_sock_poll_mask(pd, s) : POLLNVAL;
         fds[i].revents = (short)(m & (fds[i].events | POLLERR | POLLHUP | POLLNVAL));
         if (fds[i].revents)
             count++;
@@ -295,6 +295,8 @@ bool pd_blocker_ready(struct pd *pd, const struct pd_blocker *b)
         return s->close_done;
     case PD_WAIT_POLL:
         return poll_scan(pd, b->fds, b->nfds) > 0 || pd->now >= b->deadline;
+    case PD_WAIT_EPOLL:
+        return pd_epoll_ready(pd, b->ep) || pd->now >= b->deadline;
     }
     return true;
 }
@@ -747,7 +749,7 @@ static int ifc_bind(void *ud, int fd, const struct sockaddr *addr, socklen_t len
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_bind(pd, s, addr, len) : -EBADF);
 }
 
@@ -755,7 +757,7 @@ static int ifc_listen(void *ud, int fd, int backlog)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_listen(pd, s, backlog) : -EBADF);
 }
 
@@ -763,7 +765,7 @@ static int ifc_accept(void *ud, int fd, struct sockaddr *addr, socklen_t *len)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_accept(pd, s, addr, len) : -EBADF);
 }
 
@@ -771,7 +773,7 @@ static int ifc_connect(void *ud, int fd, const struct sockaddr *addr, socklen_t 
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_connect(pd, s, addr, len) : -EBADF);
 }
 
@@ -780,7 +782,7 @@ static ssize_t ifc_recvfrom(void *ud, int fd, void *buf, size_t len, int flags,
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     ssize_t r = s ? do_recv(pd, s, buf, len, flags) : -EBADF;
     if (r >= 0 && src && s && s->conn) {
         tt_conn_info_t info;
@@ -855,7 +857,7 @@ static ssize_t ifc_readv(void *ud, int fd, const struct iovec *iov, int n)
 static void put_inq(struct pd *pd, int fd, struct msghdr *msg, size_t room)
 {
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     int inq = -1;
     if (s && s->inq) {
         inq = (int)(s->carry_len + pd_recv_q(s));
@@ -895,7 +897,7 @@ static ssize_t ifc_send(void *ud, int fd, const void *buf, size_t len, int flags
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return pd_end(pd, s ? do_send(pd, s, buf, len, flags) : -EBADF);
 }
 
@@ -955,7 +957,7 @@ static int ifc_fcntl(void *ud, int fd, int cmd, ...)
         va_end(ap);
     }
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_fcntl(s, cmd, arg) : -EBADF);
 }
 
@@ -967,7 +969,7 @@ static int ifc_ioctl(void *ud, int fd, unsigned long req, ...)
     int *arg = va_arg(ap, int *);
     va_end(ap);
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_ioctl(s, req, arg) : -EBADF);
 }
 
@@ -975,22 +977,22 @@ static int ifc_close(void *ud, int fd)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
-    return (int)pd_end(pd, s ? do_close(pd, s) : -EBADF);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    return (int)pd_end(pd, s ? do_close(pd, s) : pd_epoll_close(pd, fd));
 }
 
 static int ifc_shutdown(void *ud, int fd, int how)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_shutdown(s, how) : -EBADF);
 }
 
 int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len)
 {
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? pd_sockopt_get(pd, s, level, name, val, len) : -EBADF);
 }
 
@@ -1002,7 +1004,7 @@ static int ifc_getsockopt(void *ud, int fd, int level, int name, void *val, sock
 bool pd_owns_fd(struct pd *pd, int fd)
 {
     pthread_mutex_lock(&pd->mu); /* no hand-off: this is not a call of the script's */
-    bool owns = sock_find(pd, fd) != NULL;
+    bool owns = pd_sock_find(pd, fd) != NULL;
     pthread_mutex_unlock(&pd->mu);
     return owns;
 }
@@ -1011,7 +1013,7 @@ static int ifc_setsockopt(void *ud, int fd, int level, int name, const void *val
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? pd_sockopt_set(s, level, name, val, len) : -EBADF);
 }
 
@@ -1022,6 +1024,27 @@ static int ifc_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout)
     return (int)pd_end(pd, do_poll(pd, fds, n, timeout));
 }
 
+static int ifc_epoll_create(void *ud, int size)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_create(pd, size));
+}
+
+static int ifc_epoll_ctl(void *ud, int epfd, int op, int fd, struct epoll_event *ev)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_ctl(pd, epfd, op, fd, ev));
+}
+
+static int ifc_epoll_wait(void *ud, int epfd, struct epoll_event *evs, int max, int timeout)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_wait(pd, epfd, evs, max, timeout));
+}
+
 /* ---- calls this adapter does not offer ---- */
 
 static int unsupported(const char *name)
@@ -1029,25 +1052,6 @@ static int unsupported(const char *name)
     fprintf(stderr, "tt_packetdrill: %s() is not supported\n", name);
     errno = ENOSYS;
     return -1;
-}
-
-static int ifc_epoll_create(void *ud, int size)
-{
-    (void)ud;
-    (void)size;
-    return unsupported("epoll_create");
-}
-
-static int ifc_epoll_ctl(void *ud, int epfd, int op, int fd, struct epoll_event *ev)
-{
-    (void)ud, (void)epfd, (void)op, (void)fd, (void)ev;
-    return unsupported("epoll_ctl");
-}
-
-static int ifc_epoll_wait(void *ud, int epfd, struct epoll_event *evs, int max, int timeout)
-{
-    (void)ud, (void)epfd, (void)evs, (void)max, (void)timeout;
-    return unsupported("epoll_wait");
 }
 
 static int ifc_pipe(void *ud, int fds[2])
