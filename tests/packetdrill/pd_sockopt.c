@@ -171,10 +171,14 @@ static int set_sol_tcp(struct pd_sock *s, int name, const void *val, socklen_t l
     switch (name) {
     case TCP_NODELAY:
         s->nodelay = v != 0;
-        return s->conn ? tt_conn_set_nodelay(s->conn, s->nodelay) : 0;
+        if (s->conn) /* Linux takes it on a closed socket too: no error */
+            tt_conn_set_nodelay(s->conn, s->nodelay);
+        return 0;
     case TCP_CORK:
         s->cork = v != 0;
-        return s->conn ? tt_conn_set_cork(s->conn, s->cork) : 0;
+        if (s->conn)
+            tt_conn_set_cork(s->conn, s->cork);
+        return 0;
     case TCP_USER_TIMEOUT:
         if (v < 0)
             return -EINVAL;
