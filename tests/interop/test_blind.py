@@ -277,10 +277,11 @@ def inject_and_watch(inj, sniffer, view, pkt, wait=0.3):
 # ---- RFC 5961 3: RST ------------------------------------------------------------
 
 def test_rst_in_window_not_exact_gets_challenge_ack():
-    """RSTs at RCV.NXT+1, +window/2 and at the window's last byte: one
-    challenge ACK each (rate limit off), nothing else; the connection stays
-    ESTABLISHED and echoes. RSTs just outside the window (RCV.NXT-1,
-    RCV.NXT+RCV.WND, +2^31) get no answer at all."""
+    """RSTs at RCV.NXT+1, +window/2, at the window's last byte and at its
+    right edge (RCV.NXT+RCV.WND, inside as in Linux's tcp_sequence,
+    docs/contract.md 2.4 item 2): one challenge ACK each (rate limit off),
+    nothing else; the connection stays ESTABLISHED and echoes. RSTs just
+    outside (RCV.NXT-1, RCV.NXT+RCV.WND+1, +2^31) get no answer at all."""
     name = "blind_rst_window"
     srv = start_server(name, "--tcp-invalid-ratelimit", "0")
     sn, inj, sock = Sniffer(), Injector(), None
@@ -291,16 +292,16 @@ def test_rst_in_window_not_exact_gets_challenge_ack():
         view = ConnView(sn, 47001)
         assert view.rcv_wnd > 4000, f"window {view.rcv_wnd}"
         c0, _ = srv.stats()
-        for off in (1, view.rcv_wnd // 2, view.rcv_wnd - 1):
+        for off in (1, view.rcv_wnd // 2, view.rcv_wnd - 1, view.rcv_wnd):
             for flags in ("R", "RA"):
                 out = inject_and_watch(inj, sn, view, view.forge(flags, view.rcv_nxt + off))
                 assert len(out) == 1 and is_ack_of(out[0], view), \
                     f"RST {flags} at RCV.NXT+{off}: the stack sent {out}"
-        for off in (-1, view.rcv_wnd, 1 << 31):
+        for off in (-1, view.rcv_wnd + 1, 1 << 31):
             out = inject_and_watch(inj, sn, view, view.forge("R", view.rcv_nxt + off))
             assert out == [], f"RST at RCV.NXT{off:+d} (out of window): the stack sent {out}"
         c1, _ = srv.stats()
-        assert c1["TcpExtTCPChallengeACK"] - c0["TcpExtTCPChallengeACK"] == 6, (c0, c1)
+        assert c1["TcpExtTCPChallengeACK"] - c0["TcpExtTCPChallengeACK"] == 8, (c0, c1)
         assert c1["TcpEstabResets"] == 0 and c1["TcpOutRsts"] == 0, c1
         rows = est_rows(srv, 47001)
         assert [r[0] for r in rows] == ["ESTABLISHED"], rows
