@@ -93,6 +93,7 @@ static const struct flag flags[] = {
     {"tcp-keepalive-probes", 0, F_UINT, APP_BOTH, FIELD(drv.engine.keepalive_probes), 1, 127},
     {"tcp-retries2", 0, F_UINT, APP_BOTH, FIELD(drv.engine.retries2), 1, 255},
     {"keepalive", 0, F_TRUE, APP_BOTH, FIELD(keepalive), 0, 0},
+    {"nodelay", 0, F_TRUE, APP_BOTH, FIELD(nodelay), 0, 0},
     {"user-timeout", 0, F_DUR, APP_BOTH, FIELD(user_timeout_us), 1000, 2147483000ULL},
     {"tcp-timestamps", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_timestamps), 0, 1},
     {"tcp-congestion-control", 0, F_CC, APP_BOTH, FIELD(drv.engine.tcp_congestion_control), 0, 0},
@@ -268,6 +269,8 @@ static const char help_common[] =
     "                             --tcp-keepalive-time of silence\n"
     "  --user-timeout DURATION    TCP_USER_TIMEOUT on every connection: give up once\n"
     "                             data or probes have gone unanswered this long\n"
+    "  --nodelay                  TCP_NODELAY on every connection: no Nagle, segments\n"
+    "                             smaller than the MSS leave at once (default: Nagle on)\n"
     "\n"
     "Output and faults:\n"
     "  --pcap FILE                capture every packet read from or written to the TUN\n"
@@ -936,4 +939,6 @@ void cli_conn_options(const struct cli_opts *o, tt_conn_t *conn)
         tt_conn_set_keepalive(conn, 1, 0, 0, 0); /* the sysctls: --tcp-keepalive-* */
     if (o->user_timeout_us > 0)
         tt_conn_set_user_timeout(conn, (unsigned)(o->user_timeout_us / 1000));
+    if (o->nodelay)
+        tt_conn_set_nodelay(conn, 1); /* Linux's default is Nagle on, as the engine's */
 }

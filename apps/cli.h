@@ -52,6 +52,7 @@ struct cli_opts {
     bool linger_on;
     unsigned linger_s;        /* with linger_on; 0 = --linger0 */
     bool keepalive;           /* --keepalive: SO_KEEPALIVE on every connection */
+    bool nodelay;             /* --nodelay: TCP_NODELAY on every connection (Nagle off) */
     uint64_t user_timeout_us; /* --user-timeout: TCP_USER_TIMEOUT on every connection; 0 none */
 
     /* --user NAME: the user to become once the TUN device, pcap and trace are open */

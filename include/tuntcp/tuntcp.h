@@ -362,6 +362,35 @@ int tt_conn_read_stop(tt_conn_t *conn);
  */
 ssize_t tt_conn_write(tt_conn_t *conn, const void *buf,
                       size_t len); /* -EFAULT: buf NULL, len > 0 */
+
+/* tt_conn_write_flags(): more of the same message follows (Linux MSG_MORE):
+ * no PSH at the end of this write, and a partial last segment waits, as
+ * under TCP_CORK, for the next write, an ACK, or at most one RTO. */
+#define TT_WRITE_MORE 0x1
+/* The end of a record (Linux MSG_EOR): no segment carries bytes of this
+ * write and of a later one. */
+#define TT_WRITE_EOR 0x2
+/*
+ * tt_conn_write() with flags (TT_WRITE_MORE, TT_WRITE_EOR). PSH goes on the
+ * segment that ends each write without TT_WRITE_MORE, as Linux sets it.
+ * Errors: those of tt_conn_write(), and -EINVAL (an unknown flag).
+ */
+ssize_t tt_conn_write_flags(tt_conn_t *conn, const void *buf, size_t len, int flags);
+/*
+ * TCP_NODELAY (Linux): on, segments smaller than the MSS go out as soon as
+ * the windows allow; off (the default), Nagle's algorithm (RFC 1122
+ * 4.2.3.4) holds one while a smaller segment of ours is unacknowledged
+ * (Linux's Minshall variant). Turning it on sends what Nagle held.
+ * Errors: -ENOTCONN (the connection has ended).
+ */
+int tt_conn_set_nodelay(tt_conn_t *conn, int on);
+/*
+ * TCP_CORK (Linux): on, segments smaller than the MSS wait until the cork
+ * is removed, a FIN follows them, or, with nothing in flight, one RTO has
+ * passed (Linux's probe timer); off, what waited goes as Nagle allows (at
+ * once with TCP_NODELAY). Errors: -ENOTCONN (the connection has ended).
+ */
+int tt_conn_set_cork(tt_conn_t *conn, int on);
 /* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
 int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);

@@ -174,8 +174,29 @@ static int write_error(const struct tt_conn *c)
 
 ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 {
+    return tt_conn_write_flags(c, buf, len, 0);
+}
+
+/*
+ * Marks the end of what a write queued, as Linux's tcp_push(): PSH on the
+ * segment that ends it unless TT_WRITE_MORE (tcp_mark_push()), and with
+ * TT_WRITE_EOR a record's end that no segment crosses.
+ */
+static void mark_write_end(struct tt_conn *c, int flags)
+{
+    uint32_t end = c->snd_buf_seq + c->sndbuf.len;
+    if (!(flags & TT_WRITE_MORE))
+        c->push_seq = end;
+    if (flags & TT_WRITE_EOR)
+        tt_tcb_eor_mark(c, end);
+}
+
+ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags)
+{
     if (!buf && len > 0)
         return -EFAULT; /* as Linux's copy from a bad user buffer; nothing queued */
+    if (flags & ~(TT_WRITE_MORE | TT_WRITE_EOR))
+        return -EINVAL;
     int err = write_error(c);
     if (err)
         return err;
@@ -185,10 +206,45 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
         return -ENOMEM;
     if (n < want)
         c->writable_wanted = true;
+    if (n > 0)
+        mark_write_end(c, flags);
     tt_engine_enter(c->eng);
-    tt_tcp_output(c);
+    /* Linux tcp_push(): MSG_MORE holds a partial tail, as a cork would. */
+    tt_tcp_push(c, (flags & TT_WRITE_MORE) ? TT_PUSH_HOLD : TT_PUSH_DEFAULT);
     tt_engine_leave(c->eng);
     return n;
+}
+
+/* Sends what the new setting lets go, as Linux's setsockopt does. */
+static void push_now(struct tt_conn *c, enum tt_push how)
+{
+    tt_engine_enter(c->eng);
+    tt_tcp_push(c, how);
+    tt_engine_leave(c->eng);
+}
+
+/* TCP_NODELAY: on, Nagle no longer holds partial segments, and what it
+ * held goes out at once (Linux __tcp_sock_set_nodelay(): TCP_NAGLE_PUSH). */
+int tt_conn_set_nodelay(tt_conn_t *c, int on)
+{
+    if (c->detached)
+        return -ENOTCONN;
+    c->nodelay = on != 0;
+    if (c->nodelay)
+        push_now(c, TT_PUSH_FORCE);
+    return 0;
+}
+
+/* TCP_CORK: while on, partial segments wait; off, what waits goes as Nagle
+ * allows, or at once with TCP_NODELAY (Linux __tcp_sock_set_cork()). */
+int tt_conn_set_cork(tt_conn_t *c, int on)
+{
+    if (c->detached)
+        return -ENOTCONN;
+    c->cork = on != 0;
+    if (!c->cork)
+        push_now(c, c->nodelay ? TT_PUSH_FORCE : TT_PUSH_DEFAULT);
+    return 0;
 }
 
 /* Linux SO_SNDBUF per connection: the most the send buffer holds from now

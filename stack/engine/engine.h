@@ -116,6 +116,8 @@ struct tt_cubic {
     bool in_epoch;        /* epoch_start is set: false after a reduction */
 };
 
+#define TT_EOR_MAX 32
+
 struct tt_conn {
     struct hnode h;
     tt_engine_t *eng;
@@ -142,6 +144,15 @@ struct tt_conn {
     bool fin_sent;
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
+    /* Nagle and its kin (tcp_output.c, RFC 1122 4.2.3.4) */
+    bool nodelay;      /* TCP_NODELAY: partial segments go out at once */
+    bool cork;         /* TCP_CORK: partial segments wait for a full one */
+    uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
+    uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
+    /* ends of records (MSG_EOR) not yet sent, oldest first: no segment
+     * crosses one; beyond TT_EOR_MAX the newest two records merge */
+    uint32_t eor_seq[TT_EOR_MAX];
+    uint8_t eor_head, eor_count;
 
     /* receive side */
     struct ring rcvbuf; /* in order, not yet delivered to the app */
@@ -370,6 +381,9 @@ void tt_tcb_ooo_free(struct tt_conn *c);
 void tt_tcb_established(struct tt_conn *c);
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
+void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end);
+void tt_tcb_eor_drop_sent(struct tt_conn *c);
+bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tt_tcp_input.c */
@@ -442,6 +456,12 @@ uint32_t tt_cubic_root(uint64_t a);
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
+/* How tt_tcp_push() treats a partial segment at the tail of the queue
+ * (Linux's nonagle argument): by the connection's own settings, held
+ * (MSG_MORE), or sent whatever Nagle and TCP_CORK say. */
+enum tt_push { TT_PUSH_DEFAULT, TT_PUSH_HOLD, TT_PUSH_FORCE };
+void tt_tcp_push(struct tt_conn *c, enum tt_push how);
+bool tt_tcp_write_wakeup(struct tt_conn *c);
 void tt_tcp_window_update(struct tt_conn *c);
 void tt_tcp_send_syn(struct tt_conn *c);
 void tt_tcp_resend_syn(struct tt_conn *c);

@@ -497,6 +497,36 @@ void tt_tcb_established(struct tt_conn *c)
     }
 }
 
+/* The end of a record (MSG_EOR) at end; when TT_EOR_MAX records wait
+ * unsent, the newest one grows to take this write too. */
+void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end)
+{
+    if (c->eor_count == TT_EOR_MAX) {
+        c->eor_seq[(c->eor_head + c->eor_count - 1) % TT_EOR_MAX] = end;
+        return;
+    }
+    c->eor_seq[(c->eor_head + c->eor_count) % TT_EOR_MAX] = end;
+    c->eor_count++;
+}
+
+/* Forgets the record ends that SND.NXT has passed. */
+void tt_tcb_eor_drop_sent(struct tt_conn *c)
+{
+    while (c->eor_count > 0 && seq_leq(c->eor_seq[c->eor_head], c->snd_nxt)) {
+        c->eor_head = (uint8_t)((c->eor_head + 1) % TT_EOR_MAX);
+        c->eor_count--;
+    }
+}
+
+/* The next record end not yet sent, if any. */
+bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end)
+{
+    if (c->eor_count == 0)
+        return false;
+    *end = c->eor_seq[c->eor_head];
+    return true;
+}
+
 void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
 {
     c->iss = iss;
@@ -504,6 +534,8 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->snd_nxt = iss + 1;
     c->snd_buf_seq = iss + 1;
     c->rtx_nxt = iss + 1;
+    c->snd_sml = iss + 1; /* no partial segment sent yet, nor any mark */
+    c->push_seq = iss + 1;
     c->recover = iss;
 }
 

@@ -6,9 +6,9 @@
  *
  * Every segment of a connection is built by one function, seg_fill(), so
  * that ACK, window, timestamp and SACK fields are right everywhere (SACK
- * blocks, RFC 2018 4, as many as the MTU leaves room for). Left out here:
- * Nagle (segments go out as soon as the windows allow, as with
- * TCP_NODELAY).
+ * blocks, RFC 2018 4, as many as the MTU leaves room for). New data obeys
+ * Nagle's algorithm (RFC 896, RFC 1122 4.2.3.4) in Linux's form, with
+ * TCP_NODELAY, TCP_CORK and MSG_MORE beside it (nagle_holds()).
  */
 #include <assert.h>
 #include <string.h>
@@ -213,17 +213,21 @@ void tt_tcp_send_ack(struct tt_conn *c)
 
 /*
  * Sends [seq, seq+len) of the send buffer, with FIN when fin is set. PSH
- * as Linux sets it: on the segment that empties the queue (Linux marks the
- * end of each write, tcp_mark_push(), and later writes join the unsent
- * tail), and, with push, on the last segment of a burst of new data of two
- * or more, which Linux sends as one GSO packet and marks in
- * __tcp_transmit_skb() ("force a PSH flag on all (GSO) packets").
+ * as Linux sets it: on the segment that holds the end of a write that
+ * asked for a push (tcp_mark_push() marks the end of each send call but
+ * one with MSG_MORE; later writes join the unsent tail and the mark moves
+ * to their end), on the end of a record (MSG_EOR), and, with push, on the
+ * last segment of a burst of new data of two or more, which Linux sends as
+ * one GSO packet and marks in __tcp_transmit_skb() ("force a PSH flag on
+ * all (GSO) packets"), or on a forced push (tcp_write_wakeup()).
  */
 static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
     struct seg s;
-    bool last = seq + len == c->snd_buf_seq + c->sndbuf.len;
-    uint8_t flags = TCP_ACK | (len && (last || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+    bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
+    uint32_t rec_end;
+    bool eor = tt_tcb_eor_next(c, &rec_end) && seq + len == rec_end;
+    uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
         tt_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
@@ -334,8 +338,66 @@ static bool can_send_data(const struct tt_conn *c)
     }
 }
 
-/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1). */
-static void send_new_data(struct tt_conn *c)
+/* Sends the next len bytes of new data at SND.NXT, with the FIN if fin. */
+static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
+{
+    if (fin) {
+        c->fin_sent = true;
+        c->fin_seq = c->snd_nxt + len;
+    }
+    if (c->in_fast_recovery)
+        c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what recovery sent */
+    if (len < payload_max(c))
+        c->snd_sml = c->snd_nxt + len; /* Linux tcp_minshall_update() */
+    send_data_psh(c, c->snd_nxt, len, fin, push);
+    c->snd_nxt += len + (fin ? 1 : 0);
+}
+
+/*
+ * Linux tcp_minshall_check(): a partial segment we sent is not yet
+ * acknowledged. Minshall's variant of Nagle holds a partial segment only
+ * then, rather than while any data is outstanding, so that a full segment
+ * in flight does not delay the partial tail of a write.
+ */
+static bool small_in_flight(const struct tt_conn *c)
+{
+    return seq_gt(c->snd_sml, c->snd_una) && seq_leq(c->snd_sml, c->snd_nxt);
+}
+
+/*
+ * Whether a segment of len bytes, the last of the queue (tail), waits: RFC
+ * 1122 4.2.3.4 (Nagle, RFC 896) holds a segment smaller than the MSS while
+ * data is unacknowledged, here in Linux's form (tcp_nagle_check(): a
+ * partial segment of ours unacknowledged, small_in_flight()). TCP_CORK and
+ * MSG_MORE (TT_PUSH_HOLD) hold any partial segment; TCP_NODELAY none; a
+ * forced push nothing. The FIN goes out whatever Nagle says (Linux's
+ * tcp_nagle_test()), and only the queue's tail waits: a segment cut short by
+ * a record's end (MSG_EOR) or the window is followed by more data.
+ */
+static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool fin,
+                        enum tt_push how)
+{
+    if (len == 0 || len >= payload_max(c) || !tail || fin || how == TT_PUSH_FORCE)
+        return false;
+    if (how == TT_PUSH_HOLD || c->cork)
+        return true;
+    return !c->nodelay && c->snd_nxt != c->snd_una && small_in_flight(c);
+}
+
+/* The most bytes the next segment of new data may hold: the MSS, and no
+ * further than the end of a record (MSG_EOR; Linux never coalesces across
+ * it, tcp_skb_can_collapse_to()). */
+static uint32_t new_seg_max(const struct tt_conn *c)
+{
+    uint32_t max = payload_max(c), rec_end;
+    if (tt_tcb_eor_next(c, &rec_end))
+        max = min_u32(max, rec_end - c->snd_nxt);
+    return max;
+}
+
+/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1) and
+ * Nagle lets a partial segment go. */
+static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
         return;
@@ -344,25 +406,47 @@ static void send_new_data(struct tt_conn *c)
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t burst = 0; /* segments of new data sent by this call */
     while (!c->fin_sent && can_send_data(c)) {
+        tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t len = min_u32(min_u32(avail, room), payload_max(c));
-        bool more = avail > len && room > len; /* another segment follows in this burst */
+        uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
-        if (len == 0 && !fin)
+        if ((len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
             return;
-        if (fin) {
-            c->fin_sent = true;
-            c->fin_seq = c->snd_nxt + len;
-        }
+        /* Another segment follows in this burst: room for it, and Nagle
+         * lets it go. */
+        uint32_t next = min_u32(avail - len, room - len);
+        bool more = next > 0 && !nagle_holds(c, next, next == avail - len, false, how);
         burst++;
-        if (c->in_fast_recovery)
-            c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what recovery sent */
-        send_data_psh(c, c->snd_nxt, len, fin, burst >= 2 && !more);
-        c->snd_nxt += len + (fin ? 1 : 0);
+        /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
+         * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
+        bool held = how == TT_PUSH_HOLD || c->cork;
+        send_new_seg(c, len, fin, burst >= 2 && !more && !held);
     }
+}
+
+/*
+ * Linux tcp_write_wakeup(): the persist timer found data waiting with
+ * nothing in flight and the peer's window open, held by TCP_CORK or
+ * MSG_MORE; one segment of it goes out with PSH, whatever holds it (the
+ * cork's ceiling, as Linux's probe timer gives it). Returns whether it sent.
+ */
+bool tt_tcp_write_wakeup(struct tt_conn *c)
+{
+    if (!can_send_data(c) || c->fin_sent)
+        return false;
+    tt_tcb_eor_drop_sent(c);
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
+    uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
+    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
+    bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
+    if (len == 0 && !fin)
+        return false;
+    send_new_seg(c, len, fin, true);
+    return true;
 }
 
 /*
@@ -387,13 +471,20 @@ static void cwnd_validate(struct tt_conn *c)
 
 void tt_tcp_output(struct tt_conn *c)
 {
+    tt_tcp_push(c, TT_PUSH_DEFAULT);
+}
+
+/* Everything the connection may send now; how says what a partial segment
+ * at the tail of the queue does (nagle_holds()). */
+void tt_tcp_push(struct tt_conn *c, enum tt_push how)
+{
     assert(!c->detached);
     if (c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return;
     send_loss_recovery(c);
     tt_rec_retransmit(c);
     uint32_t nxt = c->snd_nxt;
-    send_new_data(c);
+    send_new_data(c, how);
     if (c->snd_nxt != nxt) { /* new data: the module hears of a restart */
         if (c->snd_una == nxt)
             tt_cc_tx_start(c);

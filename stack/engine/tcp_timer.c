@@ -108,8 +108,9 @@ static uint64_t probe_interval(const struct tt_conn *c)
 
 /*
  * RFC 6298 5.1-5.3: the timer runs while data is outstanding. With nothing
- * outstanding but data waiting on a zero window, it runs as the persist
- * timer instead.
+ * outstanding but data waiting, on a zero window or held by TCP_CORK or
+ * MSG_MORE, it runs as the persist timer instead (Linux
+ * tcp_check_probe_timer()).
  */
 void tt_tcp_rearm_rtx(struct tt_conn *c)
 {
@@ -122,7 +123,7 @@ void tt_tcp_rearm_rtx(struct tt_conn *c)
         }
         return;
     }
-    if (c->snd_wnd == 0 && has_unsent(c) && c->state >= TT_STATE_ESTABLISHED) {
+    if (has_unsent(c) && c->state >= TT_STATE_ESTABLISHED) {
         if (!c->persist) { /* the window just closed: a new round of probes */
             c->persist = true;
             c->probes_out = 0;
@@ -270,6 +271,14 @@ static void rtx_timeout(struct tt_conn *c)
 static void persist_timeout(struct tt_conn *c)
 {
     int max_probes = c->eng->cfg.retries2;
+    /* Linux tcp_send_probe0(): with the window open, what waits goes out
+     * (the end of a cork, tcp_write_wakeup()) and probing stops. */
+    if (c->snd_wnd > 0 && tt_tcp_write_wakeup(c)) {
+        c->probes_out = 0;
+        c->probes_sent = 0;
+        tt_tcp_rearm_rtx(c);
+        return;
+    }
     /* Linux tcp_probe_timer(): TCP_USER_TIMEOUT counts from the first
      * unanswered probe. */
     if (c->user_timeout && c->probes_out > 0 && c->eng->now - c->probes_stamp >= c->user_timeout) {

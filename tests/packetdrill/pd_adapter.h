@@ -56,8 +56,11 @@ enum pd_wait_kind {
     PD_WAIT_READ,
     PD_WAIT_WRITE,
     PD_WAIT_CLOSE,
-    PD_WAIT_POLL
+    PD_WAIT_POLL,
+    PD_WAIT_EPOLL
 };
+
+struct pd_epoll;
 
 /* What a blocked call waits for (one at a time: packetdrill runs one blocking call). */
 struct pd_blocker {
@@ -67,7 +70,8 @@ struct pd_blocker {
     struct pd_sock *sock;
     struct pollfd *fds; /* PD_WAIT_POLL */
     nfds_t nfds;
-    uint64_t deadline; /* virtual time it gives up; TT_TIME_NEVER for none */
+    struct pd_epoll *ep; /* PD_WAIT_EPOLL */
+    uint64_t deadline;   /* virtual time it gives up; TT_TIME_NEVER for none */
 };
 
 /* A socket as the script sees it. */
@@ -75,6 +79,10 @@ struct pd_sock {
     struct pd_sock *next;
     int fd; /* a real descriptor (of /dev/null): packetdrill may close() it */
     bool nonblock, reuseaddr, nodelay, keepalive;
+    bool cork;                              /* TCP_CORK */
+    bool inq;                               /* TCP_INQ: recvmsg() adds TCP_CM_INQ */
+    unsigned user_timeout_ms;               /* TCP_USER_TIMEOUT */
+    unsigned ka_idle_s, ka_intvl_s, ka_cnt; /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT; 0: sysctl */
     bool linger_on;
     unsigned linger_s;
     uint32_t sndbuf; /* SO_SNDBUF as Linux reports it (twice what was set); 0: unset */
@@ -100,6 +108,7 @@ struct pd {
     uint64_t now, start;
     struct pd_pkt *out_head, *out_tail;
     struct pd_sock *socks;
+    struct pd_epoll *epolls; /* pd_epoll.c */
     struct pd_blocker blk;
     bool stamp_pending; /* a system-call thread returned; its end time not yet read */
     pthread_t stamp_thread;
@@ -127,6 +136,30 @@ bool pd_owns_fd(struct pd *pd, int fd);
 int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len);
 /* pd_preload.c: the adapter instance its getsockopt() answers for (NULL: none). */
 void pd_preload_set(struct pd *pd);
+
+/* pd_socket.c, for pd_sockopt.c: the engine's news for s (want: bytes a
+ * read wants), the pending error taken (-errno), bytes in the engine's
+ * receive buffer. */
+void pd_sock_sync(struct pd_sock *s, size_t want);
+struct pd_sock *pd_sock_find(struct pd *pd, int fd);
+short pd_sock_poll_mask(struct pd *pd, struct pd_sock *s); /* Linux tcp_poll */
+int pd_take_error(struct pd_sock *s);
+uint32_t pd_recv_q(const struct pd_sock *s);
+
+/* pd_sockopt.c: socket options (0 or -errno), and those set before the
+ * connection existed handed to it. */
+int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, socklen_t len);
+int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
+                   socklen_t *len);
+void pd_sockopt_apply(struct pd_sock *s);
+
+/* pd_epoll.c: epoll on the script's sockets (-errno on failure). */
+int pd_epoll_create(struct pd *pd, int size);
+int pd_epoll_ctl(struct pd *pd, int epfd, int op, int fd, const struct epoll_event *ev);
+int pd_epoll_wait(struct pd *pd, int epfd, struct epoll_event *evs, int max, int timeout_ms);
+int pd_epoll_close(struct pd *pd, int fd); /* -EBADF: not an epoll descriptor */
+bool pd_epoll_ready(struct pd *pd, struct pd_epoll *ep);
+void pd_epolls_free(struct pd *pd);
 
 /* pd_flags.c: --so_flags. Returns 0, or -1 after a message on err. */
 int pd_flags_parse(const char *flags, struct pd_opts *o, FILE *err);

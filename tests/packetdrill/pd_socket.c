@@ -33,7 +33,7 @@
 
 /* ---- the socket table ---- */
 
-static struct pd_sock *sock_find(struct pd *pd, int fd)
+struct pd_sock *pd_sock_find(struct pd *pd, int fd)
 {
     for (struct pd_sock *s = pd->socks; s; s = s->next)
         if (s->fd == fd)
@@ -168,7 +168,7 @@ static bool fin_received(const struct pd_sock *s)
     }
 }
 
-static uint32_t recv_q(const struct pd_sock *s)
+uint32_t pd_recv_q(const struct pd_sock *s)
 {
     if (!s->conn)
         return 0;
@@ -190,7 +190,7 @@ static void pull(struct pd_sock *s, size_t want)
  * want bytes of a live connection (only when there is something: a pull is
  * what lets the engine reopen its window), or everything of one that ended.
  */
-static void sock_sync(struct pd_sock *s, size_t want)
+void pd_sock_sync(struct pd_sock *s, size_t want)
 {
     if (!s->conn || s->connecting)
         return;
@@ -201,13 +201,13 @@ static void sock_sync(struct pd_sock *s, size_t want)
     }
     if (s->carry_len >= want)
         return;
-    if (recv_q(s) > 0 || fin_received(s))
+    if (pd_recv_q(s) > 0 || fin_received(s))
         pull(s, want);
 }
 
 static bool sock_readable(const struct pd_sock *s)
 {
-    return s->carry_len > 0 || s->so_error || s->eof || s->rd_shut || recv_q(s) > 0 ||
+    return s->carry_len > 0 || s->so_error || s->eof || s->rd_shut || pd_recv_q(s) > 0 ||
            fin_received(s) || conn_over(s);
 }
 
@@ -231,7 +231,7 @@ static bool sock_writable(struct pd *pd, const struct pd_sock *s)
 
 static short conn_poll_mask(struct pd *pd, struct pd_sock *s)
 {
-    sock_sync(s, 0); /* an ended connection: learn its error, no packet sent */
+    pd_sock_sync(s, 0); /* an ended connection: learn its error, no packet sent */
     bool over = conn_over(s) || (!s->conn && s->so_error);
     bool rcv_shut = over || s->rd_shut || fin_received(s) || s->eof;
     tt_state_t st = conn_state(s);
@@ -243,7 +243,7 @@ static short conn_poll_mask(struct pd *pd, struct pd_sock *s)
     if (rcv_shut)
         m |= POLLIN | POLLRDNORM | POLLRDHUP;
     if (!s->connecting) {
-        if (s->carry_len > 0 || recv_q(s) > 0)
+        if (s->carry_len > 0 || pd_recv_q(s) > 0)
             m |= POLLIN | POLLRDNORM;
         if (snd_shut || room_to_write(pd, s))
             m |= POLLOUT | POLLWRNORM;
@@ -253,7 +253,7 @@ static short conn_poll_mask(struct pd *pd, struct pd_sock *s)
     return m;
 }
 
-static short sock_poll_mask(struct pd *pd, struct pd_sock *s)
+short pd_sock_poll_mask(struct pd *pd, struct pd_sock *s)
 {
     if (s->listener)
         return s->ready > 0 ? POLLIN | POLLRDNORM : 0;
@@ -270,8 +270,8 @@ static int poll_scan(struct pd *pd, struct pollfd *fds, nfds_t n)
         fds[i].revents = 0;
         if (fds[i].fd < 0)
             continue;
-        struct pd_sock *s = sock_find(pd, fds[i].fd);
-        short m = s ? sock_poll_mask(pd, s) : POLLNVAL;
+        struct pd_sock *s = pd_sock_find(pd, fds[i].fd);
+        short m = s ? pd_sock_poll_mask(pd, s) : POLLNVAL;
         fds[i].revents = (short)(m & (fds[i].events | POLLERR | POLLHUP | POLLNVAL));
         if (fds[i].revents)
             count++;
@@ -295,6 +295,8 @@ bool pd_blocker_ready(struct pd *pd, const struct pd_blocker *b)
         return s->close_done;
     case PD_WAIT_POLL:
         return poll_scan(pd, b->fds, b->nfds) > 0 || pd->now >= b->deadline;
+    case PD_WAIT_EPOLL:
+        return pd_epoll_ready(pd, b->ep) || pd->now >= b->deadline;
     }
     return true;
 }
@@ -432,7 +434,13 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->linger_on = l->linger_on;
     child->linger_s = l->linger_s;
     child->nodelay = l->nodelay;
+    child->cork = l->cork;
     child->keepalive = l->keepalive;
+    child->ka_idle_s = l->ka_idle_s;
+    child->ka_intvl_s = l->ka_intvl_s;
+    child->ka_cnt = l->ka_cnt;
+    child->user_timeout_ms = l->user_timeout_ms;
+    child->inq = l->inq;
     child->reuseaddr = l->reuseaddr;
     child->sndbuf = l->sndbuf;
     child->port = 0; /* shares the listener's port without holding it */
@@ -455,8 +463,7 @@ static int accept_one(struct pd *pd, struct pd_sock *l, struct sockaddr *addr, s
     s->conn = c;
     s->connected = true;
     tt_conn_set_data(c, s);
-    tt_conn_set_linger(c, s->linger_on, s->linger_s);
-    tt_conn_set_sndbuf(c, s->sndbuf);
+    pd_sockopt_apply(s);
     tt_conn_info_t info;
     tt_conn_get_info(c, &info);
     sin_fill(addr, len, info.raddr, info.rport);
@@ -476,7 +483,7 @@ static int do_accept(struct pd *pd, struct pd_sock *l, struct sockaddr *addr, so
     }
 }
 
-static int take_error(struct pd_sock *s)
+int pd_take_error(struct pd_sock *s)
 {
     int e = s->so_error;
     s->so_error = 0;
@@ -491,7 +498,7 @@ static int connect_again(struct pd_sock *s)
     if (s->connected && !conn_over(s))
         return -EISCONN;
     if (s->so_error)
-        return take_error(s);
+        return pd_take_error(s);
     return -ECONNABORTED;
 }
 
@@ -506,8 +513,7 @@ static int connect_start(struct pd *pd, struct pd_sock *s, uint32_t ip, uint16_t
     if (err)
         return err;
     tt_conn_set_data(s->conn, s);
-    tt_conn_set_linger(s->conn, s->linger_on, s->linger_s);
-    tt_conn_set_sndbuf(s->conn, s->sndbuf);
+    pd_sockopt_apply(s);
     s->connecting = true;
     return 0;
 }
@@ -529,7 +535,7 @@ static int do_connect(struct pd *pd, struct pd_sock *s, const struct sockaddr *a
         return -EINPROGRESS;
     if ((err = block_on(pd, PD_WAIT_CONNECT, s)) != 0)
         return err;
-    return s->connected ? 0 : take_error(s);
+    return s->connected ? 0 : pd_take_error(s);
 }
 
 /* ---- receiving ---- */
@@ -549,11 +555,13 @@ static ssize_t recv_try(struct pd_sock *s, void *buf, size_t len, int flags)
 {
     if (len == 0)
         return 0;
-    sock_sync(s, len);
+    pd_sock_sync(s, len);
+    if (s->carry_len > 0 && !buf)
+        return -EFAULT; /* Linux: the copy to a bad user buffer fails */
     if (s->carry_len > 0)
         return recv_from_carry(s, buf, len, flags);
     if (s->so_error)
-        return take_error(s);
+        return pd_take_error(s);
     if (s->eof || s->rd_shut)
         return 0;
     return -EAGAIN;
@@ -583,11 +591,17 @@ static ssize_t do_recv(struct pd *pd, struct pd_sock *s, void *buf, size_t len, 
 static ssize_t send_error(struct pd_sock *s)
 {
     if (s->listener || !s->conn)
-        return s->so_error ? take_error(s) : -EPIPE;
-    sock_sync(s, 0); /* an ended connection's error comes first */
+        return s->so_error ? pd_take_error(s) : -EPIPE;
+    pd_sock_sync(s, 0); /* an ended connection's error comes first */
     if (s->so_error)
-        return take_error(s);
+        return pd_take_error(s);
     return 0;
+}
+
+/* MSG_MORE and MSG_EOR as the engine's write flags. */
+static int write_flags(int flags)
+{
+    return ((flags & MSG_MORE) ? TT_WRITE_MORE : 0) | ((flags & MSG_EOR) ? TT_WRITE_EOR : 0);
 }
 
 static ssize_t do_send(struct pd *pd, struct pd_sock *s, const void *buf, size_t len, int flags)
@@ -597,7 +611,9 @@ static ssize_t do_send(struct pd *pd, struct pd_sock *s, const void *buf, size_t
         return err;
     size_t done = 0;
     for (;;) {
-        ssize_t n = tt_conn_write(s->conn, (const uint8_t *)buf + done, len - done);
+        /* buf NULL and len > 0: -EFAULT from the engine, as Linux's copy */
+        const uint8_t *from = buf ? (const uint8_t *)buf + done : NULL;
+        ssize_t n = tt_conn_write_flags(s->conn, from, len - done, write_flags(flags));
         if (n < 0)
             return done ? (ssize_t)done : n;
         done += (size_t)n;
@@ -661,189 +677,6 @@ static int do_shutdown(struct pd_sock *s, int how)
     return 0;
 }
 
-/* ---- options ---- */
-
-#define PD_SOCK_MIN_SNDBUF 4608u /* Linux SOCK_MIN_SNDBUF on x86-64 */
-
-static int int_opt(const void *val, socklen_t len, int *out)
-{
-    if (len < (socklen_t)sizeof(int))
-        return -EINVAL;
-    memcpy(out, val, sizeof(int));
-    return 0;
-}
-
-static int set_linger(struct pd_sock *s, const void *val, socklen_t len)
-{
-    struct linger l;
-    if (len < (socklen_t)sizeof(l))
-        return -EINVAL;
-    memcpy(&l, val, sizeof(l));
-    s->linger_on = l.l_onoff != 0;
-    s->linger_s = l.l_linger < 0 ? 0 : (unsigned)l.l_linger;
-    if (s->conn)
-        tt_conn_set_linger(s->conn, s->linger_on, s->linger_s);
-    return 0;
-}
-
-static int set_sol_socket(struct pd_sock *s, int name, const void *val, socklen_t len)
-{
-    if (name == SO_LINGER)
-        return set_linger(s, val, len);
-    int v, err = int_opt(val, len, &v);
-    if (err)
-        return err;
-    switch (name) {
-    case SO_REUSEADDR:
-    case SO_REUSEPORT:
-        s->reuseaddr = v != 0;
-        return 0;
-    case SO_KEEPALIVE:
-        s->keepalive = v != 0; /* accepted; the engine has no keepalive timer */
-        return 0;
-    case SO_SNDBUF:
-        /* Linux keeps twice the value (the rest is its bookkeeping), at
-         * least SOCK_MIN_SNDBUF; the engine holds that much payload. */
-        s->sndbuf = v > 0 && v < INT32_MAX / 2 ? 2u * (uint32_t)v : 0;
-        if (s->sndbuf && s->sndbuf < PD_SOCK_MIN_SNDBUF)
-            s->sndbuf = PD_SOCK_MIN_SNDBUF;
-        if (s->conn)
-            tt_conn_set_sndbuf(s->conn, s->sndbuf);
-        return 0;
-    case SO_RCVBUF:
-        return 0; /* accepted, but the receive buffer is per engine (--rcvbuf) */
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
-static int set_ipproto_tcp(struct pd_sock *s, int name, const void *val, socklen_t len)
-{
-    int v, err = int_opt(val, len, &v);
-    if (err)
-        return err;
-    if (name != TCP_NODELAY)
-        return -ENOPROTOOPT;
-    s->nodelay = v != 0; /* the engine never delays small segments (no Nagle) */
-    return 0;
-}
-
-static int do_setsockopt(struct pd_sock *s, int level, int name, const void *val, socklen_t len)
-{
-    if (level == SOL_SOCKET)
-        return set_sol_socket(s, name, val, len);
-    if (level == IPPROTO_TCP)
-        return set_ipproto_tcp(s, name, val, len);
-    return -ENOPROTOOPT;
-}
-
-static int put_opt(void *val, socklen_t *len, const void *v, size_t size)
-{
-    if (!len || (int)*len < 0)
-        return -EINVAL;
-    size_t n = *len < size ? (size_t)*len : size;
-    memcpy(val, v, n);
-    *len = (socklen_t)n;
-    return 0;
-}
-
-static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val, socklen_t *len)
-{
-    const tt_config_t *cfg = tt_engine_config(pd->eng);
-    int v;
-    switch (name) {
-    case SO_LINGER: {
-        struct linger l = {.l_onoff = s->linger_on, .l_linger = (int)s->linger_s};
-        return put_opt(val, len, &l, sizeof(l));
-    }
-    case SO_ERROR:
-        sock_sync(s, 0);
-        v = -take_error(s);
-        break;
-    case SO_REUSEADDR:
-    case SO_REUSEPORT:
-        v = s->reuseaddr;
-        break;
-    case SO_KEEPALIVE:
-        v = s->keepalive;
-        break;
-    case SO_TYPE:
-        v = SOCK_STREAM;
-        break;
-    case SO_SNDBUF: /* what the engine really uses */
-        v = (int)(s->sndbuf ? s->sndbuf : cfg->sndbuf);
-        break;
-    case SO_RCVBUF:
-        v = (int)cfg->rcvbuf;
-        break;
-    default:
-        return -ENOPROTOOPT;
-    }
-    return put_opt(val, len, &v, sizeof(v));
-}
-
-/* TCP_INFO (pd_tcpinfo.c); a listener or a closed socket reports its state only. */
-static int get_tcp_info(struct pd *pd, struct pd_sock *s, void *val, socklen_t *len)
-{
-    struct pd_tcpinfo_src src = {.now_us = pd->now};
-    const tt_config_t *cfg = tt_engine_config(pd->eng);
-    src.ato_us = cfg->delack_us;
-    src.mtu = cfg->mtu;
-    if (s->conn)
-        tt_conn_get_info(s->conn, &src.info);
-    else
-        src.info.state = s->listener ? TT_STATE_LISTEN : TT_STATE_CLOSED;
-    return pd_tcpinfo_get(&src, val, len);
-}
-
-/* SO_MEMINFO: Linux's sk_meminfo array (SK_MEMINFO_RMEM_ALLOC, RCVBUF,
- * WMEM_ALLOC, SNDBUF, FWD_ALLOC, WMEM_QUEUED, OPTMEM, BACKLOG, DROPS), with
- * the bytes the engine holds for what Linux counts in truesize. */
-static int get_meminfo(struct pd *pd, struct pd_sock *s, void *val, socklen_t *len)
-{
-    const tt_config_t *cfg = tt_engine_config(pd->eng);
-    uint32_t m[9] = {0};
-    tt_conn_info_t info = {.send_q = 0};
-    if (s->conn)
-        tt_conn_get_info(s->conn, &info);
-    m[0] = info.recv_q;
-    m[1] = cfg->rcvbuf;
-    m[2] = info.unacked < info.send_q ? info.unacked : info.send_q;
-    m[3] = s->sndbuf ? s->sndbuf : cfg->sndbuf;
-    m[5] = info.send_q;
-    return put_opt(val, len, m, sizeof(m));
-}
-
-static int do_getsockopt(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
-                         socklen_t *len)
-{
-    if (level == SOL_SOCKET && name == SO_MEMINFO)
-        return get_meminfo(pd, s, val, len);
-    if (level == SOL_SOCKET)
-        return get_sol_socket(pd, s, name, val, len);
-    if (level == IPPROTO_TCP && name == TCP_INFO)
-        return get_tcp_info(pd, s, val, len);
-    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
-        /* Linux: reno and cubic have no get_info; the answer is 0 bytes */
-        if (!len || (int)*len < 0)
-            return -EINVAL;
-        *len = 0;
-        return 0;
-    }
-    if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
-        tt_conn_info_t info = {.mss = 536}; /* Linux: TCP_MSS_DEFAULT before a connection */
-        if (s->conn)
-            tt_conn_get_info(s->conn, &info);
-        int v = (int)info.mss;
-        return put_opt(val, len, &v, sizeof(v));
-    }
-    if (level == IPPROTO_TCP && name == TCP_NODELAY) {
-        int v = s->nodelay;
-        return put_opt(val, len, &v, sizeof(v));
-    }
-    return -ENOPROTOOPT;
-}
-
 /* ---- poll, fcntl, ioctl ---- */
 
 static int do_poll(struct pd *pd, struct pollfd *fds, nfds_t n, int timeout_ms)
@@ -887,7 +720,7 @@ static int do_ioctl(struct pd_sock *s, unsigned long req, int *arg)
     case SIOCINQ:
         if (s->listener)
             return -EINVAL;
-        *arg = (int)(s->carry_len + recv_q(s));
+        *arg = (int)(s->carry_len + pd_recv_q(s));
         return 0;
     case SIOCOUTQ: {
         if (s->listener)
@@ -916,7 +749,7 @@ static int ifc_bind(void *ud, int fd, const struct sockaddr *addr, socklen_t len
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_bind(pd, s, addr, len) : -EBADF);
 }
 
@@ -924,7 +757,7 @@ static int ifc_listen(void *ud, int fd, int backlog)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_listen(pd, s, backlog) : -EBADF);
 }
 
@@ -932,7 +765,7 @@ static int ifc_accept(void *ud, int fd, struct sockaddr *addr, socklen_t *len)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_accept(pd, s, addr, len) : -EBADF);
 }
 
@@ -940,7 +773,7 @@ static int ifc_connect(void *ud, int fd, const struct sockaddr *addr, socklen_t 
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_connect(pd, s, addr, len) : -EBADF);
 }
 
@@ -949,7 +782,7 @@ static ssize_t ifc_recvfrom(void *ud, int fd, void *buf, size_t len, int flags,
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     ssize_t r = s ? do_recv(pd, s, buf, len, flags) : -EBADF;
     if (r >= 0 && src && s && s->conn) {
         tt_conn_info_t info;
@@ -977,11 +810,25 @@ static size_t iov_total(const struct iovec *iov, int n)
     return total;
 }
 
+/* A buffer of the vector that is NULL with a length: Linux's EFAULT. */
+static bool iov_bad(const struct iovec *iov, int n)
+{
+    if (!iov && n > 0)
+        return true;
+    for (int i = 0; i < n; i++) {
+        if (!iov[i].iov_base && iov[i].iov_len > 0)
+            return true;
+    }
+    return false;
+}
+
 /* Scatter reads go through one flat buffer: a socket call is one operation. */
 static ssize_t recv_iov(void *ud, int fd, const struct iovec *iov, int n, int flags)
 {
     if (n < 0)
         return errno = EINVAL, -1;
+    if (iov_bad(iov, n))
+        return errno = EFAULT, -1;
     size_t total = iov_total(iov, n);
     uint8_t *flat = malloc(total ? total : 1);
     if (!flat)
@@ -1003,18 +850,54 @@ static ssize_t ifc_readv(void *ud, int fd, const struct iovec *iov, int n)
     return recv_iov(ud, fd, iov, n, 0);
 }
 
+/*
+ * TCP_INQ's control message (Linux tcp_inq_hint()): the bytes left to read
+ * after this call, or 1 when none are left but the peer's FIN has come.
+ */
+static void put_inq(struct pd *pd, int fd, struct msghdr *msg, size_t room)
+{
+    pd_begin(pd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    int inq = -1;
+    if (s && s->inq) {
+        inq = (int)(s->carry_len + pd_recv_q(s));
+        if (inq == 0 && (s->eof || fin_received(s)))
+            inq = 1;
+    }
+    pd_end(pd, 0);
+    if (inq < 0)
+        return;
+    if (!msg->msg_control || room < CMSG_SPACE(sizeof(int))) {
+        msg->msg_flags |= MSG_CTRUNC;
+        return;
+    }
+    struct cmsghdr *cm = (struct cmsghdr *)msg->msg_control;
+    cm->cmsg_level = SOL_TCP;
+    cm->cmsg_type = TCP_CM_INQ;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &inq, sizeof(int));
+    msg->msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 static ssize_t ifc_recvmsg(void *ud, int fd, struct msghdr *msg, int flags)
 {
+    size_t room = msg->msg_controllen;
     msg->msg_controllen = 0;
     msg->msg_flags = 0;
-    return recv_iov(ud, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    ssize_t r = recv_iov(ud, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    if (r >= 0) {
+        int saved = errno;
+        put_inq(ud, fd, msg, room);
+        errno = saved;
+    }
+    return r;
 }
 
 static ssize_t ifc_send(void *ud, int fd, const void *buf, size_t len, int flags)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return pd_end(pd, s ? do_send(pd, s, buf, len, flags) : -EBADF);
 }
 
@@ -1036,6 +919,8 @@ static ssize_t send_iov(void *ud, int fd, const struct iovec *iov, int n, int fl
 {
     if (n < 0)
         return errno = EINVAL, -1;
+    if (iov_bad(iov, n))
+        return errno = EFAULT, -1;
     size_t total = iov_total(iov, n), off = 0;
     uint8_t *flat = malloc(total ? total : 1);
     if (!flat)
@@ -1072,7 +957,7 @@ static int ifc_fcntl(void *ud, int fd, int cmd, ...)
         va_end(ap);
     }
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_fcntl(s, cmd, arg) : -EBADF);
 }
 
@@ -1084,7 +969,7 @@ static int ifc_ioctl(void *ud, int fd, unsigned long req, ...)
     int *arg = va_arg(ap, int *);
     va_end(ap);
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_ioctl(s, req, arg) : -EBADF);
 }
 
@@ -1092,23 +977,23 @@ static int ifc_close(void *ud, int fd)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
-    return (int)pd_end(pd, s ? do_close(pd, s) : -EBADF);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    return (int)pd_end(pd, s ? do_close(pd, s) : pd_epoll_close(pd, fd));
 }
 
 static int ifc_shutdown(void *ud, int fd, int how)
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
     return (int)pd_end(pd, s ? do_shutdown(s, how) : -EBADF);
 }
 
 int pd_getsockopt(struct pd *pd, int fd, int level, int name, void *val, socklen_t *len)
 {
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
-    return (int)pd_end(pd, s ? do_getsockopt(pd, s, level, name, val, len) : -EBADF);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    return (int)pd_end(pd, s ? pd_sockopt_get(pd, s, level, name, val, len) : -EBADF);
 }
 
 static int ifc_getsockopt(void *ud, int fd, int level, int name, void *val, socklen_t *len)
@@ -1119,7 +1004,7 @@ static int ifc_getsockopt(void *ud, int fd, int level, int name, void *val, sock
 bool pd_owns_fd(struct pd *pd, int fd)
 {
     pthread_mutex_lock(&pd->mu); /* no hand-off: this is not a call of the script's */
-    bool owns = sock_find(pd, fd) != NULL;
+    bool owns = pd_sock_find(pd, fd) != NULL;
     pthread_mutex_unlock(&pd->mu);
     return owns;
 }
@@ -1128,8 +1013,8 @@ static int ifc_setsockopt(void *ud, int fd, int level, int name, const void *val
 {
     struct pd *pd = ud;
     pd_begin(pd);
-    struct pd_sock *s = sock_find(pd, fd);
-    return (int)pd_end(pd, s ? do_setsockopt(s, level, name, val, len) : -EBADF);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    return (int)pd_end(pd, s ? pd_sockopt_set(s, level, name, val, len) : -EBADF);
 }
 
 static int ifc_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout)
@@ -1139,6 +1024,27 @@ static int ifc_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout)
     return (int)pd_end(pd, do_poll(pd, fds, n, timeout));
 }
 
+static int ifc_epoll_create(void *ud, int size)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_create(pd, size));
+}
+
+static int ifc_epoll_ctl(void *ud, int epfd, int op, int fd, struct epoll_event *ev)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_ctl(pd, epfd, op, fd, ev));
+}
+
+static int ifc_epoll_wait(void *ud, int epfd, struct epoll_event *evs, int max, int timeout)
+{
+    struct pd *pd = ud;
+    pd_begin(pd);
+    return (int)pd_end(pd, pd_epoll_wait(pd, epfd, evs, max, timeout));
+}
+
 /* ---- calls this adapter does not offer ---- */
 
 static int unsupported(const char *name)
@@ -1146,25 +1052,6 @@ static int unsupported(const char *name)
     fprintf(stderr, "tt_packetdrill: %s() is not supported\n", name);
     errno = ENOSYS;
     return -1;
-}
-
-static int ifc_epoll_create(void *ud, int size)
-{
-    (void)ud;
-    (void)size;
-    return unsupported("epoll_create");
-}
-
-static int ifc_epoll_ctl(void *ud, int epfd, int op, int fd, struct epoll_event *ev)
-{
-    (void)ud, (void)epfd, (void)op, (void)fd, (void)ev;
-    return unsupported("epoll_ctl");
-}
-
-static int ifc_epoll_wait(void *ud, int epfd, struct epoll_event *evs, int max, int timeout)
-{
-    (void)ud, (void)epfd, (void)evs, (void)max, (void)timeout;
-    return unsupported("epoll_wait");
 }
 
 static int ifc_pipe(void *ud, int fds[2])

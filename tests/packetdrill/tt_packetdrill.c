@@ -324,6 +324,7 @@ static void pd_free(void *ud)
     pd_preload_set(NULL);
     tt_engine_free(pd->eng);
     pd_sockets_free(pd);
+    pd_epolls_free(pd);
     while (pd->out_head)
         free(queue_pop(pd));
     pthread_cond_destroy(&pd->cv);

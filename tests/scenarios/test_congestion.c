@@ -157,9 +157,12 @@ static void cwnd_limited_flow_doubles_per_rtt_in_slow_start(void **state)
     assert_int_equal(sent, 40);
 }
 
-/* Five SMALL-byte segments of the pattern from stream offset off, at seq. */
+/* Five SMALL-byte segments of the pattern from stream offset off, at seq,
+ * each at once: TCP_NODELAY, since Nagle (RFC 1122 4.2.3.4) would hold all
+ * but the first while it is unacknowledged. */
 static void send_five_small(struct harness *h, uint32_t seq, size_t off)
 {
+    assert_int_equal(tt_conn_set_nodelay(h->conn, 1), 0);
     for (uint32_t k = 0; k < 5; k++) {
         assert_int_equal(h_write_pattern(h, off + k * SMALL, SMALL), SMALL);
         h_expect_pattern(h, TCP_ACK, seq + k * SMALL, IRS + 1, off + k * SMALL, SMALL);

@@ -462,6 +462,7 @@ static void keepalive_flags(void **state)
     assert_int_equal(e->keepalive_probes, 9);
     assert_int_equal(e->retries2, 15);
     assert_false(R.o.keepalive);
+    assert_false(R.o.nodelay); /* Nagle on, as Linux */
     assert_int_equal(R.o.user_timeout_us, 0);
     assert_int_equal(parse(CLI_ECHO_CLIENT, "--keepalive --tcp-keepalive-time 2s "
                                             "--tcp-keepalive-intvl 1500ms --tcp-keepalive-probes 4 "
@@ -480,6 +481,11 @@ static void keepalive_flags(void **state)
     expect_usage(CLI_ECHO_SERVER, "--tcp-retries2 0", "--tcp-retries2");
     expect_usage(CLI_ECHO_SERVER, "--user-timeout 0", "--user-timeout");
     expect_usage(CLI_ECHO_SERVER, "--keepalive=1", "--keepalive");
+    assert_int_equal(parse(CLI_ECHO_SERVER, "--nodelay"), CLI_RUN);
+    assert_true(R.o.nodelay);
+    assert_int_equal(parse(CLI_ECHO_CLIENT, "--nodelay"), CLI_RUN);
+    assert_true(R.o.nodelay);
+    expect_usage(CLI_ECHO_CLIENT, "--nodelay=1", "--nodelay");
 }
 
 /* The load generator's flags: stored, and refused out of range. */
