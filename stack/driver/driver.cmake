@@ -21,6 +21,7 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/fault.c
   ${TT_DRV_DIR}/inject.c
   ${TT_DRV_DIR}/pktq.c
+  ${TT_DRV_DIR}/pump.c
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
   ${TT_DRV_DIR}/boot_key.c
