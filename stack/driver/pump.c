@@ -90,11 +90,13 @@ bool tt_pump_pushv(struct pump *p, const struct iovec *iov, int n, bool super)
     }
     p->arena_tail = (size_t)off;
     p->count++;
+    p->bytes += len;
     return true;
 }
 
 static void pump_pop(struct pump *p)
 {
+    p->bytes -= p->ent[p->head].len;
     p->head = (p->head + 1) % p->slots;
     p->count--;
 }
@@ -107,6 +109,7 @@ static int pump_lose(struct pump *p, const char *op, int err)
     p->error = err;
     p->err_op = op;
     p->count = 0;
+    p->bytes = 0;
     return err;
 }
 
@@ -209,7 +212,8 @@ int tt_pump_readable(struct pump *p)
                 return p->error;
             continue;
         }
-        if (p->count >= PUMP_CHUNK && pump_write(p, PUMP_CHUNK, &done) < 0)
+        if ((p->count >= PUMP_CHUNK || p->bytes >= PUMP_CHUNK_BYTES) &&
+            pump_write(p, PUMP_CHUNK, &done) < 0)
             return p->error;
     }
     return tt_pump_flush(p);

@@ -7,7 +7,8 @@
  * PUMP_READ_BUDGET datagrams, so timers and the control socket still get
  * their turn), handing each datagram to the engine at once. What the engine
  * sends is not written at once but held in a ring, and written
- * PUMP_CHUNK at a time between reads: the transmit side progresses while
+ * PUMP_CHUNK at a time between reads (sooner once they hold
+ * PUMP_CHUNK_BYTES: with offloads one datagram may be 64 KB): the transmit side progresses while
  * the receive queue is still being drained. Once the device is empty the
  * rest is written; since a write to the device runs the kernel's receive
  * path, which may answer at once, the device is read again after writes,
@@ -31,8 +32,9 @@
 
 #include "report.h"
 
-#define PUMP_READ_BUDGET 256 /* datagrams read per wake-up */
-#define PUMP_CHUNK 32        /* held datagrams written between two reads */
+#define PUMP_READ_BUDGET 256   /* datagrams read per wake-up */
+#define PUMP_CHUNK 32          /* held datagrams written between two reads */
+#define PUMP_CHUNK_BYTES 65536 /* or fewer, once they hold this much (super-segments) */
 
 struct pump_ops {
     /* One datagram into buf (cap bytes): its length, or a negative errno (-EAGAIN: empty). */
@@ -67,6 +69,7 @@ struct pump {
     uint8_t *arena;
     size_t arena_cap;
     size_t arena_tail;  /* where the next entry's bytes go */
+    size_t bytes;       /* held in all entries */
     bool blocked;       /* a write met EAGAIN: waiting for UV_WRITABLE */
     int error;          /* 0, or the negative errno that lost the device */
     const char *err_op; /* "read" or "write": the call that failed */

@@ -29,12 +29,13 @@ struct fake {
     size_t nout;
     char log[4 * FAKE_MAX];
     size_t nlog;
-    int read_err;   /* when set, the next read fails with it (then it clears) */
-    int write_err;  /* every write fails with it while set */
-    bool echo;      /* input sends each datagram below 1000 back */
-    bool reply;     /* each write puts datagram 1000 + n in the receive queue */
-    int settle_pkt; /* >= 0: settle pushes this datagram once */
-    int want;       /* last want_writable: -1 never asked */
+    int read_err;    /* when set, the next read fails with it (then it clears) */
+    int write_err;   /* every write fails with it while set */
+    bool echo;       /* input sends each datagram below 1000 back */
+    size_t echo_len; /* that many bytes (0: 2), its number first */
+    bool reply;      /* each write puts datagram 1000 + n in the receive queue */
+    int settle_pkt;  /* >= 0: settle pushes this datagram once */
+    int want;        /* last want_writable: -1 never asked */
     struct drv_counters ctr;
 };
 
@@ -89,7 +90,7 @@ static ssize_t fake_write(void *ctx, const uint8_t *pkt, size_t len)
             fake_log(f, 'a');
         return f->write_err;
     }
-    assert_int_equal(len, 2);
+    assert_true(len >= 2);
     memcpy(&n, pkt, 2);
     f->out[f->nout++] = n;
     fake_log(f, 'w');
@@ -105,8 +106,14 @@ static void fake_input(void *ctx, uint8_t *pkt, size_t len)
 
     assert_int_equal(len, 2);
     memcpy(&n, pkt, 2);
-    if (f->echo && n < 1000)
+    if (f->echo && n < 1000 && f->echo_len > 2) {
+        static uint8_t big[PUMP_CHUNK_BYTES];
+        struct iovec iov = {big, f->echo_len};
+        memcpy(big, &n, 2);
+        tt_pump_pushv(&f->p, &iov, 1, true);
+    } else if (f->echo && n < 1000) {
         push_num(&f->p, n);
+    }
 }
 
 static void fake_settle(void *ctx)
@@ -205,6 +212,19 @@ static void output_is_written_in_chunks_between_reads(void **state)
     for (uint16_t i = 0; i < 100; i++)
         assert_int_equal(f->out[i], i);
     assert_int_equal(f->ctr.tun_out, 100);
+    tt_pump_free(&f->p);
+}
+
+/* With offloads a datagram may be 64 KB: a chunk is also PUMP_CHUNK_BYTES. */
+static void large_datagrams_make_smaller_chunks(void **state)
+{
+    struct fake *f = fake_new(16, 1 << 20, 4);
+
+    f->echo = true;
+    f->echo_len = PUMP_CHUNK_BYTES / 2 + 1;
+    assert_int_equal(tt_pump_readable(&f->p), 0);
+    assert_string_equal(rw_log(f), "rrwwrrwwe");
+    assert_int_equal(f->ctr.tun_out_super, 4);
     tt_pump_free(&f->p);
 }
 
@@ -379,6 +399,7 @@ int main(void)
         cmocka_unit_test(reads_until_the_device_is_empty_and_once_empty_stops),
         cmocka_unit_test(a_wake_up_reads_at_most_the_budget),
         cmocka_unit_test(output_is_written_in_chunks_between_reads),
+        cmocka_unit_test(large_datagrams_make_smaller_chunks),
         cmocka_unit_test(what_a_write_causes_is_read_in_the_same_wake_up),
         cmocka_unit_test(settle_comes_before_the_last_writes),
         cmocka_unit_test(eagain_on_write_keeps_the_datagrams_in_order),
