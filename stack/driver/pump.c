@@ -169,8 +169,7 @@ int tt_pump_writable(struct pump *p)
 {
     int rc;
 
-    if (p->blocked)
-        p->blocked = false;
+    p->blocked = false;
     rc = tt_pump_flush(p);
     if (rc == 0 && p->count == 0)
         p->ops->want_writable(p->ctx, false);
