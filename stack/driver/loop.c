@@ -1,9 +1,10 @@
 /*
  * The driver: one tt_engine on one TUN device, run by a private libuv loop.
  *
- *   TUN readable -> read up to RX_BATCH datagrams -> pcap(in) -> fault(in)
+ *   TUN readable -> the pump reads until EAGAIN -> pcap(in) -> fault(in)
  *                -> tt_engine_input(now)
- *   engine output -> fault(out) -> pcap(out) -> write(TUN), or the tx ring on EAGAIN
+ *   engine output -> fault(out) -> pcap(out) -> the pump's ring -> write(TUN),
+ *                    in chunks between reads and at the end of each iteration
  *
  * Each packet meets the fault rules when the engine emits it. The engine
  * changes a connection's state before it sends what the change calls for
@@ -28,8 +29,8 @@
  * (drv_cap_end), so that each comment lands on the packet that caused it
  * (docs/contract.md §5.1).
  *
- * Packets are never allocated: one receive buffer, and preallocated rings
- * for the rare EAGAIN on write and for delayed faults.
+ * Packets are never allocated: the pump's receive buffer and ring
+ * (pump.h), and the pool for delayed faults, are preallocated.
  *
  * Losing the device (deleted under us: POLLERR, then EBADFD on read and
  * write, see tt_tun_err_kind()) ends the run: the loop stops at once and
@@ -53,15 +54,15 @@
 #include "offload.h"
 #include "pcap.h"
 #include "pktq.h"
+#include "pump.h"
 #include "report.h"
 #include "trace.h"
 #include "tun.h"
 #include "tuntcp/driver.h"
 
-#define RX_BATCH 64       /* datagrams read per wakeup, so timers and writes are not starved */
 #define RX_BUF_SIZE 65536 /* any IPv4 datagram, whatever the interface's MTU */
 #define TX_BATCH_SIZE (OFL_MAX_DGRAM + OFL_MAX_SEGS * 120) /* a super-segment's wire segments */
-#define TXQ_SLOTS 256      /* datagrams held while the TUN refuses writes */
+#define PUMP_SLOTS 1024    /* datagrams held for the device (pump.h) */
 #define DELAY_SLOTS 256    /* datagrams held by delay= and dup= faults (docs/contract.md §3.5) */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
 #define HANDLES_MAX 12
@@ -84,11 +85,10 @@ struct tt_driver {
     tt_engine_t *eng;
     int fd;
     char ifname[TUN_NAME_MAX];
-    uint8_t *rxbuf;         /* a virtio_net_hdr (with offloads), then the datagram */
-    uint8_t *segbuf;        /* one wire segment cut from a super-segment read */
-    struct tun_offload ofl; /* ofl.on: offloads granted (offload.h) */
-    struct ofl_batch batch; /* with offloads: what waits to be joined and written */
-    struct pktq txq;
+    uint8_t *segbuf;          /* one wire segment cut from a super-segment read */
+    struct tun_offload ofl;   /* ofl.on: offloads granted (offload.h) */
+    struct ofl_batch batch;   /* with offloads: what waits to be joined and written */
+    struct pump pump;         /* the device's reads and writes, and the held output */
     struct fault_set *faults; /* NULL: no rule, no cost */
     struct delayq delays;
     struct pcap_writer *pcap; /* NULL: no classic capture */
@@ -235,13 +235,9 @@ static void drv_fail(struct tt_driver *d, const char *op, int err)
     uv_stop(&d->loop);
 }
 
-/* ---- TUN output ---- */
+/* ---- TUN output: into the pump's ring (pump.h), written by the pump ---- */
 
-static void drv_set_writable(struct tt_driver *d, bool on);
-
-/* true when done with pkt (written, dropped, or the device is gone); false
- * when the write is to be tried again once the device is writable. */
-/* The capture's outbound tap: each wire segment, once. */
+/* The capture's outbound tap: each wire segment, once, when the engine sends it. */
 static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     if (d->pcap != NULL)
@@ -250,72 +246,27 @@ static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
         tt_capture_out(d->cap, drv_clock(d), pkt, len);
 }
 
-/* What a failed write means; true when done with the datagram (see drv_write()). */
-static bool drv_write_failed(struct tt_driver *d, int err);
-
 /*
- * One datagram to the device: with offloads after a virtio header saying
- * "nothing to do" (the engine's checksums are complete). The tap sees it
- * here without offloads; with them it saw it when it was batched.
+ * One datagram for the device: with offloads after a virtio header saying
+ * "nothing to do" (the engine's checksums are complete).
  */
-static bool drv_write(struct tt_driver *d, const uint8_t *pkt, size_t len)
+static void drv_push(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2] = {{&vh, OFL_VNET_LEN}, {(void *)pkt, len}};
-    ssize_t n;
 
-    if (d->error != 0)
-        return true; /* nowhere to write: the run is ending */
-    n = d->ofl.on ? writev(d->fd, iov, 2) : write(d->fd, pkt, len);
-    if (n >= 0) {
-        d->ctr.tun_out++;
-        if (!d->ofl.on)
-            drv_tap_out(d, pkt, len);
-        return true;
-    }
-    return drv_write_failed(d, -errno);
-}
-
-static bool drv_write_failed(struct tt_driver *d, int err)
-{
-    switch (tt_tun_err_kind(err)) {
-    case TUN_ERR_RETRY:
-        return false;
-    case TUN_ERR_DROP:
-        d->ctr.tun_write_errors++;
-        return true;
-    case TUN_ERR_FATAL:
-        d->ctr.tun_write_errors++;
-        drv_fail(d, "write", err);
-        return true;
-    }
-    return true;
-}
-
-static void drv_queue(struct tt_driver *d, const uint8_t *pkt, size_t len)
-{
-    if (!tt_pktq_push(&d->txq, pkt, len)) {
-        d->ctr.txq_drops++;
-        return;
-    }
-    d->ctr.txq_queued++;
-    drv_set_writable(d, true);
-}
-
-static void drv_send_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
-{
-    /* Once something waits in the ring, later packets queue behind it: order is kept. */
-    if (d->txq.count == 0 && drv_write(d, pkt, len))
-        return;
-    drv_queue(d, pkt, len);
+    if (d->ofl.on)
+        tt_pump_pushv(&d->pump, iov, 2, false);
+    else
+        tt_pump_pushv(&d->pump, iov + 1, 1, false);
 }
 
 /*
  * Two or more wire segments of one run as one super-segment (offload.h):
- * one writev of the virtio header, the joined header and the payloads, so
- * nothing is copied again. The kernel cuts it back into these segments.
+ * the virtio header, the joined header and the payloads, gathered into one
+ * datagram of the ring. The kernel cuts it back into these segments.
  */
-static void drv_write_super(struct tt_driver *d)
+static void drv_push_super(struct tt_driver *d)
 {
     struct ofl_batch *b = &d->batch;
     struct virtio_net_hdr vh;
@@ -325,73 +276,61 @@ static void drv_write_super(struct tt_driver *d)
     tt_ofl_batch_header(b, hdr, &vh);
     for (size_t i = 0; i < b->n; i++)
         iov[i + 2] = (struct iovec){b->buf + b->off[i] + b->hlen, b->len[i] - b->hlen};
-    if (writev(d->fd, iov, (int)b->n + 2) >= 0) {
-        d->ctr.tun_out++;
-        d->ctr.tun_out_super++;
-        return;
-    }
-    if (!drv_write_failed(d, -errno))
-        for (size_t i = 0; i < b->n; i++) /* EAGAIN: the ring takes them one by one */
-            drv_queue(d, b->buf + b->off[i], b->len[i]);
+    tt_pump_pushv(&d->pump, iov, (int)b->n + 2, true);
 }
 
-/* Writes what the batch holds: one datagram alone, or a super-segment. */
-static void drv_flush(struct tt_driver *d)
+/* The pump's settle: what the offload batch holds joins the ring, one datagram alone or a
+ * super-segment. */
+static void drv_settle(void *ctx)
 {
+    struct tt_driver *d = ctx;
     struct ofl_batch *b = &d->batch;
 
-    if (b->n == 0)
-        return;
-    if (d->error != 0) {
-        /* nowhere to write: the run is ending */
-    } else if (d->txq.count > 0) {
-        for (size_t i = 0; i < b->n; i++)
-            drv_queue(d, b->buf + b->off[i], b->len[i]);
-    } else if (b->n == 1) {
-        drv_send_one(d, b->buf, b->len[0]);
-    } else {
-        drv_write_super(d);
-    }
+    if (b->n == 1)
+        drv_push(d, b->buf, b->len[0]);
+    else if (b->n > 1)
+        drv_push_super(d);
     tt_ofl_batch_reset(b);
 }
 
-/* With offloads, a segment waits in the batch for the next of its run (flushed by drv_flush()). */
+/* With offloads, a segment waits in the batch for the next of its run (settled by drv_settle()). */
 static void drv_batch(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
-    drv_tap_out(d, pkt, len);
     if (!tt_ofl_batch_add(&d->batch, pkt, len)) {
-        drv_flush(d);
+        drv_settle(d);
         if (!tt_ofl_batch_add(&d->batch, pkt, len))
             d->ctr.txq_drops++; /* larger than any datagram: cannot happen below the MTU */
     }
-    /* A run that cannot grow (a FIN, an ACK, a short or PSH segment) leaves at
-     * once, as without offloads: only a run of full segments waits for more. */
+    /* A run that cannot grow (a FIN, an ACK, a short or PSH segment) goes to
+     * the ring at once, as without offloads: only a run of full segments
+     * waits for more. */
     if (d->batch.closed)
-        drv_flush(d);
+        drv_settle(d);
 }
 
 /* A fault note is for the record of this very packet: written now, or never. */
 static void drv_send(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    drv_tap_out(d, pkt, len);
     if (d->ofl.on)
         drv_batch(d, pkt, len);
     else
-        drv_send_one(d, pkt, len);
+        drv_push(d, pkt, len);
     if (d->cap != NULL)
         tt_capture_forget_out_note(d->cap);
 }
 
-static void drv_drain(struct tt_driver *d)
+/* What the pump says after a read or write: a negative errno lost the device. */
+static void drv_pumped(struct tt_driver *d, int rc)
 {
-    const uint8_t *pkt;
-    size_t len;
+    if (rc < 0)
+        drv_fail(d, d->pump.err_op, rc);
+}
 
-    while ((pkt = tt_pktq_peek(&d->txq, &len)) != NULL) {
-        if (!drv_write(d, pkt, len))
-            return;
-        tt_pktq_pop(&d->txq);
-    }
-    drv_set_writable(d, false);
+/* Writes what the iteration sent (the pump settles the offload batch first). */
+static void drv_flush(struct tt_driver *d)
+{
+    drv_pumped(d, tt_pump_flush(&d->pump));
 }
 
 /* ---- faults ---- */
@@ -615,19 +554,19 @@ static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint6
 }
 
 /*
- * What one read gave with offloads: a wire datagram (its checksum completed
- * if the kernel left it partial), or a super-segment cut into the wire
- * segments it stands for, each handed on as if read alone.
+ * What one read gave with offloads (buf, n bytes): a wire datagram (its
+ * checksum completed if the kernel left it partial), or a super-segment
+ * cut into the wire segments it stands for, each handed on as if read alone.
  */
-static void drv_input_vnet(struct tt_driver *d, size_t n, uint64_t now)
+static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t now)
 {
     struct virtio_net_hdr vh;
     struct ofl_split sp;
-    uint8_t *pkt = d->rxbuf + OFL_VNET_LEN;
+    uint8_t *pkt = buf + OFL_VNET_LEN;
     size_t len = n - OFL_VNET_LEN, seg;
     int rc;
 
-    memcpy(&vh, d->rxbuf, OFL_VNET_LEN);
+    memcpy(&vh, buf, n < OFL_VNET_LEN ? 0 : OFL_VNET_LEN);
     rc = n < OFL_VNET_LEN ? -EINVAL : tt_ofl_split_start(&sp, &vh, pkt, len);
     if (rc < 0) {
         d->ctr.tun_read_errors++;
@@ -645,29 +584,50 @@ static void drv_input_vnet(struct tt_driver *d, size_t n, uint64_t now)
     }
 }
 
-static void drv_read_batch(struct tt_driver *d)
-{
-    size_t cap = RX_BUF_SIZE + (d->ofl.on ? OFL_VNET_LEN : 0);
+/* ---- the pump's device (pump_ops) ---- */
 
-    for (int i = 0; i < RX_BATCH && d->error == 0; i++) {
-        ssize_t n = read(d->fd, d->rxbuf, cap);
-        if (n <= 0) {
-            int err = n < 0 ? -errno : 0;
-            if (err == 0 || tt_tun_err_kind(err) == TUN_ERR_RETRY)
-                return;
-            d->ctr.tun_read_errors++;
-            if (tt_tun_err_kind(err) == TUN_ERR_FATAL)
-                drv_fail(d, "read", err);
-            return;
-        }
-        uint64_t now = drv_clock(d);
-        d->ctr.tun_in++; /* datagrams, as the device counts them: a super-segment is one */
-        if (d->ofl.on)
-            drv_input_vnet(d, (size_t)n, now);
-        else
-            drv_input(d, d->rxbuf, (size_t)n, now);
-    }
+static ssize_t drv_dev_read(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct tt_driver *d = ctx;
+    ssize_t n = read(d->fd, buf, cap);
+
+    return n < 0 ? -errno : n;
 }
+
+static ssize_t drv_dev_write(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct tt_driver *d = ctx;
+    ssize_t n = write(d->fd, pkt, len);
+
+    return n < 0 ? -errno : n;
+}
+
+/* A datagram the pump read: to the engine, through the taps and the fault rules. */
+static void drv_dev_input(void *ctx, uint8_t *buf, size_t n)
+{
+    struct tt_driver *d = ctx;
+    uint64_t now = drv_clock(d);
+
+    if (d->ofl.on)
+        drv_input_vnet(d, buf, n, now);
+    else
+        drv_input(d, buf, n, now);
+}
+
+static void drv_set_writable(struct tt_driver *d, bool on);
+
+static void drv_dev_want_writable(void *ctx, bool on)
+{
+    drv_set_writable(ctx, on);
+}
+
+static const struct pump_ops drv_pump_ops = {
+    .read = drv_dev_read,
+    .write = drv_dev_write,
+    .input = drv_dev_input,
+    .settle = drv_settle,
+    .want_writable = drv_dev_want_writable,
+};
 
 static void drv_on_poll(uv_poll_t *h, int status, int events)
 {
@@ -676,14 +636,14 @@ static void drv_on_poll(uv_poll_t *h, int status, int events)
     if (status < 0) {
         /* libuv stopped the handle on POLLERR and says only UV_EBADF; a
          * read tells the device's own error (EBADFD once it is deleted). */
-        drv_read_batch(d);
+        drv_pumped(d, tt_pump_readable(&d->pump));
         drv_fail(d, "poll", status);
         return;
     }
     if (events & UV_WRITABLE)
-        drv_drain(d);
-    if (events & UV_READABLE)
-        drv_read_batch(d);
+        drv_pumped(d, tt_pump_writable(&d->pump));
+    if ((events & UV_READABLE) && d->error == 0)
+        drv_pumped(d, tt_pump_readable(&d->pump));
 }
 
 static void drv_set_writable(struct tt_driver *d, bool on)
@@ -1169,6 +1129,17 @@ static int drv_open_ctl(struct tt_driver *d, const tt_driver_config_t *cfg, char
     return 0;
 }
 
+/* The ring holds PUMP_SLOTS datagrams of the MTU, and at least a few super-segments. */
+static int drv_open_pump(struct tt_driver *d, uint32_t mtu)
+{
+    size_t arena = PUMP_SLOTS * (mtu + OFL_VNET_LEN);
+
+    if (arena < 4 * (OFL_VNET_LEN + OFL_MAX_DGRAM))
+        arena = 4 * (OFL_VNET_LEN + OFL_MAX_DGRAM);
+    return tt_pump_init(&d->pump, &drv_pump_ops, d, &d->ctr, PUMP_SLOTS, arena,
+                        RX_BUF_SIZE + OFL_VNET_LEN);
+}
+
 static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
     int rc;
@@ -1177,10 +1148,9 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
         return rc;
-    d->rxbuf = malloc(RX_BUF_SIZE + OFL_VNET_LEN);
     d->segbuf = malloc(RX_BUF_SIZE);
-    if (d->rxbuf == NULL || d->segbuf == NULL || tt_ofl_batch_init(&d->batch, TX_BATCH_SIZE) < 0 ||
-        tt_pktq_init(&d->txq, TXQ_SLOTS, cfg->engine.mtu) < 0)
+    if (d->segbuf == NULL || tt_ofl_batch_init(&d->batch, TX_BATCH_SIZE) < 0 ||
+        drv_open_pump(d, cfg->engine.mtu) < 0)
         return fmt_err(err, errlen, "buffers", "", -ENOMEM);
     if ((rc = drv_open_tun(d, cfg, err, errlen)) < 0)
         return rc;
@@ -1268,8 +1238,7 @@ void tt_driver_free(tt_driver_t *d)
     free(d->faults);
     free(d->injects);
     free(d->injbuf);
-    tt_pktq_free(&d->txq);
-    free(d->rxbuf);
+    tt_pump_free(&d->pump);
     free(d->segbuf);
     tt_ofl_batch_free(&d->batch);
     free(d);

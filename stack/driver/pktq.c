@@ -1,5 +1,5 @@
 /*
- * Packet holding areas of the driver: see pktq.h. Both copy the packet into
+ * The delay pool of the driver: see pktq.h. It copies the packet into
  * preallocated memory, since the engine's output buffer is only valid for
  * the duration of the output callback.
  */
@@ -8,56 +8,6 @@
 #include <string.h>
 
 #include "pktq.h"
-
-int tt_pktq_init(struct pktq *q, size_t slots, size_t slot_size)
-{
-    memset(q, 0, sizeof(*q));
-    q->mem = malloc(slots * slot_size);
-    q->len = calloc(slots, sizeof(*q->len));
-    if (q->mem == NULL || q->len == NULL) {
-        tt_pktq_free(q);
-        return -ENOMEM;
-    }
-    q->slots = slots;
-    q->slot_size = slot_size;
-    return 0;
-}
-
-void tt_pktq_free(struct pktq *q)
-{
-    free(q->mem);
-    free(q->len);
-    memset(q, 0, sizeof(*q));
-}
-
-bool tt_pktq_push(struct pktq *q, const uint8_t *pkt, size_t len)
-{
-    size_t tail;
-
-    if (q->count == q->slots || len > q->slot_size)
-        return false;
-    tail = (q->head + q->count) % q->slots;
-    memcpy(q->mem + tail * q->slot_size, pkt, len);
-    q->len[tail] = (uint32_t)len;
-    q->count++;
-    return true;
-}
-
-const uint8_t *tt_pktq_peek(const struct pktq *q, size_t *len)
-{
-    if (q->count == 0)
-        return NULL;
-    *len = q->len[q->head];
-    return q->mem + q->head * q->slot_size;
-}
-
-void tt_pktq_pop(struct pktq *q)
-{
-    if (q->count == 0)
-        return;
-    q->head = (q->head + 1) % q->slots;
-    q->count--;
-}
 
 int tt_delayq_init(struct delayq *q, size_t slots, size_t slot_size)
 {

@@ -1,7 +1,7 @@
 /*
- * The driver's packet holding areas, allocated once so that no packet costs
- * a malloc: a FIFO ring for packets the TUN device refused for a moment
- * (EAGAIN), and a timed pool for packets delayed by a --fault rule.
+ * The driver's timed pool for packets delayed by a --fault rule, allocated
+ * once so that no packet costs a malloc. (What waits for the device is
+ * held by the pump, pump.h.)
  */
 #ifndef TT_PKTQ_H
 #define TT_PKTQ_H
@@ -9,22 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* FIFO ring of fixed-size slots. */
-struct pktq {
-    uint8_t *mem;
-    uint32_t *len;
-    size_t slots, slot_size, head, count;
-};
-
-/* Errors: -ENOMEM. */
-int tt_pktq_init(struct pktq *q, size_t slots, size_t slot_size);
-void tt_pktq_free(struct pktq *q);
-/* Copies pkt in; false when the ring is full or pkt is larger than a slot. */
-bool tt_pktq_push(struct pktq *q, const uint8_t *pkt, size_t len);
-/* The oldest packet, or NULL when empty. */
-const uint8_t *tt_pktq_peek(const struct pktq *q, size_t *len);
-void tt_pktq_pop(struct pktq *q);
 
 /* What the driver tells the trace when a held packet is released. */
 struct delay_tag {

@@ -16,9 +16,10 @@
  *   sys_check_timeouts() after each batch and when poll times out at
  *   lwIP's next timer.
  *
- * That is the same I/O as tuntcp's driver (one read and one write a
- * packet, batches of 64) and as the reflector, so the three differ only in
- * what happens between the read and the write. Without tcpip_init() there
+ * That is the same I/O as the reflector's (one read and one write a
+ * packet, batches of 64), and as tuntcp's driver with --offload off but
+ * for its batching (stack/driver/pump.c: reads until EAGAIN, up to 256,
+ * answers written 32 at a time between reads). Without tcpip_init() there
  * is no tcpip thread, hence no core-lock checks and no hand-off between
  * threads per packet: lwIP at its fastest, in one thread, as tuntcp runs.
  *

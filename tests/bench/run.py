@@ -4,6 +4,8 @@
     python3 tests/bench/run.py --quick     # CI's smoke: about 10 s, figures not judged
     python3 tests/bench/run.py --full      # the figures for the README: about 80 s
     python3 tests/bench/run.py --full --profile bulk,crr   # perf profile of echo-server
+    python3 tests/bench/run.py --modes bulk --peers tuntcp,tuntcp-nooff,lwip \
+        --baseline build-main --queue 500           # before/after, side by side
 
 Run as root (it makes network namespaces with `ip netns add`); binaries from
 --build-dir (default build/, a Release build is what the figures are for):
@@ -28,13 +30,27 @@ deletes at exit; no packet leaves them:
 The load always comes from the Linux side (loadgen, one C program with
 epoll, in the peer's client namespace), the same binary and arguments for
 every peer. The TUN peers open the device alike (IFF_TUN | IFF_NO_PI, one
-queue, MTU 1500) and read it with poll + up to 64 read()s per wake-up; lwIP
-and the reflector write one packet per write() without offloads. tuntcp
+queue, MTU 1500) and read it with poll; lwIP and the reflector make up to
+64 read()s per wake-up and write each answer at once with one write();
+tuntcp reads until EAGAIN (up to 256) and writes its answers in chunks of
+32 between reads (stack/driver/pump.h). tuntcp
 runs twice: `tuntcp` with its default --offload on (IFF_VNET_HDR, TSO4:
 the kernel passes TCP super-segments of up to 64 KB both ways,
 docs/contract.md §3.8) and `tuntcp-nooff` with --offload off, the same
-I/O as lwIP's. echo-server sets the device's queue to 4096; lwIP and the
-reflector leave Linux's default of 500.
+I/O as lwIP's.
+
+The device's queue (--queue N, default 500): the datagrams the kernel holds
+for a TUN peer to read, txqueuelen; beyond it the kernel drops them and
+counts tx_dropped. The script sets it on every TUN peer's device once the
+peer is up (echo-server asks for 4096 when it configures the device, lwIP
+and the reflector leave Linux's default of 500, the value a device made
+beforehand has), so all are measured at N. Bulk's "drops at the device" is
+that counter's growth over the run (/sys/class/net/DEV/statistics/
+tx_dropped in the peer's namespace); the linux peer has no TUN device.
+
+Before/after (--baseline DIR): the peers tuntcp-before and
+tuntcp-nooff-before run DIR/apps/echo-server (another build, e.g. of the
+main branch) next to tuntcp and tuntcp-nooff, in the same rounds.
 
 CPU placement (--placement; default `same`): the load generator and the peer
 run on one core (the last), with the kernel's work for both. On this 2-core
@@ -245,6 +261,17 @@ class Peer:
         self.ns.run("ip", "addr", "add", f"{HOST}/24", "dev", TUN)
         self.ns.run("ip", "link", "set", TUN, "mtu", "1500", "up")
 
+    def tun_dev(self):
+        """The TUN device's name, or None for a peer without one."""
+        return TUN
+
+    def set_queue(self, n):
+        self.ns.run("ip", "link", "set", TUN, "txqueuelen", str(n))
+
+    def tun_dropped(self):
+        r = self.ns.run("cat", f"/sys/class/net/{TUN}/statistics/tx_dropped")
+        return int(r.stdout.strip())
+
     @property
     def pid(self):
         return self.proc.pid
@@ -267,15 +294,24 @@ class Peer:
 
 class TuntcpPeer(Peer):
     offload = "on"
+    binary = "echo-server"
 
     def start(self, bins, out_dir):
         # echo-server configures the TUN itself (10.7.0.1/24 on the kernel side).
-        self._spawn([bins["echo-server"], "--tun", TUN, "-q", "--offload", self.offload],
+        self._spawn([bins[self.binary], "--tun", TUN, "-q", "--offload", self.offload],
                     out_dir, "listening on")
 
 
 class TuntcpNoOffloadPeer(TuntcpPeer):
     offload = "off"
+
+
+class TuntcpBeforePeer(TuntcpPeer):
+    binary = "echo-server-before"
+
+
+class TuntcpNoOffloadBeforePeer(TuntcpNoOffloadPeer):
+    binary = "echo-server-before"
 
 
 class LwipPeer(Peer):
@@ -312,13 +348,18 @@ class LinuxPeer(Peer):
         self._spawn([bins["loadgen"], "serve", "--addr", STACK, "--port", "7"], out_dir,
                     "listening on")
 
+    def tun_dev(self):
+        return None
+
     def stop(self):
         super().stop()
         self.client.close()
 
 
-PEER_CLASSES = {"tuntcp": TuntcpPeer, "tuntcp-nooff": TuntcpNoOffloadPeer, "lwip": LwipPeer, "linux": LinuxPeer,
-                "reflector": ReflectorPeer}
+PEER_CLASSES = {"tuntcp": TuntcpPeer, "tuntcp-nooff": TuntcpNoOffloadPeer,
+                "tuntcp-before": TuntcpBeforePeer,
+                "tuntcp-nooff-before": TuntcpNoOffloadBeforePeer,
+                "lwip": LwipPeer, "linux": LinuxPeer, "reflector": ReflectorPeer}
 
 
 # ---- the load -------------------------------------------------------------------
@@ -369,10 +410,13 @@ class Bench:
 
     def mode_bulk(self, peer, rnd):
         cpu0 = proc_cpu(peer.pid)
+        drop0 = peer.tun_dropped() if peer.tun_dev() else None
         r = self.loadgen(peer, "bulk", "--conns", self.cfg["bulk_conns"], "--bytes",
                          self.cfg["bulk_bytes"])
         if r:
             cpu = proc_cpu(peer.pid) - cpu0
+            if drop0 is not None:
+                self.add(peer.name, "bulk_tun_drops", peer.tun_dropped() - drop0, rnd)
             self.add(peer.name, "bulk_MBps", r["MBps"], rnd)
             self.add(peer.name, "bulk_cpu_ms_per_MB", cpu * 1e3 / (r["bytes_each_way"] / 1e6),
                      rnd)
@@ -483,6 +527,7 @@ FIGURES = [
     ("bulk_MBps", "bulk echo, 4 conns (MB/s each way)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
     ("bulk_cpu_ms_per_MB", "peer CPU per MB echoed (ms)", ["tuntcp", "lwip", "linux"], "{:.2f}"),
     ("bulk_linux_retrans", "Linux retransmissions in bulk", ["tuntcp", "lwip", "linux"], "{:.0f}"),
+    ("bulk_tun_drops", "drops at the device in bulk", ["tuntcp", "lwip"], "{:.0f}"),
     ("crr_per_s", "short connections/s (64 B echo)", ["tuntcp", "lwip", "linux"], "{:.0f}"),
     ("crr_cpu_us", "peer CPU per short connection (us)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
     ("rr_p50_us", "1-byte round trip p50 (us)", ["tuntcp", "lwip", "linux", "reflector"], "{:.1f}"),
@@ -506,7 +551,8 @@ def summary(vals, fmt):
 
 def report(bench, peers, cfg):
     res = bench.results
-    cols = [p for p in ["tuntcp", "tuntcp-nooff", "lwip", "linux", "reflector"] if p in peers]
+    cols = [p for p in ["tuntcp-before", "tuntcp", "tuntcp-nooff-before", "tuntcp-nooff", "lwip",
+                        "linux", "reflector"] if p in peers]
     width = 34
     colw = 24
     lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
@@ -589,6 +635,12 @@ def main():
     ap.add_argument("--placement", choices=["same", "split", "free"], default="same",
                     help="same: loadgen and peer on the last CPU (default); split: loadgen "
                     "on CPU 0, peer on CPU 1 (rr on one CPU); free: no pinning")
+    ap.add_argument("--queue", type=int, default=500,
+                    help="the TUN devices' txqueuelen, set once each peer is up (default 500, "
+                    "Linux's default for a new device)")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="a build dir whose apps/echo-server runs as tuntcp-before and "
+                    "tuntcp-nooff-before next to tuntcp and tuntcp-nooff")
     ap.add_argument("--json", help="write every per-round figure to this file")
     ap.add_argument("--profile", metavar="MODES",
                     help="instead of the comparison: perf record tuntcp's echo-server under "
@@ -607,6 +659,15 @@ def main():
     bins = find_bins(build)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.baseline:
+        bins["echo-server-before"] = os.path.join(os.path.abspath(args.baseline), "apps",
+                                                  "echo-server")
+        if not os.access(bins["echo-server-before"], os.X_OK):
+            print(f"FAIL: {bins['echo-server-before']} is not built (--baseline)")
+            return 1
+        for p in ("tuntcp", "tuntcp-nooff"):
+            if p in peers:
+                peers.insert(peers.index(p), f"{p}-before")
     for need in ("echo-server", "loadgen", "tun_reflector"):
         if not os.access(bins[need], os.X_OK):
             print(f"FAIL: {bins[need]} is not built (--build-dir, or TT_BUILD_DIR)")
@@ -648,6 +709,8 @@ def main():
             p = PEER_CLASSES[name](name, "", bench.peer_cpu)
             live[name] = p
             p.start(bins, out_dir)
+            if p.tun_dev():
+                p.set_queue(args.queue)
         order = list(peers)
         for rnd in range(cfg["rounds"]):
             log(f"round {rnd + 1}/{cfg['rounds']} ({time.monotonic() - t_start:.0f} s)")
@@ -678,7 +741,7 @@ def main():
     print(f"tuntcp benchmark ({'full' if args.full else 'quick'}): {cfg['rounds']} round(s), "
           f"build {build}, {os.cpu_count()} CPUs, "
           f"placement {args.placement} (loadgen CPU {bench.load_cpu}, peer CPU {bench.peer_cpu}), "
-          f"{time.monotonic() - t_start:.0f} s")
+          f"TUN txqueuelen {args.queue}, {time.monotonic() - t_start:.0f} s")
     print(f"bulk: {cfg['bulk_conns']} conns x {cfg['bulk_bytes'] >> 20} MiB; crr: "
           f"{cfg['crr_conns']} conns/round, 32 at a time; rr: {cfg['rr_count']} round trips")
     print(report(bench, peers, cfg))

@@ -7,9 +7,10 @@
  * what it reaches is what one process can move through TUN read()+write()
  * on this machine, the bound under any userspace stack on the same device.
  *
- * It reads and writes exactly as tuntcp's driver does (stack/driver/loop.c): poll
- * for readable, then up to 64 non-blocking read()s into one buffer, one
- * write() per packet; see bench_tun.h for the device's set-up.
+ * It reads and writes as tuntcp's driver did before its pump (now
+ * stack/driver/pump.c reads until EAGAIN and writes in chunks): poll for
+ * readable, then up to 64 non-blocking read()s into one buffer, one
+ * write() per packet at once; see bench_tun.h for the device's set-up.
  *
  *   tun_reflector TUNNAME      prints "ready TUNNAME" once the device is open;
  *                              exits 0 on SIGTERM/SIGINT with its counts on stderr.

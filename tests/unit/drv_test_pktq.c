@@ -1,6 +1,6 @@
 /*
- * stack/driver/pktq.c: the driver's tx ring (FIFO, bounded, no malloc per packet)
- * and the delay pool (earliest first, equal times in arrival order).
+ * stack/driver/pktq.c: the delay pool (earliest first, equal times in arrival
+ * order). The ring of what waits for the device is tested in drv_test_pump.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,41 +11,6 @@
 #include <cmocka.h>
 
 #include "pktq.h"
-
-static void ring_is_fifo_and_bounded(void **state)
-{
-    struct pktq q;
-    const uint8_t *p;
-    size_t len;
-
-    assert_int_equal(tt_pktq_init(&q, 3, 100), 0);
-    assert_null(tt_pktq_peek(&q, &len));
-    for (uint8_t i = 1; i <= 3; i++)
-        assert_true(tt_pktq_push(&q, (uint8_t[]){i, i, i}, i));
-    assert_false(tt_pktq_push(&q, (uint8_t[]){9}, 1)); /* full */
-    for (uint8_t i = 1; i <= 3; i++) {
-        p = tt_pktq_peek(&q, &len);
-        assert_non_null(p);
-        assert_int_equal(len, i);
-        assert_int_equal(p[0], i);
-        tt_pktq_pop(&q);
-        assert_true(tt_pktq_push(&q, (uint8_t[]){(uint8_t)(10 + i)}, 1)); /* wraps around */
-    }
-    p = tt_pktq_peek(&q, &len);
-    assert_int_equal(p[0], 11);
-    tt_pktq_free(&q);
-}
-
-static void ring_refuses_oversized_packets(void **state)
-{
-    struct pktq q;
-    uint8_t big[101] = {0};
-
-    assert_int_equal(tt_pktq_init(&q, 2, 100), 0);
-    assert_false(tt_pktq_push(&q, big, sizeof(big)));
-    assert_true(tt_pktq_push(&q, big, 100));
-    tt_pktq_free(&q);
-}
 
 static void delays_come_out_earliest_first(void **state)
 {
@@ -85,8 +50,6 @@ static void delays_come_out_earliest_first(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ring_is_fifo_and_bounded),
-        cmocka_unit_test(ring_refuses_oversized_packets),
         cmocka_unit_test(delays_come_out_earliest_first),
     };
 
