@@ -107,6 +107,7 @@ typedef struct tt_config {
     int tcp_timestamps;            /* RFC 7323 timestamps */
     int tcp_window_scaling;        /* RFC 7323 window scale */
     int tcp_sack;                  /* RFC 2018 SACK-permitted */
+    int tcp_early_retrans;         /* 3 or 4: tail loss probes (RFC 8985 7) */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */
@@ -178,6 +179,7 @@ typedef struct tt_stats {
     uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
     uint64_t TcpExtSyncookiesSent, TcpExtSyncookiesRecv, TcpExtSyncookiesFailed;
     uint64_t TcpExtListenDrops;
+    uint64_t TcpExtTCPLossProbeRecovery;
     uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
 } tt_stats_t;
 

@@ -40,6 +40,7 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_timestamps = 1;
     cfg->tcp_window_scaling = 1;
     cfg->tcp_sack = 1;
+    cfg->tcp_early_retrans = 3; /* Linux: tail loss probes on */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -73,6 +74,8 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->syn_retries < 1 || cfg->synack_retries < 1 || cfg->retries2 < 1)
         return -EINVAL;
     if (cfg->tcp_orphan_retries < 0)
+        return -EINVAL;
+    if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
         return -EINVAL;
     return 0;
 }

@@ -21,6 +21,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_ack.c
   ${TT_ENGINE_DIR}/tcp_sack.c
   ${TT_ENGINE_DIR}/tcp_recovery.c
+  ${TT_ENGINE_DIR}/tcp_tlp.c
   ${TT_ENGINE_DIR}/ring.c
   ${TT_ENGINE_DIR}/siphash.c
   ${TT_ENGINE_DIR}/syncookie.c

@@ -504,6 +504,7 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->snd_buf_seq = iss + 1;
     c->rtx_nxt = iss + 1;
     c->recover = iss;
+    c->last_seg_seq = iss + 1;
 }
 
 /*

@@ -264,7 +264,9 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
-    if (seq_gt(seg->ack, c->snd_una))
+    bool sacked_new = tt_sack_bytes_below(c, c->snd_nxt) != sacked_before;
+    bool una_advanced = seq_gt(seg->ack, c->snd_una);
+    if (una_advanced)
         new_ack(c, seg, sacked_before);
     else {
         uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
@@ -279,6 +281,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             tt_rec_on_ack(c, delivered, false);
     }
     update_window(c, seg, wnd);
+    tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);
     if (v == TT_ACK_GO_ON && was_syn_rcvd)
         tt_tcb_established(c);
