@@ -144,6 +144,7 @@ static void sysctl_round_trips_and_refuses(void **state)
                {"net.ipv4.ip_local_port_range", "0-10"},
                {"net.ipv4.ip_local_port_range", "1000"},
                {"net.ipv4.tcp_fin_timeout", ""},
+               {"net.ipv4.tcp_early_retrans", "5"},
                {"net.ipv4.tcp_tw_reuse_delay", "0ms"}};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         before = cfg;
