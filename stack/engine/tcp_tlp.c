@@ -21,9 +21,13 @@
  * RFC 8985 7.2 and Linux tcp_schedule_loss_probe(): data is outstanding,
  * the peer SACKs (Linux probes only then: the probe's SACK is what tells
  * the loss), and no recovery is under way: not in fast recovery nor after
- * an RTO, and nothing SACKed or duplicate-ACKed yet (Linux's CA_Open; in
- * CA_Disorder the SACKs themselves lead to recovery). At most one probe
- * per tail: none while an earlier one awaits its ACK (7.3).
+ * an RTO, and no segment SACKed yet (Linux's CA_Open, where with SACK a
+ * duplicate ACK alone changes nothing; in CA_Disorder the SACKs
+ * themselves lead to recovery). Linux counts a
+ * segment SACKed only when a block covers it whole; here, at least an
+ * MSS of SACKed bytes: a block of one byte leaves the probe armed, as in
+ * packetdrill's fr-4pkt-fack-last-byte. At most one probe per tail: none
+ * while an earlier one awaits its ACK (7.3).
  */
 bool tt_tlp_may_arm(const struct tt_conn *c)
 {
@@ -32,7 +36,9 @@ bool tt_tlp_may_arm(const struct tt_conn *c)
         return false;
     if (!c->sack_ok || c->state < TT_STATE_ESTABLISHED || c->state == TT_STATE_TIME_WAIT)
         return false;
-    if (c->in_fast_recovery || c->in_loss || c->dupacks || c->nsacked || c->tlp_out)
+    if (c->in_fast_recovery || c->in_loss || c->tlp_out)
+        return false;
+    if (c->nsacked && tt_sack_bytes_below(c, c->snd_nxt) >= c->mss)
         return false;
     return seq_lt(c->snd_una, c->snd_nxt);
 }

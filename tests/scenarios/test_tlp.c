@@ -252,6 +252,33 @@ static void no_probe_in_recovery(void **state)
     assert_int_equal(h_stats(h).TcpExtTCPTimeouts, 1);
 }
 
+/*
+ * Linux (packetdrill's fr-4pkt-fack-last-byte): a SACK block of the last
+ * byte covers no whole segment, so nothing counts as SACKed, the
+ * connection stays in CA_Open and the probe goes out as armed, 2 SRTT +
+ * 2 ms after the flight left; less than three segments' worth SACKed, and
+ * not the probe whole: no recovery yet.
+ */
+static void sack_of_last_byte_keeps_probe(void **state)
+{
+    struct harness *h = *state;
+
+    reach_established(h, true);
+    sample_rtt(h, 10 * MS);
+    assert_int_equal(h_write_pattern(h, 1, 4 * SEG1), 4 * SEG1);
+    for (uint32_t k = 0; k < 4; k++)
+        expect_seg(h, k);
+    h_advance(h, 10 * MS);
+    struct tcp_opts o = {.sack_count = 1};
+    o.sack[0].left = SEQ_OF(4) - 1;
+    o.sack[0].right = SEQ_OF(4);
+    h_send_opts(h, TCP_ACK, IRS + 1, SEQ_OF(0), &o, NULL, 0);
+    h_expect_nothing(h);
+    expect_seg_after(h, 10 * MS + SLACK, 3);
+    assert_int_equal(h_stats(h).TcpExtTCPLossProbes, 1);
+    assert_int_not_equal(info_of(h).ca_state, TT_CA_RECOVERY);
+}
+
 /* Linux probes only with SACK agreed (tcp_is_sack()): without it, a tail
  * loss waits for the RTO. */
 static void no_probe_without_sack(void **state)
@@ -338,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lone_segment_waits_for_delayed_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(pto_never_later_than_rto, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_probe_in_recovery, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sack_of_last_byte_keeps_probe, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_probe_without_sack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_probe_when_turned_off, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(probe_repairing_loss_halves_cwnd, h_setup, h_teardown),
