@@ -181,6 +181,14 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
     }
 }
 
+/* The send window a segment offers: RFC 7323 2.2, scaled except in a
+ * segment with SYN (a simultaneous open's SYN-ACK completes SYN_RECEIVED). */
+static uint32_t seg_wnd(const struct tt_conn *c, const struct seg *seg)
+{
+    bool syn = (seg->flags & TCP_SYN) || seg->syn_stripped;
+    return (uint32_t)seg->wnd << (syn ? 0 : c->snd_wscale);
+}
+
 /* SYN_RECEIVED: the ACK of our SYN completes the handshake. */
 static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
 {
@@ -202,7 +210,7 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    c->snd_wnd = seg_wnd(c, seg);
     c->snd_max_wnd = c->snd_wnd;
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     if (c->fin_queued) /* closed or shut down while in SYN_RECEIVED */
@@ -260,7 +268,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
         c->rcv_stamp = c->eng->now;
     }
-    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    uint32_t wnd = seg_wnd(c, seg);
     uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
