@@ -107,11 +107,6 @@ static uint64_t probe_interval(const struct tt_conn *c)
 }
 
 /*
- * RFC 6298 5.1-5.3: the timer runs while data is outstanding. With nothing
- * outstanding but data waiting on a zero window, it runs as the persist
- * timer instead.
- */
-/*
  * The timer while data is outstanding: the RTO, due at rtx_stamp + RTO, or
  * the probe timeout of a tail loss probe in its place (RFC 8985 7.2, Linux
  * tcp_schedule_loss_probe()), never later than the RTO. The PTO starts
@@ -138,6 +133,11 @@ static void arm_rto_or_pto(struct tt_conn *c, bool fresh)
     c->tlp_new_data = false;
 }
 
+/*
+ * RFC 6298 5.1-5.3: the timer runs while data is outstanding. With nothing
+ * outstanding but data waiting on a zero window, it runs as the persist
+ * timer instead.
+ */
 void tt_tcp_rearm_rtx(struct tt_conn *c)
 {
     struct timer_wheel *w = c->eng->wheel;
