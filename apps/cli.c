@@ -86,6 +86,7 @@ static const struct flag flags[] = {
     {"tcp-max-syn-backlog", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_max_syn_backlog), 1,
      UINT32_MAX},
     {"tcp-orphan-retries", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_orphan_retries), 0, INT_MAX},
+    {"tcp-early-retrans", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_early_retrans), 0, 4},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -251,6 +252,8 @@ static const char help_common[] =
     "  --tcp-orphan-retries N     retries of an orphan (closed in FIN_WAIT_1, CLOSING or\n"
     "                             LAST_ACK) before it is dropped; 0: 8 while the RTO is\n"
     "                             below 120s, about 102s (default 0)\n"
+    "  --tcp-early-retrans N      3 or 4: tail loss probes (RFC 8985 7) when SACK is\n"
+    "                             agreed; 0, 1, 2: none, the RTO (default 3)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

@@ -114,6 +114,7 @@ typedef struct tt_config {
     int tcp_window_scaling;        /* RFC 7323 window scale */
     int tcp_sack;                  /* RFC 2018 SACK-permitted */
     int tcp_congestion_control;    /* tt_cc_algo_t, for connections made from now on */
+    int tcp_early_retrans;         /* 3 or 4: tail loss probes (RFC 8985 7) */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */
@@ -185,6 +186,7 @@ typedef struct tt_stats {
     uint64_t IpReasmFails, IpOutRequests, IcmpInEchos, IcmpOutEchoReps, IcmpInErrors;
     uint64_t TcpExtSyncookiesSent, TcpExtSyncookiesRecv, TcpExtSyncookiesFailed;
     uint64_t TcpExtListenDrops;
+    uint64_t TcpExtTCPLossProbeRecovery;
     uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
 } tt_stats_t;
 
@@ -285,6 +287,8 @@ const tt_config_t *tt_engine_config(const tt_engine_t *eng);
  * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
  * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
  * tcp_orphan_retries, invalid_ratelimit_us and tcp_congestion_control changed. All or nothing.
+ * tcp_orphan_retries, tcp_early_retrans and invalid_ratelimit_us changed.
+ * All or nothing.
  * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
  * read where they are used, so each takes effect at its next use.
  * Errors: -EINVAL (a value out of range), -EPERM (another field differs).

@@ -41,6 +41,7 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_window_scaling = 1;
     cfg->tcp_sack = 1;
     cfg->tcp_congestion_control = TT_CC_CUBIC; /* Linux's default since 2.6.19 */
+    cfg->tcp_early_retrans = 3;                /* Linux: tail loss probes on */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -76,7 +77,8 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->tcp_orphan_retries < 0)
         return -EINVAL;
     if (cfg->tcp_congestion_control != TT_CC_RENO && cfg->tcp_congestion_control != TT_CC_CUBIC)
-        return -EINVAL;
+        if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
+            return -EINVAL;
     return 0;
 }
 

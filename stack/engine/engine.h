@@ -211,6 +211,14 @@ struct tt_conn {
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
     /* RFC 6937 PRR (tcp_recovery.c), bytes */
     uint32_t prior_cwnd, prr_delivered, prr_out;
+    /* RFC 8985 7 Tail Loss Probe (tcp_tlp.c) */
+    uint32_t last_seg_seq; /* where the newest segment of new data starts */
+    bool tlp_armed;        /* the RTX timer runs as the probe timeout (PTO) */
+    bool tlp_new_data;     /* new data went out: the PTO starts again */
+    bool tlp_out;          /* TLP.end_seq is set: a probe awaits its ACK */
+    bool tlp_is_retrans;   /* TLP.is_retrans: the probe sent old data again */
+    uint32_t tlp_end_seq;  /* TLP.end_seq: SND.NXT once the probe went out */
+    uint32_t tlp_seq;      /* where the probe's segment starts */
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -452,6 +460,14 @@ uint32_t tt_cubic_ssthresh(struct tt_conn *c);
 uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c);
 void tt_cubic_tx_start(struct tt_conn *c);
 uint32_t tt_cubic_root(uint64_t a);
+/* tcp_tlp.c: RFC 8985 7 Tail Loss Probe (the probe itself: tcp_output.c) */
+#define TT_TLP_SLACK (2 * MS) /* Linux TCP_TIMEOUT_MIN_US: PTO past 2 SRTT */
+bool tt_tlp_may_arm(const struct tt_conn *c);
+uint64_t tt_tlp_pto(const struct tt_conn *c);
+void tt_tlp_sent(struct tt_conn *c, uint32_t seq, bool is_retrans);
+bool tt_tlp_probe_sacked(const struct tt_conn *c);
+void tt_tlp_on_ack(struct tt_conn *c, const struct seg *seg, bool una_advanced, bool sacked_new);
+void tt_tlp_end(struct tt_conn *c);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
@@ -477,6 +493,7 @@ static inline uint64_t tt_tcp_keepalive_time(const struct tt_conn *c)
 }
 void tt_tcp_send_ctl(struct tt_conn *c, uint8_t flags, uint32_t seq);
 void tt_tcp_retransmit_head(struct tt_conn *c);
+bool tt_tcp_send_loss_probe(struct tt_conn *c);
 void tt_tcp_send_zero_window_probe(struct tt_conn *c);
 void tt_tcp_send_reset_reply(tt_engine_t *eng, const struct seg *seg, int state);
 void tt_tcp_reset_noconn(tt_engine_t *eng, const struct seg *seg, int state, const char *why);

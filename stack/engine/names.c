@@ -106,6 +106,7 @@ static const tt_stat_desc_t stat_table[] = {
     STAT(TcpExtTCPOFOQueue),
     STAT(TcpExtDelayedACKs),
     STAT(TcpExtTCPLossProbes),
+    STAT(TcpExtTCPLossProbeRecovery),
     STAT(IpInReceives),
     STAT(IpInHdrErrors),
     STAT(IpInAddrErrors),

@@ -537,6 +537,7 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->snd_sml = iss + 1; /* no partial segment sent yet, nor any mark */
     c->push_seq = iss + 1;
     c->recover = iss;
+    c->last_seg_seq = iss + 1;
 }
 
 /*

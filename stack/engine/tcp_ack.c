@@ -154,6 +154,14 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
     }
 }
 
+/* The send window a segment offers: RFC 7323 2.2, scaled except in a
+ * segment with SYN (a simultaneous open's SYN-ACK completes SYN_RECEIVED). */
+static uint32_t seg_wnd(const struct tt_conn *c, const struct seg *seg)
+{
+    bool syn = (seg->flags & TCP_SYN) || seg->syn_stripped;
+    return (uint32_t)seg->wnd << (syn ? 0 : c->snd_wscale);
+}
+
 /* SYN_RECEIVED: the ACK of our SYN completes the handshake. */
 static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
 {
@@ -175,7 +183,7 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
-    c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    c->snd_wnd = seg_wnd(c, seg);
     c->snd_max_wnd = c->snd_wnd;
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     if (c->fin_queued) /* closed or shut down while in SYN_RECEIVED */
@@ -233,11 +241,13 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         c->probes_out = 0; /* the peer answers: Linux tcp_ack(), RFC 1122 4.2.2.17 */
         c->rcv_stamp = c->eng->now;
     }
-    uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+    uint32_t wnd = seg_wnd(c, seg);
     uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
-    if (seq_gt(seg->ack, c->snd_una))
+    bool sacked_new = tt_sack_bytes_below(c, c->snd_nxt) != sacked_before;
+    bool una_advanced = seq_gt(seg->ack, c->snd_una);
+    if (una_advanced)
         new_ack(c, seg, sacked_before);
     else {
         uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
@@ -252,6 +262,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             tt_rec_on_ack(c, delivered, false);
     }
     update_window(c, seg, wnd);
+    tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);
     if (v == TT_ACK_GO_ON && was_syn_rcvd)
         tt_tcb_established(c);

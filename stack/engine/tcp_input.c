@@ -433,6 +433,7 @@ static void syn_rcvd_simopen_synack(const struct tt_conn *c, struct seg *seg)
         return;
     if (seg->seq + 1 == c->rcv_nxt && seg->ack == c->snd_nxt && seg->len == 0) {
         seg->flags &= (uint8_t)~TCP_SYN;
+        seg->syn_stripped = true; /* RFC 7323 2.2: its window stays unscaled */
         seg->seq++;
     }
 }

@@ -341,6 +341,8 @@ static bool can_send_data(const struct tt_conn *c)
 /* Sends the next len bytes of new data at SND.NXT, with the FIN if fin. */
 static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
 {
+    c->last_seg_seq = c->snd_nxt; /* the highest segment, for a tail loss probe */
+    c->tlp_new_data = true;       /* RFC 8985 7.2: the PTO starts again */
     if (fin) {
         c->fin_sent = true;
         c->fin_seq = c->snd_nxt + len;
@@ -446,6 +448,35 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     if (len == 0 && !fin)
         return false;
     send_new_seg(c, len, fin, true);
+    return true;
+}
+
+/*
+ * RFC 8985 7.3 (Linux tcp_send_loss_probe()): the tail loss probe. One
+ * segment of new data when there is some and the peer's window takes it
+ * whole; cwnd does not hold a probe back (Linux sends it with a quota of
+ * one). Else the highest-sequence segment again, as it was sent. Returns
+ * whether a probe went out.
+ */
+bool tt_tcp_send_loss_probe(struct tt_conn *c)
+{
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t seq = c->snd_nxt;
+    if (!c->fin_sent && can_send_data(c) && (seq_lt(seq, data_end) || c->fin_queued)) {
+        tt_tcb_eor_drop_sent(c);
+        uint32_t len = min_u32(data_end - seq, new_seg_max(c));
+        bool fin = c->fin_queued && seq + len == data_end && seq_lt(seq + len, peer_end);
+        if ((len || fin) && seq_leq(seq + len, peer_end)) {
+            send_new_seg(c, len, fin, false);
+            tt_tlp_sent(c, seq, false);
+            return true;
+        }
+    }
+    seq = seq_max(c->last_seg_seq, c->snd_una);
+    if (!seq_lt(seq, c->snd_nxt) || tt_tcp_retransmit_at(c, seq, UINT32_MAX) == 0)
+        return false;
+    tt_tlp_sent(c, seq, true);
     return true;
 }
 

@@ -67,6 +67,8 @@ static bool time_to_recover(const struct tt_conn *c)
 {
     if (c->in_loss || !seq_gt(c->snd_una, c->recover))
         return false; /* after an RTO, or losses of a window already recovered */
+    if (tt_tlp_probe_sacked(c))
+        return true; /* RACK's verdict on a tail loss probe's SACK (tcp_tlp.c) */
     if (c->sack_ok) {
         uint32_t sacked = tt_sack_bytes_below(c, c->snd_nxt);
         return c->mss && (sacked + c->mss - 1) / c->mss >= TT_DUPACK_THRESH;
@@ -84,6 +86,7 @@ static void enter_recovery(struct tt_conn *c)
     c->recover = c->snd_nxt - 1;
     c->high_rxt = c->snd_una;
     c->in_fast_recovery = true;
+    tt_tlp_end(c);
 }
 
 /*

@@ -107,6 +107,33 @@ static uint64_t probe_interval(const struct tt_conn *c)
 }
 
 /*
+ * The timer while data is outstanding: the RTO, due at rtx_stamp + RTO, or
+ * the probe timeout of a tail loss probe in its place (RFC 8985 7.2, Linux
+ * tcp_schedule_loss_probe()), never later than the RTO. The PTO starts
+ * with the RTO and again after new data went out (Linux reschedules it
+ * from tcp_write_xmit()); when probing stops being allowed (recovery
+ * began, a probe is out), the RTO takes its place at its own time.
+ */
+static void arm_rto_or_pto(struct tt_conn *c, bool fresh)
+{
+    uint64_t now = c->eng->now;
+    uint64_t rto_at = c->rtx_stamp + c->rto;
+    if (rto_at < now)
+        rto_at = now;
+    if (tt_tlp_may_arm(c)) {
+        if (fresh || c->tlp_new_data) {
+            uint64_t pto_at = now + tt_tlp_pto(c);
+            c->tlp_armed = true;
+            tt_timer_arm(c->eng->wheel, &c->rtx_timer, pto_at < rto_at ? pto_at : rto_at);
+        }
+    } else if (fresh || c->tlp_armed) {
+        c->tlp_armed = false;
+        tt_timer_arm(c->eng->wheel, &c->rtx_timer, rto_at);
+    }
+    c->tlp_new_data = false;
+}
+
+/*
  * RFC 6298 5.1-5.3: the timer runs while data is outstanding. With nothing
  * outstanding but data waiting, on a zero window or held by TCP_CORK or
  * MSG_MORE, it runs as the persist timer instead (Linux
@@ -116,13 +143,15 @@ void tt_tcp_rearm_rtx(struct tt_conn *c)
 {
     struct timer_wheel *w = c->eng->wheel;
     if (seq_lt(c->snd_una, c->snd_nxt)) {
-        if (c->persist || !tt_timer_armed(&c->rtx_timer)) {
-            c->persist = false;
+        bool fresh = c->persist || !tt_timer_armed(&c->rtx_timer);
+        c->persist = false;
+        if (fresh)
             c->rtx_stamp = c->eng->now; /* what times out was sent (or acked) now */
-            tt_timer_arm(w, &c->rtx_timer, c->eng->now + c->rto);
-        }
+        arm_rto_or_pto(c, fresh);
         return;
     }
+    c->tlp_armed = false;
+    c->tlp_new_data = false;
     if (has_unsent(c) && c->state >= TT_STATE_ESTABLISHED) {
         if (!c->persist) { /* the window just closed: a new round of probes */
             c->persist = true;
@@ -220,6 +249,7 @@ static void enter_loss(struct tt_conn *c)
     c->in_loss = true;
     c->in_fast_recovery = false;
     tt_sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
+    tt_tlp_end(c);
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
     c->recover = c->snd_nxt - 1; /* RFC 6582 3.2 step 6: the highest sequence number sent */
@@ -255,6 +285,25 @@ static void rtx_timeout(struct tt_conn *c)
     tt_tcp_retransmit_head(c);
     c->rto = clamp_rto(c->rto * 2); /* RFC 6298 5.5 */
     tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + rto_within_user_timeout(c));
+}
+
+/*
+ * RFC 8985 7.3 (Linux tcp_send_loss_probe()): the PTO expired; one probe
+ * goes out and the RTO runs from now. A probe that could not be sent
+ * leaves the RTO at its own time.
+ */
+static void pto_timeout(struct tt_conn *c)
+{
+    c->tlp_armed = false;
+    c->tlp_new_data = false;
+    uint64_t now = c->eng->now, at;
+    if (tt_tcp_send_loss_probe(c)) {
+        c->rtx_stamp = now;
+        at = now + rto_within_user_timeout(c);
+    } else {
+        at = c->rtx_stamp + c->rto > now ? c->rtx_stamp + c->rto : now;
+    }
+    tt_timer_arm(c->eng->wheel, &c->rtx_timer, at);
 }
 
 /*
@@ -336,6 +385,8 @@ void tt_tcp_timer_fire(struct timer *t)
         c = container_of(t, struct tt_conn, rtx_timer);
         if (c->persist)
             persist_timeout(c);
+        else if (c->tlp_armed)
+            pto_timeout(c);
         else
             rtx_timeout(c);
         break;

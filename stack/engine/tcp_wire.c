@@ -153,6 +153,7 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     s->seq = load_be32(p + 4);
     s->ack = load_be32(p + 8);
     s->flags = p[13];
+    s->syn_stripped = false;
     s->wnd = load_be16(p + 14);
     s->up = load_be16(p + 18);
     s->data = p + doff;

@@ -42,6 +42,7 @@ struct seg {
     uint16_t sport, dport;
     uint32_t seq, ack; /* SEG.SEQ, SEG.ACK */
     uint8_t flags;     /* TCP_SYN | TCP_ACK ... */
+    bool syn_stripped; /* a SYN-ACK taken as an ACK: its window is not scaled */
     uint16_t wnd;      /* SEG.WND as on the wire, unscaled */
     uint16_t up;       /* urgent pointer */
     struct tcp_opts opt;

@@ -128,6 +128,17 @@ static int set_orphan_retries(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 0..4, Linux's tcp_early_retrans: 3 and 4 send tail loss probes. */
+static int set_early_retrans(struct pd_opts *o, const char *v)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 0, 4, &x);
+    if (err)
+        return err;
+    o->cfg.tcp_early_retrans = (int)x;
+    return 0;
+}
+
 static int set_rcvbuf(struct pd_opts *o, const char *v)
 {
     return set_u32(&o->cfg.rcvbuf, v, 1024, 1u << 30);
@@ -191,6 +202,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-syncookies", true, set_syncookies},
     {"--tcp-max-syn-backlog", true, set_syn_backlog},
     {"--tcp-orphan-retries", true, set_orphan_retries},
+    {"--tcp-early-retrans", true, set_early_retrans},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

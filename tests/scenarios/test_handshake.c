@@ -206,6 +206,34 @@ static void simultaneous_open_completed_by_peer_synack(void **state)
     assert_int_equal(h->connect_status, 0);
 }
 
+/*
+ * RFC 7323 2.2: the window of a SYN-ACK is never scaled, even when it
+ * completes a simultaneous open after window scaling was agreed. With data
+ * queued, the peer's window of 10 lets 10 bytes out, not 10 << 7 (found by
+ * fuzz_engine: data beyond any window the peer offered).
+ */
+static void simultaneous_open_synack_window_unscaled(void **state)
+{
+    struct harness *h = *state;
+    struct tcp_opts o = mss_only(H_MSS);
+
+    h->cfg.tcp_window_scaling = 1;
+    h_reinit(h);
+    o.ws_ok = true;
+    o.ws = 7;
+    h_connect(h, H_SERVICE_PORT);
+    h_expect_syn(h);
+    h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
+    h_expect_at(h, TCP_SYN | TCP_ACK, ISS, IRS + 1, NULL, 0, false, __FILE__, __LINE__);
+    assert_int_equal(h_write_pattern(h, 0, 1000), 1000);
+    h_expect_nothing(h);
+    h->peer_wnd = 10;
+    h_send_opts(h, TCP_SYN | TCP_ACK, IRS, ISS + 1, &o, NULL, 0);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 10);
+    h_expect_nothing(h);
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+}
+
 /* RFC 9293 3.10.7.3: a RST whose ACK acks our SYN refuses the connection. */
 static void rst_ack_to_syn_refuses_connect(void **state)
 {
@@ -498,6 +526,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(synack_answers_offered_options, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(simultaneous_open_through_syn_received, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(simultaneous_open_synack_window_unscaled, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(simultaneous_open_completed_by_peer_synack, h_setup,
                                         h_teardown),
