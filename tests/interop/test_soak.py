@@ -55,6 +55,9 @@ SEED = int(os.environ.get("TT_SOAK_SEED", "7"))
 MSL = "200ms"
 FAULTS = ["--fault", "drop:in:any:p=0.01", "--fault", "delay=25ms:in:data:p=0.03",
           "--fault", "drop:out:any:p=0.01", "--fault", "delay=25ms:out:data:p=0.03"]
+# Extra flags for every tuntcp app of the soak, to compare a knob under the
+# same load (e.g. TT_SOAK_FLAGS="--tcp-early-retrans 0").
+FAULTS += os.environ.get("TT_SOAK_FLAGS", "").split()
 RSS_GROWTH_MAX_KB = 2048
 RSS_TREND_MAX_KB = 512
 CHURN_BYTES, CHURN_CONC = 3000, 8
