@@ -137,15 +137,27 @@ static bool is_dupack(const struct tt_conn *c, const struct seg *seg, uint32_t w
            !win_update && seq_lt(c->snd_una, c->snd_nxt);
 }
 
-/* RFC 9293 3.10.7.4: update the send window from segments that are not older
+/*
+ * RFC 9293 3.10.7.4: update the send window from segments that are not older
  * than the one that last did, and only when SND.UNA =< SEG.ACK: an old ACK
  * says nothing of the window now (Linux's tcp_ack() old_ack path ignores it
- * too). Called after new_ack(), which moves SND.UNA up to SEG.ACK. */
-static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd)
+ * too). Called after new_ack(), which moves SND.UNA up to SEG.ACK.
+ *
+ * An ACK that moved SND.UNA (una_advanced) always updates it, whatever its
+ * SEG.SEQ (Linux tcp_may_update_window(): after(ack, snd_una)). The peer's
+ * retransmission that fills a hole in its data has a SEG.SEQ below the
+ * SND.WL1 its later segments set, yet carries its newest ACK and window:
+ * with the WL1 rule alone the window stays where it was while SND.UNA moves
+ * up, so the right edge moves past the one the peer offered (a zero window
+ * after it filled up). A Linux peer then drops every segment of ours as
+ * beyond its window, the ACKs in them too, and the two deadlock.
+ */
+static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd, bool una_advanced)
 {
     if (seq_lt(seg->ack, c->snd_una))
         return;
-    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+    if (una_advanced || seq_lt(c->snd_wl1, seg->seq) ||
+        (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
@@ -261,7 +273,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         if (dup || delivered)
             tt_rec_on_ack(c, delivered, false);
     }
-    update_window(c, seg, wnd);
+    update_window(c, seg, wnd, una_advanced);
     tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);
     if (v == TT_ACK_GO_ON && was_syn_rcvd)

@@ -458,6 +458,40 @@ static void old_ack_does_not_update_window(void **state)
 }
 
 /*
+ * The peer's retransmission that fills a hole in its data has a SEG.SEQ
+ * below SND.WL1 (set by its later, out-of-order segments), yet carries its
+ * newest ACK and window: an ACK that moves SND.UNA updates the window
+ * whatever SEG.SEQ says (Linux tcp_may_update_window()). Here it closes
+ * the window at the new SND.UNA; keeping the old 20 bytes would move the
+ * right edge past the peer's and send data it must drop. The soak's stall:
+ * a Linux peer with a full receive queue then drops every segment of ours,
+ * the ACKs in them too, while its own sender waits for those ACKs.
+ */
+static void ack_of_hole_filling_retransmission_updates_window(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    h->peer_wnd = 20;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    assert_int_equal(h_write_pattern(h, 0, 100), 100);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 20);
+    h_expect_nothing(h);
+    /* Its second segment first (its first was lost): SND.WL1 = IRS + 6. */
+    h_send(h, TCP_ACK, IRS + 6, ISS + 1, "world", 5);
+    h_expect(h, TCP_ACK, ISS + 21, IRS + 1);
+    h_expect_nothing(h);
+    /* The first again, acking all 20 bytes, its window now full. */
+    h->peer_wnd = 0;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 21, "hello", 5);
+    h_expect(h, TCP_ACK, ISS + 21, IRS + 11);
+    h_expect_nothing(h);
+    h->peer_wnd = 20;
+    h_send(h, TCP_ACK, IRS + 11, ISS + 21, NULL, 0); /* the window opens again */
+    h_expect_pattern(h, TCP_ACK, ISS + 21, IRS + 11, 20, 20);
+}
+
+/*
  * RFC 6298 2.3: the second sample updates RTTVAR = 3/4 RTTVAR + 1/4 |SRTT -
  * R'| and SRTT = 7/8 SRTT + 1/8 R'. Handshake sample 100 ms (SRTT 100,
  * RTTVAR 50), then a data sample of 200 ms: SRTT 112.5, RTTVAR 62.5, RTO =
@@ -566,6 +600,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(handshake_rtt_sample_sets_first_rto, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(zero_window_holds_data_until_update, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(old_ack_does_not_update_window, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(ack_of_hole_filling_retransmission_updates_window, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(rto_follows_rfc6298_after_second_sample, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(out_of_order_fin_waits_for_the_hole, h_setup, h_teardown),
