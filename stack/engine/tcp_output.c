@@ -429,6 +429,19 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     }
 }
 
+/* The one segment of new data at SND.NXT that the persist timer or a tail
+ * loss probe sends: at most room bytes, the MSS and the current record
+ * (new_seg_max); *fin when it ends the queued data and the peer's window
+ * has a sequence number left for the FIN. */
+static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin)
+{
+    tt_tcb_eor_drop_sent(c);
+    uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
+    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
+    *fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, c->snd_una + c->snd_wnd);
+    return len;
+}
+
 /*
  * Linux tcp_write_wakeup(): the persist timer found data waiting with
  * nothing in flight and the peer's window open, held by TCP_CORK or
@@ -439,12 +452,10 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
 {
     if (!can_send_data(c) || c->fin_sent)
         return false;
-    tt_tcb_eor_drop_sent(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
-    uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
-    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
-    bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
+    bool fin;
+    uint32_t len = one_new_seg(c, room, &fin);
     if (len == 0 && !fin)
         return false;
     send_new_seg(c, len, fin, true);
@@ -460,13 +471,11 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
  */
 bool tt_tcp_send_loss_probe(struct tt_conn *c)
 {
-    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t seq = c->snd_nxt;
-    if (!c->fin_sent && can_send_data(c) && (seq_lt(seq, data_end) || c->fin_queued)) {
-        tt_tcb_eor_drop_sent(c);
-        uint32_t len = min_u32(data_end - seq, new_seg_max(c));
-        bool fin = c->fin_queued && seq + len == data_end && seq_lt(seq + len, peer_end);
+    if (!c->fin_sent && can_send_data(c)) {
+        bool fin;
+        uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
         if ((len || fin) && seq_leq(seq + len, peer_end)) {
             send_new_seg(c, len, fin, false);
             tt_tlp_sent(c, seq, false);
