@@ -731,7 +731,7 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("TT_BUILD_DIR") or
                     os.path.join(HERE, "..", "..", "build"))
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--peers", default="tuntcp,tuntcp-nooff,lwip,linux,reflector",
+    ap.add_argument("--peers", default="tuntcp,tuntcp-nooff,lwip,linux,linux-tun,reflector",
                     help="tuntcp runs with --offload on, tuntcp-nooff with --offload off")
     ap.add_argument("--modes", default="ceiling,bulk,crr,rr,rss")
     ap.add_argument("--rss-conns", type=int)
