@@ -188,6 +188,8 @@ struct tt_conn {
     bool ka_on;
     uint8_t ka_cnt;
     uint32_t ka_idle_s, ka_intvl_s;
+    /* TCP_NOTSENT_LOWAT (tcp_lowat.c); 0: cfg.tcp_notsent_lowat */
+    uint32_t notsent_lowat;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
@@ -469,7 +471,13 @@ bool tt_tlp_probe_sacked(const struct tt_conn *c);
 void tt_tlp_on_ack(struct tt_conn *c, const struct seg *seg, bool una_advanced, bool sacked_new);
 void tt_tlp_end(struct tt_conn *c);
 
+/* tcp_lowat.c: TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat) */
+uint32_t tt_lowat_notsent(const struct tt_conn *c);
+bool tt_lowat_memory_free(const struct tt_conn *c, int wake);
+uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
+
 /* tt_tcp_output.c */
+uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
 /* How tt_tcp_push() treats a partial segment at the tail of the queue

@@ -1,0 +1,94 @@
+/*
+ * TCP_NOTSENT_LOWAT, as Linux has it (tcp_notsent_lowat(),
+ * tcp_stream_memory_free(), tcp_sendmsg_locked()): a low-water mark on the
+ * bytes queued but not yet sent. Below it the connection is writable;
+ * above it a write stops queueing. The mark is the connection's own
+ * (setsockopt) or else the engine's tcp_notsent_lowat; UINT32_MAX, the
+ * default, is off.
+ *
+ * Two tests, as Linux's `wake` argument: a write goes on queueing while
+ * the unsent bytes are below the mark (wake 0); poll() and the wake-up of a
+ * writer want them below half the mark (wake 1), so that a woken writer
+ * finds room for a good chunk rather than a few bytes.
+ */
+#include "engine.h"
+#include "seq.h"
+
+/* Linux tcp_notsent_lowat(): the socket's value, else the sysctl. */
+static uint32_t lowat_of(const struct tt_conn *c)
+{
+    return c->notsent_lowat ? c->notsent_lowat : c->eng->cfg.tcp_notsent_lowat;
+}
+
+/* Bytes queued but not sent yet: Linux write_seq - snd_nxt (0 once our
+ * FIN, past the data, has gone out). */
+uint32_t tt_lowat_notsent(const struct tt_conn *c)
+{
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    return seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
+}
+
+/* Linux tcp_stream_memory_free(): (notsent << wake) < lowat, in 64 bits so
+ * that a mark near UINT32_MAX is not wrapped. */
+bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
+{
+    return ((uint64_t)tt_lowat_notsent(c) << wake) < lowat_of(c);
+}
+
+/*
+ * Linux tcp_xmit_size_goal(): the bytes one skb of a write takes, whole
+ * segments up to half the largest window the peer offered
+ * (tcp_bound_to_half_wnd()), at least one segment and below 64 KB (GSO).
+ */
+static uint32_t size_goal(const struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1;
+    uint32_t cap = 65536 - 1 - 320; /* GSO_MAX_SIZE - 1 - MAX_TCP_HEADER */
+    uint32_t half = c->snd_max_wnd > 536 ? c->snd_max_wnd / 2 : c->snd_max_wnd;
+    if (half && half < cap)
+        cap = half;
+    return cap > mss ? cap / mss * mss : mss;
+}
+
+/* What may leave now at SND.NXT: both windows (tcp_output.c). */
+static uint32_t send_room(const struct tt_conn *c)
+{
+    uint32_t end = tt_tcp_usable_window_end(c);
+    return seq_gt(end, c->snd_nxt) ? end - c->snd_nxt : 0;
+}
+
+/*
+ * How much of a write of want bytes Linux's tcp_sendmsg_locked() queues
+ * under the mark. It fills skbs of size_goal() bytes and asks
+ * sk_stream_memory_free() (wake 0) only before starting a new one, so the
+ * last chunk may go past the mark; a full skb at the head of the unsent
+ * queue is pushed at once (tcp_push_one()), sending what the windows take
+ * and leaving its rest as the partial tail the write fills next. This
+ * replays that on numbers; the engine sends after the write, as the
+ * windows allow, the same bytes. With the mark off: all of want.
+ */
+uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want)
+{
+    uint64_t lowat = lowat_of(c);
+    if (lowat == UINT32_MAX)
+        return want;
+    uint64_t goal = size_goal(c), room = send_room(c);
+    uint64_t unsent = tt_lowat_notsent(c), tail = unsent % goal, done = 0;
+    while (done < want) {
+        if (tail == 0 && unsent >= lowat)
+            break; /* a new skb: only below the mark */
+        uint64_t add = goal - tail < want - done ? goal - tail : want - done;
+        done += add;
+        unsent += add;
+        tail += add;
+        if (tail < goal)
+            break;            /* the write ended inside this chunk */
+        if (unsent == tail) { /* the send head: tcp_push_one() */
+            uint64_t sent = room < unsent ? room : unsent;
+            room -= sent;
+            unsent -= sent;
+        }
+        tail = unsent % goal;
+    }
+    return (uint32_t)done;
+}
