@@ -287,9 +287,8 @@ const tt_config_t *tt_engine_config(const tt_engine_t *eng);
  * a copy of tt_engine_config() with some of msl_us, fin_timeout_us,
  * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
  * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
- * tcp_orphan_retries, invalid_ratelimit_us and tcp_congestion_control changed. All or nothing.
- * tcp_orphan_retries, tcp_early_retrans and invalid_ratelimit_us changed.
- * All or nothing.
+ * tcp_orphan_retries, tcp_early_retrans, tcp_notsent_lowat, invalid_ratelimit_us
+ * and tcp_congestion_control changed. All or nothing.
  * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
  * read where they are used, so each takes effect at its next use.
  * Errors: -EINVAL (a value out of range), -EPERM (another field differs).

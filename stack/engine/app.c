@@ -201,8 +201,9 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
     if (err)
         return err;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = tt_ring_write(&c->sndbuf, buf, tt_lowat_write_len(c, want));
-    if (n == 0 && want > 0 && ring_space(&c->sndbuf) > 0)
+    uint32_t allowed = tt_lowat_write_len(c, want); /* TCP_NOTSENT_LOWAT */
+    uint32_t n = tt_ring_write(&c->sndbuf, buf, allowed);
+    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0)
         return -ENOMEM;
     if (n < want)
         c->writable_wanted = true;

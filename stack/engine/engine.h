@@ -188,8 +188,11 @@ struct tt_conn {
     bool ka_on;
     uint8_t ka_cnt;
     uint32_t ka_idle_s, ka_intvl_s;
-    /* TCP_NOTSENT_LOWAT (tcp_lowat.c); 0: cfg.tcp_notsent_lowat */
+    /* TCP_NOTSENT_LOWAT (tcp_lowat.c); 0: cfg.tcp_notsent_lowat.
+     * queue_shrunk: an ACK freed send space in this call (Linux
+     * SOCK_QUEUE_SHRUNK), asked after the output (tt_lowat_check_space) */
     uint32_t notsent_lowat;
+    bool queue_shrunk;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
@@ -475,6 +478,7 @@ void tt_tlp_end(struct tt_conn *c);
 uint32_t tt_lowat_notsent(const struct tt_conn *c);
 bool tt_lowat_memory_free(const struct tt_conn *c, int wake);
 uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
+void tt_lowat_check_space(struct tt_conn *c);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);

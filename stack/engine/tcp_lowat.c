@@ -92,3 +92,21 @@ uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want)
     }
     return (uint32_t)done;
 }
+
+/*
+ * Linux tcp_check_space(), which runs after tcp_data_snd_check(): when an
+ * ACK freed send space, a writer that was refused is woken if, after what
+ * the same ACK let go, it is writable under the mark. The writable
+ * callback is due before the output (its writes join the ACK's segments,
+ * tcb.c), so under a mark that output may be what makes room: asked again
+ * here. With the mark off, the wake-up at the ACK (tcp_ack.c) is all.
+ */
+void tt_lowat_check_space(struct tt_conn *c)
+{
+    bool shrunk = c->queue_shrunk;
+    c->queue_shrunk = false;
+    if (!shrunk || lowat_of(c) == UINT32_MAX)
+        return;
+    if (c->writable_wanted && c->writable_cb && !c->orphan && tt_lowat_memory_free(c, 1))
+        tt_tcb_notify_writable(c);
+}
