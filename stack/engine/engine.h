@@ -474,9 +474,27 @@ bool tt_tlp_probe_sacked(const struct tt_conn *c);
 void tt_tlp_on_ack(struct tt_conn *c, const struct seg *seg, bool una_advanced, bool sacked_new);
 void tt_tlp_end(struct tt_conn *c);
 
-/* tcp_lowat.c: TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat) */
-uint32_t tt_lowat_notsent(const struct tt_conn *c);
-bool tt_lowat_memory_free(const struct tt_conn *c, int wake);
+/* tcp_lowat.c: TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat). The tests
+ * are inline so that tcb.c asks them without calling into tcp_lowat.c,
+ * which calls tcb.c (docs/architecture.md §2: no call cycle). */
+/* Linux tcp_notsent_lowat(): the socket's value, else the sysctl. */
+static inline uint32_t tt_lowat_of(const struct tt_conn *c)
+{
+    return c->notsent_lowat ? c->notsent_lowat : c->eng->cfg.tcp_notsent_lowat;
+}
+/* Bytes queued but not sent yet: Linux write_seq - snd_nxt (0 once our
+ * FIN, past the data, has gone out). */
+static inline uint32_t tt_lowat_notsent(const struct tt_conn *c)
+{
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    return (int32_t)(data_end - c->snd_nxt) > 0 ? data_end - c->snd_nxt : 0;
+}
+/* Linux tcp_stream_memory_free(): (notsent << wake) < lowat, in 64 bits so
+ * that a mark near UINT32_MAX is not wrapped. */
+static inline bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
+{
+    return ((uint64_t)tt_lowat_notsent(c) << wake) < tt_lowat_of(c);
+}
 uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
 void tt_lowat_check_space(struct tt_conn *c);
 

@@ -9,31 +9,11 @@
  * Two tests, as Linux's `wake` argument: a write goes on queueing while
  * the unsent bytes are below the mark (wake 0); poll() and the wake-up of a
  * writer want them below half the mark (wake 1), so that a woken writer
- * finds room for a good chunk rather than a few bytes.
+ * finds room for a good chunk rather than a few bytes. Those two tests
+ * are inline in engine.h, for tcb.c to ask without calling in here.
  */
 #include "engine.h"
 #include "seq.h"
-
-/* Linux tcp_notsent_lowat(): the socket's value, else the sysctl. */
-static uint32_t lowat_of(const struct tt_conn *c)
-{
-    return c->notsent_lowat ? c->notsent_lowat : c->eng->cfg.tcp_notsent_lowat;
-}
-
-/* Bytes queued but not sent yet: Linux write_seq - snd_nxt (0 once our
- * FIN, past the data, has gone out). */
-uint32_t tt_lowat_notsent(const struct tt_conn *c)
-{
-    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-    return seq_gt(data_end, c->snd_nxt) ? data_end - c->snd_nxt : 0;
-}
-
-/* Linux tcp_stream_memory_free(): (notsent << wake) < lowat, in 64 bits so
- * that a mark near UINT32_MAX is not wrapped. */
-bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
-{
-    return ((uint64_t)tt_lowat_notsent(c) << wake) < lowat_of(c);
-}
 
 /*
  * Linux tcp_xmit_size_goal(): the bytes one skb of a write takes, whole
@@ -69,7 +49,7 @@ static uint32_t send_room(const struct tt_conn *c)
  */
 uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want)
 {
-    uint64_t lowat = lowat_of(c);
+    uint64_t lowat = tt_lowat_of(c);
     if (lowat == UINT32_MAX)
         return want;
     uint64_t goal = size_goal(c), room = send_room(c);
@@ -105,7 +85,7 @@ void tt_lowat_check_space(struct tt_conn *c)
 {
     bool shrunk = c->queue_shrunk;
     c->queue_shrunk = false;
-    if (!shrunk || lowat_of(c) == UINT32_MAX)
+    if (!shrunk || tt_lowat_of(c) == UINT32_MAX)
         return;
     if (c->writable_wanted && c->writable_cb && !c->orphan && tt_lowat_memory_free(c, 1))
         tt_tcb_notify_writable(c);
