@@ -176,12 +176,12 @@ run_one() {
     if (cd "$TMP" && LD_PRELOAD="$preload" timeout 120 "$PACKETDRILL" "$@" "$name") > "$TMP/out" 2>&1; then
         echo "PASS $script"
         [ "$VERBOSE" = 1 ] && sed 's/^/    /' "$TMP/out"
-        [ "$VERBOSE" = 1 ] && [ -n "$SYSCTL_NOTE" ] && echo "    sysctls: $SYSCTL_NOTE"
+        [ "$VERBOSE" = 1 ] && [ -n "$SYSCTL_NOTE" ] && echo "  sysctls: $SYSCTL_NOTE"
         return 0
     fi
     echo "FAIL $script"
     sed 's/^/    /' "$TMP/out"
-    [ -n "$SYSCTL_NOTE" ] && echo "    sysctls: $SYSCTL_NOTE"
+    [ -n "$SYSCTL_NOTE" ] && echo "  sysctls: $SYSCTL_NOTE"
     if grep -q 'lockall\|pthread_create' "$TMP/out"; then
         echo "    hint: packetdrill locks its memory (mlockall): run it as root or raise ulimit -l"
     fi
