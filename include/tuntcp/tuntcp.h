@@ -128,6 +128,7 @@ typedef struct tt_config {
     uint32_t tcp_max_syn_backlog;  /* half-open connections per listener without cookies */
     uint32_t sndbuf;               /* send buffer per connection, bytes */
     uint32_t rcvbuf;               /* receive buffer per connection, bytes */
+    uint32_t tcp_notsent_lowat;    /* writable below this many unsent bytes; UINT32_MAX: off */
     uint64_t delack_us;            /* delayed ACK timeout */
     uint8_t isn_secret[16];        /* RFC 6528 key */
     uint64_t seed;                 /* port selection and other choices */
@@ -287,9 +288,8 @@ const tt_config_t *tt_engine_config(const tt_engine_t *eng);
  * a copy of tt_engine_config() with some of msl_us, fin_timeout_us,
  * tcp_rfc1337, tcp_tw_reuse, tw_reuse_delay_us, tcp_max_tw_buckets,
  * port_lo/port_hi, tcp_timestamps, tcp_syncookies, tcp_max_syn_backlog,
- * tcp_orphan_retries, invalid_ratelimit_us and tcp_congestion_control changed. All or nothing.
- * tcp_orphan_retries, tcp_early_retrans and invalid_ratelimit_us changed.
- * All or nothing.
+ * tcp_orphan_retries, tcp_early_retrans, tcp_notsent_lowat, invalid_ratelimit_us
+ * and tcp_congestion_control changed. All or nothing.
  * A new MSL re-times the TIME_WAIT entries that exist; the other knobs are
  * read where they are used, so each takes effect at its next use.
  * Errors: -EINVAL (a value out of range), -EPERM (another field differs).
@@ -399,6 +399,20 @@ int tt_conn_set_cork(tt_conn_t *conn, int on);
 /* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
 int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);
+/*
+ * TCP_NOTSENT_LOWAT (Linux): the connection is writable only while fewer
+ * than half this many bytes are queued but not yet sent (SND.NXT to the end
+ * of the queue), and a write stops queueing once that many are unsent (as
+ * Linux, at its next segment-sized chunk: a write may end above the mark).
+ * 0 (the default) follows the engine's tcp_notsent_lowat; UINT32_MAX is off.
+ * A new value wakes a writer it makes writable.
+ */
+int tt_conn_set_notsent_lowat(tt_conn_t *conn, uint32_t bytes);
+/* The connection's own TCP_NOTSENT_LOWAT (0: none set), as Linux's getsockopt. */
+uint32_t tt_conn_get_notsent_lowat(const tt_conn_t *conn);
+/* Linux tcp_stream_memory_free(sk, 1), what poll() and the writable
+ * callback ask: the unsent bytes, doubled, are below the low-water mark. */
+bool tt_conn_notsent_writable(const tt_conn_t *conn);
 
 /* Half-close: FIN after the queued data; reading goes on. Errors: -ENOTCONN. */
 int tt_conn_shutdown(tt_conn_t *conn);

@@ -39,6 +39,7 @@ static const struct knob knobs[] = {
     {"net.ipv4.tcp_invalid_ratelimit", K_DUR, CFG(invalid_ratelimit_us), 0, 0},
     {"net.ipv4.tcp_max_syn_backlog", K_U32, CFG(tcp_max_syn_backlog), 1, UINT32_MAX},
     {"net.ipv4.tcp_max_tw_buckets", K_U32, CFG(tcp_max_tw_buckets), 0, UINT32_MAX},
+    {"net.ipv4.tcp_notsent_lowat", K_U32, CFG(tcp_notsent_lowat), 0, UINT32_MAX},
     {"net.ipv4.tcp_orphan_retries", K_INT, CFG(tcp_orphan_retries), 0, INT_MAX},
     {"net.ipv4.tcp_rfc1337", K_BOOL, CFG(tcp_rfc1337), 0, 1},
     {"net.ipv4.tcp_syncookies", K_BOOL, CFG(tcp_syncookies), 0, 1},

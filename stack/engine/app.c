@@ -201,8 +201,9 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
     if (err)
         return err;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    uint32_t n = tt_ring_write(&c->sndbuf, buf, want);
-    if (n == 0 && want > 0 && ring_space(&c->sndbuf) > 0)
+    uint32_t allowed = tt_lowat_write_len(c, want); /* TCP_NOTSENT_LOWAT */
+    uint32_t n = tt_ring_write(&c->sndbuf, buf, allowed);
+    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0)
         return -ENOMEM;
     if (n < want)
         c->writable_wanted = true;
@@ -259,6 +260,29 @@ int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
 void tt_conn_set_writable_cb(tt_conn_t *c, tt_writable_cb cb)
 {
     c->writable_cb = cb;
+}
+
+/* Linux do_tcp_setsockopt(TCP_NOTSENT_LOWAT): the new mark, then
+ * sk_write_space(): a writer it makes writable is woken. */
+int tt_conn_set_notsent_lowat(tt_conn_t *c, uint32_t bytes)
+{
+    c->notsent_lowat = bytes;
+    if (c->writable_wanted && c->writable_cb && !c->orphan && tt_lowat_memory_free(c, 1)) {
+        tt_engine_enter(c->eng);
+        tt_tcb_notify_writable(c);
+        tt_engine_leave(c->eng);
+    }
+    return 0;
+}
+
+uint32_t tt_conn_get_notsent_lowat(const tt_conn_t *c)
+{
+    return c->notsent_lowat;
+}
+
+bool tt_conn_notsent_writable(const tt_conn_t *c)
+{
+    return tt_lowat_memory_free(c, 1);
 }
 
 /* RFC 9293 3.10.4: queue a FIN after the data; ESTABLISHED -> FIN_WAIT_1,

@@ -56,6 +56,7 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_max_syn_backlog = 4096;
     cfg->sndbuf = 256 * 1024;
     cfg->rcvbuf = 256 * 1024;
+    cfg->tcp_notsent_lowat = UINT32_MAX; /* Linux: off */
     cfg->delack_us = 40 * MS;
 }
 

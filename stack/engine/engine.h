@@ -188,6 +188,11 @@ struct tt_conn {
     bool ka_on;
     uint8_t ka_cnt;
     uint32_t ka_idle_s, ka_intvl_s;
+    /* TCP_NOTSENT_LOWAT (tcp_lowat.c); 0: cfg.tcp_notsent_lowat.
+     * queue_shrunk: an ACK freed send space in this call (Linux
+     * SOCK_QUEUE_SHRUNK), asked after the output (tt_lowat_check_space) */
+    uint32_t notsent_lowat;
+    bool queue_shrunk;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
@@ -469,7 +474,32 @@ bool tt_tlp_probe_sacked(const struct tt_conn *c);
 void tt_tlp_on_ack(struct tt_conn *c, const struct seg *seg, bool una_advanced, bool sacked_new);
 void tt_tlp_end(struct tt_conn *c);
 
+/* tcp_lowat.c: TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat). The tests
+ * are inline so that tcb.c asks them without calling into tcp_lowat.c,
+ * which calls tcb.c (docs/architecture.md §2: no call cycle). */
+/* Linux tcp_notsent_lowat(): the socket's value, else the sysctl. */
+static inline uint32_t tt_lowat_of(const struct tt_conn *c)
+{
+    return c->notsent_lowat ? c->notsent_lowat : c->eng->cfg.tcp_notsent_lowat;
+}
+/* Bytes queued but not sent yet: Linux write_seq - snd_nxt (0 once our
+ * FIN, past the data, has gone out). */
+static inline uint32_t tt_lowat_notsent(const struct tt_conn *c)
+{
+    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+    return (int32_t)(data_end - c->snd_nxt) > 0 ? data_end - c->snd_nxt : 0;
+}
+/* Linux tcp_stream_memory_free(): (notsent << wake) < lowat, in 64 bits so
+ * that a mark near UINT32_MAX is not wrapped. */
+static inline bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
+{
+    return ((uint64_t)tt_lowat_notsent(c) << wake) < tt_lowat_of(c);
+}
+uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
+void tt_lowat_check_space(struct tt_conn *c);
+
 /* tt_tcp_output.c */
+uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
 /* How tt_tcp_push() treats a partial segment at the tail of the queue

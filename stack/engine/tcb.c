@@ -228,10 +228,11 @@ void tt_tcb_notify_read(struct tt_conn *c)
     notify(c, TT_NOTIFY_READ);
 }
 
-/* Room in the send buffer for a writer that was refused some. */
+/* Room in the send buffer for a writer that was refused some; whether the
+ * low-water mark lets it write is asked at the delivery, after what this
+ * engine call sent (Linux tcp_check_space() follows tcp_data_snd_check()). */
 void tt_tcb_notify_writable(struct tt_conn *c)
 {
-    c->writable_wanted = false;
     notify(c, TT_NOTIFY_WRITABLE);
 }
 
@@ -425,8 +426,12 @@ static void deliver_conn(struct tt_conn *c)
                 c->connect_due(c, c->connect_status);
         } else if (c->notify & TT_NOTIFY_WRITABLE) {
             c->notify &= (uint8_t)~TT_NOTIFY_WRITABLE;
-            if (c->writable_cb && !c->orphan)
+            /* Linux sk_stream_write_space(): wake only below half the
+             * TCP_NOTSENT_LOWAT mark; otherwise the writer waits on. */
+            if (c->writable_cb && !c->orphan && tt_lowat_memory_free(c, 1)) {
+                c->writable_wanted = false;
                 c->writable_cb(c);
+            }
         } else if (c->notify & TT_NOTIFY_READ) {
             c->notify &= (uint8_t)~TT_NOTIFY_READ;
             deliver_staged(c);

@@ -82,6 +82,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     c->snd_buf_seq += n;
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
+    c->queue_shrunk |= n > 0;
     if (n && c->writable_wanted && c->writable_cb && !c->orphan)
         tt_tcb_notify_writable(c);
 }

@@ -510,6 +510,7 @@ void tt_tcp_input_done(struct tt_conn *c)
         c->ack_urgent = false;
     }
     tt_tcp_output(c);
+    tt_lowat_check_space(c);
 }
 
 /*

@@ -298,7 +298,7 @@ void tt_tcp_send_zero_window_probe(struct tt_conn *c)
  * flight (RFC 6675 pipe: SACKed and lost segments have left the network;
  * tcp_recovery.c). Outside recovery with nothing SACKed that is SND.UNA +
  * cwnd; with segments SACKed it lets new ones go out (RFC 3042). */
-static uint32_t usable_window_end(const struct tt_conn *c)
+uint32_t tt_tcp_usable_window_end(const struct tt_conn *c)
 {
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t pipe = tt_rec_pipe(c);
@@ -403,7 +403,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
         return;
-    uint32_t wnd_end = usable_window_end(c);
+    uint32_t wnd_end = tt_tcp_usable_window_end(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t burst = 0; /* segments of new data sent by this call */

@@ -97,6 +97,16 @@ struct pd_sock {
     bool close_done; /* the engine called the close callback */
     uint8_t *carry;  /* bytes taken from the engine, not yet read */
     size_t carry_len, carry_cap, pull_want;
+
+    /* TCP_NOTSENT_LOWAT as set (0: the sysctl's). Linux SOCK_NOSPACE: a
+     * write was cut short or poll found no room; the ACK that then makes
+     * room wakes the writer once (sk_stream_write_space), counted in
+     * wspace_wakes, an EPOLLOUT edge (pd_epoll.c). wspace_una: SND.UNA when
+     * last looked at. */
+    uint32_t notsent_lowat;
+    bool nospace;
+    uint32_t wspace_una;
+    unsigned wspace_wakes;
 };
 
 struct pd {

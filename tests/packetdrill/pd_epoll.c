@@ -4,8 +4,9 @@
  * (EPOLLET) and EPOLLONESHOT.
  *
  * Readiness is the socket's poll mask (Linux tcp_poll, pd_socket.c). An
- * edge is any wake-up Linux would give the socket: data arriving, our
- * data acknowledged, a state change, a change of the mask. Each item keeps
+ * edge is any wake-up Linux would give the socket: data arriving, a state
+ * change, a change of the mask, and for EPOLLOUT an ACK that makes room
+ * for a writer that ran out of it (write_space()). Each item keeps
  * what it last saw (struct ep_key); epoll_wait() reports an edge-triggered
  * item only when that changed since, with its whole current mask, as
  * Linux re-polls an item its wake-up put on the ready list.
@@ -23,10 +24,11 @@
 
 /* What wakes an item. */
 struct ep_key {
-    uint32_t rcv_nxt, snd_una;
+    uint32_t rcv_nxt;
     int state;
     short mask;
     unsigned ready; /* a listener's connections */
+    unsigned wakes; /* write-space wake-ups: EPOLLOUT edges only */
 };
 
 struct ep_item {
@@ -60,24 +62,47 @@ static struct ep_item *item_find(struct pd_epoll *ep, int fd)
     return NULL;
 }
 
+/*
+ * Linux tcp_check_space() and sk_stream_write_space(): an ACK that frees
+ * send space wakes the socket's waiters only while SOCK_NOSPACE is set (a
+ * write was cut short, or poll found no room) and the socket is writable
+ * again (tcp_poll's test, TCP_NOTSENT_LOWAT included); the wake-up clears
+ * SOCK_NOSPACE. So after one EPOLLOUT, later ACKs wake no one until a
+ * writer runs out of room again (packetdrill's epoll/epoll_out_edge*.pkt).
+ */
+static void write_space(struct pd *pd, struct pd_sock *s, uint32_t snd_una)
+{
+    if (snd_una == s->wspace_una)
+        return;
+    s->wspace_una = snd_una;
+    if (s->nospace && (pd_sock_poll_mask(pd, s) & POLLOUT)) {
+        s->nospace = false;
+        s->wspace_wakes++;
+    }
+}
+
 static void key_of(struct pd *pd, struct pd_sock *s, struct ep_key *k)
 {
     tt_conn_info_t info;
     memset(&info, 0, sizeof(info));
     memset(k, 0, sizeof(*k));
-    if (s->conn)
+    if (s->conn) {
         tt_conn_get_info(s->conn, &info);
+        write_space(pd, s, info.snd_nxt - info.unacked);
+    }
     k->rcv_nxt = info.rcv_nxt;
-    k->snd_una = info.snd_nxt - info.unacked;
     k->state = (int)info.state;
     k->mask = pd_sock_poll_mask(pd, s);
     k->ready = s->ready;
+    k->wakes = s->wspace_wakes;
 }
 
-static bool key_same(const struct ep_key *a, const struct ep_key *b)
+/* A write-space wake-up reaches only items that wait for EPOLLOUT (Linux
+ * ep_poll_callback() filters by the wake-up's key). */
+static bool key_same(const struct ep_key *a, const struct ep_key *b, uint32_t events)
 {
-    return a->rcv_nxt == b->rcv_nxt && a->snd_una == b->snd_una && a->state == b->state &&
-           a->mask == b->mask && a->ready == b->ready;
+    return a->rcv_nxt == b->rcv_nxt && a->state == b->state && a->mask == b->mask &&
+           a->ready == b->ready && (!(events & EPOLLOUT) || a->wakes == b->wakes);
 }
 
 int pd_epoll_create(struct pd *pd, int size)
@@ -163,7 +188,7 @@ static uint32_t item_events(struct pd *pd, struct ep_item *it, struct pd_sock *s
 {
     struct ep_key now;
     key_of(pd, s, &now);
-    bool edge = it->woken || !key_same(&now, &it->seen);
+    bool edge = it->woken || !key_same(&now, &it->seen, it->ev.events);
     uint32_t mask = (uint32_t)(uint16_t)now.mask & (it->ev.events | EPOLLERR | EPOLLHUP);
     if (it->disabled || ((it->ev.events & EPOLLET) && !edge))
         return 0;

@@ -149,6 +149,12 @@ static int set_sndbuf(struct pd_opts *o, const char *v)
     return set_u32(&o->cfg.sndbuf, v, 1024, 1u << 30);
 }
 
+/* Linux net.ipv4.tcp_notsent_lowat: bytes, 0..UINT32_MAX (the default, off). */
+static int set_notsent_lowat(struct pd_opts *o, const char *v)
+{
+    return set_u32(&o->cfg.tcp_notsent_lowat, v, 0, UINT32_MAX);
+}
+
 static int set_port_range(struct pd_opts *o, const char *v)
 {
     return cli_parse_range(v, &o->cfg.port_lo, &o->cfg.port_hi);
@@ -203,6 +209,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-max-syn-backlog", true, set_syn_backlog},
     {"--tcp-orphan-retries", true, set_orphan_retries},
     {"--tcp-early-retrans", true, set_early_retrans},
+    {"--tcp-notsent-lowat", true, set_notsent_lowat},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

@@ -217,7 +217,8 @@ static bool room_to_write(struct pd *pd, const struct pd_sock *s)
     tt_conn_info_t info;
     tt_conn_get_info(s->conn, &info);
     uint64_t sndbuf = tt_engine_config(pd->eng)->sndbuf;
-    return 3ull * info.send_q <= 2 * sndbuf;
+    /* and Linux tcp_stream_memory_free(sk, 1): TCP_NOTSENT_LOWAT */
+    return 3ull * info.send_q <= 2 * sndbuf && tt_conn_notsent_writable(s->conn);
 }
 
 static bool sock_writable(struct pd *pd, const struct pd_sock *s)
@@ -247,6 +248,8 @@ static short conn_poll_mask(struct pd *pd, struct pd_sock *s)
             m |= POLLIN | POLLRDNORM;
         if (snd_shut || room_to_write(pd, s))
             m |= POLLOUT | POLLWRNORM;
+        else
+            s->nospace = true; /* Linux tcp_poll(): SOCK_NOSPACE */
     }
     if (s->so_error)
         m |= POLLERR;
@@ -443,6 +446,7 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->inq = l->inq;
     child->reuseaddr = l->reuseaddr;
     child->sndbuf = l->sndbuf;
+    child->notsent_lowat = l->notsent_lowat;
     child->port = 0; /* shares the listener's port without holding it */
 }
 
@@ -619,6 +623,7 @@ static ssize_t do_send(struct pd *pd, struct pd_sock *s, const void *buf, size_t
         done += (size_t)n;
         if (done == len)
             return (ssize_t)done;
+        s->nospace = true; /* Linux tcp_sendmsg_locked(): wait_for_space */
         if (s->nonblock || (flags & MSG_DONTWAIT))
             return done ? (ssize_t)done : -EAGAIN;
         int e = block_on(pd, PD_WAIT_WRITE, s);

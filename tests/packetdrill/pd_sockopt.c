@@ -55,6 +55,7 @@ void pd_sockopt_apply(struct pd_sock *s)
     tt_conn_set_nodelay(s->conn, s->nodelay);
     tt_conn_set_cork(s->conn, s->cork);
     tt_conn_set_user_timeout(s->conn, s->user_timeout_ms);
+    tt_conn_set_notsent_lowat(s->conn, s->notsent_lowat);
     apply_keepalive(s);
 }
 
@@ -193,6 +194,10 @@ static int set_sol_tcp(struct pd_sock *s, int name, const void *val, socklen_t l
             return -EINVAL; /* Linux accepts 0 and 1 only */
         s->inq = v != 0;
         return 0;
+    case TCP_NOTSENT_LOWAT:
+        /* Linux keeps the int as a u32 (-1: 0xffffffff, off); 0: the sysctl */
+        s->notsent_lowat = (uint32_t)v;
+        return s->conn ? tt_conn_set_notsent_lowat(s->conn, s->notsent_lowat) : 0;
     default:
         return -ENOPROTOOPT;
     }
@@ -259,6 +264,9 @@ static int get_sol_tcp(struct pd *pd, struct pd_sock *s, int name, void *val, so
         break;
     case TCP_INQ:
         v = s->inq;
+        break;
+    case TCP_NOTSENT_LOWAT:
+        v = (int)s->notsent_lowat;
         break;
     default:
         return -ENOPROTOOPT;

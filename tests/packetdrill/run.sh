@@ -12,8 +12,22 @@
 # --so-flags here overrides them (packetdrill: the command line wins).
 #
 # Back-quoted shell commands (upstream scripts start with
-# `../common/defaults.sh`, which sets the kernel's sysctls) are left out:
-# they configure the host's TCP, which is not the stack under test.
+# `../common/defaults.sh`, which sets the kernel's sysctls) are never run:
+# they configure the host's TCP, which is not the stack under test. The
+# net.ipv4 sysctls that the script's setup sets (its shell blocks before
+# the first event line: `sysctl -q net.ipv4.NAME=VALUE`,
+# `../common/set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE`) become the
+# adapter's flags where it has the knob (sysctl_flag below), put before
+# --so-flags, which wins. The others are ignored; they tune what the
+# engine does not have (TSO and pacing: tcp_min_tso_segs,
+# tcp_tso_win_divisor, tcp_tso_rtt_log, tcp_pacing_*; ECN: tcp_ecn; path
+# MTU probing: tcp_mtu_probing, tcp_base_mss; tcp_slow_start_after_idle,
+# tcp_frto, tcp_dsack, tcp_fack, tcp_reordering, tcp_recovery, ...), as are
+# the other commands (tc, ethtool, ip route) and defaults.sh itself (its
+# values are the engine's defaults but tcp_rmem, which run-upstream.sh
+# passes as --rcvbuf). A sysctl set later, at a time point mid-run, cannot
+# be applied at the start: it stays dropped. A FAIL lists what was applied,
+# ignored and dropped (--verbose: a PASS too).
 #
 # Exit status: 0 all passed, 1 a failure, 77 skipped (PACKETDRILL not set).
 
@@ -70,13 +84,88 @@ strip_commands() {
          { print }'
 }
 
+# The text of the back-quoted shell blocks: with $1 = 1 those of the setup
+# (before the first event line, which starts with its time: 0, +0, .1, *),
+# with 0 those after it.
+shell_text() {
+    awk -v setup="$1" '
+         inb { if (setup != done) print; if (index($0, "`")) inb = 0; next }
+         /^[[:space:]]*`/ { rest = substr($0, index($0, "`") + 1)
+                            if (setup != done) print rest
+                            if (!index(rest, "`")) inb = 1
+                            next }
+         /^[[:space:]]*[0-9+*.]/ { done = 1
+                                   if (!setup && index($0, "`")) print substr($0, index($0, "`") + 1) }'
+}
+
+# NAME=VALUE for each net.ipv4 sysctl the shell text sets, one a line, in
+# order, quotes removed.
+sysctl_assignments() {
+    sed 's/#.*//' |
+        grep -oE '(net[./]ipv4[./]|/proc/sys/net/ipv4/)[a-z0-9_]+=("[^"]*"|[^[:space:]`"]+)' |
+        sed -E 's#^(net[./]ipv4[./]|/proc/sys/net/ipv4/)##; s/"//g'
+}
+
+# The adapter's flag for sysctl $1 set to $2; status 1: no such knob.
+# tcp_wmem and tcp_rmem are "min default max": a new socket's send buffer
+# is the default (Linux sk_sndbuf); the receive buffer's max is what sets
+# Linux's window scale.
+sysctl_flag() {
+    case $1 in
+    tcp_notsent_lowat) echo "--tcp-notsent-lowat $2" ;;
+    tcp_timestamps) echo "--tcp-timestamps $2" ;;
+    tcp_sack) echo "--tcp-sack $2" ;;
+    tcp_window_scaling) echo "--tcp-window-scaling $2" ;;
+    tcp_early_retrans) echo "--tcp-early-retrans $2" ;;
+    tcp_congestion_control) echo "--tcp-congestion-control $2" ;;
+    tcp_rfc1337) echo "--tcp-rfc1337 $2" ;;
+    tcp_tw_reuse) echo "--tcp-tw-reuse $2" ;;
+    tcp_max_tw_buckets) echo "--tcp-max-tw-buckets $2" ;;
+    tcp_syncookies) echo "--tcp-syncookies $2" ;;
+    tcp_max_syn_backlog) echo "--tcp-max-syn-backlog $2" ;;
+    tcp_orphan_retries) echo "--tcp-orphan-retries $2" ;;
+    tcp_fin_timeout) echo "--tcp-fin-timeout ${2}s" ;;
+    tcp_invalid_ratelimit) echo "--tcp-invalid-ratelimit ${2}ms" ;;
+    tcp_wmem) echo "--sndbuf $(echo "$2" | awk '{ print $2 }')" ;;
+    tcp_rmem) echo "--rcvbuf $(echo "$2" | awk '{ print $3 }')" ;;
+    ip_local_port_range) echo "--ip-local-port-range $(echo "$2" | awk '{ print $1 "-" $2 }')" ;;
+    *) return 1 ;;
+    esac
+}
+
+# Sets SYSCTL_FLAGS, the flags for the sysctls of script $1's setup, and
+# SYSCTL_NOTE, what became of each sysctl the script sets.
+translate_sysctls() {
+    SYSCTL_FLAGS=
+    applied=
+    ignored=
+    for kv in $(shell_text 1 < "$1" | sysctl_assignments | tr ' ' '\001'); do
+        kv=$(echo "$kv" | tr '\001' ' ')
+        if flag=$(sysctl_flag "${kv%%=*}" "${kv#*=}"); then
+            SYSCTL_FLAGS="$SYSCTL_FLAGS $flag"
+            applied="$applied $kv"
+        else
+            ignored="$ignored $kv"
+        fi
+    done
+    SYSCTL_FLAGS=${SYSCTL_FLAGS# }
+    dropped=$(shell_text 0 < "$1" | sysctl_assignments | tr '\n' ' ')
+    SYSCTL_NOTE=
+    [ -n "$applied" ] && SYSCTL_NOTE="applied:$applied ($SYSCTL_FLAGS);"
+    [ -n "$ignored" ] && SYSCTL_NOTE="$SYSCTL_NOTE ignored (no such knob):$ignored;"
+    [ -n "$dropped" ] && SYSCTL_NOTE="$SYSCTL_NOTE dropped (set mid-run): $dropped"
+    SYSCTL_NOTE=${SYSCTL_NOTE# }
+}
+
 run_one() {
     script=$1
     name=$(basename "$script")
     copy="$TMP/$name"
     strip_commands < "$script" > "$copy"
+    translate_sysctls "$script"
+    flags="$SYSCTL_FLAGS${SYSCTL_FLAGS:+${SO_FLAGS:+ }}$SO_FLAGS"
     set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP"
-    [ -n "$SO_FLAGS" ] && set -- "$@" "--so_flags=$SO_FLAGS"
+    [ -n "$flags" ] && set -- "$@" "--so_flags=$flags"
     [ "$VERBOSE" = 1 ] && set -- "$@" --verbose
     # LD_PRELOAD: packetdrill reads TCP_INFO for `%{ }%` blocks with the C
     # library's getsockopt(), which the adapter answers (pd_preload.c).
@@ -87,10 +176,12 @@ run_one() {
     if (cd "$TMP" && LD_PRELOAD="$preload" timeout 120 "$PACKETDRILL" "$@" "$name") > "$TMP/out" 2>&1; then
         echo "PASS $script"
         [ "$VERBOSE" = 1 ] && sed 's/^/    /' "$TMP/out"
+        [ "$VERBOSE" = 1 ] && [ -n "$SYSCTL_NOTE" ] && echo "  sysctls: $SYSCTL_NOTE"
         return 0
     fi
     echo "FAIL $script"
     sed 's/^/    /' "$TMP/out"
+    [ -n "$SYSCTL_NOTE" ] && echo "  sysctls: $SYSCTL_NOTE"
     if grep -q 'lockall\|pthread_create' "$TMP/out"; then
         echo "    hint: packetdrill locks its memory (mlockall): run it as root or raise ulimit -l"
     fi
