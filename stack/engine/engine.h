@@ -500,6 +500,7 @@ void tt_tlp_end(struct tt_conn *c);
 bool tt_rack_on(const struct tt_conn *c);
 void tt_rack_free(struct tt_conn *c);
 void tt_rack_sent(struct tt_conn *c, uint32_t seq, uint32_t end);
+uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up);
 void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg);
 void tt_rack_prune(struct tt_conn *c);
 void tt_rack_on_rto(struct tt_conn *c);

@@ -175,9 +175,9 @@ static void reordering_seen(struct tt_conn *c, uint32_t low_seq, uint32_t prior_
  * tcp_match_skb_to_sack(): SACKs cover full MSSes): its edges move inward
  * to segment boundaries, counted in MSS from the start of the run sent at
  * once. A block of one byte of a segment SACKs nothing, as in
- * packetdrill's fr-4pkt-fack-last-byte.
+ * packetdrill's fr-4pkt-fack-last-byte. tcp_sack.c takes blocks so cut.
  */
-static uint32_t seg_edge(const struct tt_conn *c, uint32_t seq, bool up)
+uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up)
 {
     uint32_t i = find(c, seq);
     if (i == c->xlog_n || !seq_lt(c->xlog[i].seq, seq) || !c->mss)
@@ -191,10 +191,6 @@ static uint32_t seg_edge(const struct tt_conn *c, uint32_t seq, bool up)
 /* The SACKed block [l, r) of an ACK: newly SACKed records are delivered. */
 static void sack_block(struct tt_conn *c, uint32_t l, uint32_t r, uint32_t *reord)
 {
-    l = seg_edge(c, l, true);
-    r = seg_edge(c, r, false);
-    if (!seq_lt(l, r))
-        return;
     split_at(c, l);
     split_at(c, r);
     for (uint32_t i = find(c, l); i < c->xlog_n && seq_leq(c->xlog[i].end, r); i++) {
@@ -235,7 +231,11 @@ void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
         c->rack_dsack_seen = true;
     for (uint8_t i = 0; i < seg->opt.sack_count; i++) {
         uint32_t l = seg->opt.sack[i].left, r = seg->opt.sack[i].right;
-        if (seq_lt(l, r) && seq_gt(l, c->snd_una) && seq_leq(r, c->snd_nxt))
+        if (!seq_lt(l, r) || !seq_gt(l, c->snd_una) || seq_gt(r, c->snd_nxt))
+            continue; /* a D-SACK or a bogus block */
+        l = tt_rack_seg_edge(c, l, true);
+        r = tt_rack_seg_edge(c, r, false);
+        if (seq_lt(l, r))
             sack_block(c, l, r, &reord);
     }
     if (seq_gt(seg->ack, c->snd_una) && seq_leq(seg->ack, c->snd_nxt)) {
