@@ -87,6 +87,7 @@ static const struct flag flags[] = {
      UINT32_MAX},
     {"tcp-orphan-retries", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_orphan_retries), 0, INT_MAX},
     {"tcp-early-retrans", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_early_retrans), 0, 4},
+    {"tcp-recovery", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_recovery), 0, 7},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -254,6 +255,8 @@ static const char help_common[] =
     "                             below 120s, about 102s (default 0)\n"
     "  --tcp-early-retrans N      3 or 4: tail loss probes (RFC 8985 7) when SACK is\n"
     "                             agreed; 0, 1, 2: none, the RTO (default 3)\n"
+    "  --tcp-recovery N           bits: 1 RACK loss detection (RFC 8985 6) with SACK,\n"
+    "                             2 no DSACK widening, 4 no DupThresh (default 1)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

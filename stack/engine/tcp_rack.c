@@ -224,8 +224,8 @@ static bool is_dsack(const struct seg *seg)
  */
 void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
 {
-    if (!tt_rack_on(c))
-        return;
+    if (!c->sack_ok)
+        return; /* kept with RACK off too: the knob may change live */
     uint32_t prior_fack = tt_sack_high(c), reord = prior_fack;
     if (is_dsack(seg))
         c->rack_dsack_seen = true;

@@ -46,7 +46,7 @@ void tt_sack_update(struct tt_conn *c, const struct seg *seg)
     for (uint8_t i = 0; i < seg->opt.sack_count; i++) {
         uint32_t l = seg->opt.sack[i].left, r = seg->opt.sack[i].right;
         if (!seq_lt(l, r) || !seq_gt(l, c->snd_una) || seq_gt(r, c->snd_nxt))
-            continue; /* RFC 2018 4: a D-SACK or a bogus block */
+            continue;                     /* RFC 2018 4: a D-SACK or a bogus block */
         l = tt_rack_seg_edge(c, l, true); /* whole segments only (tcp_rack.c) */
         r = tt_rack_seg_edge(c, r, false);
         if (seq_lt(l, r))

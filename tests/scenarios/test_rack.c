@@ -245,8 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reorder_timer_marks_lost, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(reordering_within_window_is_not_loss, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(reordering_within_window_is_not_loss, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(later_segment_delivered_marks_earlier_lost, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(dupthresh_sacked_zero_window, h_setup, h_teardown),

@@ -229,6 +229,7 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->tcp_max_syn_backlog, 4096);
     assert_int_equal(e->tcp_orphan_retries, 0);
     assert_int_equal(e->tcp_early_retrans, 3);
+    assert_int_equal(e->tcp_recovery, 1);
     assert_int_equal(e->tcp_timestamps, 1);
     assert_int_equal(e->tcp_congestion_control, TT_CC_CUBIC); /* Linux's default */
     assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
@@ -338,7 +339,7 @@ static void common_flags_are_stored(void **state)
                            "--tcp-tw-reuse-delay 1500ms "
                            "--tcp-max-tw-buckets 0 --tcp-timestamps 0 --tcp-invalid-ratelimit 0 "
                            "--tcp-syncookies 0 --tcp-max-syn-backlog 16 --tcp-orphan-retries 3 "
-                           "--tcp-early-retrans 0 "
+                           "--tcp-early-retrans 0 --tcp-recovery 4 "
                            "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
                            "-v -v -q"),
                      CLI_RUN);
@@ -357,6 +358,7 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->tcp_max_syn_backlog, 16);
     assert_int_equal(e->tcp_orphan_retries, 3);
     assert_int_equal(e->tcp_early_retrans, 0);
+    assert_int_equal(e->tcp_recovery, 4);
     assert_int_equal(e->tcp_timestamps, 0);
     assert_int_equal(e->invalid_ratelimit_us, 0);
     assert_int_equal(e->port_lo, 40000);
@@ -605,6 +607,7 @@ static void bad_values_name_their_flag(void **state)
         {"--tcp-orphan-retries 2147483648", "--tcp-orphan-retries"},
         {"--tcp-orphan-retries eight", "--tcp-orphan-retries"},
         {"--tcp-early-retrans 5", "--tcp-early-retrans"},
+        {"--tcp-recovery 8", "--tcp-recovery"},
         {"--tcp-invalid-ratelimit 1.0", "--tcp-invalid-ratelimit"},
         {"--ip-local-port-range 60999-32768", "--ip-local-port-range"},
         {"--seed abc", "--seed"},
