@@ -9,15 +9,18 @@
  *   segment that left the network (Linux's "reno SACKs"). So while ACKs
  *   come back duplicate, new data still goes out as what arrived leaves
  *   room under cwnd: Limited Transmit (RFC 3042) without a rule of its own.
- * - Recovery starts when three segments are SACKed (RFC 6675 5's DupThresh,
- *   Linux tcp_time_to_recover()), or on the third duplicate ACK without
- *   SACK (RFC 5681 3.2). ssthresh is the congestion-control module's
- *   (tcp_cc.c): half of cwnd for Reno, 0.7 x cwnd for CUBIC, at least two
- *   segments.
- * - Lost: with SACK every byte not SACKed below the highest SACKed one
- *   (what Linux's RACK marks once DupThresh segments are SACKed: its reorder
- *   window is then 0); without SACK the first segment (NewReno, RFC 6582),
- *   and after a partial ACK the new first one.
+ * - Recovery starts when a segment is lost (Linux tcp_time_to_recover():
+ *   lost_out). With SACK, RACK says which (tcp_rack.c, RFC 8985 6, Linux's
+ *   default): pipe and the retransmissions follow its marks, and its
+ *   reorder timer may start recovery (tt_rec_reo_timeout()). With RACK off
+ *   (tcp_recovery without bit 0x1) when three segments are SACKed (RFC
+ *   6675 5's DupThresh); without SACK on the third duplicate ACK (RFC 5681
+ *   3.2). ssthresh is the congestion-control module's (tcp_cc.c): half of
+ *   cwnd for Reno, 0.7 x cwnd for CUBIC, at least two segments.
+ * - Lost without RACK: with SACK every byte not SACKed below the highest
+ *   SACKed one (what RACK marks once DupThresh segments are SACKed: its
+ *   reorder window is then 0); without SACK the first segment (NewReno,
+ *   RFC 6582), and after a partial ACK the new first one.
  * - PRR: on each ACK cwnd becomes pipe + what PRR lets go out; at least one
  *   segment on the ACK that starts recovery (the fast retransmit). Lost
  *   segments go first, then new data.

@@ -5,10 +5,10 @@
  * segment per arriving ACK, instead of one hole per round trip as plain
  * NewReno does.
  *
- * Left out: the pipe estimate of RFC 6675 (NewReno's window inflation
- * paces recovery instead) and loss marking by SACK count before three
- * duplicate ACKs. After an RTO the scoreboard is cleared, as the receiver
- * may have reneged (RFC 2018 8).
+ * Blocks count for whole segments only (tcp_rack.c tt_rack_seg_edge(),
+ * Linux tcp_match_skb_to_sack()). Which holes are lost is tcp_recovery.c's
+ * and tcp_rack.c's. After an RTO the scoreboard is cleared, as the
+ * receiver may have reneged (RFC 2018 8).
  */
 #include <string.h>
 
