@@ -239,6 +239,7 @@ struct tt_conn {
     uint32_t rack_end_seq;           /* RACK.end_seq */
     bool rack_advanced;              /* a segment was delivered since the last check */
     bool rack_reo_armed;             /* the RTX timer runs as the reorder timer */
+    bool rack_lost_seen;             /* a record may be marked lost */
     bool rack_dsack_seen;            /* RFC 8985 6.2 step 3: a DSACK came */
     uint8_t reo_wnd_steps;           /* RACK.reo_wnd_mult */
     uint8_t reo_wnd_persist;         /* recoveries the widened window is kept for */

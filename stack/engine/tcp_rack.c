@@ -262,6 +262,8 @@ void tt_rack_prune(struct tt_conn *c)
     }
     if (c->xlog_n && seq_lt(c->xlog[0].seq, c->snd_una))
         c->xlog[0].seq = c->snd_una;
+    if (c->xlog_n == 0)
+        c->rack_lost_seen = false;
     if (c->xlog_n == 0 && c->xlog_cap > 64)
         tt_rack_free(c); /* an idle connection holds no log */
 }
@@ -276,6 +278,7 @@ void tt_rack_on_rto(struct tt_conn *c)
     for (uint32_t i = 0; i < c->xlog_n; i++)
         c->xlog[i].flags &= TT_RACK_EVER_RETRANS;
     c->rack_reo_armed = false;
+    c->rack_lost_seen = false;
 }
 
 /* The SACKed segments, as Linux counts sacked_out (whole segments). */
@@ -311,10 +314,17 @@ static uint64_t detect_loss(struct tt_conn *c)
         if ((x->flags & TT_RACK_SACKED) ||
             (x->flags & (TT_RACK_LOST | TT_RACK_RETRANS)) == TT_RACK_LOST)
             continue;
-        if (!sent_after(c->rack_xmit_ts, c->rack_end_seq, x->xmit_ts, x->end))
+        if (!sent_after(c->rack_xmit_ts, c->rack_end_seq, x->xmit_ts, x->end)) {
+            /* Sent once and not before RACK.xmit_ts: neither is anything
+             * above it, first sent later and resent later still. Linux
+             * stops at the same point of its time-sorted list. */
+            if (!(x->flags & TT_RACK_EVER_RETRANS))
+                break;
             continue;
+        }
         int64_t left = (int64_t)(c->rack_rtt + reo_wnd) - (int64_t)(now - x->xmit_ts);
         if (left <= 0) {
+            c->rack_lost_seen = true;
             x->flags = (uint8_t)((x->flags | TT_RACK_LOST) & ~TT_RACK_RETRANS);
         } else if ((uint64_t)left > wait) {
             wait = (uint64_t)left;
@@ -352,6 +362,8 @@ bool tt_rack_reo_timeout(struct tt_conn *c)
 uint32_t tt_rack_lost_bytes(const struct tt_conn *c, bool only_unsent)
 {
     uint32_t n = 0;
+    if (!c->rack_lost_seen)
+        return 0; /* the common case, without a walk of the log */
     for (uint32_t i = 0; i < c->xlog_n; i++) {
         const struct tt_rack_rec *x = &c->xlog[i];
         if (!(x->flags & TT_RACK_LOST))
@@ -377,6 +389,8 @@ uint32_t tt_rack_retrans_bytes(const struct tt_conn *c)
 /* The first lost segment not yet sent again: [*start, *end). */
 bool tt_rack_next_lost(const struct tt_conn *c, uint32_t *start, uint32_t *end)
 {
+    if (!c->rack_lost_seen)
+        return false;
     for (uint32_t i = 0; i < c->xlog_n; i++) {
         const struct tt_rack_rec *x = &c->xlog[i];
         if ((x->flags & (TT_RACK_LOST | TT_RACK_RETRANS | TT_RACK_SACKED)) == TT_RACK_LOST) {
