@@ -225,6 +225,26 @@ static void dsack_widens_reo_wnd(void **state)
     expect_seg_after(h, REO_WND, 1);
 }
 
+/*
+ * Linux tcp_match_skb_to_sack(): a SACK block counts for the whole
+ * segments it covers only. The last byte of the fourth segment SACKed
+ * SACKs nothing: no segment is SACKed, nothing delivered, no reorder
+ * timer (packetdrill fr-4pkt-fack-last-byte).
+ */
+static void partial_segment_sack_counts_nothing(void **state)
+{
+    struct harness *h = *state;
+    reach_established(h);
+    send_segs(h, 0, 4);
+    h_advance(h, RTT);
+    struct tcp_opts o = {.sack_count = 1};
+    o.sack[0] = (struct tcp_sack_block){SEQ(4) - 1, SEQ(4)};
+    h_send_opts(h, TCP_ACK, IRS + 1, SEQ(0), &o, NULL, 0);
+    h_advance(h, REO_WND + SLACK);
+    h_expect_nothing(h);
+    assert_int_equal(info_of(h).sacked_segs, 0);
+}
+
 /* tcp_recovery 0: RACK off; one SACKed segment is not enough (RFC 6675
  * DupThresh), the tail loss probe comes first (2 SRTT + 2 ms after the
  * data went out): the highest segment again. */
@@ -252,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_dupthresh_waits_for_reo_wnd, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(lost_retransmission_sent_again, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(dsack_widens_reo_wnd, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(partial_segment_sack_counts_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rack_off_waits_for_dupthresh, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
