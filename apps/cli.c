@@ -88,6 +88,7 @@ static const struct flag flags[] = {
     {"tcp-orphan-retries", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_orphan_retries), 0, INT_MAX},
     {"tcp-early-retrans", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_early_retrans), 0, 4},
     {"tcp-notsent-lowat", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_notsent_lowat), 0, UINT32_MAX},
+    {"tcp-recovery", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_recovery), 0, 7},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -257,6 +258,8 @@ static const char help_common[] =
     "                             agreed; 0, 1, 2: none, the RTO (default 3)\n"
     "  --tcp-notsent-lowat BYTES  writable only while fewer than half BYTES are queued\n"
     "                             unsent (TCP_NOTSENT_LOWAT; default 4294967295: off)\n"
+    "  --tcp-recovery N           bits: 1 RACK loss detection (RFC 8985 6) with SACK,\n"
+    "                             2 no DSACK widening, 4 no DupThresh (default 1)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

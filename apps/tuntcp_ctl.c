@@ -51,7 +51,7 @@ static const char usage[] =
     "                as the apps' flags take them (DURATION: 30s, 500ms); names:\n"
     "                net.ipv4.ip_local_port_range, tcp_early_retrans, tcp_fin_timeout,\n"
     "                tcp_invalid_ratelimit, tcp_max_syn_backlog, tcp_max_tw_buckets,\n"
-    "                tcp_notsent_lowat, tcp_orphan_retries,\n"
+    "                tcp_notsent_lowat, tcp_orphan_retries, tcp_recovery,\n"
     "                tcp_rfc1337, tcp_syncookies, tcp_timestamps, tcp_tw_reuse,\n"
     "                tcp_tw_reuse_delay (each net.ipv4.NAME), and tuntcp.msl\n"
     "  pcap start FILE | stop | status     a capture on the running stack\n"

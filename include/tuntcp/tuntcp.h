@@ -115,6 +115,7 @@ typedef struct tt_config {
     int tcp_sack;                  /* RFC 2018 SACK-permitted */
     int tcp_congestion_control;    /* tt_cc_algo_t, for connections made from now on */
     int tcp_early_retrans;         /* 3 or 4: tail loss probes (RFC 8985 7) */
+    int tcp_recovery;              /* TT_RACK_* bits, Linux tcp_recovery (RFC 8985 6) */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */
@@ -228,12 +229,20 @@ typedef struct tt_conn_info {
     uint32_t sacked_segs;       /* segments the peer SACKed, above SND.UNA */
     uint32_t lost_segs;         /* segments taken as lost, not yet acknowledged */
     uint32_t retrans_segs;      /* retransmitted segments not yet acknowledged */
+    uint32_t reordering;        /* reordering seen, segments (Linux tcpi_reordering; 3 at first) */
     uint32_t total_retrans;     /* segments retransmitted, over the connection's life */
     uint32_t delivered;         /* segments delivered (acknowledged or SACKed), SYN included */
     uint32_t snd_wnd, rcv_wnd;  /* the peer's window and ours, bytes */
     uint32_t advmss;            /* the MSS we announced */
     uint64_t last_data_recv_us; /* engine time of the last data segment taken; 0 none */
 } tt_conn_info_t;
+
+/* tt_config_t.tcp_recovery bits (Linux net.ipv4.tcp_recovery). */
+enum {
+    TT_RACK_LOSS_DETECTION = 0x1, /* RACK loss detection (RFC 8985 6), the default */
+    TT_RACK_STATIC_REO_WND = 0x2, /* DSACKs never widen the reordering window */
+    TT_RACK_NO_DUPTHRESH = 0x4,   /* no reordering window of 0 at DupThresh SACKed segments */
+};
 
 /* tt_conn_info_t.ca_state: the congestion-control state (Linux numbering). */
 enum { TT_CA_OPEN = 0, TT_CA_DISORDER = 1, TT_CA_RECOVERY = 3, TT_CA_LOSS = 4 };

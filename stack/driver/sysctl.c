@@ -35,6 +35,7 @@ static const struct knob knobs[] = {
     {"net.ipv4.ip_local_port_range", K_RANGE, 0, 0, 0},
     {"net.ipv4.tcp_congestion_control", K_CC, CFG(tcp_congestion_control), 0, 0},
     {"net.ipv4.tcp_early_retrans", K_INT, CFG(tcp_early_retrans), 0, 4},
+    {"net.ipv4.tcp_recovery", K_INT, CFG(tcp_recovery), 0, 7},
     {"net.ipv4.tcp_fin_timeout", K_DUR, CFG(fin_timeout_us), 1, 0},
     {"net.ipv4.tcp_invalid_ratelimit", K_DUR, CFG(invalid_ratelimit_us), 0, 0},
     {"net.ipv4.tcp_max_syn_backlog", K_U32, CFG(tcp_max_syn_backlog), 1, UINT32_MAX},

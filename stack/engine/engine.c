@@ -40,8 +40,9 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_timestamps = 1;
     cfg->tcp_window_scaling = 1;
     cfg->tcp_sack = 1;
-    cfg->tcp_congestion_control = TT_CC_CUBIC; /* Linux's default since 2.6.19 */
-    cfg->tcp_early_retrans = 3;                /* Linux: tail loss probes on */
+    cfg->tcp_congestion_control = TT_CC_CUBIC;  /* Linux's default since 2.6.19 */
+    cfg->tcp_early_retrans = 3;                 /* Linux: tail loss probes on */
+    cfg->tcp_recovery = TT_RACK_LOSS_DETECTION; /* Linux: RACK on */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -78,8 +79,11 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->tcp_orphan_retries < 0)
         return -EINVAL;
     if (cfg->tcp_congestion_control != TT_CC_RENO && cfg->tcp_congestion_control != TT_CC_CUBIC)
-        if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
-            return -EINVAL;
+        return -EINVAL;
+    if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
+        return -EINVAL;
+    if (cfg->tcp_recovery < 0 || cfg->tcp_recovery > 7)
+        return -EINVAL;
     return 0;
 }
 
@@ -442,12 +446,16 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
         info->lost_segs = segs(flight - sacked, mss);
         uint32_t rtx = seq_gt(c->rtx_nxt, c->snd_una) ? c->rtx_nxt - c->snd_una : 0;
         info->retrans_segs = segs(rtx - tt_sack_bytes_below(c, c->rtx_nxt), mss);
+    } else if (tt_rack_on(c)) {
+        info->lost_segs = segs(tt_rack_lost_bytes(c, false), mss);
+        info->retrans_segs = segs(tt_rack_retrans_bytes(c), mss);
     } else if (c->in_fast_recovery) {
         uint32_t high = tt_sack_high(c);
         info->lost_segs = c->nsacked ? segs(high - c->snd_una - sacked, mss) : 1;
         uint32_t rtx = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
         info->retrans_segs = segs(rtx - tt_sack_bytes_below(c, c->high_rxt), mss);
     }
+    info->reordering = c->reordering;
     info->backoff = (uint8_t)(c->retries > 255 ? 255 : c->retries);
     info->probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
     info->snd_wscale = c->snd_wscale;

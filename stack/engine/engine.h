@@ -118,6 +118,19 @@ struct tt_cubic {
 
 #define TT_EOR_MAX 32
 
+/* RACK's transmit log (tcp_rack.c): a run of sequence space sent at once. */
+enum {
+    TT_RACK_SACKED = 1,       /* the peer SACKed it */
+    TT_RACK_LOST = 2,         /* RACK took it as lost (Linux TCPCB_LOST) */
+    TT_RACK_RETRANS = 4,      /* lost and sent again, in flight (TCPCB_SACKED_RETRANS) */
+    TT_RACK_EVER_RETRANS = 8, /* sent more than once (TCPCB_EVER_RETRANS) */
+};
+struct tt_rack_rec {
+    uint32_t seq, end;
+    uint64_t xmit_ts; /* RFC 8985 6.1: when it last went out */
+    uint8_t flags;
+};
+
 struct tt_conn {
     struct hnode h;
     tt_engine_t *eng;
@@ -224,6 +237,20 @@ struct tt_conn {
     bool tlp_is_retrans;   /* TLP.is_retrans: the probe sent old data again */
     uint32_t tlp_end_seq;  /* TLP.end_seq: SND.NXT once the probe went out */
     uint32_t tlp_seq;      /* where the probe's segment starts */
+    /* RFC 8985 6 RACK (tcp_rack.c) */
+    struct tt_rack_rec *xlog; /* the transmit log over [SND.UNA, SND.NXT) */
+    uint32_t xlog_n, xlog_cap;
+    uint64_t rack_xmit_ts, rack_rtt; /* RACK.xmit_ts, RACK.rtt */
+    uint32_t rack_end_seq;           /* RACK.end_seq */
+    bool rack_advanced;              /* a segment was delivered since the last check */
+    bool rack_reo_armed;             /* the RTX timer runs as the reorder timer */
+    bool rack_lost_seen;             /* a record may be marked lost */
+    bool rack_dsack_seen;            /* RFC 8985 6.2 step 3: a DSACK came */
+    uint8_t reo_wnd_steps;           /* RACK.reo_wnd_mult */
+    uint8_t reo_wnd_persist;         /* recoveries the widened window is kept for */
+    uint64_t rack_last_delivered;    /* delivered_bytes when the window last grew */
+    uint32_t reordering;             /* Linux tp->reordering, segments (tcpi_reordering) */
+    uint32_t reord_seen;             /* reordering events seen (Linux reord_seen) */
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -434,6 +461,7 @@ uint32_t tt_rec_pipe(const struct tt_conn *c);
  * recovery; true when it set cwnd (no congestion-avoidance growth then). */
 bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced);
 void tt_rec_retransmit(struct tt_conn *c);
+bool tt_rec_reo_timeout(struct tt_conn *c);
 
 /*
  * tcp_cc.c: the congestion-control module of a connection (docs/contract.md
@@ -497,6 +525,23 @@ static inline bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
 }
 uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
 void tt_lowat_check_space(struct tt_conn *c);
+/* tcp_rack.c: RFC 8985 6 RACK loss detection */
+bool tt_rack_on(const struct tt_conn *c);
+void tt_rack_free(struct tt_conn *c);
+void tt_rack_sent(struct tt_conn *c, uint32_t seq, uint32_t end);
+uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up);
+void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg);
+void tt_rack_prune(struct tt_conn *c);
+void tt_rack_on_rto(struct tt_conn *c);
+uint64_t tt_rack_reo_wnd(const struct tt_conn *c);
+uint64_t tt_rack_mark_lost(struct tt_conn *c);
+bool tt_rack_reo_timeout(struct tt_conn *c);
+uint32_t tt_rack_lost_bytes(const struct tt_conn *c, bool only_unsent);
+uint32_t tt_rack_retrans_bytes(const struct tt_conn *c);
+bool tt_rack_next_lost(const struct tt_conn *c, uint32_t *start, uint32_t *end);
+void tt_rack_update_reo_wnd(struct tt_conn *c, uint64_t prior_delivered);
+void tt_rack_recovery_done(struct tt_conn *c);
+void tt_tcp_arm_reo(struct tt_conn *c, uint64_t at);
 
 /* tt_tcp_output.c */
 uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);

@@ -63,6 +63,8 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->quickacks = TT_QUICKACKS;
     c->rto = TT_RTO_INIT;
     c->ssthresh = UINT32_MAX;
+    c->reordering = TT_DUPACK_THRESH; /* Linux net.ipv4.tcp_reordering */
+    c->reo_wnd_steps = 1;             /* RFC 8985 6.2: RACK.reo_wnd_mult */
     tt_cc_init(c);
     c->ts_offset = ts_offset_of(c->h.hash);
     timer_init(&c->rtx_timer, CT_RTX);
@@ -169,6 +171,7 @@ void tt_tcb_free(struct tt_conn *c)
     tt_engine_ooo_free_list(c->ooo);
     tt_ring_free(&c->sndbuf);
     tt_ring_free(&c->rcvbuf);
+    tt_rack_free(c);
     free(c);
 }
 

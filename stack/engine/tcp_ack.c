@@ -108,10 +108,12 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
     tt_sack_prune(c);
+    tt_rack_prune(c);
     c->retries = 0;
     c->dupacks = 0;
     rtt_on_ack(c, seg->ack);
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
+    c->rack_reo_armed = false;
     uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
     uint32_t delivered = acked + sacked_after - sacked_before; /* never wraps below 0 */
     if (!c->sack_ok && reno_sacked)
@@ -256,10 +258,13 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     }
     uint32_t wnd = seg_wnd(c, seg);
     uint32_t sacked_before = tt_sack_bytes_below(c, c->snd_nxt);
+    uint64_t prior_delivered = c->delivered_bytes;
+    tt_rack_on_ack(c, seg); /* RFC 8985 6.2: what this ACK delivered */
     if (c->sack_ok && seg->opt.sack_count)
         tt_sack_update(c, seg);
     bool sacked_new = tt_sack_bytes_below(c, c->snd_nxt) != sacked_before;
     bool una_advanced = seq_gt(seg->ack, c->snd_una);
+    tt_rack_update_reo_wnd(c, prior_delivered); /* RFC 8985 6.2 step 3 */
     if (una_advanced)
         new_ack(c, seg, sacked_before);
     else {

@@ -234,6 +234,7 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         s.data = c->eng->payload;
         s.len = len;
     }
+    tt_rack_sent(c, seq, seq + len + (fin ? 1 : 0)); /* RFC 8985 6.1 */
     if (!c->rtt_timing && seq == c->snd_nxt) {
         c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
         c->rtt_seq = seq + len + (fin ? 1 : 0);

@@ -9,15 +9,18 @@
  *   segment that left the network (Linux's "reno SACKs"). So while ACKs
  *   come back duplicate, new data still goes out as what arrived leaves
  *   room under cwnd: Limited Transmit (RFC 3042) without a rule of its own.
- * - Recovery starts when three segments are SACKed (RFC 6675 5's DupThresh,
- *   Linux tcp_time_to_recover()), or on the third duplicate ACK without
- *   SACK (RFC 5681 3.2). ssthresh is the congestion-control module's
- *   (tcp_cc.c): half of cwnd for Reno, 0.7 x cwnd for CUBIC, at least two
- *   segments.
- * - Lost: with SACK every byte not SACKed below the highest SACKed one
- *   (what Linux's RACK marks once DupThresh segments are SACKed: its reorder
- *   window is then 0); without SACK the first segment (NewReno, RFC 6582),
- *   and after a partial ACK the new first one.
+ * - Recovery starts when a segment is lost (Linux tcp_time_to_recover():
+ *   lost_out). With SACK, RACK says which (tcp_rack.c, RFC 8985 6, Linux's
+ *   default): pipe and the retransmissions follow its marks, and its
+ *   reorder timer may start recovery (tt_rec_reo_timeout()). With RACK off
+ *   (tcp_recovery without bit 0x1) when three segments are SACKed (RFC
+ *   6675 5's DupThresh); without SACK on the third duplicate ACK (RFC 5681
+ *   3.2). ssthresh is the congestion-control module's (tcp_cc.c): half of
+ *   cwnd for Reno, 0.7 x cwnd for CUBIC, at least two segments.
+ * - Lost without RACK: with SACK every byte not SACKed below the highest
+ *   SACKed one (what RACK marks once DupThresh segments are SACKed: its
+ *   reorder window is then 0); without SACK the first segment (NewReno,
+ *   RFC 6582), and after a partial ACK the new first one.
  * - PRR: on each ACK cwnd becomes pipe + what PRR lets go out; at least one
  *   segment on the ACK that starts recovery (the fast retransmit). Lost
  *   segments go first, then new data.
@@ -48,9 +51,23 @@ uint32_t tt_rec_lost_end(const struct tt_conn *c)
     return seq_min(c->snd_una + c->mss, c->snd_nxt);
 }
 
+/*
+ * With RACK (tcp_rack.c), Linux's count exactly: sent, less SACKed, less
+ * lost and not yet sent again (packets_out - sacked_out - lost_out +
+ * retrans_out).
+ */
+static uint32_t rack_pipe(const struct tt_conn *c)
+{
+    uint32_t out = unsacked(c, c->snd_una, c->snd_nxt);
+    uint32_t lost = tt_rack_lost_bytes(c, true);
+    return lost < out ? out - lost : 0;
+}
+
 /* RFC 6675 pipe in bytes (Linux tcp_packets_in_flight()). */
 uint32_t tt_rec_pipe(const struct tt_conn *c)
 {
+    if (tt_rack_on(c))
+        return rack_pipe(c);
     uint32_t lost_end = tt_rec_lost_end(c);
     uint32_t rtx = seq_max(c->high_rxt, c->snd_una);
     if (seq_gt(rtx, lost_end))
@@ -67,6 +84,8 @@ static bool time_to_recover(const struct tt_conn *c)
 {
     if (c->in_loss || !seq_gt(c->snd_una, c->recover))
         return false; /* after an RTO, or losses of a window already recovered */
+    if (tt_rack_on(c))
+        return tt_rack_lost_bytes(c, false) > 0; /* Linux tcp_time_to_recover(): lost_out */
     if (tt_tlp_probe_sacked(c))
         return true; /* RACK's verdict on a tail loss probe's SACK (tcp_tlp.c) */
     if (c->sack_ok) {
@@ -123,10 +142,14 @@ static void prr_update(struct tt_conn *c, uint32_t delivered, bool una_advanced)
 
 bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced)
 {
+    uint64_t reo_at = tt_rack_mark_lost(c); /* RFC 8985 6.2 */
+    if (reo_at)
+        tt_tcp_arm_reo(c, reo_at); /* RFC 8985 6.3: the rest may be lost later */
     if (c->in_fast_recovery && seq_gt(c->snd_una, c->recover)) {
         c->cwnd = c->ssthresh; /* Linux tcp_end_cwnd_reduction() */
         c->in_fast_recovery = false;
         c->dupacks = 0;
+        tt_rack_recovery_done(c);
         return true;
     }
     if (!c->in_fast_recovery) {
@@ -144,8 +167,42 @@ bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced)
  * The lost segments not yet sent again, lowest first, while pipe < cwnd
  * (RFC 6675 NextSeg rule 1; Linux tcp_xmit_retransmit_queue()).
  */
+/*
+ * RFC 8985 6.3 (Linux tcp_rack_reo_timeout()): the reorder timer fired.
+ * What it found lost starts recovery, with PRR's first step as Linux takes
+ * it (one segment delivered); tcp_output.c then sends the retransmission.
+ * True when something was found lost.
+ */
+bool tt_rec_reo_timeout(struct tt_conn *c)
+{
+    if (!tt_rack_reo_timeout(c))
+        return false;
+    if (!c->in_fast_recovery && time_to_recover(c)) {
+        enter_recovery(c);
+        prr_update(c, c->mss, false);
+    }
+    return true;
+}
+
+/* The RACK variant of the loop below: the segments RACK marked lost. */
+static void rack_retransmit(struct tt_conn *c)
+{
+    uint32_t start, end;
+    while (c->in_fast_recovery && tt_rec_pipe(c) < c->cwnd && tt_rack_next_lost(c, &start, &end)) {
+        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        if (n == 0)
+            return;
+        c->high_rxt = seq_max(c->high_rxt, start + n);
+        c->prr_out += n;
+    }
+}
+
 void tt_rec_retransmit(struct tt_conn *c)
 {
+    if (tt_rack_on(c)) {
+        rack_retransmit(c);
+        return;
+    }
     while (c->in_fast_recovery && tt_rec_pipe(c) < c->cwnd) {
         uint32_t lost_end = tt_rec_lost_end(c);
         uint32_t from = seq_max(c->high_rxt, c->snd_una), start, end;

@@ -5,10 +5,10 @@
  * segment per arriving ACK, instead of one hole per round trip as plain
  * NewReno does.
  *
- * Left out: the pipe estimate of RFC 6675 (NewReno's window inflation
- * paces recovery instead) and loss marking by SACK count before three
- * duplicate ACKs. After an RTO the scoreboard is cleared, as the receiver
- * may have reneged (RFC 2018 8).
+ * Blocks count for whole segments only (tcp_rack.c tt_rack_seg_edge(),
+ * Linux tcp_match_skb_to_sack()). Which holes are lost is tcp_recovery.c's
+ * and tcp_rack.c's. After an RTO the scoreboard is cleared, as the
+ * receiver may have reneged (RFC 2018 8).
  */
 #include <string.h>
 
@@ -46,8 +46,11 @@ void tt_sack_update(struct tt_conn *c, const struct seg *seg)
     for (uint8_t i = 0; i < seg->opt.sack_count; i++) {
         uint32_t l = seg->opt.sack[i].left, r = seg->opt.sack[i].right;
         if (!seq_lt(l, r) || !seq_gt(l, c->snd_una) || seq_gt(r, c->snd_nxt))
-            continue; /* RFC 2018 4: a D-SACK or a bogus block */
-        sack_insert(c, l, r);
+            continue;                     /* RFC 2018 4: a D-SACK or a bogus block */
+        l = tt_rack_seg_edge(c, l, true); /* whole segments only (tcp_rack.c) */
+        r = tt_rack_seg_edge(c, r, false);
+        if (seq_lt(l, r))
+            sack_insert(c, l, r);
     }
 }
 

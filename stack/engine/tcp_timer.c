@@ -143,6 +143,9 @@ void tt_tcp_rearm_rtx(struct tt_conn *c)
 {
     struct timer_wheel *w = c->eng->wheel;
     if (seq_lt(c->snd_una, c->snd_nxt)) {
+        if (c->rack_reo_armed && tt_timer_armed(&c->rtx_timer))
+            return; /* the reorder timer runs until it fires (tcp_rack.c) */
+        c->rack_reo_armed = false;
         bool fresh = c->persist || !tt_timer_armed(&c->rtx_timer);
         c->persist = false;
         if (fresh)
@@ -152,6 +155,7 @@ void tt_tcp_rearm_rtx(struct tt_conn *c)
     }
     c->tlp_armed = false;
     c->tlp_new_data = false;
+    c->rack_reo_armed = false;
     if (has_unsent(c) && c->state >= TT_STATE_ESTABLISHED) {
         if (!c->persist) { /* the window just closed: a new round of probes */
             c->persist = true;
@@ -249,6 +253,7 @@ static void enter_loss(struct tt_conn *c)
     c->in_loss = true;
     c->in_fast_recovery = false;
     tt_sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
+    tt_rack_on_rto(c);
     tt_tlp_end(c);
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
@@ -304,6 +309,35 @@ static void pto_timeout(struct tt_conn *c)
         at = c->rtx_stamp + c->rto > now ? c->rtx_stamp + c->rto : now;
     }
     tt_timer_arm(c->eng->wheel, &c->rtx_timer, at);
+}
+
+/*
+ * RFC 8985 6.3: the RTX timer runs as RACK's reorder timer until at, never
+ * past an RTO from now (Linux inet_csk_reset_xmit_timer()'s max_when).
+ */
+void tt_tcp_arm_reo(struct tt_conn *c, uint64_t at)
+{
+    uint64_t rto_at = c->eng->now + c->rto;
+    if (!tt_timer_armed(&c->rtx_timer) || c->persist)
+        c->rtx_stamp = c->eng->now;
+    c->persist = false;
+    c->tlp_armed = false;
+    c->rack_reo_armed = true;
+    tt_timer_arm(c->eng->wheel, &c->rtx_timer, at < rto_at ? at : rto_at);
+}
+
+/*
+ * The reorder timer fired (Linux tcp_rack_reo_timeout()): lost segments go
+ * out again, and the RTO runs from now; if nothing was lost after all, the
+ * RTO (or a probe) from its own start.
+ */
+static void reo_timeout(struct tt_conn *c)
+{
+    if (tt_rec_reo_timeout(c)) {
+        tt_tcp_output(c);
+        return;
+    }
+    arm_rto_or_pto(c, true);
 }
 
 /*
@@ -385,6 +419,8 @@ void tt_tcp_timer_fire(struct timer *t)
         c = container_of(t, struct tt_conn, rtx_timer);
         if (c->persist)
             persist_timeout(c);
+        else if (c->rack_reo_armed)
+            reo_timeout(c);
         else if (c->tlp_armed)
             pto_timeout(c);
         else

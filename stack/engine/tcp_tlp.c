@@ -23,11 +23,11 @@
  * the loss), and no recovery is under way: not in fast recovery nor after
  * an RTO, and no segment SACKed yet (Linux's CA_Open, where with SACK a
  * duplicate ACK alone changes nothing; in CA_Disorder the SACKs
- * themselves lead to recovery). Linux counts a
- * segment SACKed only when a block covers it whole; here, at least an
- * MSS of SACKed bytes: a block of one byte leaves the probe armed, as in
- * packetdrill's fr-4pkt-fack-last-byte. At most one probe per tail: none
- * while an earlier one awaits its ACK (7.3).
+ * themselves lead to recovery). A segment counts as SACKed only when a
+ * block covers it whole (tcp_sack.c); at least an MSS of SACKed bytes
+ * here: a block of one byte leaves the probe armed, as in packetdrill's
+ * fr-4pkt-fack-last-byte. At most one probe per tail: none while an
+ * earlier one awaits its ACK (7.3).
  */
 bool tt_tlp_may_arm(const struct tt_conn *c)
 {
@@ -82,7 +82,8 @@ void tt_tlp_end(struct tt_conn *c)
  * RACK (RFC 8985 6.2) would mark all of that lost at once: it was sent at
  * least a PTO (two round trips) before the probe, far more than the
  * reordering window (a quarter of min_RTT). tcp_recovery.c starts fast
- * recovery on it.
+ * recovery on it when RACK itself is off (tcp_recovery 0); with RACK on,
+ * tcp_rack.c reaches that verdict itself.
  */
 bool tt_tlp_probe_sacked(const struct tt_conn *c)
 {

@@ -128,6 +128,18 @@ static int set_orphan_retries(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 0..7, Linux's tcp_recovery: bit 1 RACK (the default), 2 static
+ * reordering window, 4 no DupThresh. */
+static int set_recovery(struct pd_opts *o, const char *v)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 0, 7, &x);
+    if (err)
+        return err;
+    o->cfg.tcp_recovery = (int)x;
+    return 0;
+}
+
 /* 0..4, Linux's tcp_early_retrans: 3 and 4 send tail loss probes. */
 static int set_early_retrans(struct pd_opts *o, const char *v)
 {
@@ -210,6 +222,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-orphan-retries", true, set_orphan_retries},
     {"--tcp-early-retrans", true, set_early_retrans},
     {"--tcp-notsent-lowat", true, set_notsent_lowat},
+    {"--tcp-recovery", true, set_recovery},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

@@ -72,7 +72,7 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_snd_ssthresh = i->ssthresh == UINT32_MAX ? PD_INFINITE_SSTHRESH : i->ssthresh / mss;
     t->tcpi_snd_cwnd = mss ? i->cwnd / mss : 0;
     t->tcpi_advmss = i->advmss;
-    t->tcpi_reordering = 3; /* net.ipv4.tcp_reordering: tuntcp never raises it */
+    t->tcpi_reordering = i->reordering;
     t->tcpi_total_retrans = i->total_retrans;
     t->tcpi_notsent_bytes = i->send_q - (i->unacked < i->send_q ? i->unacked : i->send_q);
     t->tcpi_min_rtt = u32_of(i->min_rtt_us);

@@ -145,6 +145,26 @@ static void fin_timeout_change_leaves_waiting_orphan(void **state)
     h_expect_closed(h, TT_WHY_FIN_TIMEOUT, entered + 60 * SEC);
 }
 
+/* A value out of range is refused whole and changes nothing: each knob is
+ * checked on its own (an unknown congestion control used to pass unless
+ * tcp_early_retrans was out of range too). */
+static void out_of_range_knobs_refused(void **state)
+{
+    struct harness *h = *state;
+    const tt_config_t before = *tt_engine_config(h->eng);
+    tt_config_t cfg = before;
+
+    cfg.tcp_congestion_control = 99;
+    assert_int_equal(tt_engine_config_update(h->eng, &cfg), -EINVAL);
+    cfg = before;
+    cfg.tcp_early_retrans = 5;
+    assert_int_equal(tt_engine_config_update(h->eng, &cfg), -EINVAL);
+    cfg = before;
+    cfg.tcp_recovery = 8;
+    assert_int_equal(tt_engine_config_update(h->eng, &cfg), -EINVAL);
+    assert_memory_equal(tt_engine_config(h->eng), &before, sizeof(before));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +174,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(raise_msl_extends_existing_entry, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rfc1337_applies_to_existing_entry, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(lowered_buckets_keep_existing_entry, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(out_of_range_knobs_refused, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(fin_timeout_change_leaves_waiting_orphan, h_setup,
                                         h_teardown),
     };

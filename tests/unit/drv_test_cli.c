@@ -230,6 +230,7 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->tcp_orphan_retries, 0);
     assert_int_equal(e->tcp_early_retrans, 3);
     assert_int_equal(e->tcp_notsent_lowat, UINT32_MAX); /* Linux: off */
+    assert_int_equal(e->tcp_recovery, 1);
     assert_int_equal(e->tcp_timestamps, 1);
     assert_int_equal(e->tcp_congestion_control, TT_CC_CUBIC); /* Linux's default */
     assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
@@ -339,7 +340,7 @@ static void common_flags_are_stored(void **state)
                            "--tcp-tw-reuse-delay 1500ms "
                            "--tcp-max-tw-buckets 0 --tcp-timestamps 0 --tcp-invalid-ratelimit 0 "
                            "--tcp-syncookies 0 --tcp-max-syn-backlog 16 --tcp-orphan-retries 3 "
-                           "--tcp-early-retrans 0 --tcp-notsent-lowat 16384 "
+                           "--tcp-early-retrans 0 --tcp-notsent-lowat 16384 --tcp-recovery 4 "
                            "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
                            "-v -v -q"),
                      CLI_RUN);
@@ -359,6 +360,7 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->tcp_orphan_retries, 3);
     assert_int_equal(e->tcp_early_retrans, 0);
     assert_int_equal(e->tcp_notsent_lowat, 16384);
+    assert_int_equal(e->tcp_recovery, 4);
     assert_int_equal(e->tcp_timestamps, 0);
     assert_int_equal(e->invalid_ratelimit_us, 0);
     assert_int_equal(e->port_lo, 40000);
@@ -608,6 +610,7 @@ static void bad_values_name_their_flag(void **state)
         {"--tcp-orphan-retries eight", "--tcp-orphan-retries"},
         {"--tcp-early-retrans 5", "--tcp-early-retrans"},
         {"--tcp-notsent-lowat 4294967296", "--tcp-notsent-lowat"},
+        {"--tcp-recovery 8", "--tcp-recovery"},
         {"--tcp-invalid-ratelimit 1.0", "--tcp-invalid-ratelimit"},
         {"--ip-local-port-range 60999-32768", "--ip-local-port-range"},
         {"--seed abc", "--seed"},

@@ -153,6 +153,7 @@ static void sysctl_round_trips_and_refuses(void **state)
                {"net.ipv4.tcp_fin_timeout", ""},
                {"net.ipv4.tcp_early_retrans", "5"},
                {"net.ipv4.tcp_notsent_lowat", "-1"},
+               {"net.ipv4.tcp_recovery", "8"},
                {"net.ipv4.tcp_tw_reuse_delay", "0ms"},
                {"net.ipv4.tcp_congestion_control", "bbr"},
                {"net.ipv4.tcp_congestion_control", "1"}};
