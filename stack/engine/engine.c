@@ -78,8 +78,9 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->tcp_orphan_retries < 0)
         return -EINVAL;
     if (cfg->tcp_congestion_control != TT_CC_RENO && cfg->tcp_congestion_control != TT_CC_CUBIC)
-        if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
-            return -EINVAL;
+        return -EINVAL;
+    if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
+        return -EINVAL;
     return 0;
 }
 
