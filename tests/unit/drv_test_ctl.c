@@ -198,6 +198,15 @@ static void config_update_is_all_or_nothing(void **state)
     assert_int_equal(tt_engine_config(eng)->tcp_rfc1337, 1);
     assert_int_equal(tt_engine_config(eng)->msl_us, 1000000);
     assert_int_equal(tt_engine_config(eng)->port_hi, 40010);
+    /* each range on its own: a bad one is refused whatever the others are */
+    cfg = *tt_engine_config(eng);
+    cfg.tcp_congestion_control = 7;
+    assert_int_equal(tt_engine_config_update(eng, &cfg), -EINVAL);
+    cfg.tcp_congestion_control = TT_CC_RENO;
+    cfg.tcp_early_retrans = 5;
+    assert_int_equal(tt_engine_config_update(eng, &cfg), -EINVAL);
+    assert_int_equal(tt_engine_config(eng)->tcp_congestion_control, TT_CC_CUBIC);
+    assert_int_equal(tt_engine_config(eng)->tcp_early_retrans, 3);
     tt_engine_free(eng);
 }
 
