@@ -500,6 +500,7 @@ void tt_tcp_reset_noconn(tt_engine_t *eng, const struct seg *seg, int state, con
 void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
+void tt_tcp_challenge_ack(struct tt_conn *c);
 
 /* tcp_timer.c */
 void tt_tcp_timer_fire(struct timer *t);

@@ -132,16 +132,6 @@ static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
     tt_tcp_send_ack(c);
 }
 
-/* RFC 5961 3.2 and 4.2: answer a suspicious RST or SYN with an ACK that
- * only the true peer can use. */
-static void challenge_ack(struct tt_conn *c)
-{
-    if (tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
-        return;
-    c->eng->stats.TcpExtTCPChallengeACK++;
-    tt_tcp_send_ack(c);
-}
-
 /* Drop what lies before RCV.NXT (RFC 9293 3.10.7.4), a SYN included. */
 static void trim_old(const struct tt_conn *c, struct seg *seg)
 {
@@ -187,7 +177,7 @@ static bool rst_input(struct tt_conn *c, const struct seg *seg)
 {
     tt_engine_t *eng = c->eng;
     if (seg->seq != c->rcv_nxt) {
-        challenge_ack(c);
+        tt_tcp_challenge_ack(c);
         return true;
     }
     tt_event_t ev = {.type = TT_EV_RST_IN, .state = c->state};
@@ -461,7 +451,7 @@ static bool synchronized_input(struct tt_conn *c, struct seg *seg)
     if (seg->flags & TCP_RST) /* second */
         return rst_input(c, seg);
     if (seg->flags & TCP_SYN) { /* fourth: RFC 5961 4.2 */
-        challenge_ack(c);
+        tt_tcp_challenge_ack(c);
         return true;
     }
     bool dup_fin = old_fin_again(c, seg);

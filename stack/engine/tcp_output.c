@@ -593,6 +593,17 @@ bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
     return false;
 }
 
+/* RFC 5961 3.2, 4.2 and 5.2: answer a suspicious RST, SYN or ACK with an
+ * ACK that only the true peer can use; rate-limited (Linux
+ * tcp_send_challenge_ack). */
+void tt_tcp_challenge_ack(struct tt_conn *c)
+{
+    if (tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+        return;
+    c->eng->stats.TcpExtTCPChallengeACK++;
+    tt_tcp_send_ack(c);
+}
+
 /*
  * Which invalid segments escape that limit, as in Linux's
  * tt_tcp_oow_rate_limited(): those that occupy sequence space (data or FIN)
