@@ -118,6 +118,10 @@ struct tt_cubic {
 
 #define TT_EOR_MAX 32
 
+/* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
+ * tcp_chrono): a later one takes over from an earlier one. */
+enum { TT_CHRONO_NONE, TT_CHRONO_BUSY, TT_CHRONO_RWND };
+
 struct tt_conn {
     struct hnode h;
     tt_engine_t *eng;
@@ -219,6 +223,12 @@ struct tt_conn {
     bool tlp_is_retrans;   /* TLP.is_retrans: the probe sent old data again */
     uint32_t tlp_end_seq;  /* TLP.end_seq: SND.NXT once the probe went out */
     uint32_t tlp_seq;      /* where the probe's segment starts */
+
+    /* TCP_INFO's chronographs (tcp_chrono.c): the one running, since when,
+     * and each one's past total, µs */
+    uint8_t chrono_type; /* TT_CHRONO_* */
+    uint64_t chrono_start;
+    uint64_t chrono_stat[TT_CHRONO_RWND];
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -501,6 +511,12 @@ void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
 void tt_tcp_challenge_ack(struct tt_conn *c);
+
+/* tcp_chrono.c: TCP_INFO's busy and rwnd-limited times (Linux tcp_chrono_*) */
+void tt_chrono_start(struct tt_conn *c, uint8_t type);
+void tt_chrono_stop(struct tt_conn *c, uint8_t type);
+void tt_chrono_rwnd(struct tt_conn *c, bool limited);
+void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd);
 
 /* tcp_timer.c */
 void tt_tcp_timer_fire(struct timer *t);

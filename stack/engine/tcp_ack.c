@@ -119,6 +119,8 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     if (!tt_rec_on_ack(c, delivered, true))
         cc_on_new_ack(c, delivered);
     release_acked(c, seg->ack);
+    if (c->snd_una == c->snd_nxt) /* Linux tcp_clean_rtx_queue(): the flight is over */
+        tt_chrono_stop(c, TT_CHRONO_BUSY);
 }
 
 /*

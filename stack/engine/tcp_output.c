@@ -397,8 +397,37 @@ static uint32_t new_seg_max(const struct tt_conn *c)
     return max;
 }
 
-/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1) and
- * Nagle lets a partial segment go. */
+/*
+ * Sender silly window syndrome avoidance (RFC 9293 3.8.6.2.1) as Linux's
+ * tcp_write_xmit() has it: the next segment of new data (whole: as long as
+ * the MSS and the record allow) goes only when the peer's window takes it
+ * whole (tcp_snd_wnd_test()); else the flow is held by the peer's window
+ * (rwnd-limited) until an ACK opens it, or until the persist timer sends
+ * what fits (tcp_write_wakeup(), tt_tcp_write_wakeup()). Once a segment of
+ * this call went out, the window may cut the last one short, as Linux's TSO
+ * split at the window's end does (tcp_mss_split_point()), unless Nagle
+ * holds that partial segment (tcp_nagle_check()). The FIN-only segment
+ * needs one sequence number of window. Returns whether the peer's window
+ * stops a segment here (cwnd, tested first, is not the peer's: Linux
+ * tcp_cwnd_test() comes before tcp_snd_wnd_test()).
+ */
+static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t room,
+                              uint32_t burst, enum tt_push how)
+{
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t peer_room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
+    if (whole == 0)
+        return c->fin_queued && peer_room == 0;
+    if (whole <= peer_room || (room == 0 && peer_room > 0))
+        return false; /* it fits, or cwnd is what holds it */
+    return burst == 0 || peer_room == 0 ||
+           nagle_holds(c, min_u32(room, peer_room), true, false, how);
+}
+
+/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
+ * the peer's window takes a whole segment (peer_window_holds()) and Nagle
+ * lets a partial segment go. The flow's chronographs hear whether the
+ * peer's window held it (Linux tcp_write_xmit(): is_rwnd_limited). */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
@@ -407,26 +436,34 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t burst = 0; /* segments of new data sent by this call */
+    bool rwnd_limited = false;
+    bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     while (!c->fin_sent && can_send_data(c)) {
         tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
+        uint32_t whole = min_u32(avail, new_seg_max(c));
+        uint32_t len = min_u32(whole, room);
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
-        if ((len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
-            return;
+        rwnd_limited = peer_window_holds(c, whole, room, burst, how);
+        if (rwnd_limited || (len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
+            break;
         /* Another segment follows in this burst: room for it, and Nagle
-         * lets it go. */
+         * lets it go (a tail, or one the peer's window cuts short). */
         uint32_t next = min_u32(avail - len, room - len);
-        bool more = next > 0 && !nagle_holds(c, next, next == avail - len, false, how);
+        bool cut =
+            next < min_u32(avail - len, payload_max(c)) && c->snd_nxt + len + next == peer_end;
+        bool more = next > 0 && !nagle_holds(c, next, next == avail - len || cut, false, how);
         burst++;
         /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
          * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
         bool held = how == TT_PUSH_HOLD || c->cork;
         send_new_seg(c, len, fin, burst >= 2 && !more && !held);
     }
+    if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
+        tt_chrono_rwnd(c, rwnd_limited);
 }
 
 /* The one segment of new data at SND.NXT that the persist timer or a tail
