@@ -218,15 +218,20 @@ static void update_ts_recent(struct tt_conn *c, const struct seg *seg)
     }
 }
 
-/* Data after the application closed cannot be delivered: Linux answers it
+/*
+ * Data after the application closed cannot be delivered: Linux answers it
  * with a RST (TcpExtTCPAbortOnData) rather than acknowledge it into a void.
- * Returns true when it did: the connection is over. */
+ * The RST is the reply to that segment, <SEQ=SEG.ACK><CTL=RST> (RFC 9293
+ * 3.10.7.1's form): Linux's tcp_rcv_state_process() returns 1 and its
+ * caller answers with tcp_v4_send_reset(), not from the socket's SND.NXT.
+ * Returns true when it did: the connection is over.
+ */
 static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
 {
     if (!c->orphan || seg->len == 0)
         return false;
     c->eng->stats.TcpExtTCPAbortOnData++;
-    tt_tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
     tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = "data_after_close"};
     tt_engine_event(c->eng, &ev, &c->t);
     tt_tcb_close(c, TT_WHY_RST_OUT, 0);
