@@ -153,8 +153,9 @@ struct tt_conn {
     bool cork;         /* TCP_CORK: partial segments wait for a full one */
     uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
     uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
-    /* ends of records (MSG_EOR) not yet sent, oldest first: no segment
-     * crosses one; beyond TT_EOR_MAX the newest two records merge */
+    /* ends of records (MSG_EOR) not yet acknowledged, oldest first: no
+     * segment, new or sent again, crosses one; beyond TT_EOR_MAX the newest
+     * two records merge */
     uint32_t eor_seq[TT_EOR_MAX];
     uint8_t eor_head, eor_count;
 
@@ -400,8 +401,8 @@ void tt_tcb_established(struct tt_conn *c);
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
 void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end);
-void tt_tcb_eor_drop_sent(struct tt_conn *c);
-bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end);
+void tt_tcb_eor_drop_acked(struct tt_conn *c);
+bool tt_tcb_eor_after(const struct tt_conn *c, uint32_t seq, uint32_t *end);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tt_tcp_input.c */

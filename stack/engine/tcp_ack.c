@@ -80,6 +80,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         n = c->sndbuf.len;
     tt_ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
+    tt_tcb_eor_drop_acked(c);
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     if (n && c->writable_wanted && c->writable_cb && !c->orphan)

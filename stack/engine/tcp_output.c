@@ -226,7 +226,7 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     struct seg s;
     bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
     uint32_t rec_end;
-    bool eor = tt_tcb_eor_next(c, &rec_end) && seq + len == rec_end;
+    bool eor = tt_tcb_eor_after(c, seq, &rec_end) && seq + len == rec_end;
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
@@ -248,11 +248,15 @@ static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
 }
 
 /* The segment that starts at seq: its data length and whether it ends with
- * our FIN (which follows the last byte of data). */
+ * our FIN (which follows the last byte of data). It stops at a record's end
+ * (MSG_EOR), as it did when first sent. */
 static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool *fin)
 {
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     data_end = seq_min(data_end, c->snd_nxt); /* never what was not sent yet */
+    uint32_t rec_end;
+    if (tt_tcb_eor_after(c, seq, &rec_end))
+        data_end = seq_min(data_end, rec_end);
     *fin = false;
     if (seq_lt(seq, c->snd_buf_seq))
         return 0; /* before the first byte of data: the SYN is not data */
@@ -392,7 +396,7 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
 static uint32_t new_seg_max(const struct tt_conn *c)
 {
     uint32_t max = payload_max(c), rec_end;
-    if (tt_tcb_eor_next(c, &rec_end))
+    if (tt_tcb_eor_after(c, c->snd_nxt, &rec_end))
         max = min_u32(max, rec_end - c->snd_nxt);
     return max;
 }
@@ -439,7 +443,6 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     bool rwnd_limited = false;
     bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     while (!c->fin_sent && can_send_data(c)) {
-        tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
         uint32_t whole = min_u32(avail, new_seg_max(c));
@@ -472,7 +475,6 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
  * has a sequence number left for the FIN. */
 static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin)
 {
-    tt_tcb_eor_drop_sent(c);
     uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
     uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
     *fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, c->snd_una + c->snd_wnd);
