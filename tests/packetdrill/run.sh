@@ -75,7 +75,9 @@ run_one() {
     name=$(basename "$script")
     copy="$TMP/$name"
     strip_commands < "$script" > "$copy"
-    set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP"
+    # -D: the IPv4 names of packetdrill's run_all.py (error-queue scripts)
+    set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP" \
+        -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR
     [ -n "$SO_FLAGS" ] && set -- "$@" "--so_flags=$SO_FLAGS"
     [ "$VERBOSE" = 1 ] && set -- "$@" --verbose
     # LD_PRELOAD: packetdrill reads TCP_INFO for `%{ }%` blocks with the C
