@@ -44,6 +44,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_syn_options(c, seg);
     c->snd_wnd = seg->wnd;
+    c->snd_max_wnd = c->snd_wnd; /* Linux tcp_rcv_synsent_state_process(): max_window */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     if (!ack) { /* simultaneous open */

@@ -109,20 +109,38 @@ static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
 }
 
 /*
+ * Linux tcp_bound_to_half_wnd(): against a peer whose largest window is
+ * small, segments of half that window (all of it when it is 536 bytes or
+ * less), at least 68 bytes less the TCP header. The sender's SWS avoidance
+ * (peer_window_holds()) sends only segments the window takes whole; with a
+ * window below one MSS every segment would wait for the persist timer.
+ */
+static uint32_t half_wnd_bound(const struct tt_conn *c, uint32_t mss)
+{
+    uint32_t w = c->snd_max_wnd;
+    uint32_t cutoff = w > TT_MSS_DEFAULT ? w / 2 : w;
+    if (cutoff == 0 || mss <= cutoff)
+        return mss;
+    uint32_t floor = 68 - TCP_HDR_LEN - (c->ts_on ? 12 : 0);
+    return min_u32(mss, cutoff > floor ? cutoff : floor);
+}
+
+/*
  * The payload one segment may carry now: the MSS less what SACK blocks add
  * to the header while out-of-order data is held (Linux tcp_current_mss),
- * so that no datagram outgrows the MTU. c->mss already leaves room for the
+ * so that no datagram outgrows the MTU, and bounded by half the peer's
+ * largest window (half_wnd_bound()). c->mss already leaves room for the
  * timestamp option.
  */
 static uint32_t payload_max(const struct tt_conn *c)
 {
     if (!c->sack_ok || !c->ooo)
-        return c->mss;
+        return half_wnd_bound(c, c->mss);
     struct tcp_opts o = {.ts_ok = c->ts_on};
     uint32_t base = (uint32_t)tt_tcp_options_len(&o);
     sack_fill(c, &o);
     uint32_t extra = (uint32_t)tt_tcp_options_len(&o) - base;
-    return c->mss > extra + 1 ? c->mss - extra : 1;
+    return half_wnd_bound(c, c->mss > extra + 1 ? c->mss - extra : 1);
 }
 
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)

@@ -7,7 +7,8 @@
  * What a too small window holds, the persist timer sends as far as the
  * window goes (tcp_write_wakeup()). And TCP_INFO's chronographs
  * (tcpi_busy_time, tcpi_rwnd_limited; Linux tcp_chrono_start/stop), as
- * packetdrill's tcp_info/tcp-info-rwnd-limited.pkt reads them.
+ * packetdrill's tcp_info/tcp-info-rwnd-limited.pkt reads them. Against a
+ * small window segments are half of it (Linux tcp_bound_to_half_wnd()).
  */
 #include "harness.h"
 
@@ -118,6 +119,43 @@ static void fin_waits_behind_held_data(void **state)
     h_expect_pattern(h, TCP_ACK | TCP_FIN, ISS + 2, IRS + 1, 1, 100);
 }
 
+/* A peer whose largest window is below two MSS gets segments of half of
+ * it (Linux tcp_bound_to_half_wnd()), which its window takes whole: an
+ * active open to a peer offering 1000 bytes sends 500-byte segments, two
+ * at a time, rather than waiting for the persist timer each time. */
+static void small_peer_window_halves_the_segments(void **state)
+{
+    struct harness *h = *state;
+
+    h->peer_wnd = 1000;
+    h_reach_established_active(h);
+    assert_int_equal(h_write_pattern(h, 0, 2000), 2000);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 500);
+    h_expect_pattern(h, TCP_ACK, ISS + 501, IRS + 1, 500, 500);
+    h_expect_nothing(h);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1001, NULL, 0);
+    h_expect_pattern(h, TCP_ACK, ISS + 1001, IRS + 1, 1000, 500);
+    h_expect_pattern(h, TCP_ACK, ISS + 1501, IRS + 1, 1500, 500);
+    h_expect_nothing(h);
+}
+
+/* ... and a peer window of 536 bytes or less is one segment, the floor
+ * being 68 bytes less the TCP header (48 without timestamps): a window of
+ * 30 bytes holds a 48-byte segment back, one of 100 takes 100 bytes. */
+static void tiny_peer_window_is_one_segment(void **state)
+{
+    struct harness *h = *state;
+
+    h->peer_wnd = 30;
+    h_reach_established_active(h);
+    assert_int_equal(h_write_pattern(h, 0, 300), 300);
+    h_expect_nothing(h);
+    h->peer_wnd = 100;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 100);
+    h_expect_nothing(h);
+}
+
 static void chronos(struct harness *h, uint64_t *busy, uint64_t *rwnd)
 {
     tt_conn_info_t info;
@@ -186,6 +224,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(nagle_holds_the_partial_segment_a_window_cuts, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(fin_waits_behind_held_data, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(small_peer_window_halves_the_segments, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tiny_peer_window_is_one_segment, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(busy_and_rwnd_limited_times, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
