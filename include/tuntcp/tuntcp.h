@@ -235,6 +235,10 @@ typedef struct tt_conn_info {
     uint32_t snd_wnd, rcv_wnd;  /* the peer's window and ours, bytes */
     uint32_t advmss;            /* the MSS we announced */
     uint64_t last_data_recv_us; /* engine time of the last data segment taken; 0 none */
+    /* Linux's chronographs (tcpi_busy_time, tcpi_rwnd_limited): how long data
+     * waited to be sent or acknowledged, and of that how long the peer's
+     * window held it back, µs */
+    uint64_t busy_time_us, rwnd_limited_us;
 } tt_conn_info_t;
 
 /* tt_config_t.tcp_recovery bits (Linux net.ipv4.tcp_recovery). */

@@ -472,6 +472,7 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->rcv_wnd = c->rcv_wnd;
     info->advmss = c->eng->cfg.mtu - 40;
     info->last_data_recv_us = c->last_data_recv;
+    tt_chrono_read(c, &info->busy_time_us, &info->rwnd_limited_us);
 }
 
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)

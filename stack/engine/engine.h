@@ -130,6 +130,9 @@ struct tt_rack_rec {
     uint64_t xmit_ts; /* RFC 8985 6.1: when it last went out */
     uint8_t flags;
 };
+/* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
+ * tcp_chrono): a later one takes over from an earlier one. */
+enum { TT_CHRONO_NONE, TT_CHRONO_BUSY, TT_CHRONO_RWND };
 
 struct tt_conn {
     struct hnode h;
@@ -162,8 +165,9 @@ struct tt_conn {
     bool cork;         /* TCP_CORK: partial segments wait for a full one */
     uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
     uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
-    /* ends of records (MSG_EOR) not yet sent, oldest first: no segment
-     * crosses one; beyond TT_EOR_MAX the newest two records merge */
+    /* ends of records (MSG_EOR) not yet acknowledged, oldest first: no
+     * segment, new or sent again, crosses one; beyond TT_EOR_MAX the newest
+     * two records merge */
     uint32_t eor_seq[TT_EOR_MAX];
     uint8_t eor_head, eor_count;
 
@@ -251,6 +255,12 @@ struct tt_conn {
     uint64_t rack_last_delivered;    /* delivered_bytes when the window last grew */
     uint32_t reordering;             /* Linux tp->reordering, segments (tcpi_reordering) */
     uint32_t reord_seen;             /* reordering events seen (Linux reord_seen) */
+
+    /* TCP_INFO's chronographs (tcp_chrono.c): the one running, since when,
+     * and each one's past total, µs */
+    uint8_t chrono_type; /* TT_CHRONO_* */
+    uint64_t chrono_start;
+    uint64_t chrono_stat[TT_CHRONO_RWND];
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
@@ -422,8 +432,8 @@ void tt_tcb_established(struct tt_conn *c);
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg);
 uint32_t tt_tcb_snd_end(const struct tt_conn *c);
 void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end);
-void tt_tcb_eor_drop_sent(struct tt_conn *c);
-bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end);
+void tt_tcb_eor_drop_acked(struct tt_conn *c);
+bool tt_tcb_eor_after(const struct tt_conn *c, uint32_t seq, uint32_t *end);
 void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 
 /* tt_tcp_input.c */
@@ -575,6 +585,13 @@ void tt_tcp_reset_noconn(tt_engine_t *eng, const struct seg *seg, int state, con
 void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
+void tt_tcp_challenge_ack(struct tt_conn *c);
+
+/* tcp_chrono.c: TCP_INFO's busy and rwnd-limited times (Linux tcp_chrono_*) */
+void tt_chrono_start(struct tt_conn *c, uint8_t type);
+void tt_chrono_stop(struct tt_conn *c, uint8_t type);
+void tt_chrono_rwnd(struct tt_conn *c, bool limited);
+void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd);
 
 /* tcp_timer.c */
 void tt_tcp_timer_fire(struct timer *t);

@@ -505,8 +505,9 @@ void tt_tcb_established(struct tt_conn *c)
     }
 }
 
-/* The end of a record (MSG_EOR) at end; when TT_EOR_MAX records wait
- * unsent, the newest one grows to take this write too. */
+/* The end of a record (MSG_EOR) at end; when TT_EOR_MAX record ends are
+ * kept (unsent or unacknowledged), the newest record grows to take this
+ * write too. */
 void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end)
 {
     if (c->eor_count == TT_EOR_MAX) {
@@ -517,22 +518,30 @@ void tt_tcb_eor_mark(struct tt_conn *c, uint32_t end)
     c->eor_count++;
 }
 
-/* Forgets the record ends that SND.NXT has passed. */
-void tt_tcb_eor_drop_sent(struct tt_conn *c)
+/* Forgets the record ends that SND.UNA has passed. Until then an end
+ * bounds retransmissions as well as new segments: Linux keeps the EOR mark
+ * on its skb until the skb is acknowledged, and never joins two skbs
+ * across it when it sends them again (tcp_skb_can_collapse()). */
+void tt_tcb_eor_drop_acked(struct tt_conn *c)
 {
-    while (c->eor_count > 0 && seq_leq(c->eor_seq[c->eor_head], c->snd_nxt)) {
+    while (c->eor_count > 0 && seq_leq(c->eor_seq[c->eor_head], c->snd_una)) {
         c->eor_head = (uint8_t)((c->eor_head + 1) % TT_EOR_MAX);
         c->eor_count--;
     }
 }
 
-/* The next record end not yet sent, if any. */
-bool tt_tcb_eor_next(const struct tt_conn *c, uint32_t *end)
+/* The first record end beyond seq, if any: where a segment starting at seq
+ * must stop. */
+bool tt_tcb_eor_after(const struct tt_conn *c, uint32_t seq, uint32_t *end)
 {
-    if (c->eor_count == 0)
-        return false;
-    *end = c->eor_seq[c->eor_head];
-    return true;
+    for (unsigned i = 0; i < c->eor_count; i++) {
+        uint32_t e = c->eor_seq[(c->eor_head + i) % TT_EOR_MAX];
+        if (seq_gt(e, seq)) {
+            *end = e;
+            return true;
+        }
+    }
+    return false;
 }
 
 void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)

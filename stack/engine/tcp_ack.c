@@ -80,6 +80,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
         n = c->sndbuf.len;
     tt_ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
+    tt_tcb_eor_drop_acked(c);
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     c->queue_shrunk |= n > 0;
@@ -122,6 +123,8 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     if (!tt_rec_on_ack(c, delivered, true))
         cc_on_new_ack(c, delivered);
     release_acked(c, seg->ack);
+    if (c->snd_una == c->snd_nxt) /* Linux tcp_clean_rtx_queue(): the flight is over */
+        tt_chrono_stop(c, TT_CHRONO_BUSY);
 }
 
 /*
@@ -240,16 +243,33 @@ static enum tt_ack_verdict fin_ack_states(struct tt_conn *c, const struct seg *s
     }
 }
 
+/*
+ * An ACK of data we never sent: the segment is dropped, its text and FIN
+ * too (RFC 9293 3.10.7.4). RFC 9293 says to send an ACK; Linux's tcp_ack()
+ * drops it silently in ESTABLISHED (tcp_rcv_established()) and answers it
+ * with a rate-limited challenge ACK only in the other states
+ * (tcp_rcv_state_process()), and we do the same: an ACK for every such
+ * segment would let a blind sender draw replies at will. TS.Recent does not
+ * move either (tcp_input.c takes it only from an acceptable ACK).
+ */
+static void unsent_data_acked(struct tt_conn *c)
+{
+    if (c->state != TT_STATE_ESTABLISHED)
+        tt_tcp_challenge_ack(c);
+}
+
 /* The fifth step; its verdict says how far the segment goes on. */
 enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
 {
     bool was_syn_rcvd = c->state == TT_STATE_SYN_RECEIVED;
     if (was_syn_rcvd && !syn_received_ack(c, seg))
         return TT_ACK_DONE;
-    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
-        /* RFC 9293 3.10.7.4 and RFC 5961 5.2: not acceptable; ACK, rate-limited */
-        if (!tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
-            tt_tcp_send_ack(c);
+    if (seq_gt(seg->ack, c->snd_nxt)) {
+        unsent_data_acked(c);
+        return TT_ACK_DONE;
+    }
+    if (seq_lt(seg->ack, c->snd_una - max_u32(c->snd_max_wnd, 1))) {
+        tt_tcp_challenge_ack(c); /* RFC 5961 5.2: far too old; dropped */
         return TT_ACK_DONE;
     }
     if (seq_geq(seg->ack, c->snd_una)) {

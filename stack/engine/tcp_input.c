@@ -44,6 +44,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_syn_options(c, seg);
     c->snd_wnd = seg->wnd;
+    c->snd_max_wnd = c->snd_wnd; /* Linux tcp_rcv_synsent_state_process(): max_window */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
     if (!ack) { /* simultaneous open */
@@ -132,16 +133,6 @@ static void send_oow_ack(struct tt_conn *c, const struct seg *seg)
     tt_tcp_send_ack(c);
 }
 
-/* RFC 5961 3.2 and 4.2: answer a suspicious RST or SYN with an ACK that
- * only the true peer can use. */
-static void challenge_ack(struct tt_conn *c)
-{
-    if (tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
-        return;
-    c->eng->stats.TcpExtTCPChallengeACK++;
-    tt_tcp_send_ack(c);
-}
-
 /* Drop what lies before RCV.NXT (RFC 9293 3.10.7.4), a SYN included. */
 static void trim_old(const struct tt_conn *c, struct seg *seg)
 {
@@ -187,7 +178,7 @@ static bool rst_input(struct tt_conn *c, const struct seg *seg)
 {
     tt_engine_t *eng = c->eng;
     if (seg->seq != c->rcv_nxt) {
-        challenge_ack(c);
+        tt_tcp_challenge_ack(c);
         return true;
     }
     tt_event_t ev = {.type = TT_EV_RST_IN, .state = c->state};
@@ -228,15 +219,20 @@ static void update_ts_recent(struct tt_conn *c, const struct seg *seg)
     }
 }
 
-/* Data after the application closed cannot be delivered: Linux answers it
+/*
+ * Data after the application closed cannot be delivered: Linux answers it
  * with a RST (TcpExtTCPAbortOnData) rather than acknowledge it into a void.
- * Returns true when it did: the connection is over. */
+ * The RST is the reply to that segment, <SEQ=SEG.ACK><CTL=RST> (RFC 9293
+ * 3.10.7.1's form): Linux's tcp_rcv_state_process() returns 1 and its
+ * caller answers with tcp_v4_send_reset(), not from the socket's SND.NXT.
+ * Returns true when it did: the connection is over.
+ */
 static bool data_on_orphan(struct tt_conn *c, const struct seg *seg)
 {
     if (!c->orphan || seg->len == 0)
         return false;
     c->eng->stats.TcpExtTCPAbortOnData++;
-    tt_tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt);
+    tt_tcp_send_reset_reply(c->eng, seg, (int)c->state);
     tt_event_t ev = {.type = TT_EV_RST_OUT, .rst_why = "data_after_close"};
     tt_engine_event(c->eng, &ev, &c->t);
     tt_tcb_close(c, TT_WHY_RST_OUT, 0);
@@ -461,7 +457,7 @@ static bool synchronized_input(struct tt_conn *c, struct seg *seg)
     if (seg->flags & TCP_RST) /* second */
         return rst_input(c, seg);
     if (seg->flags & TCP_SYN) { /* fourth: RFC 5961 4.2 */
-        challenge_ack(c);
+        tt_tcp_challenge_ack(c);
         return true;
     }
     bool dup_fin = old_fin_again(c, seg);

@@ -109,20 +109,38 @@ static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
 }
 
 /*
+ * Linux tcp_bound_to_half_wnd(): against a peer whose largest window is
+ * small, segments of half that window (all of it when it is 536 bytes or
+ * less), at least 68 bytes less the TCP header. The sender's SWS avoidance
+ * (peer_window_holds()) sends only segments the window takes whole; with a
+ * window below one MSS every segment would wait for the persist timer.
+ */
+static uint32_t half_wnd_bound(const struct tt_conn *c, uint32_t mss)
+{
+    uint32_t w = c->snd_max_wnd;
+    uint32_t cutoff = w > TT_MSS_DEFAULT ? w / 2 : w;
+    if (cutoff == 0 || mss <= cutoff)
+        return mss;
+    uint32_t floor = 68 - TCP_HDR_LEN - (c->ts_on ? 12 : 0);
+    return min_u32(mss, cutoff > floor ? cutoff : floor);
+}
+
+/*
  * The payload one segment may carry now: the MSS less what SACK blocks add
  * to the header while out-of-order data is held (Linux tcp_current_mss),
- * so that no datagram outgrows the MTU. c->mss already leaves room for the
+ * so that no datagram outgrows the MTU, and bounded by half the peer's
+ * largest window (half_wnd_bound()). c->mss already leaves room for the
  * timestamp option.
  */
 static uint32_t payload_max(const struct tt_conn *c)
 {
     if (!c->sack_ok || !c->ooo)
-        return c->mss;
+        return half_wnd_bound(c, c->mss);
     struct tcp_opts o = {.ts_ok = c->ts_on};
     uint32_t base = (uint32_t)tt_tcp_options_len(&o);
     sack_fill(c, &o);
     uint32_t extra = (uint32_t)tt_tcp_options_len(&o) - base;
-    return c->mss > extra + 1 ? c->mss - extra : 1;
+    return half_wnd_bound(c, c->mss > extra + 1 ? c->mss - extra : 1);
 }
 
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
@@ -226,7 +244,7 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     struct seg s;
     bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
     uint32_t rec_end;
-    bool eor = tt_tcb_eor_next(c, &rec_end) && seq + len == rec_end;
+    bool eor = tt_tcb_eor_after(c, seq, &rec_end) && seq + len == rec_end;
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
@@ -249,11 +267,15 @@ static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
 }
 
 /* The segment that starts at seq: its data length and whether it ends with
- * our FIN (which follows the last byte of data). */
+ * our FIN (which follows the last byte of data). It stops at a record's end
+ * (MSG_EOR), as it did when first sent. */
 static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool *fin)
 {
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     data_end = seq_min(data_end, c->snd_nxt); /* never what was not sent yet */
+    uint32_t rec_end;
+    if (tt_tcb_eor_after(c, seq, &rec_end))
+        data_end = seq_min(data_end, rec_end);
     *fin = false;
     if (seq_lt(seq, c->snd_buf_seq))
         return 0; /* before the first byte of data: the SYN is not data */
@@ -393,13 +415,42 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
 static uint32_t new_seg_max(const struct tt_conn *c)
 {
     uint32_t max = payload_max(c), rec_end;
-    if (tt_tcb_eor_next(c, &rec_end))
+    if (tt_tcb_eor_after(c, c->snd_nxt, &rec_end))
         max = min_u32(max, rec_end - c->snd_nxt);
     return max;
 }
 
-/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1) and
- * Nagle lets a partial segment go. */
+/*
+ * Sender silly window syndrome avoidance (RFC 9293 3.8.6.2.1) as Linux's
+ * tcp_write_xmit() has it: the next segment of new data (whole: as long as
+ * the MSS and the record allow) goes only when the peer's window takes it
+ * whole (tcp_snd_wnd_test()); else the flow is held by the peer's window
+ * (rwnd-limited) until an ACK opens it, or until the persist timer sends
+ * what fits (tcp_write_wakeup(), tt_tcp_write_wakeup()). Once a segment of
+ * this call went out, the window may cut the last one short, as Linux's TSO
+ * split at the window's end does (tcp_mss_split_point()), unless Nagle
+ * holds that partial segment (tcp_nagle_check()). The FIN-only segment
+ * needs one sequence number of window. Returns whether the peer's window
+ * stops a segment here (cwnd, tested first, is not the peer's: Linux
+ * tcp_cwnd_test() comes before tcp_snd_wnd_test()).
+ */
+static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t room,
+                              uint32_t burst, enum tt_push how)
+{
+    uint32_t peer_end = c->snd_una + c->snd_wnd;
+    uint32_t peer_room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
+    if (whole == 0)
+        return c->fin_queued && peer_room == 0;
+    if (whole <= peer_room || (room == 0 && peer_room > 0))
+        return false; /* it fits, or cwnd is what holds it */
+    return burst == 0 || peer_room == 0 ||
+           nagle_holds(c, min_u32(room, peer_room), true, false, how);
+}
+
+/* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
+ * the peer's window takes a whole segment (peer_window_holds()) and Nagle
+ * lets a partial segment go. The flow's chronographs hear whether the
+ * peer's window held it (Linux tcp_write_xmit(): is_rwnd_limited). */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
@@ -408,26 +459,33 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     uint32_t burst = 0; /* segments of new data sent by this call */
+    bool rwnd_limited = false;
+    bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     while (!c->fin_sent && can_send_data(c)) {
-        tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
+        uint32_t whole = min_u32(avail, new_seg_max(c));
+        uint32_t len = min_u32(whole, room);
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
-        if ((len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
-            return;
+        rwnd_limited = peer_window_holds(c, whole, room, burst, how);
+        if (rwnd_limited || (len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
+            break;
         /* Another segment follows in this burst: room for it, and Nagle
-         * lets it go. */
+         * lets it go (a tail, or one the peer's window cuts short). */
         uint32_t next = min_u32(avail - len, room - len);
-        bool more = next > 0 && !nagle_holds(c, next, next == avail - len, false, how);
+        bool cut =
+            next < min_u32(avail - len, payload_max(c)) && c->snd_nxt + len + next == peer_end;
+        bool more = next > 0 && !nagle_holds(c, next, next == avail - len || cut, false, how);
         burst++;
         /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
          * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
         bool held = how == TT_PUSH_HOLD || c->cork;
         send_new_seg(c, len, fin, burst >= 2 && !more && !held);
     }
+    if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
+        tt_chrono_rwnd(c, rwnd_limited);
 }
 
 /* The one segment of new data at SND.NXT that the persist timer or a tail
@@ -436,7 +494,6 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
  * has a sequence number left for the FIN. */
 static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin)
 {
-    tt_tcb_eor_drop_sent(c);
     uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
     uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
     *fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, c->snd_una + c->snd_wnd);
@@ -592,6 +649,17 @@ bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent)
     *last = eng->now;
     *sent = true;
     return false;
+}
+
+/* RFC 5961 3.2, 4.2 and 5.2: answer a suspicious RST, SYN or ACK with an
+ * ACK that only the true peer can use; rate-limited (Linux
+ * tcp_send_challenge_ack). */
+void tt_tcp_challenge_ack(struct tt_conn *c)
+{
+    if (tt_tcp_oow_rate_limited(c->eng, &c->last_oow_ack, &c->oow_ack_sent))
+        return;
+    c->eng->stats.TcpExtTCPChallengeACK++;
+    tt_tcp_send_ack(c);
 }
 
 /*

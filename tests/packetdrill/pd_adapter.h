@@ -107,6 +107,7 @@ struct pd_sock {
     bool nospace;
     uint32_t wspace_una;
     unsigned wspace_wakes;
+    struct pd_tstamp *ts; /* SO_TIMESTAMPING (pd_timestamping.c); NULL: never set */
 };
 
 struct pd {
@@ -162,6 +163,18 @@ int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, sock
 int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
                    socklen_t *len);
 void pd_sockopt_apply(struct pd_sock *s);
+
+/* pd_timestamping.c: SO_TIMESTAMPING's transmit timestamps. Set and get
+ * the option (0 or -errno); mark a write's last byte; queue what the
+ * engine's progress earned (after every engine call); whether reports wait
+ * (POLLERR); recvmsg(MSG_ERRQUEUE) (0 or -errno); free. */
+int pd_tstamp_set(struct pd_sock *s, const void *val, socklen_t len);
+int pd_tstamp_get(struct pd_sock *s, void *val, socklen_t *len);
+void pd_tstamp_wrote(struct pd_sock *s);
+void pd_tstamp_poll(struct pd *pd);
+bool pd_tstamp_queued(const struct pd_sock *s);
+ssize_t pd_tstamp_recv(struct pd_sock *s, struct msghdr *msg);
+void pd_tstamp_free(struct pd_sock *s);
 
 /* pd_epoll.c: epoll on the script's sockets (-errno on failure). */
 int pd_epoll_create(struct pd *pd, int size);

@@ -75,6 +75,7 @@ void pd_sockets_free(struct pd *pd)
         struct pd_sock *s = pd->socks;
         pd->socks = s->next;
         free(s->carry);
+        pd_tstamp_free(s);
         free(s);
     }
 }
@@ -262,7 +263,8 @@ short pd_sock_poll_mask(struct pd *pd, struct pd_sock *s)
         return s->ready > 0 ? POLLIN | POLLRDNORM : 0;
     if (!s->conn) /* never connected: TCP_CLOSE */
         return POLLOUT | POLLWRNORM | POLLHUP | (s->so_error ? POLLERR : 0);
-    return conn_poll_mask(pd, s);
+    /* Linux tcp_poll(): a report on the error queue is POLLERR */
+    return (short)(conn_poll_mask(pd, s) | (pd_tstamp_queued(s) ? POLLERR : 0));
 }
 
 /* Fills revents; returns how many entries have one, as poll() does. */
@@ -664,6 +666,7 @@ static int do_close(struct pd *pd, struct pd_sock *s)
     close(s->fd);
     if (err == 0 || s->close_done) {
         free(s->carry);
+        pd_tstamp_free(s);
         free(s);
     } /* else the engine may still call back into s: leak it rather than crash */
     return 0;
@@ -884,8 +887,18 @@ static void put_inq(struct pd *pd, int fd, struct msghdr *msg, size_t room)
     msg->msg_controllen = CMSG_SPACE(sizeof(int));
 }
 
+/* recvmsg(MSG_ERRQUEUE): SO_TIMESTAMPING's reports (pd_timestamping.c). */
+static ssize_t recv_errqueue(struct pd *pd, int fd, struct msghdr *msg)
+{
+    pd_begin(pd);
+    struct pd_sock *s = pd_sock_find(pd, fd);
+    return pd_end(pd, s ? pd_tstamp_recv(s, msg) : -EBADF);
+}
+
 static ssize_t ifc_recvmsg(void *ud, int fd, struct msghdr *msg, int flags)
 {
+    if (flags & MSG_ERRQUEUE)
+        return recv_errqueue(ud, fd, msg);
     size_t room = msg->msg_controllen;
     msg->msg_controllen = 0;
     msg->msg_flags = 0;
@@ -903,7 +916,10 @@ static ssize_t ifc_send(void *ud, int fd, const void *buf, size_t len, int flags
     struct pd *pd = ud;
     pd_begin(pd);
     struct pd_sock *s = pd_sock_find(pd, fd);
-    return pd_end(pd, s ? do_send(pd, s, buf, len, flags) : -EBADF);
+    ssize_t r = s ? do_send(pd, s, buf, len, flags) : -EBADF;
+    if (r > 0)
+        pd_tstamp_wrote(s); /* Linux tcp_tx_timestamp(), once per call */
+    return pd_end(pd, r);
 }
 
 /* A connected TCP socket ignores the destination (Linux tcp_sendmsg). */

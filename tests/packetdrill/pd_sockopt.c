@@ -90,6 +90,8 @@ static int set_sol_socket(struct pd_sock *s, int name, const void *val, socklen_
 {
     if (name == SO_LINGER)
         return set_linger(s, val, len);
+    if (name == SO_TIMESTAMPING)
+        return pd_tstamp_set(s, val, len);
     int v, err = int_opt(val, len, &v);
     if (err)
         return err;
@@ -120,6 +122,8 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
         struct linger l = {.l_onoff = s->linger_on, .l_linger = (int)s->linger_s};
         return put_opt(val, len, &l, sizeof(l));
     }
+    case SO_TIMESTAMPING:
+        return pd_tstamp_get(s, val, len);
     case SO_ERROR:
         pd_sock_sync(s, 0);
         v = -pd_take_error(s);

@@ -78,6 +78,8 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_min_rtt = u32_of(i->min_rtt_us);
     t->tcpi_delivered = i->delivered;
     t->tcpi_snd_wnd = i->snd_wnd;
+    t->tcpi_busy_time = i->busy_time_us;
+    t->tcpi_rwnd_limited = i->rwnd_limited_us;
 }
 
 int pd_tcpinfo_get(const struct pd_tcpinfo_src *src, void *val, socklen_t *len)

@@ -22,7 +22,7 @@
 # engine does not have (TSO and pacing: tcp_min_tso_segs,
 # tcp_tso_win_divisor, tcp_tso_rtt_log, tcp_pacing_*; ECN: tcp_ecn; path
 # MTU probing: tcp_mtu_probing, tcp_base_mss; tcp_slow_start_after_idle,
-# tcp_frto, tcp_dsack, tcp_fack, tcp_reordering, tcp_recovery, ...), as are
+# tcp_frto, tcp_dsack, tcp_fack, tcp_reordering, ...), as are
 # the other commands (tc, ethtool, ip route) and defaults.sh itself (its
 # values are the engine's defaults but tcp_rmem, which run-upstream.sh
 # passes as --rcvbuf). A sysctl set later, at a time point mid-run, cannot
@@ -125,6 +125,7 @@ sysctl_flag() {
     tcp_sack) echo "--tcp-sack $2" ;;
     tcp_window_scaling) echo "--tcp-window-scaling $2" ;;
     tcp_early_retrans) echo "--tcp-early-retrans $2" ;;
+    tcp_recovery) echo "--tcp-recovery $2" ;;
     tcp_congestion_control) echo "--tcp-congestion-control $2" ;;
     tcp_rfc1337) echo "--tcp-rfc1337 $2" ;;
     tcp_tw_reuse) echo "--tcp-tw-reuse $2" ;;
@@ -172,7 +173,9 @@ run_one() {
     strip_commands < "$script" > "$copy"
     translate_sysctls "$script"
     flags="$SYSCTL_FLAGS${SYSCTL_FLAGS:+${SO_FLAGS:+ }}$SO_FLAGS"
-    set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP"
+    # -D: the IPv4 names of packetdrill's run_all.py (error-queue scripts)
+    set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP" \
+        -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR
     [ -n "$flags" ] && set -- "$@" "--so_flags=$flags"
     [ "$VERBOSE" = 1 ] && set -- "$@" --verbose
     # LD_PRELOAD: packetdrill reads TCP_INFO for `%{ }%` blocks with the C

@@ -435,7 +435,8 @@ static void dup_fins_in_close_wait_all_acked(void **state)
 /*
  * Linux (tcp_rcv_state_process, TcpExtTCPAbortOnData): once the application
  * has closed, new data from the peer cannot be delivered; the connection is
- * reset (a RST at SND.NXT) rather than the data acknowledged into a void.
+ * reset rather than the data acknowledged into a void. The RST answers the
+ * segment: <SEQ=SEG.ACK><CTL=RST>, no ACK (tcp_v4_send_reset()).
  */
 static void data_after_close_resets_orphan(void **state)
 {
@@ -443,12 +444,25 @@ static void data_after_close_resets_orphan(void **state)
 
     h_reach_fin_wait_2(h, H_ORPHAN);
     h_send(h, TCP_ACK, IRS + 1, ISS + 2, "late", 4);
-    const struct h_seg *s = h_pop_any(h);
-    assert_true(s->seg.flags & TCP_RST);
-    assert_int_equal(s->seg.seq, ISS + 2);
+    h_expect(h, TCP_RST, ISS + 2, 0);
     h_expect_nothing(h);
     h_expect_closed(h, TT_WHY_RST_OUT, h->now);
     assert_int_equal(tt_engine_conn_count(h->eng), 0);
+    assert_int_equal(h_stats(h).TcpExtTCPAbortOnData, 1);
+}
+
+/* The same in FIN_WAIT_1, our FIN not yet acknowledged: the RST's SEQ is
+ * the segment's ACK, SND.UNA here, not SND.NXT past our FIN (packetdrill
+ * user_timeout/user_timeout.pkt: `R 1:1(0)`). */
+static void data_after_close_in_fin_wait_1_reset_at_seg_ack(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_fin_wait_1(h, H_ORPHAN);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, "late", 4);
+    h_expect(h, TCP_RST, ISS + 1, 0);
+    h_expect_nothing(h);
+    h_expect_closed(h, TT_WHY_RST_OUT, h->now);
     assert_int_equal(h_stats(h).TcpExtTCPAbortOnData, 1);
 }
 
@@ -575,6 +589,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dup_fins_in_closing_all_acked, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(dup_fins_in_close_wait_all_acked, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(data_after_close_resets_orphan, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(data_after_close_in_fin_wait_1_reset_at_seg_ack, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(close_with_unread_data_in_last_ack_sends_rst, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(close_with_unread_data_in_closing_sends_rst, h_setup,

@@ -462,7 +462,7 @@ static void old_ack_does_not_update_window(void **state)
  * below SND.WL1 (set by its later, out-of-order segments), yet carries its
  * newest ACK and window: an ACK that moves SND.UNA updates the window
  * whatever SEG.SEQ says (Linux tcp_may_update_window()). Here it closes
- * the window at the new SND.UNA; keeping the old 20 bytes would move the
+ * the window at the new SND.UNA; keeping the old segment's worth would move the
  * right edge past the peer's and send data it must drop. The soak's stall:
  * a Linux peer with a full receive queue then drops every segment of ours,
  * the ACKs in them too, while its own sender waits for those ACKs.
@@ -472,23 +472,23 @@ static void ack_of_hole_filling_retransmission_updates_window(void **state)
     struct harness *h = *state;
 
     h_reach_established_passive(h);
-    h->peer_wnd = 20;
+    h->peer_wnd = H_MSS; /* one segment: the window takes it whole (RFC 9293 3.8.6.2.1) */
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    assert_int_equal(h_write_pattern(h, 0, 100), 100);
-    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 20);
+    assert_int_equal(h_write_pattern(h, 0, 3 * H_MSS), 3 * H_MSS);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, H_MSS);
     h_expect_nothing(h);
     /* Its second segment first (its first was lost): SND.WL1 = IRS + 6. */
     h_send(h, TCP_ACK, IRS + 6, ISS + 1, "world", 5);
-    h_expect(h, TCP_ACK, ISS + 21, IRS + 1);
+    h_expect(h, TCP_ACK, ISS + 1 + H_MSS, IRS + 1);
     h_expect_nothing(h);
-    /* The first again, acking all 20 bytes, its window now full. */
+    /* The first again, acking the whole segment, its window now full. */
     h->peer_wnd = 0;
-    h_send(h, TCP_ACK, IRS + 1, ISS + 21, "hello", 5);
-    h_expect(h, TCP_ACK, ISS + 21, IRS + 11);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1 + H_MSS, "hello", 5);
+    h_expect(h, TCP_ACK, ISS + 1 + H_MSS, IRS + 11);
     h_expect_nothing(h);
-    h->peer_wnd = 20;
-    h_send(h, TCP_ACK, IRS + 11, ISS + 21, NULL, 0); /* the window opens again */
-    h_expect_pattern(h, TCP_ACK, ISS + 21, IRS + 11, 20, 20);
+    h->peer_wnd = H_MSS;
+    h_send(h, TCP_ACK, IRS + 11, ISS + 1 + H_MSS, NULL, 0); /* the window opens again */
+    h_expect_pattern(h, TCP_ACK, ISS + 1 + H_MSS, IRS + 11, H_MSS, H_MSS);
 }
 
 /*

@@ -208,9 +208,10 @@ static void simultaneous_open_completed_by_peer_synack(void **state)
 
 /*
  * RFC 7323 2.2: the window of a SYN-ACK is never scaled, even when it
- * completes a simultaneous open after window scaling was agreed. With data
- * queued, the peer's window of 10 lets 10 bytes out, not 10 << 7 (found by
- * fuzz_engine: data beyond any window the peer offered).
+ * completes a simultaneous open after window scaling was agreed. With 2000
+ * bytes queued, the peer's window of 1460 lets 1460 out, not 1460 << 7
+ * (found by fuzz_engine: data beyond any window the peer offered), in two
+ * segments of half that window (Linux tcp_bound_to_half_wnd()).
  */
 static void simultaneous_open_synack_window_unscaled(void **state)
 {
@@ -225,11 +226,12 @@ static void simultaneous_open_synack_window_unscaled(void **state)
     h_expect_syn(h);
     h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
     h_expect_at(h, TCP_SYN | TCP_ACK, ISS, IRS + 1, NULL, 0, false, __FILE__, __LINE__);
-    assert_int_equal(h_write_pattern(h, 0, 1000), 1000);
+    assert_int_equal(h_write_pattern(h, 0, 2000), 2000);
     h_expect_nothing(h);
-    h->peer_wnd = 10;
+    h->peer_wnd = H_MSS;
     h_send_opts(h, TCP_SYN | TCP_ACK, IRS, ISS + 1, &o, NULL, 0);
-    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, 10);
+    h_expect_pattern(h, TCP_ACK, ISS + 1, IRS + 1, 0, H_MSS / 2);
+    h_expect_pattern(h, TCP_ACK, ISS + 1 + H_MSS / 2, IRS + 1, H_MSS / 2, H_MSS / 2);
     h_expect_nothing(h);
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
 }

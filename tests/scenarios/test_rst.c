@@ -273,17 +273,43 @@ static void syn_in_established_gets_challenge_ack(void **state)
     assert_int_equal(h->read_err, 0);
 }
 
-/* RFC 9293 3.10.7.4 fifth step, RFC 5961 5.2: an ACK of data never sent is
- * answered with an ACK and the segment (its data too) dropped. */
-static void ack_of_unsent_data_acked_and_dropped(void **state)
+/* RFC 9293 3.10.7.4 fifth step: an ACK of data never sent drops the
+ * segment, its data and FIN too. In ESTABLISHED nothing answers it (Linux
+ * tcp_rcv_established(): tcp_ack() < 0 is discarded), so a blind sender
+ * draws no reply; the next real segment is taken as usual. */
+static void ack_of_unsent_data_dropped_silently_in_established(void **state)
 {
     struct harness *h = *state;
 
     h_reach_established_passive(h);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1000, "zz", 2);
-    h_expect(h, TCP_ACK, ISS + 1, IRS + 1);
+    h_expect_nothing(h);
+    h_send(h, TCP_ACK | TCP_FIN, IRS + 1, ISS + 9999, NULL, 0);
+    h_expect_nothing(h);
     assert_int_equal(h->rx_len, 0);
+    assert_int_equal(h->eof_calls, 0);
     assert_int_equal(tt_conn_state(h->conn), TT_STATE_ESTABLISHED);
+    assert_int_equal(h_stats(h).TcpExtTCPChallengeACK, 0);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, "ok", 2);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 3);
+    assert_int_equal(h->rx_len, 2);
+}
+
+/* In the other synchronized states the same segment draws a challenge ACK,
+ * rate-limited (Linux tcp_rcv_state_process(): tcp_send_challenge_ack()
+ * when tcp_ack() refuses the ACK); the segment is dropped all the same. */
+static void ack_of_unsent_data_challenged_in_close_wait(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_close_wait(h);
+    h_send(h, TCP_ACK, IRS + 2, ISS + 1000, NULL, 0);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 2);
+    assert_int_equal(h_stats(h).TcpExtTCPChallengeACK, 1);
+    h_advance(h, 1 * MS);
+    h_send(h, TCP_ACK, IRS + 2, ISS + 1000, NULL, 0);
+    h_expect_nothing(h); /* tcp_invalid_ratelimit */
+    assert_int_equal(tt_conn_state(h->conn), TT_STATE_CLOSE_WAIT);
 }
 
 /* RFC 5961 5.2: an ACK older than SND.UNA - MAX.SND.WND is answered with an
@@ -296,6 +322,7 @@ static void ack_far_too_old_acked_and_dropped(void **state)
     h_send(h, TCP_ACK, IRS + 1, ISS + 1 - 200000, "zz", 2);
     h_expect(h, TCP_ACK, ISS + 1, IRS + 1);
     assert_int_equal(h->rx_len, 0);
+    assert_int_equal(h_stats(h).TcpExtTCPChallengeACK, 1); /* Linux tcp_send_challenge_ack */
 }
 
 /*
@@ -402,7 +429,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(rst_in_closing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rst_in_last_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(syn_in_established_gets_challenge_ack, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(ack_of_unsent_data_acked_and_dropped, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(ack_of_unsent_data_dropped_silently_in_established, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(ack_of_unsent_data_challenged_in_close_wait, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(ack_far_too_old_acked_and_dropped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(challenge_acks_rate_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(out_of_window_acks_rate_limited, h_setup, h_teardown),

@@ -1,8 +1,10 @@
 /*
- * Scenarios: TIME_WAIT with RFC 7323 timestamps on. A SYN that is newer by
- * its timestamp reopens the 4-tuple even with an old sequence number (RFC
- * 6191); --tcp-tw-reuse lets an active open take over a TIME_WAIT 4-tuple
- * more than 1 s old (Linux tcp_twsk_unique, docs/contract.md §2.2), and only then.
+ * Scenarios: RFC 7323 timestamps. TS.Recent does not move on a segment
+ * whose ACK is refused (packetdrill ts_recent/invalid_ack). TIME_WAIT with
+ * timestamps on: a SYN that is newer by its timestamp reopens the 4-tuple
+ * even with an old sequence number (RFC 6191); --tcp-tw-reuse lets an
+ * active open take over a TIME_WAIT 4-tuple more than 1 s old (Linux
+ * tcp_twsk_unique, docs/contract.md §2.2), and only then.
  */
 #include "harness.h"
 
@@ -238,6 +240,40 @@ static void timewait_syn_old_by_seq_and_timestamp_gets_ack(void **state)
     assert_int_equal(tt_engine_timewait_count(h->eng), 1);
 }
 
+/*
+ * packetdrill ts_recent/invalid_ack.pkt: a FIN whose ACK is beyond SND.NXT
+ * and whose TSval is far ahead is dropped without a word in ESTABLISHED
+ * (Linux tcp_rcv_established(): tcp_ack() refuses it; docs/contract.md
+ * §2.4 item 5) and its TSval does not become TS.Recent (RFC 7323 4.3, Linux
+ * tcp_ack() takes TS.Recent after its ACK checks): the peer's next segment,
+ * with its true older TSval, passes PAWS and is ACKed with that TSval echoed.
+ */
+static void invalid_ack_dropped_and_ts_recent_kept(void **state)
+{
+    struct harness *h = *state;
+
+    peer_ts = PEER_TS0;
+    h->cfg.tcp_timestamps = 1;
+    h_reinit(h);
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    send_ts(h, TCP_SYN, IRS, 0);
+    note_ts(h_expect_synack(h));
+    send_ts(h, TCP_ACK, IRS + 1, ISS + 1);
+    h_expect_nothing(h);
+    peer_ts = PEER_TS0 + 200000;
+    send_ts(h, TCP_FIN | TCP_ACK, IRS + 1, ISS + 9999);
+    h_expect_nothing(h);
+    assert_int_equal(h->eof_calls, 0);
+    peer_ts = PEER_TS0 + 1;
+    struct tcp_opts o = ts_opts(false);
+    h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &o, "data", 4);
+    const struct h_seg *s = h_expect(h, TCP_ACK, ISS + 1, IRS + 5);
+    assert_int_equal(s->seg.opt.ts_ecr, PEER_TS0 + 1);
+    assert_int_equal(h_stats(h).TcpExtPAWSEstab, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +288,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(timewait_syn_newer_by_timestamp_reopens, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(timewait_syn_old_by_seq_and_timestamp_gets_ack, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(invalid_ack_dropped_and_ts_recent_kept, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
