@@ -5,6 +5,7 @@
  * A failed write is remembered and reported at flush/close rather than per
  * packet: capture must never disturb the stack it observes.
  */
+#define _POSIX_C_SOURCE 200809L /* flockfile */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,9 +84,13 @@ void tt_pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt,
     put_u32(h + 4, (uint32_t)(wall_us % 1000000));
     put_u32(h + 8, (uint32_t)incl);
     put_u32(h + 12, (uint32_t)len);
+    /* Several queues (--queues) write from their threads: the stream's lock
+     * keeps each record whole, header and bytes together. */
+    flockfile(pw->f);
     pcap_put(pw, h, sizeof(h));
     pcap_put(pw, pkt, incl);
     pw->count++;
+    funlockfile(pw->f);
 }
 
 int tt_pcap_flush(struct pcap_writer *pw)
@@ -108,5 +113,10 @@ int tt_pcap_close(struct pcap_writer *pw)
 
 uint64_t tt_pcap_count(const struct pcap_writer *pw)
 {
-    return pw->count;
+    uint64_t n;
+
+    flockfile(pw->f);
+    n = pw->count;
+    funlockfile(pw->f);
+    return n;
 }
