@@ -824,6 +824,9 @@ static int cli_queues_check(const struct cli_opts *o, FILE *err)
             ? "--pcap FILE.pcapng"
             : NULL;
 
+    if (o->drv.queues > 1 && o->rate != 0 && o->rate < o->drv.queues)
+        return usage_error(o, err, "--rate %llu: below --queues %u (each queue opens its share)",
+                           (unsigned long long)o->rate, o->drv.queues);
     if (o->drv.queues <= 1 || what == NULL)
         return CLI_RUN;
     return usage_error(o, err, "--queues %u: not with %s (one queue only)", o->drv.queues, what);
