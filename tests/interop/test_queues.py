@@ -10,8 +10,10 @@ own slice of the port range. Each test prints how many packets arrived on a
 queue whose engine did not know their connection (TtQueueHandedOver), the
 figure docs/architecture.md §7 explains. All inside a private network namespace.
 """
+import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -155,6 +157,49 @@ def test_client_two_queues():
     ti.tshark_check(name)
 
 
+CTL = os.path.join(ti.BUILD, "apps", "tuntcp-ctl")
+
+
+def _ctl(path, *args):
+    r = subprocess.run([CTL, "--ctl", path, "--json"] + list(args), capture_output=True,
+                       text=True, timeout=10)
+    return json.loads(r.stdout) if r.stdout.strip() else {"ok": False, "error": r.stderr}
+
+
+def test_ctl_merges_queues():
+    """The control socket of a two-queue stack shows the whole stack: ss lists
+    the connections of both queues, nstat sums them; what would have to
+    change every queue at once is refused."""
+    name = "queues_ctl"
+    path = ti.out_path(name + ".ctl")
+    n = 24
+    srv = ti.start_server(name, "--queues", "2", "-v", "--ctl", path)
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.create_connection((ti.STACK_ADDR, 7), timeout=5)
+            s.sendall(b"x")
+            assert s.recv(10) == b"x"
+            socks.append(s)
+        ss = _ctl(path, "ss")
+        assert ss["ok"], ss
+        estab = [c for c in ss["conns"] if c["state"] == "ESTABLISHED"]
+        assert len(estab) == n, f"ss lists {len(estab)} of {n} connections"
+        lst = _ctl(path, "ss", "-l")
+        assert len(lst["conns"]) == 2, f"listeners (one per queue): {lst}"
+        summ = _ctl(path, "ss", "-s")
+        assert summ["states"]["ESTABLISHED"] == n, summ
+        nst = _ctl(path, "nstat", "-a")
+        assert nst["kernel"]["TcpPassiveOpens"] == n, nst
+        for args in (["sysctl", "-w", "net.ipv4.tcp_tw_reuse=1"], ["pcap", "start", path + ".p"]):
+            r = _ctl(path, *args)
+            assert not r["ok"] and "--queues 2" in json.dumps(r), (args, r)
+    finally:
+        for s in socks:
+            s.close()
+        assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
+
+
 def test_refusals():
     """What one queue's engine cannot do alone is refused at the command line."""
     for extra in (["--max-conns", "3"], ["--pcap", ti.out_path("q.pcapng")]):
@@ -167,4 +212,5 @@ def test_refusals():
 
 if __name__ == "__main__":
     ti.enter_netns()
-    ti.run_tests([test_server_two_queues, test_client_two_queues, test_refusals])
+    ti.run_tests([test_server_two_queues, test_client_two_queues, test_ctl_merges_queues,
+                  test_refusals])
