@@ -220,11 +220,16 @@ def wait_line(proc, prefix, timeout=10.0):
 
 
 def proc_cpu(pid):
-    """CPU time of a process in seconds: on-CPU ns from /proc/PID/schedstat
-    (user + system, exact), else utime+stime from /proc/PID/stat (ticks)."""
+    """CPU time of a process in seconds: on-CPU ns from each of its threads'
+    /proc/PID/task/TID/schedstat (user + system, exact; /proc/PID/schedstat
+    is the main thread's alone, and echo-server --queues N runs N threads),
+    else utime+stime from /proc/PID/stat (ticks, every thread)."""
     try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e9
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
     except (OSError, ValueError, IndexError):
         pass
     with open(f"/proc/{pid}/stat") as f:
@@ -304,6 +309,20 @@ class TuntcpPeer(Peer):
 
 class TuntcpNoOffloadPeer(TuntcpPeer):
     offload = "off"
+
+
+class TuntcpQueuesPeer(TuntcpPeer):
+    """--queues N (peer tuntcp-Nq): N TUN queues, an engine and a thread each."""
+    queues = 2
+
+    def start(self, bins, out_dir):
+        self._spawn([bins[self.binary], "--tun", TUN, "-q", "--offload", self.offload,
+                     "--queues", str(self.queues)], out_dir, "listening on")
+
+
+def queues_peer(n):
+    """The class of peer tuntcp-{n}q."""
+    return type(f"TuntcpQueues{n}Peer", (TuntcpQueuesPeer,), {"queues": n})
 
 
 class TuntcpBeforePeer(TuntcpPeer):
@@ -551,8 +570,10 @@ def summary(vals, fmt):
 
 def report(bench, peers, cfg):
     res = bench.results
-    cols = [p for p in ["tuntcp-before", "tuntcp", "tuntcp-nooff-before", "tuntcp-nooff", "lwip",
-                        "linux", "reflector"] if p in peers]
+    multi = [p for p in peers if p.startswith("tuntcp-") and p.endswith("q")]
+    cols = [p for p in ["tuntcp-before", "tuntcp"] + multi + ["tuntcp-nooff-before",
+                                                              "tuntcp-nooff", "lwip", "linux",
+                                                              "reflector"] if p in peers]
     width = 34
     colw = 24
     lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
@@ -590,6 +611,16 @@ def report(bench, peers, cfg):
                 if v:
                     lines.append(f"  {label:<34} {p:<12} {summary(v, '{:.3f}'):>17}"
                                  f"   (target for tuntcp {target})")
+    for p in multi:
+        if "tuntcp" not in peers:
+            continue
+        for key, what, target in (("crr_per_s", "short conns/s", "   (target >= 1.5)"),
+                                  ("bulk_MBps", "bulk", ""),
+                                  ("crr_cpu_us", "CPU per short conn", "")):
+            v = per_round(key, p, key, "tuntcp")
+            if v:
+                lines.append(f"  {what + ', ' + p + ' / tuntcp':<34} {'':<7} "
+                             f"{summary(v, '{:.3f}'):>22}{target}")
     if "tuntcp" in peers and "lwip" in peers:
         v = per_round("crr_cpu_us", "tuntcp", "crr_cpu_us", "lwip")
         if v:
@@ -641,6 +672,10 @@ def main():
     ap.add_argument("--baseline", metavar="DIR",
                     help="a build dir whose apps/echo-server runs as tuntcp-before and "
                     "tuntcp-nooff-before next to tuntcp and tuntcp-nooff")
+    ap.add_argument("--queues", type=int, default=1,
+                    help="N > 1: also peer tuntcp-Nq, echo-server --queues N (IFF_MULTI_QUEUE, "
+                    "a thread per queue), next to tuntcp; give --placement free so that "
+                    "its threads may use every CPU (same pins the peer to one)")
     ap.add_argument("--json", help="write every per-round figure to this file")
     ap.add_argument("--profile", metavar="MODES",
                     help="instead of the comparison: perf record tuntcp's echo-server under "
@@ -659,6 +694,11 @@ def main():
     bins = find_bins(build)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.queues > 1:
+        mq = f"tuntcp-{args.queues}q"
+        PEER_CLASSES[mq] = queues_peer(args.queues)
+        if mq not in peers:
+            peers.insert(peers.index("tuntcp") + 1 if "tuntcp" in peers else 0, mq)
     if args.baseline:
         bins["echo-server-before"] = os.path.join(os.path.abspath(args.baseline), "apps",
                                                   "echo-server")
