@@ -742,9 +742,10 @@ static void cl_describe(tt_driver_t *drv)
 }
 
 /*
- * --queues: the queues' figures into cl[0], once every thread has ended:
- * counts summed, opening over when it is over on every queue, the latest
- * end of opening, the measurements merged onto the earliest start.
+ * --queues: the queues' figures into cl[0], once every thread has ended
+ * and before opening is ended for the exit: counts summed, opening over
+ * when it was over on every queue, the measurements merged onto the
+ * earliest start.
  */
 static void cl_gather(struct client *cl, size_t nq, const struct cli_opts *o)
 {
@@ -762,8 +763,6 @@ static void cl_gather(struct client *cl, size_t nq, const struct cli_opts *o)
         cl[0].echoed += cl[q].echoed;
         cl[0].failures += cl[q].failures;
         cl[0].opening_over &= cl[q].opening_over;
-        if (cl[q].open_end > cl[0].open_end)
-            cl[0].open_end = cl[q].open_end;
     }
     cl[0].count = o->duration_us != 0 && !o->count_set ? UINT64_MAX : o->count;
     cs_free(&cl[0].cs);
@@ -800,11 +799,6 @@ static int cl_run(struct client *cl, size_t nq, const struct cli_opts *o)
         cl_describe(lead);
     cl_attach(cl, nq, lead);
     rc = tt_driver_run(lead);
-    for (size_t q = 0; q < nq; q++) {
-        cl_end_opening(&cl[q], cl_now(&cl[q])); /* a signal ended it, or it is already over */
-        if (cl[q].open_end == TT_TIME_NEVER)
-            cl[q].open_end = cl_now(&cl[q]); /* without --rate: the run's end */
-    }
     if (nq > 1)
         cl_gather(cl, nq, o);
     if (tt_driver_error(lead) != NULL)
@@ -812,6 +806,13 @@ static int cl_run(struct client *cl, size_t nq, const struct cli_opts *o)
     else if (tt_driver_signal(lead) != 0)
         rc = cl_interrupted(cl, tt_driver_signal(lead));
     rc = rc < 0 ? 1 : rc; /* the device was lost */
+    for (size_t q = 0; q < nq; q++) {
+        cl_end_opening(&cl[q], cl_now(&cl[q])); /* a signal ended it, or it is already over */
+        if (cl[q].open_end == TT_TIME_NEVER)
+            cl[q].open_end = cl_now(&cl[q]); /* without --rate: the run's end */
+        if (cl[q].open_end > cl[0].open_end)
+            cl[0].open_end = cl[q].open_end; /* --queues: the latest end of opening */
+    }
     if (o->verbose) {
         tt_driver_print_stats(lead, stderr);
         cl_summary(cl);
