@@ -48,6 +48,12 @@ beforehand has), so all are measured at N. Bulk's "drops at the device" is
 that counter's growth over the run (/sys/class/net/DEV/statistics/
 tx_dropped in the peer's namespace); the linux peer has no TUN device.
 
+Several queues (--queues N): peer tuntcp-Nq is echo-server --queues N
+(IFF_MULTI_QUEUE, an engine and a thread per queue), measured next to
+tuntcp in the same rounds, with the ratios per round; give --placement
+free, as `same` pins every thread of the peer to one CPU. A peer's CPU is
+the sum over its threads.
+
 Before/after (--baseline DIR): the peers tuntcp-before and
 tuntcp-nooff-before run DIR/apps/echo-server (another build, e.g. of the
 main branch) next to tuntcp and tuntcp-nooff, in the same rounds.
