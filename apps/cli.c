@@ -74,6 +74,7 @@ static const struct flag flags[] = {
     {"no-config", 0, F_TRUE, APP_BOTH, FIELD(drv.no_config), 0, 0},
     {"offload", 0, F_OFFLOAD, APP_BOTH, FIELD(drv.no_offload), 0, 0},
     {"mtu", 0, F_UINT, APP_BOTH, FIELD(drv.engine.mtu), 68, 65535},
+    {"queues", 0, F_UINT, APP_BOTH, FIELD(drv.queues), 1, TT_QUEUES_MAX},
     {"msl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.msl_us), 1, UINT64_MAX},
     {"tcp-fin-timeout", 0, F_DUR, APP_BOTH, FIELD(drv.engine.fin_timeout_us), 1, UINT64_MAX},
     {"tcp-rfc1337", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_rfc1337), 0, 1},
@@ -233,6 +234,8 @@ static const char help_common[] =
     "  --offload on|off           TCP segmentation and checksum offload with the kernel\n"
     "                             (IFF_VNET_HDR, TSO4); on by default where the device\n"
     "                             takes it, else off (-v says why)\n"
+    "  --queues N                 N queues of the device (IFF_MULTI_QUEUE), each with its\n"
+    "                             engine and loop on a thread of its own (default 1)\n"
     "  --user NAME                once the device is set up and the files are open, become\n"
     "                             user NAME (its uid, group and groups; no way back).\n"
     "                             Unprivileged without it: --no-config on a device made\n"
@@ -815,6 +818,26 @@ static int getopt_error(const struct cli_opts *o, int c, char **argv, FILE *err)
 }
 
 /* Checks between flags, once all are read. */
+/* --queues N > 1: what one queue's engine cannot do alone (docs/contract.md §3.10). */
+static int cli_queues_check(const struct cli_opts *o, FILE *err)
+{
+    const char *what =
+        o->max_conns != 0         ? "--max-conns"
+        : o->drv.inject_count > 0 ? "--inject"
+        : o->drv.pcapng           ? "--pcapng"
+        : o->drv.pcap_path != NULL && strlen(o->drv.pcap_path) >= 7 &&
+                strcmp(o->drv.pcap_path + strlen(o->drv.pcap_path) - 7, ".pcapng") == 0
+            ? "--pcap FILE.pcapng"
+            : NULL;
+
+    if (o->drv.queues > 1 && o->rate != 0 && o->rate < o->drv.queues)
+        return usage_error(o, err, "--rate %llu: below --queues %u (each queue opens its share)",
+                           (unsigned long long)o->rate, o->drv.queues);
+    if (o->drv.queues <= 1 || what == NULL)
+        return CLI_RUN;
+    return usage_error(o, err, "--queues %u: not with %s (one queue only)", o->drv.queues, what);
+}
+
 static int cli_validate(const struct cli_opts *o, FILE *err)
 {
     const tt_driver_config_t *d = &o->drv;
@@ -827,6 +850,8 @@ static int cli_validate(const struct cli_opts *o, FILE *err)
         return usage_error(o, err, "--send: the payload replaces --bytes; give one of them");
     if (d->pcapng && d->pcap_path == NULL)
         return usage_error(o, err, "--pcapng: says how to write --pcap FILE; give --pcap too");
+    if (cli_queues_check(o, err) != CLI_RUN)
+        return CLI_USAGE;
     if (d->engine.addr == d->host_addr)
         return usage_error(o, err, "--addr: %s is also the kernel side's address (--host)",
                            cli_ipv4_str(d->engine.addr, a));

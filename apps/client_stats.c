@@ -122,6 +122,70 @@ void cs_sample_tw(struct cl_stats *cs, uint64_t now, size_t entries, size_t byte
         s->tw = entries;
 }
 
+/* The kinds of src into dst, matched by name. */
+static void cs_merge_kinds(struct cl_stats *dst, const struct cl_stats *src)
+{
+    for (size_t i = 0; i < src->nkinds; i++) {
+        const struct cs_kind *sk = &src->kinds[i];
+        struct cs_kind *k = NULL;
+        for (size_t j = 0; j < dst->nkinds && k == NULL; j++)
+            if (strcmp(dst->kinds[j].name, sk->name) == 0)
+                k = &dst->kinds[j];
+        if (k == NULL && dst->nkinds == CS_MAX_KINDS) {
+            dst->incomplete = true;
+            continue;
+        }
+        if (k == NULL) {
+            dst->kinds[dst->nkinds++] = *sk;
+            continue;
+        }
+        k->count += sk->count;
+        k->first_us = sk->first_us < k->first_us ? sk->first_us : k->first_us;
+        k->last_us = sk->last_us > k->last_us ? sk->last_us : k->last_us;
+    }
+}
+
+/* The timeline of src, shifted to dst's start (the earlier one); the TIME_WAIT figures add up,
+ * the queues' engines holding disjoint entries. */
+static void cs_merge_seconds(struct cl_stats *dst, const struct cl_stats *src)
+{
+    for (size_t i = 0; i < src->nsecs; i++) {
+        const struct cs_second *ss = &src->secs[i];
+        struct cs_second *s = cs_second_at(dst, src->t0 + i * US_PER_S);
+        if (s == NULL)
+            continue;
+        s->attempts += ss->attempts;
+        s->established += ss->established;
+        s->verified += ss->verified;
+        s->failed += ss->failed;
+        s->tw += ss->tw;
+    }
+}
+
+int cs_merge(struct cl_stats *dst, const struct cl_stats *src)
+{
+    if (dst->nlat + src->nlat > dst->cap_lat) {
+        uint32_t *l = realloc(dst->lat_us, (dst->nlat + src->nlat) * sizeof(*l));
+        if (l == NULL)
+            return -ENOMEM;
+        dst->lat_us = l;
+        dst->cap_lat = dst->nlat + src->nlat;
+    }
+    if (src->nlat > 0)
+        memcpy(dst->lat_us + dst->nlat, src->lat_us, src->nlat * sizeof(*src->lat_us));
+    dst->nlat += src->nlat;
+    dst->attempts += src->attempts;
+    dst->established += src->established;
+    dst->verified += src->verified;
+    dst->failed += src->failed;
+    dst->tw_peak += src->tw_peak;
+    dst->tw_bytes_peak += src->tw_bytes_peak;
+    dst->incomplete |= src->incomplete;
+    cs_merge_kinds(dst, src);
+    cs_merge_seconds(dst, src);
+    return 0;
+}
+
 const char *cs_errno_name(int err)
 {
     static const struct {

@@ -60,6 +60,13 @@ void cs_failed(struct cl_stats *cs, uint64_t now, const char *kind);
 /* The TIME_WAIT gauge at now: keeps the peaks, overall and per second. */
 void cs_sample_tw(struct cl_stats *cs, uint64_t now, size_t entries, size_t bytes);
 
+/*
+ * --queues: adds src (another queue's client, on the same clock) into dst,
+ * whose t0 must be the earlier. The peaks add up: an upper bound of the
+ * stack's, each queue's peak coming when it came. Errors: -ENOMEM.
+ */
+int cs_merge(struct cl_stats *dst, const struct cl_stats *src);
+
 /* "ECONNREFUSED" for -ECONNREFUSED; "EIO" for an errno without a name here. */
 const char *cs_errno_name(int err);
 

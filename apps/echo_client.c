@@ -29,12 +29,18 @@
  * graceful close could sit in FIN_WAIT_2 for --tcp-fin-timeout). SIGINT or
  * SIGTERM before every echo was verified exits 1, saying how many were.
  * --json writes the measurements (client_stats.c) at exit, whatever ended
- * the run. Losing the TUN device ends the run at once: one line naming the
+ * the run. With --queues N each queue runs a client of its own on its
+ * thread (struct client): it makes its share of --count, --concurrency and
+ * --rate (the first queues take the remainders), numbers its attempts
+ * q+1, q+1+N, ... so that the patterns stay distinct, and the last queue
+ * to finish stops the run; at the end the figures are summed (cs_merge).
+ * Losing the TUN device ends the run at once: one line naming the
  * device and the errno text, exit 1, the pcap and trace flushed.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +73,17 @@ struct echo_conn {
     bool failed, echo_ok, closing, established;
 };
 
+/* What the queues' clients share (--queues): touched from their threads. */
+struct cl_shared {
+    atomic_size_t done; /* queues whose share is over */
+    atomic_uint_least64_t failures;
+};
+
 struct client {
     const struct cli_opts *o;
+    size_t qi, nq;        /* this client's queue, of nq */
+    struct cl_shared *sh; /* NULL with one queue */
+    bool done;            /* its share is over (counted in sh->done) */
     tt_driver_t *drv;
     tt_engine_t *eng;
     struct echo_conn *slots;
@@ -444,7 +459,7 @@ static void cl_retry_port(struct client *cl)
 static uint64_t cl_begin(struct client *cl)
 {
     cs_attempt(&cl->cs, cl_now(cl));
-    return ++cl->started;
+    return (++cl->started - 1) * cl->nq + cl->qi + 1;
 }
 
 static void cl_fail_attempt(struct client *cl, uint64_t idx, const char *kind, const char *fmt, ...)
@@ -622,6 +637,21 @@ static uint64_t cl_next_deadline(const struct client *cl)
     return next;
 }
 
+/* This client's share is over: the run ends with the last queue's. */
+static void cl_done(struct client *cl, tt_driver_t *drv)
+{
+    if (cl->sh == NULL) {
+        tt_driver_stop(drv, cl->failures > 0 ? 1 : 0);
+        return;
+    }
+    if (cl->done)
+        return;
+    cl->done = true;
+    atomic_fetch_add(&cl->sh->failures, cl->failures);
+    if (atomic_fetch_add(&cl->sh->done, 1) + 1 == cl->nq)
+        tt_driver_stop(drv, atomic_load(&cl->sh->failures) > 0 ? 1 : 0);
+}
+
 /* Each loop iteration: expire, open what is due, then see whether everything is over. */
 static void cl_check(tt_driver_t *drv, void *ctx)
 {
@@ -648,7 +678,7 @@ static void cl_check(tt_driver_t *drv, void *ctx)
         return;
     if (cl->o->wait_timewait && tt_engine_timewait_count(cl->eng) != 0)
         return;
-    tt_driver_stop(drv, cl->failures > 0 ? 1 : 0);
+    cl_done(cl, drv);
 }
 
 static void cl_summary(const struct client *cl)
@@ -692,10 +722,69 @@ static int cl_write_json(struct client *cl, int status)
     return status;
 }
 
-static int cl_run(struct client *cl, const struct cli_opts *o)
+/* -v: where the stack runs, on the lead queue. */
+static void cl_describe(tt_driver_t *drv)
+{
+    const char *why, *ctl = tt_driver_ctl_path(drv, &why);
+    char off[96];
+
+    fprintf(stderr, "echo-client: interface %s, seed %llu, ISN key %s\n", tt_driver_ifname(drv),
+            (unsigned long long)tt_driver_seed(drv),
+            tt_driver_isn_key(drv) ? tt_driver_isn_key(drv) : "from the seed");
+    if (ctl != NULL)
+        fprintf(stderr, "echo-client: control socket %s\n", ctl);
+    else
+        fprintf(stderr, "echo-client: no control socket (%s)\n", why);
+    if (tt_driver_offload(drv, off, sizeof(off)))
+        fprintf(stderr, "echo-client: offloads on (TSO4, checksum)\n");
+    else
+        fprintf(stderr, "echo-client: offloads off (%s)\n", off);
+}
+
+/*
+ * --queues: the queues' figures into cl[0], once every thread has ended
+ * and before opening is ended for the exit: counts summed, opening over
+ * when it was over on every queue, the measurements merged onto the
+ * earliest start.
+ */
+static void cl_gather(struct client *cl, size_t nq, const struct cli_opts *o)
+{
+    struct cl_stats all;
+    uint64_t t0 = cl[0].cs.t0;
+
+    for (size_t q = 1; q < nq; q++)
+        t0 = cl[q].cs.t0 < t0 ? cl[q].cs.t0 : t0;
+    cs_init(&all, t0);
+    for (size_t q = 0; q < nq; q++)
+        if (cs_merge(&all, &cl[q].cs) < 0)
+            all.incomplete = true;
+    for (size_t q = 1; q < nq; q++) {
+        cl[0].started += cl[q].started;
+        cl[0].echoed += cl[q].echoed;
+        cl[0].failures += cl[q].failures;
+        cl[0].opening_over &= cl[q].opening_over;
+    }
+    cl[0].count = o->duration_us != 0 && !o->count_set ? UINT64_MAX : o->count;
+    cs_free(&cl[0].cs);
+    cl[0].cs = all;
+}
+
+/* Each queue's client on its driver: its engine, its start, its check. */
+static void cl_attach(struct client *cl, size_t nq, tt_driver_t *lead)
+{
+    for (size_t q = 0; q < nq; q++) {
+        cl[q].drv = tt_driver_queue(lead, q);
+        cl[q].eng = tt_driver_engine(cl[q].drv);
+        cs_init(&cl[q].cs, tt_engine_now(cl[q].eng));
+        tt_driver_set_check_cb(cl[q].drv, cl_check, &cl[q]);
+    }
+}
+
+static int cl_run(struct client *cl, size_t nq, const struct cli_opts *o)
 {
     char err[256];
-    int rc = tt_driver_new(&cl->drv, &o->drv, err, sizeof(err));
+    tt_driver_t *lead;
+    int rc = tt_driver_new(&lead, &o->drv, err, sizeof(err));
 
     if (rc < 0) {
         fprintf(stderr, "echo-client: %s\n", err);
@@ -703,44 +792,34 @@ static int cl_run(struct client *cl, const struct cli_opts *o)
     }
     /* --user: the TUN device is set up and every file is open; the rest needs no privilege. */
     if (cli_drop_privileges(o, stderr) < 0) {
-        tt_driver_free(cl->drv);
+        tt_driver_free(lead);
         return 1;
     }
-    cl->eng = tt_driver_engine(cl->drv);
     if (o->verbose && !o->quiet)
-        fprintf(stderr, "echo-client: interface %s, seed %llu, ISN key %s\n",
-                tt_driver_ifname(cl->drv), (unsigned long long)tt_driver_seed(cl->drv),
-                tt_driver_isn_key(cl->drv) ? tt_driver_isn_key(cl->drv) : "from the seed");
-    if (o->verbose && !o->quiet) {
-        const char *why, *ctl = tt_driver_ctl_path(cl->drv, &why);
-        if (ctl != NULL)
-            fprintf(stderr, "echo-client: control socket %s\n", ctl);
-        else
-            fprintf(stderr, "echo-client: no control socket (%s)\n", why);
-        char off[96];
-        if (tt_driver_offload(cl->drv, off, sizeof(off)))
-            fprintf(stderr, "echo-client: offloads on (TSO4, checksum)\n");
-        else
-            fprintf(stderr, "echo-client: offloads off (%s)\n", off);
+        cl_describe(lead);
+    cl_attach(cl, nq, lead);
+    rc = tt_driver_run(lead);
+    if (nq > 1)
+        cl_gather(cl, nq, o);
+    if (tt_driver_error(lead) != NULL)
+        fprintf(stderr, "echo-client: %s\n", tt_driver_error(lead));
+    else if (tt_driver_signal(lead) != 0)
+        rc = cl_interrupted(cl, tt_driver_signal(lead));
+    rc = rc < 0 ? 1 : rc; /* the device was lost */
+    for (size_t q = 0; q < nq; q++) {
+        cl_end_opening(&cl[q], cl_now(&cl[q])); /* a signal ended it, or it is already over */
+        if (cl[q].open_end == TT_TIME_NEVER)
+            cl[q].open_end = cl_now(&cl[q]); /* without --rate: the run's end */
+        if (cl[q].open_end > cl[0].open_end)
+            cl[0].open_end = cl[q].open_end; /* --queues: the latest end of opening */
     }
-    cs_init(&cl->cs, tt_engine_now(cl->eng));
-    tt_driver_set_check_cb(cl->drv, cl_check, cl);
-    rc = tt_driver_run(cl->drv);
-    if (tt_driver_error(cl->drv) != NULL)
-        fprintf(stderr, "echo-client: %s\n", tt_driver_error(cl->drv));
-    else if (tt_driver_signal(cl->drv) != 0)
-        rc = cl_interrupted(cl, tt_driver_signal(cl->drv));
-    rc = rc < 0 ? 1 : rc;           /* the device was lost */
-    cl_end_opening(cl, cl_now(cl)); /* a signal ended it, or it is already over */
-    if (cl->open_end == TT_TIME_NEVER)
-        cl->open_end = cl_now(cl); /* without --rate: the run's end */
     if (o->verbose) {
-        tt_driver_print_stats(cl->drv, stderr);
+        tt_driver_print_stats(lead, stderr);
         cl_summary(cl);
     }
     if (cl->json != NULL)
         rc = cl_write_json(cl, rc);
-    tt_driver_free(cl->drv);
+    tt_driver_free(lead);
     return rc;
 }
 
@@ -780,31 +859,71 @@ static int cl_open_json(struct client *cl, const struct cli_opts *o)
     return -1;
 }
 
+/* Queue q's share of n over nq queues: the first n % nq queues take one more. */
+static uint64_t cl_share(uint64_t n, size_t q, size_t nq)
+{
+    return n / nq + (q < n % nq ? 1 : 0);
+}
+
+/* One client: its share of the work (qo, its copy of the options), its slots. */
+static int cl_setup(struct client *cl, struct cli_opts *qo, const struct cli_opts *o, size_t q,
+                    size_t nq)
+{
+    *qo = *o;
+    if (nq > 1) {
+        qo->count = cl_share(o->count, q, nq);
+        qo->concurrency = cl_share(o->concurrency, q, nq);
+        if (qo->concurrency == 0)
+            qo->concurrency = 1;
+        qo->rate = cl_share(o->rate, q, nq); /* >= 1: cli.c asks --rate >= --queues */
+    }
+    cl->o = qo;
+    cl->qi = q;
+    cl->nq = nq;
+    cl_payloads(cl, qo);
+    cl_limits(cl, qo);
+    cl->slots = calloc(cl->nslots + 1, sizeof(*cl->slots));
+    cl->free_slots = calloc(cl->nslots + 1, sizeof(*cl->free_slots));
+    if (cl->slots == NULL || cl->free_slots == NULL) {
+        fprintf(stderr, "echo-client: %s\n", strerror(ENOMEM));
+        return -1;
+    }
+    /* Slot 0 is used first: the stack's top is the end. */
+    for (size_t i = 0; i < cl->nslots; i++)
+        cl->free_slots[i] = cl->nslots - 1 - i;
+    cl->nfree = cl->nslots;
+    return 0;
+}
+
 static int cl_main(const struct cli_opts *o)
 {
-    struct client cl;
-    int rc = 1;
+    size_t nq = o->drv.queues > 1 ? o->drv.queues : 1;
+    struct client *cl = calloc(nq, sizeof(*cl));
+    struct cli_opts *qo = calloc(nq, sizeof(*qo));
+    struct cl_shared sh;
+    int rc = cl != NULL && qo != NULL ? 0 : -1;
 
-    memset(&cl, 0, sizeof(cl));
-    cl.o = o;
-    cl_payloads(&cl, o);
-    cl_limits(&cl, o);
-    cl.slots = calloc(cl.nslots, sizeof(*cl.slots));
-    cl.free_slots = calloc(cl.nslots, sizeof(*cl.free_slots));
-    if (cl.slots == NULL || cl.free_slots == NULL) {
+    atomic_init(&sh.done, 0);
+    atomic_init(&sh.failures, 0);
+    if (rc < 0)
         fprintf(stderr, "echo-client: %s\n", strerror(ENOMEM));
-    } else if (cl_open_json(&cl, o) == 0) {
-        /* Slot 0 is used first: the stack's top is the end. */
-        for (size_t i = 0; i < cl.nslots; i++)
-            cl.free_slots[i] = cl.nslots - 1 - i;
-        cl.nfree = cl.nslots;
-        rc = cl_run(&cl, o);
+    for (size_t q = 0; q < nq && rc == 0; q++) {
+        rc = cl_setup(&cl[q], &qo[q], o, q, nq);
+        cl[q].sh = nq > 1 ? &sh : NULL;
     }
-    if (cl.json != NULL && cl.json != stdout)
-        fclose(cl.json);
-    cs_free(&cl.cs);
-    free(cl.free_slots);
-    free(cl.slots);
+    if (rc == 0 && cl_open_json(&cl[0], o) == 0)
+        rc = cl_run(cl, nq, o);
+    else
+        rc = 1;
+    if (cl != NULL && cl[0].json != NULL && cl[0].json != stdout)
+        fclose(cl[0].json);
+    for (size_t q = 0; cl != NULL && q < nq; q++) {
+        cs_free(&cl[q].cs);
+        free(cl[q].free_slots);
+        free(cl[q].slots);
+    }
+    free(cl);
+    free(qo);
     return rc;
 }
 

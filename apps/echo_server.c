@@ -10,6 +10,10 @@
  * Back-pressure: when the send buffer is full, the rest of the data waits
  * in the session and reading stops until the engine reports room again.
  *
+ * With --queues N each queue has a server of its own (struct server): its
+ * engine listens on every --port, and its sessions live on its thread, so
+ * no server state is shared between threads.
+ *
  * Losing the TUN device (deleted under the server) ends the run: one line
  * naming the device and the errno text, then exit 1 once the pcap and
  * trace are flushed.
@@ -294,8 +298,8 @@ static void srv_check(tt_driver_t *drv, void *ctx)
         tt_driver_stop(drv, 0);
 }
 
-/* A listener on each --port, each announced on its own line once it listens. */
-static int srv_listen(struct server *srv)
+/* A listener on each --port, each announced on its own line once it listens (by queue 0 only). */
+static int srv_listen(struct server *srv, bool announce)
 {
     char a[16];
 
@@ -307,16 +311,36 @@ static int srv_listen(struct server *srv)
             return rc;
         }
         tt_listener_set_data(srv->listeners[i], srv);
-        printf("listening on %s:%u\n", cli_ipv4_str(srv->o->drv.engine.addr, a), port);
+        if (announce)
+            printf("listening on %s:%u\n", cli_ipv4_str(srv->o->drv.engine.addr, a), port);
     }
     fflush(stdout);
     return 0;
+}
+
+/* Every queue listens alike; each queue's check runs on its own thread. */
+static int srv_listen_all(struct server *srv, size_t nq)
+{
+    int rc = 0;
+
+    for (size_t q = 1; q < nq && rc == 0; q++) {
+        srv[q] = srv[0];
+        srv[q].drv = tt_driver_queue(srv[0].drv, q);
+        srv[q].eng = tt_driver_engine(srv[q].drv);
+        srv[q].sessions = NULL;
+    }
+    for (size_t q = 0; q < nq && rc == 0; q++) {
+        rc = srv_listen(&srv[q], q == 0);
+        tt_driver_set_check_cb(srv[q].drv, srv_check, &srv[q]);
+    }
+    return rc;
 }
 
 static int srv_run(struct server *srv, const struct cli_opts *o)
 {
     char err[256];
     int rc = tt_driver_new(&srv->drv, &o->drv, err, sizeof(err));
+    size_t nq;
 
     if (rc < 0) {
         fprintf(stderr, "echo-server: %s\n", err);
@@ -344,9 +368,9 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
         else
             fprintf(stderr, "echo-server: offloads off (%s)\n", off);
     }
-    rc = srv_listen(srv);
+    nq = tt_driver_queue_count(srv->drv);
+    rc = srv_listen_all(srv, nq);
     if (rc == 0) {
-        tt_driver_set_check_cb(srv->drv, srv_check, srv);
         rc = tt_driver_run(srv->drv);
         if (tt_driver_error(srv->drv) != NULL)
             fprintf(stderr, "echo-server: %s\n", tt_driver_error(srv->drv));
@@ -354,20 +378,27 @@ static int srv_run(struct server *srv, const struct cli_opts *o)
             tt_driver_print_stats(srv->drv, stderr);
     }
     tt_driver_free(srv->drv);
-    while (srv->sessions != NULL)
-        sess_free(srv->sessions);
+    for (size_t q = 0; q < nq; q++)
+        while (srv[q].sessions != NULL)
+            sess_free(srv[q].sessions);
     return rc < 0 ? 1 : rc;
 }
 
 int main(int argc, char **argv)
 {
     struct cli_opts o;
-    struct server srv;
+    struct server *srv;
     int rc = cli_parse(&o, CLI_ECHO_SERVER, argc, argv, stdout, stderr);
 
     if (rc != CLI_RUN)
         return rc == CLI_DONE ? 0 : 2;
-    memset(&srv, 0, sizeof(srv));
-    srv.o = &o;
-    return srv_run(&srv, &o);
+    srv = calloc(o.drv.queues > 1 ? o.drv.queues : 1, sizeof(*srv)); /* one per queue */
+    if (srv == NULL) {
+        fprintf(stderr, "echo-server: %s\n", strerror(ENOMEM));
+        return 1;
+    }
+    srv->o = &o;
+    rc = srv_run(srv, &o);
+    free(srv);
+    return rc;
 }

@@ -39,6 +39,7 @@ typedef struct tt_driver_config {
     uint8_t host_prefix;       /* its prefix length; default 24 */
     bool no_config;            /* leave addresses, MTU and link state alone */
     bool no_offload;           /* --offload off: no IFF_VNET_HDR, no TSO (docs/contract.md §3.8) */
+    unsigned queues;           /* --queues N: 0 or 1 one queue; more: IFF_MULTI_QUEUE (see below) */
     const char *pcap_path;     /* NULL: no capture */
     bool pcapng;               /* pcapng even when pcap_path does not end in ".pcapng" */
     const char *trace_path;    /* NULL: no trace; "-": stderr */
@@ -79,6 +80,25 @@ int tt_driver_new(tt_driver_t **drv, const tt_driver_config_t *cfg, char *err, s
 void tt_driver_free(tt_driver_t *drv);
 
 tt_engine_t *tt_driver_engine(const tt_driver_t *drv);
+
+/*
+ * Several queues (cfg.queues > 1, at most TT_QUEUES_MAX, docs/contract.md
+ * §3.10): the device is opened with IFF_MULTI_QUEUE once per queue, and each
+ * queue is a driver of its own, with its engine, its libuv loop and, while
+ * tt_driver_run() runs, its thread. tt_driver_new() returns queue 0, the
+ * lead: it holds the control socket and the signals; tt_driver_queue()
+ * gives the others. The application sets each queue up (listeners, check
+ * callback, wake-ups) on that queue's driver, and from then on touches a
+ * queue's engine only from its check callback and engine callbacks, which
+ * run on that queue's thread. tt_driver_run() on the lead runs them all
+ * and returns once every loop ended; tt_driver_stop() on any queue ends
+ * them all. Each engine takes its own slice of ip_local_port_range and of
+ * tcp_max_tw_buckets, so that no two pick the same 4-tuple. With one queue
+ * tt_driver_queue(drv, 0) is drv itself.
+ */
+#define TT_QUEUES_MAX 16
+size_t tt_driver_queue_count(const tt_driver_t *drv);
+tt_driver_t *tt_driver_queue(tt_driver_t *drv, size_t i);
 const char *tt_driver_ifname(const tt_driver_t *drv);
 uint64_t tt_driver_seed(const tt_driver_t *drv); /* the seed in use, drawn or given */
 /*
@@ -127,7 +147,8 @@ int tt_driver_signal(const tt_driver_t *drv);
  */
 int tt_driver_run(tt_driver_t *drv);
 /* Makes tt_driver_run() return status once the current iteration ends; a
- * device failure in the same run takes precedence. */
+ * device failure in the same run takes precedence. With several queues it
+ * ends every queue's loop, from any queue's thread; the first status wins. */
 void tt_driver_stop(tt_driver_t *drv, int status);
 /*
  * NULL while the device works; after a device failure, a one-line reason

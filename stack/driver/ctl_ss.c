@@ -157,12 +157,28 @@ static void count_listener(void *ctx, const tt_listen_info_t *l)
     ((size_t *)ctx)[TT_STATE_LISTEN]++;
 }
 
-static void ss_summary(tt_engine_t *eng, bool text, struct ctl_buf *out)
-{
-    size_t n[TT_STATE_TIME_WAIT + 1] = {0}, total = 0;
+struct ss_count {
+    size_t n[TT_STATE_TIME_WAIT + 1];
+    size_t tw, tw_bytes;
+};
 
-    tt_engine_foreach_conn(eng, count_state, n);
-    tt_engine_foreach_listener(eng, count_listener, n);
+static void count_engine(tt_engine_t *eng, void *ctx)
+{
+    struct ss_count *c = ctx;
+
+    tt_engine_foreach_conn(eng, count_state, c->n);
+    tt_engine_foreach_listener(eng, count_listener, c->n);
+    c->tw += tt_engine_timewait_count(eng);
+    c->tw_bytes += tt_engine_timewait_bytes(eng);
+}
+
+/* Several queues: the sums over their engines (tt_drv_ctl_each_engine). */
+static void ss_summary(struct tt_driver *drv, bool text, struct ctl_buf *out)
+{
+    struct ss_count c = {{0}, 0, 0};
+    size_t *n = c.n, total = 0;
+
+    tt_drv_ctl_each_engine(drv, count_engine, &c);
     for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
         total += n[s];
     tt_ctl_reply_open(out, true);
@@ -174,16 +190,24 @@ static void ss_summary(tt_engine_t *eng, bool text, struct ctl_buf *out)
                           n[TT_STATE_TIME_WAIT], "State", "Count");
         for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
             tt_ctl_buf_printf(out, "%-12s %zu\\n", ss_names[s], n[s]);
-        tt_ctl_buf_printf(out, "\\nTIME-WAIT: entries %zu, bytes %zu\\n\"}",
-                          tt_engine_timewait_count(eng), tt_engine_timewait_bytes(eng));
+        tt_ctl_buf_printf(out, "\\nTIME-WAIT: entries %zu, bytes %zu\\n\"}", c.tw, c.tw_bytes);
         return;
     }
     tt_ctl_buf_printf(out, ",\"total\":%zu,\"states\":{", total);
     for (size_t s = 0; s <= TT_STATE_TIME_WAIT; s++)
         tt_ctl_buf_printf(out, "%s\"%s\":%zu", s > 0 ? "," : "", tt_state_name((tt_state_t)s),
                           n[s]);
-    tt_ctl_buf_printf(out, "},\"timewait\":{\"entries\":%zu,\"bytes\":%zu}}",
-                      tt_engine_timewait_count(eng), tt_engine_timewait_bytes(eng));
+    tt_ctl_buf_printf(out, "},\"timewait\":{\"entries\":%zu,\"bytes\":%zu}}", c.tw, c.tw_bytes);
+}
+
+static void list_listeners(tt_engine_t *eng, void *ctx)
+{
+    tt_engine_foreach_listener(eng, ss_listener, ctx);
+}
+
+static void list_conns(tt_engine_t *eng, void *ctx)
+{
+    tt_engine_foreach_conn(eng, ss_row, ctx);
 }
 
 /* The text reply's string is escaped as it is built: only '\n' needs it here. */
@@ -197,8 +221,10 @@ static void ss_list(struct tt_driver *drv, struct ss_walk *w)
     } else {
         tt_ctl_buf_printf(w->out, ",\"now_us\":%" PRIu64 ",\"conns\":[", w->now);
     }
-    tt_engine_foreach_listener(tt_driver_engine(drv), ss_listener, w);
-    tt_engine_foreach_conn(tt_driver_engine(drv), ss_row, w);
+    /* Listeners first, as ss lists them: one per queue and port, as Linux
+     * lists each SO_REUSEPORT socket. */
+    tt_drv_ctl_each_engine(drv, list_listeners, w);
+    tt_drv_ctl_each_engine(drv, list_conns, w);
     tt_ctl_buf_printf(w->out, w->text ? "\"}" : "]}");
 }
 
@@ -229,7 +255,7 @@ void tt_ctl_cmd_ss(struct tt_driver *drv, struct ctl_nstat_history *h, const str
         return;
     }
     if (summary) {
-        ss_summary(tt_driver_engine(drv), text, out);
+        ss_summary(drv, text, out);
         return;
     }
     w.now = tt_drv_ctl_now(drv);

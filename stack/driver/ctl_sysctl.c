@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl_cmd.h"
+#include "drv_ctl.h"
 #include "sysctl.h"
 #include "tuntcp/driver.h"
 
@@ -105,6 +106,12 @@ void tt_ctl_cmd_sysctl(struct tt_driver *drv, struct ctl_nstat_history *h, const
         !tt_ctl_get_array(r, "names", &names, out) || !tt_ctl_get_array(r, "set", &set, out) ||
         !tt_ctl_get_bool(r, "all", &all, out))
         return;
+    if (set != NULL && set->narr > 0 && tt_drv_ctl_queues(drv) > 1) {
+        /* each queue's engine has its slice of the port range and TIME_WAIT bound */
+        tt_ctl_reply_error(out, "sysctl: set: not with --queues %zu (one queue only)",
+                           tt_drv_ctl_queues(drv));
+        return;
+    }
     if (!apply_sets(set, &cfg, &p, out) || !pick_reads(names, all, &p, out))
         return;
     if (set != NULL && set->narr > 0 && (rc = tt_engine_config_update(eng, &cfg)) < 0) {

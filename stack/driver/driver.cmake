@@ -6,6 +6,7 @@
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+find_package(Threads REQUIRED) # --queues: a thread per TUN queue (queues.c)
 
 set(TT_DRV_DIR ${CMAKE_CURRENT_LIST_DIR})
 
@@ -22,6 +23,7 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/inject.c
   ${TT_DRV_DIR}/pktq.c
   ${TT_DRV_DIR}/pump.c
+  ${TT_DRV_DIR}/queues.c
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
   ${TT_DRV_DIR}/boot_key.c
@@ -37,7 +39,7 @@ add_library(tuntcp_driver STATIC
 target_include_directories(tuntcp_driver
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
   PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR}) # the engine's wire parsers, for --fault
-target_link_libraries(tuntcp_driver PUBLIC tuntcp_engine PkgConfig::LIBUV)
+target_link_libraries(tuntcp_driver PUBLIC tuntcp_engine PkgConfig::LIBUV Threads::Threads)
 set_target_properties(tuntcp_driver PROPERTIES POSITION_INDEPENDENT_CODE ON
   EXPORT_NAME driver_static)
 if(NOT TT_FUZZ)
@@ -45,7 +47,7 @@ if(NOT TT_FUZZ)
   add_library(tuntcp_driver_shared SHARED $<TARGET_OBJECTS:tuntcp_driver>)
   target_include_directories(tuntcp_driver_shared PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_link_libraries(tuntcp_driver_shared PUBLIC tuntcp_engine_shared PRIVATE PkgConfig::LIBUV)
+  target_link_libraries(tuntcp_driver_shared PUBLIC tuntcp_engine_shared PRIVATE PkgConfig::LIBUV Threads::Threads)
   set_target_properties(tuntcp_driver_shared PROPERTIES OUTPUT_NAME tuntcp_driver
     VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME driver)
 endif()
@@ -54,7 +56,8 @@ if(TT_TESTS)
   # Named drv_test_* so that the engine-only glob over tests/unit/test_*.c
   # does not pick them up: they also need the driver library.
   foreach(name drv_test_fault drv_test_inject drv_test_pcap drv_test_pcapng drv_test_trace
-               drv_test_pktq drv_test_pump drv_test_offload drv_test_report drv_test_tun drv_test_boot_key drv_test_ctl)
+               drv_test_pktq drv_test_pump drv_test_offload drv_test_report drv_test_tun drv_test_boot_key drv_test_ctl
+               drv_test_queues)
     add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
     target_include_directories(${name} PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR})
     target_link_libraries(${name} PRIVATE tuntcp_driver PkgConfig::CMOCKA)

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tuntcp/tuntcp.h"
+
 struct tt_driver;
 struct ctl_buf;
 
@@ -21,6 +23,16 @@ uint64_t tt_drv_ctl_now(struct tt_driver *d);
  */
 size_t tt_drv_ctl_counters(struct tt_driver *d, const char **names, uint64_t *values, size_t cap);
 
+/*
+ * Calls fn with each queue's engine in turn, on that queue's thread
+ * (queues.h): with one queue, the engine, at once. Counters above are the
+ * sums over the queues.
+ */
+void tt_drv_ctl_each_engine(struct tt_driver *d, void (*fn)(tt_engine_t *eng, void *ctx),
+                            void *ctx);
+/* How many queues the stack runs (--queues). */
+size_t tt_drv_ctl_queues(const struct tt_driver *d);
+
 /* Starts (path) or stops (NULL) the capture or the trace. On error writes the reason into err. */
 int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen);
 int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t errlen);
@@ -28,6 +40,8 @@ int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t er
 const char *tt_drv_ctl_pcap_path(const struct tt_driver *d);
 const char *tt_drv_ctl_trace_path(const struct tt_driver *d);
 
+/* With several queues the four below refuse (-EOPNOTSUPP): the capture,
+ * trace and rules of such a stack are set at start only. */
 /* Fault rules: add one (its index in *idx), delete rule idx (the later ones move down), list. */
 int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, char *err,
                          size_t errlen);

@@ -38,6 +38,8 @@
  * tt_driver_error(); the pcap and trace are flushed as at any other end.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,9 @@
 #include "pcap.h"
 #include "pktq.h"
 #include "pump.h"
+#include "queues.h"
 #include "report.h"
+#include "tcp_wire.h"
 #include "trace.h"
 #include "tun.h"
 #include "tuntcp/driver.h"
@@ -118,6 +122,16 @@ struct tt_driver {
     char *fault_spec[TT_FAULT_MAX]; /* the rules as given, for `fault list` */
     uint64_t fault_seed;            /* a set made by `fault add` draws from it */
     uint32_t mtu;
+
+    /* --queues (queues.h); with one queue group is NULL and lead is the driver itself. */
+    struct drv_group *group;   /* the lead's, shared by every queue */
+    struct drv_queue dq;       /* this queue's side of the group */
+    struct tt_driver *lead;    /* queue 0: the control socket, the signals, the files */
+    struct tt_driver **queues; /* the lead's: every queue, [0] the lead itself */
+    size_t nqueues, qindex;
+    pthread_t thread;
+    bool in_run;      /* inside uv_run(): a stop from the group ends the loop */
+    bool thread_live; /* thread was created and not yet joined */
 };
 
 /* ---- clock ---- */
@@ -233,6 +247,8 @@ static void drv_fail(struct tt_driver *d, const char *op, int err)
     uv_poll_stop(&d->poll);
     d->status = err;
     uv_stop(&d->loop);
+    if (d->group != NULL)
+        tt_dq_stop_all(d->group, d->qindex, err);
 }
 
 /* ---- TUN output: into the pump's ring (pump.h), written by the pump ---- */
@@ -540,17 +556,77 @@ static int drv_conn_state(void *ctx, uint32_t laddr, uint16_t lport, uint32_t ra
 /* Each packet is stamped when it is read (a vDSO clock read, no system
  * call), so that the trace, the pcap and TIME_WAIT's start are exact to the
  * packet rather than to the batch. */
+static void drv_deliver(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+    if (d->faults != NULL)
+        drv_fault_in(d, pkt, len, now);
+    else
+        tt_engine_input(d->eng, pkt, len, now);
+    drv_cap_end(d);
+}
+
+/*
+ * With several queues: whether this queue's engine knows pkt's connection
+ * (a connection or TIME_WAIT entry of its 4-tuple), or would make it (a
+ * bare SYN to a port it listens on: every queue listens alike). Not TCP:
+ * the engine's, whatever it is.
+ */
+static bool drv_owns(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    struct fault_pkt p;
+    int st;
+
+    tt_fault_classify(pkt, len, &p);
+    if (!p.tcp)
+        return true;
+    st = tt_engine_conn_state(d->eng, p.daddr, p.dport, p.saddr, p.sport);
+    if (st == TT_STATE_LISTEN)
+        return (p.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+    return st >= 0;
+}
+
+/* To the next queue's inbox (queues.h); hops: the queues that did not know it, this one included.
+ */
+static void drv_hand(struct tt_driver *d, const uint8_t *pkt, size_t len, uint8_t hops)
+{
+    if (tt_dq_hand(d->group, (d->qindex + 1) % d->group->n, pkt, len, hops))
+        d->ctr.queue_handed++;
+    else
+        d->ctr.queue_hand_drops++;
+}
+
+/*
+ * A packet another queue handed over: this engine's if it knows the
+ * connection; else on to the next queue, until every queue has seen it and
+ * the last takes it as unknown (its engine answers as it would alone: a RST).
+ * Captured already, by the queue that read it.
+ */
+static void drv_dq_packet(void *ctx, struct dq_packet *p)
+{
+    struct tt_driver *d = ctx;
+
+    if (drv_owns(d, p->data, p->len)) {
+        drv_deliver(d, p->data, p->len, drv_clock(d));
+    } else if ((size_t)p->hops + 1 < d->group->n) {
+        drv_hand(d, p->data, p->len, (uint8_t)(p->hops + 1));
+    } else {
+        d->ctr.queue_unowned++;
+        drv_deliver(d, p->data, p->len, drv_clock(d));
+    }
+    free(p);
+}
+
 static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
 {
     if (d->pcap != NULL)
         tt_pcap_write(d->pcap, d->wall_start_us + (now - d->start_us), pkt, len);
     else if (d->cap != NULL)
         tt_capture_in(d->cap, now, pkt, len);
-    if (d->faults != NULL)
-        drv_fault_in(d, pkt, len, now);
-    else
-        tt_engine_input(d->eng, pkt, len, now);
-    drv_cap_end(d);
+    if (d->group != NULL && !drv_owns(d, pkt, len)) {
+        drv_hand(d, pkt, len, 1);
+        return;
+    }
+    drv_deliver(d, pkt, len, now);
 }
 
 /*
@@ -845,15 +921,20 @@ static int drv_open_tun(struct tt_driver *d, const tt_driver_config_t *cfg, char
     const char *step = "";
     int rc;
 
+    const char *name = d->qindex > 0 ? d->lead->ifname : cfg->tun_name;
+
     d->ofl.want = !cfg->no_offload;
-    rc = tt_tun_open(cfg->tun_name, d->ifname, &d->fd, &d->ofl, &step);
+    rc = tt_tun_open(name, d->group != NULL, d->ifname, &d->fd, &d->ofl, &step);
 
     if (rc < 0) {
-        snprintf(err, errlen, "TUN %s: %s: %s%s", cfg->tun_name, step, strerror(-rc),
-                 rc == -EPERM ? " (needs CAP_NET_ADMIN: root, or inside `unshare -rn`)" : "");
+        snprintf(err, errlen, "TUN %s: %s: %s%s%s", name, step, strerror(-rc),
+                 rc == -EPERM ? " (needs CAP_NET_ADMIN: root, or inside `unshare -rn`)" : "",
+                 rc == -EINVAL && d->group != NULL
+                     ? " (--queues: a device made without IFF_MULTI_QUEUE takes one queue)"
+                     : "");
         return rc;
     }
-    if (cfg->no_config)
+    if (cfg->no_config || d->qindex > 0) /* the lead configured the interface */
         return 0;
     rc = tt_tun_configure(d->ifname, cfg->host_addr, cfg->host_prefix, cfg->engine.mtu, &step);
     if (rc < 0)
@@ -1001,6 +1082,26 @@ static int drv_start_signals(struct tt_driver *d)
     return rc;
 }
 
+static void drv_dq_stop(void *ctx)
+{
+    struct tt_driver *d = ctx;
+
+    if (d->in_run)
+        uv_stop(&d->loop);
+}
+
+static const struct dq_ops drv_dq_ops = {.stop = drv_dq_stop, .packet = drv_dq_packet};
+
+/* The queue's async handle (queues.h); its data is the drv_queue, not the driver. */
+static int drv_init_queue(struct tt_driver *d)
+{
+    int rc = tt_dq_init(d->group, d->qindex, &d->dq, &d->loop, &drv_dq_ops, d);
+
+    if (rc == 0)
+        d->handles[d->nhandles++] = (uv_handle_t *)&d->dq.async;
+    return rc;
+}
+
 static int drv_init_handles(struct tt_driver *d)
 {
     int rc = drv_add_handle(d, uv_poll_init(&d->loop, &d->poll, d->fd), &d->poll);
@@ -1021,9 +1122,11 @@ static int drv_init_handles(struct tt_driver *d)
         rc = drv_add_handle(d, uv_prepare_init(&d->loop, &d->prepare), &d->prepare);
     if (rc == 0)
         rc = uv_prepare_start(&d->prepare, drv_on_prepare);
-    if (rc == 0)
+    if (rc == 0 && d->qindex == 0) /* the lead's: signals are for the whole stack */
         rc = drv_start_signals(d);
-    if (rc == 0 && (d->pcap != NULL || d->cap != NULL))
+    if (rc == 0 && d->group != NULL)
+        rc = drv_init_queue(d);
+    if (rc == 0 && d->qindex == 0 && (d->pcap != NULL || d->cap != NULL))
         rc = uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
     return rc;
 }
@@ -1045,6 +1148,27 @@ static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Queue i of n gets the i-th of n disjoint slices of ip_local_port_range,
+ * so that two engines never pick the same 4-tuple for a connection (each
+ * checks only its own table), and the i-th share of tcp_max_tw_buckets, so
+ * that the stack as a whole keeps Linux's bound. Slices rather than one
+ * shared allocator: no lock on the connect path, and a port's queue is
+ * known from the port alone.
+ */
+static void drv_queue_slice(tt_config_t *ecfg, size_t i, size_t n)
+{
+    uint32_t lo = ecfg->port_lo, num = (uint32_t)ecfg->port_hi - lo + 1;
+    uint32_t per = num / (uint32_t)n;
+
+    if (per > 0) {
+        ecfg->port_lo = (uint16_t)(lo + per * i);
+        ecfg->port_hi = (uint16_t)(i + 1 == n ? ecfg->port_hi : lo + per * (i + 1) - 1);
+    }
+    ecfg->tcp_max_tw_buckets =
+        ecfg->tcp_max_tw_buckets / (uint32_t)n + (i < ecfg->tcp_max_tw_buckets % n ? 1 : 0);
+}
+
 static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, char *err,
                            size_t errlen)
 {
@@ -1054,8 +1178,14 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     int rc;
 
     drv_derive_seeds(d->seed, &ecfg, &fault_seed);
-    if (!cfg->seed_set && tt_boot_key_load(ecfg.isn_secret, d->isn_key, sizeof(d->isn_key)) < 0)
+    if (d->qindex > 0) /* one ISN and cookie key for the stack: any queue checks a cookie */
+        memcpy(ecfg.isn_secret, tt_engine_config(d->lead->eng)->isn_secret,
+               sizeof(ecfg.isn_secret));
+    else if (!cfg->seed_set &&
+             tt_boot_key_load(ecfg.isn_secret, d->isn_key, sizeof(d->isn_key)) < 0)
         d->isn_key[0] = '\0';
+    if (d->group != NULL)
+        drv_queue_slice(&ecfg, d->qindex, d->group->n);
     if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
         return rc;
     if ((rc = drv_open_injects(d, cfg, err, errlen)) < 0)
@@ -1064,8 +1194,14 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
     if ((rc = uv_gettimeofday(&tv)) < 0)
         return fmt_err(err, errlen, "gettimeofday", "", rc);
     d->wall_start_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-    if ((rc = drv_open_files(d, cfg, err, errlen)) < 0)
+    if (d->qindex > 0) { /* the lead's files and time base: one capture, one trace */
+        d->start_us = d->lead->start_us;
+        d->wall_start_us = d->lead->wall_start_us;
+        d->pcap = d->lead->pcap;
+        d->trace = d->lead->trace;
+    } else if ((rc = drv_open_files(d, cfg, err, errlen)) < 0) {
         return rc;
+    }
     rc = tt_engine_new(&d->eng, &ecfg, drv_output, d, d->start_us);
     if (rc < 0)
         return fmt_err(err, errlen, "engine", " (check --mtu, --msl, --ip-local-port-range)", rc);
@@ -1078,6 +1214,15 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
 
 static int drv_check_config(const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
+    if (cfg->queues > TT_QUEUES_MAX) {
+        snprintf(err, errlen, "--queues %u: at most %d", cfg->queues, TT_QUEUES_MAX);
+        return -EINVAL;
+    }
+    if (cfg->queues > 1 && (cfg->inject_count > 0 || (cfg->pcap_path && drv_wants_pcapng(cfg)))) {
+        snprintf(err, errlen, "--queues %u: not with %s (one queue only)", cfg->queues,
+                 cfg->inject_count > 0 ? "--inject" : "the annotated pcapng capture");
+        return -EINVAL;
+    }
     if (cfg->tun_name == NULL || cfg->engine.mtu < 68 || cfg->engine.mtu > 65535 ||
         cfg->host_prefix > 32 || cfg->fault_count > TT_FAULT_MAX ||
         cfg->inject_count > TT_INJECT_MAX)
@@ -1144,9 +1289,9 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
 {
     int rc;
 
-    if ((rc = drv_check_config(cfg, err, errlen)) < 0)
-        return rc;
-    if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
+    if (d->qindex > 0) /* each queue its own port choices and fault draws */
+        d->seed = d->lead->seed + d->qindex * 0x9e3779b97f4a7c15ULL;
+    else if ((rc = drv_draw_seed(d, cfg, err, errlen)) < 0)
         return rc;
     d->segbuf = malloc(RX_BUF_SIZE);
     if (d->segbuf == NULL || tt_ofl_batch_init(&d->batch, TX_BATCH_SIZE) < 0 ||
@@ -1159,7 +1304,52 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
     d->mtu = cfg->engine.mtu;
     if ((rc = drv_open_loop(d, err, errlen)) < 0)
         return rc;
-    return drv_open_ctl(d, cfg, err, errlen);
+    return d->qindex == 0 ? drv_open_ctl(d, cfg, err, errlen) : 0;
+}
+
+static struct tt_driver *drv_alloc(void)
+{
+    struct tt_driver *d = calloc(1, sizeof(*d));
+
+    if (d == NULL)
+        return NULL;
+    d->fd = -1;
+    d->armed = TT_TIME_NEVER;
+    d->lead = d;
+    d->nqueues = 1;
+    return d;
+}
+
+/* --queues N > 1: the group the queues share (queues.h); the lead is queue 0. */
+static int drv_new_group(struct tt_driver *d, size_t n, char *err, size_t errlen)
+{
+    d->group = malloc(sizeof(*d->group));
+    if (d->group == NULL || tt_dq_group_init(d->group, n) < 0) {
+        free(d->group);
+        d->group = NULL;
+        return fmt_err(err, errlen, "queues", "", -ENOMEM);
+    }
+    d->queues = calloc(n, sizeof(*d->queues));
+    if (d->queues == NULL)
+        return fmt_err(err, errlen, "queues", "", -ENOMEM);
+    d->queues[0] = d;
+    d->nqueues = n;
+    return 0;
+}
+
+/* Queue i: another IFF_MULTI_QUEUE attach of the lead's interface, with its own engine and loop. */
+static int drv_open_queue(struct tt_driver *lead, size_t i, const tt_driver_config_t *cfg,
+                          char *err, size_t errlen)
+{
+    struct tt_driver *q = drv_alloc();
+
+    if (q == NULL)
+        return fmt_err(err, errlen, "queues", "", -ENOMEM);
+    q->lead = lead;
+    q->group = lead->group;
+    q->qindex = i;
+    lead->queues[i] = q;
+    return drv_open(q, cfg, err, errlen);
 }
 
 /* ---- public API ---- */
@@ -1175,14 +1365,18 @@ void tt_driver_config_init(tt_driver_config_t *cfg)
 
 int tt_driver_new(tt_driver_t **out, const tt_driver_config_t *cfg, char *err, size_t errlen)
 {
-    struct tt_driver *d = calloc(1, sizeof(*d));
+    struct tt_driver *d = drv_alloc();
     int rc;
 
     if (d == NULL)
         return fmt_err(err, errlen, "driver", "", -ENOMEM);
-    d->fd = -1;
-    d->armed = TT_TIME_NEVER;
-    rc = drv_open(d, cfg, err, errlen);
+    rc = drv_check_config(cfg, err, errlen);
+    if (rc == 0 && cfg->queues > 1)
+        rc = drv_new_group(d, cfg->queues, err, errlen);
+    if (rc == 0)
+        rc = drv_open(d, cfg, err, errlen);
+    for (size_t i = 1; rc == 0 && i < d->nqueues; i++)
+        rc = drv_open_queue(d, i, cfg, err, errlen);
     if (rc < 0) {
         tt_driver_free(d);
         return rc;
@@ -1206,10 +1400,26 @@ static void drv_close_files(struct tt_driver *d)
     d->trace = NULL;
 }
 
+static void drv_free_one(struct tt_driver *d);
+
 void tt_driver_free(tt_driver_t *d)
 {
-    if (d == NULL)
+    if (d == NULL || d->qindex > 0) /* a queue goes with its lead */
         return;
+    for (size_t i = d->nqueues; i-- > 1;) {
+        if (d->queues[i] == NULL)
+            continue;
+        d->queues[i]->pcap = NULL; /* the lead's, closed with it */
+        d->queues[i]->trace = NULL;
+        drv_free_one(d->queues[i]);
+    }
+    drv_free_one(d);
+}
+
+static void drv_free_one(struct tt_driver *d)
+{
+    struct drv_group *g = d->qindex == 0 ? d->group : NULL;
+
     drv_close_files(d);
     /* Once libuv lets go of SIGUSR1 its default action would kill the
      * process; a statistics request this late has nothing left to report. */
@@ -1241,6 +1451,13 @@ void tt_driver_free(tt_driver_t *d)
     tt_pump_free(&d->pump);
     free(d->segbuf);
     tt_ofl_batch_free(&d->batch);
+    free(d->queues);
+    if (d->group != NULL)
+        tt_dq_free_inbox(&d->dq);
+    if (g != NULL) {
+        tt_dq_group_destroy(g);
+        free(g);
+    }
     free(d);
 }
 
@@ -1294,14 +1511,85 @@ bool tt_driver_offload(const tt_driver_t *d, char *why_off, size_t cap)
 
 int tt_driver_signal(const tt_driver_t *d)
 {
-    return d->signum;
+    return d->lead->signum;
+}
+
+size_t tt_driver_queue_count(const tt_driver_t *d)
+{
+    return d->lead->nqueues;
+}
+
+tt_driver_t *tt_driver_queue(tt_driver_t *d, size_t i)
+{
+    struct tt_driver *lead = d->lead;
+
+    if (lead->queues == NULL || i >= lead->nqueues)
+        return i == 0 ? lead : NULL;
+    return lead->queues[i];
+}
+
+/* One queue's loop, on the thread that runs it, and what its last callbacks sent. */
+static void drv_run_one(struct tt_driver *d)
+{
+    d->in_run = true;
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    d->in_run = false;
+    drv_flush(d);
+    if (d->group != NULL)
+        tt_dq_end(d->group, d->qindex);
+}
+
+static void *drv_thread(void *arg)
+{
+    drv_run_one(arg);
+    return NULL;
+}
+
+/*
+ * Several queues: queues 1..N-1 each on a thread of its own, the lead on
+ * the caller's; once the lead's loop ends every loop is told to end, and
+ * the run is over when all have. A queue's lost device is the outcome.
+ */
+static int drv_run_group(struct tt_driver *d)
+{
+    int rc = 0;
+
+    tt_dq_begin(d->group);
+    for (size_t i = 1; i < d->nqueues && rc == 0; i++) {
+        struct tt_driver *q = d->queues[i];
+        rc = -pthread_create(&q->thread, NULL, drv_thread, q);
+        q->thread_live = rc == 0;
+        if (rc < 0)
+            tt_dq_end(d->group, i);
+    }
+    if (rc == 0)
+        drv_run_one(d);
+    else
+        tt_dq_end(d->group, 0);
+    tt_dq_stop_all(d->group, 0, rc);
+    for (size_t i = 1; i < d->nqueues; i++) {
+        struct tt_driver *q = d->queues[i];
+        if (q->thread_live)
+            pthread_join(q->thread, NULL);
+        q->thread_live = false;
+        if (q->error != 0 && rc == 0)
+            rc = q->error;
+    }
+    if (d->error != 0)
+        rc = d->error;
+    return rc != 0 ? rc : tt_dq_status(d->group);
 }
 
 int tt_driver_run(tt_driver_t *d)
 {
+    d = d->lead;
     d->status = 0;
-    uv_run(&d->loop, UV_RUN_DEFAULT);
-    drv_flush(d); /* what the last callbacks sent */
+    if (d->group != NULL) {
+        d->status = drv_run_group(d);
+    } else {
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        drv_flush(d); /* what the last callbacks sent */
+    }
     if (d->pcap != NULL)
         tt_pcap_flush(d->pcap);
     if (d->cap != NULL)
@@ -1314,15 +1602,123 @@ void tt_driver_stop(tt_driver_t *d, int status)
     if (d->error == 0) /* a lost device is the run's outcome, whatever else ended */
         d->status = status;
     uv_stop(&d->loop);
+    if (d->group != NULL)
+        tt_dq_stop_all(d->group, d->qindex, status);
 }
 
 const char *tt_driver_error(const tt_driver_t *d)
 {
+    for (size_t i = 0; i < d->nqueues && d->queues != NULL; i++)
+        if (d->queues[i]->error != 0)
+            return d->queues[i]->errmsg;
     return d->error != 0 ? d->errmsg : NULL;
+}
+
+/* ---- several queues: the stack's figures are the sums of the queues' ---- */
+
+#define DRV_SUM_MAX 192 /* counters, the engine's and the driver's */
+
+/* The counters a per-queue line shows (-v, SIGUSR1): how the kernel spread the work. */
+static const char *const drv_queue_shown[] = {
+    "TtTunInPackets", "TtTunOutPackets", "TcpPassiveOpens", "TcpActiveOpens", "TtQueueHandedOver"};
+#define DRV_QSHOWN (sizeof(drv_queue_shown) / sizeof(drv_queue_shown[0]))
+
+struct drv_sum {
+    const char *names[DRV_SUM_MAX];
+    uint64_t values[DRV_SUM_MAX];
+    size_t n, tw, tw_bytes;
+    size_t q; /* the queue being added */
+    uint64_t per_queue[TT_QUEUES_MAX][DRV_QSHOWN];
+};
+
+static void drv_sync_fault_counters(struct tt_driver *d)
+{
+    if (d->faults != NULL) {
+        d->ctr.fault_dropped = d->faults->dropped;
+        d->ctr.fault_duplicated = d->faults->duplicated;
+        d->ctr.fault_delayed = d->faults->delayed;
+    }
+}
+
+/* On queue d's thread (tt_dq_call): adds its counters and TIME_WAIT gauge to the sum. */
+static void drv_sum_one(void *ctx, void *arg)
+{
+    struct tt_driver *d = ctx;
+    struct drv_sum *s = arg;
+    const char *names[DRV_SUM_MAX];
+    uint64_t v[DRV_SUM_MAX];
+    size_t n;
+
+    drv_sync_fault_counters(d);
+    /* one capture for the stack: the lead counts its records */
+    d->ctr.pcap_records = d->qindex == 0 && d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
+    n = tt_report_counters(d->eng, &d->ctr, names, v, DRV_SUM_MAX);
+    if (n > DRV_SUM_MAX)
+        n = DRV_SUM_MAX;
+    for (size_t i = 0; i < n; i++) {
+        s->names[i] = names[i];
+        s->values[i] += v[i];
+        for (size_t k = 0; k < DRV_QSHOWN; k++)
+            if (strcmp(names[i], drv_queue_shown[k]) == 0)
+                s->per_queue[d->qindex][k] = v[i];
+    }
+    s->n = n;
+    s->tw += tt_engine_timewait_count(d->eng);
+    s->tw_bytes += tt_engine_timewait_bytes(d->eng);
+}
+
+/* From the lead's thread (the control socket, SIGUSR1, or after the run). */
+static void drv_sum(struct tt_driver *lead, struct drv_sum *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < lead->nqueues; i++)
+        tt_dq_call(lead->group, 0, i, drv_sum_one, s);
+}
+
+struct drv_print {
+    FILE *f;
+    uint64_t now;
+};
+
+static void drv_print_conns_one(void *ctx, void *arg)
+{
+    struct tt_driver *d = ctx;
+    struct drv_print *p = arg;
+
+    tt_report_print_conns(p->f, d->eng, p->now);
+}
+
+static void drv_print_group(struct tt_driver *d, FILE *f)
+{
+    struct drv_sum *s = malloc(sizeof(*s));
+    struct drv_print p = {f, drv_clock(d)};
+    char sockstat[96];
+
+    if (s == NULL)
+        return;
+    drv_sum(d, s);
+    tt_report_print_values(f, s->names, s->values, s->n);
+    for (size_t i = 0; i < d->nqueues; i++) {
+        fprintf(f, "# queue %zu:", i);
+        for (size_t k = 0; k < DRV_QSHOWN; k++)
+            fprintf(f, " %s %" PRIu64, drv_queue_shown[k], s->per_queue[i][k]);
+        fputc('\n', f);
+    }
+    tt_report_sockstat_values(sockstat, sizeof(sockstat), s->tw, s->tw_bytes);
+    fputs(sockstat, f);
+    tt_report_print_conn_header(f);
+    for (size_t i = 0; i < d->nqueues; i++)
+        tt_dq_call(d->group, 0, i, drv_print_conns_one, &p);
+    fflush(f);
+    free(s);
 }
 
 void tt_driver_print_stats(tt_driver_t *d, FILE *f)
 {
+    if (d->lead->group != NULL) {
+        drv_print_group(d->lead, f);
+        return;
+    }
     if (d->faults != NULL) {
         d->ctr.fault_dropped = d->faults->dropped;
         d->ctr.fault_duplicated = d->faults->duplicated;
@@ -1350,6 +1746,19 @@ uint64_t tt_drv_ctl_now(struct tt_driver *d)
 
 size_t tt_drv_ctl_counters(struct tt_driver *d, const char **names, uint64_t *values, size_t cap)
 {
+    if (d->group != NULL) {
+        struct drv_sum *s = malloc(sizeof(*s));
+        size_t n;
+        if (s == NULL)
+            return 0;
+        drv_sum(d, s);
+        n = s->n < cap ? s->n : cap;
+        memcpy(names, s->names, n * sizeof(*names));
+        memcpy(values, s->values, n * sizeof(*values));
+        n = s->n;
+        free(s);
+        return n;
+    }
     if (d->faults != NULL) {
         d->ctr.fault_dropped = d->faults->dropped;
         d->ctr.fault_duplicated = d->faults->duplicated;
@@ -1357,6 +1766,45 @@ size_t tt_drv_ctl_counters(struct tt_driver *d, const char **names, uint64_t *va
     }
     d->ctr.pcap_records = d->pcap != NULL ? tt_pcap_count(d->pcap) : 0;
     return tt_report_counters(d->eng, &d->ctr, names, values, cap);
+}
+
+struct drv_each {
+    void (*fn)(tt_engine_t *eng, void *ctx);
+    void *ctx;
+};
+
+static void drv_each_one(void *ctx, void *arg)
+{
+    struct tt_driver *d = ctx;
+    struct drv_each *e = arg;
+
+    e->fn(d->eng, e->ctx);
+}
+
+void tt_drv_ctl_each_engine(struct tt_driver *d, void (*fn)(tt_engine_t *eng, void *ctx), void *ctx)
+{
+    struct drv_each e = {fn, ctx};
+
+    if (d->group == NULL) {
+        fn(d->eng, ctx);
+        return;
+    }
+    for (size_t i = 0; i < d->nqueues; i++)
+        tt_dq_call(d->group, 0, i, drv_each_one, &e);
+}
+
+size_t tt_drv_ctl_queues(const struct tt_driver *d)
+{
+    return d->nqueues;
+}
+
+/* What the control socket cannot change on a running stack of several queues. */
+static int drv_ctl_one_queue(const struct tt_driver *d, const char *what, char *err, size_t errlen)
+{
+    if (d->group == NULL)
+        return 0;
+    snprintf(err, errlen, "%s: not with --queues %zu (one queue only)", what, d->nqueues);
+    return -EOPNOTSUPP;
 }
 
 static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *path, int rc)
@@ -1367,8 +1815,10 @@ static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *
 
 int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen)
 {
-    int rc;
+    int rc = drv_ctl_one_queue(d, path != NULL ? "pcap start" : "pcap stop", err, errlen);
 
+    if (rc < 0)
+        return rc;
     if (path == NULL) {
         if (d->pcap == NULL && d->cap == NULL)
             return drv_ctl_fail(err, errlen, "pcap stop", ": no capture running", -ENOENT);
@@ -1403,8 +1853,10 @@ int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t err
 int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t errlen)
 {
     struct trace_clock clk = {d->start_us, d->wall_start_us};
-    int rc;
+    int rc = drv_ctl_one_queue(d, path != NULL ? "trace start" : "trace stop", err, errlen);
 
+    if (rc < 0)
+        return rc;
     if (path == NULL) {
         if (d->trace == NULL)
             return drv_ctl_fail(err, errlen, "trace stop", ": no trace running", -ENOENT);
@@ -1461,8 +1913,10 @@ int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, cha
 {
     char why[200];
     char *copy;
-    int rc;
+    int rc = drv_ctl_one_queue(d, "fault add", err, errlen);
 
+    if (rc < 0)
+        return rc;
     if (tt_fault_check(spec, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "fault add '%s': %s", spec, why);
         return -EINVAL;
@@ -1489,6 +1943,8 @@ int tt_drv_ctl_fault_del(struct tt_driver *d, size_t idx, char *err, size_t errl
 {
     size_t n = d->faults != NULL ? d->faults->n : 0;
 
+    if (drv_ctl_one_queue(d, "fault del", err, errlen) < 0)
+        return -EOPNOTSUPP;
     if (idx >= n) {
         snprintf(err, errlen, "fault del: no rule %zu (%zu rules)", idx, n);
         return -ENOENT;

@@ -6,6 +6,7 @@
  * packet: capture must never disturb the stack it observes.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #define PCAP_BUF_SIZE (256 * 1024)
 
 struct pcap_writer {
+    pthread_mutex_t mu; /* several queues (--queues) write from their threads */
     FILE *f;
     char *buf;
     uint64_t count;
@@ -69,6 +71,7 @@ int tt_pcap_open(struct pcap_writer **out, const char *path)
         return err;
     }
     setvbuf(pw->f, pw->buf, _IOFBF, PCAP_BUF_SIZE);
+    pthread_mutex_init(&pw->mu, NULL);
     write_global_header(pw);
     *out = pw;
     return tt_pcap_flush(pw);
@@ -83,16 +86,25 @@ void tt_pcap_write(struct pcap_writer *pw, uint64_t wall_us, const uint8_t *pkt,
     put_u32(h + 4, (uint32_t)(wall_us % 1000000));
     put_u32(h + 8, (uint32_t)incl);
     put_u32(h + 12, (uint32_t)len);
+    /* Several queues (--queues) write from their threads: the lock keeps
+     * each record whole, header and bytes together. */
+    pthread_mutex_lock(&pw->mu);
     pcap_put(pw, h, sizeof(h));
     pcap_put(pw, pkt, incl);
     pw->count++;
+    pthread_mutex_unlock(&pw->mu);
 }
 
 int tt_pcap_flush(struct pcap_writer *pw)
 {
+    int rc;
+
+    pthread_mutex_lock(&pw->mu);
     if (fflush(pw->f) != 0)
         pw->failed = true;
-    return pw->failed ? -EIO : 0;
+    rc = pw->failed ? -EIO : 0;
+    pthread_mutex_unlock(&pw->mu);
+    return rc;
 }
 
 int tt_pcap_close(struct pcap_writer *pw)
@@ -101,12 +113,18 @@ int tt_pcap_close(struct pcap_writer *pw)
 
     if (fclose(pw->f) != 0 && err == 0)
         err = -errno;
+    pthread_mutex_destroy(&pw->mu);
     free(pw->buf);
     free(pw);
     return err;
 }
 
-uint64_t tt_pcap_count(const struct pcap_writer *pw)
+uint64_t tt_pcap_count(struct pcap_writer *pw)
 {
-    return pw->count;
+    uint64_t n;
+
+    pthread_mutex_lock(&pw->mu);
+    n = pw->count;
+    pthread_mutex_unlock(&pw->mu);
+    return n;
 }

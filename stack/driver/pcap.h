@@ -31,6 +31,6 @@ int tt_pcap_flush(struct pcap_writer *pw);
 int tt_pcap_close(struct pcap_writer *pw);
 
 /* Records written so far. */
-uint64_t tt_pcap_count(const struct pcap_writer *pw);
+uint64_t tt_pcap_count(struct pcap_writer *pw);
 
 #endif

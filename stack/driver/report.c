@@ -40,6 +40,9 @@ static const struct drv_stat_desc drv_stats[] = {
     DRV_STAT("TtInjectNoConn", inject_no_conn),
     DRV_STAT("TtTunInSuper", tun_in_super),
     DRV_STAT("TtTunOutSuper", tun_out_super),
+    DRV_STAT("TtQueueHandedOver", queue_handed),
+    DRV_STAT("TtQueueHandDrops", queue_hand_drops),
+    DRV_STAT("TtQueueUnowned", queue_unowned),
 };
 
 static uint64_t field_at(const void *base, size_t offset)
@@ -85,8 +88,19 @@ size_t tt_report_counters(const tt_engine_t *eng, const struct drv_counters *c, 
 
 void tt_report_sockstat_line(char *buf, size_t cap, const tt_engine_t *eng)
 {
-    snprintf(buf, cap, "TCP: tw %zu tw_bytes %zu\n", tt_engine_timewait_count(eng),
-             tt_engine_timewait_bytes(eng));
+    tt_report_sockstat_values(buf, cap, tt_engine_timewait_count(eng),
+                              tt_engine_timewait_bytes(eng));
+}
+
+void tt_report_sockstat_values(char *buf, size_t cap, size_t tw, size_t tw_bytes)
+{
+    snprintf(buf, cap, "TCP: tw %zu tw_bytes %zu\n", tw, tw_bytes);
+}
+
+void tt_report_print_values(FILE *f, const char *const *names, const uint64_t *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s %" PRIu64 "\n", names[i], values[i]);
 }
 
 static void format_endpoint(char *buf, size_t cap, uint32_t a, uint16_t port)
@@ -168,16 +182,27 @@ static void print_conn(void *ctx, const tt_conn_info_t *info)
     fputs(line, pc->f);
 }
 
-void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
+void tt_report_print_conn_header(FILE *f)
+{
+    fprintf(f, "%-12s %-6s %-6s %-21s %-21s %s\n", "State", "Recv-Q", "Send-Q",
+            "Local Address:Port", "Peer Address:Port", "Timer");
+}
+
+void tt_report_print_conns(FILE *f, const tt_engine_t *eng, uint64_t now_us)
 {
     struct conn_print_ctx pc = {f, now_us};
+
+    tt_engine_foreach_conn(eng, print_conn, &pc);
+}
+
+void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c, uint64_t now_us)
+{
     char sockstat[96];
 
     print_counters(f, eng, c);
     tt_report_sockstat_line(sockstat, sizeof(sockstat), eng);
     fputs(sockstat, f);
-    fprintf(f, "%-12s %-6s %-6s %-21s %-21s %s\n", "State", "Recv-Q", "Send-Q",
-            "Local Address:Port", "Peer Address:Port", "Timer");
-    tt_engine_foreach_conn(eng, print_conn, &pc);
+    tt_report_print_conn_header(f);
+    tt_report_print_conns(f, eng, now_us);
     fflush(f);
 }

@@ -24,6 +24,9 @@ struct drv_counters {
     /* With offloads (offload.h): how many of tun_in and tun_out were
      * super-segments (each one datagram for the device, several segments). */
     uint64_t tun_in_super, tun_out_super;
+    /* --queues (queues.h): packets this queue's engine did not know, handed to
+     * the next queue (or lost, its inbox full); and those no queue knew. */
+    uint64_t queue_handed, queue_hand_drops, queue_unowned;
 };
 
 void tt_report_print(FILE *f, const tt_engine_t *eng, const struct drv_counters *c,
@@ -42,6 +45,15 @@ size_t tt_report_counters(const tt_engine_t *eng, const struct drv_counters *c, 
  * and the bytes their table has allocated.
  */
 void tt_report_sockstat_line(char *buf, size_t cap, const tt_engine_t *eng);
+
+/* The same, of given values (several queues: their sums). */
+void tt_report_sockstat_values(char *buf, size_t cap, size_t tw, size_t tw_bytes);
+
+/* The pieces of tt_report_print(), for several engines: counters given as
+ * names and values, the connection list's header, one engine's connections. */
+void tt_report_print_values(FILE *f, const char *const *names, const uint64_t *values, size_t n);
+void tt_report_print_conn_header(FILE *f);
+void tt_report_print_conns(FILE *f, const tt_engine_t *eng, uint64_t now_us);
 
 /* One `ss -tan`-like line for info, newline included, into buf of cap bytes. */
 void tt_report_conn_line(char *buf, size_t cap, const tt_conn_info_t *info, uint64_t now_us);

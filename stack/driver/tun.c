@@ -71,16 +71,17 @@ static int tun_set_offload(int fd, const char **why)
     return 0;
 }
 
-int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, struct tun_offload *ofl,
-                const char **step)
+int tt_tun_open(const char *name, bool multi_queue, char ifname[TUN_NAME_MAX], int *fd,
+                struct tun_offload *ofl, const char **step)
 {
+    short mq = multi_queue ? IFF_MULTI_QUEUE : 0;
     int rc;
 
     *step = "TUNSETIFF";
     if (strlen(name) >= IFNAMSIZ)
         return -ENAMETOOLONG;
     if (ofl->want) {
-        rc = tun_attach(name, IFF_VNET_HDR, ifname, fd, step);
+        rc = tun_attach(name, (short)(IFF_VNET_HDR | mq), ifname, fd, step);
         if (rc < 0 && rc != -EINVAL)
             return rc; /* not about the header: attaching without it fails alike */
         if (rc == 0) {
@@ -95,7 +96,7 @@ int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, struct tun
         }
         ofl->err = rc;
     }
-    return tun_attach(name, 0, ifname, fd, step);
+    return tun_attach(name, mq, ifname, fd, step);
 }
 
 static void ifr_set_ipv4(struct ifreq *ifr, uint32_t addr)

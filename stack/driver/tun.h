@@ -29,9 +29,14 @@ struct tun_offload {
  * -errno of open(/dev/net/tun) or TUNSETIFF (-EPERM without CAP_NET_ADMIN,
  * -EBUSY when another process holds it, -EINVAL when name is not a TUN
  * device).
+ *
+ * With multi_queue the attach asks IFF_MULTI_QUEUE: each call gives one more
+ * queue of the same interface, a descriptor of its own; the kernel refuses
+ * (-EINVAL) a device made without the flag, and a multi-queue one attached
+ * without it.
  */
-int tt_tun_open(const char *name, char ifname[TUN_NAME_MAX], int *fd, struct tun_offload *ofl,
-                const char **step);
+int tt_tun_open(const char *name, bool multi_queue, char ifname[TUN_NAME_MAX], int *fd,
+                struct tun_offload *ofl, const char **step);
 
 /*
  * Sets the MTU, puts addr/prefix on the kernel side and brings the link up,

@@ -58,6 +58,12 @@ Several queue lengths in one run (--queue 500,4096): every TUN peer runs once
 per value, as NAME@500 and NAME@4096, in the same rounds, and each ratio to
 the reflector or to lwIP is taken at the same queue length.
 
+Several queues (--queues N): peer tuntcp-Nq is echo-server --queues N
+(IFF_MULTI_QUEUE, an engine and a thread per queue), measured next to
+tuntcp in the same rounds, with the ratios per round; give --placement
+free, as `same` pins every thread of the peer to one CPU. A peer's CPU is
+the sum over its threads.
+
 Before/after (--baseline DIR): the peers tuntcp-before and
 tuntcp-nooff-before run DIR/apps/echo-server (another build, e.g. of the
 main branch) next to tuntcp and tuntcp-nooff, in the same rounds.
@@ -230,11 +236,16 @@ def wait_line(proc, prefix, timeout=10.0):
 
 
 def proc_cpu(pid):
-    """CPU time of a process in seconds: on-CPU ns from /proc/PID/schedstat
-    (user + system, exact), else utime+stime from /proc/PID/stat (ticks)."""
+    """CPU time of a process in seconds: on-CPU ns from each of its threads'
+    /proc/PID/task/TID/schedstat (user + system, exact; /proc/PID/schedstat
+    is the main thread's alone, and echo-server --queues N runs N threads),
+    else utime+stime from /proc/PID/stat (ticks, every thread)."""
     try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e9
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
     except (OSError, ValueError, IndexError):
         pass
     with open(f"/proc/{pid}/stat") as f:
@@ -314,6 +325,20 @@ class TuntcpPeer(Peer):
 
 class TuntcpNoOffloadPeer(TuntcpPeer):
     offload = "off"
+
+
+class TuntcpQueuesPeer(TuntcpPeer):
+    """--queues N (peer tuntcp-Nq): N TUN queues, an engine and a thread each."""
+    queues = 2
+
+    def start(self, bins, out_dir):
+        self._spawn([bins[self.binary], "--tun", TUN, "-q", "--offload", self.offload,
+                     "--queues", str(self.queues)], out_dir, "listening on")
+
+
+def queues_peer(n):
+    """The class of peer tuntcp-{n}q."""
+    return type(f"TuntcpQueues{n}Peer", (TuntcpQueuesPeer,), {"queues": n})
 
 
 class TuntcpBeforePeer(TuntcpPeer):
@@ -435,6 +460,11 @@ def kind_of(label):
     if b.startswith("tuntcp"):
         return "tuntcp"
     return "linux" if b.startswith("linux") else b
+
+
+def is_multi(name):
+    """tuntcp-Nq: echo-server --queues N."""
+    return name.startswith("tuntcp-") and name.endswith("q") and name[7:-1].isdigit()
 
 
 def make_peer(label, tag, cpu):
@@ -637,10 +667,14 @@ def summary(vals, fmt):
 
 def report(bench, peers, cfg):
     res = bench.results
-    order = ["tuntcp-before", "tuntcp", "tuntcp-nooff-before", "tuntcp-nooff", "lwip",
-             "linux", "linux-tun", "reflector"]
-    cols = sorted(peers, key=lambda p: (order.index(base_name(p)) if base_name(p) in order
-                                        else len(order), queue_of(p, 0)))
+    order = ["tuntcp-before", "tuntcp", "tuntcp-Nq", "tuntcp-nooff-before", "tuntcp-nooff",
+             "lwip", "linux", "linux-tun", "reflector"]
+
+    def rank(p):
+        b = "tuntcp-Nq" if is_multi(base_name(p)) else base_name(p)
+        return (order.index(b) if b in order else len(order), queue_of(p, 0))
+
+    cols = sorted(peers, key=rank)
     width = 34
     colw = 24
     lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
@@ -685,7 +719,19 @@ def report(bench, peers, cfg):
                 if v:
                     lines.append(f"  {label:<34} {p:<17} {summary(v, '{:.3f}'):>17}"
                                  f"   (target for tuntcp {target})")
-    for p in [c for c in cols if base_name(c) in ("tuntcp", "tuntcp-nooff")]:
+    for p in [c for c in cols if is_multi(base_name(c))]:
+        one = same_queue(p, "tuntcp")
+        if not one:
+            continue
+        for key, what, target in (("crr_per_s", "short conns/s", "   (target >= 1.5)"),
+                                  ("bulk_MBps", "bulk", ""),
+                                  ("crr_cpu_us", "CPU per short conn", "")):
+            v = per_round(key, p, key, one)
+            if v:
+                lines.append(f"  {what + ' / ' + one:<34} {p:<17} "
+                             f"{summary(v, '{:.3f}'):>17}{target}")
+    for p in [c for c in cols if base_name(c) in ("tuntcp", "tuntcp-nooff")
+              or is_multi(base_name(c))]:
         lw = same_queue(p, "lwip")
         if not lw:
             continue
@@ -746,6 +792,10 @@ def main():
     ap.add_argument("--baseline", metavar="DIR",
                     help="a build dir whose apps/echo-server runs as tuntcp-before and "
                     "tuntcp-nooff-before next to tuntcp and tuntcp-nooff")
+    ap.add_argument("--queues", type=int, default=1,
+                    help="N > 1: also peer tuntcp-Nq, echo-server --queues N (IFF_MULTI_QUEUE, "
+                    "a thread per queue), next to tuntcp; give --placement free so that "
+                    "its threads may use every CPU (same pins the peer to one)")
     ap.add_argument("--json", help="write every per-round figure to this file")
     ap.add_argument("--profile", metavar="MODES",
                     help="instead of the comparison: perf record tuntcp's echo-server under "
@@ -775,6 +825,11 @@ def main():
         if p not in PEER_CLASSES:
             print(f"FAIL: --peers: unknown peer '{p}' (known: {', '.join(PEER_CLASSES)})")
             return 2
+    if args.queues > 1:
+        mq = f"tuntcp-{args.queues}q"
+        PEER_CLASSES[mq] = queues_peer(args.queues)
+        if mq not in peers:
+            peers.insert(peers.index("tuntcp") + 1 if "tuntcp" in peers else 0, mq)
     if args.baseline:
         bins["echo-server-before"] = os.path.join(os.path.abspath(args.baseline), "apps",
                                                   "echo-server")

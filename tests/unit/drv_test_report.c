@@ -139,7 +139,7 @@ static void report_prints_gauge_between_counters_and_listing(void **state)
     tt_report_print(f, eng, &c, 1000);
     fclose(f);
     assert_non_null(strstr(text, "TtPcapRecords 3\n"));
-    assert_non_null(strstr(text, "TtTunOutSuper 0\nTCP: tw 0 tw_bytes 4096\nState "));
+    assert_non_null(strstr(text, "TtQueueUnowned 0\nTCP: tw 0 tw_bytes 4096\nState "));
     free(text);
     tt_engine_free(eng);
 }
