@@ -169,6 +169,7 @@ void tt_tcb_free(struct tt_conn *c)
     tt_engine_ooo_free_list(c->ooo);
     tt_ring_free(&c->sndbuf);
     tt_ring_free(&c->rcvbuf);
+    tt_txstamp_free(c);
     free(c);
 }
 

@@ -27,6 +27,12 @@ void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered)
         tt_reno_cong_avoid(c, delivered);
 }
 
+void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us)
+{
+    if (c->cc == TT_CC_CUBIC)
+        tt_cubic_pkts_acked(c, rtt_us);
+}
+
 uint32_t tt_cc_ssthresh(struct tt_conn *c)
 {
     return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh(c) : tt_reno_ssthresh(c);

@@ -234,6 +234,10 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         s.data = c->eng->payload;
         s.len = len;
     }
+    if (seq == c->snd_nxt)
+        tt_txstamp_sent(c, seq);
+    else
+        tt_txstamp_retransmitted(c, seq + len + (fin ? 1 : 0));
     if (!c->rtt_timing && seq == c->snd_nxt) {
         c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
         c->rtt_seq = seq + len + (fin ? 1 : 0);
