@@ -475,6 +475,7 @@ void tt_tcb_notify_all(tt_engine_t *eng)
 void tt_tcb_established(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
+    tt_cc_init(c); /* again, as Linux's tcp_init_transfer(): HyStart's first round from SND.NXT */
     if (c->connect_cb) {
         notify_connect(c, 0);
         return;
