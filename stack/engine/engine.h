@@ -477,6 +477,11 @@ uint32_t tt_reno_ssthresh_rto(const struct tt_conn *c);
 /* An ACK moved SND.UNA; rtt_us: its RTT sample, -1 when it has none (Linux
  * pkts_acked). Before the ACK opens cwnd. */
 void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us);
+/* A GSO packet's largest size, Linux's sk_gso_max_size of a device
+ * (GSO_LEGACY_MAX_SIZE): what tcp_tso_autosize() and HyStart assume. */
+#define TT_GSO_MAX_SIZE 65536u
+/* Linux's sk_pacing_rate, bytes per second (not applied: no pacing here). */
+uint64_t tt_cc_pacing_rate(const struct tt_conn *c);
 
 /* tcp_txstamp.c: send times of the data in flight, for tt_cc_pkts_acked() */
 void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);

@@ -51,7 +51,6 @@
 #define HYSTART_MIN_SAMPLES 8u     /* RTT samples before the delay test */
 #define HYSTART_DELAY_MIN (4 * MS)
 #define HYSTART_DELAY_MAX (16 * MS)
-#define HYSTART_GSO_MAX 65536u /* Linux GSO_LEGACY_MAX_SIZE: the device's sk_gso_max_size */
 /* K^3 = (W_max - cwnd) / C s^3, in (2^-10 s)^3: times 2^30 x 1024 / 410. */
 #define CUBIC_CUBE_FACTOR ((1ull << (10 + 3 * CUBIC_HZ_SHIFT)) / CUBIC_C)
 /* RFC 9438 4.3: one segment of W_est per cwnd / alpha_cubic acked, 1/alpha =
@@ -230,22 +229,15 @@ void tt_cubic_tx_start(struct tt_conn *c)
         cb->epoch_start = now;
 }
 
-/*
- * Linux's pacing rate (tcp_update_pacing_rate(): 200 % of cwnd / SRTT in
- * the first half of slow start, 120 % after), bytes per second, and from it
- * hystart_ack_delay(): the time a GSO packet takes at a quarter of that
- * rate, at most 1 ms, by which GSO and GRO may stretch an ACK train.
- */
+/* Linux hystart_ack_delay(): the time a GSO packet takes at a quarter of
+ * the pacing rate, at most 1 ms, by which GSO and GRO may stretch an ACK
+ * train. */
 static uint64_t hystart_ack_delay(const struct tt_conn *c)
 {
-    uint32_t ratio = c->cwnd < c->ssthresh / 2 ? 200 : 120;
-    uint32_t flight = c->snd_nxt - c->snd_una;
-    uint64_t rate = (uint64_t)(c->cwnd > flight ? c->cwnd : flight) * ratio / 100 * SEC;
-    if (c->srtt)
-        rate /= c->srtt;
+    uint64_t rate = tt_cc_pacing_rate(c);
     if (rate == 0)
         return 0;
-    uint64_t d = (uint64_t)HYSTART_GSO_MAX * 4 * SEC / rate;
+    uint64_t d = (uint64_t)TT_GSO_MAX_SIZE * 4 * SEC / rate;
     return d < MS ? d : MS;
 }
 

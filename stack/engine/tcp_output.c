@@ -217,9 +217,9 @@ void tt_tcp_send_ack(struct tt_conn *c)
  * asked for a push (tcp_mark_push() marks the end of each send call but
  * one with MSG_MORE; later writes join the unsent tail and the mark moves
  * to their end), on the end of a record (MSG_EOR), and, with push, on the
- * last segment of a burst of new data of two or more, which Linux sends as
- * one GSO packet and marks in __tcp_transmit_skb() ("force a PSH flag on
- * all (GSO) packets"), or on a forced push (tcp_write_wakeup()).
+ * last segment of a GSO packet of two segments or more (gso_segs():
+ * __tcp_transmit_skb() "force[s] a PSH flag on all (GSO) packets"), or on
+ * a forced push (tcp_write_wakeup()).
  */
 static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
@@ -401,6 +401,33 @@ static uint32_t new_seg_max(const struct tt_conn *c)
     return max;
 }
 
+/*
+ * How many segments Linux's tcp_write_xmit() puts in the next GSO packet
+ * (one skb) of new data, whose last segment then carries PSH: at most
+ * tcp_tso_segs() (tcp_tso_autosize(): a millisecond at the pacing rate,
+ * plus sk_gso_max_size >> (min RTT / 512 us), at most sk_gso_max_size, at
+ * least tcp_min_tso_segs, 2), and at most tcp_cwnd_test()'s quota: half
+ * of cwnd, so that two packets are in flight, and what cwnd has left. The
+ * engine sends segments, not GSO packets; it marks them as Linux's
+ * segmentation would.
+ */
+static uint32_t gso_segs(const struct tt_conn *c)
+{
+    uint32_t mss = payload_max(c);
+    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
+    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
+    if (r < 32)
+        bytes += TT_GSO_MAX_SIZE >> r;
+    if (bytes > TT_GSO_MAX_SIZE)
+        bytes = TT_GSO_MAX_SIZE;
+    uint64_t tso = bytes / mss < 2 ? 2 : bytes / mss;
+    uint32_t cwnd = c->cwnd / mss;
+    uint32_t in_flight = (tt_rec_pipe(c) + mss - 1) / mss;
+    uint32_t half = cwnd / 2 ? cwnd / 2 : 1;
+    uint32_t quota = in_flight < cwnd ? min_u32(half, cwnd - in_flight) : 1;
+    return tso < quota ? (uint32_t)tso : quota;
+}
+
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1) and
  * Nagle lets a partial segment go. */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
@@ -410,7 +437,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t wnd_end = usable_window_end(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-    uint32_t burst = 0; /* segments of new data sent by this call */
+    uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
     while (!c->fin_sent && can_send_data(c)) {
         tt_tcb_eor_drop_sent(c);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
@@ -425,11 +452,16 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
          * lets it go. */
         uint32_t next = min_u32(avail - len, room - len);
         bool more = next > 0 && !nagle_holds(c, next, next == avail - len, false, how);
-        burst++;
-        /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
-         * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
-        bool held = how == TT_PUSH_HOLD || c->cork;
-        send_new_seg(c, len, fin, burst >= 2 && !more && !held);
+        if (gso_left == 0) {
+            gso_left = gso_segs(c);
+            gso_sent = 0;
+        }
+        gso_left--;
+        gso_sent++;
+        bool last = gso_left == 0 || !more; /* of its GSO packet */
+        if (last)
+            gso_left = 0;
+        send_new_seg(c, len, fin, last && gso_sent >= 2);
     }
 }
 
