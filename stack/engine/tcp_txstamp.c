@@ -89,8 +89,9 @@ int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack)
     if (n == 0)
         return -1;
     int64_t rtt = karn ? -1 : (int64_t)(c->eng->now - at(ts, n - 1)->at);
-    /* Keep the record that holds ack, unless ack is past all that was sent. */
-    drop_oldest(ts, seq_geq(ack, c->snd_nxt) ? n : n - 1);
+    /* Keep the record that holds the byte at ack, if any was sent. */
+    bool next_starts_at_ack = n < ts->len && at(ts, n)->seq == ack;
+    drop_oldest(ts, seq_geq(ack, c->snd_nxt) || next_starts_at_ack ? n : n - 1);
     if (ts->len == 0)
         tt_txstamp_free(c); /* nothing in flight holds no memory */
     return rtt;
