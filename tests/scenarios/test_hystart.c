@@ -94,6 +94,25 @@ static void delay_increase_ends_slow_start(void **state)
     assert_int_equal(info_of(h).ssthresh, 36 * SEG1);
 }
 
+/* HyStart is CUBIC's (Linux tcp_cubic.c): with Reno the same rising RTT
+ * leaves slow start going. */
+static void reno_has_no_hystart(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_congestion_control = TT_CC_RENO;
+    h_reinit(h);
+    to_cwnd_20(h, 100 * MS);
+    h_advance(h, 120 * MS);
+    for (uint32_t a = 1; a <= 10; a++) {
+        ack_segs(h, 10 + 2 * a);
+        drain_data(h);
+        assert_int_equal(cwnd_segs(h), 20 + 2 * a);
+        h_advance(h, 1 * MS);
+    }
+    assert_int_equal(info_of(h).ssthresh, UINT32_MAX);
+}
+
 /* The same ACKs 110 ms after the segments went out, below 100 + 12.5 ms:
  * slow start goes on. */
 static void small_delay_keeps_slow_start(void **state)
@@ -181,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(delay_increase_ends_slow_start, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(small_delay_keeps_slow_start, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(reno_has_no_hystart, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ack_train_ends_slow_start, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(spaced_acks_are_no_train, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(no_hystart_below_16_segments, h_setup, h_teardown),
