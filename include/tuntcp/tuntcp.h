@@ -187,6 +187,7 @@ typedef struct tt_stats {
     uint64_t TcpExtSyncookiesSent, TcpExtSyncookiesRecv, TcpExtSyncookiesFailed;
     uint64_t TcpExtListenDrops;
     uint64_t TcpExtTCPLossProbeRecovery;
+    uint64_t TcpExtTCPMD5Unexpected;
     uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
 } tt_stats_t;
 

@@ -107,6 +107,7 @@ static const tt_stat_desc_t stat_table[] = {
     STAT(TcpExtDelayedACKs),
     STAT(TcpExtTCPLossProbes),
     STAT(TcpExtTCPLossProbeRecovery),
+    STAT(TcpExtTCPMD5Unexpected),
     STAT(IpInReceives),
     STAT(IpInHdrErrors),
     STAT(IpInAddrErrors),

@@ -555,6 +555,23 @@ static void timewait_carry_out(tt_engine_t *eng, tw_id id, struct seg *seg, enum
     }
 }
 
+/*
+ * A segment signed with TCP MD5 (RFC 2385) for a connection or listener
+ * that has no key: dropped without an answer, as Linux drops it
+ * (tcp_inbound_hash, counted as TCPMD5Unexpected); RFC 2385 section 2.0
+ * says an endpoint not expecting a signature discards a signed segment.
+ * tuntcp has no keys, so every signed segment that reaches a connection or
+ * a listener goes. A TIME_WAIT entry and the reset for an unknown 4-tuple
+ * do not look at it, as in Linux.
+ */
+static bool md5_unexpected(tt_engine_t *eng, const struct seg *seg)
+{
+    if (!seg->opt.md5)
+        return false;
+    eng->stats.TcpExtTCPMD5Unexpected++;
+    return true;
+}
+
 void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
@@ -562,14 +579,16 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     struct tt_conn *last = eng->last_conn;
     if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
         last->t.laddr == t.laddr) {
-        tt_tcp_conn_input(last, seg);
+        if (!md5_unexpected(eng, seg))
+            tt_tcp_conn_input(last, seg);
         return;
     }
     uint32_t hash = tt_tuple_hash(eng, &t);
     struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
     if (n) {
         eng->last_conn = (struct tt_conn *)n;
-        tt_tcp_conn_input((struct tt_conn *)n, seg);
+        if (!md5_unexpected(eng, seg))
+            tt_tcp_conn_input((struct tt_conn *)n, seg);
         return;
     }
     tw_id tw = tt_tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
@@ -579,6 +598,8 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     }
     struct tt_listener *l = tt_listener_find(eng, seg->dport);
     if (l) {
+        if (md5_unexpected(eng, seg))
+            return;
         struct tt_conn *c = tt_tcp_listen_input(eng, l, seg);
         if (c)
             tt_tcp_conn_input(c, seg);

@@ -12,8 +12,12 @@
  * experience) see the order they know. Which options go on which segment
  * (MSS, WS and SACK-permitted only on a SYN) is the caller's decision.
  *
- * Deliberately left out: urgent data semantics (the pointer is carried, not
- * interpreted), MD5 and TCP-AO, Fast Open, MPTCP: their kinds are skipped.
+ * The MD5 signature option (RFC 2385) is only recognised: tuntcp has no
+ * keys, so a segment carrying one is dropped as Linux drops it when no key
+ * is configured (tcp_input.c); the builder can write one (zero digest) for
+ * tests. Deliberately left out: urgent data semantics (the pointer is
+ * carried, not interpreted), TCP-AO, Fast Open, MPTCP: their kinds are
+ * skipped.
  */
 #include "tcp_wire.h"
 
@@ -28,6 +32,7 @@
 #define TCPOPT_MSS 2
 #define TCPOPT_WS 3
 #define TCPOPT_SACK_PERM 4
+#define TCPOPT_MD5SIG 19
 #define TCPOPT_SACK 5
 #define TCPOPT_TS 8
 
@@ -37,6 +42,7 @@
 #define TCPOLEN_SACK_BASE 2
 #define TCPOLEN_SACK_BLOCK 8
 #define TCPOLEN_TS 10
+#define TCPOLEN_MD5SIG 18
 
 /* RFC 7323 2.3: a larger shift would let the window exceed 2^30. */
 #define TCP_MAX_WS 14
@@ -93,6 +99,12 @@ static int parse_option(const uint8_t *opt, size_t olen, struct tcp_opts *o)
         o->ts_ok = true;
         o->ts_val = load_be32(opt + 2);
         o->ts_ecr = load_be32(opt + 6);
+        return TCP_OK;
+    case TCPOPT_MD5SIG:
+        /* Linux (tcp_parse_md5sig_option) looks for this length only and
+         * steps over the kind with any other, as over an unknown one. */
+        if (olen == TCPOLEN_MD5SIG)
+            o->md5 = true;
         return TCP_OK;
     default:
         return TCP_OK;
@@ -182,6 +194,8 @@ static size_t options_len_before_sack(const struct tcp_opts *o)
 {
     size_t n = 0;
 
+    if (o->md5)
+        n += 20; /* two NOPs, kind, length, 16-byte digest */
     if (o->mss_ok)
         n += 4;
     if (o->ts_ok)
@@ -243,6 +257,11 @@ static void options_write(uint8_t *p, const struct tcp_opts *o)
 {
     uint8_t *w = p;
 
+    if (o->md5) {
+        w = put4(w, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_MD5SIG, TCPOLEN_MD5SIG);
+        memset(w, 0, 16);
+        w += 16;
+    }
     if (o->mss_ok)
         w = put4(w, TCPOPT_MSS, TCPOLEN_MSS, (uint8_t)(o->mss >> 8), (uint8_t)o->mss);
     if (o->ts_ok)

@@ -35,6 +35,7 @@ struct tcp_opts {
     uint32_t ts_val, ts_ecr;
     uint8_t sack_count; /* SACK blocks (kind 5), at most TCP_SACK_MAX */
     struct tcp_sack_block sack[TCP_SACK_MAX];
+    bool md5; /* an MD5 signature option (RFC 2385) is there; never sent but by tests */
 };
 
 struct seg {

@@ -3,6 +3,7 @@
 
     python3 tests/bench/run.py --quick     # CI's smoke: about 10 s, figures not judged
     python3 tests/bench/run.py --full      # the figures for the README: about 80 s
+    python3 tests/bench/run.py --full --queue 500,4096   # every TUN peer at both queue lengths
     python3 tests/bench/run.py --full --profile bulk,crr   # perf profile of echo-server
     python3 tests/bench/run.py --modes bulk --peers tuntcp,tuntcp-nooff,lwip \
         --baseline build-main --queue 500           # before/after, side by side
@@ -24,6 +25,11 @@ deletes at exit; no packet leaves them:
              same TUN set-up and the same I/O loop as tuntcp's driver;
   linux      the kernel's own TCP: `loadgen serve` (an epoll echo server) in a
              second namespace, reached over a veth pair (default offloads);
+  linux-tun  the kernel's TCP at both ends with a userspace TUN hop between
+             (tests/bench/tun_hop.c): the load's side reaches 10.7.0.2 over the
+             TUN device as for the TUN peers, the hop copies each datagram into
+             a second TUN device in a namespace where `loadgen serve` listens;
+             Linux's TCP under the per-packet cost a userspace stack pays;
   reflector  tests/bench/tun_reflector.c: returns each datagram it reads from
              the TUN device with addresses and ports swapped. It does no TCP;
              it gives the ceiling any userspace stack on this TUN device has.
@@ -47,6 +53,10 @@ and the reflector leave Linux's default of 500, the value a device made
 beforehand has), so all are measured at N. Bulk's "drops at the device" is
 that counter's growth over the run (/sys/class/net/DEV/statistics/
 tx_dropped in the peer's namespace); the linux peer has no TUN device.
+
+Several queue lengths in one run (--queue 500,4096): every TUN peer runs once
+per value, as NAME@500 and NAME@4096, in the same rounds, and each ratio to
+the reflector or to lwIP is taken at the same queue length.
 
 Before/after (--baseline DIR): the peers tuntcp-before and
 tuntcp-nooff-before run DIR/apps/echo-server (another build, e.g. of the
@@ -245,7 +255,7 @@ class Peer:
 
     def __init__(self, name, tag, cpu):
         self.name, self.cpu = name, cpu
-        self.ns = Netns(f"ttb{os.getpid()}-{name}{tag}")
+        self.ns = Netns(f"ttb{os.getpid()}-{name.replace('@', 'q')}{tag}")
         self.client = self.ns  # where loadgen runs
         self.proc = None
         self.err_path = None
@@ -335,7 +345,7 @@ class LinuxPeer(Peer):
 
     def __init__(self, name, tag, cpu):
         super().__init__(name, tag, cpu)
-        self.client = Netns(f"ttb{os.getpid()}-{name}{tag}c")
+        self.client = Netns(f"ttb{os.getpid()}-{name.replace('@', 'q')}{tag}c")
         a, b = f"tbc{os.getpid() % 100000}", f"tbs{os.getpid() % 100000}"
         self.client.run("ip", "link", "add", a, "type", "veth", "peer", "name", b,
                         "netns", self.ns.name)
@@ -356,10 +366,86 @@ class LinuxPeer(Peer):
         self.client.close()
 
 
+class LinuxTunPeer(Peer):
+    """The kernel's TCP on both ends with a userspace TUN hop between them:
+    loadgen's side reaches 10.7.0.2 over the TUN device ttb0 (10.7.0.1, as
+    for every TUN peer); tun_hop copies each datagram into ttb1, which sits
+    in a second namespace where `loadgen serve` listens on 10.7.0.2, and
+    back. Every packet crosses one TUN read() and write() each way, as a
+    userspace stack's do. The peer's CPU is the hop's (not comparable:
+    the TCP work is the kernel's)."""
+
+    TUN_B = "ttb1"
+
+    def __init__(self, name, tag, cpu):
+        super().__init__(name, tag, cpu)
+        self.server = Netns(f"ttb{os.getpid()}-{name.replace('@', 'q')}{tag}s")
+        self.server_proc = None
+
+    def start(self, bins, out_dir):
+        self._spawn([bins["tun_hop"], TUN, self.TUN_B], out_dir, "ready")
+        self.tun_up()
+        self.ns.run("ip", "link", "set", self.TUN_B, "netns", self.server.name)
+        self.server.run("ip", "addr", "add", f"{STACK}/24", "dev", self.TUN_B)
+        self.server.run("ip", "link", "set", self.TUN_B, "mtu", "1500", "up")
+        self.server_err = open(os.path.join(out_dir, f"{self.server.name}.stderr"), "w")
+        self.server_proc = self.server.popen(
+            [bins["loadgen"], "serve", "--addr", STACK, "--port", "7"], cpu=self.cpu,
+            stdout=subprocess.PIPE, stderr=self.server_err, stdin=subprocess.DEVNULL, text=True)
+        wait_line(self.server_proc, "listening on")
+
+    def set_queue(self, n):
+        super().set_queue(n)
+        self.server.run("ip", "link", "set", self.TUN_B, "txqueuelen", str(n))
+
+    def tun_dropped(self):
+        r = self.server.run("cat", f"/sys/class/net/{self.TUN_B}/statistics/tx_dropped")
+        return super().tun_dropped() + int(r.stdout.strip())
+
+    def alive(self):
+        return super().alive() and self.server_proc.poll() is None
+
+    def stop(self):
+        if self.server_proc is not None and self.server_proc.poll() is None:
+            self.server_proc.send_signal(signal.SIGTERM)
+            try:
+                self.server_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.server_proc.kill()
+                self.server_proc.wait()
+            self.server_err.close()
+        super().stop()
+        self.server.close()
+
+
+def base_name(label):
+    """A peer's label is its name, or NAME@QUEUE when several --queue values
+    are measured in one run."""
+    return label.split("@", 1)[0]
+
+
+def queue_of(label, default):
+    return int(label.split("@", 1)[1]) if "@" in label else default
+
+
+def kind_of(label):
+    """Which figures apply: every tuntcp variant has tuntcp's, linux-tun
+    has linux's."""
+    b = base_name(label)
+    if b.startswith("tuntcp"):
+        return "tuntcp"
+    return "linux" if b.startswith("linux") else b
+
+
+def make_peer(label, tag, cpu):
+    return PEER_CLASSES[base_name(label)](label, tag, cpu)
+
+
 PEER_CLASSES = {"tuntcp": TuntcpPeer, "tuntcp-nooff": TuntcpNoOffloadPeer,
                 "tuntcp-before": TuntcpBeforePeer,
                 "tuntcp-nooff-before": TuntcpNoOffloadBeforePeer,
-                "lwip": LwipPeer, "linux": LinuxPeer, "reflector": ReflectorPeer}
+                "lwip": LwipPeer, "linux": LinuxPeer, "linux-tun": LinuxTunPeer,
+                "reflector": ReflectorPeer}
 
 
 # ---- the load -------------------------------------------------------------------
@@ -442,7 +528,7 @@ class Bench:
 
     def mode_rss(self, name):
         """A fresh peer, N connections held open: its VmHWM."""
-        peer = PEER_CLASSES[name](name, "r", self.peer_cpu)
+        peer = make_peer(name, "r", self.peer_cpu)
         try:
             peer.start(self.bins, self.out_dir)
             time.sleep(0.2)
@@ -527,7 +613,7 @@ FIGURES = [
     ("bulk_MBps", "bulk echo, 4 conns (MB/s each way)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
     ("bulk_cpu_ms_per_MB", "peer CPU per MB echoed (ms)", ["tuntcp", "lwip", "linux"], "{:.2f}"),
     ("bulk_linux_retrans", "Linux retransmissions in bulk", ["tuntcp", "lwip", "linux"], "{:.0f}"),
-    ("bulk_tun_drops", "drops at the device in bulk", ["tuntcp", "lwip"], "{:.0f}"),
+    ("bulk_tun_drops", "drops at the device in bulk", ["tuntcp", "lwip", "linux-tun"], "{:.0f}"),
     ("crr_per_s", "short connections/s (64 B echo)", ["tuntcp", "lwip", "linux"], "{:.0f}"),
     ("crr_cpu_us", "peer CPU per short connection (us)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
     ("rr_p50_us", "1-byte round trip p50 (us)", ["tuntcp", "lwip", "linux", "reflector"], "{:.1f}"),
@@ -536,8 +622,8 @@ FIGURES = [
     ("rss_base_MiB", "peak RSS idle, before (MiB)", ["tuntcp", "lwip", "linux"], "{:.1f}"),
     ("rss_B_per_conn", "RSS growth per connection (B)", ["tuntcp", "lwip", "linux"], "{:.0f}"),
 ]
-NOT_COMPARABLE = {("linux", "crr_cpu_us"), ("linux", "bulk_cpu_ms_per_MB"),
-                  ("linux", "rss_MiB"), ("linux", "rss_B_per_conn"), ("linux", "rss_base_MiB")}
+NOT_COMPARABLE = {"crr_cpu_us", "bulk_cpu_ms_per_MB", "rss_MiB", "rss_B_per_conn",
+                  "rss_base_MiB"}  # for the linux peers: their process is not their TCP
 
 
 def summary(vals, fmt):
@@ -551,8 +637,10 @@ def summary(vals, fmt):
 
 def report(bench, peers, cfg):
     res = bench.results
-    cols = [p for p in ["tuntcp-before", "tuntcp", "tuntcp-nooff-before", "tuntcp-nooff", "lwip",
-                        "linux", "reflector"] if p in peers]
+    order = ["tuntcp-before", "tuntcp", "tuntcp-nooff-before", "tuntcp-nooff", "lwip",
+             "linux", "linux-tun", "reflector"]
+    cols = sorted(peers, key=lambda p: (order.index(base_name(p)) if base_name(p) in order
+                                        else len(order), queue_of(p, 0)))
     width = 34
     colw = 24
     lines = [f"{'figure (median [min-max] over rounds)':<{width}}" +
@@ -563,10 +651,11 @@ def report(bench, peers, cfg):
         row = f"{label:<{width}}"
         any_val = False
         for c in cols:
-            kind = "tuntcp" if c.startswith("tuntcp") else c  # tuntcp-nooff: tuntcp's figures
-            vals = list(res.get((c, key), {}).values()) if kind in applies else []
+            kind = kind_of(c)
+            vals = (list(res.get((c, key), {}).values())
+                    if kind in applies or base_name(c) in applies else [])
             cell = summary(vals, fmt)
-            if vals and (c, key) in NOT_COMPARABLE:
+            if vals and kind == "linux" and key in NOT_COMPARABLE:
                 cell = f"({cell})"
             any_val |= bool(vals)
             row += f"{cell:>{colw}}"
@@ -580,32 +669,47 @@ def report(bench, peers, cfg):
         return [a[r] / b[r] for r in a if r in b and b[r]]
 
     targets = [
-        ("bulk / (reflector pps x MSS)", "bulk_MBps", "ceiling_MBps", "reflector", ">= 0.9"),
+        ("bulk / (reflector pps x MSS)", "bulk_MBps", "ceiling_MBps", "reflector", ">= 2"),
         ("RTT p50 / reflector RTT p50", "rr_p50_us", "rr_p50_us", "reflector", "<= 1.15"),
     ]
+    def same_queue(peer, other):
+        """`other` measured at the queue of `peer` (NAME@Q), if in the run."""
+        cand = f"{other}@{peer.split('@', 1)[1]}" if "@" in peer else other
+        return cand if cand in peers else None
+
     for label, nk, dk, dp, target in targets:
-        for p in ["tuntcp", "tuntcp-nooff", "lwip", "linux"]:
-            if p in peers and dp in peers:
-                v = per_round(nk, p, dk, dp)
+        for p in cols:
+            den = same_queue(p, dp)
+            if base_name(p) in ("tuntcp", "tuntcp-nooff", "lwip", "linux", "linux-tun") and den:
+                v = per_round(nk, p, dk, den)
                 if v:
-                    lines.append(f"  {label:<34} {p:<12} {summary(v, '{:.3f}'):>17}"
+                    lines.append(f"  {label:<34} {p:<17} {summary(v, '{:.3f}'):>17}"
                                  f"   (target for tuntcp {target})")
-    if "tuntcp" in peers and "lwip" in peers:
-        v = per_round("crr_cpu_us", "tuntcp", "crr_cpu_us", "lwip")
+    for p in [c for c in cols if base_name(c) in ("tuntcp", "tuntcp-nooff")]:
+        lw = same_queue(p, "lwip")
+        if not lw:
+            continue
+        v = per_round("crr_cpu_us", p, "crr_cpu_us", lw)
         if v:
-            lines.append(f"  {'CPU per short conn, tuntcp / lwIP':<34} {'':<7} "
-                         f"{summary(v, '{:.3f}'):>22}   (target <= 1)")
-        v = per_round("bulk_MBps", "tuntcp", "bulk_MBps", "lwip")
+            lines.append(f"  {'CPU per short conn / lwIP':<34} {p:<17} "
+                         f"{summary(v, '{:.3f}'):>17}   (target <= 1)")
+        v = per_round("crr_per_s", p, "crr_per_s", lw)
         if v:
-            lines.append(f"  {'bulk, tuntcp / lwIP':<34} {'':<7} {summary(v, '{:.3f}'):>22}")
-    if "tuntcp" in peers:
-        v = list(res.get(("tuntcp", "rss_MiB"), {}).values())
+            lines.append(f"  {'short conns/s / lwIP':<34} {p:<17} "
+                         f"{summary(v, '{:.3f}'):>17}   (target >= 1)")
+        v = per_round("bulk_MBps", p, "bulk_MBps", lw)
         if v:
-            lines.append(f"  {'tuntcp RSS at %d conns (MiB)' % cfg['rss_conns']:<34} {'':<7} "
-                         f"{summary(v, '{:.1f}'):>22}   (target <= 64 at 10,000)")
+            lines.append(f"  {'bulk / lwIP':<34} {p:<17} {summary(v, '{:.3f}'):>17}"
+                         f"   (target >= 2)")
+    for p in [c for c in cols if base_name(c) == "tuntcp"]:
+        v = list(res.get((p, "rss_MiB"), {}).values())
+        if v:
+            lines.append(f"  {'RSS at %d conns (MiB)' % cfg['rss_conns']:<34} {p:<17} "
+                         f"{summary(v, '{:.1f}'):>17}   (target <= 64 at 10,000)")
     lines.append("")
-    lines.append("(in brackets) linux: the echo process only; the kernel's own CPU and "
-                 "socket memory are not charged to it, so not comparable.")
+    lines.append("(in brackets) linux: the echo process only, linux-tun: the hop's process "
+                 "only; the kernel's own CPU and socket memory are not charged to them, so "
+                 "not comparable.")
     return "\n".join(lines)
 
 
@@ -613,7 +717,7 @@ def report(bench, peers, cfg):
 
 def find_bins(build):
     bins = {"echo-server": os.path.join(build, "apps", "echo-server")}
-    for b in ("loadgen", "tun_reflector", "lwip_echo"):
+    for b in ("loadgen", "tun_reflector", "tun_hop", "lwip_echo"):
         bins[b] = os.path.join(build, "bench", b)
     return bins
 
@@ -627,7 +731,7 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("TT_BUILD_DIR") or
                     os.path.join(HERE, "..", "..", "build"))
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--peers", default="tuntcp,tuntcp-nooff,lwip,linux,reflector",
+    ap.add_argument("--peers", default="tuntcp,tuntcp-nooff,lwip,linux,linux-tun,reflector",
                     help="tuntcp runs with --offload on, tuntcp-nooff with --offload off")
     ap.add_argument("--modes", default="ceiling,bulk,crr,rr,rss")
     ap.add_argument("--rss-conns", type=int)
@@ -635,9 +739,10 @@ def main():
     ap.add_argument("--placement", choices=["same", "split", "free"], default="same",
                     help="same: loadgen and peer on the last CPU (default); split: loadgen "
                     "on CPU 0, peer on CPU 1 (rr on one CPU); free: no pinning")
-    ap.add_argument("--queue", type=int, default=500,
+    ap.add_argument("--queue", default="500",
                     help="the TUN devices' txqueuelen, set once each peer is up (default 500, "
-                    "Linux's default for a new device)")
+                    "Linux's default for a new device); several, e.g. 500,4096, measure "
+                    "every TUN peer at each (peers NAME@500, NAME@4096) in the same rounds")
     ap.add_argument("--baseline", metavar="DIR",
                     help="a build dir whose apps/echo-server runs as tuntcp-before and "
                     "tuntcp-nooff-before next to tuntcp and tuntcp-nooff")
@@ -659,6 +764,17 @@ def main():
     bins = find_bins(build)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    try:
+        queues = [int(q) for q in args.queue.split(",") if q.strip()]
+    except ValueError:
+        queues = []
+    if not queues or min(queues) < 1:
+        print(f"FAIL: --queue {args.queue}: expected positive integers, e.g. 500 or 500,4096")
+        return 2
+    for p in peers:
+        if p not in PEER_CLASSES:
+            print(f"FAIL: --peers: unknown peer '{p}' (known: {', '.join(PEER_CLASSES)})")
+            return 2
     if args.baseline:
         bins["echo-server-before"] = os.path.join(os.path.abspath(args.baseline), "apps",
                                                   "echo-server")
@@ -668,14 +784,21 @@ def main():
         for p in ("tuntcp", "tuntcp-nooff"):
             if p in peers:
                 peers.insert(peers.index(p), f"{p}-before")
+    if len(queues) > 1:
+        # Every TUN peer once per queue length; the veth peer has no device.
+        peers = [p if p == "linux" else f"{p}@{q}" for p in peers
+                 for q in (queues if p != "linux" else queues[:1])]
     for need in ("echo-server", "loadgen", "tun_reflector"):
         if not os.access(bins[need], os.X_OK):
             print(f"FAIL: {bins[need]} is not built (--build-dir, or TT_BUILD_DIR)")
             return 1
-    if "lwip" in peers and not os.access(bins["lwip_echo"], os.X_OK):
+    if any(base_name(p) == "lwip" for p in peers) and not os.access(bins["lwip_echo"], os.X_OK):
         log(f"lwIP skipped: {bins['lwip_echo']} is not built (liblwip-dev was not "
             "found at configure time: apt-get install liblwip-dev)")
-        peers.remove("lwip")
+        peers = [p for p in peers if base_name(p) != "lwip"]
+    if any(base_name(p) == "linux-tun" for p in peers) and not os.access(bins["tun_hop"], os.X_OK):
+        print(f"FAIL: {bins['tun_hop']} is not built (--build-dir, or TT_BUILD_DIR)")
+        return 1
     if os.geteuid() != 0:
         cannot("the benchmark makes network namespaces with `ip netns add`: run it as root")
     if not os.path.exists("/dev/net/tun"):
@@ -706,11 +829,11 @@ def main():
     live = {}
     try:
         for name in peers if [m for m in modes if m != "rss"] else []:
-            p = PEER_CLASSES[name](name, "", bench.peer_cpu)
+            p = make_peer(name, "", bench.peer_cpu)
             live[name] = p
             p.start(bins, out_dir)
             if p.tun_dev():
-                p.set_queue(args.queue)
+                p.set_queue(queue_of(name, queues[0]))
         order = list(peers)
         for rnd in range(cfg["rounds"]):
             log(f"round {rnd + 1}/{cfg['rounds']} ({time.monotonic() - t_start:.0f} s)")
@@ -731,7 +854,10 @@ def main():
         if "rss" in modes:
             log(f"rss: {cfg['rss_conns']} connections held, fresh peers "
                 f"({time.monotonic() - t_start:.0f} s)")
-            for name in [p for p in peers if p != "reflector"]:
+            # Memory does not depend on the queue: the first queue's peers only;
+            # neither the reflector nor the hop holds connections of its own.
+            for name in [p for p in peers if base_name(p) not in ("reflector", "linux-tun")
+                         and queue_of(p, queues[0]) == queues[0]]:
                 bench.mode_rss(name)
     finally:
         for p in live.values():
@@ -741,7 +867,7 @@ def main():
     print(f"tuntcp benchmark ({'full' if args.full else 'quick'}): {cfg['rounds']} round(s), "
           f"build {build}, {os.cpu_count()} CPUs, "
           f"placement {args.placement} (loadgen CPU {bench.load_cpu}, peer CPU {bench.peer_cpu}), "
-          f"TUN txqueuelen {args.queue}, {time.monotonic() - t_start:.0f} s")
+          f"TUN txqueuelen {','.join(map(str, queues))}, {time.monotonic() - t_start:.0f} s")
     print(f"bulk: {cfg['bulk_conns']} conns x {cfg['bulk_bytes'] >> 20} MiB; crr: "
           f"{cfg['crr_conns']} conns/round, 32 at a time; rr: {cfg['rr_count']} round trips")
     print(report(bench, peers, cfg))
