@@ -114,6 +114,26 @@ struct tt_cubic {
     uint64_t last_time;   /* and when */
     uint64_t epoch_start; /* RFC 9438 t = 0: the first ACK of avoidance */
     bool in_epoch;        /* epoch_start is set: false after a reduction */
+    uint64_t delay_min;   /* least RTT sample, µs (Linux delay_min); 0: none yet */
+    /* HyStart (Linux hystart_update()): the end of slow start */
+    bool found;           /* slow start ended by HyStart */
+    uint8_t sample_cnt;   /* RTT samples in this round */
+    uint32_t end_seq;     /* the round ends when SND.UNA passes this */
+    uint64_t round_start; /* when the round began */
+    uint64_t last_ack;    /* the last ACK of the current ACK train */
+    uint64_t curr_rtt;    /* least RTT sample of this round */
+};
+
+/* When new data went out (tcp_txstamp.c): the RTT of each ACK. */
+struct tt_txstamp {
+    uint32_t seq; /* first sequence number sent at that time */
+    uint64_t at;
+};
+struct tt_txstamps {
+    struct tt_txstamp *v; /* ring of cap records, len of them from head */
+    uint32_t head, len, cap;
+    uint32_t rtx_end; /* end of the highest data sent again */
+    bool rtx;         /* rtx_end is above SND.UNA: Karn */
 };
 
 #define TT_EOR_MAX 32
@@ -215,6 +235,7 @@ struct tt_conn {
     /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
     uint8_t cc; /* tt_cc_algo_t, from the config when the TCB is made */
     struct tt_cubic cubic;
+    struct tt_txstamps txstamps;
     uint32_t cwnd, ssthresh, dupacks;
     uint32_t cwnd_cnt;        /* bytes acked toward the next SMSS of avoidance */
     uint32_t total_retrans;   /* segments retransmitted (tcpi_total_retrans) */
@@ -496,8 +517,24 @@ void tt_reno_cong_avoid(struct tt_conn *c, uint32_t delivered);
 uint32_t tt_reno_ssthresh(const struct tt_conn *c);
 uint32_t tt_reno_ssthresh_rto(const struct tt_conn *c);
 
-/* tcp_cubic.c: RFC 9438 as Linux's tcp_cubic.c (no HyStart) */
+/* An ACK moved SND.UNA; rtt_us: its RTT sample, -1 when it has none (Linux
+ * pkts_acked). Before the ACK opens cwnd. */
+void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us);
+/* A GSO packet's largest size, Linux's sk_gso_max_size of a device
+ * (GSO_LEGACY_MAX_SIZE): what tcp_tso_autosize() and HyStart assume. */
+#define TT_GSO_MAX_SIZE 65536u
+/* Linux's sk_pacing_rate, bytes per second (not applied: no pacing here). */
+uint64_t tt_cc_pacing_rate(const struct tt_conn *c);
+
+/* tcp_txstamp.c: send times of the data in flight, for tt_cc_pkts_acked() */
+void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);
+void tt_txstamp_retransmitted(struct tt_conn *c, uint32_t end);
+int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack);
+void tt_txstamp_free(struct tt_conn *c);
+
+/* tcp_cubic.c: RFC 9438 as Linux's tcp_cubic.c, with its HyStart */
 void tt_cubic_init(struct tt_conn *c);
+void tt_cubic_pkts_acked(struct tt_conn *c, int64_t rtt_us);
 void tt_cubic_cong_avoid(struct tt_conn *c, uint32_t delivered);
 uint32_t tt_cubic_ssthresh(struct tt_conn *c);
 uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c);

@@ -172,6 +172,7 @@ void tt_tcb_free(struct tt_conn *c)
     tt_ring_free(&c->sndbuf);
     tt_ring_free(&c->rcvbuf);
     tt_rack_free(c);
+    tt_txstamp_free(c);
     free(c);
 }
 
@@ -482,6 +483,7 @@ void tt_tcb_notify_all(tt_engine_t *eng)
 void tt_tcb_established(struct tt_conn *c)
 {
     tt_engine_t *eng = c->eng;
+    tt_cc_init(c); /* again, as Linux's tcp_init_transfer(): HyStart's first round from SND.NXT */
     if (c->connect_cb) {
         notify_connect(c, 0);
         return;

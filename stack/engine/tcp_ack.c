@@ -105,6 +105,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
 {
     uint32_t acked = seg->ack - c->snd_una;
     uint32_t reno_sacked = c->dupacks;
+    int64_t ca_rtt = tt_txstamp_acked(c, c->snd_una, seg->ack);
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
@@ -120,6 +121,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     if (!c->sack_ok && reno_sacked)
         delivered = reno_delivered(c, acked, reno_sacked);
     c->delivered_bytes += delivered;
+    tt_cc_pkts_acked(c, ca_rtt); /* Linux: in tcp_clean_rtx_queue(), before cong_avoid */
     if (!tt_rec_on_ack(c, delivered, true))
         cc_on_new_ack(c, delivered);
     release_acked(c, seg->ack);

@@ -27,6 +27,12 @@ void tt_cc_cong_avoid(struct tt_conn *c, uint32_t delivered)
         tt_reno_cong_avoid(c, delivered);
 }
 
+void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us)
+{
+    if (c->cc == TT_CC_CUBIC)
+        tt_cubic_pkts_acked(c, rtt_us);
+}
+
 uint32_t tt_cc_ssthresh(struct tt_conn *c)
 {
     return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh(c) : tt_reno_ssthresh(c);
@@ -41,4 +47,24 @@ void tt_cc_tx_start(struct tt_conn *c)
 uint32_t tt_cc_ssthresh_rto(struct tt_conn *c)
 {
     return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh_rto(c) : tt_reno_ssthresh_rto(c);
+}
+
+/*
+ * Linux's pacing rate, bytes per second (tcp_update_pacing_rate()): 200 %
+ * of cwnd / SRTT while cwnd is below half of ssthresh (tcp_pacing_ss_ratio),
+ * 120 % after (tcp_pacing_ca_ratio), from the larger of cwnd and the
+ * segments out. Without an SRTT, unbounded in effect. The engine does not
+ * pace; HyStart (tcp_cubic.c) and the size of GSO packets (tcp_output.c)
+ * are computed from it, as in Linux.
+ */
+uint64_t tt_cc_pacing_rate(const struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1;
+    uint32_t cwnd = c->cwnd / mss;
+    uint32_t out = (c->snd_nxt - c->snd_una + mss - 1) / mss;
+    uint64_t ratio = c->cwnd < c->ssthresh / 2 ? 200 : 120;
+    uint64_t rate = (uint64_t)mss * (SEC / 100 * 8) * ratio * (cwnd > out ? cwnd : out);
+    if (c->srtt)
+        rate /= 8 * c->srtt; /* Linux's srtt_us is 8 x SRTT */
+    return rate;
 }

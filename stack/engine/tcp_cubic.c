@@ -23,8 +23,17 @@
  *   flight, the epoch moves forward by the time since data last went out,
  *   so that cwnd goes on along the curve rather than jumping to where
  *   the idle time would have taken it.
- * - Slow start (4.10) is tcp_reno.c's. HyStart (Linux's default) is not
- *   done: slow start ends at the first loss, as with Reno.
+ * - Slow start (4.10) is tcp_reno.c's, ended early by HyStart as Linux
+ *   does it (hystart_update(), hystart_detect 3, both methods; not RFC
+ *   9406's HyStart++): from a cwnd of 16 segments on, slow start ends
+ *   (ssthresh = cwnd) when, in one round (until SND.UNA passes the SND.NXT
+ *   of the round's start), the ACKs come as a train, each within 2 ms of
+ *   the one before, for longer than half of delay_min (plus a GSO cushion
+ *   from the pacing rate), or when the least of the round's first eight
+ *   RTT samples exceeds delay_min by clamp(delay_min / 8, 4 ms, 16 ms).
+ * - RTT (Linux cubictcp_acked()): one sample per ACK (tcp_txstamp.c);
+ *   delay_min is the least of them, not taken in the first second of an
+ *   epoch (just after a reduction), forgotten at a timeout.
  */
 #include "engine.h"
 #include "seq.h"
@@ -37,6 +46,11 @@
 #define CUBIC_DIFF_MAX (1u << 30)  /* W_max - cwnd cap for K: the product fits */
 #define CUBIC_FIRST_CNT_MAX 20u    /* no W_max known: at least 5 % per RTT */
 #define CUBIC_RECALC_US (SEC / 32) /* cnt kept this long while cwnd is unchanged */
+#define HYSTART_LOW_WINDOW 16u     /* Linux hystart_low_window: segments */
+#define HYSTART_ACK_DELTA_US 2000u /* Linux hystart_ack_delta_us: ACKs of a train */
+#define HYSTART_MIN_SAMPLES 8u     /* RTT samples before the delay test */
+#define HYSTART_DELAY_MIN (4 * MS)
+#define HYSTART_DELAY_MAX (16 * MS)
 /* K^3 = (W_max - cwnd) / C s^3, in (2^-10 s)^3: times 2^30 x 1024 / 410. */
 #define CUBIC_CUBE_FACTOR ((1ull << (10 + 3 * CUBIC_HZ_SHIFT)) / CUBIC_C)
 /* RFC 9438 4.3: one segment of W_est per cwnd / alpha_cubic acked, 1/alpha =
@@ -69,9 +83,22 @@ uint32_t tt_cubic_root(uint64_t a)
     return (uint32_t)y;
 }
 
+/* Linux bictcp_hystart_reset(): a new round of slow start begins. */
+static void hystart_reset(struct tt_conn *c)
+{
+    struct tt_cubic *cb = &c->cubic;
+    cb->round_start = cb->last_ack = c->eng->now;
+    cb->end_seq = c->snd_nxt;
+    cb->curr_rtt = UINT64_MAX;
+    cb->sample_cnt = 0;
+}
+
+/* Linux cubictcp_init(), and bictcp_reset() with a new round on a timeout
+ * (cubictcp_state(TCP_CA_Loss)). */
 void tt_cubic_init(struct tt_conn *c)
 {
     c->cubic = (struct tt_cubic){0};
+    hystart_reset(c);
 }
 
 /* RFC 9438 4.2: t = 0 at the first ACK of avoidance; K from W_max. */
@@ -98,7 +125,7 @@ static void start_epoch(struct tt_conn *c, uint32_t cwnd, uint32_t delivered)
 static uint32_t cubic_target(const struct tt_conn *c)
 {
     const struct tt_cubic *cb = &c->cubic;
-    uint64_t us = c->eng->now - cb->epoch_start + c->min_rtt;
+    uint64_t us = c->eng->now - cb->epoch_start + cb->delay_min;
     uint64_t t = (us << CUBIC_HZ_SHIFT) / SEC;
     uint64_t offs = t < cb->k ? cb->k - t : t - cb->k;
     if (offs > CUBIC_OFFS_MAX)
@@ -200,4 +227,79 @@ void tt_cubic_tx_start(struct tt_conn *c)
     cb->epoch_start += now - c->lsndtime;
     if (cb->epoch_start > now)
         cb->epoch_start = now;
+}
+
+/* Linux hystart_ack_delay(): the time a GSO packet takes at a quarter of
+ * the pacing rate, at most 1 ms, by which GSO and GRO may stretch an ACK
+ * train. */
+static uint64_t hystart_ack_delay(const struct tt_conn *c)
+{
+    uint64_t rate = tt_cc_pacing_rate(c);
+    if (rate == 0)
+        return 0;
+    uint64_t d = (uint64_t)TT_GSO_MAX_SIZE * 4 * SEC / rate;
+    return d < MS ? d : MS;
+}
+
+/* Linux hystart_update(), ACK train (HYSTART_ACK_TRAIN). Without pacing
+ * (sk_pacing_status NONE) the train must last half of delay_min. */
+static bool hystart_ack_train(struct tt_conn *c)
+{
+    struct tt_cubic *cb = &c->cubic;
+    uint64_t now = c->eng->now;
+    if (now - cb->last_ack > HYSTART_ACK_DELTA_US)
+        return false;
+    cb->last_ack = now;
+    uint64_t threshold = (cb->delay_min + hystart_ack_delay(c)) >> 1;
+    return now - cb->round_start > threshold;
+}
+
+/* Linux hystart_update(), delay increase (HYSTART_DELAY): the least RTT
+ * of the round's samples, tested from the ninth on. */
+static bool hystart_delay(struct tt_conn *c, uint64_t delay)
+{
+    struct tt_cubic *cb = &c->cubic;
+    if (cb->curr_rtt > delay)
+        cb->curr_rtt = delay;
+    if (cb->sample_cnt < HYSTART_MIN_SAMPLES) {
+        cb->sample_cnt++;
+        return false;
+    }
+    uint64_t thresh = cb->delay_min >> 3;
+    if (thresh < HYSTART_DELAY_MIN)
+        thresh = HYSTART_DELAY_MIN;
+    if (thresh > HYSTART_DELAY_MAX)
+        thresh = HYSTART_DELAY_MAX;
+    return cb->curr_rtt > cb->delay_min + thresh;
+}
+
+static void hystart_update(struct tt_conn *c, uint64_t delay)
+{
+    struct tt_cubic *cb = &c->cubic;
+    if (seq_gt(c->snd_una, cb->end_seq))
+        hystart_reset(c);
+    if (segs(c) < HYSTART_LOW_WINDOW)
+        return;
+    bool train = hystart_ack_train(c);
+    bool delayed = hystart_delay(c, delay);
+    if (train || delayed) {
+        cb->found = true;
+        c->ssthresh = c->cwnd; /* slow start ends here */
+    }
+}
+
+/* Linux cubictcp_acked(): the RTT sample of an ACK. */
+void tt_cubic_pkts_acked(struct tt_conn *c, int64_t rtt_us)
+{
+    struct tt_cubic *cb = &c->cubic;
+    if (rtt_us < 0)
+        return;
+    /* Samples of the first second after a reduction are not taken. */
+    if (cb->in_epoch && c->eng->now - cb->epoch_start < SEC)
+        return;
+    uint64_t delay = rtt_us ? (uint64_t)rtt_us : 1;
+    if (cb->delay_min == 0 || cb->delay_min > delay)
+        cb->delay_min = delay;
+    if (!cb->found && c->cwnd < c->ssthresh)
+        hystart_update(c, delay);
 }

@@ -235,9 +235,9 @@ void tt_tcp_send_ack(struct tt_conn *c)
  * asked for a push (tcp_mark_push() marks the end of each send call but
  * one with MSG_MORE; later writes join the unsent tail and the mark moves
  * to their end), on the end of a record (MSG_EOR), and, with push, on the
- * last segment of a burst of new data of two or more, which Linux sends as
- * one GSO packet and marks in __tcp_transmit_skb() ("force a PSH flag on
- * all (GSO) packets"), or on a forced push (tcp_write_wakeup()).
+ * last segment of a GSO packet of two segments or more (gso_segs():
+ * __tcp_transmit_skb() "force[s] a PSH flag on all (GSO) packets"), or on
+ * a forced push (tcp_write_wakeup()).
  */
 static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
@@ -253,6 +253,10 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         s.len = len;
     }
     tt_rack_sent(c, seq, seq + len + (fin ? 1 : 0)); /* RFC 8985 6.1 */
+    if (seq == c->snd_nxt)
+        tt_txstamp_sent(c, seq);
+    else
+        tt_txstamp_retransmitted(c, seq + len + (fin ? 1 : 0));
     if (!c->rtt_timing && seq == c->snd_nxt) {
         c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
         c->rtt_seq = seq + len + (fin ? 1 : 0);
@@ -447,10 +451,39 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
            nagle_holds(c, min_u32(room, peer_room), true, false, how);
 }
 
+/*
+ * How many segments Linux's tcp_write_xmit() puts in the next GSO packet
+ * (one skb) of new data, whose last segment then carries PSH: at most
+ * tcp_tso_segs() (tcp_tso_autosize(): a millisecond at the pacing rate,
+ * plus sk_gso_max_size >> (min RTT / 512 us), at most sk_gso_max_size, at
+ * least tcp_min_tso_segs, 2), and at most tcp_cwnd_test()'s quota: half
+ * of cwnd, so that two packets are in flight, and what cwnd has left. The
+ * engine sends segments, not GSO packets; it marks them as Linux's
+ * segmentation would.
+ */
+static uint32_t gso_segs(const struct tt_conn *c)
+{
+    uint32_t mss = payload_max(c);
+    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
+    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
+    if (r < 32)
+        bytes += TT_GSO_MAX_SIZE >> r;
+    if (bytes > TT_GSO_MAX_SIZE)
+        bytes = TT_GSO_MAX_SIZE;
+    uint64_t tso = bytes / mss < 2 ? 2 : bytes / mss;
+    uint32_t cwnd = c->cwnd / mss;
+    uint32_t in_flight = (tt_rec_pipe(c) + mss - 1) / mss;
+    uint32_t half = cwnd / 2 ? cwnd / 2 : 1;
+    uint32_t quota = in_flight < cwnd ? min_u32(half, cwnd - in_flight) : 1;
+    return tso < quota ? (uint32_t)tso : quota;
+}
+
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
  * the peer's window takes a whole segment (peer_window_holds()) and Nagle
- * lets a partial segment go. The flow's chronographs hear whether the
- * peer's window held it (Linux tcp_write_xmit(): is_rwnd_limited). */
+ * lets a partial segment go; PSH on the last segment of each Linux-sized
+ * GSO packet of two or more (gso_segs()). The flow's chronographs hear
+ * whether the peer's window held it (Linux tcp_write_xmit():
+ * is_rwnd_limited). */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
@@ -461,6 +494,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t burst = 0; /* segments of new data sent by this call */
     bool rwnd_limited = false;
     bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
+    uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
@@ -479,10 +513,16 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
             next < min_u32(avail - len, payload_max(c)) && c->snd_nxt + len + next == peer_end;
         bool more = next > 0 && !nagle_holds(c, next, next == avail - len || cut, false, how);
         burst++;
-        /* No burst PSH on data a cork or MSG_MORE holds back (Linux sends
-         * it unmarked, packetdrill's nagle/sendmsg_msg_more.pkt). */
-        bool held = how == TT_PUSH_HOLD || c->cork;
-        send_new_seg(c, len, fin, burst >= 2 && !more && !held);
+        if (gso_left == 0) {
+            gso_left = gso_segs(c);
+            gso_sent = 0;
+        }
+        gso_left--;
+        gso_sent++;
+        bool last = gso_left == 0 || !more; /* of its GSO packet */
+        if (last)
+            gso_left = 0;
+        send_new_seg(c, len, fin, last && gso_sent >= 2);
     }
     if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
         tt_chrono_rwnd(c, rwnd_limited);
