@@ -211,12 +211,15 @@ static bool sock_readable(const struct pd_sock *s)
            fin_received(s) || conn_over(s);
 }
 
-/* Linux sk_stream_is_writeable(): a third of the send buffer free at least. */
+/* Linux sk_stream_is_writeable(): a third of the send buffer free at least.
+ * The socket's own SO_SNDBUF when set: measured against the engine's larger
+ * --sndbuf, a blocked write() would be woken while the connection still
+ * takes nothing, and spin. */
 static bool room_to_write(struct pd *pd, const struct pd_sock *s)
 {
     tt_conn_info_t info;
     tt_conn_get_info(s->conn, &info);
-    uint64_t sndbuf = tt_engine_config(pd->eng)->sndbuf;
+    uint64_t sndbuf = s->sndbuf ? s->sndbuf : tt_engine_config(pd->eng)->sndbuf;
     return 3ull * info.send_q <= 2 * sndbuf;
 }
 
