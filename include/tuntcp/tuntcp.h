@@ -332,6 +332,28 @@ void tt_engine_foreach_listener(const tt_engine_t *eng, tt_listen_info_cb cb, vo
  */
 int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
               tt_listener_t **listener);
+/*
+ * Per-connection settings fixed by the handshake (Linux: socket options set
+ * before connect() or listen(), inherited by accepted connections). 0 in a
+ * field leaves the engine's default.
+ *  sndbuf: the send buffer, bytes (as tt_conn_set_sndbuf()).
+ *  rcvbuf: the receive buffer, bytes (1024 .. 2^30): the window we offer.
+ *          The window scale comes from the larger of it and the engine's
+ *          rcvbuf (Linux tcp_select_initial_window scales for tcp_rmem[2]).
+ *  maxseg: TCP_MAXSEG (Linux user_mss), 88 .. 32767 (TCP_MIN_MSS,
+ *          MAX_TCP_WINDOW): the MSS we announce (RFC 9293 3.7.1) is at
+ *          most this, and so is the MSS we send with whatever the peer
+ *          announced.
+ */
+typedef struct tt_conn_opts {
+    uint32_t sndbuf;
+    uint32_t rcvbuf;
+    uint16_t maxseg;
+} tt_conn_opts_t;
+
+/* Settings for the connections of SYNs that arrive from now on; opts NULL
+ * restores the defaults. Errors: -EINVAL (a field out of range). */
+int tt_listener_set_opts(tt_listener_t *listener, const tt_conn_opts_t *opts);
 /* Takes the oldest ready connection. Errors: -EAGAIN (none ready). */
 int tt_accept(tt_listener_t *listener, tt_conn_t **conn);
 /* Stops listening; connections not yet accepted are reset. */
@@ -349,6 +371,11 @@ void *tt_listener_get_data(const tt_listener_t *listener);
  */
 int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
                tt_conn_t **conn);
+
+/* tt_connect() with the settings of opts (NULL: none) in force from the SYN
+ * on. Errors: those of tt_connect(), -EINVAL (a field of opts out of range). */
+int tt_connect_opts(tt_engine_t *eng, uint32_t raddr, uint16_t rport, const tt_conn_opts_t *opts,
+                    tt_connect_cb cb, tt_conn_t **conn);
 
 /* Starts delivering received data to cb (and TT_EOF, errors). */
 int tt_conn_read_start(tt_conn_t *conn, tt_read_cb cb);

@@ -461,7 +461,7 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->delivered = (uint32_t)(1 + (c->delivered_bytes + mss - 1) / (mss ? mss : 1));
     info->snd_wnd = c->snd_wnd;
     info->rcv_wnd = c->rcv_wnd;
-    info->advmss = c->eng->cfg.mtu - 40;
+    info->advmss = c->advmss;
     info->last_data_recv_us = c->last_data_recv;
 }
 

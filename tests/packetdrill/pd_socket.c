@@ -412,7 +412,9 @@ static int do_listen(struct pd *pd, struct pd_sock *s, int backlog)
     if (err)
         return err;
     tt_listener_set_data(s->listener, s);
-    return 0;
+    tt_conn_opts_t o;
+    pd_sockopt_conn_opts(s, &o);
+    return tt_listener_set_opts(s->listener, &o);
 }
 
 /* ---- accept, connect ---- */
@@ -446,6 +448,9 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->inq = l->inq;
     child->reuseaddr = l->reuseaddr;
     child->sndbuf = l->sndbuf;
+    child->rcvbuf = l->rcvbuf;
+    child->user_mss = l->user_mss;
+    child->tos = l->tos;
     child->port = 0; /* shares the listener's port without holding it */
 }
 
@@ -512,7 +517,9 @@ static int connect_start(struct pd *pd, struct pd_sock *s, uint32_t ip, uint16_t
         fprintf(stderr, "tt_packetdrill: connect() after bind(): the engine picks an ephemeral "
                         "port anyway (tt_connect has no local port)\n");
     }
-    int err = tt_connect(pd->eng, ip, port, on_connect, &s->conn);
+    tt_conn_opts_t o;
+    pd_sockopt_conn_opts(s, &o);
+    int err = tt_connect_opts(pd->eng, ip, port, &o, on_connect, &s->conn);
     if (err)
         return err;
     tt_conn_set_data(s->conn, s);
