@@ -230,7 +230,10 @@ typedef struct tt_conn_info {
     uint32_t delivered;         /* segments delivered (acknowledged or SACKed), SYN included */
     uint32_t snd_wnd, rcv_wnd;  /* the peer's window and ours, bytes */
     uint32_t advmss;            /* the MSS we announced */
-    uint64_t last_data_recv_us; /* engine time of the last data segment taken; 0 none */
+    uint64_t last_data_recv_us; /* engine time of the last data segment taken, else of
+                                   the handshake's end (Linux lrcvtime); 0 none */
+    uint64_t last_data_sent_us; /* of the last new data sent (Linux lsndtime); 0 none */
+    uint64_t last_ack_recv_us;  /* of the last acceptable ACK (Linux rcv_tstamp); 0 none */
 } tt_conn_info_t;
 
 /* tt_conn_info_t.ca_state: the congestion-control state (Linux numbering). */

@@ -463,6 +463,8 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->rcv_wnd = c->rcv_wnd;
     info->advmss = c->advmss;
     info->last_data_recv_us = c->last_data_recv;
+    info->last_data_sent_us = c->lsndtime;
+    info->last_ack_recv_us = c->rcv_stamp;
 }
 
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)

@@ -131,6 +131,9 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
     tt_engine_event(c->eng, &ev, &c->t);
     if (to == TT_STATE_ESTABLISHED) {
         c->rcv_stamp = c->eng->now;
+        /* Linux tcp_finish_connect() and tcp_create_openreq_child() start
+         * lrcvtime, tcpi_last_data_recv's origin, at the handshake. */
+        c->last_data_recv = c->eng->now;
         /* Linux tcp_finish_connect(): keep-alive asked for before the
          * connection was up starts counting now. */
         if (c->ka_on)
