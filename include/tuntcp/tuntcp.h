@@ -347,11 +347,14 @@ int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
  *          MAX_TCP_WINDOW): the MSS we announce (RFC 9293 3.7.1) is at
  *          most this, and so is the MSS we send with whatever the peer
  *          announced.
+ *  tos:    IP_TOS: the TOS byte of every segment of the connection, its
+ *          SYN or SYN-ACK included; the two ECN bits are ignored.
  */
 typedef struct tt_conn_opts {
     uint32_t sndbuf;
     uint32_t rcvbuf;
     uint16_t maxseg;
+    uint8_t tos;
 } tt_conn_opts_t;
 
 /* Settings for the connections of SYNs that arrive from now on; opts NULL
@@ -427,6 +430,8 @@ int tt_conn_set_nodelay(tt_conn_t *conn, int on);
 int tt_conn_set_cork(tt_conn_t *conn, int on);
 /* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
 int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
+/* IP_TOS from now on (tt_conn_opts_t.tos). */
+int tt_conn_set_tos(tt_conn_t *conn, uint8_t tos);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);
 
 /* Half-close: FIN after the queued data; reading goes on. Errors: -ENOTCONN. */

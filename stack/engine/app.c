@@ -273,6 +273,14 @@ int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
     return 0;
 }
 
+/* IP_TOS: the ECN bits stay clear, they are not the application's (RFC
+ * 3168 6.1.1 gives them to the transport; Linux keeps TCP's own). */
+int tt_conn_set_tos(tt_conn_t *c, uint8_t tos)
+{
+    c->tos = tos & (uint8_t)~TT_TOS_ECN_MASK;
+    return 0;
+}
+
 void tt_conn_set_writable_cb(tt_conn_t *c, tt_writable_cb cb)
 {
     c->writable_cb = cb;

@@ -29,6 +29,7 @@
 #define TT_MSS_MIN 48          /* Linux tcp_min_snd_mss: least peer MSS honoured */
 #define TT_USER_MSS_MIN 88     /* Linux TCP_MIN_MSS: least TCP_MAXSEG taken */
 #define TT_USER_MSS_MAX 32767  /* Linux MAX_TCP_WINDOW: largest TCP_MAXSEG taken */
+#define TT_TOS_ECN_MASK 3      /* RFC 3168 5: the ECN field of the TOS byte, not IP_TOS's */
 #define TT_INIT_CWND 10        /* RFC 6928 */
 #define TT_DUPACK_THRESH 3     /* RFC 5681 3.2 */
 #define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
@@ -137,6 +138,7 @@ struct tt_conn {
     uint16_t mss;      /* effective send MSS, options excluded */
     uint16_t advmss;   /* the MSS we announce: MTU - 40, at most user_mss */
     uint16_t user_mss; /* TCP_MAXSEG (tt_conn_opts_t.maxseg); 0: none */
+    uint8_t tos;       /* IP_TOS of our segments, ECN bits clear */
     bool ts_on, sack_ok, ws_on;
     uint32_t ts_recent, ts_offset;
     uint64_t ts_recent_stamp;

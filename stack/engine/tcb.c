@@ -82,6 +82,7 @@ void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
     c->rcv_wscale = tt_tcb_rcv_wscale(cfg, c->rcvbuf.cap);
     c->user_mss = o->maxseg;
     c->advmss = tt_tcb_advmss(cfg, c->user_mss);
+    c->tos = o->tos & (uint8_t)~TT_TOS_ECN_MASK;
 }
 
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)

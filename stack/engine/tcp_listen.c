@@ -34,6 +34,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, co
     s.seq = tt_syncookie_isn(eng, syn);
     s.ack = syn->seq + 1;
     s.flags = TCP_SYN | TCP_ACK;
+    s.tos = l->opts.tos & (uint8_t)~TT_TOS_ECN_MASK;
     s.wnd = (uint16_t)(rcvbuf > 65535 ? 65535 : rcvbuf);
     s.opt.mss_ok = true;
     s.opt.mss = tt_tcb_advmss(cfg, l->opts.maxseg);

@@ -134,6 +134,7 @@ static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t s
     s->dport = c->t.rport;
     s->seq = seq;
     s->flags = flags;
+    s->tos = c->tos;
     tt_tcb_update_rcv_wnd(c);
     s->wnd = wnd_field(c, flags & TCP_SYN);
     if (flags & TCP_ACK)

@@ -76,6 +76,7 @@ void pd_sockopt_conn_opts(const struct pd_sock *s, tt_conn_opts_t *o)
      * its bookkeeping: tcp_win_from_space), so the engine gets what was set. */
     o->rcvbuf = s->rcvbuf / 2;
     o->maxseg = s->user_mss;
+    o->tos = s->tos;
 }
 
 /* A listener's settings reach the SYNs that arrive from now on. */
@@ -140,7 +141,9 @@ static int set_sol_ip(struct pd_sock *s, int name, const void *val, socklen_t le
     switch (name) {
     case IP_TOS: /* a TCP socket keeps its ECN bits (Linux __ip_sock_set_tos) */
         s->tos = (uint8_t)((v & ~PD_INET_ECN_MASK) | (s->tos & PD_INET_ECN_MASK));
-        return 0;
+        if (s->conn)
+            tt_conn_set_tos(s->conn, s->tos);
+        return conn_opts_changed(s);
     case IP_MTU_DISCOVER: /* accepted; the engine always sets DF */
         return v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT ? -EINVAL : 0;
     default:

@@ -12,6 +12,10 @@
  * engine's rcvbuf asks for when that is larger (Linux
  * tcp_select_initial_window scales for tcp_rmem[2], not for SO_RCVBUF).
  * sndbuf bounds what a write queues, as tt_conn_set_sndbuf().
+ *
+ * tos (IP_TOS, RFC 791 3.1) is the TOS byte of every segment, the SYN or
+ * SYN-ACK included; its two ECN bits are not the application's (RFC 3168
+ * 6.1.1; Linux keeps TCP's own), so they stay clear.
  */
 #include "harness.h"
 
@@ -242,6 +246,50 @@ static void sndbuf_bounds_writes(void **state)
         h_pop_any(h);
 }
 
+static uint8_t tos_of(const struct h_seg *s)
+{
+    return s->bytes[1];
+}
+
+static void tos_marks_syn_and_data(void **state)
+{
+    struct harness *h = *state;
+    tt_conn_opts_t o = {.tos = 0x10};
+
+    assert_int_equal(h_try_connect_opts(h, H_SERVICE_PORT, &o), 0);
+    assert_int_equal(tos_of(pop_syn(h, true)), 0x10);
+    struct tcp_opts p = syn_opts(1460);
+    h_send_opts(h, TCP_SYN | TCP_ACK, IRS, ISS + 1, &p, NULL, 0);
+    assert_int_equal(tos_of(h_expect(h, TCP_ACK, ISS + 1, IRS + 1)), 0x10);
+    h_write(h, "x", 1);
+    assert_int_equal(tos_of(h_expect_len(h, TCP_ACK, ISS + 1, IRS + 1, 1)), 0x10);
+}
+
+static void set_tos_changes_later_segments_not_ecn(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_passive(h);
+    assert_int_equal(tt_conn_set_tos(h->conn, 0x2b), 0);
+    h_write(h, "x", 1);
+    assert_int_equal(tos_of(h_expect_len(h, TCP_ACK, ISS + 1, IRS + 1, 1)), 0x28);
+    assert_int_equal(tt_conn_set_tos(h->conn, 0), 0);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 2, NULL, 0);
+    h_write(h, "y", 1);
+    assert_int_equal(tos_of(h_expect_len(h, TCP_ACK, ISS + 2, IRS + 1, 1)), 0);
+}
+
+static void listener_tos_marks_synack(void **state)
+{
+    struct harness *h = *state;
+    tt_conn_opts_t o = {.tos = 0x04};
+
+    h_listen(h, H_LISTEN_PORT);
+    assert_int_equal(tt_listener_set_opts(h->listener, &o), 0);
+    assert_int_equal(tos_of(peer_syn(h, 1460)), 0x04);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +307,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(small_rcvbuf_keeps_engine_scale, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(large_rcvbuf_raises_scale, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(sndbuf_bounds_writes, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tos_marks_syn_and_data, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(set_tos_changes_later_segments_not_ecn, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(listener_tos_marks_synack, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
