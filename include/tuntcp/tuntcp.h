@@ -234,7 +234,10 @@ typedef struct tt_conn_info {
     uint32_t delivered;         /* segments delivered (acknowledged or SACKed), SYN included */
     uint32_t snd_wnd, rcv_wnd;  /* the peer's window and ours, bytes */
     uint32_t advmss;            /* the MSS we announced */
-    uint64_t last_data_recv_us; /* engine time of the last data segment taken; 0 none */
+    uint64_t last_data_recv_us; /* engine time of the last data segment taken, else of
+                                   the handshake's end (Linux lrcvtime); 0 none */
+    uint64_t last_data_sent_us; /* of the last new data sent (Linux lsndtime); 0 none */
+    uint64_t last_ack_recv_us;  /* of the last acceptable ACK (Linux rcv_tstamp); 0 none */
     /* Linux's chronographs (tcpi_busy_time, tcpi_rwnd_limited): how long data
      * waited to be sent or acknowledged, and of that how long the peer's
      * window held it back, µs */
@@ -346,6 +349,31 @@ void tt_engine_foreach_listener(const tt_engine_t *eng, tt_listen_info_cb cb, vo
  */
 int tt_listen(tt_engine_t *eng, uint16_t port, int backlog, tt_connection_cb cb,
               tt_listener_t **listener);
+/*
+ * Per-connection settings fixed by the handshake (Linux: socket options set
+ * before connect() or listen(), inherited by accepted connections). 0 in a
+ * field leaves the engine's default.
+ *  sndbuf: the send buffer, bytes (as tt_conn_set_sndbuf()).
+ *  rcvbuf: the receive buffer, bytes (1024 .. 2^30): the window we offer.
+ *          The window scale comes from the larger of it and the engine's
+ *          rcvbuf (Linux tcp_select_initial_window scales for tcp_rmem[2]).
+ *  maxseg: TCP_MAXSEG (Linux user_mss), 88 .. 32767 (TCP_MIN_MSS,
+ *          MAX_TCP_WINDOW): the MSS we announce (RFC 9293 3.7.1) is at
+ *          most this, and so is the MSS we send with whatever the peer
+ *          announced.
+ *  tos:    IP_TOS: the TOS byte of every segment of the connection, its
+ *          SYN or SYN-ACK included; the two ECN bits are ignored.
+ */
+typedef struct tt_conn_opts {
+    uint32_t sndbuf;
+    uint32_t rcvbuf;
+    uint16_t maxseg;
+    uint8_t tos;
+} tt_conn_opts_t;
+
+/* Settings for the connections of SYNs that arrive from now on; opts NULL
+ * restores the defaults. Errors: -EINVAL (a field out of range). */
+int tt_listener_set_opts(tt_listener_t *listener, const tt_conn_opts_t *opts);
 /* Takes the oldest ready connection. Errors: -EAGAIN (none ready). */
 int tt_accept(tt_listener_t *listener, tt_conn_t **conn);
 /* Stops listening; connections not yet accepted are reset. */
@@ -363,6 +391,11 @@ void *tt_listener_get_data(const tt_listener_t *listener);
  */
 int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb,
                tt_conn_t **conn);
+
+/* tt_connect() with the settings of opts (NULL: none) in force from the SYN
+ * on. Errors: those of tt_connect(), -EINVAL (a field of opts out of range). */
+int tt_connect_opts(tt_engine_t *eng, uint32_t raddr, uint16_t rport, const tt_conn_opts_t *opts,
+                    tt_connect_cb cb, tt_conn_t **conn);
 
 /* Starts delivering received data to cb (and TT_EOF, errors). */
 int tt_conn_read_start(tt_conn_t *conn, tt_read_cb cb);
@@ -411,6 +444,8 @@ int tt_conn_set_nodelay(tt_conn_t *conn, int on);
 int tt_conn_set_cork(tt_conn_t *conn, int on);
 /* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
 int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
+/* IP_TOS from now on (tt_conn_opts_t.tos). */
+int tt_conn_set_tos(tt_conn_t *conn, uint8_t tos);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);
 /*
  * TCP_NOTSENT_LOWAT (Linux): the connection is writable only while fewer

@@ -82,6 +82,16 @@ void tt_listener_close(tt_listener_t *l)
     tt_engine_leave(eng);
 }
 
+int tt_listener_set_opts(tt_listener_t *l, const tt_conn_opts_t *opts)
+{
+    int err = tt_tcb_opts_check(opts);
+    if (err)
+        return err;
+    tt_conn_opts_t none = {0};
+    l->opts = opts ? *opts : none;
+    return 0;
+}
+
 void tt_listener_set_data(tt_listener_t *l, void *data)
 {
     l->data = data;
@@ -104,8 +114,14 @@ static int connect_failed(tt_engine_t *eng, const struct tuple *t, int err)
 
 int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb cb, tt_conn_t **conn)
 {
+    return tt_connect_opts(eng, raddr, rport, NULL, cb, conn);
+}
+
+int tt_connect_opts(tt_engine_t *eng, uint32_t raddr, uint16_t rport, const tt_conn_opts_t *opts,
+                    tt_connect_cb cb, tt_conn_t **conn)
+{
     struct tuple t = {.laddr = eng->cfg.addr, .raddr = raddr, .rport = rport};
-    if (rport == 0)
+    if (rport == 0 || tt_tcb_opts_check(opts))
         return connect_failed(eng, &t, -EINVAL);
     tw_id reuse = 0;
     int err = tt_port_select(eng, &t, &reuse);
@@ -125,6 +141,7 @@ int tt_connect(tt_engine_t *eng, uint32_t raddr, uint16_t rport, tt_connect_cb c
     }
     c->accepted = true;
     c->connect_cb = cb;
+    tt_tcb_apply_opts(c, opts);
     tt_tcb_init_send_seq(c, iss);
     tt_tcb_set_state(c, TT_STATE_SYN_SENT);
     eng->stats.TcpActiveOpens++;
@@ -256,6 +273,14 @@ int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
 {
     uint32_t cap = bytes ? bytes : c->eng->cfg.sndbuf;
     c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+    return 0;
+}
+
+/* IP_TOS: the ECN bits stay clear, they are not the application's (RFC
+ * 3168 6.1.1 gives them to the transport; Linux keeps TCP's own). */
+int tt_conn_set_tos(tt_conn_t *c, uint8_t tos)
+{
+    c->tos = tos & (uint8_t)~TT_TOS_ECN_MASK;
     return 0;
 }
 

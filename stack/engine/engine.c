@@ -470,9 +470,11 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->delivered = (uint32_t)(1 + (c->delivered_bytes + mss - 1) / (mss ? mss : 1));
     info->snd_wnd = c->snd_wnd;
     info->rcv_wnd = c->rcv_wnd;
-    info->advmss = c->eng->cfg.mtu - 40;
+    info->advmss = c->advmss;
     info->last_data_recv_us = c->last_data_recv;
     tt_chrono_read(c, &info->busy_time_us, &info->rwnd_limited_us);
+    info->last_data_sent_us = c->lsndtime;
+    info->last_ack_recv_us = c->rcv_stamp;
 }
 
 static void conn_info(const struct tt_conn *c, tt_conn_info_t *info)

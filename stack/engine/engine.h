@@ -27,6 +27,9 @@
 #define TT_RTO_MAX (120 * SEC) /* Linux TCP_RTO_MAX */
 #define TT_MSS_DEFAULT 536     /* RFC 9293 3.7.1: no MSS option */
 #define TT_MSS_MIN 48          /* Linux tcp_min_snd_mss: least peer MSS honoured */
+#define TT_USER_MSS_MIN 88     /* Linux TCP_MIN_MSS: least TCP_MAXSEG taken */
+#define TT_USER_MSS_MAX 32767  /* Linux MAX_TCP_WINDOW: largest TCP_MAXSEG taken */
+#define TT_TOS_ECN_MASK 3      /* RFC 3168 5: the ECN field of the TOS byte, not IP_TOS's */
 #define TT_INIT_CWND 10        /* RFC 6928 */
 #define TT_DUPACK_THRESH 3     /* RFC 5681 3.2 */
 #define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
@@ -168,7 +171,10 @@ struct tt_conn {
     uint8_t rcv_wscale;
     uint32_t last_ack_sent;
 
-    uint16_t mss; /* effective send MSS, options excluded */
+    uint16_t mss;      /* effective send MSS, options excluded */
+    uint16_t advmss;   /* the MSS we announce: MTU - 40, at most user_mss */
+    uint16_t user_mss; /* TCP_MAXSEG (tt_conn_opts_t.maxseg); 0: none */
+    uint8_t tos;       /* IP_TOS of our segments, ECN bits clear */
     bool ts_on, sack_ok, ws_on;
     uint32_t ts_recent, ts_offset;
     uint64_t ts_recent_stamp;
@@ -329,6 +335,7 @@ struct tt_listener {
     uint64_t last_cookie; /* when we last answered with a SYN cookie */
     bool cookies_sent;
     struct tt_conn *ready_head, *ready_tail;
+    tt_conn_opts_t opts; /* for the connections of its SYNs */
     tt_connection_cb cb;
     void *data;
     struct tt_pending pending;
@@ -432,8 +439,11 @@ uint32_t tt_syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint3
 bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct syncookie *out);
 
 /* tcb.c */
-uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg);
+uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg, uint32_t rcvbuf);
+uint16_t tt_tcb_advmss(const tt_config_t *cfg, uint16_t user_mss);
+int tt_tcb_opts_check(const tt_conn_opts_t *o);
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
+void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
 void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
 void tt_tcb_end(struct tt_conn *c, int err);

@@ -81,6 +81,14 @@ void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16
     store_be16(p + 10, tt_csum_fold(tt_csum_add(0, p, IPV4_HDR_LEN)));
 }
 
+/* The TOS byte of a header tt_ipv4_build() wrote (RFC 791 3.1; IP_TOS), checksum redone. */
+void tt_ipv4_set_tos(uint8_t *p, uint8_t tos)
+{
+    p[1] = tos;
+    store_be16(p + 10, 0);
+    store_be16(p + 10, tt_csum_fold(tt_csum_add(0, p, IPV4_HDR_LEN)));
+}
+
 /* RFC 792: the ICMP checksum covers the whole message, header and data. */
 int tt_icmp_classify(const struct ipv4_hdr *ip)
 {

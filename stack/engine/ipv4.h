@@ -41,6 +41,8 @@ int tt_ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h);
 /* Writes a 20-byte header with TTL 64, DF, and its checksum, at p. */
 void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t payload_len,
                    uint16_t id);
+/* Sets the TOS byte of a header tt_ipv4_build() wrote, and its checksum again. */
+void tt_ipv4_set_tos(uint8_t *p, uint8_t tos);
 
 /*
  * Given a valid echo request (ICMP type 8, checksum right) in ip, writes the

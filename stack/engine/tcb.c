@@ -37,9 +37,52 @@ static uint8_t wscale_for(uint32_t rcvbuf)
     return s;
 }
 
-uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg)
+/* For a connection whose buffer is rcvbuf: Linux tcp_select_initial_window
+ * scales for the larger of the socket's space and tcp_rmem[2] (here the
+ * engine's rcvbuf), so a small SO_RCVBUF shrinks the window, not the scale. */
+uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg, uint32_t rcvbuf)
 {
-    return cfg->tcp_window_scaling ? wscale_for(cfg->rcvbuf) : 0;
+    uint32_t space = rcvbuf > cfg->rcvbuf ? rcvbuf : cfg->rcvbuf;
+    return cfg->tcp_window_scaling ? wscale_for(space) : 0;
+}
+
+/* The MSS we announce: what our MTU carries, at most TCP_MAXSEG (Linux
+ * tcp_mss_clamp on the route's advmss). */
+uint16_t tt_tcb_advmss(const tt_config_t *cfg, uint16_t user_mss)
+{
+    uint32_t mss = cfg->mtu - 40;
+    return (uint16_t)(user_mss && user_mss < mss ? user_mss : mss);
+}
+
+/* Linux's ranges: TCP_MAXSEG in do_tcp_setsockopt; the buffers as the config's. */
+int tt_tcb_opts_check(const tt_conn_opts_t *o)
+{
+    if (!o)
+        return 0;
+    if (o->maxseg && (o->maxseg < TT_USER_MSS_MIN || o->maxseg > TT_USER_MSS_MAX))
+        return -EINVAL;
+    if (o->rcvbuf && (o->rcvbuf < 1024 || o->rcvbuf > (1u << 30)))
+        return -EINVAL;
+    return 0;
+}
+
+/* What the application fixed before the handshake (tt_conn_opts_t); before
+ * the SYN or SYN-ACK goes out and the peer's options are taken. */
+void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
+{
+    if (!o)
+        return;
+    const tt_config_t *cfg = &c->eng->cfg;
+    if (o->sndbuf)
+        c->sndbuf.cap = o->sndbuf;
+    if (o->rcvbuf) {
+        c->rcvbuf.cap = o->rcvbuf;
+        c->rcv_wnd = o->rcvbuf;
+    }
+    c->rcv_wscale = tt_tcb_rcv_wscale(cfg, c->rcvbuf.cap);
+    c->user_mss = o->maxseg;
+    c->advmss = tt_tcb_advmss(cfg, c->user_mss);
+    c->tos = o->tos & (uint8_t)~TT_TOS_ECN_MASK;
 }
 
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
@@ -58,7 +101,8 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     tt_ring_init(&c->sndbuf, eng->cfg.sndbuf);
     tt_ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
     c->rcv_wnd = eng->cfg.rcvbuf;
-    c->rcv_wscale = tt_tcb_rcv_wscale(&eng->cfg);
+    c->rcv_wscale = tt_tcb_rcv_wscale(&eng->cfg, eng->cfg.rcvbuf);
+    c->advmss = tt_tcb_advmss(&eng->cfg, 0);
     c->mss = TT_MSS_DEFAULT;
     c->quickacks = TT_QUICKACKS;
     c->rto = TT_RTO_INIT;
@@ -90,6 +134,9 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
     tt_engine_event(c->eng, &ev, &c->t);
     if (to == TT_STATE_ESTABLISHED) {
         c->rcv_stamp = c->eng->now;
+        /* Linux tcp_finish_connect() and tcp_create_openreq_child() start
+         * lrcvtime, tcpi_last_data_recv's origin, at the handshake. */
+        c->last_data_recv = c->eng->now;
         /* Linux tcp_finish_connect(): keep-alive asked for before the
          * connection was up starts counting now. */
         if (c->ka_on)
@@ -561,17 +608,20 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
 
 /*
  * SND.MSS (RFC 9293 3.7.1): the peer's MSS option, or 536 without one; an
- * option of 0 is ignored, as Linux ignores it. A tiny one is raised to 48
- * (Linux tcp_min_snd_mss), but our own MTU bounds it last: the stack sets
- * DF and never fragments, so no datagram may outgrow the MTU (RFC 791;
- * 68 leaves 28 bytes).
+ * option of 0 is ignored, as Linux ignores it. TCP_MAXSEG caps it (Linux
+ * mss_clamp: the least of the peer's MSS and user_mss). A tiny one is
+ * raised to 48 (Linux tcp_min_snd_mss), but our own MTU bounds it last:
+ * the stack sets DF and never fragments, so no datagram may outgrow the
+ * MTU (RFC 791; 68 leaves 28 bytes).
  */
-static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
+static uint32_t snd_mss(const struct tt_conn *c, const struct seg *seg)
 {
     uint32_t peer = seg->opt.mss_ok && seg->opt.mss ? seg->opt.mss : TT_MSS_DEFAULT;
+    if (c->user_mss && c->user_mss < peer)
+        peer = c->user_mss;
     if (peer < TT_MSS_MIN)
         peer = TT_MSS_MIN;
-    uint32_t ours = cfg->mtu - 40;
+    uint32_t ours = c->eng->cfg.mtu - 40;
     return peer < ours ? peer : ours;
 }
 
@@ -579,7 +629,7 @@ static uint32_t snd_mss(const tt_config_t *cfg, const struct seg *seg)
 void tt_tcb_syn_options(struct tt_conn *c, const struct seg *seg)
 {
     const tt_config_t *cfg = &c->eng->cfg;
-    c->mss = (uint16_t)snd_mss(cfg, seg);
+    c->mss = (uint16_t)snd_mss(c, seg);
     c->ws_on = cfg->tcp_window_scaling && seg->opt.ws_ok;
     c->snd_wscale = c->ws_on ? seg->opt.ws : 0;
     if (!c->ws_on)

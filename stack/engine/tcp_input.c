@@ -300,7 +300,7 @@ static uint32_t take_in_order(struct tt_conn *c, const uint8_t *data, uint32_t l
 static void ooo_insert(struct tt_conn *c, const struct seg *seg)
 {
     uint32_t cost = seg->len + (uint32_t)sizeof(struct ooo_seg);
-    if (c->ooo_bytes + cost > c->eng->cfg.rcvbuf)
+    if (c->ooo_bytes + cost > c->rcvbuf.cap)
         return; /* bounded: the peer will retransmit */
     struct ooo_seg **pp = &c->ooo;
     while (*pp && seq_lt((*pp)->seq, seg->seq))

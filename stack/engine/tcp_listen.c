@@ -22,9 +22,10 @@ static bool syn_queue_full(const tt_engine_t *eng, const struct tt_listener *l)
 
 /* A SYN-ACK from no TCB: everything the handshake needs is in the ISN (and,
  * with timestamps, in TSval). Options the cookie cannot carry are left out. */
-static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
+static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, const struct seg *syn)
 {
     const tt_config_t *cfg = &eng->cfg;
+    uint32_t rcvbuf = l->opts.rcvbuf ? l->opts.rcvbuf : cfg->rcvbuf;
     struct seg s = {0};
     s.saddr = syn->daddr;
     s.daddr = syn->saddr;
@@ -33,9 +34,10 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
     s.seq = tt_syncookie_isn(eng, syn);
     s.ack = syn->seq + 1;
     s.flags = TCP_SYN | TCP_ACK;
-    s.wnd = (uint16_t)(cfg->rcvbuf > 65535 ? 65535 : cfg->rcvbuf);
+    s.tos = l->opts.tos & (uint8_t)~TT_TOS_ECN_MASK;
+    s.wnd = (uint16_t)(rcvbuf > 65535 ? 65535 : rcvbuf);
     s.opt.mss_ok = true;
-    s.opt.mss = (uint16_t)(cfg->mtu - 40);
+    s.opt.mss = tt_tcb_advmss(cfg, l->opts.maxseg);
     if (syn->opt.ts_ok && cfg->tcp_timestamps) {
         struct tuple t;
         tt_tuple_of_seg(syn, &t);
@@ -44,7 +46,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct seg *syn)
         s.opt.ts_val = tt_syncookie_tsval(eng, syn, ts_now);
         s.opt.ts_ecr = syn->opt.ts_val;
         s.opt.ws_ok = syn->opt.ws_ok && cfg->tcp_window_scaling;
-        s.opt.ws = tt_tcb_rcv_wscale(cfg);
+        s.opt.ws = tt_tcb_rcv_wscale(cfg, rcvbuf);
         s.opt.sack_ok = syn->opt.sack_ok && cfg->tcp_sack;
     }
     eng->stats.TcpExtSyncookiesSent++;
@@ -60,6 +62,7 @@ static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
     if (!c)
         return NULL;
     c->listener = l;
+    tt_tcb_apply_opts(c, &l->opts);
     l->half_open++;
     c->state = TT_STATE_LISTEN;
     return c;
@@ -78,7 +81,7 @@ void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg
         if (eng->cfg.tcp_syncookies) {
             l->last_cookie = eng->now;
             l->cookies_sent = true;
-            send_cookie_synack(eng, seg);
+            send_cookie_synack(eng, l, seg);
         } else {
             eng->stats.TcpExtListenDrops++;
         }
@@ -123,7 +126,7 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, cons
     syn.opt.ts_ok = sc->ts_ok;
     c->irs = seg->seq - 1;
     c->rcv_nxt = seg->seq;
-    c->rcv_adv = c->rcv_nxt + (eng->cfg.rcvbuf > 65535 ? 65535 : eng->cfg.rcvbuf);
+    c->rcv_adv = c->rcv_nxt + (c->rcvbuf.cap > 65535 ? 65535 : c->rcvbuf.cap);
     tt_tcb_init_send_seq(c, seg->ack - 1);
     tt_tcb_syn_options(c, &syn);
     c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */

@@ -152,6 +152,7 @@ static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t s
     s->dport = c->t.rport;
     s->seq = seq;
     s->flags = flags;
+    s->tos = c->tos;
     tt_tcb_update_rcv_wnd(c);
     s->wnd = wnd_field(c, flags & TCP_SYN);
     if (flags & TCP_ACK)
@@ -193,7 +194,7 @@ void tt_tcp_send_syn(struct tt_conn *c)
     struct seg s;
     seg_fill(c, &s, synack ? TCP_SYN | TCP_ACK : TCP_SYN, c->iss);
     s.opt.mss_ok = true;
-    s.opt.mss = (uint16_t)(cfg->mtu - 40);
+    s.opt.mss = c->advmss;
     /* RFC 7323 2.2/3.2, RFC 2018 2: offer in a SYN, answer only what was offered. */
     s.opt.ws_ok = synack ? c->ws_on : cfg->tcp_window_scaling;
     s.opt.ws = c->rcv_wscale;
@@ -725,7 +726,7 @@ void tt_tcp_window_update(struct tt_conn *c)
         return;
     uint32_t advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t max_wnd = 65535u << (c->ws_on ? c->rcv_wscale : 0);
-    uint32_t clamp = c->eng->cfg.rcvbuf < max_wnd ? c->eng->cfg.rcvbuf : max_wnd;
+    uint32_t clamp = c->rcvbuf.cap < max_wnd ? c->rcvbuf.cap : max_wnd;
     uint32_t space = ring_space(&c->rcvbuf);
     if (space > clamp)
         space = clamp;

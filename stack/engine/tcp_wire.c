@@ -299,6 +299,8 @@ size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
 
     uint8_t *t = out + IPV4_HDR_LEN;
     tt_ipv4_build(out, s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len, id);
+    if (s->tos)
+        tt_ipv4_set_tos(out, s->tos);
     header_write(t, s, hdr_len);
     options_write(t + TCP_HDR_LEN, &s->opt);
     if (s->len > 0)

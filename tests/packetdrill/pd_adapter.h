@@ -86,7 +86,11 @@ struct pd_sock {
     bool linger_on;
     unsigned linger_s;
     uint32_t sndbuf; /* SO_SNDBUF as Linux reports it (twice what was set); 0: unset */
-    uint16_t port;   /* bound local port; 0 = none */
+    /* Fixed by the handshake (tt_conn_opts_t): set before connect() or on the listener */
+    uint32_t rcvbuf;   /* SO_RCVBUF as Linux reports it (twice what was set); 0: unset */
+    uint16_t user_mss; /* TCP_MAXSEG; 0: unset */
+    uint8_t tos;       /* IP_TOS */
+    uint16_t port;     /* bound local port; 0 = none */
     tt_listener_t *listener;
     unsigned ready;  /* connections announced by the listener, not yet accepted */
     tt_conn_t *conn; /* NULL before connect/accept and after close */
@@ -163,6 +167,8 @@ int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, sock
 int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *val,
                    socklen_t *len);
 void pd_sockopt_apply(struct pd_sock *s);
+/* The settings the handshake fixes: for tt_connect_opts() and a listener. */
+void pd_sockopt_conn_opts(const struct pd_sock *s, tt_conn_opts_t *o);
 
 /* pd_timestamping.c: SO_TIMESTAMPING's transmit timestamps. Set and get
  * the option (0 or -errno); mark a write's last byte; queue what the

@@ -212,12 +212,15 @@ static bool sock_readable(const struct pd_sock *s)
            fin_received(s) || conn_over(s);
 }
 
-/* Linux sk_stream_is_writeable(): a third of the send buffer free at least. */
+/* Linux sk_stream_is_writeable(): a third of the send buffer free at least.
+ * The socket's own SO_SNDBUF when set: measured against the engine's larger
+ * --sndbuf, a blocked write() would be woken while the connection still
+ * takes nothing, and spin. */
 static bool room_to_write(struct pd *pd, const struct pd_sock *s)
 {
     tt_conn_info_t info;
     tt_conn_get_info(s->conn, &info);
-    uint64_t sndbuf = tt_engine_config(pd->eng)->sndbuf;
+    uint64_t sndbuf = s->sndbuf ? s->sndbuf : tt_engine_config(pd->eng)->sndbuf;
     /* and Linux tcp_stream_memory_free(sk, 1): TCP_NOTSENT_LOWAT */
     return 3ull * info.send_q <= 2 * sndbuf && tt_conn_notsent_writable(s->conn);
 }
@@ -414,7 +417,9 @@ static int do_listen(struct pd *pd, struct pd_sock *s, int backlog)
     if (err)
         return err;
     tt_listener_set_data(s->listener, s);
-    return 0;
+    tt_conn_opts_t o;
+    pd_sockopt_conn_opts(s, &o);
+    return tt_listener_set_opts(s->listener, &o);
 }
 
 /* ---- accept, connect ---- */
@@ -449,6 +454,9 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->reuseaddr = l->reuseaddr;
     child->sndbuf = l->sndbuf;
     child->notsent_lowat = l->notsent_lowat;
+    child->rcvbuf = l->rcvbuf;
+    child->user_mss = l->user_mss;
+    child->tos = l->tos;
     child->port = 0; /* shares the listener's port without holding it */
 }
 
@@ -515,7 +523,9 @@ static int connect_start(struct pd *pd, struct pd_sock *s, uint32_t ip, uint16_t
         fprintf(stderr, "tt_packetdrill: connect() after bind(): the engine picks an ephemeral "
                         "port anyway (tt_connect has no local port)\n");
     }
-    int err = tt_connect(pd->eng, ip, port, on_connect, &s->conn);
+    tt_conn_opts_t o;
+    pd_sockopt_conn_opts(s, &o);
+    int err = tt_connect_opts(pd->eng, ip, port, &o, on_connect, &s->conn);
     if (err)
         return err;
     tt_conn_set_data(s->conn, s);

@@ -1,13 +1,16 @@
 /*
  * setsockopt() and getsockopt() on the script's sockets, with Linux's
  * answers: SOL_SOCKET (SO_LINGER, SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF,
- * SO_RCVBUF, SO_ERROR, SO_TYPE, SO_MEMINFO) and SOL_TCP (TCP_NODELAY,
+ * SO_RCVBUF, SO_ERROR, SO_TYPE, SO_MEMINFO), SOL_TCP (TCP_NODELAY,
  * TCP_CORK, TCP_USER_TIMEOUT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- * TCP_INQ, TCP_MAXSEG, TCP_INFO, TCP_CC_INFO).
+ * TCP_INQ, TCP_MAXSEG, TCP_INFO, TCP_CC_INFO) and SOL_IP (IP_TOS,
+ * IP_MTU_DISCOVER).
  *
  * A socket keeps what was set (struct pd_sock); pd_sockopt_apply() hands it
  * to the engine's connection once there is one (connect, accept), and a
- * setting on a connected socket reaches its connection at once.
+ * setting on a connected socket reaches its connection at once. What the
+ * handshake fixes (SO_RCVBUF, TCP_MAXSEG: pd_sockopt_conn_opts()) goes with
+ * tt_connect_opts(), or to the listener for the SYNs to come.
  *
  * Every function returns 0 or -errno.
  */
@@ -21,6 +24,11 @@
 #include "pd_tcpinfo.h"
 
 #define PD_SOCK_MIN_SNDBUF 4608u  /* Linux SOCK_MIN_SNDBUF on x86-64 */
+#define PD_SOCK_MIN_RCVBUF 2304u  /* Linux SOCK_MIN_RCVBUF on x86-64 */
+#define PD_TCP_MIN_MSS 88         /* Linux TCP_MIN_MSS: least TCP_MAXSEG */
+#define PD_MAX_TCP_WINDOW 32767   /* Linux MAX_TCP_WINDOW: largest TCP_MAXSEG */
+#define PD_TCP_MSS_DEFAULT 536    /* Linux TCP_MSS_DEFAULT: mss_cache before a connection */
+#define PD_INET_ECN_MASK 3        /* the ECN bits of the TOS byte: TCP's own */
 #define PD_MAX_TCP_KEEPIDLE 32767 /* Linux MAX_TCP_KEEPIDLE, _KEEPINTVL */
 #define PD_MAX_TCP_KEEPCNT 127
 
@@ -57,6 +65,100 @@ void pd_sockopt_apply(struct pd_sock *s)
     tt_conn_set_user_timeout(s->conn, s->user_timeout_ms);
     tt_conn_set_notsent_lowat(s->conn, s->notsent_lowat);
     apply_keepalive(s);
+}
+
+/* ---- what the handshake fixes: SO_RCVBUF, TCP_MAXSEG ---- */
+
+void pd_sockopt_conn_opts(const struct pd_sock *s, tt_conn_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->sndbuf = s->sndbuf;
+    /* Linux offers about half of its doubled buffer as window (the rest is
+     * its bookkeeping: tcp_win_from_space), so the engine gets what was set. */
+    o->rcvbuf = s->rcvbuf / 2;
+    o->maxseg = s->user_mss;
+    o->tos = s->tos;
+}
+
+/* A listener's settings reach the SYNs that arrive from now on. */
+static int conn_opts_changed(struct pd_sock *s)
+{
+    if (!s->listener)
+        return 0;
+    tt_conn_opts_t o;
+    pd_sockopt_conn_opts(s, &o);
+    return tt_listener_set_opts(s->listener, &o);
+}
+
+/* SO_RCVBUF: twice the value, at least SOCK_MIN_RCVBUF (Linux sk_setsockopt).
+ * On a connected socket it is kept for getsockopt only: the engine fixes its
+ * receive buffer at the handshake. */
+static int set_rcvbuf(struct pd_sock *s, int v)
+{
+    s->rcvbuf = v > 0 && v < INT32_MAX / 2 ? 2u * (uint32_t)v : 0;
+    if (s->rcvbuf && s->rcvbuf < PD_SOCK_MIN_RCVBUF)
+        s->rcvbuf = PD_SOCK_MIN_RCVBUF;
+    return conn_opts_changed(s);
+}
+
+/* TCP_MAXSEG: Linux user_mss, 0 or TCP_MIN_MSS .. MAX_TCP_WINDOW. It caps
+ * the MSS of the handshakes to come; a connection keeps the MSS it has. */
+static int set_maxseg(struct pd_sock *s, int v)
+{
+    if (v && (v < PD_TCP_MIN_MSS || v > PD_MAX_TCP_WINDOW))
+        return -EINVAL;
+    s->user_mss = (uint16_t)v;
+    return conn_opts_changed(s);
+}
+
+/* Linux: user_mss while closed or listening, once set; else mss_cache. */
+static int get_maxseg(const struct pd_sock *s)
+{
+    if (!s->conn)
+        return s->user_mss ? s->user_mss : PD_TCP_MSS_DEFAULT;
+    tt_conn_info_t info;
+    tt_conn_get_info(s->conn, &info);
+    return (int)info.mss;
+}
+
+/* ---- SOL_IP ---- */
+
+/* Linux ip_setsockopt takes an int, or a single byte when optlen is 1. */
+static int ip_int_opt(const void *val, socklen_t len, int *out)
+{
+    if (len >= (socklen_t)sizeof(int))
+        return int_opt(val, len, out);
+    if (len < 1)
+        return -EINVAL;
+    *out = *(const uint8_t *)val;
+    return 0;
+}
+
+static int set_sol_ip(struct pd_sock *s, int name, const void *val, socklen_t len)
+{
+    int v, err = ip_int_opt(val, len, &v);
+    if (err)
+        return err;
+    switch (name) {
+    case IP_TOS: /* a TCP socket keeps its ECN bits (Linux __ip_sock_set_tos) */
+        s->tos = (uint8_t)((v & ~PD_INET_ECN_MASK) | (s->tos & PD_INET_ECN_MASK));
+        if (s->conn)
+            tt_conn_set_tos(s->conn, s->tos);
+        return conn_opts_changed(s);
+    case IP_MTU_DISCOVER: /* accepted; the engine always sets DF */
+        return v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT ? -EINVAL : 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int get_sol_ip(struct pd_sock *s, int name, void *val, socklen_t *len)
+{
+    int v;
+    if (name != IP_TOS)
+        return -ENOPROTOOPT;
+    v = s->tos;
+    return put_opt(val, len, &v, sizeof(v));
 }
 
 /* ---- SOL_SOCKET ---- */
@@ -107,7 +209,7 @@ static int set_sol_socket(struct pd_sock *s, int name, const void *val, socklen_
     case SO_SNDBUF:
         return set_sndbuf(s, v);
     case SO_RCVBUF:
-        return 0; /* accepted, but the receive buffer is per engine (--rcvbuf) */
+        return set_rcvbuf(s, v);
     default:
         return -ENOPROTOOPT;
     }
@@ -142,7 +244,7 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
         v = (int)(s->sndbuf ? s->sndbuf : cfg->sndbuf);
         break;
     case SO_RCVBUF:
-        v = (int)cfg->rcvbuf;
+        v = (int)(s->rcvbuf ? s->rcvbuf : cfg->rcvbuf);
         break;
     default:
         return -ENOPROTOOPT;
@@ -202,6 +304,8 @@ static int set_sol_tcp(struct pd_sock *s, int name, const void *val, socklen_t l
         /* Linux keeps the int as a u32 (-1: 0xffffffff, off); 0: the sysctl */
         s->notsent_lowat = (uint32_t)v;
         return s->conn ? tt_conn_set_notsent_lowat(s->conn, s->notsent_lowat) : 0;
+    case TCP_MAXSEG:
+        return set_maxseg(s, v);
     default:
         return -ENOPROTOOPT;
     }
@@ -245,13 +349,9 @@ static int get_sol_tcp(struct pd *pd, struct pd_sock *s, int name, void *val, so
             return -EINVAL;
         *len = 0;
         return 0;
-    case TCP_MAXSEG: {
-        tt_conn_info_t info = {.mss = 536}; /* Linux: TCP_MSS_DEFAULT before a connection */
-        if (s->conn)
-            tt_conn_get_info(s->conn, &info);
-        v = (int)info.mss;
+    case TCP_MAXSEG:
+        v = get_maxseg(s);
         break;
-    }
     case TCP_NODELAY:
         v = s->nodelay;
         break;
@@ -304,6 +404,8 @@ int pd_sockopt_set(struct pd_sock *s, int level, int name, const void *val, sock
         return set_sol_socket(s, name, val, len);
     if (level == IPPROTO_TCP)
         return set_sol_tcp(s, name, val, len);
+    if (level == IPPROTO_IP)
+        return set_sol_ip(s, name, val, len);
     return -ENOPROTOOPT;
 }
 
@@ -315,5 +417,7 @@ int pd_sockopt_get(struct pd *pd, struct pd_sock *s, int level, int name, void *
         return get_sol_socket(pd, s, name, val, len);
     if (level == IPPROTO_TCP)
         return get_sol_tcp(pd, s, name, val, len);
+    if (level == IPPROTO_IP)
+        return get_sol_ip(s, name, val, len);
     return -ENOPROTOOPT;
 }

@@ -39,6 +39,12 @@ static uint32_t u32_of(uint64_t v)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* The "time since" fields: milliseconds, 0 when it never happened. */
+static uint32_t ms_since(const struct pd_tcpinfo_src *src, uint64_t t)
+{
+    return t && src->now_us >= t ? u32_of((src->now_us - t) / 1000) : 0;
+}
+
 static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
 {
     const tt_conn_info_t *i = &src->info;
@@ -63,8 +69,9 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_sacked = i->sacked_segs;
     t->tcpi_lost = i->lost_segs;
     t->tcpi_retrans = i->retrans_segs;
-    if (i->last_data_recv_us)
-        t->tcpi_last_data_recv = u32_of((src->now_us - i->last_data_recv_us) / 1000);
+    t->tcpi_last_data_recv = ms_since(src, i->last_data_recv_us);
+    t->tcpi_last_data_sent = ms_since(src, i->last_data_sent_us);
+    t->tcpi_last_ack_recv = ms_since(src, i->last_ack_recv_us);
     t->tcpi_pmtu = src->mtu;
     t->tcpi_rcv_ssthresh = i->rcv_wnd;
     t->tcpi_rtt = u32_of(i->srtt_us);

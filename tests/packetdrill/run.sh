@@ -180,8 +180,7 @@ run_one() {
     [ "$VERBOSE" = 1 ] && set -- "$@" --verbose
     # LD_PRELOAD: packetdrill reads TCP_INFO for `%{ }%` blocks with the C
     # library's getsockopt(), which the adapter answers (pd_preload.c).
-    # Only for scripts with such blocks: preloaded, blocking-write.pkt's
-    # blocked write() spins instead of sleeping (not yet understood).
+    # Only for scripts with such blocks: the rest need no preloading.
     preload=
     grep -q '%{' "$copy" && preload=$SO
     if (cd "$TMP" && LD_PRELOAD="$preload" timeout 120 "$PACKETDRILL" "$@" "$name") > "$TMP/out" 2>&1; then

@@ -144,8 +144,13 @@ static int wait_on_syscall_thread(struct pd *pd, const struct pd_blocker *b)
     pd->blk = *b;
     pd->blk.active = true;
     pd->blk.thread = pthread_self();
-    while (!pd_blocker_ready(pd, &pd->blk))
+    /* A thread in handoff() may be waiting for this call to finish: it
+     * has to see that the call blocks again instead (a write() that took
+     * part of its bytes and waits for more room), or both sleep for ever. */
+    while (!pd_blocker_ready(pd, &pd->blk)) {
+        pthread_cond_broadcast(&pd->cv);
         pthread_cond_wait(&pd->cv, &pd->mu);
+    }
     pd->blk.active = false;
     return 0;
 }

@@ -504,11 +504,17 @@ void h_listen_at(struct harness *h, uint16_t port, int backlog, const char *file
 
 int h_try_connect_at(struct harness *h, uint16_t rport, const char *file, int line)
 {
+    return h_try_connect_opts_at(h, rport, NULL, file, line);
+}
+
+int h_try_connect_opts_at(struct harness *h, uint16_t rport, const tt_conn_opts_t *opts,
+                          const char *file, int line)
+{
     tt_conn_t *c = NULL;
 
     app_enter(h, "h_connect", false, file, line);
     h->rport = rport;
-    int rc = tt_connect(h->eng, H_PEER_ADDR, rport, on_connect, &c);
+    int rc = tt_connect_opts(h->eng, H_PEER_ADDR, rport, opts, on_connect, &c);
     if (rc == 0) {
         if (!c)
             h_fail(file, line, "tt_connect returned 0 without a connection");

@@ -201,6 +201,10 @@ void h_advance_at(struct harness *h, uint64_t usec, const char *file, int line);
 void h_listen_at(struct harness *h, uint16_t port, int backlog, const char *file, int line);
 void h_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
 int h_try_connect_at(struct harness *h, uint16_t rport, const char *file, int line);
+/* tt_connect_opts()'s result; on success as h_connect. */
+#define h_try_connect_opts(h, rport, opts) h_try_connect_opts_at(h, rport, opts, __FILE__, __LINE__)
+int h_try_connect_opts_at(struct harness *h, uint16_t rport, const tt_conn_opts_t *opts,
+                          const char *file, int line);
 ssize_t h_write_at(struct harness *h, const void *data, size_t len, const char *file, int line);
 ssize_t h_write_pattern_at(struct harness *h, size_t off, size_t len, const char *file, int line);
 void h_shutdown_at(struct harness *h, const char *file, int line);
