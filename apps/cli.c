@@ -90,6 +90,9 @@ static const struct flag flags[] = {
     {"tcp-early-retrans", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_early_retrans), 0, 4},
     {"tcp-notsent-lowat", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_notsent_lowat), 0, UINT32_MAX},
     {"tcp-recovery", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_recovery), 0, 7},
+    {"tcp-slow-start-after-idle", 0, F_BOOL01, APP_BOTH,
+     FIELD(drv.engine.tcp_slow_start_after_idle), 0, 1},
+    {"tcp-min-tso-segs", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_min_tso_segs), 1, 255},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -263,6 +266,10 @@ static const char help_common[] =
     "                             unsent (TCP_NOTSENT_LOWAT; default 4294967295: off)\n"
     "  --tcp-recovery N           bits: 1 RACK loss detection (RFC 8985 6) with SACK,\n"
     "                             2 no DSACK widening, 4 no DupThresh (default 1)\n"
+    "  --tcp-slow-start-after-idle 0|1  restart cwnd after an idle RTO (RFC 5681 4.1;\n"
+    "                             default 1)\n"
+    "  --tcp-min-tso-segs N       least segments of the GSO packets PSH follows\n"
+    "                             (1..255, default 2)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

@@ -116,6 +116,8 @@ typedef struct tt_config {
     int tcp_congestion_control;    /* tt_cc_algo_t, for connections made from now on */
     int tcp_early_retrans;         /* 3 or 4: tail loss probes (RFC 8985 7) */
     int tcp_recovery;              /* TT_RACK_* bits, Linux tcp_recovery (RFC 8985 6) */
+    int tcp_slow_start_after_idle; /* 1: cwnd restarts after an idle RTO (RFC 5681 4.1) */
+    int tcp_min_tso_segs;          /* least segments in the GSO packets PSH follows */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */

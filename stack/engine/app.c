@@ -227,8 +227,10 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
     if (n > 0)
         mark_write_end(c, flags);
     tt_engine_enter(c->eng);
-    if (n > 0)
+    if (n > 0) {
+        tt_cc_restart_after_idle(c);        /* Linux tcp_skb_entail() */
         tt_chrono_start(c, TT_CHRONO_BUSY); /* Linux tcp_add_write_queue_tail() */
+    }
     /* Linux tcp_push(): MSG_MORE holds a partial tail, as a cork would. */
     tt_tcp_push(c, (flags & TT_WRITE_MORE) ? TT_PUSH_HOLD : TT_PUSH_DEFAULT);
     tt_engine_leave(c->eng);

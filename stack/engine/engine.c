@@ -43,6 +43,8 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_congestion_control = TT_CC_CUBIC;  /* Linux's default since 2.6.19 */
     cfg->tcp_early_retrans = 3;                 /* Linux: tail loss probes on */
     cfg->tcp_recovery = TT_RACK_LOSS_DETECTION; /* Linux: RACK on */
+    cfg->tcp_slow_start_after_idle = 1;         /* Linux's default */
+    cfg->tcp_min_tso_segs = 2;                  /* Linux's default */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -83,6 +85,10 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->tcp_early_retrans < 0 || cfg->tcp_early_retrans > 4)
         return -EINVAL;
     if (cfg->tcp_recovery < 0 || cfg->tcp_recovery > 7)
+        return -EINVAL;
+    if (cfg->tcp_slow_start_after_idle & ~1)
+        return -EINVAL;
+    if (cfg->tcp_min_tso_segs < 1 || cfg->tcp_min_tso_segs > 255)
         return -EINVAL;
     return 0;
 }

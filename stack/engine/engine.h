@@ -519,6 +519,9 @@ uint32_t tt_cc_ssthresh_rto(struct tt_conn *c);
 /* New data goes out with nothing in flight, c->lsndtime still the last
  * send before (Linux CA_EVENT_TX_START). */
 void tt_cc_tx_start(struct tt_conn *c);
+/* The application queues data: cwnd restarts if the flow sat idle past an
+ * RTO (tcp_slow_start_after_idle). */
+void tt_cc_restart_after_idle(struct tt_conn *c);
 
 /* tcp_reno.c: RFC 5681 as Linux's tcp_cong.c, shared by the other modules */
 uint32_t tt_reno_slow_start(struct tt_conn *c, uint32_t delivered);

@@ -44,6 +44,41 @@ void tt_cc_tx_start(struct tt_conn *c)
         tt_cubic_tx_start(c);
 }
 
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+/*
+ * RFC 5681 4.1 as Linux does it (tcp_slow_start_after_idle_check(),
+ * tcp_cwnd_restart()), when the application queues data with nothing in
+ * flight: after more than an RTO without sending, cwnd is halved once per
+ * RTO of the idle time, but never below the initial window (nor raised to
+ * it), and ssthresh keeps three quarters of the old cwnd outside recovery
+ * (tcp_current_ssthresh()), so slow start climbs back quickly.
+ * net.ipv4.tcp_slow_start_after_idle, on by default as in Linux.
+ */
+void tt_cc_restart_after_idle(struct tt_conn *c)
+{
+    if (!c->eng->cfg.tcp_slow_start_after_idle || c->snd_una != c->snd_nxt || c->lsndtime == 0)
+        return;
+    uint64_t idle = c->eng->now - c->lsndtime;
+    if (idle <= c->rto)
+        return;
+    if (!c->in_fast_recovery && !c->in_loss)
+        c->ssthresh = max_u32(c->ssthresh, c->cwnd / 2 + c->cwnd / 4);
+    uint32_t restart = min_u32(TT_INIT_CWND * c->mss, c->cwnd);
+    uint32_t cwnd = c->cwnd;
+    for (idle -= c->rto; idle > 0 && cwnd > restart; idle = idle > c->rto ? idle - c->rto : 0)
+        cwnd /= 2;
+    c->cwnd = max_u32(cwnd, restart);
+}
+
 uint32_t tt_cc_ssthresh_rto(struct tt_conn *c)
 {
     return c->cc == TT_CC_CUBIC ? tt_cubic_ssthresh_rto(c) : tt_reno_ssthresh_rto(c);

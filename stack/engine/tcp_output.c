@@ -471,7 +471,8 @@ static uint32_t gso_segs(const struct tt_conn *c)
         bytes += TT_GSO_MAX_SIZE >> r;
     if (bytes > TT_GSO_MAX_SIZE)
         bytes = TT_GSO_MAX_SIZE;
-    uint64_t tso = bytes / mss < 2 ? 2 : bytes / mss;
+    uint64_t least = (uint64_t)c->eng->cfg.tcp_min_tso_segs;
+    uint64_t tso = bytes / mss < least ? least : bytes / mss;
     uint32_t cwnd = c->cwnd / mss;
     uint32_t in_flight = (tt_rec_pipe(c) + mss - 1) / mss;
     uint32_t half = cwnd / 2 ? cwnd / 2 : 1;

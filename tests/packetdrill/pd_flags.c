@@ -140,6 +140,23 @@ static int set_recovery(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 0 or 1, Linux's tcp_slow_start_after_idle (1, the default: RFC 5681 4.1). */
+static int set_ssai(struct pd_opts *o, const char *v)
+{
+    return cli_parse_bool01(v, &o->cfg.tcp_slow_start_after_idle);
+}
+
+/* 1..255, Linux's tcp_min_tso_segs (2). */
+static int set_min_tso_segs(struct pd_opts *o, const char *v)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 1, 255, &x);
+    if (err)
+        return err;
+    o->cfg.tcp_min_tso_segs = (int)x;
+    return 0;
+}
+
 /* 0..4, Linux's tcp_early_retrans: 3 and 4 send tail loss probes. */
 static int set_early_retrans(struct pd_opts *o, const char *v)
 {
@@ -223,6 +240,8 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-early-retrans", true, set_early_retrans},
     {"--tcp-notsent-lowat", true, set_notsent_lowat},
     {"--tcp-recovery", true, set_recovery},
+    {"--tcp-slow-start-after-idle", true, set_ssai},
+    {"--tcp-min-tso-segs", true, set_min_tso_segs},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

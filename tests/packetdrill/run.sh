@@ -3,9 +3,12 @@
 # --so_filename mode): no TUN device, no network, a virtual clock.
 #
 #   PACKETDRILL=/path/to/packetdrill run.sh --so build/tests/packetdrill/tt_packetdrill.so \
-#       [--so-flags '--msl 1s'] [--verbose] SCRIPT.pkt|DIR ...
+#       [--base-flags FLAGS] [--so-flags '--msl 1s'] [--verbose] SCRIPT.pkt|DIR ...
 #
 # --verbose: packetdrill's --verbose (every packet and call) for each script.
+# --base-flags: flags put first, before those of a script's sysctls, so that
+# a script's own setting wins over them (run-upstream.sh passes the values
+# of the upstream scripts' defaults.sh this way).
 #
 # Each script may carry its own knobs on its first lines, e.g.
 #   --so_flags="--msl 1s --tcp-rfc1337 1"
@@ -17,15 +20,15 @@
 # net.ipv4 sysctls that the script's setup sets (its shell blocks before
 # the first event line: `sysctl -q net.ipv4.NAME=VALUE`,
 # `../common/set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE`) become the
-# adapter's flags where it has the knob (sysctl_flag below), put before
-# --so-flags, which wins. The others are ignored; they tune what the
-# engine does not have (TSO and pacing: tcp_min_tso_segs,
+# adapter's flags where it has the knob (sysctl_flag below), put after
+# --base-flags and before --so-flags, which wins. The others are ignored;
+# they tune what the engine does not have (TSO and pacing:
 # tcp_tso_win_divisor, tcp_tso_rtt_log, tcp_pacing_*; ECN: tcp_ecn; path
-# MTU probing: tcp_mtu_probing, tcp_base_mss; tcp_slow_start_after_idle,
-# tcp_frto, tcp_dsack, tcp_fack, tcp_reordering, ...), as are
-# the other commands (tc, ethtool, ip route) and defaults.sh itself (its
-# values are the engine's defaults but tcp_rmem, which run-upstream.sh
-# passes as --rcvbuf). A sysctl set later, at a time point mid-run, cannot
+# MTU probing: tcp_mtu_probing, tcp_base_mss; tcp_frto, tcp_dsack,
+# tcp_fack, tcp_reordering, ...), as are the other commands (tc, ethtool,
+# ip route) and defaults.sh itself (its values are the engine's defaults
+# but tcp_rmem and tcp_slow_start_after_idle, which run-upstream.sh passes
+# as --base-flags). A sysctl set later, at a time point mid-run, cannot
 # be applied at the start: it stays dropped. A FAIL lists what was applied,
 # ignored and dropped (--verbose: a PASS too).
 #
@@ -36,10 +39,11 @@ set -u
 LOCAL_IP=192.168.0.1 # the adapter's default --addr
 SO=
 SO_FLAGS=
+BASE_FLAGS=
 VERBOSE=0
 
 usage() {
-    echo "usage: PACKETDRILL=BIN $0 --so LIB.so [--so-flags FLAGS] [--verbose] SCRIPT|DIR ..." >&2
+    echo "usage: PACKETDRILL=BIN $0 --so LIB.so [--base-flags FLAGS] [--so-flags FLAGS] [--verbose] SCRIPT|DIR ..." >&2
     exit 2
 }
 
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --so) [ $# -ge 2 ] || usage; SO=$2; shift 2 ;;
     --so-flags) [ $# -ge 2 ] || usage; SO_FLAGS=$2; shift 2 ;;
+    --base-flags) [ $# -ge 2 ] || usage; BASE_FLAGS=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
@@ -126,6 +131,8 @@ sysctl_flag() {
     tcp_window_scaling) echo "--tcp-window-scaling $2" ;;
     tcp_early_retrans) echo "--tcp-early-retrans $2" ;;
     tcp_recovery) echo "--tcp-recovery $2" ;;
+    tcp_slow_start_after_idle) echo "--tcp-slow-start-after-idle $2" ;;
+    tcp_min_tso_segs) echo "--tcp-min-tso-segs $2" ;;
     tcp_congestion_control) echo "--tcp-congestion-control $2" ;;
     tcp_rfc1337) echo "--tcp-rfc1337 $2" ;;
     tcp_tw_reuse) echo "--tcp-tw-reuse $2" ;;
@@ -172,7 +179,9 @@ run_one() {
     copy="$TMP/$name"
     strip_commands < "$script" > "$copy"
     translate_sysctls "$script"
-    flags="$SYSCTL_FLAGS${SYSCTL_FLAGS:+${SO_FLAGS:+ }}$SO_FLAGS"
+    flags="$BASE_FLAGS $SYSCTL_FLAGS $SO_FLAGS"
+    # shellcheck disable=SC2086 # word splitting drops the blanks of empty parts
+    flags=$(echo $flags)
     # -D: the IPv4 names of packetdrill's run_all.py (error-queue scripts)
     set -- "--so_filename=$SO" "--local_ip=$LOCAL_IP" \
         -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR

@@ -154,6 +154,8 @@ static void sysctl_round_trips_and_refuses(void **state)
                {"net.ipv4.tcp_early_retrans", "5"},
                {"net.ipv4.tcp_notsent_lowat", "-1"},
                {"net.ipv4.tcp_recovery", "8"},
+               {"net.ipv4.tcp_slow_start_after_idle", "2"},
+               {"net.ipv4.tcp_min_tso_segs", "256"},
                {"net.ipv4.tcp_tw_reuse_delay", "0ms"},
                {"net.ipv4.tcp_congestion_control", "bbr"},
                {"net.ipv4.tcp_congestion_control", "1"}};
