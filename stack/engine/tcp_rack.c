@@ -33,6 +33,7 @@
 #include "engine.h"
 #include "seq.h"
 
+#define RACK_MIN_RECORDS 4      /* first allocation: a short connection needs few */
 #define RACK_MAX_RECORDS 65536  /* the log never grows beyond this */
 #define RACK_RECOVERY_THRESH 16 /* Linux TCP_RACK_RECOVERY_THRESH */
 #define RACK_MAX_REORDERING 300 /* Linux net.ipv4.tcp_max_reordering */
@@ -67,7 +68,7 @@ static bool reserve(struct tt_conn *c, uint32_t n)
         return true;
     if (c->xlog_n + n > RACK_MAX_RECORDS)
         return false;
-    uint32_t cap = c->xlog_cap ? c->xlog_cap * 2 : 16;
+    uint32_t cap = c->xlog_cap ? c->xlog_cap * 2 : RACK_MIN_RECORDS;
     while (cap < c->xlog_n + n)
         cap *= 2;
     struct tt_rack_rec *p = realloc(c->xlog, cap * sizeof(*p));
