@@ -752,6 +752,23 @@ void h_reach_established_passive(struct harness *h)
     h_peer_connects(h);
 }
 
+void h_reach_established_sack(struct harness *h, uint64_t rtt)
+{
+    h->cfg.tcp_sack = 1;
+    h_reinit(h);
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = true};
+    h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
+    const struct h_seg *sa = h_expect_synack(h);
+    assert_true(sa->seg.opt.sack_ok);
+    if (rtt)
+        h_advance(h, rtt);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+}
+
 void h_peer_connects_unaccepted(struct harness *h)
 {
     int calls = h->connection_calls;

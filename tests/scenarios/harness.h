@@ -261,6 +261,9 @@ void h_expect_closed_at(struct harness *h, tt_close_reason_t why, uint64_t at, c
 
 /* Listen on port 7, the peer connects from 41234 (SYN, SYN-ACK, ACK); accepted. */
 void h_reach_established_passive(struct harness *h);
+/* Passive open with SACK agreed (no timestamps); the peer's ACK of our
+ * SYN-ACK comes `rtt` later, the connection's first RTT sample. */
+void h_reach_established_sack(struct harness *h, uint64_t rtt);
 /* The same without h_listen(): the peer's handshake to port 7, which listens
  * already, from h->rport (41234 unless the test chose another). */
 void h_peer_connects(struct harness *h);

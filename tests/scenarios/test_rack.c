@@ -27,17 +27,7 @@ static tt_conn_info_t info_of(const struct harness *h)
 /* Passive open with SACK; the peer's ACK of our SYN-ACK comes after RTT. */
 static void reach_established(struct harness *h)
 {
-    h->cfg.tcp_sack = 1;
-    h_reinit(h);
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = true};
-    h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
-    h_expect_synack(h);
-    h_advance(h, RTT);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    h_expect_nothing(h);
+    h_reach_established_sack(h, RTT);
 }
 
 #define SEQ(k) (ISS + 1 + (uint32_t)(k)*H_MSS)

@@ -11,17 +11,7 @@
 /* Passive open where both sides offer SACK-permitted (no timestamps). */
 static void reach_established_with_sack(struct harness *h)
 {
-    h->cfg.tcp_sack = 1;
-    h_reinit(h);
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = true};
-    h_send_opts(h, TCP_SYN, IRS, 0, &o, NULL, 0);
-    const struct h_seg *sa = h_expect_synack(h);
-    assert_true(sa->seg.opt.sack_ok);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    h_expect_nothing(h);
+    h_reach_established_sack(h, 0);
 }
 
 static void expect_block(const struct h_seg *s, int i, uint32_t left, uint32_t right)
