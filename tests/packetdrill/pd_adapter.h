@@ -112,6 +112,11 @@ struct pd_sock {
     uint32_t wspace_una;
     unsigned wspace_wakes;
     struct pd_tstamp *ts; /* SO_TIMESTAMPING (pd_timestamping.c); NULL: never set */
+    bool zerocopy;        /* SO_ZEROCOPY */
+    uint32_t mark;        /* SO_MARK */
+    struct pd_zc *zc;     /* MSG_ZEROCOPY sends not yet acknowledged (pd_zerocopy.c) */
+    struct pd_errq *errq; /* the error queue (pd_errqueue.c); NULL: never used */
+    unsigned err_reports; /* reports queued or joined to the tail: epoll edges */
 };
 
 struct pd {
@@ -170,17 +175,42 @@ void pd_sockopt_apply(struct pd_sock *s);
 /* The settings the handshake fixes: for tt_connect_opts() and a listener. */
 void pd_sockopt_conn_opts(const struct pd_sock *s, tt_conn_opts_t *o);
 
+/* pd_errqueue.c: a socket's error queue. One report (struct
+ * sock_extended_err's fields; t: when, for timestamps); push (false when
+ * full or out of memory), the newest report (NULL: none), whether reports
+ * wait (POLLERR), recvmsg(MSG_ERRQUEUE) (0 or -errno), free; one control
+ * message appended (false when it does not fit in room). */
+struct pd_errmsg {
+    uint64_t t;
+    uint32_t info, data;
+    uint8_t ee_errno, origin, code;
+};
+bool pd_errq_push(struct pd_sock *s, const struct pd_errmsg *m);
+struct pd_errmsg *pd_errq_tail(struct pd_sock *s);
+bool pd_errq_queued(const struct pd_sock *s);
+ssize_t pd_errq_recv(struct pd_sock *s, struct msghdr *msg);
+void pd_errq_free(struct pd_sock *s);
+bool pd_put_cmsg(struct msghdr *msg, size_t room, int level, int type, const void *data,
+                 size_t len);
+
 /* pd_timestamping.c: SO_TIMESTAMPING's transmit timestamps. Set and get
  * the option (0 or -errno); mark a write's last byte; queue what the
- * engine's progress earned (after every engine call); whether reports wait
- * (POLLERR); recvmsg(MSG_ERRQUEUE) (0 or -errno); free. */
+ * engine's progress earned (after every engine call); a report's
+ * SCM_TIMESTAMPING message (false when it does not fit); free. */
 int pd_tstamp_set(struct pd_sock *s, const void *val, socklen_t len);
 int pd_tstamp_get(struct pd_sock *s, void *val, socklen_t *len);
 void pd_tstamp_wrote(struct pd_sock *s);
 void pd_tstamp_poll(struct pd *pd);
-bool pd_tstamp_queued(const struct pd_sock *s);
-ssize_t pd_tstamp_recv(struct pd_sock *s, struct msghdr *msg);
+bool pd_tstamp_cmsg(struct pd_sock *s, const struct pd_errmsg *m, struct msghdr *msg, size_t room);
 void pd_tstamp_free(struct pd_sock *s);
+
+/* pd_zerocopy.c: MSG_ZEROCOPY. SO_ZEROCOPY set (0 or -errno); a send with
+ * flags queued bytes; queue the completions the engine's progress earned
+ * (after every engine call); free. */
+int pd_zc_set(struct pd_sock *s, int v);
+void pd_zc_wrote(struct pd_sock *s, int flags);
+void pd_zc_poll(struct pd *pd);
+void pd_zc_free(struct pd_sock *s);
 
 /* pd_epoll.c: epoll on the script's sockets (-errno on failure). */
 int pd_epoll_create(struct pd *pd, int size);

@@ -29,6 +29,7 @@ struct ep_key {
     short mask;
     unsigned ready; /* a listener's connections */
     unsigned wakes; /* write-space wake-ups: EPOLLOUT edges only */
+    unsigned errs;  /* error-queue reports: each wakes (sk_error_report) */
 };
 
 struct ep_item {
@@ -95,6 +96,7 @@ static void key_of(struct pd *pd, struct pd_sock *s, struct ep_key *k)
     k->mask = pd_sock_poll_mask(pd, s);
     k->ready = s->ready;
     k->wakes = s->wspace_wakes;
+    k->errs = s->err_reports;
 }
 
 /* A write-space wake-up reaches only items that wait for EPOLLOUT (Linux
@@ -102,7 +104,8 @@ static void key_of(struct pd *pd, struct pd_sock *s, struct ep_key *k)
 static bool key_same(const struct ep_key *a, const struct ep_key *b, uint32_t events)
 {
     return a->rcv_nxt == b->rcv_nxt && a->state == b->state && a->mask == b->mask &&
-           a->ready == b->ready && (!(events & EPOLLOUT) || a->wakes == b->wakes);
+           a->ready == b->ready && a->errs == b->errs &&
+           (!(events & EPOLLOUT) || a->wakes == b->wakes);
 }
 
 int pd_epoll_create(struct pd *pd, int size)

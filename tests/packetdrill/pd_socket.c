@@ -76,6 +76,8 @@ void pd_sockets_free(struct pd *pd)
         pd->socks = s->next;
         free(s->carry);
         pd_tstamp_free(s);
+        pd_zc_free(s);
+        pd_errq_free(s);
         free(s);
     }
 }
@@ -267,7 +269,7 @@ short pd_sock_poll_mask(struct pd *pd, struct pd_sock *s)
     if (!s->conn) /* never connected: TCP_CLOSE */
         return POLLOUT | POLLWRNORM | POLLHUP | (s->so_error ? POLLERR : 0);
     /* Linux tcp_poll(): a report on the error queue is POLLERR */
-    return (short)(conn_poll_mask(pd, s) | (pd_tstamp_queued(s) ? POLLERR : 0));
+    return (short)(conn_poll_mask(pd, s) | (pd_errq_queued(s) ? POLLERR : 0));
 }
 
 /* Fills revents; returns how many entries have one, as poll() does. */
@@ -457,6 +459,8 @@ static void inherit(struct pd_sock *child, const struct pd_sock *l)
     child->rcvbuf = l->rcvbuf;
     child->user_mss = l->user_mss;
     child->tos = l->tos;
+    child->zerocopy = l->zerocopy; /* sk_flags are cloned */
+    child->mark = l->mark;
     child->port = 0; /* shares the listener's port without holding it */
 }
 
@@ -677,6 +681,8 @@ static int do_close(struct pd *pd, struct pd_sock *s)
     if (err == 0 || s->close_done) {
         free(s->carry);
         pd_tstamp_free(s);
+        pd_zc_free(s);
+        pd_errq_free(s);
         free(s);
     } /* else the engine may still call back into s: leak it rather than crash */
     return 0;
@@ -897,12 +903,13 @@ static void put_inq(struct pd *pd, int fd, struct msghdr *msg, size_t room)
     msg->msg_controllen = CMSG_SPACE(sizeof(int));
 }
 
-/* recvmsg(MSG_ERRQUEUE): SO_TIMESTAMPING's reports (pd_timestamping.c). */
+/* recvmsg(MSG_ERRQUEUE): SO_TIMESTAMPING's reports and MSG_ZEROCOPY's
+ * completions (pd_errqueue.c). */
 static ssize_t recv_errqueue(struct pd *pd, int fd, struct msghdr *msg)
 {
     pd_begin(pd);
     struct pd_sock *s = pd_sock_find(pd, fd);
-    return pd_end(pd, s ? pd_tstamp_recv(s, msg) : -EBADF);
+    return pd_end(pd, s ? pd_errq_recv(s, msg) : -EBADF);
 }
 
 static ssize_t ifc_recvmsg(void *ud, int fd, struct msghdr *msg, int flags)
@@ -927,8 +934,10 @@ static ssize_t ifc_send(void *ud, int fd, const void *buf, size_t len, int flags
     pd_begin(pd);
     struct pd_sock *s = pd_sock_find(pd, fd);
     ssize_t r = s ? do_send(pd, s, buf, len, flags) : -EBADF;
-    if (r > 0)
+    if (r > 0) {
         pd_tstamp_wrote(s); /* Linux tcp_tx_timestamp(), once per call */
+        pd_zc_wrote(s, flags);
+    }
     return pd_end(pd, r);
 }
 

@@ -210,6 +210,11 @@ static int set_sol_socket(struct pd_sock *s, int name, const void *val, socklen_
         return set_sndbuf(s, v);
     case SO_RCVBUF:
         return set_rcvbuf(s, v);
+    case SO_ZEROCOPY:
+        return pd_zc_set(s, v);
+    case SO_MARK: /* kept and read back: Linux routes and filters by it, the adapter has neither */
+        s->mark = (uint32_t)v;
+        return 0;
     default:
         return -ENOPROTOOPT;
     }
@@ -239,6 +244,12 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
         break;
     case SO_TYPE:
         v = SOCK_STREAM;
+        break;
+    case SO_ZEROCOPY:
+        v = s->zerocopy;
+        break;
+    case SO_MARK:
+        v = (int)s->mark;
         break;
     case SO_SNDBUF: /* what the engine really uses */
         v = (int)(s->sndbuf ? s->sndbuf : cfg->sndbuf);

@@ -8,7 +8,8 @@
  * time: SCM_TIMESTAMPING with the time in ts[0] (the engine's clock), then
  * IP_RECVERR with ee_errno ENOMSG, ee_origin SO_EE_ORIGIN_TIMESTAMPING,
  * ee_info the kind and ee_data the byte's key (with OPT_ID: its offset from
- * the first byte written after the option was set).
+ * the first byte written after the option was set). The reports wait in
+ * the socket's error queue (pd_errqueue.c).
  *
  * The engine needs no hook: its SND.NXT never moves back (retransmissions
  * do not move it), so a byte left when SND.NXT passed it, and was
@@ -26,7 +27,7 @@
 
 #include "pd_adapter.h"
 
-#define PD_TS_MAX 1024 /* marks or reports held per socket; older ones dropped */
+#define PD_TS_MAX 1024 /* marks held per socket; later writes go unmarked */
 
 /* A write's last byte, not yet acknowledged. */
 struct pd_tsmark {
@@ -35,20 +36,11 @@ struct pd_tsmark {
     bool sent;
 };
 
-/* One report waiting on the error queue. */
-struct pd_tsmsg {
-    uint64_t t;
-    uint32_t info; /* SCM_TSTAMP_* */
-    uint32_t key;
-};
-
 struct pd_tstamp {
     uint32_t flags;    /* SOF_TIMESTAMPING_* */
     uint32_t key_base; /* OPT_ID: the write sequence when it was set */
     struct pd_tsmark marks[PD_TS_MAX];
     size_t nmarks;
-    struct pd_tsmsg q[PD_TS_MAX];
-    size_t qhead, qlen;
 };
 
 static bool seq_after(uint32_t a, uint32_t b)
@@ -119,12 +111,13 @@ void pd_tstamp_wrote(struct pd_sock *s)
         (struct pd_tsmark){.seq = last, .key = opt_id ? last - ts->key_base : 0, .sent = false};
 }
 
-static void queue(struct pd_tstamp *ts, uint64_t t, uint32_t info, uint32_t key)
+/* A report for the socket's error queue (pd_errqueue.c): ee_errno ENOMSG,
+ * ee_info the kind, ee_data the byte's key. */
+static void queue(struct pd_sock *s, uint64_t t, uint32_t info, uint32_t key)
 {
-    if (ts->qlen == PD_TS_MAX)
-        return;
-    ts->q[(ts->qhead + ts->qlen) % PD_TS_MAX] = (struct pd_tsmsg){.t = t, .info = info, .key = key};
-    ts->qlen++;
+    struct pd_errmsg m = {
+        .t = t, .info = info, .data = key, .ee_errno = ENOMSG, .origin = SO_EE_ORIGIN_TIMESTAMPING};
+    pd_errq_push(s, &m);
 }
 
 /* The reports a socket's marks have earned by now. */
@@ -140,13 +133,13 @@ static void poll_sock(struct pd *pd, struct pd_sock *s)
         if (!m->sent && seq_after(info.snd_nxt, m->seq)) {
             m->sent = true;
             if (ts->flags & SOF_TIMESTAMPING_TX_SCHED)
-                queue(ts, pd->now, SCM_TSTAMP_SCHED, m->key);
+                queue(s, pd->now, SCM_TSTAMP_SCHED, m->key);
             if (ts->flags & SOF_TIMESTAMPING_TX_SOFTWARE)
-                queue(ts, pd->now, SCM_TSTAMP_SND, m->key);
+                queue(s, pd->now, SCM_TSTAMP_SND, m->key);
         }
         if (m->sent && seq_after(una, m->seq)) {
             if (ts->flags & SOF_TIMESTAMPING_TX_ACK)
-                queue(ts, pd->now, SCM_TSTAMP_ACK, m->key);
+                queue(s, pd->now, SCM_TSTAMP_ACK, m->key);
             continue; /* acknowledged: nothing more to report */
         }
         ts->marks[keep++] = *m;
@@ -162,65 +155,24 @@ void pd_tstamp_poll(struct pd *pd)
     }
 }
 
-bool pd_tstamp_queued(const struct pd_sock *s)
-{
-    return s->ts && s->ts->qlen > 0;
-}
-
-/* Appends one control message; false when it does not fit. */
-static bool put_cmsg(struct msghdr *msg, size_t room, int level, int type, const void *data,
-                     size_t len)
-{
-    size_t used = msg->msg_controllen;
-    if (used + CMSG_SPACE(len) > room)
-        return false;
-    struct cmsghdr *cm = (struct cmsghdr *)((uint8_t *)msg->msg_control + used);
-    cm->cmsg_level = level;
-    cm->cmsg_type = type;
-    cm->cmsg_len = CMSG_LEN(len);
-    memcpy(CMSG_DATA(cm), data, len);
-    msg->msg_controllen = used + CMSG_SPACE(len);
-    return true;
-}
-
 /*
- * recvmsg(MSG_ERRQUEUE): the oldest report, or -EAGAIN. No bytes are
- * copied; without OPT_TSONLY Linux's report carries the packet, which a
- * zero-length buffer truncates: MSG_TRUNC (packetdrill's scripts read with
- * one). The offender address after the extended error is left zero.
+ * The SCM_TIMESTAMPING message before a report's IP_RECVERR: the time in
+ * ts[0] when the socket asked for software stamps. Without OPT_TSONLY
+ * Linux's report carries the packet, which a zero-length buffer truncates:
+ * MSG_TRUNC (packetdrill's scripts read with one).
  */
-ssize_t pd_tstamp_recv(struct pd_sock *s, struct msghdr *msg)
+bool pd_tstamp_cmsg(struct pd_sock *s, const struct pd_errmsg *m, struct msghdr *msg, size_t room)
 {
-    struct pd_tstamp *ts = s->ts;
-    if (!ts || ts->qlen == 0)
-        return -EAGAIN; /* the caller's msghdr untouched, as Linux leaves it */
-    size_t room = msg->msg_control ? msg->msg_controllen : 0;
-    msg->msg_controllen = 0;
-    msg->msg_flags = MSG_ERRQUEUE;
-    struct pd_tsmsg m = ts->q[ts->qhead];
-    ts->qhead = (ts->qhead + 1) % PD_TS_MAX;
-    ts->qlen--;
+    uint32_t flags = s->ts ? s->ts->flags : 0;
     struct scm_timestamping tss;
     memset(&tss, 0, sizeof(tss));
-    if (ts->flags & SOF_TIMESTAMPING_SOFTWARE) {
-        tss.ts[0].tv_sec = (time_t)(m.t / 1000000);
-        tss.ts[0].tv_nsec = (long)(m.t % 1000000) * 1000;
+    if (flags & SOF_TIMESTAMPING_SOFTWARE) {
+        tss.ts[0].tv_sec = (time_t)(m->t / 1000000);
+        tss.ts[0].tv_nsec = (long)(m->t % 1000000) * 1000;
     }
-    struct {
-        struct sock_extended_err ee;
-        struct sockaddr_in offender;
-    } err;
-    memset(&err, 0, sizeof(err));
-    err.ee.ee_errno = ENOMSG;
-    err.ee.ee_origin = SO_EE_ORIGIN_TIMESTAMPING;
-    err.ee.ee_info = m.info;
-    err.ee.ee_data = m.key;
-    if (!put_cmsg(msg, room, SOL_SOCKET, SCM_TIMESTAMPING, &tss, sizeof(tss)) ||
-        !put_cmsg(msg, room, SOL_IP, IP_RECVERR, &err, sizeof(err)))
-        msg->msg_flags |= MSG_CTRUNC;
-    if (!(ts->flags & SOF_TIMESTAMPING_OPT_TSONLY))
+    if (!(flags & SOF_TIMESTAMPING_OPT_TSONLY))
         msg->msg_flags |= MSG_TRUNC;
-    return 0;
+    return pd_put_cmsg(msg, room, SOL_SOCKET, SCM_TIMESTAMPING, &tss, sizeof(tss));
 }
 
 void pd_tstamp_free(struct pd_sock *s)

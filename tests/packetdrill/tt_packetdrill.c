@@ -48,7 +48,8 @@ void pd_begin(struct pd *pd)
 
 long pd_end(struct pd *pd, long ret)
 {
-    pd_tstamp_poll(pd);                /* what the call sent or had acknowledged */
+    pd_tstamp_poll(pd); /* what the call sent or had acknowledged */
+    pd_zc_poll(pd);
     if (!on_thread(pd->main_thread)) { /* packetdrill reads its end time next */
         pd->stamp_pending = true;
         pd->stamp_thread = pthread_self();
@@ -86,6 +87,7 @@ static void step_to(struct pd *pd, uint64_t t)
     set_now(pd, t);
     tt_engine_timers(pd->eng, pd->now);
     pd_tstamp_poll(pd);
+    pd_zc_poll(pd);
     pthread_cond_broadcast(&pd->cv);
 }
 
