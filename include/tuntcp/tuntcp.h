@@ -247,6 +247,7 @@ typedef struct tt_conn_info {
     /* the peer's segment size as we estimate it from its data (Linux
      * tcpi_rcv_mss): GSO packets count by their segment size */
     uint32_t rcv_mss;
+    uint32_t reord_seen; /* reordering events seen (Linux tcpi_reord_seen) */
 } tt_conn_info_t;
 
 /* tt_config_t.tcp_recovery bits (Linux net.ipv4.tcp_recovery). */

@@ -80,6 +80,7 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_snd_cwnd = mss ? i->cwnd / mss : 0;
     t->tcpi_advmss = i->advmss;
     t->tcpi_reordering = i->reordering;
+    t->tcpi_reord_seen = i->reord_seen;
     t->tcpi_total_retrans = i->total_retrans;
     t->tcpi_notsent_bytes = i->send_q - (i->unacked < i->send_q ? i->unacked : i->send_q);
     t->tcpi_min_rtt = u32_of(i->min_rtt_us);
