@@ -477,7 +477,7 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         break;
     case FAULT_DUP:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, rule);
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
         if (v.delay_us > 0)
             break; /* dup=DURATION: the copy is held, released by drv_on_delay() */
         drv_cap_end(d);
@@ -486,7 +486,7 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         if (d->cap != NULL)
             tt_capture_in(d->cap, now, pkt, len);
         drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, rule);
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
         break;
     case FAULT_DELAY:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, rule);
@@ -655,8 +655,8 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
     }
     d->ctr.tun_in_super++;
     /* A fault may have read the clock for a copy: each segment is stamped
-     * anew. Each goes to the engine with the packet's gso_size (only those
-     * passed on at once: held, copied or handed-over ones go without). */
+     * anew. Each goes to the engine with the packet's gso_size, but for one
+     * held by a fault or handed to another queue: those go without. */
     d->rx_gso = tt_ofl_split_gso_size(&sp);
     while ((seg = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0) {
         drv_input(d, d->segbuf, seg, now);
