@@ -244,6 +244,10 @@ typedef struct tt_conn_info {
      * waited to be sent or acknowledged, and of that how long the peer's
      * window held it back, µs */
     uint64_t busy_time_us, rwnd_limited_us;
+    /* the peer's segment size as we estimate it from its data (Linux
+     * tcpi_rcv_mss): GSO packets count by their segment size */
+    uint32_t rcv_mss;
+    uint32_t reord_seen; /* reordering events seen (Linux tcpi_reord_seen) */
 } tt_conn_info_t;
 
 /* tt_config_t.tcp_recovery bits (Linux net.ipv4.tcp_recovery). */
@@ -289,6 +293,16 @@ void tt_engine_free(tt_engine_t *eng);
 
 /* A packet arrived (an IPv4 datagram). Bad packets are dropped and counted. */
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us);
+/*
+ * The same for a TCP packet that stands for segments of gso_size payload
+ * bytes each (a GSO/GRO packet: the virtio header's gso_size of a TUN
+ * read), or for one wire segment cut from such a packet. The segment size
+ * is what the receiver's MSS estimate takes (tt_conn_info_t.rcv_mss), as
+ * Linux's tcp_measure_rcv_mss() takes the skb's gso_size. gso_size 0: as
+ * tt_engine_input().
+ */
+void tt_engine_input_gso(tt_engine_t *eng, const uint8_t *packet, size_t len, uint16_t gso_size,
+                         uint64_t now_us);
 
 /* Runs every timer due at now_us. */
 void tt_engine_timers(tt_engine_t *eng, uint64_t now_us);

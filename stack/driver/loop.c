@@ -90,6 +90,7 @@ struct tt_driver {
     int fd;
     char ifname[TUN_NAME_MAX];
     uint8_t *segbuf;          /* one wire segment cut from a super-segment read */
+    uint16_t rx_gso;          /* its gso_size while it is being cut, else 0 */
     struct tun_offload ofl;   /* ofl.on: offloads granted (offload.h) */
     struct ofl_batch batch;   /* with offloads: what waits to be joined and written */
     struct pump pump;         /* the device's reads and writes, and the held output */
@@ -469,14 +470,14 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         drv_act(d, FAULT_IN, &v, pkt, len, now); /* the trace line; holds a delay= or dup= copy */
     switch (a) {
     case FAULT_PASS:
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
         break;
     case FAULT_DROP:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DROPPED, rule);
         break;
     case FAULT_DUP:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, rule);
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
         if (v.delay_us > 0)
             break; /* dup=DURATION: the copy is held, released by drv_on_delay() */
         drv_cap_end(d);
@@ -485,7 +486,7 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         if (d->cap != NULL)
             tt_capture_in(d->cap, now, pkt, len);
         drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, rule);
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
         break;
     case FAULT_DELAY:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, rule);
@@ -561,7 +562,7 @@ static void drv_deliver(struct tt_driver *d, const uint8_t *pkt, size_t len, uin
     if (d->faults != NULL)
         drv_fault_in(d, pkt, len, now);
     else
-        tt_engine_input(d->eng, pkt, len, now);
+        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
     drv_cap_end(d);
 }
 
@@ -653,11 +654,15 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
         return;
     }
     d->ctr.tun_in_super++;
-    /* A fault may have read the clock for a copy: each segment is stamped anew. */
+    /* A fault may have read the clock for a copy: each segment is stamped
+     * anew. Each goes to the engine with the packet's gso_size, but for one
+     * held by a fault or handed to another queue: those go without. */
+    d->rx_gso = tt_ofl_split_gso_size(&sp);
     while ((seg = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0) {
         drv_input(d, d->segbuf, seg, now);
         now = drv_clock(d);
     }
+    d->rx_gso = 0;
 }
 
 /* ---- the pump's device (pump_ops) ---- */

@@ -131,6 +131,11 @@ size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
     return total;
 }
 
+uint16_t tt_ofl_split_gso_size(const struct ofl_split *s)
+{
+    return s->pkt != NULL ? (uint16_t)s->mss : 0;
+}
+
 /* ---- output ---- */
 
 int tt_ofl_batch_init(struct ofl_batch *b, size_t cap)

@@ -52,6 +52,14 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
  */
 size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);
 
+/*
+ * The segment size the cut segments stand for (the virtio header's
+ * gso_size), to hand to the engine with each (tt_engine_input_gso): its
+ * receiver's MSS estimate takes it as Linux's GRO receive path does. 0
+ * when pkt was one wire datagram.
+ */
+uint16_t tt_ofl_split_gso_size(const struct ofl_split *s);
+
 /* ---- output: wire segments joined into one super-segment ---- */
 
 struct ofl_batch {

@@ -250,7 +250,7 @@ static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
     }
 }
 
-static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip)
+static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip, uint16_t gso_size)
 {
     struct seg seg;
     int r = tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
@@ -265,6 +265,7 @@ static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip)
         return;
     }
     eng->stats.TcpInSegs++;
+    seg.gso_size = gso_size;
     tt_tcp_input(eng, &seg);
 }
 
@@ -285,7 +286,7 @@ static void ip_count_error(tt_engine_t *eng, int r, size_t len)
     eng->stats.IpInHdrErrors++;
 }
 
-static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
+static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len, uint16_t gso_size)
 {
     struct ipv4_hdr ip;
     eng->stats.IpInReceives++;
@@ -303,7 +304,7 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
         return;
     }
     if (ip.proto == IP_PROTO_TCP)
-        tcp_dispatch(eng, &ip);
+        tcp_dispatch(eng, &ip, gso_size);
     else if (ip.proto == IP_PROTO_ICMP)
         icmp_input(eng, &ip);
     else
@@ -312,9 +313,15 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len)
 
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us)
 {
+    tt_engine_input_gso(eng, packet, len, 0, now_us);
+}
+
+void tt_engine_input_gso(tt_engine_t *eng, const uint8_t *packet, size_t len, uint16_t gso_size,
+                         uint64_t now_us)
+{
     engine_set_time(eng, now_us);
     tt_engine_enter(eng);
-    ip_input(eng, packet, len);
+    ip_input(eng, packet, len, gso_size);
     tt_engine_leave(eng);
 }
 
@@ -462,6 +469,7 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
         info->retrans_segs = segs(rtx - tt_sack_bytes_below(c, c->high_rxt), mss);
     }
     info->reordering = c->reordering;
+    info->reord_seen = c->reord_seen;
     info->backoff = (uint8_t)(c->retries > 255 ? 255 : c->retries);
     info->probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
     info->snd_wscale = c->snd_wscale;
@@ -477,6 +485,7 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->snd_wnd = c->snd_wnd;
     info->rcv_wnd = c->rcv_wnd;
     info->advmss = c->advmss;
+    info->rcv_mss = c->rcv_mss;
     info->last_data_recv_us = c->last_data_recv;
     tt_chrono_read(c, &info->busy_time_us, &info->rwnd_limited_us);
     info->last_data_sent_us = c->lsndtime;

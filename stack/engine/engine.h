@@ -207,6 +207,9 @@ struct tt_conn {
     bool ack_now;          /* an ACK must go out at the next output */
     uint8_t quickacks;     /* data segments still ACKed at once (Linux quick-ACK) */
     uint32_t unacked_segs;
+    /* the peer's segment size as seen (tcp_rcvmss.c, Linux icsk_ack.rcv_mss
+     * and last_seg_size) */
+    uint16_t rcv_mss, last_seg_size;
 
     /* RFC 6298 retransmission timer */
     /* rttvar is Linux's rttvar_us: 4 * mdev, floored at TT_RTO_MIN within a
@@ -636,6 +639,10 @@ void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state);
 bool tt_tcp_oow_rate_limited(tt_engine_t *eng, uint64_t *last, bool *sent);
 bool tt_tcp_oow_exempt(const struct seg *seg);
 void tt_tcp_challenge_ack(struct tt_conn *c);
+
+/* tcp_rcvmss.c: the peer's segment size as seen (Linux icsk_ack.rcv_mss) */
+void tt_rcvmss_init(struct tt_conn *c);
+void tt_rcvmss_measure(struct tt_conn *c, const struct seg *seg);
 
 /* tcp_chrono.c: TCP_INFO's busy and rwnd-limited times (Linux tcp_chrono_*) */
 void tt_chrono_start(struct tt_conn *c, uint8_t type);

@@ -137,6 +137,7 @@ void tt_tcb_set_state(struct tt_conn *c, tt_state_t to)
         /* Linux tcp_finish_connect() and tcp_create_openreq_child() start
          * lrcvtime, tcpi_last_data_recv's origin, at the handshake. */
         c->last_data_recv = c->eng->now;
+        tt_rcvmss_init(c);
         /* Linux tcp_finish_connect(): keep-alive asked for before the
          * connection was up starts counting now. */
         if (c->ka_on)

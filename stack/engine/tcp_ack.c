@@ -50,6 +50,19 @@ static void cc_on_new_ack(struct tt_conn *c, uint32_t delivered)
 }
 
 /*
+ * Linux tcp_may_raise_cwnd(): once the peer has shown more reordering than
+ * tcp_reordering (3 segments), any forward progress opens cwnd, data
+ * newly SACKed too; below that only an ACK that moves SND.UNA does (RFC
+ * 5681 grows cwnd on in-order delivery). For an ACK that SACKs without
+ * moving SND.UNA, outside recovery.
+ */
+static void cc_on_sack_progress(struct tt_conn *c, uint32_t delivered)
+{
+    if (delivered && c->reordering > TT_DUPACK_THRESH)
+        cc_on_new_ack(c, delivered);
+}
+
+/*
  * The ACK of our SYN: an RTT sample (RFC 6298 2.2, Linux
  * tcp_synack_rtt_meas()) only when the SYN or SYN-ACK went out once (RFC
  * 6298 3, Karn). retries > 0 also marks a SYN-ACK whose send time is
@@ -298,8 +311,8 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             c->dupacks++;
         if (dup && !c->sack_ok && (uint64_t)c->dupacks * c->mss <= c->snd_nxt - c->snd_una)
             c->delivered_bytes += c->mss; /* Linux tcp_add_reno_sack() */
-        if (dup || delivered)
-            tt_rec_on_ack(c, delivered, false);
+        if ((dup || delivered) && !tt_rec_on_ack(c, delivered, false))
+            cc_on_sack_progress(c, delivered);
     }
     update_window(c, seg, wnd, una_advanced);
     tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */

@@ -393,6 +393,8 @@ static bool text_and_fin(struct tt_conn *c, struct seg *seg)
     }
     bool had_ooo = c->ooo != NULL;
     uint32_t took = take_in_order(c, seg->data, seg->len);
+    if (seg->len) /* Linux tcp_event_data_recv() */
+        tt_rcvmss_measure(c, seg);
     /* The FIN ends the stream: held data beyond it is the peer's error. */
     bool fin = (seg->flags & TCP_FIN) && took == seg->len;
     if (had_ooo && !fin)

@@ -171,6 +171,8 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     s->up = load_be16(p + 18);
     s->data = p + doff;
     s->len = (uint32_t)(len - doff);
+    s->hlen = (uint8_t)doff;
+    s->gso_size = 0; /* the caller's to set (tt_engine_input_gso) */
     return TCP_OK;
 }
 

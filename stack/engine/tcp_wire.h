@@ -49,7 +49,9 @@ struct seg {
     uint8_t tos;       /* the IPv4 TOS byte of a segment we send (IP_TOS) */
     struct tcp_opts opt;
     const uint8_t *data;
-    uint32_t len; /* payload bytes; SEG.LEN adds SYN and FIN */
+    uint32_t len;      /* payload bytes; SEG.LEN adds SYN and FIN */
+    uint8_t hlen;      /* TCP header bytes of a received segment, options included */
+    uint16_t gso_size; /* received: the segment size of the GSO/GRO packet it came in; 0 none */
 };
 
 enum tcp_parse_result {

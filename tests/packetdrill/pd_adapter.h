@@ -40,6 +40,9 @@ struct pd_opts {
     bool linger_on; /* --linger0 / --linger N: SO_LINGER of every new socket */
     unsigned linger_s;
     int verbose; /* -v: engine events on stderr */
+    /* --gso-size N: packetdrill's --mss as its tun writes have it (the
+     * virtio header's gso_size); 0 none */
+    uint16_t gso_size;
 };
 
 /* One datagram the engine sent, waiting for packetdrill's netdev_receive. */

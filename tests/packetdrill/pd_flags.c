@@ -213,6 +213,18 @@ static int set_linger0(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 1..65535: packetdrill's --mss, which its tun writes put in the virtio
+ * header as gso_size (netdev.c linux_tun_write()). */
+static int set_gso_size(struct pd_opts *o, const char *v)
+{
+    uint32_t x;
+    int err = set_u32(&x, v, 1, UINT16_MAX);
+    if (err)
+        return err;
+    o->gso_size = (uint16_t)x;
+    return 0;
+}
+
 static int set_verbose(struct pd_opts *o, const char *v)
 {
     (void)v;
@@ -255,6 +267,7 @@ static const struct pd_flag flags_table[] = {
     {"--delack", true, set_delack},
     {"--rcvbuf", true, set_rcvbuf},
     {"--sndbuf", true, set_sndbuf},
+    {"--gso-size", true, set_gso_size},
     {"-v", false, set_verbose},
 };
 

@@ -64,7 +64,7 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_rto = u32_of(i->rto_us);
     t->tcpi_ato = u32_of(src->ato_us);
     t->tcpi_snd_mss = mss;
-    t->tcpi_rcv_mss = mss;
+    t->tcpi_rcv_mss = i->rcv_mss;
     t->tcpi_unacked = segs(i->unacked, mss);
     t->tcpi_sacked = i->sacked_segs;
     t->tcpi_lost = i->lost_segs;
@@ -80,6 +80,7 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_snd_cwnd = mss ? i->cwnd / mss : 0;
     t->tcpi_advmss = i->advmss;
     t->tcpi_reordering = i->reordering;
+    t->tcpi_reord_seen = i->reord_seen;
     t->tcpi_total_retrans = i->total_retrans;
     t->tcpi_notsent_bytes = i->send_q - (i->unacked < i->send_q ? i->unacked : i->send_q);
     t->tcpi_min_rtt = u32_of(i->min_rtt_us);

@@ -173,13 +173,21 @@ translate_sysctls() {
     SYSCTL_NOTE=${SYSCTL_NOTE# }
 }
 
+# The adapter's flag for packetdrill's own --mss=N on the script's option
+# lines: packetdrill puts N in the virtio header of the packets it writes to
+# its tun device as gso_size (a GRO packet to Linux); in-process it writes
+# none, so the adapter is told (--gso-size).
+mss_flag() {
+    sed -n 's/^--mss=\([0-9][0-9]*\)[[:space:]]*$/--gso-size \1/p' "$1" | head -n 1
+}
+
 run_one() {
     script=$1
     name=$(basename "$script")
     copy="$TMP/$name"
     strip_commands < "$script" > "$copy"
     translate_sysctls "$script"
-    flags="$BASE_FLAGS $SYSCTL_FLAGS $SO_FLAGS"
+    flags="$BASE_FLAGS $SYSCTL_FLAGS $(mss_flag "$script") $SO_FLAGS"
     # shellcheck disable=SC2086 # word splitting drops the blanks of empty parts
     flags=$(echo $flags)
     # -D: the IPv4 names of packetdrill's run_all.py (error-queue scripts)

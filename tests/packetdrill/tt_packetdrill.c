@@ -242,12 +242,29 @@ static void check_dst(struct pd *pd, const uint8_t *p, size_t len)
             a >> 8 & 255, a & 255, a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
 }
 
+/*
+ * The gso_size the packet would carry into Linux: packetdrill's --mss puts
+ * it in the virtio header of every TCP packet it writes to its tun device,
+ * and the kernel keeps it only for a packet whose payload is larger (Linux
+ * virtio_net_hdr_to_skb(): "too small packets are not really GSO ones").
+ */
+static uint16_t gso_size(const struct pd *pd, const uint8_t *p, size_t len)
+{
+    if (pd->opts.gso_size == 0 || len < 40 || (p[0] >> 4) != 4 || p[9] != 6)
+        return 0;
+    size_t ihl = (size_t)(p[0] & 15) * 4;
+    if (ihl + 20 > len)
+        return 0;
+    size_t hdrs = ihl + (size_t)(p[ihl + 12] >> 4) * 4;
+    return hdrs < len && len - hdrs > pd->opts.gso_size ? pd->opts.gso_size : 0;
+}
+
 static int pd_netdev_send(void *ud, const void *buf, size_t count)
 {
     struct pd *pd = ud;
     pd_begin(pd);
     check_dst(pd, buf, count);
-    tt_engine_input(pd->eng, buf, count, pd->now);
+    tt_engine_input_gso(pd->eng, buf, count, gso_size(pd, buf, count), pd->now);
     return (int)pd_end(pd, 0);
 }
 

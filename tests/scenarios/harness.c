@@ -288,7 +288,7 @@ void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int
         free(buf);
         h_fail(file, line, "tt_tcp_build refused the segment");
     }
-    tt_engine_input(h->eng, buf, n, h->now);
+    tt_engine_input_gso(h->eng, buf, n, s->gso_size, h->now);
     free(buf);
 }
 

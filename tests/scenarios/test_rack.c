@@ -251,6 +251,39 @@ static void rack_off_waits_for_dupthresh(void **state)
     assert_int_equal(info_of(h).ca_state, TT_CA_DISORDER);
 }
 
+/*
+ * Linux tcp_may_raise_cwnd(): ten segments out, all of cwnd (10). The
+ * peer SACKs the last, then the fourth too: reordering of 7 segments,
+ * more than tcp_reordering (3). From then on SACKed data opens cwnd as
+ * acknowledged data does: 11 segments after the second SACK, 19 once the
+ * other eight are acknowledged. The first SACK, before any reordering was
+ * seen, opens nothing. Two reordering events: the fourth SACKed below the
+ * highest SACK, the holes acknowledged without a retransmission (packetdrill
+ * cubic/cubic-rack-reo-timeout-retrans-failed-incoming-data, tcpi_reord_seen).
+ */
+static void sacked_data_opens_cwnd_once_reordering_seen(void **state)
+{
+    struct harness *h = *state;
+    reach_established(h);
+    send_segs(h, 0, 10);
+    h_advance(h, RTT);
+    sack(h, 0, 9, 10);
+    assert_int_equal(info_of(h).cwnd, 10 * H_MSS);
+    struct tcp_opts o = {.sack_count = 2};
+    o.sack[0] = (struct tcp_sack_block){SEQ(3), SEQ(4)};
+    o.sack[1] = (struct tcp_sack_block){SEQ(9), SEQ(10)};
+    h_send_opts(h, TCP_ACK, IRS + 1, SEQ(0), &o, NULL, 0);
+    tt_conn_info_t i = info_of(h);
+    assert_true(i.reordering > 3);
+    assert_int_equal(i.cwnd, 11 * H_MSS);
+    h_send(h, TCP_ACK, IRS + 1, SEQ(10), NULL, 0);
+    i = info_of(h);
+    assert_int_equal(i.cwnd, 19 * H_MSS);
+    assert_int_equal(i.reordering, 10);
+    assert_int_equal(i.reord_seen, 2);
+    h_expect_nothing(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +297,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dsack_widens_reo_wnd, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(partial_segment_sack_counts_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rack_off_waits_for_dupthresh, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sacked_data_opens_cwnd_once_reordering_seen, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

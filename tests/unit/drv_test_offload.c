@@ -237,6 +237,8 @@ static void the_kernels_super_segment_is_cut_like_linux(void **state)
     make_partial(super, len);
     assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
     while ((got = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        /* each goes to the engine with the packet's segment size, the short last one too */
+        assert_int_equal(tt_ofl_split_gso_size(&sp), MSS);
         uint8_t want = n == 0 ? ACK | CWR : n == 1 ? ACK : ACK | PSH | FIN;
         assert_int_equal(got, HLEN + (n < 2 ? MSS : 7));
         assert_int_equal(seg[33], want);
@@ -268,6 +270,8 @@ static void a_partial_checksum_is_completed_in_place(void **state)
     assert_memory_not_equal(p, want, len);
     assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), 0);
     assert_memory_equal(p, want, len);
+    /* one wire datagram: no GSO */
+    assert_int_equal(tt_ofl_split_gso_size(&sp), 0);
     vh.csum_offset = HLEN + 33 - 21; /* its two bytes would pass the end */
     assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
 }
