@@ -95,6 +95,7 @@ void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, &c->t));
     tt_tcb_syn_options(c, seg);
+    c->ecn_flags = tt_ecn_syn_asks(eng, seg) ? TT_ECN_OK : 0; /* RFC 3168 6.1.1 */
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
