@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Interop: ECN (RFC 3168) between tuntcp and the Linux kernel's TCP
-(docs/contract.md §2.5 item 14), inside a private network namespace whose
+(docs/contract.md §2.5 item 12), inside a private network namespace whose
 own net.ipv4.tcp_ecn the test sets.
 
 - A Linux client with tcp_ecn=1 asks for ECN in its SYN (ECE|CWR, "SEW");
