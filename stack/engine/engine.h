@@ -436,7 +436,7 @@ int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 /* syncookie.c */
 struct syncookie {
     uint16_t mss;
-    bool ws_ok, sack_ok, ts_ok;
+    bool ws_ok, sack_ok, ts_ok, ecn_ok;
     uint8_t ws;
 };
 uint32_t tt_syncookie_isn(const tt_engine_t *eng, const struct seg *syn);
