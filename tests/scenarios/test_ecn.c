@@ -356,6 +356,24 @@ static void cwr_once_per_window_then_cwr_flag(void **state)
     h_expect_pattern(h, TCP_ACK | TCP_PSH, ISS + 1 + 5 * SEG1, IRS + 1, 5 * SEG1, SEG1);
 }
 
+/* Linux tcp_enter_loss(): a timeout in the CWR state keeps the ssthresh
+ * CWR set (7 segments), where from the Open state CUBIC would take 0.7 of
+ * cwnd again (4 -> 2 segments); cwnd is one segment, and the
+ * retransmission is Not-ECT. */
+static void timeout_in_cwr_keeps_its_ssthresh(void **state)
+{
+    struct harness *h = *state;
+    four_segments_first_acked_with_ece(h);
+    h_advance(h, info_of(h).rto_us);
+    const struct h_seg *r = h_pop_any(h);
+    assert_int_equal(r->seg.seq, ISS + 1 + SEG1);
+    assert_int_equal(ecn_of(r), NOT_ECT);
+    tt_conn_info_t i = info_of(h);
+    assert_int_equal(i.ca_state, TT_CA_LOSS);
+    assert_int_equal(i.ssthresh, 7 * SEG1);
+    assert_int_equal(i.cwnd, SEG1);
+}
+
 /* ECE means nothing when ECN was not agreed (Linux tcp_ecn_rcv_ecn_echo()). */
 static void ece_without_ecn_is_ignored(void **state)
 {
@@ -385,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ce_without_ecn_is_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ece_enters_cwr_with_prr, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwr_once_per_window_then_cwr_flag, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(timeout_in_cwr_keeps_its_ssthresh, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ece_without_ecn_is_ignored, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
