@@ -245,15 +245,17 @@ static void retransmission_is_not_ect(void **state)
  * comes, which is ACKed at once too. Delayed ACKs are on here (40 ms) and
  * the connection's first quick ACKs are used up first.
  */
-static void ce_is_echoed_until_cwr(void **state)
+/* ECN agreed, delayed ACKs on (40 ms), the connection's first quick ACKs
+ * (Linux TCP_MAX_QUICKACKS) used up by ECT(0) data; returns the peer's
+ * next sequence number. */
+static uint32_t ecn_established_delack(struct harness *h)
 {
-    struct harness *h = *state;
     h->cfg.delack_us = 40 * MS;
     h_reinit(h);
     ecn_established(h);
     uint8_t b[1] = {'x'};
     uint32_t seq = IRS + 1;
-    while (true) { /* Linux TCP_MAX_QUICKACKS: the first segments are ACKed at once */
+    while (true) {
         peer_send(h, TCP_ACK, seq++, b, 1, ECT0);
         if (h_pending(h) == 0)
             break;
@@ -262,6 +264,14 @@ static void ce_is_echoed_until_cwr(void **state)
     h_advance(h, 40 * MS); /* the delayed ACK */
     h_expect(h, TCP_ACK, ISS + 1, seq);
     assert_true(info_of(h).ecn_seen);
+    return seq;
+}
+
+static void ce_is_echoed_until_cwr(void **state)
+{
+    struct harness *h = *state;
+    uint32_t seq = ecn_established_delack(h);
+    uint8_t b[1] = {'x'};
 
     peer_send(h, TCP_ACK, seq++, b, 1, CE);
     const struct h_seg *a = h_expect(h, TCP_ACK | TCP_ECE, ISS + 1, seq);
@@ -276,6 +286,23 @@ static void ce_is_echoed_until_cwr(void **state)
     peer_send(h, TCP_ACK | TCP_CWR, seq++, b, 1, ECT0); /* at once, without ECE */
     h_expect(h, TCP_ACK, ISS + 1, seq);
     peer_send(h, TCP_ACK, seq++, b, 1, ECT0); /* delayed again */
+    h_expect_nothing(h);
+    h_advance(h, 40 * MS);
+    h_expect(h, TCP_ACK, ISS + 1, seq);
+}
+
+/* Linux __tcp_ecn_check_ce(): a Not-ECT data segment after ECT ones is
+ * likely a retransmission; it and the next are ACKed at once. */
+static void not_ect_after_ect_acks_at_once(void **state)
+{
+    struct harness *h = *state;
+    uint32_t seq = ecn_established_delack(h);
+    uint8_t b[1] = {'x'};
+    peer_send(h, TCP_ACK, seq++, b, 1, NOT_ECT);
+    h_expect(h, TCP_ACK, ISS + 1, seq);
+    peer_send(h, TCP_ACK, seq++, b, 1, ECT0);
+    h_expect(h, TCP_ACK, ISS + 1, seq);
+    peer_send(h, TCP_ACK, seq++, b, 1, ECT0);
     h_expect_nothing(h);
     h_advance(h, 40 * MS);
     h_expect(h, TCP_ACK, ISS + 1, seq);
@@ -400,6 +427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ect_syn_is_refused, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(retransmission_is_not_ect, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ce_is_echoed_until_cwr, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(not_ect_after_ect_acks_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ce_without_ecn_is_ignored, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ece_enters_cwr_with_prr, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwr_once_per_window_then_cwr_flag, h_setup, h_teardown),
