@@ -401,6 +401,58 @@ static void timeout_in_cwr_keeps_its_ssthresh(void **state)
     assert_int_equal(i.cwnd, SEG1);
 }
 
+/*
+ * RFC 3168 6.1.2: every reduction of cwnd is told with CWR, the one a tail
+ * loss probe's repaired loss makes too (Linux tcp_process_tlp_ack() runs
+ * tcp_init_cwnd_reduction(), which queues CWR). SACK and ECN agreed, an
+ * RTT of 10 ms; the last of four segments is lost, the probe resends it,
+ * the ACK past the probe shows the loss was real; the next new data
+ * carries CWR.
+ */
+static void tail_loss_probe_reduction_sends_cwr(void **state)
+{
+    struct harness *h = *state;
+    h->cfg.tcp_sack = 1;
+    h_reinit(h);
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = true};
+    h_send_opts(h, TCP_SYN | TCP_ECE | TCP_CWR, IRS, 0, &o, NULL, 0);
+    const struct h_seg *sa = h_pop_any(h);
+    assert_int_equal(sa->seg.flags, TCP_SYN | TCP_ACK | TCP_ECE);
+    h->iss = sa->seg.seq;
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    h_expect_nothing(h);
+
+    assert_int_equal(h_write_pattern(h, 0, 4 * SEG1), 4 * SEG1);
+    for (uint32_t k = 0; k < 4; k++)
+        h_expect_pattern(h, TCP_ACK, ISS + 1 + k * SEG1, IRS + 1, k * SEG1, SEG1);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1 + 3 * SEG1, NULL, 0); /* the last is lost */
+    h_expect_nothing(h);
+    while (h_pending(h) == 0)
+        h_advance(h, 1 * MS);
+    const struct h_seg *probe = h_pop_any(h);
+    assert_int_equal(probe->seg.seq, ISS + 1 + 3 * SEG1);
+    assert_int_equal(ecn_of(probe), NOT_ECT); /* a retransmission */
+    assert_int_equal(h_stats(h).TcpExtTCPLossProbes, 1);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1 + 4 * SEG1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_write_pattern(h, 4 * SEG1, SEG1), SEG1);
+    h_expect_pattern(h, TCP_ACK | TCP_PSH, ISS + 1 + 4 * SEG1, IRS + 1, 4 * SEG1, SEG1);
+    h_advance(h, 10 * MS);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1 + 5 * SEG1, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h_stats(h).TcpExtTCPLossProbeRecovery, 1);
+    assert_int_equal(h_write_pattern(h, 5 * SEG1, SEG1), SEG1);
+    const struct h_seg *d = h_expect_pattern(h, TCP_ACK | TCP_PSH | TCP_CWR, ISS + 1 + 5 * SEG1,
+                                             IRS + 1, 5 * SEG1, SEG1);
+    assert_int_equal(ecn_of(d), ECT0);
+}
+
 /* ECE means nothing when ECN was not agreed (Linux tcp_ecn_rcv_ecn_echo()). */
 static void ece_without_ecn_is_ignored(void **state)
 {
@@ -432,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ece_enters_cwr_with_prr, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwr_once_per_window_then_cwr_flag, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(timeout_in_cwr_keeps_its_ssthresh, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(tail_loss_probe_reduction_sends_cwr, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(ece_without_ecn_is_ignored, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
