@@ -93,6 +93,7 @@ static const struct flag flags[] = {
     {"tcp-slow-start-after-idle", 0, F_BOOL01, APP_BOTH,
      FIELD(drv.engine.tcp_slow_start_after_idle), 0, 1},
     {"tcp-min-tso-segs", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_min_tso_segs), 1, 255},
+    {"tcp-ecn", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_ecn), 0, 2},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -270,6 +271,8 @@ static const char help_common[] =
     "                             default 1)\n"
     "  --tcp-min-tso-segs N       least segments of the GSO packets PSH follows\n"
     "                             (1..255, default 2)\n"
+    "  --tcp-ecn 0|1|2            ECN (RFC 3168): 1 asks for it and accepts it,\n"
+    "                             2 only accepts it, 0 never (default 2)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

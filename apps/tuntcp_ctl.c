@@ -49,7 +49,7 @@ static const char usage[] =
     "  sysctl [-a] [NAME...] [-w NAME=VALUE]...\n"
     "                read knobs (-a: every one) or write them, all or nothing; values\n"
     "                as the apps' flags take them (DURATION: 30s, 500ms); names:\n"
-    "                net.ipv4.ip_local_port_range, tcp_early_retrans, tcp_fin_timeout,\n"
+    "                net.ipv4.ip_local_port_range, tcp_early_retrans, tcp_ecn, tcp_fin_timeout,\n"
     "                tcp_invalid_ratelimit, tcp_max_syn_backlog, tcp_max_tw_buckets,\n"
     "                tcp_min_tso_segs, tcp_notsent_lowat, tcp_orphan_retries,\n"
     "                tcp_recovery, tcp_rfc1337, tcp_slow_start_after_idle,\n"

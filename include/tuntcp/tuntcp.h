@@ -118,6 +118,7 @@ typedef struct tt_config {
     int tcp_recovery;              /* TT_RACK_* bits, Linux tcp_recovery (RFC 8985 6) */
     int tcp_slow_start_after_idle; /* 1: cwnd restarts after an idle RTO (RFC 5681 4.1) */
     int tcp_min_tso_segs;          /* least segments in the GSO packets PSH follows */
+    int tcp_ecn;                   /* ECN (RFC 3168): 1 ask and accept, 2 accept, 0 off */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */
@@ -192,6 +193,7 @@ typedef struct tt_stats {
     uint64_t TcpExtListenDrops;
     uint64_t TcpExtTCPLossProbeRecovery;
     uint64_t TcpExtTCPMD5Unexpected;
+    uint64_t TcpExtTCPDeliveredCE; /* segments acknowledged by ACKs with ECE (RFC 3168) */
     uint64_t TtInBadTcpHdr, TtInBadTcpOpts, TtNoBufs;
 } tt_stats_t;
 
@@ -220,11 +222,12 @@ typedef struct tt_conn_info {
     /* Sequence state, a TIME_WAIT entry's too: what --inject's rcv and snd are. */
     uint32_t snd_nxt, rcv_nxt;
     /* Loss recovery detail, as Linux's struct tcp_info reports it (docs/contract.md §2.6). */
-    uint8_t ca_state; /* TT_CA_OPEN, _DISORDER, _RECOVERY or _LOSS (Linux tcp_ca_state) */
+    uint8_t ca_state; /* TT_CA_OPEN, _DISORDER, _CWR, _RECOVERY or _LOSS (Linux tcp_ca_state) */
     uint8_t backoff;  /* consecutive timeouts of the same segment */
     uint8_t probes;   /* zero-window probes unanswered */
     uint8_t snd_wscale, rcv_wscale;
     bool ts_on, sack_on, ws_on;
+    bool ecn_on, ecn_seen;      /* RFC 3168 ECN agreed; an ECT or CE segment came */
     uint64_t srtt_us;           /* smoothed RTT (RFC 6298 SRTT) */
     uint64_t rttvar_us;         /* mean deviation (Linux mdev) */
     uint64_t min_rtt_us;        /* least RTT sample; 0 before the first */
@@ -258,7 +261,7 @@ enum {
 };
 
 /* tt_conn_info_t.ca_state: the congestion-control state (Linux numbering). */
-enum { TT_CA_OPEN = 0, TT_CA_DISORDER = 1, TT_CA_RECOVERY = 3, TT_CA_LOSS = 4 };
+enum { TT_CA_OPEN = 0, TT_CA_DISORDER = 1, TT_CA_CWR = 2, TT_CA_RECOVERY = 3, TT_CA_LOSS = 4 };
 
 typedef void (*tt_conn_info_cb)(void *ctx, const tt_conn_info_t *info);
 

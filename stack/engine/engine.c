@@ -45,6 +45,7 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_recovery = TT_RACK_LOSS_DETECTION; /* Linux: RACK on */
     cfg->tcp_slow_start_after_idle = 1;         /* Linux's default */
     cfg->tcp_min_tso_segs = 2;                  /* Linux's default */
+    cfg->tcp_ecn = 2;                           /* Linux: ECN when the peer asks */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -89,6 +90,8 @@ static int config_check(const tt_config_t *cfg)
     if (cfg->tcp_slow_start_after_idle & ~1)
         return -EINVAL;
     if (cfg->tcp_min_tso_segs < 1 || cfg->tcp_min_tso_segs > 255)
+        return -EINVAL;
+    if (cfg->tcp_ecn < 0 || cfg->tcp_ecn > 2)
         return -EINVAL;
     return 0;
 }
@@ -266,6 +269,7 @@ static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip, uint16_t g
     }
     eng->stats.TcpInSegs++;
     seg.gso_size = gso_size;
+    seg.tos = ip->tos; /* RFC 3168 6.1.3: the receiver reads the ECN field */
     tt_tcp_input(eng, &seg);
 }
 
@@ -441,6 +445,8 @@ static uint8_t ca_state(const struct tt_conn *c)
         return TT_CA_LOSS;
     if (c->in_fast_recovery)
         return TT_CA_RECOVERY;
+    if (c->in_cwr)
+        return TT_CA_CWR; /* RFC 3168 6.1.2: cwnd reduced for ECE */
     return c->dupacks || c->nsacked ? TT_CA_DISORDER : TT_CA_OPEN;
 }
 
@@ -477,6 +483,8 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->ts_on = c->ts_on;
     info->sack_on = c->sack_ok;
     info->ws_on = c->ws_on;
+    info->ecn_on = c->ecn_flags & TT_ECN_OK;
+    info->ecn_seen = c->ecn_flags & TT_ECN_SEEN;
     info->srtt_us = c->srtt;
     info->rttvar_us = c->mdev / 4;
     info->min_rtt_us = c->min_rtt;

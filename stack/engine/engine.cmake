@@ -25,6 +25,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_reno.c
   ${TT_ENGINE_DIR}/tcp_cubic.c
   ${TT_ENGINE_DIR}/tcp_tlp.c
+  ${TT_ENGINE_DIR}/tcp_ecn.c
   ${TT_ENGINE_DIR}/tcp_rack.c
   ${TT_ENGINE_DIR}/tcp_chrono.c
   ${TT_ENGINE_DIR}/tcp_rcvmss.c

@@ -263,6 +263,11 @@ struct tt_conn {
     uint32_t high_rxt; /* RFC 6675 HighRxt: highest sequence retransmitted */
     /* RFC 6937 PRR (tcp_recovery.c), bytes */
     uint32_t prior_cwnd, prr_delivered, prr_out;
+    /* RFC 3168 ECN (tcp_ecn.c): TT_ECN_* flags; the CWR state (Linux
+     * TCP_CA_CWR, tcp_recovery.c) ends once an ACK passes cwr_high */
+    uint8_t ecn_flags;
+    bool in_cwr;
+    uint32_t cwr_high;
     /* RFC 8985 7 Tail Loss Probe (tcp_tlp.c) */
     uint32_t last_seg_seq; /* where the newest segment of new data starts */
     bool tlp_armed;        /* the RTX timer runs as the probe timeout (PTO) */
@@ -434,7 +439,7 @@ int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 /* syncookie.c */
 struct syncookie {
     uint16_t mss;
-    bool ws_ok, sack_ok, ts_ok;
+    bool ws_ok, sack_ok, ts_ok, ecn_ok;
     uint8_t ws;
 };
 uint32_t tt_syncookie_isn(const tt_engine_t *eng, const struct seg *syn);
@@ -503,7 +508,7 @@ uint32_t tt_rec_lost_end(const struct tt_conn *c);
 uint32_t tt_rec_pipe(const struct tt_conn *c);
 /* After an ACK's SACK blocks and SND.UNA are taken: starts, paces or ends
  * recovery; true when it set cwnd (no congestion-avoidance growth then). */
-bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced);
+bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced, bool ece);
 void tt_rec_retransmit(struct tt_conn *c);
 bool tt_rec_reo_timeout(struct tt_conn *c);
 
@@ -564,6 +569,29 @@ void tt_tlp_sent(struct tt_conn *c, uint32_t seq, bool is_retrans);
 bool tt_tlp_probe_sacked(const struct tt_conn *c);
 void tt_tlp_on_ack(struct tt_conn *c, const struct seg *seg, bool una_advanced, bool sacked_new);
 void tt_tlp_end(struct tt_conn *c);
+
+/* tcp_ecn.c: RFC 3168 ECN as Linux (tcp_ecn_*); calls nothing */
+enum {
+    TT_ECN_OK = 1,         /* negotiated (Linux TCP_ECN_OK) */
+    TT_ECN_QUEUE_CWR = 2,  /* CWR on the next new data segment */
+    TT_ECN_DEMAND_CWR = 4, /* CE came: ECE on what we send until CWR comes */
+    TT_ECN_SEEN = 8,       /* an ECT or CE segment came */
+};
+/* The ECN flags of our SYN (ECE|CWR with tcp_ecn 1; sets ecn_flags) or
+ * SYN-ACK (ECE when agreed). */
+uint8_t tt_ecn_syn_flags(struct tt_conn *c, bool synack);
+/* The peer's SYN-ACK, or SYN in a simultaneous open: ECN stays or goes. */
+void tt_ecn_rcv_syn(struct tt_conn *c, const struct seg *seg);
+/* A listener's verdict on a SYN: it asks for ECN and we agree. */
+bool tt_ecn_syn_asks(const tt_engine_t *eng, const struct seg *syn);
+/* Marks a segment about to leave: ECT(0), CWR, ECE. */
+void tt_ecn_send(struct tt_conn *c, struct seg *s);
+/* A data segment in the text step: CE and CWR; true when it must be ACKed now. */
+bool tt_ecn_rcv_data(struct tt_conn *c, const struct seg *seg);
+/* An ACK echoes congestion (ECE, not on a SYN, ECN agreed). */
+bool tt_ecn_echo(const struct tt_conn *c, const struct seg *seg);
+/* cwnd was reduced: CWR on the next new data. */
+void tt_ecn_queue_cwr(struct tt_conn *c);
 
 /* tcp_lowat.c: TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat). The tests
  * are inline so that tcb.c asks them without calling into tcp_lowat.c,

@@ -108,6 +108,7 @@ static const tt_stat_desc_t stat_table[] = {
     STAT(TcpExtTCPLossProbes),
     STAT(TcpExtTCPLossProbeRecovery),
     STAT(TcpExtTCPMD5Unexpected),
+    STAT(TcpExtTCPDeliveredCE),
     STAT(IpInReceives),
     STAT(IpInHdrErrors),
     STAT(IpInAddrErrors),

@@ -9,8 +9,9 @@
  *   bits 28-26  the index of the peer's MSS in a small table;
  *   bits 25-0   a keyed MAC of the 4-tuple, the peer's ISN and the counter.
  * With timestamps, the low 6 bits of our TSval carry the peer's window
- * scale and SACK-permitted, which the ACK echoes in TSecr; without them a
- * cookie SYN-ACK offers only MSS, as Linux does.
+ * scale, SACK-permitted and the ECN agreement (RFC 3168; Linux's
+ * TS_OPT_ECN), which the ACK echoes in TSecr; without them a cookie
+ * SYN-ACK offers only MSS and no ECN, as Linux does.
  */
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define TS_OPT_MASK 0x3fu
 #define TS_NO_WSCALE 0x0fu
 #define TS_SACK 0x10u
+#define TS_ECN 0x20u
 
 static const uint16_t cookie_mss[8] = {536, 1200, 1300, 1360, 1400, 1440, 1460, 8960};
 
@@ -66,6 +68,8 @@ uint32_t tt_syncookie_tsval(const tt_engine_t *eng, const struct seg *syn, uint3
     uint32_t opts = syn->opt.ws_ok && eng->cfg.tcp_window_scaling ? syn->opt.ws : TS_NO_WSCALE;
     if (syn->opt.sack_ok && eng->cfg.tcp_sack)
         opts |= TS_SACK;
+    if (tt_ecn_syn_asks(eng, syn))
+        opts |= TS_ECN;
     uint32_t ts = (ts_now & ~TS_OPT_MASK) | opts;
     if ((int32_t)(ts - ts_now) > 0)
         ts -= TS_OPT_MASK + 1;
@@ -91,6 +95,8 @@ bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct sy
             out->ws_ok = (opts & TS_NO_WSCALE) != TS_NO_WSCALE;
             out->ws = (uint8_t)(opts & TS_NO_WSCALE);
             out->sack_ok = opts & TS_SACK;
+            /* Linux cookie_ecn_ok(): only while tcp_ecn still agrees */
+            out->ecn_ok = (opts & TS_ECN) && eng->cfg.tcp_ecn != 0;
         }
         return true;
     }

@@ -114,7 +114,7 @@ static uint32_t reno_delivered(const struct tt_conn *c, uint32_t acked, uint32_t
     return rest > least ? rest : least;
 }
 
-static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_before)
+static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_before, bool ece)
 {
     uint32_t acked = seg->ack - c->snd_una;
     uint32_t reno_sacked = c->dupacks;
@@ -135,7 +135,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
         delivered = reno_delivered(c, acked, reno_sacked);
     c->delivered_bytes += delivered;
     tt_cc_pkts_acked(c, ca_rtt); /* Linux: in tcp_clean_rtx_queue(), before cong_avoid */
-    if (!tt_rec_on_ack(c, delivered, true))
+    if (!tt_rec_on_ack(c, delivered, true, ece))
         cc_on_new_ack(c, delivered);
     release_acked(c, seg->ack);
     if (c->snd_una == c->snd_nxt) /* Linux tcp_clean_rtx_queue(): the flight is over */
@@ -299,9 +299,11 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
         tt_sack_update(c, seg);
     bool sacked_new = tt_sack_bytes_below(c, c->snd_nxt) != sacked_before;
     bool una_advanced = seq_gt(seg->ack, c->snd_una);
+    /* RFC 3168 6.1.2: ECE starts the CWR state (tcp_recovery.c) */
+    bool ece = tt_ecn_echo(c, seg);
     tt_rack_update_reo_wnd(c, prior_delivered); /* RFC 8985 6.2 step 3 */
     if (una_advanced)
-        new_ack(c, seg, sacked_before);
+        new_ack(c, seg, sacked_before, ece);
     else {
         uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
         uint32_t delivered = seq_gt(sacked_after, sacked_before) ? sacked_after - sacked_before : 0;
@@ -311,9 +313,14 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
             c->dupacks++;
         if (dup && !c->sack_ok && (uint64_t)c->dupacks * c->mss <= c->snd_nxt - c->snd_una)
             c->delivered_bytes += c->mss; /* Linux tcp_add_reno_sack() */
-        if ((dup || delivered) && !tt_rec_on_ack(c, delivered, false))
+        /* a duplicate ACK without SACK: one segment left (reno SACK) */
+        if ((dup || delivered || ece) &&
+            !tt_rec_on_ack(c, dup && !c->sack_ok ? c->mss : delivered, false, ece))
             cc_on_sack_progress(c, delivered);
     }
+    if (ece) /* Linux tcp_count_delivered(): delivered with ECE, segments */
+        c->eng->stats.TcpExtTCPDeliveredCE +=
+            (c->delivered_bytes - prior_delivered + c->mss - 1) / (c->mss ? c->mss : 1);
     update_window(c, seg, wnd, una_advanced);
     tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);

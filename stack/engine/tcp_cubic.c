@@ -206,11 +206,13 @@ uint32_t tt_cubic_ssthresh(struct tt_conn *c)
 }
 
 /* RFC 9438 4.8; Linux tcp_enter_loss() keeps ssthresh for a timeout in
- * recovery, or again before an ACK moved SND.UNA, of the same loss. */
+ * recovery, or again before an ACK moved SND.UNA, of the same loss; and in
+ * the CWR state of an ECE (RFC 3168 6.1.2), whose reduction is the one. */
 uint32_t tt_cubic_ssthresh_rto(struct tt_conn *c)
 {
     bool same_loss =
         !seq_gt(c->snd_una, c->recover) && (c->in_fast_recovery || (c->in_loss && c->retries > 1));
+    same_loss = same_loss || (c->in_cwr && seq_gt(c->cwr_high, c->snd_una));
     uint32_t ssthresh = same_loss ? c->ssthresh : tt_cubic_ssthresh(c);
     tt_cubic_init(c);
     return ssthresh;

@@ -43,6 +43,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_syn_options(c, seg);
+    tt_ecn_rcv_syn(c, seg); /* RFC 3168 6.1.1 */
     c->snd_wnd = seg->wnd;
     c->snd_max_wnd = c->snd_wnd; /* Linux tcp_rcv_synsent_state_process(): max_window */
     c->snd_wl1 = seg->seq;
@@ -386,6 +387,7 @@ static bool text_and_fin(struct tt_conn *c, struct seg *seg)
         return true;
     if (data_on_orphan(c, seg))
         return false;
+    bool cwr_came = tt_ecn_rcv_data(c, seg); /* RFC 3168 6.1.3 */
     if (seg->seq != c->rcv_nxt) {
         ooo_insert(c, seg);
         c->ack_now = true; /* a duplicate ACK tells the sender of the hole */
@@ -403,7 +405,7 @@ static bool text_and_fin(struct tt_conn *c, struct seg *seg)
         return fin_input(c);
     if (seg->len) { /* schedule_ack(), once the application has heard */
         c->ack_due = true;
-        c->ack_urgent = c->ack_urgent || had_ooo;
+        c->ack_urgent = c->ack_urgent || had_ooo || cwr_came;
     }
     return true;
 }

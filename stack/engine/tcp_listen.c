@@ -48,6 +48,8 @@ static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, co
         s.opt.ws_ok = syn->opt.ws_ok && cfg->tcp_window_scaling;
         s.opt.ws = tt_tcb_rcv_wscale(cfg, rcvbuf);
         s.opt.sack_ok = syn->opt.sack_ok && cfg->tcp_sack;
+        if (tt_ecn_syn_asks(eng, syn)) /* RFC 3168 6.1.1; TSval carries it */
+            s.flags |= TCP_ECE;
     }
     eng->stats.TcpExtSyncookiesSent++;
     tt_tcp_send_raw(eng, &s, TT_STATE_LISTEN);
@@ -95,6 +97,7 @@ void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg
     c->rcv_adv = c->rcv_nxt;
     tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, &c->t));
     tt_tcb_syn_options(c, seg);
+    c->ecn_flags = tt_ecn_syn_asks(eng, seg) ? TT_ECN_OK : 0; /* RFC 3168 6.1.1 */
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
@@ -129,6 +132,7 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, cons
     c->rcv_adv = c->rcv_nxt + (c->rcvbuf.cap > 65535 ? 65535 : c->rcvbuf.cap);
     tt_tcb_init_send_seq(c, seg->ack - 1);
     tt_tcb_syn_options(c, &syn);
+    c->ecn_flags = sc->ecn_ok ? TT_ECN_OK : 0;
     c->retries = 1; /* the SYN-ACK's send time is unknown: no RTT sample */
     c->snd_wl1 = seg->seq;
     tt_tcb_set_state(c, TT_STATE_SYN_RECEIVED);

@@ -183,6 +183,7 @@ static void sent_ack(struct tt_conn *c, const struct seg *s)
 
 static void send_conn_seg(struct tt_conn *c, struct seg *s)
 {
+    tt_ecn_send(c, s); /* RFC 3168: ECT(0), CWR and ECE */
     tt_tcp_send_raw(c->eng, s, (int)c->state);
     sent_ack(c, s);
 }
@@ -193,6 +194,7 @@ void tt_tcp_send_syn(struct tt_conn *c)
     bool synack = c->state == TT_STATE_SYN_RECEIVED;
     struct seg s;
     seg_fill(c, &s, synack ? TCP_SYN | TCP_ACK : TCP_SYN, c->iss);
+    s.flags |= tt_ecn_syn_flags(c, synack); /* RFC 3168 6.1.1 */
     s.opt.mss_ok = true;
     s.opt.mss = c->advmss;
     /* RFC 7323 2.2/3.2, RFC 2018 2: offer in a SYN, answer only what was offered. */
@@ -375,8 +377,8 @@ static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
         c->fin_sent = true;
         c->fin_seq = c->snd_nxt + len;
     }
-    if (c->in_fast_recovery)
-        c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what recovery sent */
+    if (c->in_fast_recovery || c->in_cwr)
+        c->prr_out += len + (fin ? 1 : 0); /* RFC 6937: what the reduction sent */
     if (len < payload_max(c))
         c->snd_sml = c->snd_nxt + len; /* Linux tcp_minshall_update() */
     send_data_psh(c, c->snd_nxt, len, fin, push);

@@ -26,6 +26,13 @@
  *   segments go first, then new data.
  * - Recovery ends when an ACK covers all that was sent when it started
  *   (RFC 6582 `recover`); cwnd is then ssthresh.
+ * - ECN (RFC 3168 6.1.2, Linux tcp_enter_cwr()): an ACK with ECE outside
+ *   recovery and RTO recovery starts the CWR state, a reduction of cwnd
+ *   like recovery's, once per window: ssthresh from the module, PRR on
+ *   each ACK, no retransmission. It ends when an ACK passes what was sent
+ *   when it began, cwnd = ssthresh; a loss found meanwhile turns it into
+ *   recovery without a second reduction (Linux tcp_enter_recovery()).
+ *   Every reduction puts CWR on the next new data (tcp_ecn.c).
  */
 #include "engine.h"
 #include "seq.h"
@@ -95,22 +102,50 @@ static bool time_to_recover(const struct tt_conn *c)
     return c->dupacks >= TT_DUPACK_THRESH;
 }
 
-/* Linux tcp_enter_recovery() and tcp_init_cwnd_reduction(). */
-static void enter_recovery(struct tt_conn *c)
+/* Linux tcp_init_cwnd_reduction(): the start of recovery or of CWR. */
+static void init_cwnd_reduction(struct tt_conn *c)
 {
     c->ssthresh = tt_cc_ssthresh(c); /* Reno: half of cwnd; CUBIC: 0.7 */
     c->prior_cwnd = c->cwnd;
     c->prr_delivered = 0;
     c->prr_out = 0;
-    c->recover = c->snd_nxt - 1;
+    tt_tlp_end(c);
+    tt_ecn_queue_cwr(c); /* RFC 3168 6.1.2: the peer learns of the reduction */
+}
+
+/* Linux tcp_enter_recovery(): from the CWR state the reduction goes on,
+ * and so does its end (Linux keeps high_seq). */
+static void enter_recovery(struct tt_conn *c)
+{
+    if (c->in_cwr) {
+        c->in_cwr = false;
+        c->recover = c->cwr_high - 1;
+    } else {
+        init_cwnd_reduction(c);
+        c->recover = c->snd_nxt - 1;
+    }
     c->high_rxt = c->snd_una;
     c->in_fast_recovery = true;
-    tt_tlp_end(c);
+}
+
+/* RFC 3168 6.1.2 (Linux tcp_enter_cwr()): ECE outside recovery and RTO
+ * recovery; in CWR already, nothing more this window. */
+static void enter_cwr(struct tt_conn *c)
+{
+    if (c->in_cwr || c->in_fast_recovery || c->in_loss)
+        return;
+    init_cwnd_reduction(c);
+    c->cwr_high = c->snd_nxt;
+    c->in_cwr = true;
 }
 
 /*
  * RFC 6937 3 (PRR-SSRB), as Linux's tcp_cwnd_reduction() in bytes:
  * delivered is what this ACK acknowledged or SACKed for the first time.
+ * In the CWR state nothing was sent again and PRR-CRB bounds what goes
+ * out by what was delivered, as the Linux of "tcp: use PRR to reduce cwin
+ * in CWR state" (3.7) took it when no retransmitted data was acknowledged
+ * (packetdrill's cwnd-moderation-ecn-enter-cwr-no-moderation-700).
  */
 static void prr_update(struct tt_conn *c, uint32_t delivered, bool una_advanced)
 {
@@ -125,6 +160,9 @@ static void prr_update(struct tt_conn *c, uint32_t delivered, bool una_advanced)
         uint64_t div = (uint64_t)c->prior_cwnd * c->mss;
         uint64_t due = ((uint64_t)c->ssthresh * c->prr_delivered + div - 1) / div * c->mss;
         sndcnt = (int64_t)due - (int64_t)c->prr_out;
+    } else if (c->in_cwr) { /* conservative reduction bound (CRB) */
+        int64_t room = (int64_t)c->ssthresh - (int64_t)pipe;
+        sndcnt = (int64_t)delivered < room ? (int64_t)delivered : room;
     } else { /* slow start back up to ssthresh, at most one SMSS ahead (SSRB) */
         int64_t behind = (int64_t)c->prr_delivered - (int64_t)c->prr_out;
         sndcnt = behind > (int64_t)delivered ? behind : (int64_t)delivered;
@@ -140,7 +178,20 @@ static void prr_update(struct tt_conn *c, uint32_t delivered, bool una_advanced)
     c->cwnd = pipe + (uint32_t)sndcnt;
 }
 
-bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced)
+/* The CWR state outside recovery: it ends (cwnd = ssthresh, Linux
+ * tcp_end_cwnd_reduction(); growth may follow on the same ACK), starts on
+ * ECE, and reduces cwnd by PRR. True when it set cwnd. */
+static bool cwr_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced, bool ece)
+{
+    if (ece)
+        enter_cwr(c);
+    if (!c->in_cwr)
+        return false;
+    prr_update(c, delivered, una_advanced);
+    return true;
+}
+
+bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced, bool ece)
 {
     uint64_t reo_at = tt_rack_mark_lost(c); /* RFC 8985 6.2 */
     if (reo_at)
@@ -152,13 +203,15 @@ bool tt_rec_on_ack(struct tt_conn *c, uint32_t delivered, bool una_advanced)
         tt_rack_recovery_done(c);
         return true;
     }
+    if (c->in_cwr && seq_gt(c->snd_una, c->cwr_high)) {
+        c->cwnd = c->ssthresh; /* the CWR mark has reached the peer */
+        c->in_cwr = false;
+    }
     if (!c->in_fast_recovery) {
         if (!time_to_recover(c))
-            return false;
+            return cwr_on_ack(c, delivered, una_advanced, ece);
         enter_recovery(c);
     }
-    if (!c->sack_ok && !una_advanced)
-        delivered = c->mss; /* a duplicate ACK: one segment left (reno SACK) */
     prr_update(c, delivered, una_advanced);
     return true;
 }

@@ -255,6 +255,8 @@ static void enter_loss(struct tt_conn *c)
     tt_sack_clear(c); /* RFC 2018 8: the receiver may have reneged */
     tt_rack_on_rto(c);
     tt_tlp_end(c);
+    c->in_cwr = false;   /* Linux: the Loss state replaces CWR */
+    tt_ecn_queue_cwr(c); /* RFC 3168 6.1.2; Linux tcp_enter_loss() */
     c->high_rxt = c->snd_una;
     c->dupacks = 0;
     c->recover = c->snd_nxt - 1; /* RFC 6582 3.2 step 6: the highest sequence number sent */

@@ -116,6 +116,7 @@ static void probe_repaired_loss(struct tt_conn *c)
     c->ssthresh = tt_cc_ssthresh(c);
     c->cwnd = c->ssthresh;
     c->cwnd_cnt = 0;
+    tt_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction, told with CWR */
     c->eng->stats.TcpExtTCPLossProbeRecovery++;
 }
 

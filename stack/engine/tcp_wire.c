@@ -166,7 +166,7 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     s->ack = load_be32(p + 8);
     s->flags = p[13];
     s->syn_stripped = false;
-    s->tos = 0; /* ours to set when sending; the received TOS is not kept */
+    s->tos = 0; /* the IP layer's: engine.c sets it from the header */
     s->wnd = load_be16(p + 14);
     s->up = load_be16(p + 18);
     s->data = p + doff;

@@ -46,7 +46,7 @@ struct seg {
     bool syn_stripped; /* a SYN-ACK taken as an ACK: its window is not scaled */
     uint16_t wnd;      /* SEG.WND as on the wire, unscaled */
     uint16_t up;       /* urgent pointer */
-    uint8_t tos;       /* the IPv4 TOS byte of a segment we send (IP_TOS) */
+    uint8_t tos;       /* the IPv4 TOS byte: IP_TOS and the ECN field (RFC 3168 5) */
     struct tcp_opts opt;
     const uint8_t *data;
     uint32_t len;      /* payload bytes; SEG.LEN adds SYN and FIN */

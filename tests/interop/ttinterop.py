@@ -282,12 +282,13 @@ def read_pcap(path):
 
 class Tcp:
     """One TCP segment from a capture, with both checksums verified."""
-    FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
+    FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "E": 0x40, "W": 0x80}
 
     def __init__(self, ts, pkt):
         ihl = (pkt[0] & 0x0F) * 4
         total = struct.unpack("!H", pkt[2:4])[0]
         self.ts = ts
+        self.ecn = pkt[1] & 3  # RFC 3168 5: the ECN field of the TOS byte
         self.src = socket.inet_ntoa(pkt[12:16])
         self.dst = socket.inet_ntoa(pkt[16:20])
         self.ip_ok = _csum(pkt[:ihl]) == 0xFFFF

@@ -157,6 +157,17 @@ static int set_min_tso_segs(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 0..2, Linux's tcp_ecn (2: ECN only when the peer asks, RFC 3168). */
+static int set_ecn(struct pd_opts *o, const char *v)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 0, 2, &x);
+    if (err)
+        return err;
+    o->cfg.tcp_ecn = (int)x;
+    return 0;
+}
+
 /* 0..4, Linux's tcp_early_retrans: 3 and 4 send tail loss probes. */
 static int set_early_retrans(struct pd_opts *o, const char *v)
 {
@@ -254,6 +265,7 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-recovery", true, set_recovery},
     {"--tcp-slow-start-after-idle", true, set_ssai},
     {"--tcp-min-tso-segs", true, set_min_tso_segs},
+    {"--tcp-ecn", true, set_ecn},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

@@ -56,7 +56,8 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_backoff = i->backoff;
     t->tcpi_options =
         (uint8_t)((i->ts_on ? TCPI_OPT_TIMESTAMPS : 0) | (i->sack_on ? TCPI_OPT_SACK : 0) |
-                  (i->ws_on ? TCPI_OPT_WSCALE : 0));
+                  (i->ws_on ? TCPI_OPT_WSCALE : 0) | (i->ecn_on ? TCPI_OPT_ECN : 0) |
+                  (i->ecn_seen ? TCPI_OPT_ECN_SEEN : 0));
     if (i->ws_on) {
         t->tcpi_snd_wscale = i->snd_wscale & 15;
         t->tcpi_rcv_wscale = i->rcv_wscale & 15;

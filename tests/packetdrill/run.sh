@@ -133,6 +133,7 @@ sysctl_flag() {
     tcp_recovery) echo "--tcp-recovery $2" ;;
     tcp_slow_start_after_idle) echo "--tcp-slow-start-after-idle $2" ;;
     tcp_min_tso_segs) echo "--tcp-min-tso-segs $2" ;;
+    tcp_ecn) echo "--tcp-ecn $2" ;;
     tcp_congestion_control) echo "--tcp-congestion-control $2" ;;
     tcp_rfc1337) echo "--tcp-rfc1337 $2" ;;
     tcp_tw_reuse) echo "--tcp-tw-reuse $2" ;;

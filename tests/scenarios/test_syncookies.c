@@ -143,6 +143,47 @@ static void syncookie_with_timestamps_keeps_window_scale(void **state)
     assert_int_equal(sent, 12800);
 }
 
+/*
+ * ECN through the cookie (RFC 3168 6.1.1; Linux's TS_OPT_ECN and
+ * cookie_ecn_ok()): with timestamps an ECN-setup SYN gets ECE in the
+ * cookie SYN-ACK, TSval's bit 5 brings the agreement back, and the
+ * connection's data goes ECT(0). Without timestamps no ECE (Linux clears
+ * ecn_ok for a cookie without them).
+ */
+static void syncookie_carries_ecn_in_timestamp(void **state)
+{
+    struct harness *h = *state;
+
+    h->cfg.tcp_timestamps = 1;
+    h_reinit(h);
+    fill_syn_queue(h);
+    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .ts_ok = true, .ts_val = 5000};
+    h_send_opts(h, TCP_SYN | TCP_ECE | TCP_CWR, IRS, 0, &o, NULL, 0);
+    const struct h_seg *sa = h_pop_any(h);
+    assert_int_equal(sa->seg.flags, TCP_SYN | TCP_ACK | TCP_ECE);
+    h->iss = sa->seg.seq;
+    struct tcp_opts a = {.ts_ok = true, .ts_val = 5001, .ts_ecr = sa->seg.opt.ts_val};
+    h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &a, NULL, 0);
+    h_expect_nothing(h);
+    assert_int_equal(h->connection_calls, 1);
+    tt_conn_info_t i;
+    tt_conn_get_info(h->conn, &i);
+    assert_true(i.ecn_on);
+    h_write_pattern(h, 0, 100);
+    const struct h_seg *d = h_expect_len(h, TCP_ACK | TCP_PSH, ISS + 1, IRS + 1, 100);
+    assert_int_equal(d->bytes[1] & 3, 2); /* ECT(0) */
+}
+
+static void syncookie_without_timestamps_refuses_ecn(void **state)
+{
+    struct harness *h = *state;
+
+    fill_syn_queue(h);
+    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS};
+    h_send_opts(h, TCP_SYN | TCP_ECE | TCP_CWR, IRS, 0, &o, NULL, 0);
+    h_expect_synack(h); /* SYN|ACK alone */
+}
+
 /* tcp_syncookies=0: the queue holds tcp_max_syn_backlog, then SYNs are dropped. */
 static void no_syncookies_drop_past_max_syn_backlog(void **state)
 {
@@ -256,6 +297,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(syncookie_wrong_ack_gets_rst, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(syncookie_too_old_gets_rst, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(syncookie_with_timestamps_keeps_window_scale, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(syncookie_carries_ecn_in_timestamp, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(syncookie_without_timestamps_refuses_ecn, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(no_syncookies_drop_past_max_syn_backlog, h_setup,
                                         h_teardown),
