@@ -290,6 +290,19 @@ void tt_engine_free(tt_engine_t *eng);
 /* A packet arrived (an IPv4 datagram). Bad packets are dropped and counted. */
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us);
 
+/*
+ * Several datagrams as one engine call: the tt_engine_input() calls between
+ * tt_engine_batch_begin() and tt_engine_batch_end() are worked on one after
+ * the other, and what the call owes the outside waits for the end: the
+ * application's callbacks (in-order bytes of a connection in one read
+ * callback), the ACK decision of each connection, then the datagrams. For
+ * the wire segments of one super-segment the kernel passed (TUN offloads),
+ * as Linux's TCP works on a GRO packet: one ACK and one wake-up of the
+ * reader for the whole. Calls nest; only the outermost end ends the call.
+ */
+void tt_engine_batch_begin(tt_engine_t *eng);
+void tt_engine_batch_end(tt_engine_t *eng);
+
 /* Runs every timer due at now_us. */
 void tt_engine_timers(tt_engine_t *eng, uint64_t now_us);
 

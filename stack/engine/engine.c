@@ -318,6 +318,19 @@ void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64
     tt_engine_leave(eng);
 }
 
+void tt_engine_batch_begin(tt_engine_t *eng)
+{
+    eng->batching++;
+    tt_engine_enter(eng);
+}
+
+void tt_engine_batch_end(tt_engine_t *eng)
+{
+    assert(eng->batching > 0);
+    eng->batching--;
+    tt_engine_leave(eng);
+}
+
 void tt_engine_timers(tt_engine_t *eng, uint64_t now_us)
 {
     engine_set_time(eng, now_us);
