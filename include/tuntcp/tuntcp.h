@@ -291,6 +291,16 @@ void tt_engine_free(tt_engine_t *eng);
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us);
 
 /*
+ * As tt_engine_input(), for a datagram whose TCP checksum the caller's
+ * device vouches for (Linux's CHECKSUM_UNNECESSARY: a wire segment the
+ * driver cut from a super-segment the kernel passed, whose checksum the
+ * kernel left partial): the engine does not sum it again. The IP header's
+ * checksum is checked as ever.
+ */
+void tt_engine_input_csum_known(tt_engine_t *eng, const uint8_t *packet, size_t len,
+                                uint64_t now_us);
+
+/*
  * Several datagrams as one engine call: the tt_engine_input() calls between
  * tt_engine_batch_begin() and tt_engine_batch_end() are worked on one after
  * the other, and what the call owes the outside waits for the end: the

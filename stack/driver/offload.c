@@ -126,7 +126,8 @@ size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
         flags &= (uint8_t)~TCP_CWR;
     tcp[13] = flags;
     wr16(tcp + 16, 0);
-    wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
+    if (!s->no_tcp_csum)
+        wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
     s->off += seg;
     return total;
 }

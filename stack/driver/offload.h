@@ -31,6 +31,8 @@ struct ofl_split {
     size_t hlen; /* its IPv4 + TCP header bytes */
     size_t mss;  /* payload bytes per segment (gso_size); the last may be shorter */
     size_t off;  /* payload bytes already cut */
+    /* Set by the caller: segments for the engine alone, their TCP checksum left 0. */
+    bool no_tcp_csum;
 };
 
 /*
@@ -47,7 +49,8 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
  * Writes the next wire segment into out (cap bytes): the super-segment's
  * headers with its sequence number, IP identification and total length,
  * FIN and PSH on the last segment only and CWR on the first only (as the
- * kernel's own segmentation does), and complete checksums. Returns its
+ * kernel's own segmentation does), and complete checksums (but the TCP
+ * checksum, 0, with s->no_tcp_csum: tt_engine_input_csum_known()). Returns its
  * length, or 0 when all are cut (or out is too small).
  */
 size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);

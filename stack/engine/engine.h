@@ -374,6 +374,7 @@ struct tt_engine {
     bool ending; /* the outermost call delivers what it owes (engine.c) */
     /* Inside tt_engine_batch_begin/end: a reader's bytes join (tcb.c). */
     uint32_t batching;
+    bool csum_known; /* tt_engine_input_csum_known(): TCP checksums not summed */
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;

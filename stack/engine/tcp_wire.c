@@ -143,7 +143,8 @@ int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
  * guards are read. A segment longer than 65535 bytes cannot be described by
  * the pseudo-header's 16-bit length, so no checksum can be right for it.
  */
-int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+static int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s,
+                     bool sum_it)
 {
     if (len < TCP_HDR_LEN)
         return TCP_ERR_TRUNC;
@@ -153,7 +154,7 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     if (len > UINT16_MAX)
         return TCP_ERR_CSUM;
     uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
-    if (tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
+    if (sum_it && tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
         return TCP_ERR_CSUM;
     if (tt_tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
         return TCP_ERR_OPTS;
@@ -172,6 +173,16 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     s->data = p + doff;
     s->len = (uint32_t)(len - doff);
     return TCP_OK;
+}
+
+int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+{
+    return tcp_parse(p, len, src, dst, s, true);
+}
+
+int tt_tcp_parse_csum_known(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+{
+    return tcp_parse(p, len, src, dst, s, false);
 }
 
 /*

@@ -7,7 +7,11 @@
  * unacknowledged), and the reader wakes once and finds its whole payload in
  * one read. The driver puts the wire segments of one super-segment in one
  * batch; these tests hold the engine to what Linux does with the GRO packet.
+ * The same segments carry a checksum the kernel vouched for
+ * (tt_engine_input_csum_known()).
  */
+#include <string.h>
+
 #include "harness.h"
 
 #define SEGS 4
@@ -119,6 +123,67 @@ static void nested_batch_ends_at_outermost(void **state)
     h_expect_nothing(h);
 }
 
+/* The peer's data segment "abc" at IRS + 1, its TCP checksum spoiled; the IP header's stays good.
+ */
+static size_t bad_csum_segment(struct harness *h, uint8_t *buf, size_t cap)
+{
+    struct seg s;
+
+    memset(&s, 0, sizeof(s));
+    s.saddr = H_PEER_ADDR;
+    s.daddr = H_ENGINE_ADDR;
+    s.sport = h->rport;
+    s.dport = h->lport;
+    s.seq = IRS + 1;
+    s.ack = ISS + 1;
+    s.flags = TCP_ACK;
+    s.wnd = h->peer_wnd;
+    s.data = (const uint8_t *)"abc";
+    s.len = 3;
+    size_t n = tt_tcp_build(buf, cap, &s, h->ip_id++);
+    assert_true(n > IPV4_HDR_LEN + 17);
+    buf[IPV4_HDR_LEN + 16] ^= 0x5a;
+    return n;
+}
+
+/* RFC 9293 3.1: a TCP checksum that does not add up drops the segment. */
+static void bad_checksum_dropped(void **state)
+{
+    struct harness *h = *state;
+    uint8_t buf[128];
+
+    setup_reads(h, false);
+    size_t n = bad_csum_segment(h, buf, sizeof(buf));
+    tt_engine_input(h->eng, buf, n, h->now);
+    h_expect_nothing(h);
+    assert_int_equal(h->rx_len, 0);
+    assert_int_equal(h_stats(h).TcpInCsumErrors, 1);
+}
+
+/*
+ * The same bytes through tt_engine_input_csum_known(): the device vouched
+ * for them (Linux CHECKSUM_UNNECESSARY skips tcp_checksum_complete()), so
+ * the checksum field is not summed and the data is taken.
+ */
+static void checksum_known_not_summed(void **state)
+{
+    struct harness *h = *state;
+    uint8_t buf[128];
+
+    setup_reads(h, false);
+    size_t n = bad_csum_segment(h, buf, sizeof(buf));
+    tt_engine_input_csum_known(h->eng, buf, n, h->now);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 4);
+    h_expect_nothing(h);
+    assert_int_equal(h->rx_len, 3);
+    assert_memory_equal(h->rx, "abc", 3);
+    assert_int_equal(h_stats(h).TcpInCsumErrors, 0);
+    /* and the next ordinary input is summed again */
+    n = bad_csum_segment(h, buf, sizeof(buf));
+    tt_engine_input(h->eng, buf, n, h->now);
+    assert_int_equal(h_stats(h).TcpInCsumErrors, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +191,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(separate_calls_read_and_ack_each, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(batch_echo_is_one_run, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(nested_batch_ends_at_outermost, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(bad_checksum_dropped, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(checksum_known_not_summed, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -254,6 +254,30 @@ static void the_kernels_super_segment_is_cut_like_linux(void **state)
     assert_int_equal(n, 3);
 }
 
+/* For the engine alone (tt_engine_input_csum_known()): the same segments, their TCP checksum 0. */
+static void segments_for_the_engine_alone_skip_the_tcp_checksum(void **state)
+{
+    static uint8_t super[HLEN + 3 * MSS], seg[HLEN + MSS];
+    struct virtio_net_hdr vh = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+    struct seg_spec s = {5000, 9, 300, 1000, ACK | PSH, 2 * MSS + 7};
+    struct ofl_split sp;
+    size_t len = build(super, &s), n = 0, got;
+
+    (void)state;
+    make_partial(super, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    sp.no_tcp_csum = true;
+    while ((got = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        assert_int_equal(got, HLEN + (n < 2 ? MSS : 7));
+        assert_int_equal(seg[36] << 8 | seg[37], 0);
+        assert_int_equal(tt_csum_fold(tt_csum_add(0, seg, 20)), 0); /* the IP header's is kept */
+        assert_memory_equal(seg + HLEN, super + HLEN + n * MSS, got - HLEN);
+        n++;
+    }
+    assert_int_equal(n, 3);
+}
+
 static void a_partial_checksum_is_completed_in_place(void **state)
 {
     uint8_t p[HLEN + 33], want[HLEN + 33];
@@ -297,6 +321,7 @@ int main(void)
         cmocka_unit_test(a_run_stops_where_the_wire_would_differ),
         cmocka_unit_test(a_run_is_bounded_by_64k),
         cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
+        cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
     };
