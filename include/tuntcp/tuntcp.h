@@ -301,6 +301,17 @@ void tt_engine_input_csum_known(tt_engine_t *eng, const uint8_t *packet, size_t 
                                 uint64_t now_us);
 
 /*
+ * on: every TCP datagram the engine sends carries a partial checksum, the
+ * pseudo-header's sum alone (not complemented), for a device that
+ * completes it, as Linux leaves CHECKSUM_PARTIAL to a NIC with checksum
+ * offload (a TUN device with TUN_F_CSUM: virtio's NEEDS_CSUM, csum_start
+ * 20, csum_offset 16; the engine sends no IP options). The caller
+ * completes it for anyone else who reads the datagram (a capture). Off by
+ * default; other datagrams (ICMP) always carry complete checksums.
+ */
+void tt_engine_set_csum_partial(tt_engine_t *eng, bool on);
+
+/*
  * Several datagrams as one engine call: the tt_engine_input() calls between
  * tt_engine_batch_begin() and tt_engine_batch_end() are worked on one after
  * the other, and what the call owes the outside waits for the end: the

@@ -90,6 +90,7 @@ struct tt_driver {
     int fd;
     char ifname[TUN_NAME_MAX];
     uint8_t *segbuf;          /* one wire segment cut from a super-segment read */
+    uint8_t *capbuf;          /* with offloads: an outbound segment completed for a capture */
     struct tun_offload ofl;   /* ofl.on: offloads granted (offload.h) */
     struct ofl_batch batch;   /* with offloads: what waits to be joined and written */
     struct pump pump;         /* the device's reads and writes, and the held output */
@@ -253,9 +254,26 @@ static void drv_fail(struct tt_driver *d, const char *op, int err)
 
 /* ---- TUN output: into the pump's ring (pump.h), written by the pump ---- */
 
+/*
+ * With offloads the engine leaves its TCP checksums partial for the kernel
+ * to complete (tt_engine_set_csum_partial()); a capture holds them
+ * complete, as the wire carries them: a copy completed in capbuf.
+ */
+static const uint8_t *drv_complete(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    if (!d->ofl.on || !tt_ofl_is_tcp(pkt, len) || len > RX_BUF_SIZE)
+        return pkt;
+    memcpy(d->capbuf, pkt, len);
+    tt_ofl_complete_tcp(d->capbuf, len);
+    return d->capbuf;
+}
+
 /* The capture's outbound tap: each wire segment, once, when the engine sends it. */
 static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    if (d->pcap == NULL && d->cap == NULL)
+        return;
+    pkt = drv_complete(d, pkt, len);
     if (d->pcap != NULL)
         tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
     else if (d->cap != NULL)
@@ -264,12 +282,16 @@ static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 
 /*
  * One datagram for the device: with offloads after a virtio header saying
- * "nothing to do" (the engine's checksums are complete).
+ * "nothing to do", or for a TCP segment "complete the checksum" (NEEDS_CSUM:
+ * the engine left it partial, tt_engine_set_csum_partial()).
  */
 static void drv_push(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2] = {{&vh, OFL_VNET_LEN}, {(void *)pkt, len}};
+
+    if (d->ofl.on && tt_ofl_is_tcp(pkt, len))
+        tt_ofl_partial_header(&vh);
 
     if (d->ofl.on)
         tt_pump_pushv(&d->pump, iov, 2, false);
@@ -508,7 +530,7 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
     case FAULT_DROP:
         if (d->cap != NULL) { /* present in the annotated capture, never written to the device */
             drv_cap_fault(d, FAULT_OUT, CAPNOTE_DROPPED, rule);
-            tt_capture_out(d->cap, drv_clock(d), pkt, len);
+            tt_capture_out(d->cap, drv_clock(d), drv_complete(d, pkt, len), len);
         }
         break;
     case FAULT_DUP:
@@ -1333,6 +1355,12 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_open_engine(d, cfg, err, errlen)) < 0)
         return rc;
+    if (d->ofl.on) { /* TUN_F_CSUM: the kernel completes our TCP checksums */
+        d->capbuf = malloc(RX_BUF_SIZE);
+        if (d->capbuf == NULL)
+            return fmt_err(err, errlen, "buffers", "", -ENOMEM);
+        tt_engine_set_csum_partial(d->eng, true);
+    }
     d->mtu = cfg->engine.mtu;
     if ((rc = drv_open_loop(d, err, errlen)) < 0)
         return rc;
@@ -1482,6 +1510,7 @@ static void drv_free_one(struct tt_driver *d)
     free(d->injbuf);
     tt_pump_free(&d->pump);
     free(d->segbuf);
+    free(d->capbuf);
     tt_ofl_batch_free(&d->batch);
     free(d->queues);
     if (d->group != NULL)

@@ -134,6 +134,27 @@ size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
 
 /* ---- output ---- */
 
+bool tt_ofl_is_tcp(const uint8_t *pkt, size_t len)
+{
+    return len >= 40 && pkt[0] == 0x45 && pkt[9] == IP_PROTO_TCP;
+}
+
+void tt_ofl_complete_tcp(uint8_t *pkt, size_t len)
+{
+    struct virtio_net_hdr vh;
+
+    tt_ofl_partial_header(&vh);
+    complete_csum(&vh, pkt, len);
+}
+
+void tt_ofl_partial_header(struct virtio_net_hdr *vh)
+{
+    memset(vh, 0, sizeof(*vh));
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->csum_start = 20;
+    vh->csum_offset = 16;
+}
+
 int tt_ofl_batch_init(struct ofl_batch *b, size_t cap)
 {
     memset(b, 0, sizeof(*b));

@@ -55,6 +55,15 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
  */
 size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);
 
+/* ---- output: the engine's partial TCP checksums (tt_engine_set_csum_partial()) ---- */
+
+/* Whether pkt is a TCP datagram with a 20-byte IPv4 header (the engine's kind). */
+bool tt_ofl_is_tcp(const uint8_t *pkt, size_t len);
+/* The virtio header of one datagram whose TCP checksum the kernel completes. */
+void tt_ofl_partial_header(struct virtio_net_hdr *vh);
+/* Completes in place the partial TCP checksum of such a datagram (for a capture). */
+void tt_ofl_complete_tcp(uint8_t *pkt, size_t len);
+
 /* ---- output: wire segments joined into one super-segment ---- */
 
 struct ofl_batch {

@@ -336,6 +336,11 @@ void tt_engine_input_csum_known(tt_engine_t *eng, const uint8_t *packet, size_t 
     tt_engine_leave(eng);
 }
 
+void tt_engine_set_csum_partial(tt_engine_t *eng, bool on)
+{
+    eng->csum_partial = on;
+}
+
 void tt_engine_batch_begin(tt_engine_t *eng)
 {
     eng->batching++;

@@ -375,6 +375,8 @@ struct tt_engine {
     /* Inside tt_engine_batch_begin/end: a reader's bytes join (tcb.c). */
     uint32_t batching;
     bool csum_known; /* tt_engine_input_csum_known(): TCP checksums not summed */
+    /* tt_engine_set_csum_partial(): TCP checksums the device completes. */
+    bool csum_partial;
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;

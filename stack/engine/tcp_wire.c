@@ -299,7 +299,7 @@ static void header_write(uint8_t *t, const struct seg *s, size_t hdr_len)
     store_be16(t + 18, s->up);
 }
 
-size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+static size_t tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id, bool partial)
 {
     if (s->len > UINT16_MAX)
         return 0;
@@ -318,6 +318,19 @@ size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
     if (s->len > 0)
         memcpy(t + hdr_len, s->data, s->len);
     uint32_t sum = tt_csum_pseudo(s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len);
-    store_be16(t + 16, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
+    if (partial) /* the pseudo-header's sum folded, not complemented: the device adds the rest */
+        store_be16(t + 16, (uint16_t)~tt_csum_fold(sum));
+    else
+        store_be16(t + 16, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
     return total;
+}
+
+size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+{
+    return tcp_build(out, cap, s, id, false);
+}
+
+size_t tt_tcp_build_partial(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+{
+    return tcp_build(out, cap, s, id, true);
 }

@@ -88,5 +88,9 @@ size_t tt_tcp_options_len(const struct tcp_opts *o);
  * datagram's length, or 0 when it does not fit.
  */
 size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
+/* The same with a partial checksum, for a device that completes it (Linux
+ * CHECKSUM_PARTIAL, virtio's NEEDS_CSUM with csum_start 20, csum_offset 16):
+ * the field holds the pseudo-header's sum only. */
+size_t tt_tcp_build_partial(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
 
 #endif

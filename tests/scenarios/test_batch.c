@@ -8,10 +8,12 @@
  * one read. The driver puts the wire segments of one super-segment in one
  * batch; these tests hold the engine to what Linux does with the GRO packet.
  * The same segments carry a checksum the kernel vouched for
- * (tt_engine_input_csum_known()).
+ * (tt_engine_input_csum_known()), and what the engine sends may leave its
+ * checksum for the kernel to complete (tt_engine_set_csum_partial()).
  */
 #include <string.h>
 
+#include "checksum.h"
 #include "harness.h"
 
 #define SEGS 4
@@ -184,6 +186,43 @@ static void checksum_known_not_summed(void **state)
     assert_int_equal(h_stats(h).TcpInCsumErrors, 1);
 }
 
+/*
+ * tt_engine_set_csum_partial(): a TCP segment leaves with the
+ * pseudo-header's sum alone in its checksum field (Linux CHECKSUM_PARTIAL,
+ * for a device with checksum offload), which summing the segment from its
+ * TCP header on completes. Off again, the checksum is complete.
+ */
+static void partial_checksum_is_the_pseudo_header_sum(void **state)
+{
+    struct harness *h = *state;
+    struct ipv4_hdr ip;
+    struct seg seg;
+
+    setup_reads(h, false);
+    tt_engine_set_csum_partial(h->eng, true);
+    assert_int_equal(h_write(h, "xyz", 3), 3);
+    assert_int_equal(h_pending(h), 1);
+    struct h_seg *out = &h->out[h->out_head++];
+    assert_int_equal(tt_ipv4_parse(out->bytes, out->len, &ip), IPV4_OK); /* IP's is complete */
+    uint8_t *t = out->bytes + IPV4_HDR_LEN;
+    size_t tlen = out->len - IPV4_HDR_LEN;
+    uint32_t pseudo = tt_csum_pseudo(H_ENGINE_ADDR, H_PEER_ADDR, IP_PROTO_TCP, (uint16_t)tlen);
+    assert_int_equal(t[16] << 8 | t[17], (uint16_t)~tt_csum_fold(pseudo));
+    assert_int_equal(tt_tcp_parse(t, tlen, ip.src, ip.dst, &seg), TCP_ERR_CSUM);
+    uint16_t done = tt_csum_fold(tt_csum_add(0, t, tlen)); /* what the device writes */
+    t[16] = (uint8_t)(done >> 8);
+    t[17] = (uint8_t)done;
+    assert_int_equal(tt_tcp_parse(t, tlen, ip.src, ip.dst, &seg), TCP_OK);
+    assert_int_equal(seg.len, 3);
+    assert_memory_equal(seg.data, "xyz", 3);
+
+    tt_engine_set_csum_partial(h->eng, false);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 4, NULL, 0);
+    assert_int_equal(h_write(h, "uvw", 3), 3);
+    h_expect_data(h, TCP_ACK, ISS + 4, IRS + 1, "uvw", 3); /* the harness checks the sum */
+    h_expect_nothing(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +232,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(nested_batch_ends_at_outermost, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(bad_checksum_dropped, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(checksum_known_not_summed, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(partial_checksum_is_the_pseudo_header_sum, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

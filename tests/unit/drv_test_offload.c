@@ -278,6 +278,31 @@ static void segments_for_the_engine_alone_skip_the_tcp_checksum(void **state)
     assert_int_equal(n, 3);
 }
 
+/* The engine's partial checksums (tt_engine_set_csum_partial()): told to
+ * the kernel with NEEDS_CSUM at 20 + 16, completed for a capture. */
+static void the_engines_partial_checksum_is_told_and_completed(void **state)
+{
+    uint8_t p[HLEN + 33], want[HLEN + 33];
+    struct seg_spec s = {77, 88, 5, 100, ACK | PSH, 33};
+    struct virtio_net_hdr vh;
+    size_t len = build(want, &s);
+
+    (void)state;
+    memcpy(p, want, len);
+    make_partial(p, len);
+    assert_true(tt_ofl_is_tcp(p, len));
+    p[9] = 1;
+    assert_false(tt_ofl_is_tcp(p, len)); /* ICMP: the engine's checksums are complete */
+    p[9] = 6;
+    tt_ofl_partial_header(&vh);
+    assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    assert_int_equal(vh.csum_start, 20);
+    assert_int_equal(vh.csum_offset, 16);
+    tt_ofl_complete_tcp(p, len);
+    assert_memory_equal(p, want, len);
+}
+
 static void a_partial_checksum_is_completed_in_place(void **state)
 {
     uint8_t p[HLEN + 33], want[HLEN + 33];
@@ -322,6 +347,7 @@ int main(void)
         cmocka_unit_test(a_run_is_bounded_by_64k),
         cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
         cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
+        cmocka_unit_test(the_engines_partial_checksum_is_told_and_completed),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
     };
