@@ -654,18 +654,20 @@ static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint6
 /*
  * A super-segment's wire segments when nothing but the engine looks at
  * them (no capture, no --fault, one queue): one engine call (see below),
- * one time stamp (no fault reads the clock between them), and no TCP
+ * one time stamp (no fault reads the clock between them), each segment
+ * made where its payload lies in the read buffer (no copy), and no TCP
  * checksum computed only for the engine to sum it again: the kernel left
  * it partial, so it vouches for the bytes (tt_engine_input_csum_known()).
  */
 static void drv_input_super_fast(struct tt_driver *d, struct ofl_split *sp, uint64_t now)
 {
-    size_t seg;
+    uint8_t *seg;
+    size_t len;
 
     sp->no_tcp_csum = true;
     tt_engine_batch_begin(d->eng);
-    while ((seg = tt_ofl_split_next(sp, d->segbuf, RX_BUF_SIZE)) > 0)
-        tt_engine_input_csum_known(d->eng, d->segbuf, seg, now);
+    while ((len = tt_ofl_split_next_in_place(sp, &seg)) > 0)
+        tt_engine_input_csum_known(d->eng, seg, len, now);
     tt_engine_batch_end(d->eng);
 }
 

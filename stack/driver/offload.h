@@ -26,13 +26,14 @@
 /* ---- input: a super-segment cut into wire segments ---- */
 
 struct ofl_split {
-    const uint8_t *pkt; /* the super-segment as read */
+    uint8_t *pkt; /* the super-segment as read */
     size_t len;
     size_t hlen; /* its IPv4 + TCP header bytes */
     size_t mss;  /* payload bytes per segment (gso_size); the last may be shorter */
     size_t off;  /* payload bytes already cut */
     /* Set by the caller: segments for the engine alone, their TCP checksum left 0. */
     bool no_tcp_csum;
+    uint8_t hdr[80]; /* tt_ofl_split_next_in_place(): the super-segment's headers */
 };
 
 /*
@@ -54,6 +55,15 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
  * length, or 0 when all are cut (or out is too small).
  */
 size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);
+
+/*
+ * The same without a copy of the payload: the segment is made where it
+ * lies, its headers written over the hlen bytes before its payload (the
+ * tail of the segment before, which must be done with: the engine copies
+ * what it keeps). *out: where it starts. For the fast path alone, where
+ * nothing else holds the segments (loop.c).
+ */
+size_t tt_ofl_split_next_in_place(struct ofl_split *s, uint8_t **out);
 
 /* ---- output: the engine's partial TCP checksums (tt_engine_set_csum_partial()) ---- */
 

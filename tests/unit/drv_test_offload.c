@@ -303,6 +303,34 @@ static void the_engines_partial_checksum_is_told_and_completed(void **state)
     assert_memory_equal(p, want, len);
 }
 
+/* Cut where it lies: the very segments tt_ofl_split_next() makes, each
+ * right before its payload in the super-segment's buffer. */
+static void a_super_segment_is_cut_in_place_alike(void **state)
+{
+    static uint8_t super[HLEN + 3 * MSS], copy[HLEN + 3 * MSS], want[3][HLEN + MSS];
+    struct virtio_net_hdr vh = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+    struct seg_spec s = {5000, 9, 300, 1000, ACK | PSH | FIN | CWR, 2 * MSS + 7};
+    struct ofl_split sp;
+    size_t len = build(super, &s), cut_len[3], n = 0, got;
+    uint8_t *at;
+
+    (void)state;
+    make_partial(super, len);
+    memcpy(copy, super, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, copy, len), 1);
+    while (n < 3 && (cut_len[n] = tt_ofl_split_next(&sp, want[n], sizeof(want[n]))) > 0)
+        n++;
+    assert_int_equal(n, 3);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    for (n = 0; (got = tt_ofl_split_next_in_place(&sp, &at)) > 0; n++) {
+        assert_ptr_equal(at, super + n * MSS);
+        assert_int_equal(got, cut_len[n]);
+        assert_memory_equal(at, want[n], got);
+    }
+    assert_int_equal(n, 3);
+}
+
 static void a_partial_checksum_is_completed_in_place(void **state)
 {
     uint8_t p[HLEN + 33], want[HLEN + 33];
@@ -348,6 +376,7 @@ int main(void)
         cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
         cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
         cmocka_unit_test(the_engines_partial_checksum_is_told_and_completed),
+        cmocka_unit_test(a_super_segment_is_cut_in_place_alike),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
     };
