@@ -651,6 +651,12 @@ static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint6
     drv_deliver(d, pkt, len, now);
 }
 
+/* Nothing but the engine looks at what is read: no capture, no --fault, one queue. */
+static bool drv_engine_alone(const struct tt_driver *d)
+{
+    return d->pcap == NULL && d->cap == NULL && d->faults == NULL && d->group == NULL;
+}
+
 /*
  * A super-segment's wire segments when nothing but the engine looks at
  * them (no capture, no --fault, one queue): one engine call (see below),
@@ -675,6 +681,8 @@ static void drv_input_super_fast(struct tt_driver *d, struct ofl_split *sp, uint
  * What one read gave with offloads (buf, n bytes): a wire datagram (its
  * checksum completed if the kernel left it partial), or a super-segment
  * cut into the wire segments it stands for, each handed on as if read alone.
+ * A lone TCP segment whose checksum the kernel left partial or checked
+ * goes to the engine as it is when nothing else looks at it.
  */
 static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t now)
 {
@@ -685,6 +693,10 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
     int rc;
 
     memcpy(&vh, buf, n < OFL_VNET_LEN ? 0 : OFL_VNET_LEN);
+    if (n >= OFL_VNET_LEN && drv_engine_alone(d) && tt_ofl_csum_vouched(&vh, pkt, len)) {
+        tt_engine_input_csum_known(d->eng, pkt, len, now);
+        return;
+    }
     rc = n < OFL_VNET_LEN ? -EINVAL : tt_ofl_split_start(&sp, &vh, pkt, len);
     if (rc < 0) {
         d->ctr.tun_read_errors++;
@@ -695,7 +707,7 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
         return;
     }
     d->ctr.tun_in_super++;
-    if (d->pcap == NULL && d->cap == NULL && d->faults == NULL && d->group == NULL) {
+    if (drv_engine_alone(d)) {
         drv_input_super_fast(d, &sp, now);
         return;
     }

@@ -82,6 +82,16 @@ static int complete_csum(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t l
     return 0;
 }
 
+bool tt_ofl_csum_vouched(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
+{
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE || ip_tcp_hlen(pkt, len) == 0)
+        return false;
+    if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+        return true;
+    return (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vh->csum_start == 20 &&
+           vh->csum_offset == 16;
+}
+
 int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
                        size_t len)
 {

@@ -43,6 +43,15 @@ struct ofl_split {
  * completed in place if the kernel left it partial; -EINVAL when vh does
  * not fit pkt (the datagram is to be dropped).
  */
+/*
+ * Whether vh and pkt are one TCP segment (not a super-segment) whose TCP
+ * checksum the kernel vouches for: left partial at the TCP checksum
+ * (NEEDS_CSUM, csum_start 20, csum_offset 16: its own TCP sent it) or
+ * checked already (DATA_VALID), so that the engine need not sum it
+ * (tt_engine_input_csum_known()). Its checksum field is left as it came.
+ */
+bool tt_ofl_csum_vouched(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len);
+
 int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
                        size_t len);
 

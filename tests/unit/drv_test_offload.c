@@ -331,6 +331,31 @@ static void a_super_segment_is_cut_in_place_alike(void **state)
     assert_int_equal(n, 3);
 }
 
+/* A lone TCP segment the kernel left partial at the TCP checksum, or checked: vouched for. */
+static void the_kernels_word_on_a_lone_segment(void **state)
+{
+    uint8_t p[HLEN + 33];
+    struct seg_spec s = {77, 88, 5, 100, ACK | PSH, 33};
+    size_t len = build(p, &s);
+    struct virtio_net_hdr partial = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 20, 16};
+    struct virtio_net_hdr valid = {
+        VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0};
+    struct virtio_net_hdr none = {0}, elsewhere = partial;
+    struct virtio_net_hdr super = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+
+    (void)state;
+    elsewhere.csum_offset = 6; /* a UDP checksum's place */
+    assert_true(tt_ofl_csum_vouched(&partial, p, len));
+    assert_true(tt_ofl_csum_vouched(&valid, p, len));
+    assert_false(tt_ofl_csum_vouched(&none, p, len));      /* forwarded: nobody checked it */
+    assert_false(tt_ofl_csum_vouched(&elsewhere, p, len)); /* not the TCP checksum */
+    assert_false(tt_ofl_csum_vouched(&super, p, len));     /* cut first */
+    p[9] = 17;
+    assert_false(tt_ofl_csum_vouched(&partial, p, len)); /* not TCP */
+}
+
 static void a_partial_checksum_is_completed_in_place(void **state)
 {
     uint8_t p[HLEN + 33], want[HLEN + 33];
@@ -377,6 +402,7 @@ int main(void)
         cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
         cmocka_unit_test(the_engines_partial_checksum_is_told_and_completed),
         cmocka_unit_test(a_super_segment_is_cut_in_place_alike),
+        cmocka_unit_test(the_kernels_word_on_a_lone_segment),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
     };
