@@ -297,15 +297,49 @@ void tt_engine_free(tt_engine_t *eng);
 /* A packet arrived (an IPv4 datagram). Bad packets are dropped and counted. */
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us);
 /*
- * The same for a TCP packet that stands for segments of gso_size payload
+ * What the device knows of a datagram it hands over (Linux keeps it in the
+ * skb). gso_size: the packet stands for TCP segments of that many payload
  * bytes each (a GSO/GRO packet: the virtio header's gso_size of a TUN
- * read), or for one wire segment cut from such a packet. The segment size
- * is what the receiver's MSS estimate takes (tt_conn_info_t.rcv_mss), as
- * Linux's tcp_measure_rcv_mss() takes the skb's gso_size. gso_size 0: as
- * tt_engine_input().
+ * read), or is one wire segment cut from such a packet; the receiver's MSS
+ * estimate takes it (tt_conn_info_t.rcv_mss), as Linux's
+ * tcp_measure_rcv_mss() takes the skb's gso_size; 0: none. csum_known: the
+ * device vouches for the TCP checksum (Linux's CHECKSUM_UNNECESSARY: a
+ * wire segment the driver cut from a super-segment whose checksum the
+ * kernel left partial), so the engine does not sum it again; the IP
+ * header's checksum is checked as ever.
  */
-void tt_engine_input_gso(tt_engine_t *eng, const uint8_t *packet, size_t len, uint16_t gso_size,
-                         uint64_t now_us);
+typedef struct tt_rx_info {
+    uint16_t gso_size;
+    bool csum_known;
+} tt_rx_info_t;
+
+/* As tt_engine_input(), with what the device knows of the datagram. */
+void tt_engine_input_rx(tt_engine_t *eng, const uint8_t *packet, size_t len, const tt_rx_info_t *rx,
+                        uint64_t now_us);
+
+/*
+ * on: every TCP datagram the engine sends carries a partial checksum, the
+ * pseudo-header's sum alone (not complemented), for a device that
+ * completes it, as Linux leaves CHECKSUM_PARTIAL to a NIC with checksum
+ * offload (a TUN device with TUN_F_CSUM: virtio's NEEDS_CSUM, csum_start
+ * 20, csum_offset 16; the engine sends no IP options). The caller
+ * completes it for anyone else who reads the datagram (a capture). Off by
+ * default; other datagrams (ICMP) always carry complete checksums.
+ */
+void tt_engine_set_csum_partial(tt_engine_t *eng, bool on);
+
+/*
+ * Several datagrams as one engine call: the tt_engine_input() calls between
+ * tt_engine_batch_begin() and tt_engine_batch_end() are worked on one after
+ * the other, and what the call owes the outside waits for the end: the
+ * application's callbacks (in-order bytes of a connection in one read
+ * callback), the ACK decision of each connection, then the datagrams. For
+ * the wire segments of one super-segment the kernel passed (TUN offloads),
+ * as Linux's TCP works on a GRO packet: one ACK and one wake-up of the
+ * reader for the whole. Calls nest; only the outermost end ends the call.
+ */
+void tt_engine_batch_begin(tt_engine_t *eng);
+void tt_engine_batch_end(tt_engine_t *eng);
 
 /* Runs every timer due at now_us. */
 void tt_engine_timers(tt_engine_t *eng, uint64_t now_us);

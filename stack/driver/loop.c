@@ -91,6 +91,7 @@ struct tt_driver {
     char ifname[TUN_NAME_MAX];
     uint8_t *segbuf;          /* one wire segment cut from a super-segment read */
     uint16_t rx_gso;          /* its gso_size while it is being cut, else 0 */
+    uint8_t *capbuf;          /* with offloads: an outbound segment completed for a capture */
     struct tun_offload ofl;   /* ofl.on: offloads granted (offload.h) */
     struct ofl_batch batch;   /* with offloads: what waits to be joined and written */
     struct pump pump;         /* the device's reads and writes, and the held output */
@@ -254,9 +255,26 @@ static void drv_fail(struct tt_driver *d, const char *op, int err)
 
 /* ---- TUN output: into the pump's ring (pump.h), written by the pump ---- */
 
+/*
+ * With offloads the engine leaves its TCP checksums partial for the kernel
+ * to complete (tt_engine_set_csum_partial()); a capture holds them
+ * complete, as the wire carries them: a copy completed in capbuf.
+ */
+static const uint8_t *drv_complete(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
+    if (!d->ofl.on || !tt_ofl_is_tcp(pkt, len) || len > RX_BUF_SIZE)
+        return pkt;
+    memcpy(d->capbuf, pkt, len);
+    tt_ofl_complete_tcp(d->capbuf, len);
+    return d->capbuf;
+}
+
 /* The capture's outbound tap: each wire segment, once, when the engine sends it. */
 static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    if (d->pcap == NULL && d->cap == NULL)
+        return;
+    pkt = drv_complete(d, pkt, len);
     if (d->pcap != NULL)
         tt_pcap_write(d->pcap, drv_wall(d), pkt, len);
     else if (d->cap != NULL)
@@ -265,12 +283,16 @@ static void drv_tap_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
 
 /*
  * One datagram for the device: with offloads after a virtio header saying
- * "nothing to do" (the engine's checksums are complete).
+ * "nothing to do", or for a TCP segment "complete the checksum" (NEEDS_CSUM:
+ * the engine left it partial, tt_engine_set_csum_partial()).
  */
 static void drv_push(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2] = {{&vh, OFL_VNET_LEN}, {(void *)pkt, len}};
+
+    if (d->ofl.on && tt_ofl_is_tcp(pkt, len))
+        tt_ofl_partial_header(&vh);
 
     if (d->ofl.on)
         tt_pump_pushv(&d->pump, iov, 2, false);
@@ -460,6 +482,16 @@ static void drv_on_delay(uv_timer_t *t)
     drv_arm_delay(d);
 }
 
+/* A datagram to the engine with what the device told of it: the gso_size
+ * of the super-segment being cut (d->rx_gso), and whether the kernel
+ * vouched for its TCP checksum. */
+static void drv_engine_in(struct tt_driver *d, const uint8_t *pkt, size_t len, bool csum_known,
+                          uint64_t now)
+{
+    tt_rx_info_t rx = {.gso_size = d->rx_gso, .csum_known = csum_known};
+    tt_engine_input_rx(d->eng, pkt, len, &rx, now);
+}
+
 static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, uint64_t now)
 {
     struct fault_verdict v;
@@ -470,14 +502,14 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         drv_act(d, FAULT_IN, &v, pkt, len, now); /* the trace line; holds a delay= or dup= copy */
     switch (a) {
     case FAULT_PASS:
-        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
+        drv_engine_in(d, pkt, len, false, now);
         break;
     case FAULT_DROP:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DROPPED, rule);
         break;
     case FAULT_DUP:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_DUPLICATED, rule);
-        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
+        drv_engine_in(d, pkt, len, false, now);
         if (v.delay_us > 0)
             break; /* dup=DURATION: the copy is held, released by drv_on_delay() */
         drv_cap_end(d);
@@ -486,7 +518,7 @@ static void drv_fault_in(struct tt_driver *d, const uint8_t *pkt, size_t len, ui
         if (d->cap != NULL)
             tt_capture_in(d->cap, now, pkt, len);
         drv_cap_fault(d, FAULT_IN, CAPNOTE_COPY, rule);
-        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
+        drv_engine_in(d, pkt, len, false, now);
         break;
     case FAULT_DELAY:
         drv_cap_fault(d, FAULT_IN, CAPNOTE_HELD, rule);
@@ -509,7 +541,7 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
     case FAULT_DROP:
         if (d->cap != NULL) { /* present in the annotated capture, never written to the device */
             drv_cap_fault(d, FAULT_OUT, CAPNOTE_DROPPED, rule);
-            tt_capture_out(d->cap, drv_clock(d), pkt, len);
+            tt_capture_out(d->cap, drv_clock(d), drv_complete(d, pkt, len), len);
         }
         break;
     case FAULT_DUP:
@@ -562,7 +594,7 @@ static void drv_deliver(struct tt_driver *d, const uint8_t *pkt, size_t len, uin
     if (d->faults != NULL)
         drv_fault_in(d, pkt, len, now);
     else
-        tt_engine_input_gso(d->eng, pkt, len, d->rx_gso, now);
+        drv_engine_in(d, pkt, len, false, now);
     drv_cap_end(d);
 }
 
@@ -630,10 +662,38 @@ static void drv_input(struct tt_driver *d, const uint8_t *pkt, size_t len, uint6
     drv_deliver(d, pkt, len, now);
 }
 
+/* Nothing but the engine looks at what is read: no capture, no --fault, one queue. */
+static bool drv_engine_alone(const struct tt_driver *d)
+{
+    return d->pcap == NULL && d->cap == NULL && d->faults == NULL && d->group == NULL;
+}
+
+/*
+ * A super-segment's wire segments when nothing but the engine looks at
+ * them (no capture, no --fault, one queue): one engine call (see below),
+ * one time stamp (no fault reads the clock between them), each segment
+ * made where its payload lies in the read buffer (no copy), and no TCP
+ * checksum computed only for the engine to sum it again: the kernel left
+ * it partial, so it vouches for the bytes (tt_rx_info_t's csum_known).
+ */
+static void drv_input_super_fast(struct tt_driver *d, struct ofl_split *sp, uint64_t now)
+{
+    uint8_t *seg;
+    size_t len;
+
+    sp->no_tcp_csum = true;
+    tt_engine_batch_begin(d->eng);
+    while ((len = tt_ofl_split_next_in_place(sp, &seg)) > 0)
+        drv_engine_in(d, seg, len, true, now);
+    tt_engine_batch_end(d->eng);
+}
+
 /*
  * What one read gave with offloads (buf, n bytes): a wire datagram (its
  * checksum completed if the kernel left it partial), or a super-segment
  * cut into the wire segments it stands for, each handed on as if read alone.
+ * A lone TCP segment whose checksum the kernel left partial or checked
+ * goes to the engine as it is when nothing else looks at it.
  */
 static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t now)
 {
@@ -644,6 +704,10 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
     int rc;
 
     memcpy(&vh, buf, n < OFL_VNET_LEN ? 0 : OFL_VNET_LEN);
+    if (n >= OFL_VNET_LEN && drv_engine_alone(d) && tt_ofl_csum_vouched(&vh, pkt, len)) {
+        drv_engine_in(d, pkt, len, true, now);
+        return;
+    }
     rc = n < OFL_VNET_LEN ? -EINVAL : tt_ofl_split_start(&sp, &vh, pkt, len);
     if (rc < 0) {
         d->ctr.tun_read_errors++;
@@ -654,15 +718,31 @@ static void drv_input_vnet(struct tt_driver *d, uint8_t *buf, size_t n, uint64_t
         return;
     }
     d->ctr.tun_in_super++;
-    /* A fault may have read the clock for a copy: each segment is stamped
-     * anew. Each goes to the engine with the packet's gso_size, but for one
-     * held by a fault or handed to another queue: those go without. */
+    /* Each segment goes to the engine with the packet's gso_size (its
+     * receiver's MSS estimate, tt_rx_info_t), but for one held by a
+     * fault or handed to another queue: those go without. */
     d->rx_gso = tt_ofl_split_gso_size(&sp);
+    if (drv_engine_alone(d)) {
+        drv_input_super_fast(d, &sp, now);
+        d->rx_gso = 0;
+        return;
+    }
+    /* The segments of one super-segment are one engine call, as Linux's TCP
+     * takes a GRO packet: one read callback and one ACK for the whole, and
+     * the echo written back as one run the batch can join (tuntcp.h). The
+     * annotated capture notes each engine call on its packet: there, one
+     * call per segment. */
+    bool one_call = d->cap == NULL;
+    if (one_call)
+        tt_engine_batch_begin(d->eng);
+    /* A fault may have read the clock for a copy: each segment is stamped anew. */
     while ((seg = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0) {
         drv_input(d, d->segbuf, seg, now);
         now = drv_clock(d);
     }
     d->rx_gso = 0;
+    if (one_call)
+        tt_engine_batch_end(d->eng);
 }
 
 /* ---- the pump's device (pump_ops) ---- */
@@ -1306,6 +1386,12 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         return rc;
     if ((rc = drv_open_engine(d, cfg, err, errlen)) < 0)
         return rc;
+    if (d->ofl.on) { /* TUN_F_CSUM: the kernel completes our TCP checksums */
+        d->capbuf = malloc(RX_BUF_SIZE);
+        if (d->capbuf == NULL)
+            return fmt_err(err, errlen, "buffers", "", -ENOMEM);
+        tt_engine_set_csum_partial(d->eng, true);
+    }
     d->mtu = cfg->engine.mtu;
     if ((rc = drv_open_loop(d, err, errlen)) < 0)
         return rc;
@@ -1455,6 +1541,7 @@ static void drv_free_one(struct tt_driver *d)
     free(d->injbuf);
     tt_pump_free(&d->pump);
     free(d->segbuf);
+    free(d->capbuf);
     tt_ofl_batch_free(&d->batch);
     free(d->queues);
     if (d->group != NULL)

@@ -82,6 +82,16 @@ static int complete_csum(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t l
     return 0;
 }
 
+bool tt_ofl_csum_vouched(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
+{
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE || ip_tcp_hlen(pkt, len) == 0)
+        return false;
+    if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+        return true;
+    return (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vh->csum_start == 20 &&
+           vh->csum_offset == 16;
+}
+
 int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
                        size_t len)
 {
@@ -98,27 +108,33 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
         return -EINVAL;
     s->pkt = pkt;
     s->len = len;
+    if (s->hlen > sizeof(s->hdr))
+        return -EINVAL;
     s->mss = vh->gso_size;
     return 1;
 }
 
-size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
+/* Payload bytes of the next segment, or 0 when all are cut. */
+static size_t next_len(const struct ofl_split *s)
 {
-    size_t data = s->len - s->hlen, seg = data - s->off;
-    size_t i = s->off / s->mss, total;
-    uint8_t *tcp = out + 20, flags;
+    size_t data = s->len - s->hlen;
 
     if (s->pkt == NULL || s->off >= data)
         return 0;
-    if (seg > s->mss)
-        seg = s->mss;
-    total = s->hlen + seg;
-    if (total > cap)
-        return 0;
-    memcpy(out, s->pkt, s->hlen);
-    memcpy(out + s->hlen, s->pkt + s->hlen + s->off, seg);
-    ip_fix(out, total, (uint16_t)(rd16(s->pkt + 4) + i));
-    wr32(tcp + 4, rd32(s->pkt + 20 + 4) + (uint32_t)s->off);
+    return data - s->off > s->mss ? s->mss : data - s->off;
+}
+
+/*
+ * The header at out (a copy of orig, the super-segment's) made the next
+ * segment's, seg payload bytes following it; then the cut moves on.
+ */
+static size_t cut(struct ofl_split *s, const uint8_t *orig, uint8_t *out, size_t seg)
+{
+    size_t data = s->len - s->hlen, i = s->off / s->mss, total = s->hlen + seg;
+    uint8_t *tcp = out + 20, flags;
+
+    ip_fix(out, total, (uint16_t)(rd16(orig + 4) + i));
+    wr32(tcp + 4, rd32(orig + 20 + 4) + (uint32_t)s->off);
     flags = tcp[13];
     if (s->off + seg < data)
         flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
@@ -126,7 +142,8 @@ size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
         flags &= (uint8_t)~TCP_CWR;
     tcp[13] = flags;
     wr16(tcp + 16, 0);
-    wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
+    if (!s->no_tcp_csum)
+        wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
     s->off += seg;
     return total;
 }
@@ -136,7 +153,52 @@ uint16_t tt_ofl_split_gso_size(const struct ofl_split *s)
     return s->pkt != NULL ? (uint16_t)s->mss : 0;
 }
 
+size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap)
+{
+    size_t seg = next_len(s);
+
+    if (seg == 0 || s->hlen + seg > cap)
+        return 0;
+    memcpy(out, s->pkt, s->hlen);
+    memcpy(out + s->hlen, s->pkt + s->hlen + s->off, seg);
+    return cut(s, s->pkt, out, seg);
+}
+
+size_t tt_ofl_split_next_in_place(struct ofl_split *s, uint8_t **out)
+{
+    size_t seg = next_len(s);
+
+    if (seg == 0)
+        return 0;
+    if (s->off == 0)
+        memcpy(s->hdr, s->pkt, s->hlen);
+    *out = s->pkt + s->off; /* the hlen bytes before this segment's payload */
+    memcpy(*out, s->hdr, s->hlen);
+    return cut(s, s->hdr, *out, seg);
+}
+
 /* ---- output ---- */
+
+bool tt_ofl_is_tcp(const uint8_t *pkt, size_t len)
+{
+    return len >= 40 && pkt[0] == 0x45 && pkt[9] == IP_PROTO_TCP;
+}
+
+void tt_ofl_complete_tcp(uint8_t *pkt, size_t len)
+{
+    struct virtio_net_hdr vh;
+
+    tt_ofl_partial_header(&vh);
+    complete_csum(&vh, pkt, len);
+}
+
+void tt_ofl_partial_header(struct virtio_net_hdr *vh)
+{
+    memset(vh, 0, sizeof(*vh));
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->csum_start = 20;
+    vh->csum_offset = 16;
+}
 
 int tt_ofl_batch_init(struct ofl_batch *b, size_t cap)
 {

@@ -26,11 +26,14 @@
 /* ---- input: a super-segment cut into wire segments ---- */
 
 struct ofl_split {
-    const uint8_t *pkt; /* the super-segment as read */
+    uint8_t *pkt; /* the super-segment as read */
     size_t len;
     size_t hlen; /* its IPv4 + TCP header bytes */
     size_t mss;  /* payload bytes per segment (gso_size); the last may be shorter */
     size_t off;  /* payload bytes already cut */
+    /* Set by the caller: segments for the engine alone, their TCP checksum left 0. */
+    bool no_tcp_csum;
+    uint8_t hdr[80]; /* tt_ofl_split_next_in_place(): the super-segment's headers */
 };
 
 /*
@@ -40,6 +43,15 @@ struct ofl_split {
  * completed in place if the kernel left it partial; -EINVAL when vh does
  * not fit pkt (the datagram is to be dropped).
  */
+/*
+ * Whether vh and pkt are one TCP segment (not a super-segment) whose TCP
+ * checksum the kernel vouches for: left partial at the TCP checksum
+ * (NEEDS_CSUM, csum_start 20, csum_offset 16: its own TCP sent it) or
+ * checked already (DATA_VALID), so that the engine need not sum it
+ * (tt_rx_info_t's csum_known). Its checksum field is left as it came.
+ */
+bool tt_ofl_csum_vouched(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len);
+
 int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uint8_t *pkt,
                        size_t len);
 
@@ -47,18 +59,37 @@ int tt_ofl_split_start(struct ofl_split *s, const struct virtio_net_hdr *vh, uin
  * Writes the next wire segment into out (cap bytes): the super-segment's
  * headers with its sequence number, IP identification and total length,
  * FIN and PSH on the last segment only and CWR on the first only (as the
- * kernel's own segmentation does), and complete checksums. Returns its
+ * kernel's own segmentation does), and complete checksums (but the TCP
+ * checksum, 0, with s->no_tcp_csum: tt_rx_info_t's csum_known). Returns its
  * length, or 0 when all are cut (or out is too small).
  */
 size_t tt_ofl_split_next(struct ofl_split *s, uint8_t *out, size_t cap);
 
 /*
  * The segment size the cut segments stand for (the virtio header's
- * gso_size), to hand to the engine with each (tt_engine_input_gso): its
+ * gso_size), to hand to the engine with each (tt_engine_input_rx): its
  * receiver's MSS estimate takes it as Linux's GRO receive path does. 0
  * when pkt was one wire datagram.
  */
 uint16_t tt_ofl_split_gso_size(const struct ofl_split *s);
+
+/*
+ * The same without a copy of the payload: the segment is made where it
+ * lies, its headers written over the hlen bytes before its payload (the
+ * tail of the segment before, which must be done with: the engine copies
+ * what it keeps). *out: where it starts. For the fast path alone, where
+ * nothing else holds the segments (loop.c).
+ */
+size_t tt_ofl_split_next_in_place(struct ofl_split *s, uint8_t **out);
+
+/* ---- output: the engine's partial TCP checksums (tt_engine_set_csum_partial()) ---- */
+
+/* Whether pkt is a TCP datagram with a 20-byte IPv4 header (the engine's kind). */
+bool tt_ofl_is_tcp(const uint8_t *pkt, size_t len);
+/* The virtio header of one datagram whose TCP checksum the kernel completes. */
+void tt_ofl_partial_header(struct virtio_net_hdr *vh);
+/* Completes in place the partial TCP checksum of such a datagram (for a capture). */
+void tt_ofl_complete_tcp(uint8_t *pkt, size_t len);
 
 /* ---- output: wire segments joined into one super-segment ---- */
 

@@ -256,7 +256,9 @@ static void icmp_input(tt_engine_t *eng, const struct ipv4_hdr *ip)
 static void tcp_dispatch(tt_engine_t *eng, const struct ipv4_hdr *ip, uint16_t gso_size)
 {
     struct seg seg;
-    int r = tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
+    int r = eng->csum_known
+                ? tt_tcp_parse_csum_known(ip->payload, ip->payload_len, ip->src, ip->dst, &seg)
+                : tt_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
     if (r != TCP_OK) {
         eng->stats.TcpInErrs++;
         if (r == TCP_ERR_CSUM)
@@ -317,15 +319,36 @@ static void ip_input(tt_engine_t *eng, const uint8_t *pkt, size_t len, uint16_t 
 
 void tt_engine_input(tt_engine_t *eng, const uint8_t *packet, size_t len, uint64_t now_us)
 {
-    tt_engine_input_gso(eng, packet, len, 0, now_us);
+    const tt_rx_info_t none = {0};
+    tt_engine_input_rx(eng, packet, len, &none, now_us);
 }
 
-void tt_engine_input_gso(tt_engine_t *eng, const uint8_t *packet, size_t len, uint16_t gso_size,
-                         uint64_t now_us)
+void tt_engine_input_rx(tt_engine_t *eng, const uint8_t *packet, size_t len, const tt_rx_info_t *rx,
+                        uint64_t now_us)
 {
     engine_set_time(eng, now_us);
     tt_engine_enter(eng);
-    ip_input(eng, packet, len, gso_size);
+    eng->csum_known = rx->csum_known; /* Linux CHECKSUM_UNNECESSARY: not summed again */
+    ip_input(eng, packet, len, rx->gso_size);
+    eng->csum_known = false;
+    tt_engine_leave(eng);
+}
+
+void tt_engine_set_csum_partial(tt_engine_t *eng, bool on)
+{
+    eng->csum_partial = on;
+}
+
+void tt_engine_batch_begin(tt_engine_t *eng)
+{
+    eng->batching++;
+    tt_engine_enter(eng);
+}
+
+void tt_engine_batch_end(tt_engine_t *eng)
+{
+    assert(eng->batching > 0);
+    eng->batching--;
     tt_engine_leave(eng);
 }
 

@@ -380,6 +380,11 @@ struct tt_engine {
     uint64_t now, start;
     int depth;   /* nesting of engine calls: the outermost one ends them */
     bool ending; /* the outermost call delivers what it owes (engine.c) */
+    /* Inside tt_engine_batch_begin/end: a reader's bytes join (tcb.c). */
+    uint32_t batching;
+    bool csum_known; /* tt_engine_input_rx()'s csum_known: TCP checksums not summed */
+    /* tt_engine_set_csum_partial(): TCP checksums the device completes. */
+    bool csum_partial;
     struct conn_table table;
     size_t nconns;
     struct tt_listener *listeners;
@@ -415,6 +420,7 @@ void tt_engine_output_flush(tt_engine_t *eng);
 bool tt_engine_output_pending(const tt_engine_t *eng);
 void tt_recq_free(struct tt_recq *q);
 struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len);
+bool tt_engine_stage_grow(tt_engine_t *eng, struct tt_staged *s, const uint8_t *data, uint32_t len);
 void tt_engine_staged_reset(tt_engine_t *eng);
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t tt_engine_ms(const tt_engine_t *eng);

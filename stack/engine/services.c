@@ -175,6 +175,30 @@ struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_
     return s;
 }
 
+/*
+ * More in-order bytes for the same read callback: appended to s when s is
+ * the newest record and its block has room, so that a connection's bytes
+ * from several segments of one engine call (tt_engine_batch_begin()) reach
+ * the application in one call, as Linux's reader finds a GRO packet's
+ * payload in one read. false: stage them on their own.
+ */
+bool tt_engine_stage_grow(tt_engine_t *eng, struct tt_staged *s, const uint8_t *data, uint32_t len)
+{
+    struct tt_recq *q = &eng->staged;
+    size_t old = sizeof(*s) + s->len, grown = old + len;
+    uint8_t *end = (uint8_t *)s + recq_round(old);
+
+    if (q->tail == NULL || end != block_at(q->tail, q->tail->used) || len > UINT32_MAX - s->len)
+        return false;
+    if (q->tail->used - recq_round(old) + recq_round(grown) > q->tail->cap)
+        return false;
+    memcpy(s->data + s->len, data, len);
+    s->len += len;
+    *(size_t *)((uint8_t *)s - TT_RECQ_HDR) = grown;
+    q->tail->used += recq_round(grown) - recq_round(old);
+    return true;
+}
+
 /* Every read callback has run: the staged bytes go. */
 void tt_engine_staged_reset(tt_engine_t *eng)
 {

@@ -403,6 +403,12 @@ void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
     if (len == 0)
         return;
     if (c->reading && c->rcvbuf.len == 0 && c->read_cb && !c->orphan) {
+        /* In a batch only (one engine call per datagram keeps one read per
+         * segment); never while the callbacks run: the one they were handed
+         * stays as it is. */
+        if (c->staged_tail && c->eng->batching > 0 && !c->eng->ending &&
+            tt_engine_stage_grow(c->eng, c->staged_tail, data, len))
+            return;
         struct tt_staged *s = tt_engine_stage(c->eng, data, len);
         if (s) {
             if (c->staged_tail)

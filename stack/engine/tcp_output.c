@@ -33,7 +33,9 @@ void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state)
     size_t cap = IPV4_HDR_LEN + TCP_HDR_LEN + TCP_MAX_OPT_LEN + s->len;
     uint8_t *buf = tt_engine_output_buf(eng, cap);
     uint16_t id = eng->ip_id++;
-    size_t n = buf ? tt_tcp_build(buf, cap, s, id) : 0;
+    size_t n = !buf                ? 0
+               : eng->csum_partial ? tt_tcp_build_partial(buf, cap, s, id)
+                                   : tt_tcp_build(buf, cap, s, id);
     if (n == 0)
         return;
     eng->stats.TcpOutSegs++;

@@ -143,7 +143,8 @@ int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
  * guards are read. A segment longer than 65535 bytes cannot be described by
  * the pseudo-header's 16-bit length, so no checksum can be right for it.
  */
-int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+static int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s,
+                     bool sum_it)
 {
     if (len < TCP_HDR_LEN)
         return TCP_ERR_TRUNC;
@@ -153,7 +154,7 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     if (len > UINT16_MAX)
         return TCP_ERR_CSUM;
     uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
-    if (tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
+    if (sum_it && tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
         return TCP_ERR_CSUM;
     if (tt_tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
         return TCP_ERR_OPTS;
@@ -172,8 +173,18 @@ int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struc
     s->data = p + doff;
     s->len = (uint32_t)(len - doff);
     s->hlen = (uint8_t)doff;
-    s->gso_size = 0; /* the caller's to set (tt_engine_input_gso) */
+    s->gso_size = 0; /* the caller's to set (tt_engine_input_rx) */
     return TCP_OK;
+}
+
+int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+{
+    return tcp_parse(p, len, src, dst, s, true);
+}
+
+int tt_tcp_parse_csum_known(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s)
+{
+    return tcp_parse(p, len, src, dst, s, false);
 }
 
 /*
@@ -290,7 +301,7 @@ static void header_write(uint8_t *t, const struct seg *s, size_t hdr_len)
     store_be16(t + 18, s->up);
 }
 
-size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+static size_t tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id, bool partial)
 {
     if (s->len > UINT16_MAX)
         return 0;
@@ -309,6 +320,19 @@ size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
     if (s->len > 0)
         memcpy(t + hdr_len, s->data, s->len);
     uint32_t sum = tt_csum_pseudo(s->saddr, s->daddr, IP_PROTO_TCP, (uint16_t)tcp_len);
-    store_be16(t + 16, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
+    if (partial) /* the pseudo-header's sum folded, not complemented: the device adds the rest */
+        store_be16(t + 16, (uint16_t)~tt_csum_fold(sum));
+    else
+        store_be16(t + 16, tt_csum_fold(tt_csum_add(sum, t, tcp_len)));
     return total;
+}
+
+size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+{
+    return tcp_build(out, cap, s, id, false);
+}
+
+size_t tt_tcp_build_partial(uint8_t *out, size_t cap, const struct seg *s, uint16_t id)
+{
+    return tcp_build(out, cap, s, id, true);
 }

@@ -73,6 +73,9 @@ static inline uint32_t seg_len(const struct seg *s)
  * included. s->data points into p.
  */
 int tt_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct seg *s);
+/* The same, the checksum left unsummed: the device vouched for it (engine.c). */
+int tt_tcp_parse_csum_known(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+                            struct seg *s);
 
 /* Parses options p[0..len) into o. Returns TCP_OK or TCP_ERR_OPTS. */
 int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o);
@@ -87,5 +90,9 @@ size_t tt_tcp_options_len(const struct tcp_opts *o);
  * datagram's length, or 0 when it does not fit.
  */
 size_t tt_tcp_build(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
+/* The same with a partial checksum, for a device that completes it (Linux
+ * CHECKSUM_PARTIAL, virtio's NEEDS_CSUM with csum_start 20, csum_offset 16):
+ * the field holds the pseudo-header's sum only. */
+size_t tt_tcp_build_partial(uint8_t *out, size_t cap, const struct seg *s, uint16_t id);
 
 #endif

@@ -264,7 +264,8 @@ static int pd_netdev_send(void *ud, const void *buf, size_t count)
     struct pd *pd = ud;
     pd_begin(pd);
     check_dst(pd, buf, count);
-    tt_engine_input_gso(pd->eng, buf, count, gso_size(pd, buf, count), pd->now);
+    const tt_rx_info_t rx = {.gso_size = gso_size(pd, buf, count)};
+    tt_engine_input_rx(pd->eng, buf, count, &rx, pd->now);
     return (int)pd_end(pd, 0);
 }
 

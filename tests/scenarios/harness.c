@@ -288,7 +288,8 @@ void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int
         free(buf);
         h_fail(file, line, "tt_tcp_build refused the segment");
     }
-    tt_engine_input_gso(h->eng, buf, n, s->gso_size, h->now);
+    const tt_rx_info_t rx = {.gso_size = s->gso_size};
+    tt_engine_input_rx(h->eng, buf, n, &rx, h->now);
     free(buf);
 }
 

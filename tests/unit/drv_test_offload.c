@@ -256,6 +256,109 @@ static void the_kernels_super_segment_is_cut_like_linux(void **state)
     assert_int_equal(n, 3);
 }
 
+/* For the engine alone (tt_engine_input_rx(), csum_known): the same segments, their TCP checksum 0.
+ */
+static void segments_for_the_engine_alone_skip_the_tcp_checksum(void **state)
+{
+    static uint8_t super[HLEN + 3 * MSS], seg[HLEN + MSS];
+    struct virtio_net_hdr vh = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+    struct seg_spec s = {5000, 9, 300, 1000, ACK | PSH, 2 * MSS + 7};
+    struct ofl_split sp;
+    size_t len = build(super, &s), n = 0, got;
+
+    (void)state;
+    make_partial(super, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    sp.no_tcp_csum = true;
+    while ((got = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        assert_int_equal(got, HLEN + (n < 2 ? MSS : 7));
+        assert_int_equal(seg[36] << 8 | seg[37], 0);
+        assert_int_equal(tt_csum_fold(tt_csum_add(0, seg, 20)), 0); /* the IP header's is kept */
+        assert_memory_equal(seg + HLEN, super + HLEN + n * MSS, got - HLEN);
+        n++;
+    }
+    assert_int_equal(n, 3);
+}
+
+/* The engine's partial checksums (tt_engine_set_csum_partial()): told to
+ * the kernel with NEEDS_CSUM at 20 + 16, completed for a capture. */
+static void the_engines_partial_checksum_is_told_and_completed(void **state)
+{
+    uint8_t p[HLEN + 33], want[HLEN + 33];
+    struct seg_spec s = {77, 88, 5, 100, ACK | PSH, 33};
+    struct virtio_net_hdr vh;
+    size_t len = build(want, &s);
+
+    (void)state;
+    memcpy(p, want, len);
+    make_partial(p, len);
+    assert_true(tt_ofl_is_tcp(p, len));
+    p[9] = 1;
+    assert_false(tt_ofl_is_tcp(p, len)); /* ICMP: the engine's checksums are complete */
+    p[9] = 6;
+    tt_ofl_partial_header(&vh);
+    assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    assert_int_equal(vh.csum_start, 20);
+    assert_int_equal(vh.csum_offset, 16);
+    tt_ofl_complete_tcp(p, len);
+    assert_memory_equal(p, want, len);
+}
+
+/* Cut where it lies: the very segments tt_ofl_split_next() makes, each
+ * right before its payload in the super-segment's buffer. */
+static void a_super_segment_is_cut_in_place_alike(void **state)
+{
+    static uint8_t super[HLEN + 3 * MSS], copy[HLEN + 3 * MSS], want[3][HLEN + MSS];
+    struct virtio_net_hdr vh = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+    struct seg_spec s = {5000, 9, 300, 1000, ACK | PSH | FIN | CWR, 2 * MSS + 7};
+    struct ofl_split sp;
+    size_t len = build(super, &s), cut_len[3], n = 0, got;
+    uint8_t *at;
+
+    (void)state;
+    make_partial(super, len);
+    memcpy(copy, super, len);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, copy, len), 1);
+    while (n < 3 && (cut_len[n] = tt_ofl_split_next(&sp, want[n], sizeof(want[n]))) > 0)
+        n++;
+    assert_int_equal(n, 3);
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, super, len), 1);
+    for (n = 0; (got = tt_ofl_split_next_in_place(&sp, &at)) > 0; n++) {
+        assert_ptr_equal(at, super + n * MSS);
+        assert_int_equal(got, cut_len[n]);
+        assert_memory_equal(at, want[n], got);
+    }
+    assert_int_equal(n, 3);
+}
+
+/* A lone TCP segment the kernel left partial at the TCP checksum, or checked: vouched for. */
+static void the_kernels_word_on_a_lone_segment(void **state)
+{
+    uint8_t p[HLEN + 33];
+    struct seg_spec s = {77, 88, 5, 100, ACK | PSH, 33};
+    size_t len = build(p, &s);
+    struct virtio_net_hdr partial = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 20, 16};
+    struct virtio_net_hdr valid = {
+        VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0};
+    struct virtio_net_hdr none = {0}, elsewhere = partial;
+    struct virtio_net_hdr super = {
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, HLEN, MSS, 20, 16};
+
+    (void)state;
+    elsewhere.csum_offset = 6; /* a UDP checksum's place */
+    assert_true(tt_ofl_csum_vouched(&partial, p, len));
+    assert_true(tt_ofl_csum_vouched(&valid, p, len));
+    assert_false(tt_ofl_csum_vouched(&none, p, len));      /* forwarded: nobody checked it */
+    assert_false(tt_ofl_csum_vouched(&elsewhere, p, len)); /* not the TCP checksum */
+    assert_false(tt_ofl_csum_vouched(&super, p, len));     /* cut first */
+    p[9] = 17;
+    assert_false(tt_ofl_csum_vouched(&partial, p, len)); /* not TCP */
+}
+
 static void a_partial_checksum_is_completed_in_place(void **state)
 {
     uint8_t p[HLEN + 33], want[HLEN + 33];
@@ -301,6 +404,10 @@ int main(void)
         cmocka_unit_test(a_run_stops_where_the_wire_would_differ),
         cmocka_unit_test(a_run_is_bounded_by_64k),
         cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
+        cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
+        cmocka_unit_test(the_engines_partial_checksum_is_told_and_completed),
+        cmocka_unit_test(a_super_segment_is_cut_in_place_alike),
+        cmocka_unit_test(the_kernels_word_on_a_lone_segment),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
     };
