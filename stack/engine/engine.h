@@ -546,13 +546,23 @@ void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us);
  * the connection paces). */
 uint64_t tt_cc_pacing_rate(const struct tt_conn *c);
 
-/* tcp_pacing.c: Linux's pacing under fq (earliest departure time) */
+/* tcp_pacing.c: Linux's pacing under fq (earliest departure time). The
+ * inline wrappers keep an unpaced connection's cost to one branch. */
+bool tt_pacing_wait(struct tt_conn *c);
+void tt_pacing_advance(struct tt_conn *c, uint32_t len, uint32_t segs);
 /* Whether the next data packet must wait for its departure time; arms the
  * pacing timer for it then. False when the connection does not pace. */
-bool tt_pacing_holds(struct tt_conn *c);
+static inline bool tt_pacing_holds(struct tt_conn *c)
+{
+    return c->pacing && tt_pacing_wait(c);
+}
 /* A data packet (one GSO packet, segs segments, len bytes) went out now:
  * the next one's departure time moves on by len at the pacing rate. */
-void tt_pacing_sent(struct tt_conn *c, uint32_t len, uint32_t segs);
+static inline void tt_pacing_sent(struct tt_conn *c, uint32_t len, uint32_t segs)
+{
+    if (c->pacing)
+        tt_pacing_advance(c, len, segs);
+}
 
 /* tcp_txstamp.c: send times of the data in flight, for tt_cc_pkts_acked() */
 void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);

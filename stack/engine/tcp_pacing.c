@@ -34,10 +34,8 @@
  * nothing of the data goes; the pacing timer, armed once for that time,
  * runs the output again (Linux tcp_pace_kick()).
  */
-bool tt_pacing_holds(struct tt_conn *c)
+bool tt_pacing_wait(struct tt_conn *c)
 {
-    if (!c->pacing)
-        return false;
     uint64_t now_ns = c->eng->now * NSEC_PER_USEC;
     if (c->wstamp_ns <= now_ns)
         return false;
@@ -56,10 +54,8 @@ bool tt_pacing_holds(struct tt_conn *c)
  * packet's time, for the jitter of the timers (Linux's "take into account
  * OS jitter"). The departure time is kept across idle periods.
  */
-void tt_pacing_sent(struct tt_conn *c, uint32_t len, uint32_t segs)
+void tt_pacing_advance(struct tt_conn *c, uint32_t len, uint32_t segs)
 {
-    if (!c->pacing)
-        return;
     uint64_t now_ns = c->eng->now * NSEC_PER_USEC;
     uint64_t prior = c->wstamp_ns;
     if (c->wstamp_ns < now_ns)
