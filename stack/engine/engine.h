@@ -296,6 +296,7 @@ struct tt_conn {
     uint64_t wstamp_ns;     /* Linux tcp_wstamp_ns: the next packet leaves then, ns */
     uint32_t data_segs_out; /* data segments sent (Linux data_segs_out) */
     struct timer pacing_timer;
+
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
     bool oow_ack_sent;
 

@@ -502,8 +502,6 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
     uint32_t gso_bytes = 0;
     while (!c->fin_sent && can_send_data(c)) {
-        if (gso_left == 0 && tt_pacing_holds(c))
-            break;
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
         uint32_t whole = min_u32(avail, new_seg_max(c));
@@ -513,6 +511,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
         rwnd_limited = peer_window_holds(c, whole, room, burst, how);
         if (rwnd_limited || (len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
+            break;
+        if (gso_left == 0 && tt_pacing_holds(c)) /* a new packet waits for its time */
             break;
         /* Another segment follows in this burst: room for it, and Nagle
          * lets it go (a tail, or one the peer's window cuts short). */

@@ -24,8 +24,8 @@
 
 #define NSEC_PER_SEC 1000000000ull
 #define NSEC_PER_USEC 1000ull
-/* Linux tcp_update_skb_after_send(): "Original sch_fq does not pace first
- * 10 MSS": the initial window goes out at once. */
+/* Linux tcp_update_skb_after_send(): the first ten data segments are not
+ * paced, as fq never paced them; the initial window goes out at once. */
 #define PACING_FREE_SEGS 10u
 
 /*
@@ -51,8 +51,8 @@ bool tt_pacing_wait(struct tt_conn *c)
  * leaves at the departure time or now, whichever is later; the next one
  * len / rate after it. A flow that was idle (the departure time behind
  * now) gets part of the lost time back as credit, at most half of the
- * packet's time, for the jitter of the timers (Linux's "take into account
- * OS jitter"). The departure time is kept across idle periods.
+ * packet's time, to make up for late timers. The departure time is kept
+ * across idle periods.
  */
 void tt_pacing_advance(struct tt_conn *c, uint32_t len, uint32_t segs)
 {

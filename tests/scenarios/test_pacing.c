@@ -7,7 +7,7 @@
  * cwnd x MSS / SRTT in slow start, tcp_pacing_ca_ratio (120 %) once cwnd
  * reaches half of ssthresh. The first ten segments go unpaced; a packet
  * sent after the departure time passed gets at most half its own time back
- * ("OS jitter" credit), so the time is kept across idle periods.
+ * (credit for late timers), so the time is kept across idle periods.
  *
  * Every connection here: RTT 100 ms from the handshake (SRTT 100 ms),
  * MSS 1460, cwnd 10, GSO packets of two segments (tcp_tso_autosize() at
