@@ -94,6 +94,9 @@ static const struct flag flags[] = {
      FIELD(drv.engine.tcp_slow_start_after_idle), 0, 1},
     {"tcp-min-tso-segs", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_min_tso_segs), 1, 255},
     {"tcp-ecn", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_ecn), 0, 2},
+    {"tcp-pacing", 0, F_BOOL01, APP_BOTH, FIELD(drv.engine.tcp_pacing), 0, 1},
+    {"tcp-pacing-ss-ratio", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_pacing_ss_ratio), 0, 1000},
+    {"tcp-pacing-ca-ratio", 0, F_UINT, APP_BOTH, FIELD(drv.engine.tcp_pacing_ca_ratio), 0, 1000},
     {"tcp-keepalive-time", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_time_us), 1000000,
      32767000000ULL},
     {"tcp-keepalive-intvl", 0, F_DUR, APP_BOTH, FIELD(drv.engine.keepalive_intvl_us), 1000000,
@@ -273,6 +276,10 @@ static const char help_common[] =
     "                             (1..255, default 2)\n"
     "  --tcp-ecn 0|1|2            ECN (RFC 3168): 1 asks for it and accepts it,\n"
     "                             2 only accepts it, 0 never (default 2)\n"
+    "  --tcp-pacing 0|1           pace new connections as Linux under the fq qdisc\n"
+    "                             (default 0: Linux's default qdisc does not pace)\n"
+    "  --tcp-pacing-ss-ratio N    pacing rate in slow start, % of cwnd/SRTT (default 200)\n"
+    "  --tcp-pacing-ca-ratio N    pacing rate after slow start, % (default 120)\n"
     "  --tcp-keepalive-time DURATION  idle time before the first keep-alive probe\n"
     "                             (default 7200s)\n"
     "  --tcp-keepalive-intvl DURATION  between keep-alive probes (default 75s)\n"

@@ -52,6 +52,7 @@ static const char usage[] =
     "                net.ipv4.ip_local_port_range, tcp_early_retrans, tcp_ecn, tcp_fin_timeout,\n"
     "                tcp_invalid_ratelimit, tcp_max_syn_backlog, tcp_max_tw_buckets,\n"
     "                tcp_min_tso_segs, tcp_notsent_lowat, tcp_orphan_retries,\n"
+    "                tcp_pacing_ss_ratio, tcp_pacing_ca_ratio,\n"
     "                tcp_recovery, tcp_rfc1337, tcp_slow_start_after_idle,\n"
     "                tcp_syncookies, tcp_timestamps, tcp_tw_reuse,\n"
     "                tcp_tw_reuse_delay (each net.ipv4.NAME), and tuntcp.msl\n"

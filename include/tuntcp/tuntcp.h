@@ -119,6 +119,9 @@ typedef struct tt_config {
     int tcp_slow_start_after_idle; /* 1: cwnd restarts after an idle RTO (RFC 5681 4.1) */
     int tcp_min_tso_segs;          /* least segments in the GSO packets PSH follows */
     int tcp_ecn;                   /* ECN (RFC 3168): 1 ask and accept, 2 accept, 0 off */
+    int tcp_pacing;                /* 1: pace data as Linux does under the fq qdisc */
+    int tcp_pacing_ss_ratio;       /* pacing rate, % of cwnd / SRTT in slow start */
+    int tcp_pacing_ca_ratio;       /* pacing rate, % of cwnd / SRTT after slow start */
     uint64_t invalid_ratelimit_us; /* min gap between ACKs to invalid segments; 0 = none */
     uint16_t port_lo, port_hi;     /* ip_local_port_range */
     int syn_retries;               /* tcp_syn_retries */

@@ -39,6 +39,8 @@ static const struct knob knobs[] = {
     {"net.ipv4.tcp_slow_start_after_idle", K_BOOL, CFG(tcp_slow_start_after_idle), 0, 1},
     {"net.ipv4.tcp_min_tso_segs", K_INT, CFG(tcp_min_tso_segs), 1, 255},
     {"net.ipv4.tcp_ecn", K_INT, CFG(tcp_ecn), 0, 2},
+    {"net.ipv4.tcp_pacing_ss_ratio", K_INT, CFG(tcp_pacing_ss_ratio), 0, 1000},
+    {"net.ipv4.tcp_pacing_ca_ratio", K_INT, CFG(tcp_pacing_ca_ratio), 0, 1000},
     {"net.ipv4.tcp_fin_timeout", K_DUR, CFG(fin_timeout_us), 1, 0},
     {"net.ipv4.tcp_invalid_ratelimit", K_DUR, CFG(invalid_ratelimit_us), 0, 0},
     {"net.ipv4.tcp_max_syn_backlog", K_U32, CFG(tcp_max_syn_backlog), 1, UINT32_MAX},

@@ -46,6 +46,9 @@ void tt_config_init(tt_config_t *cfg)
     cfg->tcp_slow_start_after_idle = 1;         /* Linux's default */
     cfg->tcp_min_tso_segs = 2;                  /* Linux's default */
     cfg->tcp_ecn = 2;                           /* Linux: ECN when the peer asks */
+    cfg->tcp_pacing = 0;            /* Linux paces only under fq, not the default qdisc */
+    cfg->tcp_pacing_ss_ratio = 200; /* Linux's default */
+    cfg->tcp_pacing_ca_ratio = 120; /* Linux's default */
     cfg->invalid_ratelimit_us = 500 * MS;
     cfg->port_lo = 32768;
     cfg->port_hi = 60999;
@@ -93,6 +96,11 @@ static int config_check(const tt_config_t *cfg)
         return -EINVAL;
     if (cfg->tcp_ecn < 0 || cfg->tcp_ecn > 2)
         return -EINVAL;
+    if (cfg->tcp_pacing & ~1)
+        return -EINVAL;
+    if (cfg->tcp_pacing_ss_ratio < 0 || cfg->tcp_pacing_ss_ratio > 1000 ||
+        cfg->tcp_pacing_ca_ratio < 0 || cfg->tcp_pacing_ca_ratio > 1000)
+        return -EINVAL; /* Linux's range for both sysctls */
     return 0;
 }
 

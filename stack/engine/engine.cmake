@@ -30,6 +30,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_chrono.c
   ${TT_ENGINE_DIR}/tcp_rcvmss.c
   ${TT_ENGINE_DIR}/tcp_txstamp.c
+  ${TT_ENGINE_DIR}/tcp_pacing.c
   ${TT_ENGINE_DIR}/ring.c
   ${TT_ENGINE_DIR}/siphash.c
   ${TT_ENGINE_DIR}/syncookie.c

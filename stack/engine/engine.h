@@ -58,7 +58,7 @@ struct tuple {
     uint16_t lport, rport;
 };
 
-enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER, CT_KEEPALIVE };
+enum conn_timer_kind { CT_RTX = 1, CT_DELACK, CT_FINWAIT2, CT_LINGER, CT_KEEPALIVE, CT_PACING };
 
 /*
  * A connection or listener whose application is owed callbacks, queued
@@ -298,6 +298,13 @@ struct tt_conn {
     uint64_t chrono_stat[TT_CHRONO_RWND];
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
+
+    /* pacing (tcp_pacing.c), Linux's earliest departure time under fq */
+    bool pacing;            /* cfg.tcp_pacing when the TCB was made */
+    uint64_t wstamp_ns;     /* Linux tcp_wstamp_ns: the next packet leaves then, ns */
+    uint32_t data_segs_out; /* data segments sent (Linux data_segs_out) */
+    struct timer pacing_timer;
+
     uint64_t last_oow_ack; /* --tcp-invalid-ratelimit */
     bool oow_ack_sent;
 
@@ -550,8 +557,27 @@ void tt_cc_pkts_acked(struct tt_conn *c, int64_t rtt_us);
 /* A GSO packet's largest size, Linux's sk_gso_max_size of a device
  * (GSO_LEGACY_MAX_SIZE): what tcp_tso_autosize() and HyStart assume. */
 #define TT_GSO_MAX_SIZE 65536u
-/* Linux's sk_pacing_rate, bytes per second (not applied: no pacing here). */
+/* Linux's sk_pacing_rate, bytes per second (applied by tcp_pacing.c when
+ * the connection paces). */
 uint64_t tt_cc_pacing_rate(const struct tt_conn *c);
+
+/* tcp_pacing.c: Linux's pacing under fq (earliest departure time). The
+ * inline wrappers keep an unpaced connection's cost to one branch. */
+bool tt_pacing_wait(struct tt_conn *c);
+void tt_pacing_advance(struct tt_conn *c, uint32_t len, uint32_t segs);
+/* Whether the next data packet must wait for its departure time; arms the
+ * pacing timer for it then. False when the connection does not pace. */
+static inline bool tt_pacing_holds(struct tt_conn *c)
+{
+    return c->pacing && tt_pacing_wait(c);
+}
+/* A data packet (one GSO packet, segs segments, len bytes) went out now:
+ * the next one's departure time moves on by len at the pacing rate. */
+static inline void tt_pacing_sent(struct tt_conn *c, uint32_t len, uint32_t segs)
+{
+    if (c->pacing)
+        tt_pacing_advance(c, len, segs);
+}
 
 /* tcp_txstamp.c: send times of the data in flight, for tt_cc_pkts_acked() */
 void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);

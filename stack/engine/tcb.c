@@ -116,6 +116,8 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     timer_init(&c->finwait2_timer, CT_FINWAIT2);
     timer_init(&c->linger_timer, CT_LINGER);
     timer_init(&c->keepalive_timer, CT_KEEPALIVE);
+    timer_init(&c->pacing_timer, CT_PACING);
+    c->pacing = eng->cfg.tcp_pacing != 0; /* Linux: sk_pacing_status set by fq */
     tt_conn_table_insert(&eng->table, &c->h);
     eng->nconns++;
     c->all_next = eng->all_conns;
@@ -160,6 +162,7 @@ static void tcb_cancel_timers(struct tt_conn *c)
     tt_timer_cancel(w, &c->finwait2_timer);
     tt_timer_cancel(w, &c->linger_timer);
     tt_timer_cancel(w, &c->keepalive_timer);
+    tt_timer_cancel(w, &c->pacing_timer);
 }
 
 void tt_tcb_ooo_free(struct tt_conn *c)

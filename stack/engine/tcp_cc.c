@@ -88,16 +88,19 @@ uint32_t tt_cc_ssthresh_rto(struct tt_conn *c)
  * Linux's pacing rate, bytes per second (tcp_update_pacing_rate()): 200 %
  * of cwnd / SRTT while cwnd is below half of ssthresh (tcp_pacing_ss_ratio),
  * 120 % after (tcp_pacing_ca_ratio), from the larger of cwnd and the
- * segments out. Without an SRTT, unbounded in effect. The engine does not
- * pace; HyStart (tcp_cubic.c) and the size of GSO packets (tcp_output.c)
- * are computed from it, as in Linux.
+ * segments out. Without an SRTT, unbounded in effect. tcp_pacing.c paces
+ * by it when the connection paces (--tcp-pacing); HyStart (tcp_cubic.c)
+ * and the size of GSO packets (tcp_output.c) are computed from it either
+ * way, as in Linux.
  */
 uint64_t tt_cc_pacing_rate(const struct tt_conn *c)
 {
     uint32_t mss = c->mss ? c->mss : 1;
     uint32_t cwnd = c->cwnd / mss;
     uint32_t out = (c->snd_nxt - c->snd_una + mss - 1) / mss;
-    uint64_t ratio = c->cwnd < c->ssthresh / 2 ? 200 : 120;
+    const tt_config_t *cfg = &c->eng->cfg;
+    uint64_t ratio =
+        (uint64_t)(c->cwnd < c->ssthresh / 2 ? cfg->tcp_pacing_ss_ratio : cfg->tcp_pacing_ca_ratio);
     uint64_t rate = (uint64_t)mss * (SEC / 100 * 8) * ratio * (cwnd > out ? cwnd : out);
     if (c->srtt)
         rate /= 8 * c->srtt; /* Linux's srtt_us is 8 x SRTT */

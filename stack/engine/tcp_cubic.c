@@ -244,7 +244,9 @@ static uint64_t hystart_ack_delay(const struct tt_conn *c)
 }
 
 /* Linux hystart_update(), ACK train (HYSTART_ACK_TRAIN). Without pacing
- * (sk_pacing_status NONE) the train must last half of delay_min. */
+ * (sk_pacing_status NONE) the train must last half of delay_min; a paced
+ * connection (--tcp-pacing) all of it, since pacing may have spread the
+ * round's packets over up to half an RTT. */
 static bool hystart_ack_train(struct tt_conn *c)
 {
     struct tt_cubic *cb = &c->cubic;
@@ -252,7 +254,9 @@ static bool hystart_ack_train(struct tt_conn *c)
     if (now - cb->last_ack > HYSTART_ACK_DELTA_US)
         return false;
     cb->last_ack = now;
-    uint64_t threshold = (cb->delay_min + hystart_ack_delay(c)) >> 1;
+    uint64_t threshold = cb->delay_min + hystart_ack_delay(c);
+    if (!c->pacing)
+        threshold >>= 1;
     return now - cb->round_start > threshold;
 }
 

@@ -303,6 +303,7 @@ uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
         return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
     send_data(c, seq, len, fin);
+    tt_pacing_sent(c, len, 1);
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
     return len + (fin ? 1 : 0);
@@ -342,13 +343,14 @@ uint32_t tt_tcp_usable_window_end(const struct tt_conn *c)
 static void send_loss_recovery(struct tt_conn *c)
 {
     while (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt)) {
-        if (c->rtx_nxt - c->snd_una >= c->cwnd)
+        if (c->rtx_nxt - c->snd_una >= c->cwnd || tt_pacing_holds(c))
             return;
         bool fin;
         uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
         send_data(c, c->rtx_nxt, len, fin);
+        tt_pacing_sent(c, len, 1);
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
         c->total_retrans++;
@@ -487,7 +489,8 @@ static uint32_t gso_segs(const struct tt_conn *c)
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
  * the peer's window takes a whole segment (peer_window_holds()) and Nagle
  * lets a partial segment go; PSH on the last segment of each Linux-sized
- * GSO packet of two or more (gso_segs()). The flow's chronographs hear
+ * GSO packet of two or more (gso_segs()). A paced connection starts each
+ * GSO packet only at its departure time (tcp_pacing.c). The flow's chronographs hear
  * whether the peer's window held it (Linux tcp_write_xmit():
  * is_rwnd_limited). */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
@@ -501,6 +504,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     bool rwnd_limited = false;
     bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
+    uint32_t gso_bytes = 0;
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
@@ -512,6 +516,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         rwnd_limited = peer_window_holds(c, whole, room, burst, how);
         if (rwnd_limited || (len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
             break;
+        if (gso_left == 0 && tt_pacing_holds(c)) /* a new packet waits for its time */
+            break;
         /* Another segment follows in this burst: room for it, and Nagle
          * lets it go (a tail, or one the peer's window cuts short). */
         uint32_t next = min_u32(avail - len, room - len);
@@ -522,6 +528,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         if (gso_left == 0) {
             gso_left = gso_segs(c);
             gso_sent = 0;
+            gso_bytes = 0;
         }
         gso_left--;
         gso_sent++;
@@ -529,6 +536,9 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         if (last)
             gso_left = 0;
         send_new_seg(c, len, fin, last && gso_sent >= 2);
+        gso_bytes += len;
+        if (last)
+            tt_pacing_sent(c, gso_bytes, gso_sent);
     }
     if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
         tt_chrono_rwnd(c, rwnd_limited);
@@ -563,6 +573,7 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     if (len == 0 && !fin)
         return false;
     send_new_seg(c, len, fin, true);
+    tt_pacing_sent(c, len, 1);
     return true;
 }
 
@@ -582,6 +593,7 @@ bool tt_tcp_send_loss_probe(struct tt_conn *c)
         uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
         if ((len || fin) && seq_leq(seq + len, peer_end)) {
             send_new_seg(c, len, fin, false);
+            tt_pacing_sent(c, len, 1);
             tt_tlp_sent(c, seq, false);
             return true;
         }

@@ -436,6 +436,9 @@ void tt_tcp_timer_fire(struct timer *t)
     case CT_FINWAIT2:
         finwait2_timeout(container_of(t, struct tt_conn, finwait2_timer));
         break;
+    case CT_PACING: /* Linux tcp_pace_kick(): the departure time came */
+        tt_tcp_output(container_of(t, struct tt_conn, pacing_timer));
+        break;
     case CT_LINGER:
         /* Linux: close() returns 0 when the linger time is up, with
          * nothing to tell the data was not delivered; the connection

@@ -64,6 +64,7 @@ static void config_read(struct fz *f)
     c->invalid_ratelimit_us = (b0 & 0x40) ? 500 * MS : 0;
     f->auto_accept = !(b0 & 0x80);
     c->msl_us = (1 + msl % 1000) * MS; /* small: TIME_WAIT is reached and left */
+    c->tcp_pacing = msl >> 15;         /* the top bit: pacing as under fq */
     b3 = rd_u8(&f->in);
     c->sndbuf = bufs[b3 & 3];
     c->rcvbuf = bufs[(b3 >> 2) & 3];

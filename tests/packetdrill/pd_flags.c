@@ -168,6 +168,34 @@ static int set_ecn(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* 0 or 1: pacing as Linux under the fq qdisc (run.sh: a setup's
+ * `tc qdisc ... root fq`). */
+static int set_pacing(struct pd_opts *o, const char *v)
+{
+    return cli_parse_bool01(v, &o->cfg.tcp_pacing);
+}
+
+/* 0..1000, Linux's tcp_pacing_ss_ratio (200) and tcp_pacing_ca_ratio (120). */
+static int set_pacing_ratio(const char *v, int *ratio)
+{
+    uint64_t x;
+    int err = cli_parse_uint(v, 0, 1000, &x);
+    if (err)
+        return err;
+    *ratio = (int)x;
+    return 0;
+}
+
+static int set_pacing_ss_ratio(struct pd_opts *o, const char *v)
+{
+    return set_pacing_ratio(v, &o->cfg.tcp_pacing_ss_ratio);
+}
+
+static int set_pacing_ca_ratio(struct pd_opts *o, const char *v)
+{
+    return set_pacing_ratio(v, &o->cfg.tcp_pacing_ca_ratio);
+}
+
 /* 0..4, Linux's tcp_early_retrans: 3 and 4 send tail loss probes. */
 static int set_early_retrans(struct pd_opts *o, const char *v)
 {
@@ -266,6 +294,9 @@ static const struct pd_flag flags_table[] = {
     {"--tcp-slow-start-after-idle", true, set_ssai},
     {"--tcp-min-tso-segs", true, set_min_tso_segs},
     {"--tcp-ecn", true, set_ecn},
+    {"--tcp-pacing", true, set_pacing},
+    {"--tcp-pacing-ss-ratio", true, set_pacing_ss_ratio},
+    {"--tcp-pacing-ca-ratio", true, set_pacing_ca_ratio},
     {"--tcp-timestamps", true, set_timestamps},
     {"--tcp-congestion-control", true, set_cc},
     {"--tcp-invalid-ratelimit", true, set_ratelimit},

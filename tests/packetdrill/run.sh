@@ -22,8 +22,8 @@
 # `../common/set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE`) become the
 # adapter's flags where it has the knob (sysctl_flag below), put after
 # --base-flags and before --so-flags, which wins. The others are ignored;
-# they tune what the engine does not have (TSO and pacing:
-# tcp_tso_win_divisor, tcp_tso_rtt_log, tcp_pacing_*; ECN: tcp_ecn; path
+# they tune what the engine does not have (TSO: tcp_tso_win_divisor,
+# tcp_tso_rtt_log; ECN: tcp_ecn; path
 # MTU probing: tcp_mtu_probing, tcp_base_mss; tcp_frto, tcp_dsack,
 # tcp_fack, tcp_reordering, ...), as are the other commands (tc, ethtool,
 # ip route) and defaults.sh itself (its values are the engine's defaults
@@ -31,6 +31,11 @@
 # as --base-flags). A sysctl set later, at a time point mid-run, cannot
 # be applied at the start: it stays dropped. A FAIL lists what was applied,
 # ignored and dropped (--verbose: a PASS too).
+#
+# The qdisc a setup puts on tun0 becomes --tcp-pacing (qdisc_flag below):
+# `tc qdisc replace|add dev tun0 root fq` paces the flow in Linux (fq
+# honours TCP's departure times), so --tcp-pacing 1; any other root qdisc
+# (defaults.sh's pfifo) does not, --tcp-pacing 0, the engine's default.
 #
 # Exit status: 0 all passed, 1 a failure, 77 skipped (PACKETDRILL not set).
 
@@ -134,6 +139,8 @@ sysctl_flag() {
     tcp_slow_start_after_idle) echo "--tcp-slow-start-after-idle $2" ;;
     tcp_min_tso_segs) echo "--tcp-min-tso-segs $2" ;;
     tcp_ecn) echo "--tcp-ecn $2" ;;
+    tcp_pacing_ss_ratio) echo "--tcp-pacing-ss-ratio $2" ;;
+    tcp_pacing_ca_ratio) echo "--tcp-pacing-ca-ratio $2" ;;
     tcp_congestion_control) echo "--tcp-congestion-control $2" ;;
     tcp_rfc1337) echo "--tcp-rfc1337 $2" ;;
     tcp_tw_reuse) echo "--tcp-tw-reuse $2" ;;
@@ -148,6 +155,15 @@ sysctl_flag() {
     ip_local_port_range) echo "--ip-local-port-range $(echo "$2" | awk '{ print $1 "-" $2 }')" ;;
     *) return 1 ;;
     esac
+}
+
+# The --tcp-pacing flag for the last root qdisc that the shell text on
+# stdin puts on tun0; nothing when it sets none. Only fq paces (Linux sets
+# sk_pacing_status for a socket whose packets meet fq).
+qdisc_flag() {
+    sed 's/#.*//' |
+        grep -oE 'tc qdisc (replace|add) dev tun0 root [a-z_]+' |
+        awk 'END { if (NR) print ($NF == "fq" ? "--tcp-pacing 1" : "--tcp-pacing 0") }'
 }
 
 # Sets SYSCTL_FLAGS, the flags for the sysctls of script $1's setup, and
@@ -165,6 +181,11 @@ translate_sysctls() {
             ignored="$ignored $kv"
         fi
     done
+    qdisc=$(shell_text 1 < "$1" | qdisc_flag)
+    if [ -n "$qdisc" ]; then
+        SYSCTL_FLAGS="$SYSCTL_FLAGS $qdisc"
+        applied="$applied qdisc($qdisc)"
+    fi
     SYSCTL_FLAGS=${SYSCTL_FLAGS# }
     dropped=$(shell_text 0 < "$1" | sysctl_assignments | tr '\n' ' ')
     SYSCTL_NOTE=

@@ -233,7 +233,10 @@ static void defaults_are_spec_section_3(void **state)
     assert_int_equal(e->tcp_recovery, 1);
     assert_int_equal(e->tcp_slow_start_after_idle, 1); /* Linux's defaults */
     assert_int_equal(e->tcp_min_tso_segs, 2);
-    assert_int_equal(e->tcp_ecn, 2); /* Linux: accept ECN, never ask */
+    assert_int_equal(e->tcp_ecn, 2);    /* Linux: accept ECN, never ask */
+    assert_int_equal(e->tcp_pacing, 0); /* Linux paces only under fq */
+    assert_int_equal(e->tcp_pacing_ss_ratio, 200);
+    assert_int_equal(e->tcp_pacing_ca_ratio, 120);
     assert_int_equal(e->tcp_timestamps, 1);
     assert_int_equal(e->tcp_congestion_control, TT_CC_CUBIC); /* Linux's default */
     assert_int_equal(e->invalid_ratelimit_us, 500 * MS);
@@ -345,6 +348,7 @@ static void common_flags_are_stored(void **state)
                            "--tcp-syncookies 0 --tcp-max-syn-backlog 16 --tcp-orphan-retries 3 "
                            "--tcp-early-retrans 0 --tcp-notsent-lowat 16384 --tcp-recovery 4 "
                            "--tcp-slow-start-after-idle 0 --tcp-min-tso-segs 10 --tcp-ecn 1 "
+                           "--tcp-pacing 1 --tcp-pacing-ss-ratio 150 --tcp-pacing-ca-ratio 90 "
                            "--ip-local-port-range 40000-40009 --pcap a.pcap --trace - --seed 7 "
                            "-v -v -q"),
                      CLI_RUN);
@@ -368,6 +372,9 @@ static void common_flags_are_stored(void **state)
     assert_int_equal(e->tcp_slow_start_after_idle, 0);
     assert_int_equal(e->tcp_min_tso_segs, 10);
     assert_int_equal(e->tcp_ecn, 1);
+    assert_int_equal(e->tcp_pacing, 1);
+    assert_int_equal(e->tcp_pacing_ss_ratio, 150);
+    assert_int_equal(e->tcp_pacing_ca_ratio, 90);
     assert_int_equal(e->tcp_timestamps, 0);
     assert_int_equal(e->invalid_ratelimit_us, 0);
     assert_int_equal(e->port_lo, 40000);
@@ -621,6 +628,8 @@ static void bad_values_name_their_flag(void **state)
         {"--tcp-slow-start-after-idle 2", "--tcp-slow-start-after-idle"},
         {"--tcp-min-tso-segs 0", "--tcp-min-tso-segs"},
         {"--tcp-ecn 3", "--tcp-ecn"},
+        {"--tcp-pacing 2", "--tcp-pacing"},
+        {"--tcp-pacing-ss-ratio 1001", "--tcp-pacing-ss-ratio"},
         {"--tcp-invalid-ratelimit 1.0", "--tcp-invalid-ratelimit"},
         {"--ip-local-port-range 60999-32768", "--ip-local-port-range"},
         {"--seed abc", "--seed"},

@@ -157,6 +157,8 @@ static void sysctl_round_trips_and_refuses(void **state)
                {"net.ipv4.tcp_slow_start_after_idle", "2"},
                {"net.ipv4.tcp_min_tso_segs", "256"},
                {"net.ipv4.tcp_ecn", "3"},
+               {"net.ipv4.tcp_pacing_ss_ratio", "1001"},
+               {"net.ipv4.tcp_pacing_ca_ratio", "-1"},
                {"net.ipv4.tcp_tw_reuse_delay", "0ms"},
                {"net.ipv4.tcp_congestion_control", "bbr"},
                {"net.ipv4.tcp_congestion_control", "1"}};
