@@ -89,8 +89,7 @@ static bool time_to_recover(const struct tt_conn *c)
     if (tt_tlp_probe_sacked(c))
         return true; /* RACK's verdict on a tail loss probe's SACK (tcp_tlp.c) */
     if (c->sack_ok) {
-        uint32_t sacked = tt_sack_bytes_below(c, c->snd_nxt);
-        return c->mss && (sacked + c->mss - 1) / c->mss >= TT_DUPACK_THRESH;
+        return tt_skb_sacked_pcount(c) >= TT_DUPACK_THRESH; /* Linux sacked_out */
     }
     return c->dupacks >= TT_DUPACK_THRESH;
 }
