@@ -177,10 +177,11 @@ static void long_write_sends_as_it_fills(void **state)
 /*
  * A peer window of 4380 bytes: size_goal is one segment (half the window,
  * 2190, rounded down to whole segments, at least one), so each skb holds
- * one. A write of three segments: the second is past half the window since
- * the last mark (forced_push()), the third ends the write: PSH on both,
- * each its own packet. Linux sends the same; a GSO packet of the three
- * would mark only the third.
+ * one. A write of three segments while the window is shut: the second is
+ * past half the window since the last mark (forced_push()), the third ends
+ * the write: PSH on both. When the window opens they go skb by skb, each
+ * its own packet (tcp_write_xmit()), marks kept; one GSO packet of the
+ * three would mark only the third.
  */
 static void one_segment_skbs_keep_their_marks(void **state)
 {
@@ -188,11 +189,38 @@ static void one_segment_skbs_keep_their_marks(void **state)
 
     h->peer_wnd = 3 * H_MSS;
     h_reach_established_passive(h);
+    h->peer_wnd = 0;
+    h_send(h, TCP_ACK, IRS + 1, DATA0, NULL, 0);
     assert_int_equal(h_write_pattern(h, 0, 3 * H_MSS), 3 * H_MSS);
+    h_expect_nothing(h);
+    assert_int_equal(tt_skb_count(h->conn), 3);
+    h->peer_wnd = 3 * H_MSS;
+    h_send(h, TCP_ACK, IRS + 1, DATA0, NULL, 0);
     expect_seg(h, 0, H_MSS, false);
     expect_seg(h, H_MSS, H_MSS, true);
     expect_seg(h, 2 * H_MSS, H_MSS, true);
-    assert_int_equal(tt_skb_count(h->conn), 3);
+}
+
+/*
+ * A GSO packet never goes past the end of its skb (tcp_write_xmit() sends
+ * skb by skb): a record of three segments (MSG_EOR closes its skb) and a
+ * write of four, queued while the window is shut, go as two packets of
+ * three and four when it opens (packets of up to five: half of cwnd), PSH
+ * on segments 3 and 7. Packets of five across the skbs would add PSH on
+ * segment 5.
+ */
+static void packets_stop_at_skb_ends(void **state)
+{
+    struct harness *h = *state;
+
+    established_window_shut(h);
+    assert_int_equal(write_flags(h, 3 * H_MSS, TT_WRITE_EOR), 3 * H_MSS);
+    assert_int_equal(write_flags(h, 4 * H_MSS, 0), 4 * H_MSS);
+    h->peer_wnd = H_PEER_WND;
+    h_send(h, TCP_ACK, IRS + 1, DATA0, NULL, 0);
+    for (uint32_t k = 0; k < 7; k++)
+        expect_seg(h, k * H_MSS, H_MSS, k == 2 || k == 6);
+    h_expect_nothing(h);
 }
 
 /*
@@ -252,6 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(split_keeps_marks_on_the_second_part, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(long_write_sends_as_it_fills, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(one_segment_skbs_keep_their_marks, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(packets_stop_at_skb_ends, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(retransmission_keeps_the_skb_mark, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(three_sacked_records_count_three, h_setup, h_teardown),
     };
