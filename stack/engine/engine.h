@@ -169,7 +169,8 @@ struct tt_skb {
 struct tt_skbq {
     struct tt_skb *v; /* ring of cap records, len of them from head */
     uint32_t head, len, cap;
-    uint32_t pushed_seq; /* Linux pushed_seq: the end of the last push mark */
+    uint32_t pushed_seq;         /* Linux pushed_seq: the end of the last push mark */
+    uint32_t rtx_start, rtx_end; /* the packet loss recovery is resending (tcp_output.c) */
 };
 
 /* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
@@ -650,6 +651,7 @@ void tt_tcp_arm_reo(struct tt_conn *c, uint64_t at);
 /* tt_tcp_output.c */
 uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
+uint32_t tt_tcp_retransmit_lost(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
 /* How tt_tcp_push() treats a partial segment at the tail of the queue
  * (Linux's nonagle argument): by the connection's own settings, held

@@ -143,6 +143,22 @@ static uint32_t payload_max(const struct tt_conn *c)
     return half_wnd_bound(c, c->mss > extra + 1 ? c->mss - extra : 1);
 }
 
+/* Linux tcp_tso_segs(), tcp_tso_autosize(): the most segments of a GSO
+ * packet, a millisecond at the pacing rate plus sk_gso_max_size >> (min
+ * RTT / 512 us), at most sk_gso_max_size, at least tcp_min_tso_segs. */
+static uint32_t tso_segs(const struct tt_conn *c)
+{
+    uint32_t mss = payload_max(c);
+    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
+    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
+    if (r < 32)
+        bytes += TT_GSO_MAX_SIZE >> r;
+    if (bytes > TT_GSO_MAX_SIZE)
+        bytes = TT_GSO_MAX_SIZE;
+    uint64_t least = (uint64_t)c->eng->cfg.tcp_min_tso_segs;
+    return (uint32_t)(bytes / mss < least ? least : bytes / mss);
+}
+
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
 {
     memset(s, 0, sizeof(*s));
@@ -266,11 +282,6 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     send_conn_seg(c, &s);
 }
 
-static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
-{
-    send_data_psh(c, seq, len, fin, false);
-}
-
 /* The segment that starts at seq: its data length and whether it ends with
  * our FIN (which follows the last byte of data). It stops at a record's end
  * (MSG_EOR), as it did when first sent. */
@@ -289,19 +300,80 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
     return len;
 }
 
-/* Sends again the segment at seq, at most max bytes of it; returns the
- * sequence space it covered (0: nothing there to send). */
-uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+/* Where the hole that holds seq begins and ends: the SACKed blocks around
+ * it, SND.UNA below, limit above. */
+static void hole_around(const struct tt_conn *c, uint32_t seq, uint32_t limit, uint32_t *start,
+                        uint32_t *end)
+{
+    *start = c->snd_una;
+    *end = limit;
+    for (size_t i = 0; i < c->nsacked; i++) {
+        const struct tcp_sack_block *b = &c->sacked[i];
+        if (seq_leq(b->right, seq))
+            *start = seq_max(*start, b->right);
+        else if (seq_gt(b->left, seq))
+            *end = seq_min(*end, b->left);
+    }
+}
+
+/*
+ * Linux tcp_xmit_retransmit_queue(): a lost skb goes again as one packet,
+ * its part in the hole, at most as many segments as cwnd has room for
+ * (cwnd less the flight, at least one) and tcp_tso_segs() allows (a longer
+ * one is cut there, tcp_fragment() in __tcp_retransmit_skb()); a packet of
+ * two segments or more has PSH forced on its last (__tcp_transmit_skb()).
+ * The engine resends segment by segment: the packet is sized when its
+ * first segment goes, and this says whether [seq, seq+len) ends one of two
+ * segments or more. The skb is cut where the packet ends.
+ */
+static bool rtx_packet_ends(struct tt_conn *c, uint32_t seq, uint32_t len)
+{
+    struct tt_skbq *q = &c->skbs;
+    struct tt_skb_view skb;
+    if (len == 0 || !tt_skb_find(c, seq, &skb))
+        return false;
+    if (!seq_geq(seq, q->rtx_start) || !seq_lt(seq, q->rtx_end)) { /* a new packet */
+        uint32_t start, end, mss = payload_max(c), pipe = tt_rec_pipe(c);
+        hole_around(c, seq, skb.end, &start, &end);
+        uint32_t room = c->cwnd > pipe ? (c->cwnd - pipe) / mss : 0;
+        uint32_t segs = min_u32(room ? room : 1, tso_segs(c));
+        q->rtx_start = seq;
+        q->rtx_end = seq_min(seq_min(end, skb.end), seq + segs * mss);
+    }
+    if (seq + len != q->rtx_end)
+        return false;
+    bool multi = q->rtx_end - q->rtx_start > len;
+    tt_skb_split(c, q->rtx_end);
+    q->rtx_start = q->rtx_end; /* done */
+    return multi;
+}
+
+/* Sends again the segment at seq, at most max bytes of it; in_packets: as
+ * a part of the packets loss recovery resends (rtx_packet_ends()), else
+ * alone (the RTO's and the probe's one segment). Returns the sequence
+ * space it covered (0: nothing there to send). */
+static uint32_t retransmit(struct tt_conn *c, uint32_t seq, uint32_t max, bool in_packets)
 {
     bool fin;
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    send_data(c, seq, len, fin);
+    send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len));
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
     return len + (fin ? 1 : 0);
+}
+
+uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+{
+    return retransmit(c, seq, max, false);
+}
+
+/* A segment of the lost data loss recovery resends (tcp_recovery.c). */
+uint32_t tt_tcp_retransmit_lost(struct tt_conn *c, uint32_t seq, uint32_t max)
+{
+    return retransmit(c, seq, max, true);
 }
 
 void tt_tcp_retransmit_head(struct tt_conn *c)
@@ -344,7 +416,7 @@ static void send_loss_recovery(struct tt_conn *c)
         uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
-        send_data(c, c->rtx_nxt, len, fin);
+        send_data_psh(c, c->rtx_nxt, len, fin, rtx_packet_ends(c, c->rtx_nxt, len));
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
         c->total_retrans++;
@@ -482,19 +554,12 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
 static uint32_t gso_segs(const struct tt_conn *c)
 {
     uint32_t mss = payload_max(c);
-    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
-    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
-    if (r < 32)
-        bytes += TT_GSO_MAX_SIZE >> r;
-    if (bytes > TT_GSO_MAX_SIZE)
-        bytes = TT_GSO_MAX_SIZE;
-    uint64_t least = (uint64_t)c->eng->cfg.tcp_min_tso_segs;
-    uint64_t tso = bytes / mss < least ? least : bytes / mss;
+    uint32_t tso = tso_segs(c);
     uint32_t cwnd = c->cwnd / mss;
     uint32_t in_flight = (tt_rec_pipe(c) + mss - 1) / mss;
     uint32_t half = cwnd / 2 ? cwnd / 2 : 1;
     uint32_t quota = in_flight < cwnd ? min_u32(half, cwnd - in_flight) : 1;
-    return tso < quota ? (uint32_t)tso : quota;
+    return min_u32(tso, quota);
 }
 
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),

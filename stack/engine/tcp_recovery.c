@@ -188,7 +188,7 @@ static void rack_retransmit(struct tt_conn *c)
 {
     uint32_t start, end;
     while (c->in_fast_recovery && tt_rec_pipe(c) < c->cwnd && tt_rack_next_lost(c, &start, &end)) {
-        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        uint32_t n = tt_tcp_retransmit_lost(c, start, min_u32(end - start, c->mss));
         if (n == 0)
             return;
         c->high_rxt = seq_max(c->high_rxt, start + n);
@@ -214,7 +214,7 @@ void tt_rec_retransmit(struct tt_conn *c)
             start = from;
             end = lost_end;
         }
-        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        uint32_t n = tt_tcp_retransmit_lost(c, start, min_u32(end - start, c->mss));
         if (n == 0)
             return;
         c->high_rxt = start + n;

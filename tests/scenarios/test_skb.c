@@ -224,6 +224,31 @@ static void packets_stop_at_skb_ends(void **state)
 }
 
 /*
+ * Loss recovery resends a lost skb as one packet (Linux
+ * tcp_xmit_retransmit_queue(), __tcp_retransmit_skb()): ten segments left
+ * as two packets of five, so two skbs; the peer SACKs all but segments 1
+ * and 2, which RACK marks lost at once (no RTT yet). Both go again as one
+ * packet of two, PSH forced on the second (__tcp_transmit_skb()), though
+ * no write ends there (sack/sack-route-refresh-ip-tos.pkt).
+ */
+static void lost_packet_of_two_resent_with_psh(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_sack(h, 0);
+    assert_int_equal(h_write_pattern(h, 0, 10 * H_MSS), 10 * H_MSS);
+    for (uint32_t k = 0; k < 10; k++)
+        expect_seg(h, k * H_MSS, H_MSS, k == 4 || k == 9);
+    struct tcp_opts o = {.sack_count = 1};
+    o.sack[0].left = DATA0 + 3 * H_MSS;
+    o.sack[0].right = DATA0 + 10 * H_MSS;
+    h_send_opts(h, TCP_ACK, IRS + 1, DATA0 + H_MSS, &o, NULL, 0);
+    expect_seg(h, H_MSS, H_MSS, false);
+    expect_seg(h, 2 * H_MSS, H_MSS, true);
+    h_expect_nothing(h);
+}
+
+/*
  * A segment sent again keeps its skb's PSH (Linux retransmits the skb,
  * flags and all): two writes of one segment each went out with PSH; the
  * timeout resends the first, still with PSH, though the last write's end
@@ -282,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_segment_skbs_keep_their_marks, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(packets_stop_at_skb_ends, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(retransmission_keeps_the_skb_mark, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(lost_packet_of_two_resent_with_psh, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(three_sacked_records_count_three, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
