@@ -70,12 +70,19 @@ uint32_t tt_skb_size_goal(const struct tt_conn *c)
 /* The index of the skb that holds the byte at seq, or len when none does. */
 static uint32_t index_of(const struct tt_conn *c, uint32_t seq)
 {
-    uint32_t i = 0;
     if (seq_lt(seq, c->snd_buf_seq))
         return c->skbs.len;
-    while (i < c->skbs.len && seq_geq(seq, at(&c->skbs, i)->end))
-        i++;
-    return i;
+    /* a binary search: the ends grow from snd_buf_seq on, and a window
+     * in flight may be hundreds of skbs, asked about at every segment */
+    uint32_t off = seq - c->snd_buf_seq, lo = 0, hi = c->skbs.len;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (at(&c->skbs, mid)->end - c->snd_buf_seq <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Linux forced_push(): more than half the peer's largest window queued
