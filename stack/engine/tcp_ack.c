@@ -94,6 +94,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     tt_ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
     tt_tcb_eor_drop_acked(c);
+    tt_skb_acked(c);
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     c->queue_shrunk |= n > 0;
@@ -179,9 +180,15 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
         return;
     if (una_advanced || seq_lt(c->snd_wl1, seg->seq) ||
         (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+        bool changed = wnd != c->snd_wnd;
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
+        /* Linux tcp_ack_update_window(): a new window with data waiting
+         * restarts cwnd after an idle time, as a write would (a window
+         * that opens after a long zero window, slow start again). */
+        if (changed && seq_lt(c->snd_nxt, c->snd_buf_seq + c->sndbuf.len))
+            tt_cc_restart_after_idle(c);
         if (wnd > c->snd_max_wnd)
             c->snd_max_wnd = wnd;
     }

@@ -105,8 +105,10 @@ static void syncookie_too_old_gets_rst(void **state)
 
 /*
  * With timestamps, window scale and SACK-permitted survive the cookie in
- * TSval's low bits: a peer window of 100 << 7 lets 12800 bytes go, where an
- * unscaled 100 would let 100.
+ * TSval's low bits: a peer window of 100 << 7 lets 11584 of 12800 bytes go,
+ * where an unscaled 100 would let 100. 11584: Linux's skbs hold four
+ * segments here (size_goal, half the window), and the third skb's first
+ * segment does not fit the 1216 bytes left (tcp_snd_wnd_test()).
  */
 static void syncookie_with_timestamps_keeps_window_scale(void **state)
 {
@@ -136,11 +138,10 @@ static void syncookie_with_timestamps_keeps_window_scale(void **state)
     h_write_pattern(h, 0, 20000);
     size_t sent = 0;
     while (h_pending(h)) {
-        const struct h_seg *s = h_expect_len(h, TCP_ACK, ISS + 1 + sent, IRS + 1,
-                                             sent + 1448 <= 12800 ? 1448 : 12800 - sent);
+        const struct h_seg *s = h_expect_len(h, TCP_ACK, ISS + 1 + sent, IRS + 1, 1448);
         sent += s->seg.len;
     }
-    assert_int_equal(sent, 12800);
+    assert_int_equal(sent, 11584);
 }
 
 /*
