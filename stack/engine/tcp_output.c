@@ -214,6 +214,8 @@ void tt_tcp_resend_syn(struct tt_conn *c)
 {
     c->syn_resent = true;
     tt_tcp_send_syn(c);
+    if (tt_localcong_refuses(c->eng))
+        return; /* refused by the device: not a retransmission (tcp_localcong.c) */
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
 }
@@ -240,8 +242,10 @@ void tt_tcp_send_ack(struct tt_conn *c)
  * __tcp_transmit_skb() "force[s] a PSH flag on all (GSO) packets"), or on
  * a forced push (tcp_write_wakeup()).
  */
-static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
+static bool send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
+    if (tt_localcong_refuses(c->eng))
+        return false; /* not sent: no send time, no timing (tcp_localcong.c) */
     struct seg s;
     bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
     uint32_t rec_end;
@@ -264,11 +268,13 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         c->rtt_start = c->eng->now;
     }
     send_conn_seg(c, &s);
+    return true;
 }
 
-static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
+/* Whether the segment left (false: the device refused it, tcp_localcong.c). */
+static bool send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
 {
-    send_data_psh(c, seq, len, fin, false);
+    return send_data_psh(c, seq, len, fin, false);
 }
 
 /* The segment that starts at seq: its data length and whether it ends with
@@ -290,15 +296,17 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
 }
 
 /* Sends again the segment at seq, at most max bytes of it; returns the
- * sequence space it covered (0: nothing there to send). */
+ * sequence space it covered (0: nothing there to send, or the device
+ * refused it: Linux tcp_retransmit_skb() counts only what left). */
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
 {
     bool fin;
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
+    if (!send_data(c, seq, len, fin))
+        return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    send_data(c, seq, len, fin);
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
     return len + (fin ? 1 : 0);
@@ -344,7 +352,8 @@ static void send_loss_recovery(struct tt_conn *c)
         uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
-        send_data(c, c->rtx_nxt, len, fin);
+        if (!send_data(c, c->rtx_nxt, len, fin))
+            return;
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
         c->total_retrans++;
@@ -366,9 +375,13 @@ static bool can_send_data(const struct tt_conn *c)
     }
 }
 
-/* Sends the next len bytes of new data at SND.NXT, with the FIN if fin. */
-static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
+/* Sends the next len bytes of new data at SND.NXT, with the FIN if fin;
+ * false when the device refused it: then nothing was sent (Linux
+ * tcp_write_xmit() leaves the skb unsent, tcp_localcong.c). */
+static bool send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
 {
+    if (tt_localcong_refuses(c->eng))
+        return false;
     c->last_seg_seq = c->snd_nxt; /* the highest segment, for a tail loss probe */
     c->tlp_new_data = true;       /* RFC 8985 7.2: the PTO starts again */
     if (fin) {
@@ -381,6 +394,7 @@ static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
         c->snd_sml = c->snd_nxt + len; /* Linux tcp_minshall_update() */
     send_data_psh(c, c->snd_nxt, len, fin, push);
     c->snd_nxt += len + (fin ? 1 : 0);
+    return true;
 }
 
 /*
@@ -524,7 +538,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         bool last = gso_left == 0 || !more; /* of its GSO packet */
         if (last)
             gso_left = 0;
-        send_new_seg(c, len, fin, last && gso_sent >= 2);
+        if (!send_new_seg(c, len, fin, last && gso_sent >= 2))
+            break;
     }
     if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
         tt_chrono_rwnd(c, rwnd_limited);
@@ -558,8 +573,7 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     uint32_t len = one_new_seg(c, room, &fin);
     if (len == 0 && !fin)
         return false;
-    send_new_seg(c, len, fin, true);
-    return true;
+    return send_new_seg(c, len, fin, true);
 }
 
 /*
@@ -576,8 +590,7 @@ bool tt_tcp_send_loss_probe(struct tt_conn *c)
     if (!c->fin_sent && can_send_data(c)) {
         bool fin;
         uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
-        if ((len || fin) && seq_leq(seq + len, peer_end)) {
-            send_new_seg(c, len, fin, false);
+        if ((len || fin) && seq_leq(seq + len, peer_end) && send_new_seg(c, len, fin, false)) {
             tt_tlp_sent(c, seq, false);
             return true;
         }
