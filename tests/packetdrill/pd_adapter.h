@@ -39,7 +39,7 @@ struct pd_opts {
     tt_config_t cfg;
     bool linger_on; /* --linger0 / --linger N: SO_LINGER of every new socket */
     unsigned linger_s;
-    int verbose; /* -v: engine events on stderr */
+    int verbose;          /* -v: engine events on stderr */
     char qdisc_fifo[512]; /* --qdisc-fifo: tun0's emulated qdisc (pd_qdisc.c); "" none */
 };
 
