@@ -35,7 +35,8 @@ void pd_qdisc_open(struct pd *pd)
 static int last_word(char *buf)
 {
     int v = -1;
-    for (char *w = strtok(buf, " \t\n"); w; w = strtok(NULL, " \t\n")) {
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
         if (strcmp(w, "refuse") == 0)
             v = 1;
         else if (strcmp(w, "accept") == 0)
