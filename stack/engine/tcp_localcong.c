@@ -15,11 +15,13 @@
  *   within TCP_USER_TIMEOUT (tcp_send_probe0(),
  *   tcp_clamp_probe0_to_user_timeout()); an RTO whose retransmission is
  *   refused retries after the same interval, RTO not doubled
- *   (tcp_retransmit_timer()).
+ *   (tcp_retransmit_timer()); a refused keep-alive probe is not counted
+ *   and is tried again after the same interval (tcp_keepalive_timer()).
  *
  * This file holds the switch and the interval; tcp_output.c asks
  * tt_localcong_refuses() before each data segment, services.c before
- * queueing any datagram, tcp_timer.c for the intervals.
+ * queueing any datagram, tcp_timer.c and tcp_keepalive.c for the
+ * intervals.
  */
 #include "engine.h"
 

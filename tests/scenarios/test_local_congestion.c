@@ -15,7 +15,9 @@
  *   whose retransmission is refused retries after 500 ms without doubling
  *   (tcp_retransmit_timer()), and RACK's retransmission after the reorder
  *   timer stays owed (packetdrill
- *   cubic-rack-reo-timeout-retrans-failed-incoming-data).
+ *   cubic-rack-reo-timeout-retrans-failed-incoming-data);
+ * - a keep-alive probe the device refuses is not counted and is tried
+ *   again after 500 ms instead of the interval (tcp_keepalive_timer()).
  */
 #include <errno.h>
 
@@ -189,6 +191,32 @@ static void rack_retransmission_refused_stays_lost(void **state)
     assert_int_equal(info_of(h).total_retrans, 1);
 }
 
+/*
+ * Keep-alive (idle 10 s, interval 2 s, 3 probes) while the device
+ * refuses: each refused probe is not counted and is tried again 500 ms
+ * later (Linux tcp_keepalive_timer(): "try harder"), so no RST at
+ * 10 + 3 * 2 s; once the device takes packets the next try is the first
+ * probe, and the count starts from there.
+ */
+static void refused_keepalive_is_retried_uncounted(void **state)
+{
+    struct harness *h = *state;
+    h_reach_established_passive(h);
+    assert_int_equal(tt_conn_set_keepalive(h->conn, 1, 10, 2, 3), 0);
+    tt_engine_set_local_congestion(h->eng, true);
+    h_advance(h, 10 * SEC);
+    h_advance(h, 20 * PROBE_INTERVAL); /* 20 refused tries */
+    assert_int_equal(info_of(h).probes, 0);
+    assert_int_equal(h_stats(h).TcpExtTCPKeepAlive, 0);
+    assert_int_equal(h_conn_state(h), TT_STATE_ESTABLISHED);
+    tt_engine_set_local_congestion(h->eng, false);
+    h_advance(h, PROBE_INTERVAL - 1);
+    h_expect_nothing(h);
+    h_advance(h, 1);
+    h_expect(h, TCP_ACK, ISS, IRS + 1); /* the probe: SEQ = SND.UNA - 1 */
+    assert_int_equal(info_of(h).probes, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +226,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(refused_retransmission_is_not_counted, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rack_retransmission_refused_stays_lost, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(refused_keepalive_is_retried_uncounted, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
