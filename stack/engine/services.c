@@ -209,7 +209,7 @@ uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap)
 void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
 {
     eng->stats.IpOutRequests++; /* Linux counts it before the qdisc */
-    if (tt_localcong_refuses(eng))
+    if (eng->local_cong)
         return; /* the device refuses it (tcp_localcong.c): never queued */
     struct out_rec *r = recq_reserved(&eng->outq);
     r->len = (uint32_t)len;

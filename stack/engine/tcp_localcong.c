@@ -19,9 +19,9 @@
  *   and is tried again after the same interval (tcp_keepalive_timer()).
  *
  * This file holds the switch and the interval; tcp_output.c asks
- * tt_localcong_refuses() before each data segment, services.c before
- * queueing any datagram, tcp_timer.c and tcp_keepalive.c for the
- * intervals.
+ * tt_localcong_refuses() before each data segment, tcp_timer.c and
+ * tcp_keepalive.c ask it for the intervals; services.c (which calls
+ * nothing above it) reads the switch itself before queueing any datagram.
  */
 #include "engine.h"
 
