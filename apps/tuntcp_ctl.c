@@ -59,6 +59,8 @@ static const char usage[] =
     "  pcap start FILE | stop | status     a capture on the running stack\n"
     "  trace start FILE | stop | status    a trace (JSON Lines) on the running stack\n"
     "  fault add SPEC | del N | list       fault rules, as --fault takes them\n"
+    "  qdisc refuse | accept | status      the device drops every packet the stack\n"
+    "                sends (local congestion, as a Linux qdisc pfifo limit 0), or not\n"
     "  version                             the stack's version and interface\n"
     "\n"
     "Exit status: 0 success, 1 refused or unreachable, 2 bad command line.\n";
@@ -282,6 +284,18 @@ static int cmd_fault(struct req *q, int argc, char **argv)
     return bad("fault: expected 'add SPEC', 'del N' or 'list'");
 }
 
+/* qdisc refuse | accept | status: the device refusing the stack's packets */
+static int cmd_qdisc(struct req *q, int argc, char **argv)
+{
+    cj_printf(&q->b, ",\"cmd\":\"qdisc\"");
+    if (argc == 1 && (strcmp(argv[0], "refuse") == 0 || strcmp(argv[0], "accept") == 0 ||
+                      strcmp(argv[0], "status") == 0)) {
+        add_str(q, "action", argv[0]);
+        return 0;
+    }
+    return bad("qdisc: expected 'refuse', 'accept' or 'status'");
+}
+
 static int build(struct req *q, const char *cmd, int argc, char **argv)
 {
     cj_printf(&q->b, "{\"v\":%d", CJ_VERSION);
@@ -298,10 +312,13 @@ static int build(struct req *q, const char *cmd, int argc, char **argv)
         rc = cmd_file(q, cmd, argc, argv);
     else if (strcmp(cmd, "fault") == 0)
         rc = cmd_fault(q, argc, argv);
+    else if (strcmp(cmd, "qdisc") == 0)
+        rc = cmd_qdisc(q, argc, argv);
     else if (strcmp(cmd, "version") == 0 && argc == 0)
         rc = (cj_printf(&q->b, ",\"cmd\":\"version\""), 0);
     else
-        rc = bad("unknown command '%s' (ss, nstat, sysctl, pcap, trace, fault, version)", cmd);
+        rc = bad("unknown command '%s' (ss, nstat, sysctl, pcap, trace, fault, qdisc, version)",
+                 cmd);
     cj_printf(&q->b, "}");
     if (rc == 0 && (q->b.overflow || q->b.len > CJ_REQ_MAX))
         rc = bad("request too large (at most %d bytes)", CJ_REQ_MAX);
@@ -468,7 +485,7 @@ int main(int argc, char **argv)
         }
     }
     if (i == argc)
-        return bad("a command is required (ss, nstat, sysctl, pcap, trace, fault, version)");
+        return bad("a command is required (ss, nstat, sysctl, pcap, trace, fault, qdisc, version)");
     if (strlen(q.tun) > 15)
         return bad("--tun: interface name '%s' too long (at most 15 characters)", q.tun);
     /* --json after the command too, as nstat --json takes it */

@@ -352,6 +352,18 @@ uint64_t tt_engine_next_deadline(const tt_engine_t *eng);
 
 /* Sets the engine's time for the application calls that follow. Never backwards. */
 void tt_engine_set_now(tt_engine_t *eng, uint64_t now_us);
+
+/*
+ * Local congestion: while on, the device below refuses every datagram the
+ * engine sends (Linux: the qdisc drops it, NET_XMIT_DROP), and the engine
+ * knows it was not sent, as Linux's tcp_transmit_skb() caller does: new
+ * data stays unsent, a refused retransmission is not counted, and a
+ * connection with data waiting probes every 500 ms without backoff
+ * (TCP_RESOURCE_PROBE_INTERVAL) until its user timeout or tcp_retries2
+ * probes (docs/contract.md §2.6 item 14). Off at first.
+ */
+void tt_engine_set_local_congestion(tt_engine_t *eng, bool on);
+bool tt_engine_local_congestion(const tt_engine_t *eng);
 uint64_t tt_engine_now(const tt_engine_t *eng);
 
 const tt_config_t *tt_engine_config(const tt_engine_t *eng);

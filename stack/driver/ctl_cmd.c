@@ -134,7 +134,7 @@ static const struct {
 } commands[] = {
     {"ss", tt_ctl_cmd_ss},           {"nstat", tt_ctl_cmd_nstat}, {"sysctl", tt_ctl_cmd_sysctl},
     {"pcap", tt_ctl_cmd_pcap},       {"trace", tt_ctl_cmd_trace}, {"fault", tt_ctl_cmd_fault},
-    {"version", tt_ctl_cmd_version},
+    {"version", tt_ctl_cmd_version}, {"qdisc", tt_ctl_cmd_qdisc},
 };
 
 void tt_ctl_cmd_version(struct tt_driver *drv, struct ctl_nstat_history *h, const struct ctl_req *r,
@@ -195,6 +195,6 @@ void tt_ctl_run(struct tt_driver *drv, struct ctl_nstat_history *h, const struct
     }
     tt_ctl_reply_error(out,
                        "cmd: unknown command '%s' (ss, nstat, sysctl, pcap, trace, fault, "
-                       "version)",
+                       "qdisc, version)",
                        cmd);
 }

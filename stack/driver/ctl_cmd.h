@@ -36,6 +36,7 @@ typedef void tt_ctl_cmd_fn(struct tt_driver *drv, struct ctl_nstat_history *h,
                            const struct ctl_req *r, bool text, struct ctl_buf *out);
 tt_ctl_cmd_fn tt_ctl_cmd_ss, tt_ctl_cmd_nstat, tt_ctl_cmd_sysctl, tt_ctl_cmd_pcap, tt_ctl_cmd_trace,
     tt_ctl_cmd_fault, tt_ctl_cmd_version;
+tt_ctl_cmd_fn tt_ctl_cmd_qdisc; /* ctl_qdisc.c */
 
 /* `{"v":1,"ok":true` or false, without the closing brace. */
 void tt_ctl_reply_open(struct ctl_buf *out, bool ok);

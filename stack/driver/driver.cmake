@@ -34,6 +34,7 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/ctl_nstat.c
   ${TT_DRV_DIR}/ctl_sysctl.c
   ${TT_DRV_DIR}/ctl_files.c
+  ${TT_DRV_DIR}/ctl_qdisc.c
   ${TT_DRV_DIR}/sysctl.c
 )
 target_include_directories(tuntcp_driver

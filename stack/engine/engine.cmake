@@ -39,6 +39,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_lowat.c
   ${TT_ENGINE_DIR}/tcp_timer.c
   ${TT_ENGINE_DIR}/tcp_keepalive.c
+  ${TT_ENGINE_DIR}/tcp_localcong.c
   ${TT_ENGINE_DIR}/app.c
 )
 target_include_directories(tuntcp_engine

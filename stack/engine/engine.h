@@ -433,6 +433,7 @@ struct tt_engine {
     tt_stats_t stats;
     struct tt_recq outq;    /* datagrams sent during this call, handed out at its end */
     int out_state;          /* tt_engine_output_state() while one is handed out */
+    bool local_cong;        /* the device refuses what we send (tcp_localcong.c) */
     uint8_t payload[65536]; /* scratch: a segment's bytes out of a ring */
 };
 
@@ -444,6 +445,11 @@ void tt_engine_leave(tt_engine_t *eng);
 uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap);
 void tt_engine_output_push(tt_engine_t *eng, size_t len, int state);
 void tt_engine_output_flush(tt_engine_t *eng);
+
+/* tcp_localcong.c: the device refusing datagrams (Linux NET_XMIT_DROP) */
+#define TT_RESOURCE_PROBE_INTERVAL (500 * MS) /* Linux TCP_RESOURCE_PROBE_INTERVAL */
+bool tt_localcong_refuses(const tt_engine_t *eng);
+uint64_t tt_localcong_probe_interval(const struct tt_conn *c);
 bool tt_engine_output_pending(const tt_engine_t *eng);
 void tt_recq_free(struct tt_recq *q);
 struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len);

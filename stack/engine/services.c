@@ -232,11 +232,13 @@ uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap)
  * connection in `state` (a tt_state_t, or -ENOENT for none). */
 void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
 {
+    eng->stats.IpOutRequests++; /* Linux counts it before the qdisc */
+    if (eng->local_cong)
+        return; /* the device refuses it (tcp_localcong.c): never queued */
     struct out_rec *r = recq_reserved(&eng->outq);
     r->len = (uint32_t)len;
     r->state = state;
     recq_commit(&eng->outq, sizeof(*r) + len);
-    eng->stats.IpOutRequests++;
 }
 
 /* Hands every queued datagram to the output callback, oldest first. */

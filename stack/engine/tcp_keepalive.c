@@ -76,6 +76,10 @@ void tt_tcp_keepalive_fire(struct tt_conn *c)
         } else if (keepalive_given_up(c, silent)) {
             keepalive_abort(c);
             return;
+        } else if (tt_localcong_refuses(eng)) {
+            /* Linux tcp_keepalive_timer(): a probe the device refused is
+             * not counted and is tried again sooner (tcp_localcong.c) */
+            next = TT_RESOURCE_PROBE_INTERVAL;
         } else {
             if (c->probes_out == 0)
                 c->probes_stamp = eng->now;

@@ -234,6 +234,8 @@ void tt_tcp_resend_syn(struct tt_conn *c)
 {
     c->syn_resent = true;
     tt_tcp_send_syn(c);
+    if (tt_localcong_refuses(c->eng))
+        return; /* refused by the device: not a retransmission (tcp_localcong.c) */
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
 }
@@ -260,8 +262,10 @@ void tt_tcp_send_ack(struct tt_conn *c)
  * more (gso_segs(): __tcp_transmit_skb() "force[s] a PSH flag on all (GSO)
  * packets"), or on a forced push (tcp_write_wakeup()).
  */
-static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
+static bool send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
+    if (tt_localcong_refuses(c->eng))
+        return false; /* not sent: no send time, no timing (tcp_localcong.c) */
     struct seg s;
     bool mark = len && tt_skb_psh_within(c, seq, seq + len);
     uint32_t rec_end;
@@ -284,6 +288,7 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         c->rtt_start = c->eng->now;
     }
     send_conn_seg(c, &s);
+    return true;
 }
 
 /* The segment that starts at seq: its data length and whether it ends with
@@ -355,15 +360,17 @@ static bool rtx_packet_ends(struct tt_conn *c, uint32_t seq, uint32_t len)
 /* Sends again the segment at seq, at most max bytes of it; in_packets: as
  * a part of the packets loss recovery resends (rtx_packet_ends()), else
  * alone (the RTO's and the probe's one segment). Returns the sequence
- * space it covered (0: nothing there to send). */
+ * space it covered (0: nothing there to send, or the device refused it:
+ * Linux tcp_retransmit_skb() counts only what left). */
 static uint32_t retransmit(struct tt_conn *c, uint32_t seq, uint32_t max, bool in_packets)
 {
     bool fin;
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
+    if (!send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len)))
+        return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len));
     tt_pacing_sent(c, len, 1);
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
@@ -421,7 +428,8 @@ static void send_loss_recovery(struct tt_conn *c)
         uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
-        send_data_psh(c, c->rtx_nxt, len, fin, rtx_packet_ends(c, c->rtx_nxt, len));
+        if (!send_data_psh(c, c->rtx_nxt, len, fin, rtx_packet_ends(c, c->rtx_nxt, len)))
+            return;
         tt_pacing_sent(c, len, 1);
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
@@ -446,9 +454,13 @@ static bool can_send_data(const struct tt_conn *c)
 
 /* Sends the next len bytes of new data at SND.NXT, with the FIN if fin;
  * last: it ends its packet, and the skb is cut there (Linux tso_fragment():
- * the rest waits as an skb of its own). */
-static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push, bool last)
+ * the rest waits as an skb of its own). False when the device refused it:
+ * then nothing was sent (Linux tcp_write_xmit() leaves the skb unsent,
+ * tcp_localcong.c). */
+static bool send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push, bool last)
 {
+    if (tt_localcong_refuses(c->eng))
+        return false;
     if (last)
         tt_skb_split(c, c->snd_nxt + len);
     c->last_seg_seq = c->snd_nxt; /* the highest segment, for a tail loss probe */
@@ -463,6 +475,7 @@ static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push, b
         c->snd_sml = c->snd_nxt + len; /* Linux tcp_minshall_update() */
     send_data_psh(c, c->snd_nxt, len, fin, push);
     c->snd_nxt += len + (fin ? 1 : 0);
+    return true;
 }
 
 /*
@@ -618,7 +631,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         bool last = gso_left == 0 || !more || c->snd_nxt + len == skb_end_at_nxt(c);
         if (last)
             gso_left = 0;
-        send_new_seg(c, len, fin, last && gso_sent >= 2, last);
+        if (!send_new_seg(c, len, fin, last && gso_sent >= 2, last))
+            break;
         gso_bytes += len;
         if (last)
             tt_pacing_sent(c, gso_bytes, gso_sent);
@@ -658,7 +672,8 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     if (len == 0 && !fin)
         return false;
     tt_skb_set_psh(c, c->snd_nxt); /* the rest keeps the mark too */
-    send_new_seg(c, len, fin, true, true);
+    if (!send_new_seg(c, len, fin, true, true))
+        return false;
     tt_pacing_sent(c, len, 1);
     return true;
 }
@@ -677,8 +692,8 @@ bool tt_tcp_send_loss_probe(struct tt_conn *c)
     if (!c->fin_sent && can_send_data(c)) {
         bool fin;
         uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
-        if ((len || fin) && seq_leq(seq + len, peer_end)) {
-            send_new_seg(c, len, fin, false, true);
+        if ((len || fin) && seq_leq(seq + len, peer_end) &&
+            send_new_seg(c, len, fin, false, true)) {
             tt_pacing_sent(c, len, 1);
             tt_tlp_sent(c, seq, false);
             return true;

@@ -290,6 +290,13 @@ static void rtx_timeout(struct tt_conn *c)
     if (c->state >= TT_STATE_ESTABLISHED)
         enter_loss(c);
     tt_tcp_retransmit_head(c);
+    if (tt_localcong_refuses(eng)) {
+        /* Linux tcp_retransmit_timer(): the device refused the
+         * retransmission; try again after TCP_RESOURCE_PROBE_INTERVAL,
+         * the RTO not backed off (tcp_localcong.c). */
+        tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + TT_RESOURCE_PROBE_INTERVAL);
+        return;
+    }
     c->rto = clamp_rto(c->rto * 2); /* RFC 6298 5.5 */
     tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + rto_within_user_timeout(c));
 }
@@ -386,6 +393,12 @@ static void persist_timeout(struct tt_conn *c)
     if (c->probes_out == 0)
         c->probes_stamp = c->eng->now;
     c->probes_out++;
+    if (tt_localcong_refuses(c->eng)) {
+        /* Linux tcp_send_probe0(): a probe the device refused is tried
+         * again without backoff (tcp_localcong.c) */
+        tt_timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + tt_localcong_probe_interval(c));
+        return;
+    }
     c->probes_sent++;
     tt_timer_arm(c->eng->wheel, &c->rtx_timer, c->eng->now + probe_interval(c));
 }

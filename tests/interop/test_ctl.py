@@ -25,7 +25,9 @@ against the Linux kernel's TCP (docs/contract.md §10).
 - listeners are listed (ss -l), as ss shows them;
 - `pcap start/stop`, `trace start/stop` on a stack started without them
   capture and trace exactly the connection made in between; `fault add`
-  drops the next SYN (Linux retransmits it), `fault del` removes it.
+  drops the next SYN (Linux retransmits it), `fault del` removes it;
+- `qdisc refuse` makes the device drop every packet the stack sends: a
+  client's handshake waits for a resend until `qdisc accept`.
 """
 import json
 import os
@@ -36,6 +38,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -398,6 +401,33 @@ def test_pcap_trace_fault_on_a_running_stack():
     assert conns == {f"10.7.0.2:7>{inside}"}, conns
 
 
+def test_qdisc_refuse_then_accept():
+    """`qdisc refuse` (docs/contract.md §10.5 item 4, §2.6 item 14): the
+    stack's SYN-ACK is refused by the device, so the Linux client's connect
+    waits for a resend (its SYN at 1 s, or our SYN-ACK's timer) after
+    `qdisc accept` at 0.3 s; the echo then completes."""
+    path = sock_path("ctl_qdisc")
+    app = ti.App(ti.SERVER, ["--msl", "30s", "--close-after", "5", "--ctl", path], "echo-server")
+    app.wait_line("listening on")
+    try:
+        assert ctl(path, "qdisc", "status").stdout.startswith("accept:")
+        assert ctl(path, "qdisc", "refuse").stdout.startswith("refuse:")
+        assert ctl_json(path, "qdisc", "status")["refusing"] is True
+        timer = threading.Timer(0.3, lambda: ctl(path, "qdisc", "accept"))
+        timer.start()
+        t0 = time.monotonic()
+        server_closes(1)
+        elapsed = time.monotonic() - t0
+        timer.join()
+        refusing = ctl_json(path, "qdisc", "status")["refusing"]
+        bad = ctl(path, "qdisc", "drop", check=False)
+    finally:
+        app.stop()
+    assert elapsed >= 0.9, elapsed
+    assert refusing is False
+    assert bad.returncode == 2 and "qdisc: expected" in bad.stderr, bad.stderr
+
+
 def test_annotated_capture_started_live():
     """`pcap start F.pcapng` starts the annotated capture (docs/contract.md
     §5.1, §10.5): direction flags and comments from that moment on, the
@@ -469,5 +499,6 @@ if __name__ == "__main__":
                   test_msl_change_retimes_entries, test_rfc1337_change_applies_to_existing_entries,
                   test_lowered_max_tw_buckets_keeps_entries_skips_new, test_nstat_deltas, test_bad_requests_change_nothing,
                   test_slow_client_is_dropped, test_listeners_listed,
-                  test_pcap_trace_fault_on_a_running_stack, test_annotated_capture_started_live,
+                  test_pcap_trace_fault_on_a_running_stack, test_qdisc_refuse_then_accept,
+                  test_annotated_capture_started_live,
                   test_other_user_cannot_connect])

@@ -43,6 +43,7 @@ struct pd_opts {
     /* --gso-size N: packetdrill's --mss as its tun writes have it (the
      * virtio header's gso_size); 0 none */
     uint16_t gso_size;
+    char qdisc_fifo[512]; /* --qdisc-fifo: tun0's emulated qdisc (pd_qdisc.c); "" none */
 };
 
 /* One datagram the engine sent, waiting for packetdrill's netdev_receive. */
@@ -137,9 +138,15 @@ struct pd {
     pthread_t stamp_thread;
     uint16_t next_port;
     bool warned_addr, warned_bind;
+    int qdisc_fd; /* the --qdisc-fifo FIFO, -1 none (pd_qdisc.c) */
 };
 
 #define PD_VCLOCK_START (1700000000ull * 1000000ull) /* looks like a wall clock in logs */
+
+/* pd_qdisc.c: tun0's emulated qdisc; poll at the start of every call. */
+void pd_qdisc_open(struct pd *pd);
+void pd_qdisc_poll(struct pd *pd);
+void pd_qdisc_close(struct pd *pd);
 
 /* tt_packetdrill.c: lock, clock and blocking. */
 void pd_begin(struct pd *pd);

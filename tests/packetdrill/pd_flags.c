@@ -271,6 +271,17 @@ static int set_verbose(struct pd_opts *o, const char *v)
     return 0;
 }
 
+/* Where run.sh's rewritten `tc qdisc ... dev tun0 root` commands write
+ * (pd_qdisc.c). */
+static int set_qdisc_fifo(struct pd_opts *o, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= sizeof(o->qdisc_fifo))
+        return -1;
+    memcpy(o->qdisc_fifo, v, n + 1);
+    return 0;
+}
+
 struct pd_flag {
     const char *name;
     bool has_value;
@@ -312,6 +323,7 @@ static const struct pd_flag flags_table[] = {
     {"--sndbuf", true, set_sndbuf},
     {"--gso-size", true, set_gso_size},
     {"-v", false, set_verbose},
+    {"--qdisc-fifo", true, set_qdisc_fifo},
 };
 
 static const struct pd_flag *flag_find(const char *name, size_t len)

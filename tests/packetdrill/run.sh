@@ -31,6 +31,9 @@
 # as --base-flags). A sysctl set later, at a time point mid-run, cannot
 # be applied at the start: it stays dropped. A FAIL lists what was applied,
 # ignored and dropped (--verbose: a PASS too).
+# A mid-run `tc qdisc ... dev tun0 root ...` is the one command that does
+# reach the stack: the adapter sees tun0's emulated qdisc refuse or accept
+# the stack's packets from that time point on (strip_commands, pd_qdisc.c).
 #
 # The qdisc a setup puts on tun0 becomes --tcp-pacing (qdisc_flag below):
 # `tc qdisc replace|add dev tun0 root fq` paces the flow in Linux (fq
@@ -88,16 +91,30 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 # line with the closing one. A command at a time point mid-run (`+0 \`cmd\``)
 # becomes `true` at the same time point, so that the events after it keep
 # their times: such commands inspect or change the host's kernel (its
-# /proc/net/tcp, a qdisc on its tun0), not the stack under test.
+# /proc/net/tcp), not the stack under test. One kind is kept, as a word
+# written into the FIFO $1 (pd_qdisc.c): a one-line command that sets
+# tun0's root qdisc, by which scripts emulate local congestion: `pfifo
+# limit 0` (drops every packet) writes "refuse", any other root qdisc
+# "accept".
 strip_commands() {
-    awk 'skip { if (index($0, "`")) skip = 0; next }
+    awk -v fifo="$1" '
+         function qdisc_word(cmd) {
+             if (cmd !~ /tc qdisc/ || cmd !~ /dev tun0 root/) return ""
+             return cmd ~ /pfifo limit 0([^0-9]|$)/ ? "refuse" : "accept"
+         }
+         skip { if (index($0, "`")) skip = 0; next }
          /^[[:space:]]*`/ { rest = substr($0, index($0, "`") + 1)
                             if (!index(rest, "`")) skip = 1
                             next }
          /^[[:space:]]*[0-9+*.][^`]*`/ { at = substr($0, 1, index($0, "`") - 1)
                                        rest = substr($0, index($0, "`") + 1)
-                                       print at "`true`"
-                                       if (!index(rest, "`")) skip = 1
+                                       closed = index(rest, "`")
+                                       word = closed ? qdisc_word(substr(rest, 1, closed - 1)) : ""
+                                       if (word != "")
+                                           print at "`echo " word " > " fifo "`"
+                                       else
+                                           print at "`true`"
+                                       if (!closed) skip = 1
                                        next }
          { print }'
 }
@@ -207,9 +224,15 @@ run_one() {
     script=$1
     name=$(basename "$script")
     copy="$TMP/$name"
-    strip_commands < "$script" > "$copy"
+    fifo="$TMP/tun0-qdisc"
+    strip_commands "$fifo" < "$script" > "$copy"
     translate_sysctls "$script"
     flags="$BASE_FLAGS $SYSCTL_FLAGS $(mss_flag "$script") $SO_FLAGS"
+    # a fresh FIFO for a script that sets tun0's qdisc mid-run (pd_qdisc.c)
+    rm -f "$fifo"
+    if grep -q "> $fifo\`" "$copy"; then
+        mkfifo "$fifo" && flags="$flags --qdisc-fifo $fifo"
+    fi
     # shellcheck disable=SC2086 # word splitting drops the blanks of empty parts
     flags=$(echo $flags)
     # -D: the IPv4 names of packetdrill's run_all.py (error-queue scripts)

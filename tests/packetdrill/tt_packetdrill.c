@@ -44,6 +44,7 @@ void pd_begin(struct pd *pd)
 {
     pthread_mutex_lock(&pd->mu);
     handoff(pd);
+    pd_qdisc_poll(pd); /* a mid-run `tc qdisc` command just ran */
 }
 
 long pd_end(struct pd *pd, long ret)
@@ -328,6 +329,7 @@ static int pd_gettimeofday(void *ud, struct timeval *tv, void *tz)
 {
     struct pd *pd = ud;
     pthread_mutex_lock(&pd->mu);
+    pd_qdisc_poll(pd);
     if (pd->stamp_pending && on_thread(pd->stamp_thread)) {
         pd->stamp_pending = false; /* the end time of a blocking call: not a microsecond late */
         pthread_cond_broadcast(&pd->cv);
@@ -349,6 +351,7 @@ static void pd_free(void *ud)
     if (!pd)
         return;
     pd_preload_set(NULL);
+    pd_qdisc_close(pd);
     tt_engine_free(pd->eng);
     pd_sockets_free(pd);
     pd_epolls_free(pd);
@@ -378,6 +381,7 @@ static struct pd *pd_new(const char *flags)
     }
     if (pd->opts.verbose)
         tt_engine_set_event_cb(pd->eng, on_event, pd);
+    pd_qdisc_open(pd);
     return pd;
 }
 
