@@ -278,11 +278,6 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         tt_txstamp_sent(c, seq);
     else
         tt_txstamp_retransmitted(c, seq + len + (fin ? 1 : 0));
-    if (!c->rtt_timing && seq == c->snd_nxt) {
-        c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
-        c->rtt_seq = seq + len + (fin ? 1 : 0);
-        c->rtt_start = c->eng->now;
-    }
     send_conn_seg(c, &s);
 }
 
@@ -362,7 +357,6 @@ static uint32_t retransmit(struct tt_conn *c, uint32_t seq, uint32_t max, bool i
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
-    c->rtt_timing = false; /* Karn: no sample from a retransmission */
     send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len));
     tt_pacing_sent(c, len, 1);
     c->eng->stats.TcpRetransSegs++;
