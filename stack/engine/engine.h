@@ -309,6 +309,11 @@ struct tt_conn {
     uint64_t rack_last_delivered;    /* delivered_bytes when the window last grew */
     uint32_t reordering;             /* Linux tp->reordering, segments (tcpi_reordering) */
     uint32_t reord_seen;             /* reordering events seen (Linux reord_seen) */
+    /* this ACK's lowest newly SACKed segment sent once: when it went out
+     * (Linux first_sackt, for the RTT sample of a SACK, tcp_ack.c) */
+    bool rack_sackt_ok;
+    uint32_t rack_sackt_seq;
+    uint64_t rack_sackt;
 
     /* TCP_INFO's chronographs (tcp_chrono.c): the one running, since when,
      * and each one's past total, µs */

@@ -91,16 +91,35 @@ static int64_t rtt_from_tsecr(const struct tt_conn *c, const struct seg *seg)
     return (int64_t)(ms ? ms : 1) * 1000;
 }
 
+/* The RTT of the lowest segment this ACK newly SACKed, if sent once
+ * (tcp_rack.c; Linux's sack_rtt_us), or -1. */
+static int64_t rtt_from_sack(const struct tt_conn *c)
+{
+    return c->rack_sackt_ok ? (int64_t)(c->eng->now - c->rack_sackt) : -1;
+}
+
+/* Linux tcp_ack_update_rtt() for an ACK that does not move SND.UNA: its
+ * newly SACKed data is the sample, when it was sent once. */
+static void rtt_on_sack(struct tt_conn *c)
+{
+    int64_t rtt = rtt_from_sack(c);
+    if (rtt >= 0)
+        tt_tcp_rtt_sample(c, (uint64_t)rtt);
+}
+
 /*
  * Linux tcp_ack_update_rtt(): every ACK of new data gives the estimator a
  * sample, the time since the oldest segment it acknowledged was sent
  * (seq_rtt, from tcp_txstamp.c; none when retransmitted data was
- * acknowledged, RFC 6298 3 Karn), else the TSecr's. RFC 6298 2 asks for
+ * acknowledged, RFC 6298 3 Karn), else the newly SACKed data's, else the
+ * TSecr's. RFC 6298 2 asks for
  * one sample per round trip at least; Linux takes them all, and its
  * SRTT with them.
  */
 static void rtt_on_ack(struct tt_conn *c, const struct seg *seg, int64_t *seq_rtt, int64_t *ca_rtt)
 {
+    if (*seq_rtt < 0)
+        *seq_rtt = rtt_from_sack(c);
     if (*seq_rtt < 0) {
         *seq_rtt = rtt_from_tsecr(c, seg);
         if (*seq_rtt >= 0)
@@ -341,6 +360,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     if (una_advanced)
         new_ack(c, seg, sacked_before, ece);
     else {
+        rtt_on_sack(c);
         uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
         uint32_t delivered = seq_gt(sacked_after, sacked_before) ? sacked_after - sacked_before : 0;
         c->delivered_bytes += delivered;

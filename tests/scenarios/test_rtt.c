@@ -130,6 +130,30 @@ static void ack_of_retransmitted_data_gives_no_sample(void **state)
     assert_int_equal(info_of(h).srtt_us, 90 * MS); /* 100 + (20 - 100) / 8 */
 }
 
+/*
+ * Linux tcp_ack_update_rtt() with tcp_sacktag_one()'s first_sackt: an ACK
+ * that moves nothing but newly SACKs data sent once is a sample, from the
+ * lowest such segment. Handshake 100 ms; four segments, the third SACKed
+ * 60 ms later: SRTT 100 + (60 - 100) / 8 = 95 ms. A SACK of it again
+ * (nothing new) is no sample. Before: no sample, 100 ms.
+ */
+static void sack_of_data_sent_once_is_a_sample(void **state)
+{
+    struct harness *h = *state;
+
+    h_reach_established_sack(h, 100 * MS);
+    assert_int_equal(info_of(h).srtt_us, 100 * MS);
+    send_flight(h, 4);
+    h_advance(h, 60 * MS);
+    struct tcp_opts o = {.sack_count = 1};
+    o.sack[0] = (struct tcp_sack_block){ISS + 1 + 2 * SEG1, ISS + 1 + 3 * SEG1};
+    h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &o, NULL, 0);
+    assert_int_equal(info_of(h).srtt_us, 95 * MS);
+    h_advance(h, 10 * MS);
+    h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &o, NULL, 0);
+    assert_int_equal(info_of(h).srtt_us, 95 * MS);
+}
+
 /* A peer segment with TSopt echoing ecr. */
 static void send_ts_ack(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t ecr)
 {
@@ -247,6 +271,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(ack_of_retransmitted_data_samples_tsecr, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(sack_of_data_sent_once_is_a_sample, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
