@@ -236,9 +236,8 @@ struct tt_conn {
      * round trip (tcp_rtt_estimator); mdev and mdev_max are 4 * deviation. */
     uint64_t srtt, rttvar, rto, mdev, mdev_max, min_rtt;
     uint32_t rtt_round_seq; /* SND.NXT when the round of mdev_max began */
-    bool rtt_valid, rtt_timing;
+    bool rtt_valid;
     bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
-    uint32_t rtt_seq;
     uint64_t rtt_start;
     int retries;  /* consecutive timeouts of the same segment */
     bool persist; /* the RTX timer is a zero-window probe timer */
@@ -310,6 +309,11 @@ struct tt_conn {
     uint64_t rack_last_delivered;    /* delivered_bytes when the window last grew */
     uint32_t reordering;             /* Linux tp->reordering, segments (tcpi_reordering) */
     uint32_t reord_seen;             /* reordering events seen (Linux reord_seen) */
+    /* this ACK's lowest newly SACKed segment sent once: when it went out
+     * (Linux first_sackt, for the RTT sample of a SACK, tcp_ack.c) */
+    bool rack_sackt_ok;
+    uint32_t rack_sackt_seq;
+    uint64_t rack_sackt;
 
     /* TCP_INFO's chronographs (tcp_chrono.c): the one running, since when,
      * and each one's past total, µs */
@@ -605,10 +609,10 @@ static inline void tt_pacing_sent(struct tt_conn *c, uint32_t len, uint32_t segs
         tt_pacing_advance(c, len, segs);
 }
 
-/* tcp_txstamp.c: send times of the data in flight, for tt_cc_pkts_acked() */
+/* tcp_txstamp.c: send times of the data in flight, for the RTT samples */
 void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);
 void tt_txstamp_retransmitted(struct tt_conn *c, uint32_t end);
-int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack);
+int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack, int64_t *seq_rtt);
 void tt_txstamp_free(struct tt_conn *c);
 
 /* tcp_skb.c: Linux's skbs over the send buffer. The i-th queued skb

@@ -74,14 +74,61 @@ void tt_tcp_rtt_syn_acked(struct tt_conn *c)
         tt_tcp_rtt_sample(c, c->eng->now - c->rtt_start);
 }
 
-static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
+/*
+ * The RTT an ACK's TSecr gives (RFC 7323 4.1), in microseconds, or -1:
+ * Linux tcp_ack_update_rtt() takes it, in whole milliseconds and at least
+ * one, when the ACK acknowledged new data and no segment's send time may
+ * be used (retransmitted data was acknowledged: the peer echoes the
+ * TSval of the copy that arrived, so Karn's ambiguity is gone).
+ */
+static int64_t rtt_from_tsecr(const struct tt_conn *c, const struct seg *seg)
 {
-    if (c->rtt_timing && seq_geq(ack, c->rtt_seq)) {
-        c->rtt_timing = false;
-        tt_tcp_rtt_sample(c, c->eng->now - c->rtt_start);
-    } else {
-        tt_tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
+    if (!c->ts_on || !seg->opt.ts_ok || seg->opt.ts_ecr == 0)
+        return -1;
+    uint32_t ms = tt_engine_ms(c->eng) + c->ts_offset - seg->opt.ts_ecr;
+    if (ms >= INT32_MAX / 1000) /* Linux: an echo from the future or far past */
+        return -1;
+    return (int64_t)(ms ? ms : 1) * 1000;
+}
+
+/* The RTT of the lowest segment this ACK newly SACKed, if sent once
+ * (tcp_rack.c; Linux's sack_rtt_us), or -1. */
+static int64_t rtt_from_sack(const struct tt_conn *c)
+{
+    return c->rack_sackt_ok ? (int64_t)(c->eng->now - c->rack_sackt) : -1;
+}
+
+/* Linux tcp_ack_update_rtt() for an ACK that does not move SND.UNA: its
+ * newly SACKed data is the sample, when it was sent once. */
+static void rtt_on_sack(struct tt_conn *c)
+{
+    int64_t rtt = rtt_from_sack(c);
+    if (rtt >= 0)
+        tt_tcp_rtt_sample(c, (uint64_t)rtt);
+}
+
+/*
+ * Linux tcp_ack_update_rtt(): every ACK of new data gives the estimator a
+ * sample, the time since the oldest segment it acknowledged was sent
+ * (seq_rtt, from tcp_txstamp.c; none when retransmitted data was
+ * acknowledged, RFC 6298 3 Karn), else the newly SACKed data's, else the
+ * TSecr's. RFC 6298 2 asks for
+ * one sample per round trip at least; Linux takes them all, and its
+ * SRTT with them.
+ */
+static void rtt_on_ack(struct tt_conn *c, const struct seg *seg, int64_t *seq_rtt, int64_t *ca_rtt)
+{
+    if (*seq_rtt < 0)
+        *seq_rtt = rtt_from_sack(c);
+    if (*seq_rtt < 0) {
+        *seq_rtt = rtt_from_tsecr(c, seg);
+        if (*seq_rtt >= 0)
+            *ca_rtt = *seq_rtt; /* Linux: CC's sample is the TSecr's too */
     }
+    if (*seq_rtt >= 0)
+        tt_tcp_rtt_sample(c, (uint64_t)*seq_rtt);
+    else
+        tt_tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
 }
 
 /* Data acknowledged: out of the send buffer; the app may write again (its
@@ -119,7 +166,8 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
 {
     uint32_t acked = seg->ack - c->snd_una;
     uint32_t reno_sacked = c->dupacks;
-    int64_t ca_rtt = tt_txstamp_acked(c, c->snd_una, seg->ack);
+    int64_t seq_rtt;
+    int64_t ca_rtt = tt_txstamp_acked(c, c->snd_una, seg->ack, &seq_rtt);
     c->snd_una = seg->ack;
     if (seq_lt(c->rtx_nxt, c->snd_una))
         c->rtx_nxt = c->snd_una;
@@ -127,7 +175,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     tt_rack_prune(c);
     c->retries = 0;
     c->dupacks = 0;
-    rtt_on_ack(c, seg->ack);
+    rtt_on_ack(c, seg, &seq_rtt, &ca_rtt);
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
     c->rack_reo_armed = false;
     uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
@@ -312,6 +360,7 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     if (una_advanced)
         new_ack(c, seg, sacked_before, ece);
     else {
+        rtt_on_sack(c);
         uint32_t sacked_after = tt_sack_bytes_below(c, c->snd_nxt);
         uint32_t delivered = seq_gt(sacked_after, sacked_before) ? sacked_after - sacked_before : 0;
         c->delivered_bytes += delivered;

@@ -282,11 +282,6 @@ static bool send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
         tt_txstamp_sent(c, seq);
     else
         tt_txstamp_retransmitted(c, seq + len + (fin ? 1 : 0));
-    if (!c->rtt_timing && seq == c->snd_nxt) {
-        c->rtt_timing = true; /* RFC 6298 3: time one segment at a time */
-        c->rtt_seq = seq + len + (fin ? 1 : 0);
-        c->rtt_start = c->eng->now;
-    }
     send_conn_seg(c, &s);
     return true;
 }
@@ -370,7 +365,6 @@ static uint32_t retransmit(struct tt_conn *c, uint32_t seq, uint32_t max, bool i
         return 0;
     if (!send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len)))
         return 0;
-    c->rtt_timing = false; /* Karn: no sample from a retransmission */
     tt_pacing_sent(c, len, 1);
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;

@@ -197,6 +197,17 @@ uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up)
     return seq_gt(edge, c->xlog[i].end) ? c->xlog[i].end : edge;
 }
 
+/* Linux tcp_sacktag_one(): the lowest newly SACKed segment never sent
+ * twice (Karn) is the ACK's SACK RTT sample (first_sackt). */
+static void note_sackt(struct tt_conn *c, const struct tt_rack_rec *x)
+{
+    if (c->rack_sackt_ok && !seq_lt(x->seq, c->rack_sackt_seq))
+        return;
+    c->rack_sackt_ok = true;
+    c->rack_sackt_seq = x->seq;
+    c->rack_sackt = x->xmit_ts;
+}
+
 /* The SACKed block [l, r) of an ACK: newly SACKed records are delivered. */
 static void sack_block(struct tt_conn *c, uint32_t l, uint32_t r, uint32_t *reord)
 {
@@ -209,6 +220,8 @@ static void sack_block(struct tt_conn *c, uint32_t l, uint32_t r, uint32_t *reor
         x->flags = (uint8_t)((x->flags | TT_RACK_SACKED) & ~(TT_RACK_LOST | TT_RACK_RETRANS));
         if (!(x->flags & TT_RACK_EVER_RETRANS) && seq_lt(x->seq, *reord))
             *reord = x->seq;
+        if (!(x->flags & TT_RACK_EVER_RETRANS))
+            note_sackt(c, x);
         advance(c, x);
     }
 }
@@ -233,6 +246,7 @@ static bool is_dsack(const struct seg *seg)
  */
 void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
 {
+    c->rack_sackt_ok = false;
     if (!c->sack_ok)
         return; /* kept with RACK off too: the knob may change live */
     uint32_t prior_fack = tt_sack_high(c), reord = prior_fack;

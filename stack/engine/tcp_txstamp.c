@@ -2,8 +2,9 @@
  * When the data in flight went out, for the RTT sample of each ACK that the
  * congestion-control module takes (Linux's ack_sample.rtt_us, from
  * tcp_clean_rtx_queue(): the time since the newest segment this ACK
- * acknowledged was sent). CUBIC's HyStart needs one per ACK; the RTO's
- * estimator keeps its one timed segment per round trip (tcp_timer.c).
+ * acknowledged was sent), and for the RTO's estimator (Linux's seq_rtt_us
+ * there: since the oldest segment it acknowledged was sent; tcp_ack.c
+ * takes one on every ACK of new data, as Linux tcp_ack_update_rtt()).
  *
  * One record per send instant: the first sequence number of new data sent
  * at that time. Segments sent in the same engine call share a record, so a
@@ -75,9 +76,12 @@ void tt_txstamp_retransmitted(struct tt_conn *c, uint32_t end)
 /*
  * SND.UNA moves from una to ack: the RTT of the newest segment acknowledged
  * (the one that holds ack - 1), in microseconds, or -1 when there is none
- * (its send time is unknown, or retransmitted data was acknowledged).
+ * (its send time is unknown, or retransmitted data was acknowledged). In
+ * *seq_rtt the RTT of the oldest one (the one that holds una), or -1 as
+ * well: Linux tcp_clean_rtx_queue()'s first_ackt, whose sample feeds
+ * SRTT.
  */
-int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack)
+int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack, int64_t *seq_rtt)
 {
     struct tt_txstamps *ts = &c->txstamps;
     bool karn = ts->rtx && seq_lt(una, ts->rtx_end);
@@ -86,9 +90,12 @@ int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack)
     uint32_t n = 0; /* records that start before ack */
     while (n < ts->len && seq_lt(at(ts, n)->seq, ack))
         n++;
+    *seq_rtt = -1;
     if (n == 0)
         return -1;
     int64_t rtt = karn ? -1 : (int64_t)(c->eng->now - at(ts, n - 1)->at);
+    if (!karn && seq_leq(at(ts, 0)->seq, una)) /* else the oldest one's record is lost */
+        *seq_rtt = (int64_t)(c->eng->now - at(ts, 0)->at);
     /* Keep the record that holds the byte at ack, if any was sent. */
     bool next_starts_at_ack = n < ts->len && at(ts, n)->seq == ack;
     drop_oldest(ts, seq_geq(ack, c->snd_nxt) || next_starts_at_ack ? n : n - 1);

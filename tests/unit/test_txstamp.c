@@ -36,6 +36,7 @@ static void sample_is_the_newest_segment_acked(void **state)
     (void)state;
     struct tt_conn c;
     conn_init(&c);
+    int64_t seq_rtt;
     send_new(&c, 1000, 1000); /* at 0 */
     eng.now = 10;
     send_new(&c, 2000, 1000);
@@ -43,10 +44,12 @@ static void sample_is_the_newest_segment_acked(void **state)
     send_new(&c, 3000, 1000);
     eng.now = 100;
     /* ACK of 1000..2500: the newest byte acked, 2499, left at 10 */
-    assert_int_equal(tt_txstamp_acked(&c, 1000, 2500), 90);
+    assert_int_equal(tt_txstamp_acked(&c, 1000, 2500, &seq_rtt), 90);
+    assert_int_equal(seq_rtt, 100); /* the oldest byte acked, 1000, left at 0 */
     eng.now = 120;
-    assert_int_equal(tt_txstamp_acked(&c, 2500, 3000), 110);
-    assert_int_equal(tt_txstamp_acked(&c, 3000, 4000), 100);
+    assert_int_equal(tt_txstamp_acked(&c, 2500, 3000, &seq_rtt), 110);
+    assert_int_equal(seq_rtt, 110); /* 2500 left at 10 too */
+    assert_int_equal(tt_txstamp_acked(&c, 3000, 4000, &seq_rtt), 100);
     tt_txstamp_free(&c);
 }
 
@@ -55,11 +58,12 @@ static void one_record_per_send_instant(void **state)
     (void)state;
     struct tt_conn c;
     conn_init(&c);
+    int64_t seq_rtt;
     for (uint32_t k = 0; k < 10; k++)
         send_new(&c, 1000 + k * 100, 100);
     assert_int_equal(c.txstamps.len, 1);
     eng.now = 50;
-    assert_int_equal(tt_txstamp_acked(&c, 1000, 1500), 50);
+    assert_int_equal(tt_txstamp_acked(&c, 1000, 1500, &seq_rtt), 50);
     tt_txstamp_free(&c);
 }
 
@@ -68,14 +72,17 @@ static void retransmitted_data_gives_no_sample(void **state)
     (void)state;
     struct tt_conn c;
     conn_init(&c);
+    int64_t seq_rtt;
     send_new(&c, 1000, 1000);
     eng.now = 10;
     send_new(&c, 2000, 1000);
     eng.now = 300;
     tt_txstamp_retransmitted(&c, 2000); /* 1000..2000 again */
     eng.now = 310;
-    assert_int_equal(tt_txstamp_acked(&c, 1000, 2000), -1);
-    assert_int_equal(tt_txstamp_acked(&c, 2000, 3000), 300); /* never resent */
+    assert_int_equal(tt_txstamp_acked(&c, 1000, 2000, &seq_rtt), -1);
+    assert_int_equal(seq_rtt, -1);                                     /* Karn */
+    assert_int_equal(tt_txstamp_acked(&c, 2000, 3000, &seq_rtt), 300); /* never resent */
+    assert_int_equal(seq_rtt, 300);
     tt_txstamp_free(&c);
 }
 
@@ -84,15 +91,16 @@ static void ack_of_all_frees_the_records(void **state)
     (void)state;
     struct tt_conn c;
     conn_init(&c);
+    int64_t seq_rtt;
     for (uint32_t k = 0; k < 100; k++) { /* past the first allocation */
         eng.now = k;
         send_new(&c, 1000 + k * 100, 100);
     }
     assert_int_equal(c.txstamps.len, 100);
     eng.now = 1000;
-    assert_int_equal(tt_txstamp_acked(&c, 1000, 1000 + 50 * 100), 1000 - 49);
+    assert_int_equal(tt_txstamp_acked(&c, 1000, 1000 + 50 * 100, &seq_rtt), 1000 - 49);
     assert_int_equal(c.txstamps.len, 50); /* from the record holding 6000 on */
-    assert_int_equal(tt_txstamp_acked(&c, 6000, 11000), 1000 - 99);
+    assert_int_equal(tt_txstamp_acked(&c, 6000, 11000, &seq_rtt), 1000 - 99);
     assert_null(c.txstamps.v);
     assert_int_equal(c.txstamps.len, 0);
 }
