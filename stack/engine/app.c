@@ -219,11 +219,14 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
         return err;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
     uint32_t allowed = tt_lowat_write_len(c, want); /* TCP_NOTSENT_LOWAT */
+    allowed = tt_sndmem_write_len(c, allowed);      /* sk_sndbuf (tcp_sndmem.c) */
     uint32_t n = tt_ring_write(&c->sndbuf, buf, allowed);
     if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0)
         return -ENOMEM;
-    if (n < want)
+    if (n < want) {
         c->writable_wanted = true;
+        c->nospace = true; /* Linux tcp_sendmsg_locked(): SOCK_NOSPACE */
+    }
     if (n > 0)
         mark_write_end(c, flags);
     tt_engine_enter(c->eng);
@@ -232,7 +235,10 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
         tt_chrono_start(c, TT_CHRONO_BUSY); /* Linux tcp_add_write_queue_tail() */
     }
     /* Linux tcp_push(): MSG_MORE holds a partial tail, as a cork would. */
+    uint32_t nxt = c->snd_nxt;
     tt_tcp_push(c, (flags & TT_WRITE_MORE) ? TT_PUSH_HOLD : TT_PUSH_DEFAULT);
+    if (c->snd_nxt != nxt)
+        tt_sndmem_sent(c);
     tt_engine_leave(c->eng);
     return n;
 }
@@ -269,13 +275,21 @@ int tt_conn_set_cork(tt_conn_t *c, int on)
     return 0;
 }
 
-/* Linux SO_SNDBUF per connection: the most the send buffer holds from now
- * on, never below what it holds already; 0 restores the engine's --sndbuf. */
+/* Linux SO_SNDBUF per connection: sk_sndbuf from now on, fixed (no
+ * growth with cwnd, SOCK_SNDBUF_LOCK); 0 restores the engine's --sndbuf,
+ * free to grow again. */
 int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
 {
-    uint32_t cap = bytes ? bytes : c->eng->cfg.sndbuf;
-    c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+    tt_tcb_set_sndbuf(c, bytes);
     return 0;
+}
+
+bool tt_conn_poll_writable(tt_conn_t *c)
+{
+    if (tt_sndmem_writable(c))
+        return true;
+    c->nospace = true; /* Linux tcp_poll(): SOCK_NOSPACE */
+    return false;
 }
 
 /* IP_TOS: the ECN bits stay clear, they are not the application's (RFC

@@ -304,7 +304,9 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     update_window(c, seg, wnd, una_advanced);
     tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);
-    if (v == TT_ACK_GO_ON && was_syn_rcvd)
+    if (v == TT_ACK_GO_ON && was_syn_rcvd) {
+        tt_sndmem_init(c);
         tt_tcb_established(c);
+    }
     return v;
 }

@@ -1,0 +1,202 @@
+/*
+ * The send buffer as Linux accounts it (sk_wmem_queued against sk_sndbuf):
+ * what the queue holds is its payload plus, for every skb, the memory of
+ * the skb itself (SKB_TRUESIZE of the empty skb tcp_stream_alloc_skb()
+ * makes; the payload sits in page fragments counted byte for byte).
+ *
+ * - A write checks the buffer only before it starts a new skb
+ *   (tcp_sendmsg_locked(): sk_stream_memory_free() at new_segment), so it
+ *   may go past sk_sndbuf by up to one skb of size_goal.
+ * - Sending part of an skb cuts it in two (tso_fragment()): one skb more.
+ *   An ACK frees the skbs it covers and the acked bytes of a partly acked
+ *   one (tcp_trim_head()).
+ * - sk_sndbuf starts at the configured size and grows with the congestion
+ *   window (tcp_sndbuf_expand(), at the handshake and on ACKs through
+ *   tcp_new_space()), never when SO_SNDBUF fixed it (SOCK_SNDBUF_LOCK).
+ * - A writer is woken, and poll() says writable, only when a third of the
+ *   buffer is free: sk_stream_wspace() >= sk_stream_min_wspace(), that is
+ *   sk_sndbuf - queued >= queued / 2 (sk_stream_write_space(), tcp_poll()).
+ *   A refused writer sets SOCK_NOSPACE (`nospace`); only then do ACKs
+ *   expand and wake (tcp_check_space()).
+ *
+ * The skbs: until the engine keeps Linux's skb boundaries, their number is
+ * the queued payload cut into skbs of size_goal (at least one when there
+ * is payload); a write's own skbs are replayed exactly (sndmem_write_len).
+ */
+#include "engine.h"
+#include "seq.h"
+
+/* Linux x86-64: alloc_skb_fclone(MAX_TCP_HEADER) takes a 1024-byte head
+ * of which 704 bytes are usable, and SKB_TRUESIZE() adds the sk_buff (256
+ * aligned) and skb_shared_info (320): 704 + 256 + 320. */
+#define SKB_EMPTY_TRUESIZE 1280u
+#define MAX_TCP_HEADER 320u  /* L1_CACHE_ALIGN(128 + MAX_HEADER) */
+#define SKB_SHINFO_SIZE 320u /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
+#define SKB_STRUCT_SIZE 256u /* SKB_DATA_ALIGN(sizeof(struct sk_buff)) */
+
+/* Linux tcp_xmit_size_goal(), as tcp_lowat.c has it: whole segments up to
+ * half the largest window the peer offered, below 64 KB. */
+static uint32_t size_goal(const struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1;
+    uint32_t cap = 65536 - 1 - MAX_TCP_HEADER;
+    uint32_t half = c->snd_max_wnd > 536 ? c->snd_max_wnd / 2 : c->snd_max_wnd;
+    if (half && half < cap)
+        cap = half;
+    return cap > mss ? cap / mss * mss : mss;
+}
+
+/* The skbs the queued payload takes (see the file's comment). */
+static uint32_t skbs_queued(const struct tt_conn *c)
+{
+    uint32_t goal = size_goal(c);
+    return (c->sndbuf.len + goal - 1) / goal;
+}
+
+/* Linux sk_wmem_queued: payload bytes plus each skb's own memory. */
+uint64_t tt_sndmem_truesize(uint64_t payload, uint32_t skbs)
+{
+    return payload + (uint64_t)skbs * SKB_EMPTY_TRUESIZE;
+}
+
+uint64_t tt_sndmem_queued(const struct tt_conn *c)
+{
+    return tt_sndmem_truesize(c->sndbuf.len, skbs_queued(c));
+}
+
+/* Linux sk_stream_memory_free() without TCP_NOTSENT_LOWAT (tcp_lowat.c
+ * has that part): room for a new skb. */
+static bool memory_free(const struct tt_conn *c, uint64_t queued)
+{
+    return queued < c->snd_sndbuf;
+}
+
+/* Linux __sk_stream_is_writeable(sk, 1): a third of the buffer free
+ * (sk_stream_wspace() >= sk_stream_min_wspace()) and, under a
+ * TCP_NOTSENT_LOWAT mark, fewer than half the mark unsent. */
+bool tt_sndmem_writable(const struct tt_conn *c)
+{
+    uint64_t queued = tt_sndmem_queued(c);
+    return queued < c->snd_sndbuf && c->snd_sndbuf - queued >= queued / 2 &&
+           tt_lowat_memory_free(c, 1);
+}
+
+/* What may leave now at SND.NXT: both windows (tcp_output.c). */
+static uint32_t send_room(const struct tt_conn *c)
+{
+    uint32_t end = tt_tcp_usable_window_end(c);
+    return seq_gt(end, c->snd_nxt) ? end - c->snd_nxt : 0;
+}
+
+/*
+ * How much of a write of want bytes Linux's tcp_sendmsg_locked() queues
+ * against sk_sndbuf. It fills the unsent tail skb up to size_goal, and
+ * before each new skb asks whether the queue (payload and skbs) is below
+ * sk_sndbuf; a full skb at the head of the unsent queue goes out at once
+ * (tcp_push_one()) as far as the windows allow, in whole segments, and
+ * when only part of it goes the rest is a new skb (tso_fragment()) that
+ * the write then fills. Replayed on numbers; the engine sends after the
+ * write, as the windows allow, the same bytes.
+ */
+uint32_t tt_sndmem_write_len(const struct tt_conn *c, uint32_t want)
+{
+    uint64_t goal = size_goal(c), mss = c->mss ? c->mss : 1, room = send_room(c);
+    uint64_t payload = c->sndbuf.len, unsent = tt_lowat_notsent(c);
+    uint64_t tail = unsent % goal, done = 0;
+    uint32_t skbs = skbs_queued(c);
+    while (done < want) {
+        if (tail == 0) { /* a new skb: only with room for it */
+            if (!memory_free(c, tt_sndmem_truesize(payload, skbs)))
+                break;
+            skbs++;
+        }
+        uint64_t add = goal - tail < want - done ? goal - tail : want - done;
+        done += add;
+        payload += add;
+        unsent += add;
+        tail += add;
+        if (tail < goal)
+            break;            /* the write ended inside this skb */
+        if (unsent == tail) { /* the send head: tcp_push_one() */
+            uint64_t sent = room < unsent ? room / mss * mss : unsent;
+            room -= sent;
+            unsent -= sent;
+            if (sent > 0 && unsent > 0)
+                skbs++; /* tso_fragment(): the unsent rest is an skb */
+        }
+        tail = unsent % goal;
+    }
+    return (uint32_t)done;
+}
+
+/* Linux tcp_sndbuf_expand(): room for twice the larger of the initial and
+ * the current congestion window (and the reordering allowance) in
+ * non-GSO skbs of one segment each, a power-of-two head for each. */
+static void sndbuf_expand(struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1;
+    uint32_t clamp = mss + (c->ts_on ? 12u : 0u); /* Linux rx_opt.mss_clamp */
+    uint32_t head = clamp + MAX_TCP_HEADER + SKB_SHINFO_SIZE, pow2 = 1;
+    while (pow2 < head)
+        pow2 <<= 1;
+    uint64_t per_mss = pow2 + SKB_STRUCT_SIZE;
+    uint64_t segs = c->cwnd / mss;
+    if (segs < TT_INIT_CWND)
+        segs = TT_INIT_CWND;
+    if (segs < (uint64_t)c->reordering + 1)
+        segs = (uint64_t)c->reordering + 1;
+    uint64_t sndmem = 2 * segs * per_mss; /* 2: Linux's factor for Reno/CUBIC */
+    uint32_t max =
+        c->eng->cfg.sndbuf > TT_SNDBUF_EXPAND_MAX ? c->eng->cfg.sndbuf : TT_SNDBUF_EXPAND_MAX;
+    if (sndmem > max)
+        sndmem = max;
+    if (sndmem > c->snd_sndbuf)
+        c->snd_sndbuf = (uint32_t)sndmem;
+}
+
+/* Linux tcp_init_buffer_space(): at the handshake, unless SO_SNDBUF. */
+void tt_sndmem_init(struct tt_conn *c)
+{
+    if (!c->sndbuf_locked)
+        sndbuf_expand(c);
+}
+
+/* Linux tcp_should_expand_sndbuf(): not under SO_SNDBUF, and not when the
+ * flight fills the congestion window. */
+static bool should_expand(const struct tt_conn *c)
+{
+    return !c->sndbuf_locked && c->snd_nxt - c->snd_una < c->cwnd;
+}
+
+/*
+ * Linux tcp_check_space() and tcp_new_space(), after an ACK's output: a
+ * writer that ran out of room (SOCK_NOSPACE) may see the buffer grow, and
+ * is woken once a third of it is free; the send-buffer-limited
+ * chronograph stops then.
+ */
+void tt_sndmem_check_space(struct tt_conn *c)
+{
+    if (!c->nospace)
+        return;
+    if (should_expand(c))
+        sndbuf_expand(c);
+    if (!tt_sndmem_writable(c))
+        return;
+    c->nospace = false;
+    tt_chrono_stop(c, TT_CHRONO_SNDBUF);
+    if (c->writable_wanted && c->writable_cb && !c->orphan)
+        tt_tcb_notify_writable(c);
+}
+
+/*
+ * Linux tcp_cwnd_validate() after an output that sent data without
+ * filling the congestion window: everything queued has gone and the
+ * writer is waiting for room, so the send buffer is what limits the flow
+ * (TCP_CHRONO_SNDBUF_LIMITED).
+ */
+void tt_sndmem_sent(struct tt_conn *c)
+{
+    bool open = c->state == TT_STATE_ESTABLISHED || c->state == TT_STATE_CLOSE_WAIT;
+    if (open && c->nospace && tt_lowat_notsent(c) == 0 && c->snd_nxt - c->snd_una < c->cwnd)
+        tt_chrono_start(c, TT_CHRONO_SNDBUF);
+}
