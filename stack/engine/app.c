@@ -227,8 +227,10 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
         c->writable_wanted = true;
         c->nospace = true; /* Linux tcp_sendmsg_locked(): SOCK_NOSPACE */
     }
-    if (n > 0)
+    if (n > 0) {
         mark_write_end(c, flags);
+        tt_skb_queue(c, n, flags); /* Linux's skbs of this write */
+    }
     tt_engine_enter(c->eng);
     if (n > 0) {
         tt_cc_restart_after_idle(c);        /* Linux tcp_skb_entail() */

@@ -28,6 +28,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_rack.c
   ${TT_ENGINE_DIR}/tcp_chrono.c
   ${TT_ENGINE_DIR}/tcp_txstamp.c
+  ${TT_ENGINE_DIR}/tcp_skb.c
   ${TT_ENGINE_DIR}/ring.c
   ${TT_ENGINE_DIR}/siphash.c
   ${TT_ENGINE_DIR}/syncookie.c

@@ -153,6 +153,25 @@ struct tt_rack_rec {
     uint64_t xmit_ts; /* RFC 8985 6.1: when it last went out */
     uint8_t flags;
 };
+/*
+ * Linux's skbs of the send queue (tcp_skb.c): where each one ends and its
+ * flags, oldest first; the first starts at snd_buf_seq, each next one where
+ * the one before ends. Sent ones stay until acknowledged.
+ */
+enum {
+    TT_SKB_PSH = 1, /* Linux TCPHDR_PSH in the skb's tcp_flags */
+    TT_SKB_EOR = 2, /* MSG_EOR: no later data joins it (Linux skb->eor) */
+};
+struct tt_skb {
+    uint32_t end;
+    uint8_t flags;
+};
+struct tt_skbq {
+    struct tt_skb *v; /* ring of cap records, len of them from head */
+    uint32_t head, len, cap;
+    uint32_t pushed_seq; /* Linux pushed_seq: the end of the last push mark */
+};
+
 /* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
  * tcp_chrono): a later one takes over from an earlier one. */
 enum { TT_CHRONO_NONE, TT_CHRONO_BUSY, TT_CHRONO_RWND, TT_CHRONO_SNDBUF };
@@ -196,6 +215,7 @@ struct tt_conn {
      * two records merge */
     uint32_t eor_seq[TT_EOR_MAX];
     uint8_t eor_head, eor_count;
+    struct tt_skbq skbs; /* Linux's skbs over the send buffer (tcp_skb.c) */
 
     /* receive side */
     struct ring rcvbuf; /* in order, not yet delivered to the app */
@@ -550,6 +570,22 @@ void tt_txstamp_sent(struct tt_conn *c, uint32_t seq);
 void tt_txstamp_retransmitted(struct tt_conn *c, uint32_t end);
 int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack);
 void tt_txstamp_free(struct tt_conn *c);
+
+/* tcp_skb.c: Linux's skbs over the send buffer. The i-th queued skb
+ * (0: the oldest, acknowledged or not) as seq, end and flags. */
+struct tt_skb_view {
+    uint32_t seq, end;
+    uint8_t flags; /* TT_SKB_* */
+};
+uint32_t tt_skb_size_goal(const struct tt_conn *c);
+void tt_skb_queue(struct tt_conn *c, uint32_t len, int write_flags);
+uint32_t tt_skb_count(const struct tt_conn *c);
+bool tt_skb_at(const struct tt_conn *c, uint32_t i, struct tt_skb_view *out);
+bool tt_skb_find(const struct tt_conn *c, uint32_t seq, struct tt_skb_view *out);
+uint32_t tt_skb_unsent_count(const struct tt_conn *c);
+void tt_skb_split(struct tt_conn *c, uint32_t seq);
+void tt_skb_acked(struct tt_conn *c);
+void tt_skb_free(struct tt_conn *c);
 
 /* tcp_cubic.c: RFC 9438 as Linux's tcp_cubic.c, with its HyStart */
 void tt_cubic_init(struct tt_conn *c);

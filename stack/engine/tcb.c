@@ -240,6 +240,7 @@ void tt_tcb_free(struct tt_conn *c)
     tt_ring_free(&c->rcvbuf);
     tt_rack_free(c);
     tt_txstamp_free(c);
+    tt_skb_free(c);
     free(c);
 }
 
@@ -622,6 +623,7 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->rtx_nxt = iss + 1;
     c->snd_sml = iss + 1; /* no partial segment sent yet, nor any mark */
     c->push_seq = iss + 1;
+    c->skbs.pushed_seq = iss + 1; /* Linux: pushed_seq = write_seq */
     c->recover = iss;
     c->last_seg_seq = iss + 1;
 }

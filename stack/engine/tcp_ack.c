@@ -81,6 +81,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     tt_ring_consume(&c->sndbuf, n);
     c->snd_buf_seq += n;
     tt_tcb_eor_drop_acked(c);
+    tt_skb_acked(c);
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     c->queue_shrunk |= n > 0;

@@ -15,21 +15,6 @@
 #include "engine.h"
 #include "seq.h"
 
-/*
- * Linux tcp_xmit_size_goal(): the bytes one skb of a write takes, whole
- * segments up to half the largest window the peer offered
- * (tcp_bound_to_half_wnd()), at least one segment and below 64 KB (GSO).
- */
-static uint32_t size_goal(const struct tt_conn *c)
-{
-    uint32_t mss = c->mss ? c->mss : 1;
-    uint32_t cap = 65536 - 1 - 320; /* GSO_MAX_SIZE - 1 - MAX_TCP_HEADER */
-    uint32_t half = c->snd_max_wnd > 536 ? c->snd_max_wnd / 2 : c->snd_max_wnd;
-    if (half && half < cap)
-        cap = half;
-    return cap > mss ? cap / mss * mss : mss;
-}
-
 /* What may leave now at SND.NXT: both windows (tcp_output.c). */
 static uint32_t send_room(const struct tt_conn *c)
 {
@@ -52,7 +37,7 @@ uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want)
     uint64_t lowat = tt_lowat_of(c);
     if (lowat == UINT32_MAX)
         return want;
-    uint64_t goal = size_goal(c), room = send_room(c);
+    uint64_t goal = tt_skb_size_goal(c), room = send_room(c);
     uint64_t unsent = tt_lowat_notsent(c), tail = unsent % goal, done = 0;
     while (done < want) {
         if (tail == 0 && unsent >= lowat)

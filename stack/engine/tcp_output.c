@@ -439,6 +439,15 @@ static uint32_t new_seg_max(const struct tt_conn *c)
  * stops a segment here (cwnd, tested first, is not the peer's: Linux
  * tcp_cwnd_test() comes before tcp_snd_wnd_test()).
  */
+/* Linux sends each skb on its own: the window cuts one short only past its
+ * first segment (tso_fragment() at tcp_mss_split_point()); a segment that
+ * starts an skb must fit whole (tcp_snd_wnd_test()). */
+static bool skb_starts_at(const struct tt_conn *c, uint32_t seq)
+{
+    struct tt_skb_view v;
+    return tt_skb_find(c, seq, &v) && v.seq == seq;
+}
+
 static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t room,
                               uint32_t burst, enum tt_push how)
 {
@@ -448,7 +457,7 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
         return c->fin_queued && peer_room == 0;
     if (whole <= peer_room || c->cwnd <= tt_rec_pipe(c))
         return false; /* it fits, or cwnd is what holds it (tested first) */
-    return burst == 0 || peer_room == 0 ||
+    return burst == 0 || peer_room == 0 || skb_starts_at(c, c->snd_nxt) ||
            nagle_holds(c, min_u32(room, peer_room), true, false, how);
 }
 

@@ -19,9 +19,9 @@
  *   A refused writer sets SOCK_NOSPACE (`nospace`); only then do ACKs
  *   expand and wake (tcp_check_space()).
  *
- * The skbs: until the engine keeps Linux's skb boundaries, their number is
- * the queued payload cut into skbs of size_goal (at least one when there
- * is payload); a write's own skbs are replayed exactly (sndmem_write_len).
+ * The skbs are tcp_skb.c's (Linux's boundaries over the send buffer); a
+ * write's own, and the cut its tcp_push_one() makes, are replayed on
+ * numbers before it queues (tt_sndmem_write_len()).
  */
 #include "engine.h"
 #include "seq.h"
@@ -34,23 +34,17 @@
 #define SKB_SHINFO_SIZE 320u /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
 #define SKB_STRUCT_SIZE 256u /* SKB_DATA_ALIGN(sizeof(struct sk_buff)) */
 
-/* Linux tcp_xmit_size_goal(), as tcp_lowat.c has it: whole segments up to
- * half the largest window the peer offered, below 64 KB. */
-static uint32_t size_goal(const struct tt_conn *c)
+/* The unsent tail skb a write fills first: its length, 0 when the tail
+ * has been sent (even in part) or ends a record (tcp_skb.c's rule). */
+static uint32_t open_tail_len(const struct tt_conn *c)
 {
-    uint32_t mss = c->mss ? c->mss : 1;
-    uint32_t cap = 65536 - 1 - MAX_TCP_HEADER;
-    uint32_t half = c->snd_max_wnd > 536 ? c->snd_max_wnd / 2 : c->snd_max_wnd;
-    if (half && half < cap)
-        cap = half;
-    return cap > mss ? cap / mss * mss : mss;
-}
-
-/* The skbs the queued payload takes (see the file's comment). */
-static uint32_t skbs_queued(const struct tt_conn *c)
-{
-    uint32_t goal = size_goal(c);
-    return (c->sndbuf.len + goal - 1) / goal;
+    struct tt_skb_view v;
+    uint32_t n = tt_skb_count(c);
+    if (n == 0 || !tt_skb_at(c, n - 1, &v))
+        return 0;
+    if (seq_lt(v.seq, c->snd_nxt) || (v.flags & TT_SKB_EOR))
+        return 0;
+    return v.end - v.seq;
 }
 
 /* Linux sk_wmem_queued: payload bytes plus each skb's own memory. */
@@ -61,7 +55,7 @@ uint64_t tt_sndmem_truesize(uint64_t payload, uint32_t skbs)
 
 uint64_t tt_sndmem_queued(const struct tt_conn *c)
 {
-    return tt_sndmem_truesize(c->sndbuf.len, skbs_queued(c));
+    return tt_sndmem_truesize(c->sndbuf.len, tt_skb_count(c));
 }
 
 /* Linux sk_stream_memory_free() without TCP_NOTSENT_LOWAT (tcp_lowat.c
@@ -100,10 +94,12 @@ static uint32_t send_room(const struct tt_conn *c)
  */
 uint32_t tt_sndmem_write_len(const struct tt_conn *c, uint32_t want)
 {
-    uint64_t goal = size_goal(c), mss = c->mss ? c->mss : 1, room = send_room(c);
+    uint64_t goal = tt_skb_size_goal(c), mss = c->mss ? c->mss : 1, room = send_room(c);
     uint64_t payload = c->sndbuf.len, unsent = tt_lowat_notsent(c);
-    uint64_t tail = unsent % goal, done = 0;
-    uint32_t skbs = skbs_queued(c);
+    uint64_t tail = open_tail_len(c), done = 0;
+    uint32_t skbs = tt_skb_count(c);
+    if (tail >= goal)
+        tail = 0; /* full: the write starts a new skb */
     while (done < want) {
         if (tail == 0) { /* a new skb: only with room for it */
             if (!memory_free(c, tt_sndmem_truesize(payload, skbs)))

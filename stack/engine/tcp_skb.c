@@ -1,0 +1,227 @@
+/*
+ * Linux's skbs over the send buffer: where Linux's tcp_sendmsg() would cut
+ * the bytes the application queued into skbs, and each skb's PSH and EOR
+ * marks. The engine keeps its bytes in one ring (ring.c); this keeps only
+ * the boundaries, 8 bytes an skb, in a ring that starts with room for 4
+ * and doubles, and is freed when everything is acknowledged.
+ *
+ * The rules (Linux tcp_sendmsg_locked(), tcp_push(), tso_fragment()):
+ * - a write fills the tail skb up to size_goal (tcp_xmit_size_goal()) when
+ *   that skb is not sent yet and does not end a record (MSG_EOR); otherwise
+ *   it starts a new one. The first skb a write adds to loses its PSH mark:
+ *   the mark belongs at the write's end.
+ * - inside a long write, when an skb is full and more than half the
+ *   largest window the peer offered was queued since the last mark
+ *   (forced_push()), that skb is marked PSH.
+ * - at the end of a write, the tail skb is marked PSH unless MSG_MORE asks
+ *   to wait (and no forced push is due) (tcp_push(), tcp_mark_push()).
+ * - sending cuts an skb where a packet ends (tso_fragment(), tcp_fragment()):
+ *   the first part loses PSH and EOR, the second keeps them.
+ */
+#include <stdlib.h>
+
+#include "engine.h"
+#include "seq.h"
+
+#define SKB_MIN 4u /* first allocation: a short connection needs few */
+
+static struct tt_skb *at(const struct tt_skbq *q, uint32_t i)
+{
+    return &q->v[(q->head + i) % q->cap];
+}
+
+static bool grow(struct tt_skbq *q)
+{
+    uint32_t cap = q->cap ? 2 * q->cap : SKB_MIN;
+    if (cap < q->cap)
+        return false;
+    struct tt_skb *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
+        return false;
+    for (uint32_t i = 0; i < q->len; i++)
+        v[i] = *at(q, i);
+    free(q->v);
+    q->v = v;
+    q->cap = cap;
+    q->head = 0;
+    return true;
+}
+
+static uint32_t start_of(const struct tt_conn *c, uint32_t i)
+{
+    return i == 0 ? c->snd_buf_seq : at(&c->skbs, i - 1)->end;
+}
+
+/*
+ * Linux tcp_xmit_size_goal(): the bytes one skb of a write takes, whole
+ * segments up to half the largest window the peer offered
+ * (tcp_bound_to_half_wnd()), at least one segment and below 64 KB (GSO).
+ */
+uint32_t tt_skb_size_goal(const struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1;
+    uint32_t cap = 65536 - 1 - 320; /* GSO_MAX_SIZE - 1 - MAX_TCP_HEADER */
+    uint32_t half = c->snd_max_wnd > 536 ? c->snd_max_wnd / 2 : c->snd_max_wnd;
+    if (half && half < cap)
+        cap = half;
+    return cap > mss ? cap / mss * mss : mss;
+}
+
+/* Linux forced_push(): more than half the peer's largest window queued
+ * since the last PSH mark, write_seq the end of what is queued so far. */
+static bool forced_push(const struct tt_conn *c, uint32_t write_seq)
+{
+    return seq_gt(write_seq, c->skbs.pushed_seq + c->snd_max_wnd / 2);
+}
+
+/* Linux tcp_mark_push(): PSH on the skb, the mark's place remembered. */
+static void mark_push(struct tt_conn *c, struct tt_skb *skb)
+{
+    skb->flags |= TT_SKB_PSH;
+    c->skbs.pushed_seq = skb->end;
+}
+
+/* The tail skb when a write may add to it: not sent, no record's end. */
+static struct tt_skb *open_tail(struct tt_conn *c)
+{
+    struct tt_skbq *q = &c->skbs;
+    if (q->len == 0)
+        return NULL;
+    struct tt_skb *tail = at(q, q->len - 1);
+    bool sent = seq_lt(start_of(c, q->len - 1), c->snd_nxt);
+    return sent || (tail->flags & TT_SKB_EOR) ? NULL : tail;
+}
+
+static uint32_t tail_len(const struct tt_conn *c)
+{
+    uint32_t i = c->skbs.len - 1;
+    return at(&c->skbs, i)->end - start_of(c, i);
+}
+
+/* A new empty skb at seq (Linux tcp_stream_alloc_skb(), tcp_skb_entail());
+ * without memory for it, the tail grows instead. */
+static struct tt_skb *new_skb(struct tt_conn *c, uint32_t seq)
+{
+    struct tt_skbq *q = &c->skbs;
+    if (q->len == q->cap && !grow(q))
+        return q->len ? at(q, q->len - 1) : NULL;
+    struct tt_skb *skb = at(q, q->len++);
+    *skb = (struct tt_skb){.end = seq};
+    return skb;
+}
+
+/*
+ * The application queued len more bytes at the end of the send buffer (they
+ * are in the ring already) with write_flags (TT_WRITE_*): the skbs Linux's
+ * tcp_sendmsg_locked() makes of them, and tcp_push()'s mark at the end.
+ */
+void tt_skb_queue(struct tt_conn *c, uint32_t len, int write_flags)
+{
+    uint32_t goal = tt_skb_size_goal(c);
+    uint32_t seq = c->snd_buf_seq + c->sndbuf.len - len;
+    struct tt_skb *skb = NULL;
+    for (uint32_t copied = 0; copied < len;) {
+        uint32_t left = len - copied;
+        skb = open_tail(c);
+        if (!skb || tail_len(c) >= goal)
+            skb = new_skb(c, seq + copied);
+        if (!skb)
+            return;
+        uint32_t have = tail_len(c);
+        uint32_t copy = goal > have && goal - have < left ? goal - have : left;
+        if (copied == 0)
+            skb->flags &= (uint8_t)~TT_SKB_PSH; /* the mark moves to the write's end */
+        skb->end += copy;
+        copied += copy;
+        if (copied < len && forced_push(c, seq + copied))
+            mark_push(c, skb);
+    }
+    if (!skb)
+        return;
+    if (write_flags & TT_WRITE_EOR)
+        skb->flags |= TT_SKB_EOR;
+    if (!(write_flags & TT_WRITE_MORE) || forced_push(c, seq + len))
+        mark_push(c, skb);
+}
+
+uint32_t tt_skb_count(const struct tt_conn *c)
+{
+    return c->skbs.len;
+}
+
+/* The i-th skb, 0 the oldest; false past the last. */
+bool tt_skb_at(const struct tt_conn *c, uint32_t i, struct tt_skb_view *out)
+{
+    if (i >= c->skbs.len)
+        return false;
+    const struct tt_skb *skb = at(&c->skbs, i);
+    *out = (struct tt_skb_view){.seq = start_of(c, i), .end = skb->end, .flags = skb->flags};
+    return true;
+}
+
+/* The index of the skb that holds the byte at seq, or len when none does. */
+static uint32_t index_of(const struct tt_conn *c, uint32_t seq)
+{
+    uint32_t i = 0;
+    if (seq_lt(seq, c->snd_buf_seq))
+        return c->skbs.len;
+    while (i < c->skbs.len && seq_geq(seq, at(&c->skbs, i)->end))
+        i++;
+    return i;
+}
+
+/* The skb that holds the byte at seq; false when no skb does. */
+bool tt_skb_find(const struct tt_conn *c, uint32_t seq, struct tt_skb_view *out)
+{
+    return tt_skb_at(c, index_of(c, seq), out);
+}
+
+/* Skbs not sent at all: those from SND.NXT on (Linux's write queue). */
+uint32_t tt_skb_unsent_count(const struct tt_conn *c)
+{
+    uint32_t n = 0;
+    for (uint32_t i = c->skbs.len; i > 0 && seq_geq(start_of(c, i - 1), c->snd_nxt); i--)
+        n++;
+    return n;
+}
+
+/*
+ * Cuts the skb that holds seq into [start, seq) and [seq, end), as Linux's
+ * tso_fragment() and tcp_fragment() do: the first part loses PSH and EOR,
+ * the second keeps them. Nothing happens when seq is already a boundary,
+ * or when there is no memory for one more record (the skb stays whole).
+ */
+void tt_skb_split(struct tt_conn *c, uint32_t seq)
+{
+    struct tt_skbq *q = &c->skbs;
+    uint32_t i = index_of(c, seq);
+    if (i >= q->len || start_of(c, i) == seq)
+        return;
+    if (q->len == q->cap && !grow(q))
+        return;
+    for (uint32_t k = q->len; k > i; k--)
+        *at(q, k) = *at(q, k - 1);
+    q->len++;
+    struct tt_skb *first = at(q, i);
+    first->end = seq;
+    first->flags &= (uint8_t) ~(TT_SKB_PSH | TT_SKB_EOR);
+}
+
+/* SND.UNA moved (snd_buf_seq with it): skbs wholly acknowledged go. */
+void tt_skb_acked(struct tt_conn *c)
+{
+    struct tt_skbq *q = &c->skbs;
+    while (q->len > 0 && seq_leq(at(q, 0)->end, c->snd_buf_seq)) {
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+    }
+    if (q->len == 0)
+        tt_skb_free(c); /* nothing queued holds no memory */
+}
+
+void tt_skb_free(struct tt_conn *c)
+{
+    free(c->skbs.v);
+    c->skbs.v = NULL;
+    c->skbs.cap = c->skbs.len = c->skbs.head = 0;
+}
