@@ -1,6 +1,6 @@
 /*
  * Scenarios: the send buffer as Linux accounts it (tcp_sndmem.c;
- * docs/contract.md §2.5 item 13): the queue holds its payload plus the
+ * docs/contract.md §2.5 item 12): the queue holds its payload plus the
  * memory of each skb (1280 bytes, SKB_TRUESIZE of an empty skb on x86-64),
  * against sk_sndbuf:
  *   - a write checks the buffer only before it starts a new skb
