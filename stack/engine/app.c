@@ -195,17 +195,32 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 }
 
 /*
- * Marks the end of what a write queued, as Linux's tcp_push(): PSH on the
- * segment that ends it unless TT_WRITE_MORE (tcp_mark_push()), and with
- * TT_WRITE_EOR a record's end that no segment crosses.
+ * Queues up to len bytes as Linux's tcp_sendmsg_locked() does, skb by skb
+ * (tcp_skb.c): the open tail skb fills up to size_goal, then a new one. A
+ * full skb with more to come is sent at once when it is the first unsent
+ * one (tcp_push_one(): one packet), or with everything that may go when a
+ * forced push marked it (forced_push(), TCP_NAGLE_PUSH); those sends cut
+ * the skb where their packet ends, and the write goes on filling the rest.
+ * Returns the bytes queued.
  */
-static void mark_write_end(struct tt_conn *c, int flags)
+static uint32_t queue_write(struct tt_conn *c, const uint8_t *buf, uint32_t len)
 {
-    uint32_t end = c->snd_buf_seq + c->sndbuf.len;
-    if (!(flags & TT_WRITE_MORE))
-        c->push_seq = end;
-    if (flags & TT_WRITE_EOR)
-        tt_tcb_eor_mark(c, end);
+    uint32_t n = 0;
+    while (n < len && tt_sndmem_may_queue(c)) { /* sk_sndbuf: tcp_sndmem.c */
+        uint32_t room = tt_skb_room(c);
+        uint32_t k = tt_ring_write(&c->sndbuf, buf + n, room < len - n ? room : len - n);
+        if (k == 0)
+            break;
+        bool full = tt_skb_add(c, k, n == 0);
+        n += k;
+        if (!full || n == len)
+            continue;
+        if (tt_skb_forced_push(c))
+            tt_tcp_push(c, TT_PUSH_FORCE);
+        else if (tt_skb_tail_is_send_head(c))
+            tt_tcp_push(c, TT_PUSH_ONE);
+    }
+    return n;
 }
 
 ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags)
@@ -219,25 +234,26 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
         return err;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
     uint32_t allowed = tt_lowat_write_len(c, want); /* TCP_NOTSENT_LOWAT */
-    allowed = tt_sndmem_write_len(c, allowed);      /* sk_sndbuf (tcp_sndmem.c) */
-    uint32_t n = tt_ring_write(&c->sndbuf, buf, allowed);
-    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0)
+    tt_engine_enter(c->eng);
+    uint32_t nxt = c->snd_nxt;
+    if (allowed > 0)
+        tt_cc_restart_after_idle(c); /* Linux tcp_skb_entail() */
+    uint32_t n = queue_write(c, buf, allowed);
+    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0 && tt_sndmem_may_queue(c)) {
+        tt_engine_leave(c->eng);
         return -ENOMEM;
+    }
     if (n < want) {
         c->writable_wanted = true;
         c->nospace = true; /* Linux tcp_sendmsg_locked(): SOCK_NOSPACE */
     }
     if (n > 0) {
-        mark_write_end(c, flags);
-        tt_skb_queue(c, n, flags); /* Linux's skbs of this write */
-    }
-    tt_engine_enter(c->eng);
-    if (n > 0) {
-        tt_cc_restart_after_idle(c);        /* Linux tcp_skb_entail() */
+        tt_skb_write_end(c, flags); /* Linux tcp_push(): PSH unless MSG_MORE */
+        if (flags & TT_WRITE_EOR)
+            tt_tcb_eor_mark(c, c->snd_buf_seq + c->sndbuf.len); /* no segment crosses it */
         tt_chrono_start(c, TT_CHRONO_BUSY); /* Linux tcp_add_write_queue_tail() */
     }
     /* Linux tcp_push(): MSG_MORE holds a partial tail, as a cork would. */
-    uint32_t nxt = c->snd_nxt;
     tt_tcp_push(c, (flags & TT_WRITE_MORE) ? TT_PUSH_HOLD : TT_PUSH_DEFAULT);
     if (c->snd_nxt != nxt)
         tt_sndmem_sent(c);

@@ -169,7 +169,8 @@ struct tt_skb {
 struct tt_skbq {
     struct tt_skb *v; /* ring of cap records, len of them from head */
     uint32_t head, len, cap;
-    uint32_t pushed_seq; /* Linux pushed_seq: the end of the last push mark */
+    uint32_t pushed_seq;         /* Linux pushed_seq: the end of the last push mark */
+    uint32_t rtx_start, rtx_end; /* the packet loss recovery is resending (tcp_output.c) */
 };
 
 /* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
@@ -206,10 +207,9 @@ struct tt_conn {
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
     /* Nagle and its kin (tcp_output.c, RFC 1122 4.2.3.4) */
-    bool nodelay;      /* TCP_NODELAY: partial segments go out at once */
-    bool cork;         /* TCP_CORK: partial segments wait for a full one */
-    uint32_t snd_sml;  /* end of the last partial segment sent (Linux snd_sml, Minshall) */
-    uint32_t push_seq; /* end of the last write that asked for a push: PSH there */
+    bool nodelay;     /* TCP_NODELAY: partial segments go out at once */
+    bool cork;        /* TCP_CORK: partial segments wait for a full one */
+    uint32_t snd_sml; /* end of the last partial segment sent (Linux snd_sml, Minshall) */
     /* ends of records (MSG_EOR) not yet acknowledged, oldest first: no
      * segment, new or sent again, crosses one; beyond TT_EOR_MAX the newest
      * two records merge */
@@ -586,6 +586,15 @@ uint32_t tt_skb_unsent_count(const struct tt_conn *c);
 void tt_skb_split(struct tt_conn *c, uint32_t seq);
 void tt_skb_acked(struct tt_conn *c);
 void tt_skb_free(struct tt_conn *c);
+/* the write path's steps (tcp_sendmsg_locked()) and the marks on sending */
+uint32_t tt_skb_room(struct tt_conn *c);
+bool tt_skb_add(struct tt_conn *c, uint32_t len, bool first);
+bool tt_skb_forced_push(struct tt_conn *c);
+bool tt_skb_tail_is_send_head(const struct tt_conn *c);
+void tt_skb_write_end(struct tt_conn *c, int write_flags);
+bool tt_skb_psh_within(const struct tt_conn *c, uint32_t seq, uint32_t end);
+void tt_skb_set_psh(struct tt_conn *c, uint32_t seq);
+uint32_t tt_skb_sacked_pcount(const struct tt_conn *c);
 
 /* tcp_cubic.c: RFC 9438 as Linux's tcp_cubic.c, with its HyStart */
 void tt_cubic_init(struct tt_conn *c);
@@ -632,7 +641,7 @@ void tt_lowat_check_space(struct tt_conn *c);
 uint64_t tt_sndmem_truesize(uint64_t payload, uint32_t skbs);
 uint64_t tt_sndmem_queued(const struct tt_conn *c);
 bool tt_sndmem_writable(const struct tt_conn *c);
-uint32_t tt_sndmem_write_len(const struct tt_conn *c, uint32_t want);
+bool tt_sndmem_may_queue(const struct tt_conn *c);
 void tt_sndmem_init(struct tt_conn *c);
 void tt_sndmem_check_space(struct tt_conn *c);
 void tt_sndmem_sent(struct tt_conn *c);
@@ -657,11 +666,12 @@ void tt_tcp_arm_reo(struct tt_conn *c, uint64_t at);
 /* tt_tcp_output.c */
 uint32_t tt_tcp_usable_window_end(const struct tt_conn *c);
 uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max);
+uint32_t tt_tcp_retransmit_lost(struct tt_conn *c, uint32_t seq, uint32_t max);
 void tt_tcp_output(struct tt_conn *c);
 /* How tt_tcp_push() treats a partial segment at the tail of the queue
  * (Linux's nonagle argument): by the connection's own settings, held
  * (MSG_MORE), or sent whatever Nagle and TCP_CORK say. */
-enum tt_push { TT_PUSH_DEFAULT, TT_PUSH_HOLD, TT_PUSH_FORCE };
+enum tt_push { TT_PUSH_DEFAULT, TT_PUSH_HOLD, TT_PUSH_FORCE, TT_PUSH_ONE };
 void tt_tcp_push(struct tt_conn *c, enum tt_push how);
 bool tt_tcp_write_wakeup(struct tt_conn *c);
 void tt_tcp_window_update(struct tt_conn *c);

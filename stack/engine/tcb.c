@@ -621,8 +621,7 @@ void tt_tcb_init_send_seq(struct tt_conn *c, uint32_t iss)
     c->snd_nxt = iss + 1;
     c->snd_buf_seq = iss + 1;
     c->rtx_nxt = iss + 1;
-    c->snd_sml = iss + 1; /* no partial segment sent yet, nor any mark */
-    c->push_seq = iss + 1;
+    c->snd_sml = iss + 1;         /* no partial segment sent yet, nor any mark */
     c->skbs.pushed_seq = iss + 1; /* Linux: pushed_seq = write_seq */
     c->recover = iss;
     c->last_seg_seq = iss + 1;

@@ -167,9 +167,15 @@ static void update_window(struct tt_conn *c, const struct seg *seg, uint32_t wnd
         return;
     if (una_advanced || seq_lt(c->snd_wl1, seg->seq) ||
         (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack))) {
+        bool changed = wnd != c->snd_wnd;
         c->snd_wnd = wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
+        /* Linux tcp_ack_update_window(): a new window with data waiting
+         * restarts cwnd after an idle time, as a write would (a window
+         * that opens after a long zero window, slow start again). */
+        if (changed && seq_lt(c->snd_nxt, c->snd_buf_seq + c->sndbuf.len))
+            tt_cc_restart_after_idle(c);
         if (wnd > c->snd_max_wnd)
             c->snd_max_wnd = wnd;
     }

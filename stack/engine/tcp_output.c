@@ -143,6 +143,22 @@ static uint32_t payload_max(const struct tt_conn *c)
     return half_wnd_bound(c, c->mss > extra + 1 ? c->mss - extra : 1);
 }
 
+/* Linux tcp_tso_segs(), tcp_tso_autosize(): the most segments of a GSO
+ * packet, a millisecond at the pacing rate plus sk_gso_max_size >> (min
+ * RTT / 512 us), at most sk_gso_max_size, at least tcp_min_tso_segs. */
+static uint32_t tso_segs(const struct tt_conn *c)
+{
+    uint32_t mss = payload_max(c);
+    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
+    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
+    if (r < 32)
+        bytes += TT_GSO_MAX_SIZE >> r;
+    if (bytes > TT_GSO_MAX_SIZE)
+        bytes = TT_GSO_MAX_SIZE;
+    uint64_t least = (uint64_t)c->eng->cfg.tcp_min_tso_segs;
+    return (uint32_t)(bytes / mss < least ? least : bytes / mss);
+}
+
 static void seg_fill(struct tt_conn *c, struct seg *s, uint8_t flags, uint32_t seq)
 {
     memset(s, 0, sizeof(*s));
@@ -232,18 +248,18 @@ void tt_tcp_send_ack(struct tt_conn *c)
 
 /*
  * Sends [seq, seq+len) of the send buffer, with FIN when fin is set. PSH
- * as Linux sets it: on the segment that holds the end of a write that
- * asked for a push (tcp_mark_push() marks the end of each send call but
- * one with MSG_MORE; later writes join the unsent tail and the mark moves
- * to their end), on the end of a record (MSG_EOR), and, with push, on the
- * last segment of a GSO packet of two segments or more (gso_segs():
- * __tcp_transmit_skb() "force[s] a PSH flag on all (GSO) packets"), or on
- * a forced push (tcp_write_wakeup()).
+ * as Linux sets it: on the segment that ends an skb marked PSH (tcp_skb.c:
+ * the end of a write without MSG_MORE, a forced push; a segment sent again
+ * that holds the ends of several skbs takes their marks, as
+ * tcp_collapse_retrans() merges them), on the end of a record (MSG_EOR),
+ * and, with push, on the last segment of a GSO packet of two segments or
+ * more (gso_segs(): __tcp_transmit_skb() "force[s] a PSH flag on all (GSO)
+ * packets"), or on a forced push (tcp_write_wakeup()).
  */
 static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin, bool push)
 {
     struct seg s;
-    bool mark = seq_lt(seq, c->push_seq) && seq_leq(c->push_seq, seq + len);
+    bool mark = len && tt_skb_psh_within(c, seq, seq + len);
     uint32_t rec_end;
     bool eor = tt_tcb_eor_after(c, seq, &rec_end) && seq + len == rec_end;
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
@@ -266,11 +282,6 @@ static void send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     send_conn_seg(c, &s);
 }
 
-static void send_data(struct tt_conn *c, uint32_t seq, uint32_t len, bool fin)
-{
-    send_data_psh(c, seq, len, fin, false);
-}
-
 /* The segment that starts at seq: its data length and whether it ends with
  * our FIN (which follows the last byte of data). It stops at a record's end
  * (MSG_EOR), as it did when first sent. */
@@ -289,19 +300,80 @@ static uint32_t seg_at(const struct tt_conn *c, uint32_t seq, uint32_t max, bool
     return len;
 }
 
-/* Sends again the segment at seq, at most max bytes of it; returns the
- * sequence space it covered (0: nothing there to send). */
-uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+/* Where the hole that holds seq begins and ends: the SACKed blocks around
+ * it, SND.UNA below, limit above. */
+static void hole_around(const struct tt_conn *c, uint32_t seq, uint32_t limit, uint32_t *start,
+                        uint32_t *end)
+{
+    *start = c->snd_una;
+    *end = limit;
+    for (size_t i = 0; i < c->nsacked; i++) {
+        const struct tcp_sack_block *b = &c->sacked[i];
+        if (seq_leq(b->right, seq))
+            *start = seq_max(*start, b->right);
+        else if (seq_gt(b->left, seq))
+            *end = seq_min(*end, b->left);
+    }
+}
+
+/*
+ * Linux tcp_xmit_retransmit_queue(): a lost skb goes again as one packet,
+ * its part in the hole, at most as many segments as cwnd has room for
+ * (cwnd less the flight, at least one) and tcp_tso_segs() allows (a longer
+ * one is cut there, tcp_fragment() in __tcp_retransmit_skb()); a packet of
+ * two segments or more has PSH forced on its last (__tcp_transmit_skb()).
+ * The engine resends segment by segment: the packet is sized when its
+ * first segment goes, and this says whether [seq, seq+len) ends one of two
+ * segments or more. The skb is cut where the packet ends.
+ */
+static bool rtx_packet_ends(struct tt_conn *c, uint32_t seq, uint32_t len)
+{
+    struct tt_skbq *q = &c->skbs;
+    struct tt_skb_view skb;
+    if (len == 0 || !tt_skb_find(c, seq, &skb))
+        return false;
+    if (!seq_geq(seq, q->rtx_start) || !seq_lt(seq, q->rtx_end)) { /* a new packet */
+        uint32_t start, end, mss = payload_max(c), pipe = tt_rec_pipe(c);
+        hole_around(c, seq, skb.end, &start, &end);
+        uint32_t room = c->cwnd > pipe ? (c->cwnd - pipe) / mss : 0;
+        uint32_t segs = min_u32(room ? room : 1, tso_segs(c));
+        q->rtx_start = seq;
+        q->rtx_end = seq_min(seq_min(end, skb.end), seq + segs * mss);
+    }
+    if (seq + len != q->rtx_end)
+        return false;
+    bool multi = q->rtx_end - q->rtx_start > len;
+    tt_skb_split(c, q->rtx_end);
+    q->rtx_start = q->rtx_end; /* done */
+    return multi;
+}
+
+/* Sends again the segment at seq, at most max bytes of it; in_packets: as
+ * a part of the packets loss recovery resends (rtx_packet_ends()), else
+ * alone (the RTO's and the probe's one segment). Returns the sequence
+ * space it covered (0: nothing there to send). */
+static uint32_t retransmit(struct tt_conn *c, uint32_t seq, uint32_t max, bool in_packets)
 {
     bool fin;
     uint32_t len = seg_at(c, seq, min_u32(max, payload_max(c)), &fin);
     if (len == 0 && !fin)
         return 0;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    send_data(c, seq, len, fin);
+    send_data_psh(c, seq, len, fin, in_packets && rtx_packet_ends(c, seq, len));
     c->eng->stats.TcpRetransSegs++;
     c->total_retrans++;
     return len + (fin ? 1 : 0);
+}
+
+uint32_t tt_tcp_retransmit_at(struct tt_conn *c, uint32_t seq, uint32_t max)
+{
+    return retransmit(c, seq, max, false);
+}
+
+/* A segment of the lost data loss recovery resends (tcp_recovery.c). */
+uint32_t tt_tcp_retransmit_lost(struct tt_conn *c, uint32_t seq, uint32_t max)
+{
+    return retransmit(c, seq, max, true);
 }
 
 void tt_tcp_retransmit_head(struct tt_conn *c)
@@ -344,7 +416,7 @@ static void send_loss_recovery(struct tt_conn *c)
         uint32_t len = seg_at(c, c->rtx_nxt, payload_max(c), &fin);
         if (len == 0 && !fin)
             return;
-        send_data(c, c->rtx_nxt, len, fin);
+        send_data_psh(c, c->rtx_nxt, len, fin, rtx_packet_ends(c, c->rtx_nxt, len));
         c->rtx_nxt += len + (fin ? 1 : 0);
         c->eng->stats.TcpRetransSegs++;
         c->total_retrans++;
@@ -366,9 +438,13 @@ static bool can_send_data(const struct tt_conn *c)
     }
 }
 
-/* Sends the next len bytes of new data at SND.NXT, with the FIN if fin. */
-static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push)
+/* Sends the next len bytes of new data at SND.NXT, with the FIN if fin;
+ * last: it ends its packet, and the skb is cut there (Linux tso_fragment():
+ * the rest waits as an skb of its own). */
+static void send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push, bool last)
 {
+    if (last)
+        tt_skb_split(c, c->snd_nxt + len);
     c->last_seg_seq = c->snd_nxt; /* the highest segment, for a tail loss probe */
     c->tlp_new_data = true;       /* RFC 8985 7.2: the PTO starts again */
     if (fin) {
@@ -407,7 +483,8 @@ static bool small_in_flight(const struct tt_conn *c)
 static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool fin,
                         enum tt_push how)
 {
-    if (len == 0 || len >= payload_max(c) || !tail || fin || how == TT_PUSH_FORCE)
+    if (len == 0 || len >= payload_max(c) || !tail || fin || how == TT_PUSH_FORCE ||
+        how == TT_PUSH_ONE)
         return false;
     if (how == TT_PUSH_HOLD || c->cork)
         return true;
@@ -416,13 +493,24 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
 
 /* The most bytes the next segment of new data may hold: the MSS, and no
  * further than the end of a record (MSG_EOR; Linux never coalesces across
- * it, tcp_skb_can_collapse_to()). */
+ * it, tcp_skb_can_collapse_to()) nor of its skb (Linux segments each skb
+ * on its own, tcp_write_xmit()). */
 static uint32_t new_seg_max(const struct tt_conn *c)
 {
     uint32_t max = payload_max(c), rec_end;
+    struct tt_skb_view skb;
     if (tt_tcb_eor_after(c, c->snd_nxt, &rec_end))
         max = min_u32(max, rec_end - c->snd_nxt);
+    if (tt_skb_find(c, c->snd_nxt, &skb))
+        max = min_u32(max, skb.end - c->snd_nxt);
     return max;
+}
+
+/* Where the skb at SND.NXT ends: no packet of new data goes past it. */
+static uint32_t skb_end_at_nxt(const struct tt_conn *c)
+{
+    struct tt_skb_view skb;
+    return tt_skb_find(c, c->snd_nxt, &skb) ? skb.end : c->snd_buf_seq + c->sndbuf.len;
 }
 
 /*
@@ -431,25 +519,17 @@ static uint32_t new_seg_max(const struct tt_conn *c)
  * the MSS and the record allow) goes only when the peer's window takes it
  * whole (tcp_snd_wnd_test()); else the flow is held by the peer's window
  * (rwnd-limited) until an ACK opens it, or until the persist timer sends
- * what fits (tcp_write_wakeup(), tt_tcp_write_wakeup()). Once a segment of
- * this call went out, the window may cut the last one short, as Linux's TSO
- * split at the window's end does (tcp_mss_split_point()), unless Nagle
+ * what fits (tcp_write_wakeup(), tt_tcp_write_wakeup()). Once a packet
+ * started (its skb's first segment fit), the window may cut its last one
+ * short, as Linux's TSO split at the window's end does
+ * (tcp_mss_split_point()), unless Nagle
  * holds that partial segment (tcp_nagle_check()). The FIN-only segment
  * needs one sequence number of window. Returns whether the peer's window
  * stops a segment here (cwnd, tested first, is not the peer's: Linux
  * tcp_cwnd_test() comes before tcp_snd_wnd_test()).
  */
-/* Linux sends each skb on its own: the window cuts one short only past its
- * first segment (tso_fragment() at tcp_mss_split_point()); a segment that
- * starts an skb must fit whole (tcp_snd_wnd_test()). */
-static bool skb_starts_at(const struct tt_conn *c, uint32_t seq)
-{
-    struct tt_skb_view v;
-    return tt_skb_find(c, seq, &v) && v.seq == seq;
-}
-
 static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t room,
-                              uint32_t burst, enum tt_push how)
+                              bool in_packet, enum tt_push how)
 {
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t peer_room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
@@ -457,7 +537,7 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
         return c->fin_queued && peer_room == 0;
     if (whole <= peer_room || c->cwnd <= tt_rec_pipe(c))
         return false; /* it fits, or cwnd is what holds it (tested first) */
-    return burst == 0 || peer_room == 0 || skb_starts_at(c, c->snd_nxt) ||
+    return !in_packet || peer_room == 0 ||
            nagle_holds(c, min_u32(room, peer_room), true, false, how);
 }
 
@@ -474,27 +554,23 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
 static uint32_t gso_segs(const struct tt_conn *c)
 {
     uint32_t mss = payload_max(c);
-    uint64_t bytes = tt_cc_pacing_rate(c) / 1024;             /* sk_pacing_shift 10 */
-    uint64_t r = c->rtt_valid ? c->min_rtt >> 9 : UINT64_MAX; /* tcp_tso_rtt_log 9 */
-    if (r < 32)
-        bytes += TT_GSO_MAX_SIZE >> r;
-    if (bytes > TT_GSO_MAX_SIZE)
-        bytes = TT_GSO_MAX_SIZE;
-    uint64_t least = (uint64_t)c->eng->cfg.tcp_min_tso_segs;
-    uint64_t tso = bytes / mss < least ? least : bytes / mss;
+    uint32_t tso = tso_segs(c);
     uint32_t cwnd = c->cwnd / mss;
     uint32_t in_flight = (tt_rec_pipe(c) + mss - 1) / mss;
     uint32_t half = cwnd / 2 ? cwnd / 2 : 1;
     uint32_t quota = in_flight < cwnd ? min_u32(half, cwnd - in_flight) : 1;
-    return tso < quota ? (uint32_t)tso : quota;
+    return min_u32(tso, quota);
 }
 
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
  * the peer's window takes a whole segment (peer_window_holds()) and Nagle
- * lets a partial segment go; PSH on the last segment of each Linux-sized
- * GSO packet of two or more (gso_segs()). The flow's chronographs hear
- * whether the peer's window held it (Linux tcp_write_xmit():
- * is_rwnd_limited). */
+ * lets a partial segment go, skb by skb as Linux's tcp_write_xmit(): a
+ * Linux-sized GSO packet (gso_segs()) never goes past the end of its skb,
+ * and an skb longer than the packet is cut where it ends (tso_fragment()).
+ * PSH on the last segment of each packet of two or more, and at the end of
+ * an skb marked PSH. TT_PUSH_ONE sends one packet (tcp_push_one()). The
+ * flow's chronographs hear whether the peer's window held it (Linux
+ * tcp_write_xmit(): is_rwnd_limited). */
 static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
@@ -502,7 +578,6 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t wnd_end = tt_tcp_usable_window_end(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-    uint32_t burst = 0; /* segments of new data sent by this call */
     bool rwnd_limited = false;
     bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
@@ -514,26 +589,27 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
         bool fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, peer_end);
-        rwnd_limited = peer_window_holds(c, whole, room, burst, how);
+        rwnd_limited = peer_window_holds(c, whole, room, gso_left > 0, how);
         if (rwnd_limited || (len == 0 && !fin) || nagle_holds(c, len, len == avail, fin, how))
             break;
-        /* Another segment follows in this burst: room for it, and Nagle
+        /* Another segment follows in this packet: room for it, and Nagle
          * lets it go (a tail, or one the peer's window cuts short). */
         uint32_t next = min_u32(avail - len, room - len);
         bool cut =
             next < min_u32(avail - len, payload_max(c)) && c->snd_nxt + len + next == peer_end;
         bool more = next > 0 && !nagle_holds(c, next, next == avail - len || cut, false, how);
-        burst++;
         if (gso_left == 0) {
             gso_left = gso_segs(c);
             gso_sent = 0;
         }
         gso_left--;
         gso_sent++;
-        bool last = gso_left == 0 || !more; /* of its GSO packet */
+        bool last = gso_left == 0 || !more || c->snd_nxt + len == skb_end_at_nxt(c);
         if (last)
             gso_left = 0;
-        send_new_seg(c, len, fin, last && gso_sent >= 2);
+        send_new_seg(c, len, fin, last && gso_sent >= 2, last);
+        if (last && how == TT_PUSH_ONE)
+            break;
     }
     if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
         tt_chrono_rwnd(c, rwnd_limited);
@@ -567,7 +643,8 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     uint32_t len = one_new_seg(c, room, &fin);
     if (len == 0 && !fin)
         return false;
-    send_new_seg(c, len, fin, true);
+    tt_skb_set_psh(c, c->snd_nxt); /* the rest keeps the mark too */
+    send_new_seg(c, len, fin, true, true);
     return true;
 }
 
@@ -586,7 +663,7 @@ bool tt_tcp_send_loss_probe(struct tt_conn *c)
         bool fin;
         uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
         if ((len || fin) && seq_leq(seq + len, peer_end)) {
-            send_new_seg(c, len, fin, false);
+            send_new_seg(c, len, fin, false, true);
             tt_tlp_sent(c, seq, false);
             return true;
         }

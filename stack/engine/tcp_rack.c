@@ -174,12 +174,20 @@ static void reordering_seen(struct tt_conn *c, uint32_t low_seq, uint32_t prior_
 /*
  * A SACK block counts only for whole segments (Linux
  * tcp_match_skb_to_sack(): SACKs cover full MSSes): its edges move inward
- * to segment boundaries, counted in MSS from the start of the run sent at
- * once. A block of one byte of a segment SACKs nothing, as in
- * packetdrill's fr-4pkt-fack-last-byte. tcp_sack.c takes blocks so cut.
+ * to segment boundaries, counted in MSS from the start of the skb that
+ * holds the edge (tcp_skb.c), else of the run sent at once. A block of one byte of a segment SACKs
+ * nothing, as in packetdrill's fr-4pkt-fack-last-byte. tcp_sack.c takes blocks so cut.
  */
 uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up)
 {
+    struct tt_skb_view skb; /* Linux's skb holding seq, when kept (tcp_skb.c) */
+    if (c->mss && tt_skb_find(c, seq, &skb)) {
+        if (!seq_lt(skb.seq, seq))
+            return seq; /* an skb's edge */
+        uint32_t base = seq_max(skb.seq, c->snd_una), off = seq - base;
+        uint32_t edge = base + (up ? off + c->mss - 1 : off) / c->mss * c->mss;
+        return seq_gt(edge, skb.end) ? skb.end : edge;
+    }
     uint32_t i = find(c, seq);
     if (i == c->xlog_n || !seq_lt(c->xlog[i].seq, seq) || !c->mss)
         return seq;
@@ -282,10 +290,10 @@ void tt_rack_on_rto(struct tt_conn *c)
     c->rack_lost_seen = false;
 }
 
-/* The SACKed segments, as Linux counts sacked_out (whole segments). */
+/* The SACKed segments, as Linux counts sacked_out (tcp_skb.c). */
 static uint32_t sacked_segs(const struct tt_conn *c)
 {
-    return c->mss ? (tt_sack_bytes_below(c, c->snd_nxt) + c->mss - 1) / c->mss : 0;
+    return tt_skb_sacked_pcount(c);
 }
 
 /* RFC 8985 6.2 step 4 (Linux tcp_rack_reo_wnd()). */

@@ -89,8 +89,7 @@ static bool time_to_recover(const struct tt_conn *c)
     if (tt_tlp_probe_sacked(c))
         return true; /* RACK's verdict on a tail loss probe's SACK (tcp_tlp.c) */
     if (c->sack_ok) {
-        uint32_t sacked = tt_sack_bytes_below(c, c->snd_nxt);
-        return c->mss && (sacked + c->mss - 1) / c->mss >= TT_DUPACK_THRESH;
+        return tt_skb_sacked_pcount(c) >= TT_DUPACK_THRESH; /* Linux sacked_out */
     }
     return c->dupacks >= TT_DUPACK_THRESH;
 }
@@ -189,7 +188,7 @@ static void rack_retransmit(struct tt_conn *c)
 {
     uint32_t start, end;
     while (c->in_fast_recovery && tt_rec_pipe(c) < c->cwnd && tt_rack_next_lost(c, &start, &end)) {
-        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        uint32_t n = tt_tcp_retransmit_lost(c, start, min_u32(end - start, c->mss));
         if (n == 0)
             return;
         c->high_rxt = seq_max(c->high_rxt, start + n);
@@ -215,7 +214,7 @@ void tt_rec_retransmit(struct tt_conn *c)
             start = from;
             end = lost_end;
         }
-        uint32_t n = tt_tcp_retransmit_at(c, start, min_u32(end - start, c->mss));
+        uint32_t n = tt_tcp_retransmit_lost(c, start, min_u32(end - start, c->mss));
         if (n == 0)
             return;
         c->high_rxt = start + n;

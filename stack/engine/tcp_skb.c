@@ -67,6 +67,17 @@ uint32_t tt_skb_size_goal(const struct tt_conn *c)
     return cap > mss ? cap / mss * mss : mss;
 }
 
+/* The index of the skb that holds the byte at seq, or len when none does. */
+static uint32_t index_of(const struct tt_conn *c, uint32_t seq)
+{
+    uint32_t i = 0;
+    if (seq_lt(seq, c->snd_buf_seq))
+        return c->skbs.len;
+    while (i < c->skbs.len && seq_geq(seq, at(&c->skbs, i)->end))
+        i++;
+    return i;
+}
+
 /* Linux forced_push(): more than half the peer's largest window queued
  * since the last PSH mark, write_seq the end of what is queued so far. */
 static bool forced_push(const struct tt_conn *c, uint32_t write_seq)
@@ -111,37 +122,119 @@ static struct tt_skb *new_skb(struct tt_conn *c, uint32_t seq)
 }
 
 /*
+ * How many bytes the next chunk of a write may add before an skb is full:
+ * what the open tail lacks of size_goal, or a whole new skb's worth.
+ */
+uint32_t tt_skb_room(struct tt_conn *c)
+{
+    uint32_t goal = tt_skb_size_goal(c);
+    uint32_t have = open_tail(c) ? tail_len(c) : goal;
+    return have < goal ? goal - have : goal;
+}
+
+/*
+ * len more bytes at the end of the send buffer (in the ring already, at
+ * most tt_skb_room()) go into the open tail skb or a new one; first: the
+ * first chunk of a write, which takes the tail's PSH mark away (the mark
+ * belongs at the write's end). Returns whether the skb is now full.
+ */
+static bool add_at(struct tt_conn *c, uint32_t seq, uint32_t len, bool first)
+{
+    uint32_t goal = tt_skb_size_goal(c);
+    struct tt_skb *skb = open_tail(c);
+    if (!skb || tail_len(c) >= goal)
+        skb = new_skb(c, seq);
+    if (!skb)
+        return false;
+    if (first)
+        skb->flags &= (uint8_t)~TT_SKB_PSH;
+    skb->end += len;
+    return tail_len(c) >= goal;
+}
+
+bool tt_skb_add(struct tt_conn *c, uint32_t len, bool first)
+{
+    return add_at(c, c->snd_buf_seq + c->sndbuf.len - len, len, first);
+}
+
+/* Linux tcp_sendmsg_locked(): a full skb inside a write is marked PSH when
+ * forced_push() says so; returns whether it did (the caller then pushes
+ * what may go, TCP_NAGLE_PUSH). */
+bool tt_skb_forced_push(struct tt_conn *c)
+{
+    struct tt_skbq *q = &c->skbs;
+    if (q->len == 0 || !forced_push(c, c->snd_buf_seq + c->sndbuf.len))
+        return false;
+    mark_push(c, at(q, q->len - 1));
+    return true;
+}
+
+/* The tail skb is the first not sent (Linux tcp_send_head()). */
+bool tt_skb_tail_is_send_head(const struct tt_conn *c)
+{
+    uint32_t n = c->skbs.len;
+    return n > 0 && start_of(c, n - 1) == c->snd_nxt;
+}
+
+/* The end of a write with write_flags (TT_WRITE_*): MSG_EOR closes the
+ * tail skb; PSH on it unless MSG_MORE, or when a forced push is due
+ * (Linux tcp_push(), tcp_mark_push()). */
+void tt_skb_write_end(struct tt_conn *c, int write_flags)
+{
+    struct tt_skbq *q = &c->skbs;
+    if (q->len == 0)
+        return;
+    struct tt_skb *skb = at(q, q->len - 1);
+    if (write_flags & TT_WRITE_EOR)
+        skb->flags |= TT_SKB_EOR;
+    if (!(write_flags & TT_WRITE_MORE) || forced_push(c, c->snd_buf_seq + c->sndbuf.len))
+        mark_push(c, skb);
+}
+
+/*
  * The application queued len more bytes at the end of the send buffer (they
  * are in the ring already) with write_flags (TT_WRITE_*): the skbs Linux's
- * tcp_sendmsg_locked() makes of them, and tcp_push()'s mark at the end.
+ * tcp_sendmsg_locked() makes of them, and tcp_push()'s mark at the end,
+ * with no send between (the write path interleaves its sends itself).
  */
 void tt_skb_queue(struct tt_conn *c, uint32_t len, int write_flags)
 {
-    uint32_t goal = tt_skb_size_goal(c);
-    uint32_t seq = c->snd_buf_seq + c->sndbuf.len - len;
-    struct tt_skb *skb = NULL;
-    for (uint32_t copied = 0; copied < len;) {
-        uint32_t left = len - copied;
-        skb = open_tail(c);
-        if (!skb || tail_len(c) >= goal)
-            skb = new_skb(c, seq + copied);
-        if (!skb)
-            return;
-        uint32_t have = tail_len(c);
-        uint32_t copy = goal > have && goal - have < left ? goal - have : left;
-        if (copied == 0)
-            skb->flags &= (uint8_t)~TT_SKB_PSH; /* the mark moves to the write's end */
-        skb->end += copy;
+    uint32_t base = c->snd_buf_seq + c->sndbuf.len - len;
+    uint32_t copied = 0;
+    while (copied < len) {
+        uint32_t room = tt_skb_room(c);
+        uint32_t copy = room < len - copied ? room : len - copied;
+        bool full = add_at(c, base + copied, copy, copied == 0);
         copied += copy;
-        if (copied < len && forced_push(c, seq + copied))
-            mark_push(c, skb);
+        if (full && copied < len && forced_push(c, base + copied))
+            mark_push(c, at(&c->skbs, c->skbs.len - 1));
     }
-    if (!skb)
-        return;
-    if (write_flags & TT_WRITE_EOR)
-        skb->flags |= TT_SKB_EOR;
-    if (!(write_flags & TT_WRITE_MORE) || forced_push(c, seq + len))
-        mark_push(c, skb);
+    if (len)
+        tt_skb_write_end(c, write_flags);
+}
+
+/* Whether an skb that ends in (seq, end] carries PSH: a segment [seq, end)
+ * sent again carries the marks of the skbs it holds the end of (Linux
+ * tcp_collapse_retrans() merges their flags). */
+bool tt_skb_psh_within(const struct tt_conn *c, uint32_t seq, uint32_t end)
+{
+    for (uint32_t i = index_of(c, seq); i < c->skbs.len; i++) {
+        const struct tt_skb *skb = at(&c->skbs, i);
+        if (seq_gt(skb->end, end))
+            return false;
+        if (skb->flags & TT_SKB_PSH)
+            return true;
+    }
+    return false;
+}
+
+/* PSH on the skb that holds seq (Linux tcp_write_wakeup() marks the skb it
+ * sends a part of). */
+void tt_skb_set_psh(struct tt_conn *c, uint32_t seq)
+{
+    uint32_t i = index_of(c, seq);
+    if (i < c->skbs.len)
+        at(&c->skbs, i)->flags |= TT_SKB_PSH;
 }
 
 uint32_t tt_skb_count(const struct tt_conn *c)
@@ -157,17 +250,6 @@ bool tt_skb_at(const struct tt_conn *c, uint32_t i, struct tt_skb_view *out)
     const struct tt_skb *skb = at(&c->skbs, i);
     *out = (struct tt_skb_view){.seq = start_of(c, i), .end = skb->end, .flags = skb->flags};
     return true;
-}
-
-/* The index of the skb that holds the byte at seq, or len when none does. */
-static uint32_t index_of(const struct tt_conn *c, uint32_t seq)
-{
-    uint32_t i = 0;
-    if (seq_lt(seq, c->snd_buf_seq))
-        return c->skbs.len;
-    while (i < c->skbs.len && seq_geq(seq, at(&c->skbs, i)->end))
-        i++;
-    return i;
 }
 
 /* The skb that holds the byte at seq; false when no skb does. */
@@ -205,6 +287,38 @@ void tt_skb_split(struct tt_conn *c, uint32_t seq)
     struct tt_skb *first = at(q, i);
     first->end = seq;
     first->flags &= (uint8_t) ~(TT_SKB_PSH | TT_SKB_EOR);
+}
+
+/* Segments of [seq, end), as Linux's tcp_skb_pcount() counts the skbs that
+ * hold it: each skb's share in whole segments of mss. */
+static uint32_t pcount_in(const struct tt_conn *c, uint32_t seq, uint32_t end, uint32_t mss)
+{
+    uint32_t n = 0;
+    for (uint32_t i = index_of(c, seq); i < c->skbs.len && seq_lt(seq, end); i++) {
+        uint32_t part = seq_min(at(&c->skbs, i)->end, end) - seq;
+        n += (part + mss - 1) / mss;
+        seq += part;
+    }
+    if (seq_lt(seq, end))
+        n += (end - seq + mss - 1) / mss; /* beyond the skbs: whole segments */
+    return n;
+}
+
+/*
+ * The SACKed segments, as Linux counts sacked_out: the tcp_skb_pcount() of
+ * the skbs (or their parts, tcp_match_skb_to_sack()) the peer SACKed. Three
+ * SACKed 400-byte records are three, not the two MSS their bytes make.
+ */
+uint32_t tt_skb_sacked_pcount(const struct tt_conn *c)
+{
+    uint32_t mss = c->mss ? c->mss : 1, n = 0;
+    for (size_t i = 0; i < c->nsacked; i++) {
+        const struct tcp_sack_block *b = &c->sacked[i];
+        if (seq_leq(c->snd_nxt, b->left))
+            break;
+        n += pcount_in(c, b->left, seq_min(b->right, c->snd_nxt), mss);
+    }
+    return n;
 }
 
 /* SND.UNA moved (snd_buf_seq with it): skbs wholly acknowledged go. */

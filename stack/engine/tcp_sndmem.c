@@ -19,9 +19,9 @@
  *   A refused writer sets SOCK_NOSPACE (`nospace`); only then do ACKs
  *   expand and wake (tcp_check_space()).
  *
- * The skbs are tcp_skb.c's (Linux's boundaries over the send buffer); a
- * write's own, and the cut its tcp_push_one() makes, are replayed on
- * numbers before it queues (tt_sndmem_write_len()).
+ * The skbs are tcp_skb.c's (Linux's boundaries over the send buffer, cut
+ * where packets end as tso_fragment() cuts them); a write asks before each
+ * chunk it queues (tt_sndmem_may_queue()).
  */
 #include "engine.h"
 #include "seq.h"
@@ -75,54 +75,19 @@ bool tt_sndmem_writable(const struct tt_conn *c)
            tt_lowat_memory_free(c, 1);
 }
 
-/* What may leave now at SND.NXT: both windows (tcp_output.c). */
-static uint32_t send_room(const struct tt_conn *c)
-{
-    uint32_t end = tt_tcp_usable_window_end(c);
-    return seq_gt(end, c->snd_nxt) ? end - c->snd_nxt : 0;
-}
-
 /*
- * How much of a write of want bytes Linux's tcp_sendmsg_locked() queues
- * against sk_sndbuf. It fills the unsent tail skb up to size_goal, and
- * before each new skb asks whether the queue (payload and skbs) is below
- * sk_sndbuf; a full skb at the head of the unsent queue goes out at once
- * (tcp_push_one()) as far as the windows allow, in whole segments, and
- * when only part of it goes the rest is a new skb (tso_fragment()) that
- * the write then fills. Replayed on numbers; the engine sends after the
- * write, as the windows allow, the same bytes.
+ * Whether a write may queue its next bytes (Linux tcp_sendmsg_locked()):
+ * into the open tail skb always; a new skb only while the queue, payload
+ * and skbs, is below sk_sndbuf (sk_stream_memory_free()). Asked by the
+ * write before each chunk (app.c), after the sends tcp_push_one() made
+ * and the skbs they cut, so the count is the queue's as Linux has it.
  */
-uint32_t tt_sndmem_write_len(const struct tt_conn *c, uint32_t want)
+bool tt_sndmem_may_queue(const struct tt_conn *c)
 {
-    uint64_t goal = tt_skb_size_goal(c), mss = c->mss ? c->mss : 1, room = send_room(c);
-    uint64_t payload = c->sndbuf.len, unsent = tt_lowat_notsent(c);
-    uint64_t tail = open_tail_len(c), done = 0;
-    uint32_t skbs = tt_skb_count(c);
-    if (tail >= goal)
-        tail = 0; /* full: the write starts a new skb */
-    while (done < want) {
-        if (tail == 0) { /* a new skb: only with room for it */
-            if (!memory_free(c, tt_sndmem_truesize(payload, skbs)))
-                break;
-            skbs++;
-        }
-        uint64_t add = goal - tail < want - done ? goal - tail : want - done;
-        done += add;
-        payload += add;
-        unsent += add;
-        tail += add;
-        if (tail < goal)
-            break;            /* the write ended inside this skb */
-        if (unsent == tail) { /* the send head: tcp_push_one() */
-            uint64_t sent = room < unsent ? room / mss * mss : unsent;
-            room -= sent;
-            unsent -= sent;
-            if (sent > 0 && unsent > 0)
-                skbs++; /* tso_fragment(): the unsent rest is an skb */
-        }
-        tail = unsent % goal;
-    }
-    return (uint32_t)done;
+    uint32_t tail = open_tail_len(c);
+    if (tail > 0 && tail < tt_skb_size_goal(c))
+        return true;
+    return memory_free(c, tt_sndmem_queued(c));
 }
 
 /* Linux tcp_sndbuf_expand(): room for twice the larger of the initial and

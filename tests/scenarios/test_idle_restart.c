@@ -125,6 +125,36 @@ static void knob_off_keeps_cwnd(void **state)
     assert_int_equal(segments_after_idle(h, off, 10 * rto), 20);
     assert_int_equal(info_of(h).cwnd, 20 * SEG1);
 }
+/*
+ * Linux restarts cwnd when a new window arrives with data waiting, too
+ * (tcp_ack_update_window()): forty segments wait behind a zero window for
+ * three seconds, the persist timer probing; the ACK that opens the window
+ * lets ten go, not the twenty of the cwnd before the idle time
+ * (packetdrill slow_start/slow-start-after-win-update.pkt).
+ */
+static void window_opening_after_idle_restarts(void **state)
+{
+    struct harness *h = *state;
+    uint32_t off = grow_cwnd(h, 20);
+    uint32_t sent = 0;
+
+    assert_int_equal(info_of(h).cwnd, 20 * SEG1);
+    h->peer_wnd = 0;
+    h_send(h, TCP_ACK, IRS + 1, DATA0 + off, NULL, 0);
+    assert_int_equal(h_write_pattern(h, off, 40 * SEG1), 40 * SEG1);
+    h_expect_nothing(h);
+    for (int k = 0; k < 30; k++) { /* the zero-window probes */
+        h_advance(h, 100 * MS);
+        while (h_pending(h))
+            h_pop_any(h);
+    }
+    h->peer_wnd = H_PEER_WND;
+    h_send(h, TCP_ACK, IRS + 1, DATA0 + off, NULL, 0);
+    while (h_pending(h))
+        sent += h_pop_any(h)->seg.len;
+    assert_int_equal(sent, 10 * SEG1);
+    assert_int_equal(info_of(h).cwnd, 10 * SEG1);
+}
 
 int main(void)
 {
@@ -133,6 +163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_rto_of_idle_halves_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(short_idle_keeps_cwnd, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(knob_off_keeps_cwnd, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(window_opening_after_idle_restarts, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
