@@ -71,8 +71,11 @@ static void rtt_on_ack(struct tt_conn *c, uint32_t ack)
     }
 }
 
-/* Data acknowledged: out of the send buffer; the app may write again (its
- * writable callback comes at the end of the engine call, tcb.c). */
+/* Data acknowledged: out of the send buffer. A writer that ran out of room
+ * may write again once a third of the buffer is free (Linux
+ * sk_stream_write_space(), tcp_sndmem.c); its writable callback comes at
+ * the end of the engine call (tcb.c), before the output, so what it
+ * writes carries this segment's ACK. */
 static void release_acked(struct tt_conn *c, uint32_t ack)
 {
     uint32_t n = seq_gt(ack, c->snd_buf_seq) ? ack - c->snd_buf_seq : 0;
@@ -85,7 +88,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     c->queue_shrunk |= n > 0;
-    if (n && c->writable_wanted && c->writable_cb && !c->orphan)
+    if (n && c->writable_wanted && c->writable_cb && !c->orphan && tt_sndmem_writable(c))
         tt_tcb_notify_writable(c);
 }
 

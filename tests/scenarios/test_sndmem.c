@@ -81,8 +81,9 @@ static void a_write_checks_only_before_a_new_skb(void **state)
  * sk_stream_wspace() >= sk_stream_min_wspace()): SO_SNDBUF 9000, skbs of 2
  * segments; the write takes 3 skbs (the third starts with 4200 queued),
  * 8760 bytes and 3840 of skb memory. The ACK of the first skb leaves 8400:
- * below 9000, so a write could start an skb, but not a third free; the
- * ACK of the second leaves 4200: writable. */
+ * below 9000, so a write could start an skb, but not a third free, and
+ * the writer is not woken; the ACK of the second leaves 4200: writable,
+ * and the writable callback runs (sk_stream_write_space()). */
 static void writable_with_a_third_free(void **state)
 {
     struct harness *h = *state;
@@ -99,9 +100,11 @@ static void writable_with_a_third_free(void **state)
     pop_all(h);
     assert_int_equal(info_of(h).wmem_queued, 4 * H_MSS + 2 * SKB_MEM);
     assert_false(tt_conn_poll_writable(h->conn));
+    assert_int_equal(h->writable_calls, 0); /* the writer sleeps on */
     h_send(h, TCP_ACK, IRS + 1, ISS + 1 + 4 * H_MSS, NULL, 0);
     assert_int_equal(info_of(h).wmem_queued, 2 * H_MSS + SKB_MEM);
     assert_true(tt_conn_poll_writable(h->conn));
+    assert_int_equal(h->writable_calls, 1);
     pop_all(h);
 }
 
