@@ -470,6 +470,7 @@ int tt_tcb_opts_check(const tt_conn_opts_t *o);
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
+void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
 void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
 void tt_tcb_end(struct tt_conn *c, int err);

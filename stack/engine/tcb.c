@@ -69,21 +69,24 @@ int tt_tcb_opts_check(const tt_conn_opts_t *o)
 /*
  * Linux sk_sndbuf: bytes SO_SNDBUF fixed, else the engine's --sndbuf, free
  * to grow with cwnd (tcp_sndmem.c). The ring holds payload only, and a
- * write may pass sk_sndbuf by up to one skb (64 KB), so the ring's limit
- * is that much above the most sk_sndbuf can become.
+ * write may pass sk_sndbuf by up to one skb (64 KB): the ring may grow that
+ * much above sk_sndbuf (tt_tcb_sndbuf_grew()).
  */
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes)
 {
-    uint32_t most = bytes ? bytes : c->eng->cfg.sndbuf;
-    if (!bytes && most < TT_SNDBUF_EXPAND_MAX)
-        most = TT_SNDBUF_EXPAND_MAX;
     c->snd_sndbuf = bytes ? bytes : c->eng->cfg.sndbuf;
     c->sndbuf_locked = bytes != 0;
-    uint32_t cap = most > UINT32_MAX - 65536 ? UINT32_MAX : most + 65536;
     if (c->sndbuf.cap == 0)
-        tt_ring_init(&c->sndbuf, cap);
-    else
-        c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+        tt_ring_init(&c->sndbuf, 0);
+    c->sndbuf.cap = 0;
+    tt_tcb_sndbuf_grew(c);
+}
+
+/* sk_sndbuf changed: the ring's limit follows, never below what it holds. */
+void tt_tcb_sndbuf_grew(struct tt_conn *c)
+{
+    uint32_t cap = c->snd_sndbuf > UINT32_MAX - 65536 ? UINT32_MAX : c->snd_sndbuf + 65536;
+    c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
 }
 
 /* What the application fixed before the handshake (tt_conn_opts_t); before

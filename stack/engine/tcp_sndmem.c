@@ -111,8 +111,10 @@ static void sndbuf_expand(struct tt_conn *c)
         c->eng->cfg.sndbuf > TT_SNDBUF_EXPAND_MAX ? c->eng->cfg.sndbuf : TT_SNDBUF_EXPAND_MAX;
     if (sndmem > max)
         sndmem = max;
-    if (sndmem > c->snd_sndbuf)
+    if (sndmem > c->snd_sndbuf) {
         c->snd_sndbuf = (uint32_t)sndmem;
+        tt_tcb_sndbuf_grew(c); /* the ring may hold that much more */
+    }
 }
 
 /* Linux tcp_init_buffer_space(): at the handshake, unless SO_SNDBUF. */
