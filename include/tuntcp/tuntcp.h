@@ -254,6 +254,13 @@ typedef struct tt_conn_info {
      * tcpi_rcv_mss): GSO packets count by their segment size */
     uint32_t rcv_mss;
     uint32_t reord_seen; /* reordering events seen (Linux tcpi_reord_seen) */
+    /* The send buffer as Linux accounts it (docs/contract.md §2.5): its
+     * size (sk_sndbuf, grown with cwnd unless fixed) and what the queue
+     * holds, payload and per-skb memory (sk_wmem_queued), bytes; how long
+     * the buffer limited the flow (tcpi_sndbuf_limited), µs */
+    uint32_t sndbuf;
+    uint64_t wmem_queued;
+    uint64_t sndbuf_limited_us;
 } tt_conn_info_t;
 
 /* tt_config_t.tcp_recovery bits (Linux net.ipv4.tcp_recovery). */
@@ -512,6 +519,11 @@ int tt_conn_set_nodelay(tt_conn_t *conn, int on);
 int tt_conn_set_cork(tt_conn_t *conn, int on);
 /* The connection's send buffer size in bytes (Linux SO_SNDBUF); 0: --sndbuf. */
 int tt_conn_set_sndbuf(tt_conn_t *conn, uint32_t bytes);
+/* Linux tcp_poll()'s EPOLLOUT test (sk_stream_is_writeable()): a third of
+ * the send buffer free and, under TCP_NOTSENT_LOWAT, fewer than half the
+ * mark unsent. When not, the connection remembers that a writer waits
+ * (SOCK_NOSPACE): the ACK that frees room wakes it (writable callback). */
+bool tt_conn_poll_writable(tt_conn_t *conn);
 /* IP_TOS from now on (tt_conn_opts_t.tos). */
 int tt_conn_set_tos(tt_conn_t *conn, uint8_t tos);
 void tt_conn_set_writable_cb(tt_conn_t *conn, tt_writable_cb cb);

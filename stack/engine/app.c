@@ -206,7 +206,7 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 static uint32_t queue_write(struct tt_conn *c, const uint8_t *buf, uint32_t len)
 {
     uint32_t n = 0;
-    while (n < len) {
+    while (n < len && tt_sndmem_may_queue(c)) { /* sk_sndbuf: tcp_sndmem.c */
         uint32_t room = tt_skb_room(c);
         uint32_t k = tt_ring_write(&c->sndbuf, buf + n, room < len - n ? room : len - n);
         if (k == 0)
@@ -235,15 +235,18 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
     uint32_t allowed = tt_lowat_write_len(c, want); /* TCP_NOTSENT_LOWAT */
     tt_engine_enter(c->eng);
+    uint32_t nxt = c->snd_nxt;
     if (allowed > 0)
         tt_cc_restart_after_idle(c); /* Linux tcp_skb_entail() */
     uint32_t n = queue_write(c, buf, allowed);
-    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0) {
+    if (n == 0 && allowed > 0 && ring_space(&c->sndbuf) > 0 && tt_sndmem_may_queue(c)) {
         tt_engine_leave(c->eng);
         return -ENOMEM;
     }
-    if (n < want)
+    if (n < want) {
         c->writable_wanted = true;
+        c->nospace = true; /* Linux tcp_sendmsg_locked(): SOCK_NOSPACE */
+    }
     if (n > 0) {
         tt_skb_write_end(c, flags); /* Linux tcp_push(): PSH unless MSG_MORE */
         if (flags & TT_WRITE_EOR)
@@ -252,6 +255,8 @@ ssize_t tt_conn_write_flags(tt_conn_t *c, const void *buf, size_t len, int flags
     }
     /* Linux tcp_push(): MSG_MORE holds a partial tail, as a cork would. */
     tt_tcp_push(c, (flags & TT_WRITE_MORE) ? TT_PUSH_HOLD : TT_PUSH_DEFAULT);
+    if (c->snd_nxt != nxt)
+        tt_sndmem_sent(c);
     tt_engine_leave(c->eng);
     return n;
 }
@@ -288,13 +293,21 @@ int tt_conn_set_cork(tt_conn_t *c, int on)
     return 0;
 }
 
-/* Linux SO_SNDBUF per connection: the most the send buffer holds from now
- * on, never below what it holds already; 0 restores the engine's --sndbuf. */
+/* Linux SO_SNDBUF per connection: sk_sndbuf from now on, fixed (no
+ * growth with cwnd, SOCK_SNDBUF_LOCK); 0 restores the engine's --sndbuf,
+ * free to grow again. */
 int tt_conn_set_sndbuf(tt_conn_t *c, uint32_t bytes)
 {
-    uint32_t cap = bytes ? bytes : c->eng->cfg.sndbuf;
-    c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+    tt_tcb_set_sndbuf(c, bytes);
     return 0;
+}
+
+bool tt_conn_poll_writable(tt_conn_t *c)
+{
+    if (tt_sndmem_writable(c))
+        return true;
+    c->nospace = true; /* Linux tcp_poll(): SOCK_NOSPACE */
+    return false;
 }
 
 /* IP_TOS: the ECN bits stay clear, they are not the application's (RFC

@@ -526,7 +526,9 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     info->advmss = c->advmss;
     info->rcv_mss = c->rcv_mss;
     info->last_data_recv_us = c->last_data_recv;
-    tt_chrono_read(c, &info->busy_time_us, &info->rwnd_limited_us);
+    tt_chrono_read(c, &info->busy_time_us, &info->rwnd_limited_us, &info->sndbuf_limited_us);
+    info->sndbuf = c->snd_sndbuf;
+    info->wmem_queued = tt_sndmem_queued(c);
     info->last_data_sent_us = c->lsndtime;
     info->last_ack_recv_us = c->rcv_stamp;
 }

@@ -37,6 +37,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/syncookie.c
   ${TT_ENGINE_DIR}/tcp_output.c
   ${TT_ENGINE_DIR}/tcp_lowat.c
+  ${TT_ENGINE_DIR}/tcp_sndmem.c
   ${TT_ENGINE_DIR}/tcp_timer.c
   ${TT_ENGINE_DIR}/tcp_keepalive.c
   ${TT_ENGINE_DIR}/tcp_localcong.c

@@ -175,7 +175,7 @@ struct tt_skbq {
 
 /* The chronographs of tcp_chrono.c, in Linux's order of precedence (enum
  * tcp_chrono): a later one takes over from an earlier one. */
-enum { TT_CHRONO_NONE, TT_CHRONO_BUSY, TT_CHRONO_RWND };
+enum { TT_CHRONO_NONE, TT_CHRONO_BUSY, TT_CHRONO_RWND, TT_CHRONO_SNDBUF };
 
 struct tt_conn {
     struct hnode h;
@@ -258,6 +258,11 @@ struct tt_conn {
      * SOCK_QUEUE_SHRUNK), asked after the output (tt_lowat_check_space) */
     uint32_t notsent_lowat;
     bool queue_shrunk;
+    /* Linux's send-buffer accounting (tcp_sndmem.c): sk_sndbuf, in bytes
+     * of payload plus skb memory; fixed by SO_SNDBUF (SOCK_SNDBUF_LOCK);
+     * nospace: a writer ran out of room (SOCK_NOSPACE) */
+    uint32_t snd_sndbuf;
+    bool sndbuf_locked, nospace;
     uint32_t probes_sent; /* probes since the window closed: the backoff (icsk_backoff) */
 
     /* RFC 5681 / RFC 6582 congestion control; the module (tcp_cc.c) */
@@ -319,7 +324,7 @@ struct tt_conn {
      * and each one's past total, µs */
     uint8_t chrono_type; /* TT_CHRONO_* */
     uint64_t chrono_start;
-    uint64_t chrono_stat[TT_CHRONO_RWND];
+    uint64_t chrono_stat[TT_CHRONO_SNDBUF];
 
     struct timer rtx_timer, delack_timer, finwait2_timer, linger_timer, keepalive_timer;
 
@@ -495,6 +500,8 @@ uint16_t tt_tcb_advmss(const tt_config_t *cfg, uint16_t user_mss);
 int tt_tcb_opts_check(const tt_conn_opts_t *o);
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
+void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
+void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
 void tt_tcb_close(struct tt_conn *c, tt_close_reason_t why, int err);
 void tt_tcb_end(struct tt_conn *c, int err);
@@ -703,6 +710,15 @@ static inline bool tt_lowat_memory_free(const struct tt_conn *c, int wake)
 }
 uint32_t tt_lowat_write_len(const struct tt_conn *c, uint32_t want);
 void tt_lowat_check_space(struct tt_conn *c);
+/* tcp_sndmem.c: the send buffer as Linux accounts it (sk_wmem_queued) */
+#define TT_SNDBUF_EXPAND_MAX (4u << 20) /* Linux tcp_wmem[2] default: 4 MB */
+uint64_t tt_sndmem_truesize(uint64_t payload, uint32_t skbs);
+uint64_t tt_sndmem_queued(const struct tt_conn *c);
+bool tt_sndmem_writable(const struct tt_conn *c);
+bool tt_sndmem_may_queue(const struct tt_conn *c);
+void tt_sndmem_init(struct tt_conn *c);
+void tt_sndmem_check_space(struct tt_conn *c);
+void tt_sndmem_sent(struct tt_conn *c);
 /* tcp_rack.c: RFC 8985 6 RACK loss detection */
 bool tt_rack_on(const struct tt_conn *c);
 void tt_rack_free(struct tt_conn *c);
@@ -764,7 +780,7 @@ void tt_rcvmss_measure(struct tt_conn *c, const struct seg *seg);
 void tt_chrono_start(struct tt_conn *c, uint8_t type);
 void tt_chrono_stop(struct tt_conn *c, uint8_t type);
 void tt_chrono_rwnd(struct tt_conn *c, bool limited);
-void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd);
+void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd, uint64_t *sndbuf);
 
 /* tcp_timer.c */
 void tt_tcp_timer_fire(struct timer *t);

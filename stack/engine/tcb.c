@@ -66,6 +66,29 @@ int tt_tcb_opts_check(const tt_conn_opts_t *o)
     return 0;
 }
 
+/*
+ * Linux sk_sndbuf: bytes SO_SNDBUF fixed, else the engine's --sndbuf, free
+ * to grow with cwnd (tcp_sndmem.c). The ring holds payload only, and a
+ * write may pass sk_sndbuf by up to one skb (64 KB): the ring may grow that
+ * much above sk_sndbuf (tt_tcb_sndbuf_grew()).
+ */
+void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes)
+{
+    c->snd_sndbuf = bytes ? bytes : c->eng->cfg.sndbuf;
+    c->sndbuf_locked = bytes != 0;
+    if (c->sndbuf.cap == 0)
+        tt_ring_init(&c->sndbuf, 0);
+    c->sndbuf.cap = 0;
+    tt_tcb_sndbuf_grew(c);
+}
+
+/* sk_sndbuf changed: the ring's limit follows, never below what it holds. */
+void tt_tcb_sndbuf_grew(struct tt_conn *c)
+{
+    uint32_t cap = c->snd_sndbuf > UINT32_MAX - 65536 ? UINT32_MAX : c->snd_sndbuf + 65536;
+    c->sndbuf.cap = cap > c->sndbuf.len ? cap : c->sndbuf.len;
+}
+
 /* What the application fixed before the handshake (tt_conn_opts_t); before
  * the SYN or SYN-ACK goes out and the peer's options are taken. */
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
@@ -74,7 +97,7 @@ void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
         return;
     const tt_config_t *cfg = &c->eng->cfg;
     if (o->sndbuf)
-        c->sndbuf.cap = o->sndbuf;
+        tt_tcb_set_sndbuf(c, o->sndbuf);
     if (o->rcvbuf) {
         c->rcvbuf.cap = o->rcvbuf;
         c->rcv_wnd = o->rcvbuf;
@@ -98,7 +121,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->pending.kind = TT_PENDING_CONN;
     c->h.hash = tt_tuple_hash(eng, t);
     c->state = TT_STATE_CLOSED;
-    tt_ring_init(&c->sndbuf, eng->cfg.sndbuf);
+    tt_tcb_set_sndbuf(c, 0);
     tt_ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
     c->rcv_wnd = eng->cfg.rcvbuf;
     c->rcv_wscale = tt_tcb_rcv_wscale(&eng->cfg, eng->cfg.rcvbuf);

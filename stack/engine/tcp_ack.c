@@ -131,8 +131,11 @@ static void rtt_on_ack(struct tt_conn *c, const struct seg *seg, int64_t *seq_rt
         tt_tcp_rto_from_estimate(c); /* new data acked: leave any backoff */
 }
 
-/* Data acknowledged: out of the send buffer; the app may write again (its
- * writable callback comes at the end of the engine call, tcb.c). */
+/* Data acknowledged: out of the send buffer. A writer that ran out of room
+ * may write again once a third of the buffer is free (Linux
+ * sk_stream_write_space(), tcp_sndmem.c); its writable callback comes at
+ * the end of the engine call (tcb.c), before the output, so what it
+ * writes carries this segment's ACK. */
 static void release_acked(struct tt_conn *c, uint32_t ack)
 {
     uint32_t n = seq_gt(ack, c->snd_buf_seq) ? ack - c->snd_buf_seq : 0;
@@ -145,7 +148,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     if (c->sndbuf.len == 0)
         tt_ring_free(&c->sndbuf); /* an idle connection holds no buffer */
     c->queue_shrunk |= n > 0;
-    if (n && c->writable_wanted && c->writable_cb && !c->orphan)
+    if (n && c->writable_wanted && c->writable_cb && !c->orphan && tt_sndmem_writable(c))
         tt_tcb_notify_writable(c);
 }
 
@@ -380,7 +383,9 @@ enum tt_ack_verdict tt_tcp_ack_input(struct tt_conn *c, const struct seg *seg)
     update_window(c, seg, wnd, una_advanced);
     tt_tlp_on_ack(c, seg, una_advanced, sacked_new); /* RFC 8985 7.4 */
     enum tt_ack_verdict v = fin_ack_states(c, seg);
-    if (v == TT_ACK_GO_ON && was_syn_rcvd)
+    if (v == TT_ACK_GO_ON && was_syn_rcvd) {
+        tt_sndmem_init(c);
         tt_tcb_established(c);
+    }
     return v;
 }

@@ -3,13 +3,16 @@
  * (tcp_chrono_start(), tcp_chrono_stop(); tcpi_busy_time,
  * tcpi_rwnd_limited, tcpi_sndbuf_limited): how long the connection had data
  * to send or unacknowledged (busy), and of that time how long the peer's
- * receive window held it back. One runs at a time: a more specific one takes
- * over from a more general one (rwnd over busy), and when it stops the busy
- * one runs again while anything is left to send or to be acknowledged.
+ * receive window held it back, and how long the send buffer did (all sent,
+ * the writer waiting for room: tcp_sndmem.c). One runs at a time: a more
+ * specific one takes over from a more general one (rwnd over busy, sndbuf
+ * over both), and when it stops the busy one runs again while anything is
+ * left to send or to be acknowledged.
  *
  * Called by the application's write (busy starts), by the output (the peer's
  * window held the flow or not, Linux tcp_write_xmit()) and by the ACK that
- * empties the flight (Linux tcp_clean_rtx_queue()); calls nothing.
+ * empties the flight (Linux tcp_clean_rtx_queue()), and by tcp_sndmem.c for
+ * the send buffer's; calls nothing.
  */
 #include "engine.h"
 #include "seq.h"
@@ -53,13 +56,14 @@ void tt_chrono_rwnd(struct tt_conn *c, bool limited)
 }
 
 /* Each chronograph's total in microseconds, the running one up to now. */
-void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd)
+void tt_chrono_read(const struct tt_conn *c, uint64_t *busy, uint64_t *rwnd, uint64_t *sndbuf)
 {
-    uint64_t stat[TT_CHRONO_RWND];
-    for (int i = 0; i < TT_CHRONO_RWND; i++)
+    uint64_t stat[TT_CHRONO_SNDBUF];
+    for (int i = 0; i < TT_CHRONO_SNDBUF; i++)
         stat[i] = c->chrono_stat[i];
     if (c->chrono_type != TT_CHRONO_NONE)
         stat[c->chrono_type - 1] += c->eng->now - c->chrono_start;
     *rwnd = stat[TT_CHRONO_RWND - 1];
-    *busy = stat[TT_CHRONO_BUSY - 1] + *rwnd; /* Linux: the sum of them all */
+    *sndbuf = stat[TT_CHRONO_SNDBUF - 1];
+    *busy = stat[TT_CHRONO_BUSY - 1] + *rwnd + *sndbuf; /* Linux: the sum of them all */
 }

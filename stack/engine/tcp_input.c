@@ -60,6 +60,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     c->ack_now = true;
     tt_tcp_output(c); /* the handshake's ACK goes before the application hears */
+    tt_sndmem_init(c);
     tt_tcb_established(c);
     return true;
 }
@@ -509,8 +510,12 @@ void tt_tcp_input_done(struct tt_conn *c)
         schedule_ack(c, c->ack_urgent);
         c->ack_urgent = false;
     }
+    uint32_t nxt = c->snd_nxt;
     tt_tcp_output(c);
+    if (c->snd_nxt != nxt)
+        tt_sndmem_sent(c);
     tt_lowat_check_space(c);
+    tt_sndmem_check_space(c); /* Linux tcp_data_snd_check(): after the output */
 }
 
 /*

@@ -548,8 +548,8 @@ static bool peer_window_holds(const struct tt_conn *c, uint32_t whole, uint32_t 
     uint32_t peer_room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
     if (whole == 0)
         return c->fin_queued && peer_room == 0;
-    if (whole <= peer_room || (room == 0 && peer_room > 0))
-        return false; /* it fits, or cwnd is what holds it */
+    if (whole <= peer_room || c->cwnd <= tt_rec_pipe(c))
+        return false; /* it fits, or cwnd is what holds it (tested first) */
     return !in_packet || peer_room == 0 ||
            nagle_holds(c, min_u32(room, peer_room), true, false, how);
 }

@@ -214,17 +214,13 @@ static bool sock_readable(const struct pd_sock *s)
            fin_received(s) || conn_over(s);
 }
 
-/* Linux sk_stream_is_writeable(): a third of the send buffer free at least.
- * The socket's own SO_SNDBUF when set: measured against the engine's larger
- * --sndbuf, a blocked write() would be woken while the connection still
- * takes nothing, and spin. */
+/* Linux sk_stream_is_writeable() and tcp_stream_memory_free(sk, 1), the
+ * engine's accounting (tt_conn_poll_writable(), docs/contract.md §2.5); not
+ * writable, the connection remembers a writer waits (SOCK_NOSPACE). */
 static bool room_to_write(struct pd *pd, const struct pd_sock *s)
 {
-    tt_conn_info_t info;
-    tt_conn_get_info(s->conn, &info);
-    uint64_t sndbuf = s->sndbuf ? s->sndbuf : tt_engine_config(pd->eng)->sndbuf;
-    /* and Linux tcp_stream_memory_free(sk, 1): TCP_NOTSENT_LOWAT */
-    return 3ull * info.send_q <= 2 * sndbuf && tt_conn_notsent_writable(s->conn);
+    (void)pd;
+    return tt_conn_poll_writable(s->conn);
 }
 
 static bool sock_writable(struct pd *pd, const struct pd_sock *s)

@@ -251,8 +251,13 @@ static int get_sol_socket(struct pd *pd, struct pd_sock *s, int name, void *val,
     case SO_MARK:
         v = (int)s->mark;
         break;
-    case SO_SNDBUF: /* what the engine really uses */
+    case SO_SNDBUF: /* what the engine really uses: Linux sk_sndbuf, grown */
         v = (int)(s->sndbuf ? s->sndbuf : cfg->sndbuf);
+        if (s->conn) {
+            tt_conn_info_t info;
+            tt_conn_get_info(s->conn, &info);
+            v = (int)info.sndbuf;
+        }
         break;
     case SO_RCVBUF:
         v = (int)(s->rcvbuf ? s->rcvbuf : cfg->rcvbuf);

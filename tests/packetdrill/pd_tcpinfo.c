@@ -89,6 +89,7 @@ static void fill(struct tcp_info *t, const struct pd_tcpinfo_src *src)
     t->tcpi_snd_wnd = i->snd_wnd;
     t->tcpi_busy_time = i->busy_time_us;
     t->tcpi_rwnd_limited = i->rwnd_limited_us;
+    t->tcpi_sndbuf_limited = i->sndbuf_limited_us;
 }
 
 int pd_tcpinfo_get(const struct pd_tcpinfo_src *src, void *val, socklen_t *len)

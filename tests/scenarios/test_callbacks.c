@@ -141,23 +141,27 @@ static void write_when_writable(tt_conn_t *c)
 }
 
 /* The writable callback runs after the whole ACK: its data carries the ACK
- * of the bytes the same segment brought, and no pure ACK is needed. */
+ * of the bytes the same segment brought, and no pure ACK is needed. The
+ * send buffer (SO_SNDBUF 8192; the peer's window of 4 segments makes skbs
+ * of 2) takes two skbs, 5840 bytes and 2 x 1280 of skb memory; the ACK of
+ * the first frees room for one more (tcp_sndmem.c). */
 static void writes_from_writable_cb_carry_the_segments_ack(void **state)
 {
     struct harness *h = *state;
-    static uint8_t big[8192];
+    static uint8_t big[16384];
 
-    h->cfg.sndbuf = 4096;
-    h_reinit(h);
+    h->peer_wnd = 4 * 1460;
     h_reach_established_passive(h);
+    tt_conn_set_sndbuf(h->conn, 8192);
     tt_conn_set_writable_cb(h->conn, write_when_writable);
-    assert_int_equal(h_write(h, big, sizeof(big)), 4096);
+    assert_int_equal(h_write(h, big, sizeof(big)), 5840);
     h_expect_len(h, TCP_ACK, ISS + 1, IRS + 1, 1460);
     h_expect_len(h, TCP_ACK, ISS + 1461, IRS + 1, 1460);
-    h_expect_len(h, TCP_ACK, ISS + 2921, IRS + 1, 1176);
+    h_expect_len(h, TCP_ACK, ISS + 2921, IRS + 1, 1460);
+    h_expect_len(h, TCP_ACK, ISS + 4381, IRS + 1, 1460);
     h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 2921, "data", 4);
-    h_expect_len(h, TCP_ACK, ISS + 4097, IRS + 5, 1460);
-    h_expect_len(h, TCP_ACK, ISS + 5557, IRS + 5, 1460);
+    h_expect_len(h, TCP_ACK, ISS + 5841, IRS + 5, 1460);
+    h_expect_len(h, TCP_ACK, ISS + 7301, IRS + 5, 1460);
     h_expect_nothing(h);
     assert_int_equal(h->writable_calls, 1);
     assert_int_equal(h->rx_len, 4);

@@ -153,7 +153,7 @@ static void sim_drain(struct sim *s)
 static void sim_start(struct sim *s)
 {
     struct harness *h = s->h;
-    h->cfg.sndbuf = SIM_SEGS * SEG1;
+    h->cfg.sndbuf = 2 * SIM_SEGS * SEG1; /* the payload and its skbs' memory */
     h_reinit(h);
     h->peer_wnd = SIM_WND * SEG1; /* whole segments: none is cut to fit */
     h_listen(h, H_LISTEN_PORT);
