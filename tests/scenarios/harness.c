@@ -308,6 +308,7 @@ void h_send_opts_at(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack
     s.ack = (flags & TCP_ACK) ? ack : 0;
     s.flags = flags;
     s.wnd = h->peer_wnd;
+    s.tos = h->peer_tos;
     if (opts)
         s.opt = *opts;
     s.data = data;

@@ -75,6 +75,7 @@ struct harness {
     uint32_t iss, irs;
     uint16_t lport, rport; /* the engine's port, the peer's port */
     uint16_t peer_wnd;     /* window in the peer's segments */
+    uint8_t peer_tos;      /* IP TOS byte of the peer's segments (its ECN field); 0 */
     uint16_t ip_id;
 
     /* Segments sent by the engine, oldest first from out_head. */
@@ -118,7 +119,8 @@ void h_reinit(struct harness *h);
 
 /* ---- the peer ---- */
 
-/* A segment from the peer to the engine, with h->lport/h->rport, window h->peer_wnd. */
+/* A segment from the peer to the engine, with h->lport/h->rport, window h->peer_wnd,
+ * IP TOS h->peer_tos. */
 #define h_send(h, flags, seq, ack, data, len)                                                      \
     h_send_opts_at(h, flags, seq, ack, NULL, data, len, __FILE__, __LINE__)
 #define h_send_opts(h, flags, seq, ack, opts, data, len)                                           \

@@ -26,44 +26,23 @@ static uint8_t ecn_of(const struct h_seg *s)
     return s->bytes[1] & 3;
 }
 
-/* A segment of the peer's with the given ECN codepoint. */
+/* A segment of the peer's with the given ECN codepoint (a SYN with MSS). */
 static void peer_send(struct harness *h, uint8_t flags, uint32_t seq, const void *data, size_t len,
                       uint8_t ecn)
 {
-    struct seg s;
-    memset(&s, 0, sizeof(s));
-    s.saddr = H_PEER_ADDR;
-    s.daddr = H_ENGINE_ADDR;
-    s.sport = h->rport;
-    s.dport = h->lport;
-    s.seq = seq;
-    s.ack = (flags & TCP_ACK) ? ISS + 1 : 0;
-    s.flags = flags;
-    s.wnd = h->peer_wnd;
-    s.tos = ecn;
-    if (flags & TCP_SYN) {
-        s.opt.mss_ok = true;
-        s.opt.mss = H_MSS;
-    }
-    s.data = data;
-    s.len = (uint32_t)len;
-    h_send_seg(h, &s);
+    struct tcp_opts o;
+    memset(&o, 0, sizeof(o));
+    o.mss_ok = true;
+    o.mss = H_MSS;
+    h->peer_tos = ecn;
+    h_send_opts(h, flags, seq, ISS + 1, (flags & TCP_SYN) ? &o : NULL, data, len);
+    h->peer_tos = 0;
 }
 
 /* An ACK of the peer's, with ECE or not. */
 static void peer_ack(struct harness *h, uint32_t ack, bool ece)
 {
-    struct seg s;
-    memset(&s, 0, sizeof(s));
-    s.saddr = H_PEER_ADDR;
-    s.daddr = H_ENGINE_ADDR;
-    s.sport = h->rport;
-    s.dport = h->lport;
-    s.seq = IRS + 1;
-    s.ack = ack;
-    s.flags = TCP_ACK | (ece ? TCP_ECE : 0);
-    s.wnd = h->peer_wnd;
-    h_send_seg(h, &s);
+    h_send(h, TCP_ACK | (ece ? TCP_ECE : 0), IRS + 1, ack, NULL, 0);
 }
 
 /* Our SYN, whatever its ECN flags: ISS and our port learned from it. */
