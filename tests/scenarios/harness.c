@@ -771,6 +771,19 @@ void h_reach_established_sack(struct harness *h, uint64_t rtt)
     h_expect_nothing(h);
 }
 
+void h_reach_established_rtt(struct harness *h, uint64_t rtt)
+{
+    h->conn = NULL;
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_listen(h, H_LISTEN_PORT);
+    h_send_syn(h);
+    h_expect_synack(h);
+    h_advance(h, rtt);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    assert_non_null(h->conn);
+}
+
 void h_peer_connects_unaccepted(struct harness *h)
 {
     int calls = h->connection_calls;

@@ -266,6 +266,9 @@ void h_reach_established_passive(struct harness *h);
 /* Passive open with SACK agreed (no timestamps); the peer's ACK of our
  * SYN-ACK comes `rtt` later, the connection's first RTT sample. */
 void h_reach_established_sack(struct harness *h, uint64_t rtt);
+/* Listen on port 7, the peer connects from 41234 and its ACK of our SYN-ACK
+ * comes `rtt` later (SRTT and the least RTT from it, RFC 6298 2.2). */
+void h_reach_established_rtt(struct harness *h, uint64_t rtt);
 /* The same without h_listen(): the peer's handshake to port 7, which listens
  * already, from h->rport (41234 unless the test chose another). */
 void h_peer_connects(struct harness *h);

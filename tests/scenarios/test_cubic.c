@@ -156,14 +156,7 @@ static void sim_start(struct sim *s)
     h->cfg.sndbuf = 2 * SIM_SEGS * SEG1; /* the payload and its skbs' memory */
     h_reinit(h);
     h->peer_wnd = SIM_WND * SEG1; /* whole segments: none is cut to fit */
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
-    h_advance(h, s->rtt);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    assert_non_null(h->conn);
+    h_reach_established_rtt(h, s->rtt);
 }
 
 /* The application writes n more segments; the first may go out at once. */

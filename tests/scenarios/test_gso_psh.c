@@ -42,23 +42,6 @@ static void expect_psh(struct harness *h, uint32_t first, uint32_t n, uint32_t p
 }
 
 /*
- * Established with a handshake of rtt: SRTT and the least RTT from it
- * (RFC 6298 2.2, Linux tcp_synack_rtt_meas()).
- */
-static void established_after(struct harness *h, uint64_t rtt)
-{
-    h->conn = NULL;
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_listen(h, H_LISTEN_PORT);
-    h_send_syn(h);
-    h_expect_synack(h);
-    h_advance(h, rtt);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    assert_non_null(h->conn);
-}
-
-/*
  * RTT 100 ms, cwnd 10: the pacing rate is 2 x 10 x 1460 B / 100 ms, 285
  * bytes a millisecond, less than a segment: GSO packets of
  * tcp_min_tso_segs, two. PSH on every second segment.
@@ -67,7 +50,7 @@ static void long_rtt_packets_of_two(void **state)
 {
     struct harness *h = *state;
 
-    established_after(h, 100 * MS);
+    h_reach_established_rtt(h, 100 * MS);
     assert_int_equal(h_write_pattern(h, 0, 20 * SEG1), 20 * SEG1);
     expect_psh(h, 0, 10, 0x2aa); /* segments 1, 3, 5, 7, 9 */
     h_expect_nothing(h);
@@ -81,7 +64,7 @@ static void short_rtt_packets_of_half_cwnd(void **state)
 {
     struct harness *h = *state;
 
-    established_after(h, 10);
+    h_reach_established_rtt(h, 10);
     assert_int_equal(h_write_pattern(h, 0, 20 * SEG1), 20 * SEG1);
     expect_psh(h, 0, 10, 0x210);
     h_expect_nothing(h);
@@ -97,7 +80,7 @@ static void after_recovery_last_lone_segment_unmarked(void **state)
 {
     struct harness *h = *state;
 
-    established_after(h, 10);
+    h_reach_established_rtt(h, 10);
     assert_int_equal(h_write_pattern(h, 0, 12 * SEG1), 12 * SEG1);
     expect_psh(h, 0, 10, 0x210);
     h_advance(h, 1 * MS);

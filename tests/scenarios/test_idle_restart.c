@@ -33,14 +33,7 @@ static uint32_t grow_cwnd(struct harness *h, uint32_t segs)
 
     h->cfg.tcp_congestion_control = TT_CC_RENO; /* no HyStart: a predictable climb */
     h_reinit(h);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_listen(h, H_LISTEN_PORT);
-    h_send_syn(h);
-    h_expect_synack(h);
-    h_advance(h, RTT);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    assert_non_null(h->conn);
+    h_reach_established_rtt(h, RTT);
     while (info_of(h).cwnd < segs * SEG1) {
         uint32_t n = info_of(h).cwnd;
         assert_int_equal(h_write_pattern(h, off, n), n);

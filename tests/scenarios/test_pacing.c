@@ -25,15 +25,7 @@ static void established_rtt(struct harness *h, int pacing, uint64_t rtt)
     h->cfg.tcp_pacing = pacing;
     h->cfg.tcp_slow_start_after_idle = 0; /* the idle scenario keeps cwnd */
     h_reinit(h);
-    h->conn = NULL;
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_listen(h, H_LISTEN_PORT);
-    h_send_syn(h);
-    h_expect_synack(h);
-    h_advance(h, rtt);
-    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
-    assert_non_null(h->conn);
+    h_reach_established_rtt(h, rtt);
 }
 
 static void established(struct harness *h, int pacing)
