@@ -240,6 +240,8 @@ struct tt_conn {
     bool syn_resent; /* our SYN or SYN-ACK went out more than once (Karn) */
     uint64_t rtt_start;
     int retries;  /* consecutive timeouts of the same segment */
+    int backoff;  /* of those, the ones whose retransmission left and doubled
+                   * the RTO (Linux icsk_backoff: not one the device refused) */
     bool persist; /* the RTX timer is a zero-window probe timer */
     bool in_loss; /* after an RTO, until `recover` is acked */
 

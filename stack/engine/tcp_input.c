@@ -56,6 +56,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack;
     c->retries = 0;
+    c->backoff = 0;
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     c->ack_now = true;
