@@ -275,12 +275,16 @@ static bool ack_at_once(const struct tt_conn *c, bool urgent)
  * (Linux tcp_send_delayed_ack()): ato, delack_us once data has come, 0
  * before, when the timer fires at the next jiffy (TT_DELACK_TICK_US). A
  * timer already running keeps its earlier deadline. Pingpong mode has no
- * other use here: nothing is received after the FIN.
+ * other use here: nothing is received after the FIN. As Linux
+ * __tcp_ack_snd_check() does, more than one full segment (rcv_mss)
+ * unacknowledged, the FIN counted, still goes at once (its further
+ * condition, that the window offered not shrink, is not modelled).
  */
 static void schedule_fin_ack(struct tt_conn *c, bool urgent, bool data_came)
 {
     tt_engine_t *eng = c->eng;
-    if (ack_at_once(c, urgent)) {
+    bool full = c->rcv_nxt - c->last_ack_sent > c->rcv_mss;
+    if (full || ack_at_once(c, urgent)) {
         c->ack_now = true;
         return;
     }

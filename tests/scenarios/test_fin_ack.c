@@ -108,6 +108,37 @@ static void large_data_with_fin_acked_at_once(void **state)
     h_expect_nothing(h);
 }
 
+/* Linux __tcp_ack_snd_check(): more than one full segment (rcv_mss)
+ * unacknowledged goes at once, and the FIN counts: a full segment with
+ * the FIN after a first full one (the upstream packetdrill
+ * ioctl/ioctl-siocinq-fin.pkt expects it). */
+static void full_segment_with_fin_acked_at_once(void **state)
+{
+    struct harness *h = *state;
+    uint8_t d[2000];
+
+    h_pattern_fill(d, 0, sizeof(d));
+    established_with_delack(h);
+    h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, d, 1000);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 1001); /* quick-ACK mode */
+    h_advance(h, 100 * MS);
+    h_send(h, TCP_FIN | TCP_ACK | TCP_PSH, IRS + 1001, ISS + 1, d + 1000, 1000);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 2002);
+    h_expect_nothing(h);
+}
+
+/* Below rcv_mss (536 before a larger segment came), FIN included, it waits. */
+static void short_segment_with_fin_waits(void **state)
+{
+    struct harness *h = *state;
+    uint8_t d[500];
+
+    h_pattern_fill(d, 0, sizeof(d));
+    established_with_delack(h);
+    h_send(h, TCP_FIN | TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, d, sizeof(d));
+    h_expect_after(h, DELACK, TCP_ACK, ISS + 1, IRS + 2 + sizeof(d));
+}
+
 /* The application closes from the callback that tells it of the FIN: its
  * FIN carries the ACK, and no other ACK is ever sent. */
 static void prompt_close_sends_one_fin_ack(void **state)
@@ -251,6 +282,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fin_after_data_acked_after_delack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(data_with_fin_acked_after_delack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(large_data_with_fin_acked_at_once, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(full_segment_with_fin_acked_at_once, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(short_segment_with_fin_waits, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(prompt_close_sends_one_fin_ack, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(prompt_close_after_echo_sends_one_fin_ack, h_setup,
                                         h_teardown),
