@@ -328,6 +328,20 @@ void tt_engine_input_rx(tt_engine_t *eng, const uint8_t *packet, size_t len, con
                         uint64_t now_us);
 
 /*
+ * A TCP super-segment the device vouches for (TUN offloads: the kernel's
+ * own TCP made it and left its checksum partial; rx->csum_known, and
+ * rx->gso_size its segment size), taken whole as Linux's TCP takes a GRO
+ * packet, when it continues an ESTABLISHED connection's stream in order
+ * with nothing odd: no flag but ACK and PSH, within the window and the
+ * room the application has, no SACK block, a timestamp PAWS accepts, an
+ * acceptable ACK, no CE mark. Its wire segments count in IpInReceives and
+ * TcpInSegs. Returns 0 when taken; -EAGAIN when not, with nothing done:
+ * cut it into its wire segments and give those to tt_engine_input_rx().
+ */
+int tt_engine_input_super(tt_engine_t *eng, const uint8_t *packet, size_t len,
+                          const tt_rx_info_t *rx, uint64_t now_us);
+
+/*
  * on: every TCP datagram the engine sends carries a partial checksum, the
  * pseudo-header's sum alone (not complemented), for a device that
  * completes it, as Linux leaves CHECKSUM_PARTIAL to a NIC with checksum

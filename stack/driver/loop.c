@@ -677,7 +677,8 @@ static bool drv_engine_alone(const struct tt_driver *d)
 
 /*
  * A super-segment's wire segments when nothing but the engine looks at
- * them (no capture, no --fault, one queue): one engine call (see below),
+ * them (no capture, no --fault, one queue): taken whole by the engine
+ * when it continues a stream in order with nothing odd; else one engine call (see below),
  * one time stamp (no fault reads the clock between them), each segment
  * made where its payload lies in the read buffer (no copy), and no TCP
  * checksum computed only for the engine to sum it again: the kernel left
@@ -685,9 +686,14 @@ static bool drv_engine_alone(const struct tt_driver *d)
  */
 static void drv_input_super_fast(struct tt_driver *d, struct ofl_split *sp, uint64_t now)
 {
+    tt_rx_info_t rx = {.gso_size = d->rx_gso, .csum_known = true};
     uint8_t *seg;
     size_t len;
 
+    /* Whole when the engine can take it so (tt_engine_input_super()): one
+     * parse, one ACK step and one copy of the payload for all the segments. */
+    if (tt_engine_input_super(d->eng, sp->pkt, sp->len, &rx, now) == 0)
+        return;
     sp->no_tcp_csum = true;
     tt_engine_batch_begin(d->eng);
     while ((len = tt_ofl_split_next_in_place(sp, &seg)) > 0)

@@ -530,6 +530,9 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
 void tt_tcp_input_done(struct tt_conn *c);
 
+/* tcp_gro.c */
+bool tt_gro_input(tt_engine_t *eng, struct seg *seg);
+
 /* tcp_listen.c */
 struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
 void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
