@@ -171,7 +171,8 @@ typedef void (*tt_event_cb)(void *ctx, const tt_event_t *ev);
 /* Application callbacks, libuv style. */
 typedef void (*tt_connection_cb)(tt_listener_t *listener, int status);
 typedef void (*tt_connect_cb)(tt_conn_t *conn, int status);
-/* nread > 0: bytes; TT_EOF: the peer's FIN; < 0: an error (-ECONNRESET ...). */
+/* nread > 0: bytes; TT_EOF: the peer's FIN; < 0: an error (-ECONNRESET ...).
+ * buf is valid only during the callback (it may lie in the datagram being read). */
 typedef void (*tt_read_cb)(tt_conn_t *conn, const uint8_t *buf, ssize_t nread);
 /* Room in the send buffer again after a write returned less than asked. */
 typedef void (*tt_writable_cb)(tt_conn_t *conn);

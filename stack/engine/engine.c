@@ -365,8 +365,13 @@ int tt_engine_input_super(tt_engine_t *eng, const uint8_t *packet, size_t len,
     seg.tos = ip.tos;
     engine_set_time(eng, now_us);
     tt_engine_enter(eng);
+    if (eng->depth == 1) { /* outermost: the read callbacks run before this returns */
+        eng->rx_stable = packet;
+        eng->rx_stable_len = len;
+    }
     taken = tt_gro_input(eng, &seg);
     tt_engine_leave(eng);
+    eng->rx_stable = NULL;
     return taken ? 0 : -EAGAIN;
 }
 

@@ -16,13 +16,17 @@
 #define SEGS 4
 
 static int read_calls;
+static const uint8_t *read_at; /* where the last read callback's bytes were */
+/* the datagram send_super_opts() hands the engine */
+static uint8_t super_buf[IPV4_HDR_LEN + 60 + SEGS * H_MSS + 100];
 
 static void count_reads(struct harness *h, const uint8_t *buf, ssize_t nread)
 {
     (void)h;
-    (void)buf;
-    if (nread > 0)
+    if (nread > 0) {
         read_calls++;
+        read_at = buf;
+    }
 }
 
 static void setup_reads(struct harness *h)
@@ -37,7 +41,8 @@ static void setup_reads(struct harness *h)
 static int send_super_opts(struct harness *h, uint8_t flags, uint32_t seq, size_t off, size_t len,
                            const struct tcp_opts *opts, bool vouched)
 {
-    static uint8_t data[SEGS * H_MSS + 100], buf[IPV4_HDR_LEN + 60 + sizeof(data)];
+    static uint8_t data[SEGS * H_MSS + 100];
+    uint8_t *buf = super_buf;
     const tt_rx_info_t rx = {.gso_size = H_MSS, .csum_known = vouched};
     struct seg s;
     size_t n;
@@ -58,7 +63,7 @@ static int send_super_opts(struct harness *h, uint8_t flags, uint32_t seq, size_
         s.opt = *opts;
     s.data = data;
     s.len = (uint32_t)len;
-    n = tt_tcp_build(buf, sizeof(buf), &s, h->ip_id++);
+    n = tt_tcp_build(buf, sizeof(super_buf), &s, h->ip_id++);
     assert_true(n > 0);
     return tt_engine_input_super(h->eng, buf, n, &rx, h->now);
 }
@@ -94,6 +99,57 @@ static void in_order_super_segment_is_taken_whole(void **state)
     assert_int_equal(send_super(h, TCP_ACK, IRS + 1 + SEGS * H_MSS, SEGS * H_MSS, H_MSS + 7), 0);
     assert_int_equal(h_stats(h).TcpInSegs - before.TcpInSegs, SEGS + 2);
     h_expect(h, TCP_ACK, ISS + 1, IRS + 1 + (SEGS + 1) * H_MSS + 7);
+}
+
+/*
+ * The read callback is handed the payload where it lies in the datagram:
+ * the callback runs before tt_engine_input_super() returns, while the
+ * caller's datagram is still as it was, so the bytes need no staging copy.
+ */
+static void the_reader_gets_the_bytes_where_they_lie(void **state)
+{
+    struct harness *h = *state;
+
+    setup_reads(h);
+    assert_int_equal(send_super(h, TCP_ACK | TCP_PSH, IRS + 1, 0, SEGS * H_MSS), 0);
+    assert_int_equal(read_calls, 1);
+    assert_ptr_equal(read_at, super_buf + IPV4_HDR_LEN + TCP_HDR_LEN);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 1 + SEGS * H_MSS);
+}
+
+static uint8_t got[2 * H_MSS];
+static size_t got_len;
+
+static void grab(tt_conn_t *c, const uint8_t *buf, ssize_t nread)
+{
+    (void)c;
+    if (nread <= 0)
+        return;
+    assert_true(got_len + (size_t)nread <= sizeof(got));
+    memcpy(got + got_len, buf, (size_t)nread);
+    got_len += (size_t)nread;
+}
+
+/*
+ * A reader that is not reading: the bytes wait in the receive buffer, a
+ * copy, so the caller may reuse its datagram at once; they are read intact
+ * later.
+ */
+static void bytes_not_read_now_outlive_the_datagram(void **state)
+{
+    struct harness *h = *state;
+
+    setup_reads(h);
+    assert_int_equal(tt_conn_read_stop(h->conn), 0);
+    assert_int_equal(send_super(h, TCP_ACK, IRS + 1, 0, 2 * H_MSS), 0);
+    h_expect(h, TCP_ACK, ISS + 1, IRS + 1 + 2 * H_MSS);
+    assert_int_equal(read_calls, 0);
+    memset(super_buf, 0xee, sizeof(super_buf)); /* the caller's next read */
+    got_len = 0;
+    assert_int_equal(tt_conn_read_start(h->conn, grab), 0);
+    assert_int_equal(got_len, 2 * H_MSS);
+    for (size_t i = 0; i < got_len; i++)
+        assert_int_equal(got[i], h_pattern(i));
 }
 
 /* Left untouched, nothing counted nor sent: the caller cuts it into wire segments. */
@@ -181,6 +237,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(in_order_super_segment_is_taken_whole, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(the_reader_gets_the_bytes_where_they_lie, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(bytes_not_read_now_outlive_the_datagram, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(anything_odd_is_left_to_be_cut, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(held_out_of_order_data_leaves_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(sack_blocks_leave_it, h_setup, h_teardown),
