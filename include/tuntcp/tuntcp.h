@@ -171,7 +171,8 @@ typedef void (*tt_event_cb)(void *ctx, const tt_event_t *ev);
 /* Application callbacks, libuv style. */
 typedef void (*tt_connection_cb)(tt_listener_t *listener, int status);
 typedef void (*tt_connect_cb)(tt_conn_t *conn, int status);
-/* nread > 0: bytes; TT_EOF: the peer's FIN; < 0: an error (-ECONNRESET ...). */
+/* nread > 0: bytes; TT_EOF: the peer's FIN; < 0: an error (-ECONNRESET ...).
+ * buf is valid only during the callback (it may lie in the datagram being read). */
 typedef void (*tt_read_cb)(tt_conn_t *conn, const uint8_t *buf, ssize_t nread);
 /* Room in the send buffer again after a write returned less than asked. */
 typedef void (*tt_writable_cb)(tt_conn_t *conn);
@@ -327,6 +328,20 @@ typedef struct tt_rx_info {
 /* As tt_engine_input(), with what the device knows of the datagram. */
 void tt_engine_input_rx(tt_engine_t *eng, const uint8_t *packet, size_t len, const tt_rx_info_t *rx,
                         uint64_t now_us);
+
+/*
+ * A TCP super-segment the device vouches for (TUN offloads: the kernel's
+ * own TCP made it and left its checksum partial; rx->csum_known, and
+ * rx->gso_size its segment size), taken whole as Linux's TCP takes a GRO
+ * packet, when it continues an ESTABLISHED connection's stream in order
+ * with nothing odd: no flag but ACK and PSH, within the window and the
+ * room the application has, no SACK block, a timestamp PAWS accepts, an
+ * acceptable ACK, no CE mark. Its wire segments count in IpInReceives and
+ * TcpInSegs. Returns 0 when taken; -EAGAIN when not, with nothing done:
+ * cut it into its wire segments and give those to tt_engine_input_rx().
+ */
+int tt_engine_input_super(tt_engine_t *eng, const uint8_t *packet, size_t len,
+                          const tt_rx_info_t *rx, uint64_t now_us);
 
 /*
  * on: every TCP datagram the engine sends carries a partial checksum, the

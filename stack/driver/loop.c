@@ -64,9 +64,9 @@
 #include "tun.h"
 #include "tuntcp/driver.h"
 
-#define RX_BUF_SIZE 65536 /* any IPv4 datagram, whatever the interface's MTU */
-#define TX_BATCH_SIZE (OFL_MAX_DGRAM + OFL_MAX_SEGS * 120) /* a super-segment's wire segments */
-#define PUMP_SLOTS 1024    /* datagrams held for the device (pump.h) */
+#define RX_BUF_SIZE 65536           /* any IPv4 datagram, whatever the interface's MTU */
+#define TX_BATCH_SIZE OFL_MAX_DGRAM /* a super-segment, joined */
+#define PUMP_SLOTS 1024             /* datagrams held for the device (pump.h) */
 #define DELAY_SLOTS 256    /* datagrams held by delay= and dup= faults (docs/contract.md §3.5) */
 #define PCAP_FLUSH_MS 1000 /* docs/contract.md §5: a capture is readable within 1 s */
 #define HANDLES_MAX 12
@@ -301,42 +301,49 @@ static void drv_push(struct tt_driver *d, const uint8_t *pkt, size_t len)
 }
 
 /*
- * Two or more wire segments of one run as one super-segment (offload.h):
- * the virtio header, the joined header and the payloads, gathered into one
- * datagram of the ring. The kernel cuts it back into these segments.
+ * The pump's settle: what the offload batch holds, one datagram alone or
+ * two or more wire segments of one run as one super-segment (offload.h;
+ * the kernel cuts it back into these segments), joins the ring: held where
+ * it was joined when the batch was placed in the ring, copied otherwise.
  */
-static void drv_push_super(struct tt_driver *d)
-{
-    struct ofl_batch *b = &d->batch;
-    struct virtio_net_hdr vh;
-    uint8_t hdr[120];
-    struct iovec iov[OFL_MAX_SEGS + 2] = {{&vh, OFL_VNET_LEN}, {hdr, b->hlen}};
-
-    tt_ofl_batch_header(b, hdr, &vh);
-    for (size_t i = 0; i < b->n; i++)
-        iov[i + 2] = (struct iovec){b->buf + b->off[i] + b->hlen, b->len[i] - b->hlen};
-    tt_pump_pushv(&d->pump, iov, (int)b->n + 2, true);
-}
-
-/* The pump's settle: what the offload batch holds joins the ring, one datagram alone or a
- * super-segment. */
 static void drv_settle(void *ctx)
 {
     struct tt_driver *d = ctx;
     struct ofl_batch *b = &d->batch;
+    size_t len = tt_ofl_batch_finish(b);
 
-    if (b->n == 1)
-        drv_push(d, b->buf, b->len[0]);
-    else if (b->n > 1)
-        drv_push_super(d);
+    if (len > 0 && b->buf == b->own) {
+        struct iovec iov = {b->buf, len};
+        tt_pump_pushv(&d->pump, &iov, 1, b->n > 1);
+    } else if (len > 0) {
+        tt_pump_commit(&d->pump, len, b->n > 1);
+    }
     tt_ofl_batch_reset(b);
+}
+
+/*
+ * An empty batch is joined in the ring itself when the ring has room for
+ * the largest super-segment there: one copy of each byte the engine sends
+ * fewer. Without such room, in the batch's own memory.
+ */
+static void drv_batch_place(struct tt_driver *d)
+{
+    uint8_t *at;
+
+    if (d->batch.n > 0)
+        return;
+    at = tt_pump_reserve(&d->pump, OFL_VNET_LEN + OFL_MAX_DGRAM);
+    if (at != NULL)
+        tt_ofl_batch_place(&d->batch, at, OFL_MAX_DGRAM);
 }
 
 /* With offloads, a segment waits in the batch for the next of its run (settled by drv_settle()). */
 static void drv_batch(struct tt_driver *d, const uint8_t *pkt, size_t len)
 {
+    drv_batch_place(d);
     if (!tt_ofl_batch_add(&d->batch, pkt, len)) {
         drv_settle(d);
+        drv_batch_place(d);
         if (!tt_ofl_batch_add(&d->batch, pkt, len))
             d->ctr.txq_drops++; /* larger than any datagram: cannot happen below the MTU */
     }
@@ -670,7 +677,8 @@ static bool drv_engine_alone(const struct tt_driver *d)
 
 /*
  * A super-segment's wire segments when nothing but the engine looks at
- * them (no capture, no --fault, one queue): one engine call (see below),
+ * them (no capture, no --fault, one queue): taken whole by the engine
+ * when it continues a stream in order with nothing odd; else one engine call (see below),
  * one time stamp (no fault reads the clock between them), each segment
  * made where its payload lies in the read buffer (no copy), and no TCP
  * checksum computed only for the engine to sum it again: the kernel left
@@ -678,9 +686,14 @@ static bool drv_engine_alone(const struct tt_driver *d)
  */
 static void drv_input_super_fast(struct tt_driver *d, struct ofl_split *sp, uint64_t now)
 {
+    tt_rx_info_t rx = {.gso_size = d->rx_gso, .csum_known = true};
     uint8_t *seg;
     size_t len;
 
+    /* Whole when the engine can take it so (tt_engine_input_super()): one
+     * parse, one ACK step and one copy of the payload for all the segments. */
+    if (tt_engine_input_super(d->eng, sp->pkt, sp->len, &rx, now) == 0)
+        return;
     sp->no_tcp_csum = true;
     tt_engine_batch_begin(d->eng);
     while ((len = tt_ofl_split_next_in_place(sp, &seg)) > 0)

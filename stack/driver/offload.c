@@ -203,23 +203,35 @@ void tt_ofl_partial_header(struct virtio_net_hdr *vh)
 int tt_ofl_batch_init(struct ofl_batch *b, size_t cap)
 {
     memset(b, 0, sizeof(*b));
-    b->buf = malloc(cap);
-    if (b->buf == NULL)
+    b->own = malloc(OFL_VNET_LEN + cap);
+    if (b->own == NULL)
         return -ENOMEM;
-    b->cap = cap;
+    b->own_cap = cap;
+    tt_ofl_batch_reset(b);
     return 0;
 }
 
 void tt_ofl_batch_free(struct ofl_batch *b)
 {
-    free(b->buf);
-    b->buf = NULL;
+    free(b->own);
+    b->own = b->buf = NULL;
 }
 
 void tt_ofl_batch_reset(struct ofl_batch *b)
 {
     b->used = b->n = b->hlen = b->mss = b->payload = 0;
+    b->flags = 0;
     b->closed = false;
+    b->buf = b->own;
+    b->cap = b->own_cap;
+}
+
+void tt_ofl_batch_place(struct ofl_batch *b, uint8_t *mem, size_t cap)
+{
+    if (b->n == 0) {
+        b->buf = mem;
+        b->cap = cap;
+    }
 }
 
 /* Same addresses, TOS, DF, TTL; same ports, ACK, window and options. */
@@ -234,10 +246,10 @@ static bool same_flow(const uint8_t *f, const uint8_t *p, size_t hlen)
 /* Whether pkt (hlen header bytes, a valid TCP datagram) continues b's run. */
 static bool joins(const struct ofl_batch *b, const uint8_t *pkt, size_t len, size_t hlen)
 {
-    const uint8_t *f = b->buf;
+    const uint8_t *f = b->buf + OFL_VNET_LEN;
     size_t seg = len - hlen;
 
-    if (b->closed || b->n >= OFL_MAX_SEGS || b->used + len > b->cap)
+    if (b->closed || b->n >= OFL_MAX_SEGS || b->used + seg > b->cap)
         return false;
     if (hlen != b->hlen || seg == 0 || seg > b->mss || b->hlen + b->payload + seg > OFL_MAX_DGRAM)
         return false;
@@ -246,13 +258,11 @@ static bool joins(const struct ofl_batch *b, const uint8_t *pkt, size_t len, siz
     return rd32(pkt + 24) == rd32(f + 24) + (uint32_t)b->payload && same_flow(f, pkt, hlen);
 }
 
-static void take(struct ofl_batch *b, const uint8_t *pkt, size_t len)
+/* Appends len bytes to the joined datagram. */
+static void take(struct ofl_batch *b, const uint8_t *bytes, size_t len)
 {
-    memcpy(b->buf + b->used, pkt, len);
-    b->off[b->n] = b->used;
-    b->len[b->n] = len;
+    memcpy(b->buf + OFL_VNET_LEN + b->used, bytes, len);
     b->used += len;
-    b->n++;
 }
 
 bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len)
@@ -263,29 +273,32 @@ bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len)
         if (len > b->cap)
             return false;
         take(b, pkt, len);
+        b->n = 1;
         b->hlen = hlen;
         b->mss = hlen != 0 ? len - hlen : 0;
         b->payload = b->mss;
+        b->flags = hlen != 0 ? pkt[33] : 0;
         /* Only a run of bare ACK segments with data can grow. */
         b->closed = hlen == 0 || b->mss == 0 || pkt[33] != TCP_ACK;
         return true;
     }
     if (hlen == 0 || !joins(b, pkt, len, hlen))
         return false;
-    take(b, pkt, len);
+    take(b, pkt + hlen, len - hlen);
+    b->n++;
     b->payload += len - hlen;
+    b->flags = pkt[33];
     b->closed = len - hlen < b->mss || pkt[33] != TCP_ACK;
     return true;
 }
 
-void tt_ofl_batch_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh)
+/* The joined header made the super-segment's, and the virtio header asking the kernel to cut it. */
+static void super_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh)
 {
-    const uint8_t *last = b->buf + b->off[b->n - 1];
     size_t total = b->hlen + b->payload;
 
-    memcpy(hdr, b->buf, b->hlen);
-    ip_fix(hdr, total, rd16(b->buf + 4));
-    hdr[33] = last[33];
+    ip_fix(hdr, total, rd16(hdr + 4));
+    hdr[33] = b->flags;
     /* RFC 9293 3.1's pseudo-header sum, not complemented: the kernel adds the rest. */
     wr16(hdr + 36, (uint16_t)~tt_csum_fold(pseudo_sum(hdr, total - 20)));
     memset(vh, 0, sizeof(*vh));
@@ -295,4 +308,20 @@ void tt_ofl_batch_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_
     vh->gso_size = (uint16_t)b->mss;
     vh->csum_start = 20;
     vh->csum_offset = 16;
+}
+
+size_t tt_ofl_batch_finish(struct ofl_batch *b)
+{
+    struct virtio_net_hdr vh = {0};
+    uint8_t *pkt = b->buf + OFL_VNET_LEN;
+
+    if (b->n == 0)
+        return 0;
+    if (b->n > 1)
+        super_header(b, pkt, &vh);
+    else if (tt_ofl_is_tcp(pkt, b->used))
+        tt_ofl_partial_header(&vh);
+    memcpy(b->buf, &vh, OFL_VNET_LEN);
+    b->closed = true;
+    return OFL_VNET_LEN + b->used;
 }

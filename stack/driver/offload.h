@@ -93,23 +93,40 @@ void tt_ofl_complete_tcp(uint8_t *pkt, size_t len);
 
 /* ---- output: wire segments joined into one super-segment ---- */
 
+/*
+ * The run is kept joined as it will be written: OFL_VNET_LEN bytes left
+ * for the virtio header, the first segment whole, then each later one's
+ * payload alone. So the engine's bytes are copied once on their way to
+ * the device: the memory may be the pump's ring itself
+ * (tt_ofl_batch_place()), and the finished datagram is held where it lies.
+ */
 struct ofl_batch {
-    uint8_t *buf;     /* the wire segments, back to back */
-    size_t cap, used; /* buf's size, bytes in it */
+    uint8_t *buf;     /* where the run is joined: the virtio header's room, then the datagram */
+    uint8_t *own;     /* the batch's own memory, buf unless placed elsewhere */
+    size_t own_cap;   /* the datagram bytes own holds */
+    size_t cap, used; /* datagram bytes buf holds at most, and holds */
     size_t n;         /* segments in it */
-    size_t off[OFL_MAX_SEGS], len[OFL_MAX_SEGS];
-    size_t hlen;    /* the first segment's IPv4 + TCP header bytes */
-    size_t mss;     /* the first segment's payload bytes: every one but the last has it */
-    size_t payload; /* payload bytes of all */
-    bool closed;    /* the last one ends the run (short, PSH, or not joinable) */
+    size_t hlen;      /* the first segment's IPv4 + TCP header bytes */
+    size_t mss;       /* the first segment's payload bytes: every one but the last has it */
+    size_t payload;   /* payload bytes of all */
+    uint8_t flags;    /* the last segment's TCP flags, which the joined header carries */
+    bool closed;      /* the last one ends the run (short, PSH, or not joinable) */
 };
 
-/* cap: bytes of wire segments held at most (at least the MTU). -ENOMEM. */
+/* cap: datagram bytes held at most (at least the MTU). -ENOMEM. */
 int tt_ofl_batch_init(struct ofl_batch *b, size_t cap);
 void tt_ofl_batch_free(struct ofl_batch *b);
 
 /*
- * Adds a copy of the wire datagram pkt. An empty batch takes any datagram
+ * For an empty batch: join the next run in mem (OFL_VNET_LEN + cap bytes,
+ * e.g. room reserved in the pump's ring) instead of the batch's own
+ * memory, until tt_ofl_batch_reset().
+ */
+void tt_ofl_batch_place(struct ofl_batch *b, uint8_t *mem, size_t cap);
+
+/*
+ * Adds the wire datagram pkt (copied: header and payload for the first,
+ * the payload alone after). An empty batch takes any datagram
  * that fits; a non-empty one only a TCP segment that continues the run:
  * same addresses, ports, IP header fields, ACK, window and options,
  * sequence number right after the run, payload at most the first one's, no
@@ -119,14 +136,18 @@ void tt_ofl_batch_free(struct ofl_batch *b);
 bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len);
 
 /*
- * The header of the super-segment for a batch of two or more segments: the
- * first segment's IPv4 + TCP headers with the total length of the whole,
- * the last one's flags, and the TCP checksum field holding the
- * pseudo-header sum (RFC 9293 3.1) that the kernel completes per segment;
- * and the virtio header that asks for that (NEEDS_CSUM, GSO_TCPV4,
- * gso_size = the first payload). hdr must hold b->hlen bytes.
+ * Makes the batch (one datagram or more) the datagram the device takes,
+ * in place at b->buf, and returns its length with the virtio header.
+ * One datagram: itself, after a virtio header asking the kernel to
+ * complete a TCP checksum the engine left partial. Two or more segments:
+ * the super-segment, whose header is the first segment's IPv4 + TCP
+ * headers with the total length of the whole, the last one's flags, and
+ * the TCP checksum field holding the pseudo-header sum (RFC 9293 3.1)
+ * that the kernel completes per segment; and the virtio header that asks
+ * for that (NEEDS_CSUM, GSO_TCPV4, gso_size = the first payload). Then
+ * nothing more joins: write it, and reset the batch.
  */
-void tt_ofl_batch_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh);
+size_t tt_ofl_batch_finish(struct ofl_batch *b);
 
 void tt_ofl_batch_reset(struct ofl_batch *b);
 

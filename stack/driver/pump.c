@@ -68,30 +68,56 @@ static long pump_place(const struct pump *p, size_t len)
     return head_off - tail >= len ? (long)tail : -1; /* wrapped: the gap between */
 }
 
+uint8_t *tt_pump_reserve(struct pump *p, size_t len)
+{
+    long off;
+
+    if (p->error != 0 || len == 0 || len > UINT32_MAX)
+        return NULL;
+    off = pump_place(p, len);
+    if (off < 0)
+        return NULL;
+    p->resv_off = (size_t)off;
+    p->resv_len = len;
+    return p->arena + off;
+}
+
+bool tt_pump_commit(struct pump *p, size_t len, bool super)
+{
+    struct pump_ent *e;
+
+    if (p->error != 0)
+        return false; /* lost since the reservation: the run is ending */
+    if (len == 0 || len > p->resv_len)
+        return false;
+    e = &p->ent[(p->head + p->count) % p->slots];
+    *e = (struct pump_ent){(uint32_t)p->resv_off, (uint32_t)len, super};
+    p->arena_tail = p->resv_off + len;
+    p->resv_len = 0;
+    p->count++;
+    p->bytes += len;
+    return true;
+}
+
 bool tt_pump_pushv(struct pump *p, const struct iovec *iov, int n, bool super)
 {
     size_t len = 0;
-    long off;
+    uint8_t *at;
 
     if (p->error != 0)
         return false; /* nowhere to write: the run is ending */
     for (int i = 0; i < n; i++)
         len += iov[i].iov_len;
-    off = len > 0 && len <= UINT32_MAX ? pump_place(p, len) : -1;
-    if (off < 0) {
+    at = tt_pump_reserve(p, len);
+    if (at == NULL) {
         p->ctr->txq_drops++;
         return false;
     }
-    struct pump_ent *e = &p->ent[(p->head + p->count) % p->slots];
-    *e = (struct pump_ent){(uint32_t)off, (uint32_t)len, super};
     for (int i = 0; i < n; i++) {
-        memcpy(p->arena + off, iov[i].iov_base, iov[i].iov_len);
-        off += (long)iov[i].iov_len;
+        memcpy(at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
     }
-    p->arena_tail = (size_t)off;
-    p->count++;
-    p->bytes += len;
-    return true;
+    return tt_pump_commit(p, len, super);
 }
 
 static void pump_pop(struct pump *p)

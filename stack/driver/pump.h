@@ -77,6 +77,8 @@ struct pump {
     size_t arena_cap;
     size_t arena_tail;  /* where the next entry's bytes go */
     size_t bytes;       /* held in all entries */
+    size_t resv_off;    /* tt_pump_reserve()'s room: where it is, */
+    size_t resv_len;    /* and its bytes (0: none) */
     bool blocked;       /* a write met EAGAIN: waiting for UV_WRITABLE */
     int error;          /* 0, or the negative errno that lost the device */
     const char *err_op; /* "read" or "write": the call that failed */
@@ -97,6 +99,21 @@ void tt_pump_free(struct pump *p);
  * run is ending).
  */
 bool tt_pump_pushv(struct pump *p, const struct iovec *iov, int n, bool super);
+
+/*
+ * Room for one datagram of up to len bytes after the newest, to be written
+ * in place and then held by tt_pump_commit(), so that a datagram built
+ * there is not copied again; nothing else may be pushed in between. NULL
+ * when the ring has no such room or the device is lost (nothing counted:
+ * the caller copies the datagram elsewhere, or pushes it and is counted).
+ */
+uint8_t *tt_pump_reserve(struct pump *p, size_t len);
+
+/*
+ * Holds the len bytes (at most the reserved ones) written at the last
+ * reservation as one datagram. false when the device was lost since.
+ */
+bool tt_pump_commit(struct pump *p, size_t len, bool super);
 
 /*
  * The device is readable: reads, feeds, and writes as described above.

@@ -342,6 +342,39 @@ void tt_engine_input_rx(tt_engine_t *eng, const uint8_t *packet, size_t len, con
     tt_engine_leave(eng);
 }
 
+/*
+ * Parses a super-segment as one TCP segment and hands it to tcp_gro.c,
+ * which takes it whole or leaves it untouched. Nothing is counted for a
+ * datagram left: the caller gives its wire segments next.
+ */
+int tt_engine_input_super(tt_engine_t *eng, const uint8_t *packet, size_t len,
+                          const tt_rx_info_t *rx, uint64_t now_us)
+{
+    struct ipv4_hdr ip;
+    struct seg seg;
+    bool taken;
+
+    if (!rx->csum_known || rx->gso_size == 0)
+        return -EAGAIN; /* only what the kernel vouches for skips the sums */
+    if (tt_ipv4_parse(packet, len, &ip) != IPV4_OK || ip.dst != eng->cfg.addr ||
+        ip.proto != IP_PROTO_TCP)
+        return -EAGAIN;
+    if (tt_tcp_parse_csum_known(ip.payload, ip.payload_len, ip.src, ip.dst, &seg) != TCP_OK)
+        return -EAGAIN;
+    seg.gso_size = rx->gso_size;
+    seg.tos = ip.tos;
+    engine_set_time(eng, now_us);
+    tt_engine_enter(eng);
+    if (eng->depth == 1) { /* outermost: the read callbacks run before this returns */
+        eng->rx_stable = packet;
+        eng->rx_stable_len = len;
+    }
+    taken = tt_gro_input(eng, &seg);
+    tt_engine_leave(eng);
+    eng->rx_stable = NULL;
+    return taken ? 0 : -EAGAIN;
+}
+
 void tt_engine_set_csum_partial(tt_engine_t *eng, bool on)
 {
     eng->csum_partial = on;

@@ -95,6 +95,7 @@ enum {
 struct tt_staged {
     struct tt_staged *next;
     uint32_t len;
+    const uint8_t *bytes; /* data, or the caller's datagram itself (tt_engine_stage_ref()) */
     uint8_t data[];
 };
 
@@ -426,6 +427,11 @@ struct tt_engine {
     /* Inside tt_engine_batch_begin/end: a reader's bytes join (tcb.c). */
     uint32_t batching;
     bool csum_known; /* tt_engine_input_rx()'s csum_known: TCP checksums not summed */
+    /* The datagram of an outermost call that stays as it is until the
+     * call returns (tt_engine_input_super()): bytes in it are staged
+     * for the read callback without a copy. NULL otherwise. */
+    const uint8_t *rx_stable;
+    size_t rx_stable_len;
     /* tt_engine_set_csum_partial(): TCP checksums the device completes. */
     bool csum_partial;
     struct conn_table table;
@@ -470,6 +476,7 @@ bool tt_engine_output_pending(const tt_engine_t *eng);
 void tt_recq_free(struct tt_recq *q);
 struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_t len);
 bool tt_engine_stage_grow(tt_engine_t *eng, struct tt_staged *s, const uint8_t *data, uint32_t len);
+struct tt_staged *tt_engine_stage_ref(tt_engine_t *eng, const uint8_t *data, uint32_t len);
 void tt_engine_staged_reset(tt_engine_t *eng);
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t);
 uint32_t tt_engine_ms(const tt_engine_t *eng);
@@ -536,6 +543,9 @@ void tt_tcb_user_notify_close(struct tt_conn *c, int status);
 void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
 void tt_tcp_input_done(struct tt_conn *c);
+
+/* tcp_gro.c */
+bool tt_gro_input(tt_engine_t *eng, struct seg *seg);
 
 /* tcp_listen.c */
 struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);

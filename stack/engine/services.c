@@ -170,8 +170,44 @@ struct tt_staged *tt_engine_stage(tt_engine_t *eng, const uint8_t *data, uint32_
     }
     s->next = NULL;
     s->len = len;
+    s->bytes = s->data;
     memcpy(s->data, data, len);
     recq_commit(&eng->staged, sizeof(*s) + len);
+    return s;
+}
+
+/* Whether data[0..len) lies in the datagram that outlives the call (engine.h's rx_stable). */
+static bool in_stable_rx(const tt_engine_t *eng, const uint8_t *data, uint32_t len)
+{
+    const uint8_t *p = eng->rx_stable;
+
+    return p != NULL && data >= p && len <= eng->rx_stable_len &&
+           (size_t)(data - p) <= eng->rx_stable_len - len;
+}
+
+/*
+ * In-order bytes staged where they lie when they are in the datagram of an
+ * outermost call that stays as it is until the call returns: the read
+ * callbacks run before it does (tt_engine_leave()), and bytes a reader no
+ * longer takes are copied into its receive buffer then (tcb.c), so none
+ * outlives the datagram. One copy of each received byte fewer. Otherwise
+ * as tt_engine_stage().
+ */
+struct tt_staged *tt_engine_stage_ref(tt_engine_t *eng, const uint8_t *data, uint32_t len)
+{
+    struct tt_staged *s;
+
+    if (!in_stable_rx(eng, data, len))
+        return tt_engine_stage(eng, data, len);
+    s = recq_reserve(&eng->staged, sizeof(*s));
+    if (!s) {
+        eng->stats.TtNoBufs++;
+        return NULL;
+    }
+    s->next = NULL;
+    s->len = len;
+    s->bytes = data;
+    recq_commit(&eng->staged, sizeof(*s));
     return s;
 }
 
@@ -188,6 +224,9 @@ bool tt_engine_stage_grow(tt_engine_t *eng, struct tt_staged *s, const uint8_t *
     size_t old = sizeof(*s) + s->len, grown = old + len;
     uint8_t *end = (uint8_t *)s + recq_round(old);
 
+    if (s->bytes != s->data) /* staged where they lie: grows only by what follows there */
+        return data == s->bytes + s->len && in_stable_rx(eng, data, len) &&
+               len <= UINT32_MAX - s->len && (s->len += len, true);
     if (q->tail == NULL || end != block_at(q->tail, q->tail->used) || len > UINT32_MAX - s->len)
         return false;
     if (q->tail->used - recq_round(old) + recq_round(grown) > q->tail->cap)

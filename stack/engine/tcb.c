@@ -436,7 +436,7 @@ void tt_tcb_deliver(struct tt_conn *c, const uint8_t *data, uint32_t len)
         if (c->staged_tail && c->eng->batching > 0 && !c->eng->ending &&
             tt_engine_stage_grow(c->eng, c->staged_tail, data, len))
             return;
-        struct tt_staged *s = tt_engine_stage(c->eng, data, len);
+        struct tt_staged *s = tt_engine_stage_ref(c->eng, data, len);
         if (s) {
             if (c->staged_tail)
                 c->staged_tail->next = s;
@@ -466,9 +466,9 @@ static void deliver_staged(struct tt_conn *c)
         if (c->orphan)
             continue;
         if (c->reading && c->read_cb && c->rcvbuf.len == 0)
-            c->read_cb(c, s->data, (ssize_t)s->len);
+            c->read_cb(c, s->bytes, (ssize_t)s->len);
         else
-            tt_ring_write(&c->rcvbuf, s->data, s->len);
+            tt_ring_write(&c->rcvbuf, s->bytes, s->len);
     }
 }
 

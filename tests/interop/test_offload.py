@@ -12,6 +12,8 @@ engine, the capture and --fault still work in wire units
   - the stack's own capture holds only wire segments (none over the MTU,
     every checksum valid for tshark), and its counters saw super-segments
     both ways (TtTunInSuper, TtTunOutSuper);
+  - without a capture, the super-segments the engine takes whole still
+    count one TcpInSegs per wire segment Linux sent;
   - a --fault rule matches one wire segment of what leaves as a
     super-segment: the trace shows it at most an MSS long, the segment is
     missing from the capture's first pass and Linux gets it again by
@@ -128,7 +130,31 @@ def test_fault_matches_a_wire_segment():
     assert any(n > MTU for from_stack, n in seen if from_stack), "nothing was coalesced"
 
 
+def test_whole_super_segments_count_wire_segments():
+    """No capture, no rule: the engine takes the kernel's super-segments
+    whole (tt_engine_input_super(), contract §3.8 item 1). The echo is
+    intact, and TcpInSegs still counts wire segments: every one Linux's TCP
+    sent us (its TcpOutSegs in this namespace), not one per super-segment."""
+    before = ti.linux_nstat("TcpOutSegs").get("TcpOutSegs", 0)
+    srv = ti.App(ti.SERVER, ["--msl", "500ms", "--seed", "7", "-v", "--offload", "on"],
+                 "echo-server")
+    srv.wait_line("listening on")
+    try:
+        data = os.urandom(4 * BYTES)
+        got, err, _ = ti.linux_echo(data, timeout=20.0)
+        assert err is None, f"Linux client error {err}"
+        assert got == data, f"echo differs ({len(got)} of {len(data)} bytes)"
+    finally:
+        assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
+    sent = ti.linux_nstat("TcpOutSegs").get("TcpOutSegs", 0) - before
+    counters, _ = ti.last_stats(srv.stderr)
+    assert counters.get("TtTunInSuper", 0) > 0, counters
+    assert sent >= len(data) // (MTU - 40), f"Linux sent {sent} segments"
+    assert counters.get("TcpInSegs") == sent, (counters.get("TcpInSegs"), sent)
+
+
 if __name__ == "__main__":
     ti.enter_netns()
     ti.run_tests([test_super_segments_both_ways, test_offload_off_is_wire_units_everywhere,
-                  test_fault_matches_a_wire_segment])
+                  test_fault_matches_a_wire_segment,
+                  test_whole_super_segments_count_wire_segments])

@@ -91,16 +91,13 @@ static void make_run(size_t n, size_t last, uint8_t lflags)
     }
 }
 
-/* The super-segment as the batch would write it: virtio header, joined header, payloads. */
-static size_t write_super(const struct ofl_batch *b, uint8_t *out, struct virtio_net_hdr *vh)
+/* The super-segment as the batch writes it: virtio header, joined header, payloads. */
+static size_t write_super(struct ofl_batch *b, uint8_t *out, struct virtio_net_hdr *vh)
 {
-    size_t len = b->hlen;
+    size_t len = tt_ofl_batch_finish(b) - OFL_VNET_LEN;
 
-    tt_ofl_batch_header(b, out, vh);
-    for (size_t i = 0; i < b->n; i++) {
-        memcpy(out + len, b->buf + b->off[i] + b->hlen, b->len[i] - b->hlen);
-        len += b->len[i] - b->hlen;
-    }
+    memcpy(vh, b->buf, OFL_VNET_LEN);
+    memcpy(out, b->buf + OFL_VNET_LEN, len);
     return len;
 }
 
@@ -203,6 +200,54 @@ static void a_run_stops_where_the_wire_would_differ(void **state)
     assert_true(tt_ofl_batch_add(&b, p, build(p, &s)));
     s = base, s.seq += MSS;
     assert_false(tt_ofl_batch_add(&b, p, build(p, &s)));
+    tt_ofl_batch_free(&b);
+}
+
+/* Placed in other memory (the pump's ring), the run is joined there, ready to write as it lies. */
+static void a_placed_run_is_joined_where_it_will_be_written(void **state)
+{
+    static uint8_t ring[OFL_VNET_LEN + OFL_MAX_DGRAM];
+    struct ofl_batch b;
+    struct virtio_net_hdr vh;
+    size_t len, off = HLEN;
+
+    (void)state;
+    make_run(3, 100, ACK | PSH);
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    tt_ofl_batch_place(&b, ring, OFL_MAX_DGRAM);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(tt_ofl_batch_add(&b, wire[i], wlen[i]));
+    len = tt_ofl_batch_finish(&b);
+    assert_ptr_equal(b.buf, ring);
+    assert_int_equal(len, OFL_VNET_LEN + HLEN + 2 * MSS + 100);
+    memcpy(&vh, ring, OFL_VNET_LEN);
+    assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(vh.gso_size, MSS);
+    /* each payload right after the one before: no copy of a header between them */
+    for (size_t i = 0; i < 3; i++) {
+        assert_memory_equal(ring + OFL_VNET_LEN + off, wire[i] + HLEN, wlen[i] - HLEN);
+        off += wlen[i] - HLEN;
+    }
+    tt_ofl_batch_reset(&b); /* back to its own memory */
+    assert_ptr_equal(b.buf, b.own);
+    tt_ofl_batch_free(&b);
+}
+
+/* A lone TCP datagram is written as it is, the kernel asked to complete its checksum. */
+static void a_lone_datagram_is_itself(void **state)
+{
+    struct ofl_batch b;
+    struct virtio_net_hdr vh;
+
+    (void)state;
+    make_run(1, 100, ACK | PSH);
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    assert_true(tt_ofl_batch_add(&b, wire[0], wlen[0]));
+    assert_int_equal(tt_ofl_batch_finish(&b), OFL_VNET_LEN + wlen[0]);
+    memcpy(&vh, b.buf, OFL_VNET_LEN);
+    assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_memory_equal(b.buf + OFL_VNET_LEN, wire[0], wlen[0]);
     tt_ofl_batch_free(&b);
 }
 
@@ -403,6 +448,8 @@ int main(void)
         cmocka_unit_test(a_run_joins_and_cuts_back_to_the_same_segments),
         cmocka_unit_test(a_run_stops_where_the_wire_would_differ),
         cmocka_unit_test(a_run_is_bounded_by_64k),
+        cmocka_unit_test(a_placed_run_is_joined_where_it_will_be_written),
+        cmocka_unit_test(a_lone_datagram_is_itself),
         cmocka_unit_test(the_kernels_super_segment_is_cut_like_linux),
         cmocka_unit_test(segments_for_the_engine_alone_skip_the_tcp_checksum),
         cmocka_unit_test(the_engines_partial_checksum_is_told_and_completed),

@@ -425,6 +425,36 @@ static void pieces_are_gathered_into_one_datagram(void **state)
     tt_pump_free(&f->p);
 }
 
+/* A datagram built in reserved room is held where it lies, at its own length, not the room's. */
+static void reserved_room_is_held_in_place(void **state)
+{
+    struct fake *f = fake_new(8, 100, 0);
+    struct pump *p = &f->p;
+    uint8_t *at;
+
+    assert_null(tt_pump_reserve(p, 101)); /* larger than the arena: nothing counted */
+    assert_int_equal(f->ctr.txq_drops, 0);
+    at = tt_pump_reserve(p, 60);
+    assert_non_null(at);
+    at[0] = 9, at[1] = 0;
+    assert_true(tt_pump_commit(p, 2, true));
+    assert_int_equal(p->arena_tail, 2); /* the next one follows the bytes written */
+    assert_true(push_num(p, 3));
+    assert_int_equal(tt_pump_flush(p), 0);
+    assert_int_equal(f->nout, 2);
+    assert_int_equal(f->out[0], 9);
+    assert_int_equal(f->out[1], 3);
+    assert_int_equal(f->ctr.tun_out_super, 1);
+    tt_pump_free(&f->p);
+
+    f = fake_new(8, 100, 0); /* lost after the reservation: nothing held */
+    assert_non_null(tt_pump_reserve(&f->p, 10));
+    f->p.error = -EBADFD;
+    assert_false(tt_pump_commit(&f->p, 2, false));
+    assert_int_equal(f->p.count, 0);
+    tt_pump_free(&f->p);
+}
+
 static void a_lost_datagram_is_counted_and_the_rest_goes_on(void **state)
 {
     struct fake *f = fake_new(8, 1024, 2);
@@ -482,6 +512,7 @@ int main(void)
         cmocka_unit_test(a_full_ring_counts_a_drop),
         cmocka_unit_test(the_arena_wraps_without_mixing_bytes),
         cmocka_unit_test(pieces_are_gathered_into_one_datagram),
+        cmocka_unit_test(reserved_room_is_held_in_place),
         cmocka_unit_test(a_lost_datagram_is_counted_and_the_rest_goes_on),
         cmocka_unit_test(a_lost_device_ends_reads_and_writes),
     };
