@@ -128,13 +128,14 @@ int tt_connect_opts(tt_engine_t *eng, uint32_t raddr, uint16_t rport, const tt_c
     if (err)
         return connect_failed(eng, &t, err);
     tt_engine_enter(eng);
-    uint32_t iss = tt_isn_generate(eng, &t);
+    uint32_t hash = tt_tuple_hash(eng, &t);
+    uint32_t iss = tt_isn_generate(eng, hash);
     if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
         iss = tw_at(&eng->tw, reuse)->snd_nxt + 65535 + 2;
         eng->stats.TcpExtTWRecycled++;
         tt_timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
     }
-    struct tt_conn *c = tt_tcb_new(eng, &t);
+    struct tt_conn *c = tt_tcb_new(eng, &t, hash);
     if (!c) {
         tt_engine_leave(eng);
         return connect_failed(eng, &t, -ENOMEM);

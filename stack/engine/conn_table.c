@@ -136,13 +136,12 @@ struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port)
  * old one's sequence space, and a peer still in TIME_WAIT takes its SYN
  * (RFC 9293 3.4.1, RFC 6191). The clock is read in microseconds, so M
  * advances 15.625 per microsecond and wraps, as Linux's, every 275 s.
+ * F is the table's keyed hash of the 4-tuple (tt_tuple_hash(), the caller
+ * has it already): one SipHash per new connection instead of two.
  */
-uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t)
+uint32_t tt_isn_generate(const tt_engine_t *eng, uint32_t hash)
 {
-    uint8_t b[12];
-    tuple_bytes(t, b);
-    uint32_t f = (uint32_t)tt_siphash24(eng->cfg.isn_secret, b, sizeof(b));
-    return f + (uint32_t)(eng->now * 125 / 8);
+    return hash + (uint32_t)(eng->now * 125 / 8);
 }
 
 static bool is_loopback(uint32_t addr)

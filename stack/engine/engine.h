@@ -481,7 +481,7 @@ struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tu
 int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
 void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
-uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t);
+uint32_t tt_isn_generate(const tt_engine_t *eng, uint32_t hash);
 int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 
 /* syncookie.c */
@@ -498,7 +498,8 @@ bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct sy
 uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg, uint32_t rcvbuf);
 uint16_t tt_tcb_advmss(const tt_config_t *cfg, uint16_t user_mss);
 int tt_tcb_opts_check(const tt_conn_opts_t *o);
-struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
+/* hash: tt_tuple_hash() of t, which the caller has at hand. */
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t hash);
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
 void tt_tcb_sndbuf_grew(struct tt_conn *c);
@@ -530,10 +531,12 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg);
 void tt_tcp_conn_input(struct tt_conn *c, struct seg *seg);
 void tt_tcp_input_done(struct tt_conn *c);
 
-/* tcp_listen.c */
-struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
-void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                       uint32_t iss);
+/* tcp_listen.c. hash: tt_tuple_hash() of the segment's 4-tuple, which
+ * tt_tcp_input() computed for its lookups (SipHash once per segment). */
+struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg,
+                                    uint32_t hash);
+void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg,
+                       uint32_t hash, bool has_iss, uint32_t iss);
 
 /* tcp_ack.c: how far a segment goes after its ACK step */
 enum tt_ack_verdict {

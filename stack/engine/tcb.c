@@ -108,7 +108,7 @@ void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
     c->tos = o->tos & (uint8_t)~TT_TOS_ECN_MASK;
 }
 
-struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t hash)
 {
     struct tt_conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -119,7 +119,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->t = *t;
     c->h.kind = HNODE_CONN;
     c->pending.kind = TT_PENDING_CONN;
-    c->h.hash = tt_tuple_hash(eng, t);
+    c->h.hash = hash;
     c->state = TT_STATE_CLOSED;
     tt_tcb_set_sndbuf(c, 0);
     tt_ring_init(&c->rcvbuf, eng->cfg.rcvbuf);

@@ -535,8 +535,9 @@ static void timewait_syn(tt_engine_t *eng, tw_id id, struct seg *seg)
     }
     if (seg->flags & TCP_FIN)
         return;
+    uint32_t hash = tt_timewait_hash(eng, tw_at(&eng->tw, id));
     uint32_t iss = tt_timewait_reopen(eng, id);
-    tt_tcp_listen_syn(eng, l, seg, true, iss);
+    tt_tcp_listen_syn(eng, l, seg, hash, true, iss);
 }
 
 /* timewait.c decides; the segment's fate is carried out here. */
@@ -606,7 +607,7 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     if (l) {
         if (md5_unexpected(eng, seg))
             return;
-        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg);
+        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg, hash);
         if (c)
             tt_tcp_conn_input(c, seg);
         return;
