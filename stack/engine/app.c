@@ -207,6 +207,7 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 static uint32_t queue_write(struct tt_conn *c, const uint8_t *buf, uint32_t len)
 {
     uint32_t n = 0;
+    tt_tcb_sndbuf_prepare(c, len);
     while (n < len && tt_sndmem_may_queue(c)) { /* sk_sndbuf: tcp_sndmem.c */
         uint32_t room = tt_skb_room(c);
         uint32_t k = tt_ring_write(&c->sndbuf, buf + n, room < len - n ? room : len - n);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ring.h"
+#include "spare.h"
 #include "tcp_wire.h"
 #include "timer.h"
 #include "tuntcp/tuntcp.h"
@@ -436,6 +437,7 @@ struct tt_engine {
     struct tt_conn *last_conn; /* the last lookup's result: bulk flows skip the hash */
     struct ooo_seg *ooo_pool;  /* spare reassembly nodes of MTU size: no malloc per packet */
     uint32_t ooo_pool_len;
+    struct tt_spares spares;    /* freed blocks for the next connections (spare.c) */
     uint32_t port_perturb[256]; /* RFC 6056 Algorithm 4 table */
     uint64_t rng;               /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
@@ -501,6 +503,8 @@ int tt_tcb_opts_check(const tt_conn_opts_t *o);
 /* hash: tt_tuple_hash() of t, which the caller has at hand. */
 struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t hash);
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
+void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len);
+void tt_tcb_sndbuf_release(struct tt_conn *c);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
 void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
