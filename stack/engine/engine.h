@@ -36,6 +36,7 @@
 #define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
 #define TT_SACK_SCOREBOARD 8   /* SACKed ranges remembered */
 #define TT_OOO_POOL_MAX 512    /* spare reassembly nodes kept */
+#define TT_RECENT_CONNS 1024   /* the cache of connections before the hash (conn_table.c) */
 
 /* RFC 7323 5.4: a per-connection offset hides the clock; derived from the
  * 4-tuple's hash so that a TIME_WAIT entry can recompute it. */
@@ -434,8 +435,8 @@ struct tt_engine {
     struct tt_conn *after_head, *after_tail;        /* work after the callbacks */
     struct tt_conn *to_free;                        /* released TCBs */
     struct tt_listener *closed_listeners;
-    struct tt_conn *last_conn; /* the last lookup's result: bulk flows skip the hash */
-    struct ooo_seg *ooo_pool;  /* spare reassembly nodes of MTU size: no malloc per packet */
+    struct tt_conn *recent[TT_RECENT_CONNS]; /* lookups' results: most segments skip the hash */
+    struct ooo_seg *ooo_pool; /* spare reassembly nodes of MTU size: no malloc per packet */
     uint32_t ooo_pool_len;
     struct tt_spares spares;    /* freed blocks for the next connections (spare.c) */
     uint32_t port_perturb[256]; /* RFC 6056 Algorithm 4 table */
@@ -481,6 +482,9 @@ void tt_conn_table_fini(struct conn_table *tab);
 struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
                                    uint32_t hash);
 int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
+struct tt_conn *tt_conn_recent_find(const tt_engine_t *eng, const struct tuple *t);
+void tt_conn_recent_put(tt_engine_t *eng, struct tt_conn *c);
+void tt_conn_recent_drop(tt_engine_t *eng, const struct tt_conn *c);
 void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
 uint32_t tt_isn_generate(const tt_engine_t *eng, uint32_t hash);

@@ -166,6 +166,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t has
     timer_init(&c->pacing_timer, CT_PACING);
     c->pacing = eng->cfg.tcp_pacing != 0; /* Linux: sk_pacing_status set by fq */
     tt_conn_table_insert(&eng->table, &c->h);
+    tt_conn_recent_put(eng, c); /* the handshake's next segments find it */
     eng->nconns++;
     c->all_next = eng->all_conns;
     if (eng->all_conns)
@@ -281,8 +282,7 @@ static void tcb_unlink(struct tt_conn *c)
 {
     tcb_cancel_timers(c);
     listener_unlink(c);
-    if (c->eng->last_conn == c)
-        c->eng->last_conn = NULL;
+    tt_conn_recent_drop(c->eng, c);
     tt_conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
     tt_tcb_ooo_free(c);

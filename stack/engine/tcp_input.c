@@ -583,17 +583,16 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
     tt_tuple_of_seg(seg, &t);
-    struct tt_conn *last = eng->last_conn;
-    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
-        last->t.laddr == t.laddr) {
+    struct tt_conn *recent = tt_conn_recent_find(eng, &t);
+    if (recent) {
         if (!md5_unexpected(eng, seg))
-            tt_tcp_conn_input(last, seg);
+            tt_tcp_conn_input(recent, seg);
         return;
     }
     uint32_t hash = tt_tuple_hash(eng, &t);
     struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
     if (n) {
-        eng->last_conn = (struct tt_conn *)n;
+        tt_conn_recent_put(eng, (struct tt_conn *)n);
         if (!md5_unexpected(eng, seg))
             tt_tcp_conn_input((struct tt_conn *)n, seg);
         return;
