@@ -171,9 +171,11 @@ static int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, s
         return TCP_ERR_DOFF;
     if (len > UINT16_MAX)
         return TCP_ERR_CSUM;
-    uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
-    if (sum_it && tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
-        return TCP_ERR_CSUM;
+    if (sum_it) {
+        uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
+        if (tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
+            return TCP_ERR_CSUM;
+    }
     if (tt_tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
         return TCP_ERR_OPTS;
 
