@@ -165,7 +165,7 @@ NOTES = {
     ("FIN_WAIT_2", "TIME_WAIT"): "the peer's FIN: final ACK sent, 2*MSL starts",
     ("FIN_WAIT_1", "CLOSING"): "the peer's FIN crossed ours (simultaneous close)",
     ("CLOSING", "TIME_WAIT"): "our FIN was ACKed: 2*MSL starts",
-    ("ESTABLISHED", "CLOSE_WAIT"): "the peer's FIN: ACKed, the app reads EOF (passive close)",
+    ("ESTABLISHED", "CLOSE_WAIT"): "the peer's FIN (its ACK waits, as Linux's); the app reads EOF (passive close)",
     ("CLOSE_WAIT", "LAST_ACK"): "the app closed: our FIN sent",
 }
 

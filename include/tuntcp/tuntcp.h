@@ -226,7 +226,8 @@ typedef struct tt_conn_info {
     uint32_t snd_nxt, rcv_nxt;
     /* Loss recovery detail, as Linux's struct tcp_info reports it (docs/contract.md §2.6). */
     uint8_t ca_state; /* TT_CA_OPEN, _DISORDER, _CWR, _RECOVERY or _LOSS (Linux tcp_ca_state) */
-    uint8_t backoff;  /* consecutive timeouts of the same segment */
+    uint8_t backoff;  /* consecutive timeouts of the same segment whose
+                       * retransmission left (a refused one: not) */
     uint8_t probes;   /* zero-window probes unanswered */
     uint8_t snd_wscale, rcv_wscale;
     bool ts_on, sack_on, ws_on;

@@ -5,6 +5,12 @@
  * the copy replaces the engine's in one tt_engine_config_update(), so a bad
  * one (named in the error) changes nothing. The reply lists what was
  * written, then what was read, as sysctl(8) prints `NAME = VALUE`.
+ *
+ * With several queues (--queues N) reads and writes are of the whole stack:
+ * its port range runs from queue 0's first port to the last queue's last,
+ * its TIME_WAIT bound is the sum of the queues' shares, and a write gives
+ * each queue its slice of the new values (tt_drv_queue_slice), on that
+ * queue's thread; a queue that refuses undoes the queues already changed.
  */
 #include <string.h>
 
@@ -90,12 +96,72 @@ static void sysctl_reply(const struct sysctl_pick *p, const tt_config_t *cfg, bo
     tt_ctl_buf_printf(out, text ? "\"}" : "]}");
 }
 
+/* The whole stack's configuration, gathered queue by queue (in order). */
+struct whole_cfg {
+    tt_config_t cfg;
+    size_t i;
+};
+
+static void gather_one(tt_engine_t *eng, void *ctx)
+{
+    struct whole_cfg *w = ctx;
+    const tt_config_t *c = tt_engine_config(eng);
+
+    if (w->i++ == 0) {
+        w->cfg = *c;
+        return;
+    }
+    w->cfg.port_hi = c->port_hi;
+    w->cfg.tcp_max_tw_buckets += c->tcp_max_tw_buckets;
+}
+
+/* One write of the whole stack, queue by queue; old[] keeps what to undo. */
+struct queue_update {
+    const tt_config_t *whole;
+    tt_config_t old[TT_QUEUES_MAX];
+    size_t i, n, changed;
+    int rc;
+    bool undo;
+};
+
+static void update_one(tt_engine_t *eng, void *ctx)
+{
+    struct queue_update *u = ctx;
+    size_t i = u->i++;
+
+    if (u->undo) {
+        if (i < u->changed)
+            (void)tt_engine_config_update(eng, &u->old[i]); /* it held before: it holds again */
+        return;
+    }
+    if (u->rc < 0)
+        return;
+    u->old[i] = *tt_engine_config(eng);
+    tt_config_t c = *u->whole;
+    c.seed = u->old[i].seed; /* each queue's own randomness stays */
+    tt_drv_queue_slice(&c, i, u->n);
+    if ((u->rc = tt_engine_config_update(eng, &c)) == 0)
+        u->changed = i + 1;
+}
+
+static int update_queues(struct tt_driver *drv, const tt_config_t *whole)
+{
+    struct queue_update u = {.whole = whole, .n = tt_drv_ctl_queues(drv)};
+
+    tt_drv_ctl_each_engine(drv, update_one, &u);
+    if (u.rc < 0) {
+        u.undo = true;
+        u.i = 0;
+        tt_drv_ctl_each_engine(drv, update_one, &u);
+    }
+    return u.rc;
+}
+
 void tt_ctl_cmd_sysctl(struct tt_driver *drv, struct ctl_nstat_history *h, const struct ctl_req *r,
                        bool text, struct ctl_buf *out)
 {
     static const char *const fields[] = {"names", "all", "set", NULL};
-    tt_engine_t *eng = tt_driver_engine(drv);
-    tt_config_t cfg = *tt_engine_config(eng);
+    struct whole_cfg w = {.i = 0};
     const struct ctl_val *names, *set;
     struct sysctl_pick p = {.n = 0};
     bool all;
@@ -106,17 +172,18 @@ void tt_ctl_cmd_sysctl(struct tt_driver *drv, struct ctl_nstat_history *h, const
         !tt_ctl_get_array(r, "names", &names, out) || !tt_ctl_get_array(r, "set", &set, out) ||
         !tt_ctl_get_bool(r, "all", &all, out))
         return;
-    if (set != NULL && set->narr > 0 && tt_drv_ctl_queues(drv) > 1) {
-        /* each queue's engine has its slice of the port range and TIME_WAIT bound */
-        tt_ctl_reply_error(out, "sysctl: set: not with --queues %zu (one queue only)",
-                           tt_drv_ctl_queues(drv));
-        return;
-    }
+    tt_drv_ctl_each_engine(drv, gather_one, &w);
+    tt_config_t cfg = w.cfg;
     if (!apply_sets(set, &cfg, &p, out) || !pick_reads(names, all, &p, out))
         return;
-    if (set != NULL && set->narr > 0 && (rc = tt_engine_config_update(eng, &cfg)) < 0) {
+    if (set != NULL && set->narr > 0 && (rc = update_queues(drv, &cfg)) < 0) {
         tt_ctl_reply_error(out, "sysctl: the engine refused the change: %s", tt_strerror(rc));
         return;
     }
-    sysctl_reply(&p, tt_engine_config(eng), text, out);
+    if (set != NULL && set->narr > 0) { /* what the queues now hold */
+        w.i = 0;
+        tt_drv_ctl_each_engine(drv, gather_one, &w);
+        cfg = w.cfg;
+    }
+    sysctl_reply(&p, &cfg, text, out);
 }

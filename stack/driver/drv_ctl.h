@@ -32,6 +32,11 @@ void tt_drv_ctl_each_engine(struct tt_driver *d, void (*fn)(tt_engine_t *eng, vo
                             void *ctx);
 /* How many queues the stack runs (--queues). */
 size_t tt_drv_ctl_queues(const struct tt_driver *d);
+/*
+ * Queue i of n's share of a whole-stack configuration (loop.c): its slice of
+ * ip_local_port_range and of tcp_max_tw_buckets; every other knob as given.
+ */
+void tt_drv_queue_slice(tt_config_t *ecfg, size_t i, size_t n);
 
 /* Starts (path) or stops (NULL) the capture or the trace. On error writes the reason into err. */
 int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen);

@@ -1241,7 +1241,7 @@ static int drv_open_loop(struct tt_driver *d, char *err, size_t errlen)
  * shared allocator: no lock on the connect path, and a port's queue is
  * known from the port alone.
  */
-static void drv_queue_slice(tt_config_t *ecfg, size_t i, size_t n)
+void tt_drv_queue_slice(tt_config_t *ecfg, size_t i, size_t n)
 {
     uint32_t lo = ecfg->port_lo, num = (uint32_t)ecfg->port_hi - lo + 1;
     uint32_t per = num / (uint32_t)n;
@@ -1270,7 +1270,7 @@ static int drv_open_engine(struct tt_driver *d, const tt_driver_config_t *cfg, c
              tt_boot_key_load(ecfg.isn_secret, d->isn_key, sizeof(d->isn_key)) < 0)
         d->isn_key[0] = '\0';
     if (d->group != NULL)
-        drv_queue_slice(&ecfg, d->qindex, d->group->n);
+        tt_drv_queue_slice(&ecfg, d->qindex, d->group->n);
     if ((rc = drv_open_faults(d, cfg, fault_seed, err, errlen)) < 0)
         return rc;
     if ((rc = drv_open_injects(d, cfg, err, errlen)) < 0)
@@ -1890,13 +1890,19 @@ size_t tt_drv_ctl_queues(const struct tt_driver *d)
     return d->nqueues;
 }
 
-/* What the control socket cannot change on a running stack of several queues. */
-static int drv_ctl_one_queue(const struct tt_driver *d, const char *what, char *err, size_t errlen)
+/*
+ * Runs fn(queue's driver, arg) for every queue in turn, each on its own
+ * thread (queues.h), so that what it changes is never changed under a
+ * running engine; with one queue, at once on d.
+ */
+static void drv_ctl_each_queue(struct tt_driver *d, void (*fn)(void *ctx, void *arg), void *arg)
 {
-    if (d->group == NULL)
-        return 0;
-    snprintf(err, errlen, "%s: not with --queues %zu (one queue only)", what, d->nqueues);
-    return -EOPNOTSUPP;
+    if (d->group == NULL) {
+        fn(d, arg);
+        return;
+    }
+    for (size_t i = 0; i < d->nqueues; i++)
+        tt_dq_call(d->group, 0, i, fn, arg);
 }
 
 static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *path, int rc)
@@ -1905,15 +1911,31 @@ static int drv_ctl_fail(char *err, size_t errlen, const char *what, const char *
     return rc;
 }
 
+/* Queue q takes up (or drops) the lead's classic capture and trace. */
+static void drv_queue_files(void *ctx, void *arg)
+{
+    struct tt_driver *q = ctx;
+
+    (void)arg;
+    if (q->qindex == 0)
+        return;
+    q->pcap = q->lead->pcap;
+    q->trace = q->lead->trace;
+    if (q->trace != NULL)
+        tt_engine_set_event_cb(q->eng, drv_event, q); /* drv_event skips what is not running */
+}
+
 int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t errlen)
 {
-    int rc = drv_ctl_one_queue(d, path != NULL ? "pcap start" : "pcap stop", err, errlen);
+    int rc;
 
-    if (rc < 0)
-        return rc;
     if (path == NULL) {
         if (d->pcap == NULL && d->cap == NULL)
             return drv_ctl_fail(err, errlen, "pcap stop", ": no capture running", -ENOENT);
+        struct pcap_writer *old = d->pcap;
+        d->pcap = NULL;
+        drv_ctl_each_queue(d, drv_queue_files, NULL); /* no queue writes to it any more */
+        d->pcap = old;
         uv_timer_stop(&d->flush_timer);
         rc = d->pcap != NULL ? tt_pcap_close(d->pcap) : tt_capture_close(d->cap);
         d->pcap = NULL;
@@ -1927,6 +1949,13 @@ int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t err
                  d->pcap_path != NULL ? d->pcap_path : "given at start");
         return -EBUSY;
     }
+    if (d->group != NULL && drv_is_pcapng_name(path)) {
+        snprintf(err, errlen,
+                 "pcap start %s: the annotated pcapng capture: not with --queues %zu "
+                 "(a classic .pcap holds every queue's packets)",
+                 path, d->nqueues);
+        return -EOPNOTSUPP;
+    }
     char *copy = strdup(path);
     if (copy == NULL)
         return drv_ctl_fail(err, errlen, "pcap start ", path, -ENOMEM);
@@ -1938,6 +1967,7 @@ int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t err
     d->pcap_path = copy;
     if (d->cap != NULL)
         tt_engine_set_event_cb(d->eng, drv_event, d); /* comments come from the events */
+    drv_ctl_each_queue(d, drv_queue_files, NULL);
     uv_timer_start(&d->flush_timer, drv_on_flush, PCAP_FLUSH_MS, PCAP_FLUSH_MS);
     return 0;
 }
@@ -1945,14 +1975,15 @@ int tt_drv_ctl_pcap(struct tt_driver *d, const char *path, char *err, size_t err
 int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t errlen)
 {
     struct trace_clock clk = {d->start_us, d->wall_start_us};
-    int rc = drv_ctl_one_queue(d, path != NULL ? "trace start" : "trace stop", err, errlen);
+    int rc;
 
-    if (rc < 0)
-        return rc;
     if (path == NULL) {
         if (d->trace == NULL)
             return drv_ctl_fail(err, errlen, "trace stop", ": no trace running", -ENOENT);
-        rc = tt_trace_close(d->trace);
+        struct trace_writer *old = d->trace;
+        d->trace = NULL;
+        drv_ctl_each_queue(d, drv_queue_files, NULL); /* no queue writes to it any more */
+        rc = tt_trace_close(old);
         d->trace = NULL;
         free(d->trace_path);
         d->trace_path = NULL;
@@ -1971,6 +2002,7 @@ int tt_drv_ctl_trace(struct tt_driver *d, const char *path, char *err, size_t er
     }
     d->trace_path = copy;
     tt_engine_set_event_cb(d->eng, drv_event, d); /* drv_event skips what is not running */
+    drv_ctl_each_queue(d, drv_queue_files, NULL);
     return 0;
 }
 
@@ -2000,15 +2032,13 @@ static int drv_ctl_fault_set(struct tt_driver *d, char *err, size_t errlen)
     return 0;
 }
 
-int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, char *err,
-                         size_t errlen)
+static int drv_fault_add_here(struct tt_driver *d, const char *spec, size_t *idx, char *err,
+                              size_t errlen)
 {
     char why[200];
     char *copy;
-    int rc = drv_ctl_one_queue(d, "fault add", err, errlen);
+    int rc;
 
-    if (rc < 0)
-        return rc;
     if (tt_fault_check(spec, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "fault add '%s': %s", spec, why);
         return -EINVAL;
@@ -2031,22 +2061,67 @@ int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, cha
     return 0;
 }
 
-int tt_drv_ctl_fault_del(struct tt_driver *d, size_t idx, char *err, size_t errlen)
+static void drv_fault_del_here(struct tt_driver *d, size_t idx)
 {
-    size_t n = d->faults != NULL ? d->faults->n : 0;
+    size_t n = d->faults->n;
 
-    if (drv_ctl_one_queue(d, "fault del", err, errlen) < 0)
-        return -EOPNOTSUPP;
-    if (idx >= n) {
-        snprintf(err, errlen, "fault del: no rule %zu (%zu rules)", idx, n);
-        return -ENOENT;
-    }
     free(d->fault_spec[idx]);
     memmove(&d->fault_spec[idx], &d->fault_spec[idx + 1], (n - idx - 1) * sizeof(char *));
     memmove(&d->faults->rule[idx], &d->faults->rule[idx + 1],
             (n - idx - 1) * sizeof(d->faults->rule[0]));
     d->fault_spec[n - 1] = NULL;
     d->faults->n--;
+}
+
+/* A rule added to (or taken from) every queue: the queues' lists stay the same. */
+struct drv_fault_op {
+    const char *spec; /* NULL: delete rule idx */
+    size_t idx, added;
+    int rc;
+    bool undo; /* take the rule back from the queues that added it */
+    char *err;
+    size_t errlen;
+};
+
+static void drv_fault_one(void *ctx, void *arg)
+{
+    struct tt_driver *q = ctx;
+    struct drv_fault_op *op = arg;
+
+    if (op->undo || op->spec == NULL) {
+        if (op->spec == NULL || q->qindex < op->added)
+            drv_fault_del_here(q, op->idx);
+        return;
+    }
+    if (op->rc == 0 &&
+        (op->rc = drv_fault_add_here(q, op->spec, &op->idx, op->err, op->errlen)) == 0)
+        op->added = q->qindex + 1;
+}
+
+int tt_drv_ctl_fault_add(struct tt_driver *d, const char *spec, size_t *idx, char *err,
+                         size_t errlen)
+{
+    struct drv_fault_op op = {.spec = spec, .err = err, .errlen = errlen};
+
+    drv_ctl_each_queue(d, drv_fault_one, &op);
+    if (op.rc < 0 && op.added > 0) { /* only memory runs short on a later queue */
+        op.undo = true;
+        drv_ctl_each_queue(d, drv_fault_one, &op);
+    }
+    *idx = op.idx;
+    return op.rc;
+}
+
+int tt_drv_ctl_fault_del(struct tt_driver *d, size_t idx, char *err, size_t errlen)
+{
+    size_t n = d->faults != NULL ? d->faults->n : 0;
+    struct drv_fault_op op = {.spec = NULL, .idx = idx};
+
+    if (idx >= n) {
+        snprintf(err, errlen, "fault del: no rule %zu (%zu rules)", idx, n);
+        return -ENOENT;
+    }
+    drv_ctl_each_queue(d, drv_fault_one, &op);
     return 0;
 }
 

@@ -178,12 +178,13 @@ int tt_pump_writable(struct pump *p)
 
 enum pump_read { PUMP_EMPTY, PUMP_FED, PUMP_LOST };
 
-/* One read: a datagram fed to the engine, the device empty, or a datagram lost. */
-static int pump_read_one(struct pump *p)
+/* One read: a datagram fed to the engine (*len bytes), the device empty, or a datagram lost. */
+static int pump_read_one(struct pump *p, size_t *len)
 {
     ssize_t n = p->ops->read(p->ctx, p->rxbuf, p->rxcap);
 
     if (n > 0) {
+        *len = (size_t)n;
         p->ctr->tun_in++; /* datagrams, as the device counts them: a super-segment is one */
         p->ops->input(p->ctx, p->rxbuf, (size_t)n);
         return PUMP_FED;
@@ -198,9 +199,11 @@ static int pump_read_one(struct pump *p)
 
 int tt_pump_readable(struct pump *p)
 {
+    size_t eager = 0; /* answers written at once since the device was last found empty */
+
     for (size_t reads = 0; reads < PUMP_READ_BUDGET && p->error == 0; reads++) {
-        int rc = pump_read_one(p);
-        size_t done = 0;
+        size_t done = 0, len = 0;
+        int rc = pump_read_one(p, &len);
 
         if (rc < 0)
             return rc;
@@ -208,6 +211,21 @@ int tt_pump_readable(struct pump *p)
             /* Empty: the rest leaves now. Only if something did can the
              * kernel have answered, and only then is reading again useful. */
             if (pump_flush_all(p, &done) < 0 || done == 0 || p->count > 0)
+                return p->error;
+            eager = 0;
+            continue;
+        }
+        /* A small request and its answer: the answer leaves before the next
+         * read, as a reflector's would, instead of after a read that only
+         * finds the device empty. A burst is answered so only for its first
+         * PUMP_EAGER datagrams, then in chunks: its reads stay ahead. Bulk
+         * data (full segments, super-segments) is not a request: it is read
+         * on, so that the kernel's next super-segment and our echo of it
+         * stay large. What waits in the caller's batch (a run that may
+         * grow) is not settled. */
+        if (rc == PUMP_FED && len <= PUMP_EAGER_LEN && p->count > 0 && eager < PUMP_EAGER) {
+            eager++;
+            if (pump_write(p, SIZE_MAX, &done) < 0)
                 return p->error;
             continue;
         }

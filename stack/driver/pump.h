@@ -9,7 +9,12 @@
  * sends is not written at once but held in a ring, and written
  * PUMP_CHUNK at a time between reads (sooner once they hold
  * PUMP_CHUNK_BYTES: with offloads one datagram may be 64 KB): the transmit side progresses while
- * the receive queue is still being drained. Once the device is empty the
+ * the receive queue is still being drained. Except after a small datagram
+ * (at most PUMP_EAGER_LEN bytes: a request, not bulk data) among the first
+ * PUMP_EAGER read since the device was last found empty: its answer leaves
+ * before the next read, so that a round trip costs one read and one write,
+ * as the raw reflector's does, not a second read that finds the device
+ * empty; a burst of small datagrams is chunked after them. Once the device is empty the
  * rest is written; since a write to the device runs the kernel's receive
  * path, which may answer at once, the device is read again after writes,
  * but never twice in a row only to hear EAGAIN again.
@@ -35,6 +40,8 @@
 #define PUMP_READ_BUDGET 256   /* datagrams read per wake-up */
 #define PUMP_CHUNK 32          /* held datagrams written between two reads */
 #define PUMP_CHUNK_BYTES 65536 /* or fewer, once they hold this much (super-segments) */
+#define PUMP_EAGER 16       /* answers written before the next read, after the device was empty */
+#define PUMP_EAGER_LEN 1024 /* to datagrams of at most this many bytes (requests, not bulk) */
 
 struct pump_ops {
     /* One datagram into buf (cap bytes): its length, or a negative errno (-EAGAIN: empty). */

@@ -508,7 +508,7 @@ static void recovery_info(const struct tt_conn *c, tt_conn_info_t *info)
     }
     info->reordering = c->reordering;
     info->reord_seen = c->reord_seen;
-    info->backoff = (uint8_t)(c->retries > 255 ? 255 : c->retries);
+    info->backoff = (uint8_t)(c->backoff > 255 ? 255 : c->backoff);
     info->probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
     info->snd_wscale = c->snd_wscale;
     info->rcv_wscale = c->rcv_wscale;

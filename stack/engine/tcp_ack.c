@@ -177,6 +177,7 @@ static void new_ack(struct tt_conn *c, const struct seg *seg, uint32_t sacked_be
     tt_sack_prune(c);
     tt_rack_prune(c);
     c->retries = 0;
+    c->backoff = 0;
     c->dupacks = 0;
     rtt_on_ack(c, seg, &seq_rtt, &ca_rtt);
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer); /* RFC 6298 5.3: restarted by output */
@@ -271,6 +272,7 @@ static bool syn_received_ack(struct tt_conn *c, const struct seg *seg)
     tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack; /* the SYN: no data, so no congestion-window growth */
     c->retries = 0;
+    c->backoff = 0;
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;

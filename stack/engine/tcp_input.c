@@ -56,6 +56,7 @@ static bool syn_sent_input(struct tt_conn *c, const struct seg *seg)
     tt_tcp_rtt_syn_acked(c);
     c->snd_una = seg->ack;
     c->retries = 0;
+    c->backoff = 0;
     tt_timer_cancel(c->eng->wheel, &c->rtx_timer);
     tt_tcb_set_state(c, TT_STATE_ESTABLISHED);
     c->ack_now = true;
@@ -258,27 +259,67 @@ static tt_state_t state_after_fin(const struct tt_conn *c)
     }
 }
 
+/* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at once when reassembly is going
+ * on (urgent), when delayed ACKs are off, or when two full-sized segments'
+ * worth is unacknowledged. */
+static bool ack_at_once(const struct tt_conn *c, bool urgent)
+{
+    return urgent || c->eng->cfg.delack_us == 0 || c->rcv_nxt - c->last_ack_sent >= 2u * c->mss;
+}
+
+/*
+ * The ACK of the FIN that ends ESTABLISHED (Linux tcp_fin(): CLOSE_WAIT,
+ * pingpong mode, the ACK only scheduled). An application told of the end
+ * of the stream usually closes at once; its FIN then carries the ACK and
+ * three segments close the connection instead of four. In pingpong mode
+ * quick-ACK mode does not apply, so the ACK waits as a delayed one does
+ * (Linux tcp_send_delayed_ack()): ato, delack_us once data has come, 0
+ * before, when the timer fires at the next jiffy (TT_DELACK_TICK_US). A
+ * timer already running keeps its earlier deadline. Pingpong mode has no
+ * other use here: nothing is received after the FIN. As Linux
+ * __tcp_ack_snd_check() does, more than one full segment (rcv_mss)
+ * unacknowledged, the FIN counted, still goes at once (its further
+ * condition, that the window offered not shrink, is not modelled).
+ */
+static void schedule_fin_ack(struct tt_conn *c, bool urgent, bool data_came)
+{
+    tt_engine_t *eng = c->eng;
+    bool full = c->rcv_nxt - c->last_ack_sent > c->rcv_mss;
+    if (full || ack_at_once(c, urgent)) {
+        c->ack_now = true;
+        return;
+    }
+    uint64_t ato = data_came ? eng->cfg.delack_us : TT_DELACK_TICK_US;
+    if (!tt_timer_armed(&c->delack_timer))
+        tt_timer_arm(eng->wheel, &c->delack_timer, eng->now + ato);
+}
+
 /*
  * RFC 9293 3.10.7.4 eighth step: the peer's FIN, now in sequence. The new
  * state comes first, so that the ACK goes out in it (the final ACK is sent
- * in TIME_WAIT, where --fault state=TIME_WAIT finds it). Like Linux, the ACK
- * goes out at once, before the application hears of the FIN. With no room
- * for TIME_WAIT (tcp_max_tw_buckets) the state stays as it is, the ACK goes
- * out in it, and tt_timewait_enter() closes the connection from there, as
- * Linux's socket goes straight to CLOSE. Returns false when the connection
- * left for TIME_WAIT (or CLOSED).
+ * in TIME_WAIT, where --fault state=TIME_WAIT finds it). In ESTABLISHED
+ * the ACK is scheduled (schedule_fin_ack()); in FIN_WAIT_1 and FIN_WAIT_2
+ * it goes out at once, before the application hears of the FIN, as Linux
+ * tcp_fin() sends it. With no room for TIME_WAIT (tcp_max_tw_buckets) the
+ * state stays as it is, the ACK goes out in it, and tt_timewait_enter()
+ * closes the connection from there, as Linux's socket goes straight to
+ * CLOSE. Returns false when the connection left for TIME_WAIT (or CLOSED).
  */
-static bool fin_input(struct tt_conn *c)
+static bool fin_input(struct tt_conn *c, bool urgent)
 {
     tt_state_t next = state_after_fin(c);
     bool time_wait = next == TT_STATE_TIME_WAIT;
     if (time_wait && !tt_timewait_has_room(c->eng))
         next = c->state;
-    tt_tcb_ooo_free(c); /* nothing can follow the FIN */
+    bool data_came = c->rcv_nxt != c->irs + 1; /* Linux: ato is no longer 0 */
+    tt_tcb_ooo_free(c);                        /* nothing can follow the FIN */
     c->rcv_nxt++;
     c->eof_pending = true;
     tt_tcb_set_state(c, next);
-    tt_tcp_send_ack(c);
+    if (next == TT_STATE_CLOSE_WAIT)
+        schedule_fin_ack(c, urgent, data_came);
+    else
+        tt_tcp_send_ack(c);
     if (time_wait) {
         tt_timewait_enter(c); /* 2*MSL from this ACK */
         return false;
@@ -365,7 +406,7 @@ static void schedule_ack(struct tt_conn *c, bool urgent)
     tt_engine_t *eng = c->eng;
     if (c->last_ack_sent == c->rcv_nxt && !urgent)
         return; /* a reply from the read callback carried the ACK */
-    if (urgent || eng->cfg.delack_us == 0 || c->rcv_nxt - c->last_ack_sent >= 2u * c->mss) {
+    if (ack_at_once(c, urgent)) {
         c->ack_now = true;
         return;
     }
@@ -403,7 +444,7 @@ static bool text_and_fin(struct tt_conn *c, struct seg *seg)
     if (had_ooo && !fin)
         fin = ooo_drain(c);
     if (fin)
-        return fin_input(c);
+        return fin_input(c, had_ooo || cwr_came);
     if (seg->len) { /* schedule_ack(), once the application has heard */
         c->ack_due = true;
         c->ack_urgent = c->ack_urgent || had_ooo || cwr_came;

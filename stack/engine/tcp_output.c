@@ -589,11 +589,13 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
 {
     if (c->in_loss && seq_lt(c->rtx_nxt, c->snd_nxt))
         return;
+    bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
+    if (!waiting) /* nothing new, no FIN: the windows need not be asked (Linux tcp_send_head()) */
+        return;
     uint32_t wnd_end = tt_tcp_usable_window_end(c);
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
     bool rwnd_limited = false;
-    bool waiting = seq_lt(c->snd_nxt, tt_tcb_snd_end(c)) && !c->fin_sent;
     uint32_t gso_left = 0, gso_sent = 0; /* the GSO packet being sent (gso_segs()) */
     uint32_t gso_bytes = 0;
     while (!c->fin_sent && can_send_data(c)) {
@@ -633,8 +635,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         if (last && how == TT_PUSH_ONE)
             break;
     }
-    if (waiting) /* Linux runs tcp_write_xmit() only with data waiting */
-        tt_chrono_rwnd(c, rwnd_limited);
+    tt_chrono_rwnd(c, rwnd_limited); /* Linux runs tcp_write_xmit() only with data waiting */
 }
 
 /* The one segment of new data at SND.NXT that the persist timer or a tail

@@ -297,6 +297,7 @@ static void rtx_timeout(struct tt_conn *c)
         tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + TT_RESOURCE_PROBE_INTERVAL);
         return;
     }
+    c->backoff++;
     c->rto = clamp_rto(c->rto * 2); /* RFC 6298 5.5 */
     tt_timer_arm(eng->wheel, &c->rtx_timer, eng->now + rto_within_user_timeout(c));
 }

@@ -144,10 +144,11 @@ def test_copies_and_delays_are_told_where_they_happen():
     """A dup's original and copy are both present and commented; a delayed packet at its release."""
     name = "pcapng_faults"
     path = ti.out_path(name + ".pcapng")
-    # Rule 3 fires on the ACK that the original FIN's own call sends: the copy's note must
-    # still name rule [0].
+    # Rule 3 fires on the ACK that the FIN's copy calls for (sent in LAST_ACK: the ACK of
+    # the original FIN rode on our FIN, Linux tcp_fin()): the copy's note must still name
+    # rule [0].
     srv = start_server(name, path, "--fault", "dup:in:fin", "--fault", "delay=50ms:out:data",
-                       "--fault", "dup:out:ack:state=CLOSE_WAIT")
+                       "--fault", "dup:out:ack:state=LAST_ACK")
     try:
         got, err, _ = ti.linux_echo(b"d" * 20)
         assert err is None and got == b"d" * 20, f"echo: {got}, {err}"
@@ -163,7 +164,7 @@ def test_copies_and_delays_are_told_where_they_happen():
         assert told[i]["frame.packet_flags_direction"] == "0x00000001", told[i]
         assert int(told[i]["tcp.flags"], 16) & 0x01, told[i]
     out_orig = find(told, "duplicated (the copy follows) by --fault[2]")
-    out_copy = find(told, "copy made by --fault[2] (dup:out:ack:state=CLOSE_WAIT)", out_orig)
+    out_copy = find(told, "copy made by --fault[2] (dup:out:ack:state=LAST_ACK)", out_orig)
     for i in (out_orig, out_copy):
         assert told[i]["frame.packet_flags_direction"] == "0x00000002", told[i]
         assert int(told[i]["tcp.flags"], 16) == 0x10, told[i]

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ttinterop as ti  # noqa: E402
@@ -182,10 +183,36 @@ def _ctl(path, *args):
     return json.loads(r.stdout) if r.stdout.strip() else {"ok": False, "error": r.stderr}
 
 
+def _sysctl(path, *names):
+    r = _ctl(path, "sysctl", *names)
+    assert r["ok"], r
+    return {e["name"]: e["value"] for e in r["sysctl"]}
+
+
+def _check_sysctl_whole_stack(path):
+    """sysctl over two queues: the port range read is the whole stack's (queue
+    0's first port to queue 1's last), the TIME_WAIT bound the sum of the
+    queues' shares; a write gives each queue its slice and reads back whole;
+    a write with a bad value changes nothing."""
+    ports, tw, fin = ("net.ipv4.ip_local_port_range", "net.ipv4.tcp_max_tw_buckets",
+                      "net.ipv4.tcp_fin_timeout")
+    before = _sysctl(path, ports, tw, fin)
+    assert before[ports] == "32768-60999", before
+    r = _ctl(path, "sysctl", "-w", f"{ports}=40000-40999", f"{tw}=5", f"{fin}=7s")
+    assert r["ok"], r
+    after = _sysctl(path, ports, tw, fin)
+    assert after[ports] == "40000-40999", after
+    assert after[tw] == "5", after
+    assert after[fin] != before[fin], (before, after)
+    r = _ctl(path, "sysctl", "-w", f"{fin}=9s", "net.ipv4.tcp_ecn=9")
+    assert not r["ok"], r
+    assert _sysctl(path, fin)[fin] == after[fin], "a refused write changed a knob"
+
+
 def test_ctl_merges_queues():
     """The control socket of a two-queue stack shows the whole stack: ss lists
-    the connections of both queues, nstat sums them; what would have to
-    change every queue at once is refused."""
+    the connections of both queues, nstat sums them, sysctl reads and
+    writes the whole stack."""
     name = "queues_ctl"
     path = ti.out_path(name + ".ctl")
     n = 24
@@ -207,13 +234,66 @@ def test_ctl_merges_queues():
         assert summ["states"]["ESTABLISHED"] == n, summ
         nst = _ctl(path, "nstat", "-a")
         assert nst["kernel"]["TcpPassiveOpens"] == n, nst
-        for args in (["sysctl", "-w", "net.ipv4.tcp_tw_reuse=1"], ["pcap", "start", path + ".p"]):
-            r = _ctl(path, *args)
-            assert not r["ok"] and "--queues 2" in json.dumps(r), (args, r)
+        _check_sysctl_whole_stack(path)
     finally:
         for s in socks:
             s.close()
         assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
+
+
+def test_ctl_live_on_every_queue():
+    """A capture, a trace and a fault rule started over the control socket of
+    a two-queue stack act on both queues: the capture holds every
+    connection's SYN and the trace every connection's life, whichever queue
+    the kernel gave it; a rule delaying every packet we send delays both
+    queues' packets. Stopped, they stop on both; the annotated pcapng stays
+    one queue's."""
+    name = "queues_live"
+    path = ti.out_path(name + ".ctl")
+    pcap, trace = ti.out_path(name + ".pcap"), ti.out_path(name + ".jsonl")
+    for f in (pcap, trace):
+        if os.path.exists(f):
+            os.unlink(f)
+    n = 24
+    srv = ti.App(ti.SERVER, ["--msl", "500ms", "--seed", "7", "--queues", "2", "-v",
+                             "--ctl", path], "echo-server")
+    srv.wait_line("listening on")
+    try:
+        for args in (["pcap", "start", pcap], ["trace", "start", trace],
+                     ["fault", "add", "delay=1ms:out:any:p=1"]):
+            r = _ctl(path, *args)
+            assert r["ok"], (args, r)
+        r = _ctl(path, "fault", "list")
+        assert r["ok"] and len(r["rules"]) == 1, r
+        r = _ctl(path, "pcap", "start", ti.out_path(name + "2.pcapng"))
+        assert not r["ok"], r
+        locals_ = set()
+        for _ in range(n):
+            s = socket.create_connection((ti.STACK_ADDR, 7), timeout=5)
+            s.sendall(b"x")
+            assert s.recv(10) == b"x"
+            locals_.add("%s:%d" % s.getsockname())
+            s.close()
+        time.sleep(0.3)  # the closes' last packets, delayed 1 ms
+        nst = _ctl(path, "nstat", "-a")["kernel"]
+        for args in (["pcap", "stop"], ["trace", "stop"], ["fault", "del", "0"]):
+            r = _ctl(path, *args)
+            assert r["ok"], (args, r)
+        r = _ctl(path, "fault", "list")
+        assert r["ok"] and not r.get("rules"), r
+    finally:
+        assert srv.stop() == 0, f"echo-server exit {srv.rc}: {srv.stderr}"
+    queues = _queue_lines(srv.stderr)
+    assert all(queues[i]["TcpPassiveOpens"] > 0 for i in (0, 1)), \
+        f"the kernel gave one queue nothing, the test shows nothing: {queues}"
+    assert nst["TtFaultDelayed"] == nst["TtTunOutPackets"] > 0, \
+        f"delayed {nst['TtFaultDelayed']} of {nst['TtTunOutPackets']} packets sent"
+    segs = [ti.Tcp(ts, p) for ts, p in ti.read_pcap(pcap)[1] if len(p) >= 20 and p[9] == 6]
+    syns = {f"{s.src}:{s.sport}" for s in segs if s.has("S") and not s.has("A")}
+    assert syns == locals_, f"the capture lacks {len(locals_ - syns)} of {n} connections"
+    closed = {e["conn"] for e in ti.read_trace(name)
+              if e.get("ev") == "state" and e["to"] == "CLOSED"}
+    assert len(closed) == n, f"the trace ends {len(closed)} of {n} connections"
 
 
 def test_refusals():
@@ -229,4 +309,4 @@ def test_refusals():
 if __name__ == "__main__":
     ti.enter_netns()
     ti.run_tests([test_server_two_queues, test_client_two_queues, test_ctl_merges_queues,
-                  test_refusals])
+                  test_ctl_live_on_every_queue, test_refusals])

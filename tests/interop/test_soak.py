@@ -26,8 +26,10 @@ Checked:
   0 failed"; every Linux client's SHA-256 matches; no Linux-side error;
 - memory flat: each process's VmRSS, sampled every second, stays within
   RSS_GROWTH_MAX_KB of its warm-up peak (warm-up: the first third of its
-  run), and the median of the last third is at most RSS_TREND_MAX_KB above
-  the median of the middle third (echo-client: its longest run);
+  run), and the median of the last third is at most RSS_TREND_MAX_KB (or
+  three standard errors, where the samples swing more) above the median of
+  the middle third, unless it comes back down to the middle third's peak
+  (echo-client: its longest run);
 - no connection left behind: once the load stops, echo-server's SIGUSR1
   listing holds no ESTABLISHED, CLOSE_WAIT or SYN_RECEIVED row, and within
   20 s none at all (the closing ones drained); each echo-client (with
@@ -99,11 +101,26 @@ class RssSampler:
         self.thread.join(2)
 
 
+def median_noise_kb(values):
+    """Standard error of the median of values, from their spread: 1.4826 x
+    the median absolute deviation estimates the spread robustly (a transfer's
+    buffers come and go in steps), and the median of n samples varies by
+    1.2533 x spread / sqrt(n)."""
+    m = statistics.median(values)
+    mad = statistics.median(abs(v - m) for v in values)
+    return 1.2533 * 1.4826 * mad / len(values) ** 0.5
+
+
 def check_flat(samples, what):
     """Memory flat: after warm-up (the first third of the run), VmRSS stays
     within RSS_GROWTH_MAX_KB of the warm-up's peak, and the median of the
     last third is within RSS_TREND_MAX_KB of the median of the middle third
-    (medians: a transfer's buffers come and go, a leak only grows).
+    (medians: a transfer's buffers come and go, a leak only grows), or within
+    three standard errors of that difference where the samples swing more
+    than that (bulk transfers under loss move RSS by megabytes from one
+    second to the next; two medians of 15 such samples differ by more than
+    512 kB one run in twenty with no leak at all), or the last third comes
+    back down to the middle third's peak (a leak never does).
     Returns (peak kB, growth kB, trend kB, least-squares slope kB/min)."""
     assert len(samples) >= 9, f"{what}: only {len(samples)} RSS samples"
     t0 = samples[0][0]
@@ -114,6 +131,7 @@ def check_flat(samples, what):
     after = [(t - t0, kb) for t, kb in samples if t - t0 > span / 3]
     growth = max(kb for _, kb in after) - max(warm)
     trend = statistics.median(last) - statistics.median(middle)
+    noise = 3 * (median_noise_kb(middle) ** 2 + median_noise_kb(last) ** 2) ** 0.5
     n = len(after)
     mt = sum(t for t, _ in after) / n
     mk = sum(kb for _, kb in after) / n
@@ -121,8 +139,14 @@ def check_flat(samples, what):
     slope = sum((t - mt) * (kb - mk) for t, kb in after) / var * 60 if var else 0.0
     assert growth <= RSS_GROWTH_MAX_KB, \
         f"{what}: VmRSS grew {growth} kB after warm-up (peak {max(warm)} kB): {samples}"
-    assert trend <= RSS_TREND_MAX_KB, \
-        f"{what}: VmRSS median rose {trend:.0f} kB from the middle to the last third: {samples}"
+    # A leak only grows: its last third stays above everything the middle
+    # third reached. The allocator's high-water mark steps up and comes back
+    # down (a run of the Release build: 4.6 MB for two minutes, 5.5 MB, then
+    # 4.7 MB again, with the heap in use flat).
+    assert trend <= max(RSS_TREND_MAX_KB, noise) or min(last) <= max(middle), \
+        f"{what}: VmRSS median rose {trend:.0f} kB from the middle to the last third " \
+        f"(allowed {max(RSS_TREND_MAX_KB, noise):.0f} kB) and stayed above the middle " \
+        f"third's peak: {samples}"
     return max(kb for _, kb in samples), growth, trend, slope
 
 

@@ -107,7 +107,9 @@ static void data_leaves_at_the_probe_after_congestion_ends(void **state)
  * An RTO whose retransmission the device refuses: not counted (Linux
  * tcp_retransmit_skb() counts retrans_out and total_retrans only for
  * what left), and tried again after 500 ms, the RTO not doubled (Linux
- * tcp_retransmit_timer()). Once the device takes it, it counts once.
+ * tcp_retransmit_timer()), tcpi_backoff staying 0 (Linux raises
+ * icsk_backoff only past the refusal). Once the device takes it, it
+ * counts once and backs the RTO off once.
  */
 static void refused_retransmission_is_not_counted(void **state)
 {
@@ -123,8 +125,10 @@ static void refused_retransmission_is_not_counted(void **state)
     assert_int_equal(i.total_retrans, 0);
     assert_int_equal(i.retrans_segs, 0);
     assert_int_equal(i.rto_us, RTO); /* not backed off */
+    assert_int_equal(i.backoff, 0);  /* Linux icsk_backoff: not for a refusal */
     h_advance(h, PROBE_INTERVAL);
     assert_int_equal(info_of(h).total_retrans, 0);
+    assert_int_equal(info_of(h).backoff, 0);
     tt_engine_set_local_congestion(h->eng, false);
     h_advance(h, PROBE_INTERVAL - 1);
     h_expect_nothing(h);
@@ -133,6 +137,8 @@ static void refused_retransmission_is_not_counted(void **state)
     i = info_of(h);
     assert_int_equal(i.total_retrans, 1);
     assert_int_equal(i.retrans_segs, 1);
+    assert_int_equal(i.backoff, 1); /* the one that left doubled the RTO */
+    assert_int_equal(i.rto_us, 2 * RTO);
 }
 
 #define RTT (100 * MS)

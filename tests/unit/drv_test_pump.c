@@ -1,8 +1,8 @@
 /*
  * stack/driver/pump.c against a fake device: reads until EAGAIN, bounded
  * per wake-up; held output written in chunks between reads and once the
- * device is empty; EAGAIN on write keeps the datagrams in order; a full
- * ring counts a drop; the arena wraps without mixing bytes.
+ * device is empty, but a small request's answer before the next read; EAGAIN on write keeps the
+ * datagrams in order; a full ring counts a drop; the arena wraps without mixing bytes.
  *
  * The fake logs every call in order: 'r' a datagram read, 'e' a read that
  * found the device empty, 'w' a datagram written, 'a' a write refused
@@ -34,6 +34,8 @@ struct fake {
     bool echo;       /* input sends each datagram below 1000 back */
     size_t echo_len; /* that many bytes (0: 2), its number first */
     bool reply;      /* each write puts datagram 1000 + n in the receive queue */
+    uint16_t chain;  /* > 0: each write of n < chain queues request n + 1 instead */
+    size_t rx_len;   /* each datagram read is this long (0: 2), its number first */
     int settle_pkt;  /* >= 0: settle pushes this datagram once */
     int want;        /* last want_writable: -1 never asked */
     struct drv_counters ctr;
@@ -72,12 +74,14 @@ static ssize_t fake_read(void *ctx, uint8_t *buf, size_t cap)
         fake_log(f, 'e');
         return -EAGAIN;
     }
-    assert_true(cap >= 2);
+    size_t len = f->rx_len ? f->rx_len : 2;
+    assert_true(cap >= len);
+    memset(buf, 0, len);
     memcpy(buf, &f->rxq[f->rx_head], 2);
     f->rx_head = (f->rx_head + 1) % FAKE_MAX;
     f->rx_n--;
     fake_log(f, 'r');
-    return 2;
+    return (ssize_t)len;
 }
 
 static ssize_t fake_write(void *ctx, const uint8_t *pkt, size_t len)
@@ -94,7 +98,9 @@ static ssize_t fake_write(void *ctx, const uint8_t *pkt, size_t len)
     memcpy(&n, pkt, 2);
     f->out[f->nout++] = n;
     fake_log(f, 'w');
-    if (f->reply)
+    if (f->chain > 0 && n < f->chain)
+        fake_queue(f, (uint16_t)(n + 1));
+    else if (f->reply)
         fake_queue(f, (uint16_t)(1000 + n));
     return (ssize_t)len;
 }
@@ -104,7 +110,7 @@ static void fake_input(void *ctx, uint8_t *pkt, size_t len)
     struct fake *f = ctx;
     uint16_t n;
 
-    assert_int_equal(len, 2);
+    assert_int_equal(len, f->rx_len ? f->rx_len : 2);
     memcpy(&n, pkt, 2);
     if (f->echo && n < 1000 && f->echo_len > 2) {
         static uint8_t big[PUMP_CHUNK_BYTES];
@@ -141,7 +147,8 @@ static struct fake *fake_new(size_t slots, size_t arena, uint16_t queued)
     memset(&f, 0, sizeof(f));
     f.settle_pkt = -1;
     f.want = -1;
-    assert_int_equal(tt_pump_init(&f.p, &fake_ops, &f, &f.ctr, slots, arena, 64), 0);
+    assert_int_equal(tt_pump_init(&f.p, &fake_ops, &f, &f.ctr, slots, arena, PUMP_EAGER_LEN + 64),
+                     0);
     for (uint16_t i = 0; i < queued; i++)
         fake_queue(&f, i);
     return &f;
@@ -192,6 +199,7 @@ static void a_wake_up_reads_at_most_the_budget(void **state)
     tt_pump_free(&f->p);
 }
 
+/* A burst: after the first PUMP_EAGER answers, written at once, in chunks. */
 static void output_is_written_in_chunks_between_reads(void **state)
 {
     struct fake *f = fake_new(1024, 1 << 16, 100);
@@ -199,13 +207,15 @@ static void output_is_written_in_chunks_between_reads(void **state)
 
     f->echo = true;
     assert_int_equal(tt_pump_readable(&f->p), 0);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < PUMP_EAGER; i++)
+        strcat(want, "rw");
+    for (int i = 0; i < 2; i++) {
         repeat(want, 'r', PUMP_CHUNK);
         repeat(want, 'w', PUMP_CHUNK);
     }
-    repeat(want, 'r', 100 - 3 * PUMP_CHUNK);
+    repeat(want, 'r', 100 - PUMP_EAGER - 2 * PUMP_CHUNK);
     strcat(want, "e");
-    repeat(want, 'w', 100 - 3 * PUMP_CHUNK);
+    repeat(want, 'w', 100 - PUMP_EAGER - 2 * PUMP_CHUNK);
     strcat(want, "e"); /* after writing, the device is read again */
     assert_string_equal(rw_log(f), want);
     assert_int_equal(f->nout, 100);
@@ -222,6 +232,7 @@ static void large_datagrams_make_smaller_chunks(void **state)
 
     f->echo = true;
     f->echo_len = PUMP_CHUNK_BYTES / 2 + 1;
+    f->rx_len = PUMP_EAGER_LEN + 1; /* super-segments in, too: bulk, not requests */
     assert_int_equal(tt_pump_readable(&f->p), 0);
     assert_string_equal(rw_log(f), "rrwwrrwwe");
     assert_int_equal(f->ctr.tun_out_super, 4);
@@ -236,7 +247,7 @@ static void what_a_write_causes_is_read_in_the_same_wake_up(void **state)
     f->echo = true;
     f->reply = true;
     assert_int_equal(tt_pump_readable(&f->p), 0);
-    assert_string_equal(rw_log(f), "rewre");
+    assert_string_equal(rw_log(f), "rwre");
     assert_int_equal(f->ctr.tun_in, 2);
     tt_pump_free(&f->p);
 }
@@ -246,10 +257,71 @@ static void settle_comes_before_the_last_writes(void **state)
     struct fake *f = fake_new(16, 1024, 2);
 
     f->echo = true;
+    f->rx_len = PUMP_EAGER_LEN + 1;
     f->settle_pkt = 500;
     assert_int_equal(tt_pump_readable(&f->p), 0);
     assert_string_equal(f->log, "rreswwwes");
     assert_int_equal(f->out[2], 500);
+    tt_pump_free(&f->p);
+}
+
+/*
+ * Round trips: the load generator's next request comes only after our
+ * answer (here, queued by the write). Each answer is written before the
+ * next read, as the reflector does, instead of after a read that finds the
+ * device empty: one read and one write per round trip. After PUMP_EAGER
+ * such answers the pump reads on until the device is empty once (in case
+ * this is a burst after all), then answers at once again.
+ */
+static void a_small_request_is_answered_before_the_next_read(void **state)
+{
+    struct fake *f = fake_new(16, 1024, 1);
+    const uint16_t n = 2 * PUMP_EAGER + 8; /* requests 0 .. n - 1 */
+    char want[512] = "";
+
+    f->echo = true;
+    f->chain = n - 1;
+    assert_int_equal(tt_pump_readable(&f->p), 0);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < PUMP_EAGER; i++)
+            strcat(want, "rw");
+        strcat(want, "rew"); /* one read finds the device empty */
+    }
+    for (int i = 0; i < n - 2 * (PUMP_EAGER + 1); i++)
+        strcat(want, "rw");
+    strcat(want, "e");
+    assert_string_equal(rw_log(f), want);
+    assert_int_equal(f->nout, n);
+    for (uint16_t i = 0; i < n; i++)
+        assert_int_equal(f->out[i], i);
+    tt_pump_free(&f->p);
+}
+
+/* Bulk data (a full segment, a super-segment) is read on: its answer waits
+ * for the device to be empty, or for a chunk. */
+static void a_large_datagram_is_not_answered_at_once(void **state)
+{
+    struct fake *f = fake_new(16, 1024, 3);
+
+    f->echo = true;
+    f->rx_len = PUMP_EAGER_LEN + 1;
+    assert_int_equal(tt_pump_readable(&f->p), 0);
+    assert_string_equal(rw_log(f), "rrrewwwe");
+    tt_pump_free(&f->p);
+}
+
+/* An answer written at once leaves the caller's batch alone (a run that may
+ * still grow): no settle before it, only once the device is empty. */
+static void an_answer_at_once_does_not_settle(void **state)
+{
+    struct fake *f = fake_new(16, 1024, 1);
+
+    f->echo = true;
+    f->settle_pkt = 500;
+    assert_int_equal(tt_pump_readable(&f->p), 0);
+    assert_string_equal(f->log, "rweswes");
+    assert_int_equal(f->out[0], 0);
+    assert_int_equal(f->out[1], 500);
     tt_pump_free(&f->p);
 }
 
@@ -402,6 +474,9 @@ int main(void)
         cmocka_unit_test(large_datagrams_make_smaller_chunks),
         cmocka_unit_test(what_a_write_causes_is_read_in_the_same_wake_up),
         cmocka_unit_test(settle_comes_before_the_last_writes),
+        cmocka_unit_test(a_small_request_is_answered_before_the_next_read),
+        cmocka_unit_test(a_large_datagram_is_not_answered_at_once),
+        cmocka_unit_test(an_answer_at_once_does_not_settle),
         cmocka_unit_test(eagain_on_write_keeps_the_datagrams_in_order),
         cmocka_unit_test(reads_go_on_while_writes_wait),
         cmocka_unit_test(a_full_ring_counts_a_drop),
