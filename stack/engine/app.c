@@ -128,13 +128,14 @@ int tt_connect_opts(tt_engine_t *eng, uint32_t raddr, uint16_t rport, const tt_c
     if (err)
         return connect_failed(eng, &t, err);
     tt_engine_enter(eng);
-    uint32_t iss = tt_isn_generate(eng, &t);
+    uint32_t hash = tt_tuple_hash(eng, &t);
+    uint32_t iss = tt_isn_generate(eng, hash);
     if (reuse) { /* tcp_tw_reuse: beyond all the old incarnation sent (Linux) */
         iss = tw_at(&eng->tw, reuse)->snd_nxt + 65535 + 2;
         eng->stats.TcpExtTWRecycled++;
         tt_timewait_remove(eng, reuse, TT_WHY_TIMEWAIT_REUSED);
     }
-    struct tt_conn *c = tt_tcb_new(eng, &t);
+    struct tt_conn *c = tt_tcb_new(eng, &t, hash);
     if (!c) {
         tt_engine_leave(eng);
         return connect_failed(eng, &t, -ENOMEM);
@@ -206,6 +207,7 @@ ssize_t tt_conn_write(tt_conn_t *c, const void *buf, size_t len)
 static uint32_t queue_write(struct tt_conn *c, const uint8_t *buf, uint32_t len)
 {
     uint32_t n = 0;
+    tt_tcb_sndbuf_prepare(c, len);
     while (n < len && tt_sndmem_may_queue(c)) { /* sk_sndbuf: tcp_sndmem.c */
         uint32_t room = tt_skb_room(c);
         uint32_t k = tt_ring_write(&c->sndbuf, buf + n, room < len - n ? room : len - n);

@@ -59,6 +59,24 @@ uint32_t tt_csum_add(uint32_t sum, const uint8_t *p, size_t len)
     return fold16((uint64_t)sum + sum_bytes(p, len));
 }
 
+/* Linux ip_fast_csum(): the header without options is five 32-bit words,
+ * summed at once as sum_bytes() would; about a fifth of its instructions
+ * for the header every packet in and out carries (issue 15). */
+uint16_t tt_csum_ipv4_hdr(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (int i = 0; i < 20; i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        acc += w;
+    }
+    uint32_t s = fold16(acc);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    s = ((s & 0xff) << 8) | (s >> 8);
+#endif
+    return (uint16_t)~s;
+}
+
 uint16_t tt_csum_fold(uint32_t sum)
 {
     while (sum >> 16)

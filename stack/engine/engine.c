@@ -158,6 +158,7 @@ void tt_engine_free(tt_engine_t *eng)
     while (eng->all_conns)           /* detached handles and released TCBs too */
         tt_tcb_free(eng->all_conns);
     tt_engine_ooo_free_list(eng->ooo_pool);
+    tt_spares_fini(&eng->spares);
     tt_recq_free(&eng->outq);
     tt_recq_free(&eng->staged);
     tt_conn_table_fini(&eng->table);

@@ -34,6 +34,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcp_pacing.c
   ${TT_ENGINE_DIR}/tcp_skb.c
   ${TT_ENGINE_DIR}/ring.c
+  ${TT_ENGINE_DIR}/spare.c
   ${TT_ENGINE_DIR}/siphash.c
   ${TT_ENGINE_DIR}/syncookie.c
   ${TT_ENGINE_DIR}/tcp_output.c

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ring.h"
+#include "spare.h"
 #include "tcp_wire.h"
 #include "timer.h"
 #include "tuntcp/tuntcp.h"
@@ -35,6 +36,7 @@
 #define TT_QUICKACKS 16        /* Linux TCP_MAX_QUICKACKS */
 #define TT_SACK_SCOREBOARD 8   /* SACKed ranges remembered */
 #define TT_OOO_POOL_MAX 512    /* spare reassembly nodes kept */
+#define TT_RECENT_CONNS 1024   /* the cache of connections before the hash (conn_table.c) */
 
 /* Linux arms a delayed ACK with ato 0 (no data has come yet) to expire at
  * once; the timer fires at the next jiffy, within 4 ms at HZ=250 (measured
@@ -446,9 +448,10 @@ struct tt_engine {
     struct tt_conn *after_head, *after_tail;        /* work after the callbacks */
     struct tt_conn *to_free;                        /* released TCBs */
     struct tt_listener *closed_listeners;
-    struct tt_conn *last_conn; /* the last lookup's result: bulk flows skip the hash */
-    struct ooo_seg *ooo_pool;  /* spare reassembly nodes of MTU size: no malloc per packet */
+    struct tt_conn *recent[TT_RECENT_CONNS]; /* lookups' results: most segments skip the hash */
+    struct ooo_seg *ooo_pool; /* spare reassembly nodes of MTU size: no malloc per packet */
     uint32_t ooo_pool_len;
+    struct tt_spares spares;    /* freed blocks for the next connections (spare.c) */
     uint32_t port_perturb[256]; /* RFC 6056 Algorithm 4 table */
     uint64_t rng;               /* splitmix64 state, from cfg.seed */
     uint16_t ip_id;
@@ -493,9 +496,12 @@ void tt_conn_table_fini(struct conn_table *tab);
 struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
                                    uint32_t hash);
 int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
+struct tt_conn *tt_conn_recent_find(const tt_engine_t *eng, const struct tuple *t);
+void tt_conn_recent_put(tt_engine_t *eng, struct tt_conn *c);
+void tt_conn_recent_drop(tt_engine_t *eng, const struct tt_conn *c);
 void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
-uint32_t tt_isn_generate(const tt_engine_t *eng, const struct tuple *t);
+uint32_t tt_isn_generate(const tt_engine_t *eng, uint32_t hash);
 int tt_port_select(tt_engine_t *eng, struct tuple *t, tw_id *reuse);
 
 /* syncookie.c */
@@ -512,8 +518,11 @@ bool tt_syncookie_check(const tt_engine_t *eng, const struct seg *ack, struct sy
 uint8_t tt_tcb_rcv_wscale(const tt_config_t *cfg, uint32_t rcvbuf);
 uint16_t tt_tcb_advmss(const tt_config_t *cfg, uint16_t user_mss);
 int tt_tcb_opts_check(const tt_conn_opts_t *o);
-struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t);
+/* hash: tt_tuple_hash() of t, which the caller has at hand. */
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t hash);
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
+void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len);
+void tt_tcb_sndbuf_release(struct tt_conn *c);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
 void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
@@ -547,10 +556,12 @@ void tt_tcp_input_done(struct tt_conn *c);
 /* tcp_gro.c */
 bool tt_gro_input(tt_engine_t *eng, struct seg *seg);
 
-/* tcp_listen.c */
-struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg);
-void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                       uint32_t iss);
+/* tcp_listen.c. hash: tt_tuple_hash() of the segment's 4-tuple, which
+ * tt_tcp_input() computed for its lookups (SipHash once per segment). */
+struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg,
+                                    uint32_t hash);
+void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg,
+                       uint32_t hash, bool has_iss, uint32_t iss);
 
 /* tcp_ack.c: how far a segment goes after its ACK step */
 enum tt_ack_verdict {

@@ -42,7 +42,9 @@ int tt_ipv4_parse(const uint8_t *p, size_t len, struct ipv4_hdr *h)
         return IPV4_ERR_TRUNC;
     if (hdr_len > total_len)
         return IPV4_ERR_HDRLEN;
-    if (tt_csum_fold(tt_csum_add(0, p, hdr_len)) != 0)
+    uint16_t csum =
+        hdr_len == IPV4_HDR_LEN ? tt_csum_ipv4_hdr(p) : tt_csum_fold(tt_csum_add(0, p, hdr_len));
+    if (csum != 0)
         return IPV4_ERR_CSUM;
     /* We never reassemble: a first fragment (MF) would hand TCP a piece. */
     if (load_be16(p + 6) & (IPV4_FLAG_MF | IPV4_FRAG_OFFSET))
@@ -78,7 +80,7 @@ void tt_ipv4_build(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, uint16
     store_be16(p + 10, 0);
     store_be32(p + 12, src);
     store_be32(p + 16, dst);
-    store_be16(p + 10, tt_csum_fold(tt_csum_add(0, p, IPV4_HDR_LEN)));
+    store_be16(p + 10, tt_csum_ipv4_hdr(p));
 }
 
 /* The TOS byte of a header tt_ipv4_build() wrote (RFC 791 3.1; IP_TOS), checksum redone. */
@@ -86,7 +88,7 @@ void tt_ipv4_set_tos(uint8_t *p, uint8_t tos)
 {
     p[1] = tos;
     store_be16(p + 10, 0);
-    store_be16(p + 10, tt_csum_fold(tt_csum_add(0, p, IPV4_HDR_LEN)));
+    store_be16(p + 10, tt_csum_ipv4_hdr(p));
 }
 
 /* RFC 792: the ICMP checksum covers the whole message, header and data. */

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RING_MIN_ALLOC 4096u
-
 void tt_ring_init(struct ring *r, uint32_t cap)
 {
     r->buf = NULL;
@@ -23,6 +21,23 @@ void tt_ring_free(struct ring *r)
     r->buf = NULL;
     r->alloc = 0;
     r->head = r->len = 0;
+}
+
+void tt_ring_adopt(struct ring *r, uint8_t *buf, uint32_t size)
+{
+    r->buf = buf;
+    r->alloc = buf ? size : 0;
+    r->head = r->len = 0;
+}
+
+uint8_t *tt_ring_detach(struct ring *r, uint32_t *size)
+{
+    uint8_t *b = r->buf;
+    *size = r->alloc;
+    r->buf = NULL;
+    r->alloc = 0;
+    r->head = r->len = 0;
+    return b;
 }
 
 /* Room for `need` bytes: a larger buffer with the contents laid out from 0. */

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RING_MIN_ALLOC 4096u /* the first buffer a ring allocates */
+
 struct ring {
     uint8_t *buf;
     uint32_t cap;   /* the most it may hold */
@@ -18,6 +20,11 @@ struct ring {
 
 void tt_ring_init(struct ring *r, uint32_t cap);
 void tt_ring_free(struct ring *r);
+/* An empty ring without storage takes buf (size bytes, from malloc()). */
+void tt_ring_adopt(struct ring *r, uint8_t *buf, uint32_t size);
+/* Hands the storage (NULL when none) and its size over; the ring is left
+ * empty without storage. */
+uint8_t *tt_ring_detach(struct ring *r, uint32_t *size);
 static inline uint32_t ring_space(const struct ring *r)
 {
     return r->cap - r->len;

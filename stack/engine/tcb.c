@@ -82,6 +82,28 @@ void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes)
     tt_tcb_sndbuf_grew(c);
 }
 
+/* A write of len bytes into an empty send ring without storage: a buffer
+ * from the engine's spares when one ring buffer holds it (spare.c). */
+void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len)
+{
+    struct ring *r = &c->sndbuf;
+    if (r->buf || len > RING_MIN_ALLOC || r->cap < RING_MIN_ALLOC)
+        return;
+    tt_ring_adopt(r, tt_spare_take(c->eng, TT_SPARE_RING, RING_MIN_ALLOC), RING_MIN_ALLOC);
+}
+
+/* The send ring is empty: an idle connection holds no buffer; one of the
+ * first size waits in the spares for the next write. */
+void tt_tcb_sndbuf_release(struct tt_conn *c)
+{
+    uint32_t size;
+    uint8_t *b = tt_ring_detach(&c->sndbuf, &size);
+    if (size == RING_MIN_ALLOC)
+        tt_spare_give(c->eng, TT_SPARE_RING, b, size);
+    else
+        free(b);
+}
+
 /* sk_sndbuf changed: the ring's limit follows, never below what it holds. */
 void tt_tcb_sndbuf_grew(struct tt_conn *c)
 {
@@ -108,9 +130,11 @@ void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o)
     c->tos = o->tos & (uint8_t)~TT_TOS_ECN_MASK;
 }
 
-struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
+struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t hash)
 {
-    struct tt_conn *c = calloc(1, sizeof(*c));
+    struct tt_conn *c = tt_spare_take(eng, TT_SPARE_TCB, sizeof(*c));
+    if (c)
+        memset(c, 0, sizeof(*c));
     if (!c) {
         eng->stats.TtNoBufs++;
         return NULL;
@@ -119,7 +143,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     c->t = *t;
     c->h.kind = HNODE_CONN;
     c->pending.kind = TT_PENDING_CONN;
-    c->h.hash = tt_tuple_hash(eng, t);
+    c->h.hash = hash;
     c->state = TT_STATE_CLOSED;
     tt_tcb_set_sndbuf(c, 0);
     tt_ring_init(&c->rcvbuf, eng->cfg.rcvbuf);
@@ -142,6 +166,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t)
     timer_init(&c->pacing_timer, CT_PACING);
     c->pacing = eng->cfg.tcp_pacing != 0; /* Linux: sk_pacing_status set by fq */
     tt_conn_table_insert(&eng->table, &c->h);
+    tt_conn_recent_put(eng, c); /* the handshake's next segments find it */
     eng->nconns++;
     c->all_next = eng->all_conns;
     if (eng->all_conns)
@@ -243,12 +268,12 @@ void tt_tcb_free(struct tt_conn *c)
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
     tt_engine_ooo_free_list(c->ooo);
-    tt_ring_free(&c->sndbuf);
+    tt_tcb_sndbuf_release(c);
     tt_ring_free(&c->rcvbuf);
     tt_rack_free(c);
     tt_txstamp_free(c);
     tt_skb_free(c);
-    free(c);
+    tt_spare_give(eng, TT_SPARE_TCB, c, sizeof(*c));
 }
 
 /* The TCB leaves the tables and timers; the handle, if held, stays. Work
@@ -257,8 +282,7 @@ static void tcb_unlink(struct tt_conn *c)
 {
     tcb_cancel_timers(c);
     listener_unlink(c);
-    if (c->eng->last_conn == c)
-        c->eng->last_conn = NULL;
+    tt_conn_recent_drop(c->eng, c);
     tt_conn_table_remove(&c->eng->table, &c->h);
     c->eng->nconns--;
     tt_tcb_ooo_free(c);

@@ -576,8 +576,9 @@ static void timewait_syn(tt_engine_t *eng, tw_id id, struct seg *seg)
     }
     if (seg->flags & TCP_FIN)
         return;
+    uint32_t hash = tt_timewait_hash(eng, tw_at(&eng->tw, id));
     uint32_t iss = tt_timewait_reopen(eng, id);
-    tt_tcp_listen_syn(eng, l, seg, true, iss);
+    tt_tcp_listen_syn(eng, l, seg, hash, true, iss);
 }
 
 /* timewait.c decides; the segment's fate is carried out here. */
@@ -623,17 +624,16 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
     tt_tuple_of_seg(seg, &t);
-    struct tt_conn *last = eng->last_conn;
-    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
-        last->t.laddr == t.laddr) {
+    struct tt_conn *recent = tt_conn_recent_find(eng, &t);
+    if (recent) {
         if (!md5_unexpected(eng, seg))
-            tt_tcp_conn_input(last, seg);
+            tt_tcp_conn_input(recent, seg);
         return;
     }
     uint32_t hash = tt_tuple_hash(eng, &t);
     struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
     if (n) {
-        eng->last_conn = (struct tt_conn *)n;
+        tt_conn_recent_put(eng, (struct tt_conn *)n);
         if (!md5_unexpected(eng, seg))
             tt_tcp_conn_input((struct tt_conn *)n, seg);
         return;
@@ -647,7 +647,7 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     if (l) {
         if (md5_unexpected(eng, seg))
             return;
-        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg);
+        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg, hash);
         if (c)
             tt_tcp_conn_input(c, seg);
         return;

@@ -22,7 +22,8 @@ static bool syn_queue_full(const tt_engine_t *eng, const struct tt_listener *l)
 
 /* A SYN-ACK from no TCB: everything the handshake needs is in the ISN (and,
  * with timestamps, in TSval). Options the cookie cannot carry are left out. */
-static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, const struct seg *syn)
+static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, const struct seg *syn,
+                               uint32_t hash)
 {
     const tt_config_t *cfg = &eng->cfg;
     uint32_t rcvbuf = l->opts.rcvbuf ? l->opts.rcvbuf : cfg->rcvbuf;
@@ -39,9 +40,7 @@ static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, co
     s.opt.mss_ok = true;
     s.opt.mss = tt_tcb_advmss(cfg, l->opts.maxseg);
     if (syn->opt.ts_ok && cfg->tcp_timestamps) {
-        struct tuple t;
-        tt_tuple_of_seg(syn, &t);
-        uint32_t ts_now = tt_engine_ms(eng) + ts_offset_of(tt_tuple_hash(eng, &t));
+        uint32_t ts_now = tt_engine_ms(eng) + ts_offset_of(hash);
         s.opt.ts_ok = true;
         s.opt.ts_val = tt_syncookie_tsval(eng, syn, ts_now);
         s.opt.ts_ecr = syn->opt.ts_val;
@@ -56,11 +55,11 @@ static void send_cookie_synack(tt_engine_t *eng, const struct tt_listener *l, co
 }
 
 static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
-                                        const struct seg *seg)
+                                        const struct seg *seg, uint32_t hash)
 {
     struct tuple t;
     tt_tuple_of_seg(seg, &t);
-    struct tt_conn *c = tt_tcb_new(eng, &t);
+    struct tt_conn *c = tt_tcb_new(eng, &t, hash);
     if (!c)
         return NULL;
     c->listener = l;
@@ -71,8 +70,8 @@ static struct tt_conn *new_passive_conn(tt_engine_t *eng, struct tt_listener *l,
 }
 
 /* The peer's SYN to a listener: a new connection in SYN_RECEIVED. */
-void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg, bool has_iss,
-                       uint32_t iss)
+void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg,
+                       uint32_t hash, bool has_iss, uint32_t iss)
 {
     if (l->ready >= l->backlog) {
         eng->stats.TcpExtListenOverflows++;
@@ -83,19 +82,19 @@ void tt_tcp_listen_syn(tt_engine_t *eng, struct tt_listener *l, const struct seg
         if (eng->cfg.tcp_syncookies) {
             l->last_cookie = eng->now;
             l->cookies_sent = true;
-            send_cookie_synack(eng, l, seg);
+            send_cookie_synack(eng, l, seg, hash);
         } else {
             eng->stats.TcpExtListenDrops++;
         }
         return;
     }
-    struct tt_conn *c = new_passive_conn(eng, l, seg);
+    struct tt_conn *c = new_passive_conn(eng, l, seg, hash);
     if (!c)
         return;
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, &c->t));
+    tt_tcb_init_send_seq(c, has_iss ? iss : tt_isn_generate(eng, hash));
     tt_tcb_syn_options(c, seg);
     c->ecn_flags = tt_ecn_syn_asks(eng, seg) ? TT_ECN_OK : 0; /* RFC 3168 6.1.1 */
     c->snd_wnd = seg->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -115,9 +114,9 @@ static bool cookies_recent(const tt_engine_t *eng, const struct tt_listener *l)
 
 /* The ACK of a cookie SYN-ACK: the connection as the SYN would have made it. */
 static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, const struct seg *seg,
-                                   const struct syncookie *sc)
+                                   uint32_t hash, const struct syncookie *sc)
 {
-    struct tt_conn *c = new_passive_conn(eng, l, seg);
+    struct tt_conn *c = new_passive_conn(eng, l, seg, hash);
     if (!c)
         return NULL;
     struct seg syn = *seg;
@@ -141,7 +140,8 @@ static struct tt_conn *cookie_conn(tt_engine_t *eng, struct tt_listener *l, cons
 
 /* Returns the connection a valid cookie made, for the caller to process
  * the segment on (RFC 9293 3.10.7.2: then as in SYN_RECEIVED). */
-static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struct seg *seg,
+                                  uint32_t hash)
 {
     struct syncookie sc;
     if (!cookies_recent(eng, l) || (seg->flags & TCP_SYN)) {
@@ -163,18 +163,19 @@ static struct tt_conn *listen_ack(tt_engine_t *eng, struct tt_listener *l, struc
         eng->stats.TcpExtListenDrops++;
         return NULL;
     }
-    return cookie_conn(eng, l, seg, &sc);
+    return cookie_conn(eng, l, seg, hash, &sc);
 }
 
 /* RFC 9293 3.10.7.2. Returns the connection a SYN cookie's ACK made (the
  * caller goes on with the segment there), or NULL. */
-struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg)
+struct tt_conn *tt_tcp_listen_input(tt_engine_t *eng, struct tt_listener *l, struct seg *seg,
+                                    uint32_t hash)
 {
     if (seg->flags & TCP_RST)
         return NULL;
     if (seg->flags & TCP_ACK)
-        return listen_ack(eng, l, seg);
+        return listen_ack(eng, l, seg, hash);
     if ((seg->flags & TCP_SYN) && !(seg->flags & TCP_FIN))
-        tt_tcp_listen_syn(eng, l, seg, false, 0);
+        tt_tcp_listen_syn(eng, l, seg, hash, false, 0);
     return NULL;
 }

@@ -57,7 +57,10 @@ static bool sent_after(uint64_t t1, uint32_t end1, uint64_t t2, uint32_t end2)
 
 void tt_rack_free(struct tt_conn *c)
 {
-    free(c->xlog);
+    if (c->xlog_cap == RACK_MIN_RECORDS)
+        tt_spare_give(c->eng, TT_SPARE_XLOG, c->xlog, RACK_MIN_RECORDS * sizeof(*c->xlog));
+    else
+        free(c->xlog);
     c->xlog = NULL;
     c->xlog_n = c->xlog_cap = 0;
 }
@@ -71,7 +74,10 @@ static bool reserve(struct tt_conn *c, uint32_t n)
     uint32_t cap = c->xlog_cap ? c->xlog_cap * 2 : RACK_MIN_RECORDS;
     while (cap < c->xlog_n + n)
         cap *= 2;
-    struct tt_rack_rec *p = realloc(c->xlog, cap * sizeof(*p));
+    /* A first log of the least size comes from the engine's spares (spare.c). */
+    struct tt_rack_rec *p = c->xlog_cap == 0 && cap == RACK_MIN_RECORDS
+                                ? tt_spare_take(c->eng, TT_SPARE_XLOG, cap * sizeof(*p))
+                                : realloc(c->xlog, cap * sizeof(*p));
     if (!p)
         return false;
     c->xlog = p;

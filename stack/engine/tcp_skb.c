@@ -30,17 +30,28 @@ static struct tt_skb *at(const struct tt_skbq *q, uint32_t i)
     return &q->v[(q->head + i) % q->cap];
 }
 
-static bool grow(struct tt_skbq *q)
+static void release(tt_engine_t *eng, struct tt_skbq *q)
+{
+    if (q->cap == SKB_MIN)
+        tt_spare_give(eng, TT_SPARE_SKB, q->v, SKB_MIN * sizeof *q->v);
+    else
+        free(q->v);
+}
+
+/* The first ring comes from the engine's spares (spare.c): a short
+ * connection takes and frees it at every send burst. */
+static bool grow(tt_engine_t *eng, struct tt_skbq *q)
 {
     uint32_t cap = q->cap ? 2 * q->cap : SKB_MIN;
     if (cap < q->cap)
         return false;
-    struct tt_skb *v = malloc((size_t)cap * sizeof *v);
+    struct tt_skb *v = q->cap ? malloc((size_t)cap * sizeof *v)
+                              : tt_spare_take(eng, TT_SPARE_SKB, (size_t)cap * sizeof *v);
     if (!v)
         return false;
     for (uint32_t i = 0; i < q->len; i++)
         v[i] = *at(q, i);
-    free(q->v);
+    release(eng, q);
     q->v = v;
     q->cap = cap;
     q->head = 0;
@@ -121,7 +132,7 @@ static uint32_t tail_len(const struct tt_conn *c)
 static struct tt_skb *new_skb(struct tt_conn *c, uint32_t seq)
 {
     struct tt_skbq *q = &c->skbs;
-    if (q->len == q->cap && !grow(q))
+    if (q->len == q->cap && !grow(c->eng, q))
         return q->len ? at(q, q->len - 1) : NULL;
     struct tt_skb *skb = at(q, q->len++);
     *skb = (struct tt_skb){.end = seq};
@@ -286,7 +297,7 @@ void tt_skb_split(struct tt_conn *c, uint32_t seq)
     uint32_t i = index_of(c, seq);
     if (i >= q->len || start_of(c, i) == seq)
         return;
-    if (q->len == q->cap && !grow(q))
+    if (q->len == q->cap && !grow(c->eng, q))
         return;
     for (uint32_t k = q->len; k > i; k--)
         *at(q, k) = *at(q, k - 1);
@@ -342,7 +353,7 @@ void tt_skb_acked(struct tt_conn *c)
 
 void tt_skb_free(struct tt_conn *c)
 {
-    free(c->skbs.v);
+    release(c->eng, &c->skbs);
     c->skbs.v = NULL;
     c->skbs.cap = c->skbs.len = c->skbs.head = 0;
 }

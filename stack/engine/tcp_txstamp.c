@@ -25,17 +25,28 @@ static struct tt_txstamp *at(struct tt_txstamps *ts, uint32_t i)
     return &ts->v[(ts->head + i) % ts->cap];
 }
 
-static bool grow(struct tt_txstamps *ts)
+static void release(tt_engine_t *eng, struct tt_txstamps *ts)
+{
+    if (ts->cap == TXSTAMP_MIN)
+        tt_spare_give(eng, TT_SPARE_TXSTAMP, ts->v, TXSTAMP_MIN * sizeof *ts->v);
+    else
+        free(ts->v);
+}
+
+/* The first records come from the engine's spares (spare.c): a short
+ * connection takes and frees them at every send burst. */
+static bool grow(tt_engine_t *eng, struct tt_txstamps *ts)
 {
     uint32_t cap = ts->cap ? 2 * ts->cap : TXSTAMP_MIN;
     if (cap > TXSTAMP_MAX)
         return false;
-    struct tt_txstamp *v = malloc(cap * sizeof *v);
+    struct tt_txstamp *v =
+        ts->cap ? malloc(cap * sizeof *v) : tt_spare_take(eng, TT_SPARE_TXSTAMP, cap * sizeof *v);
     if (!v)
         return false;
     for (uint32_t i = 0; i < ts->len; i++)
         v[i] = *at(ts, i);
-    free(ts->v);
+    release(eng, ts);
     ts->v = v;
     ts->cap = cap;
     ts->head = 0;
@@ -55,7 +66,7 @@ void tt_txstamp_sent(struct tt_conn *c, uint32_t seq)
     uint64_t now = c->eng->now;
     if (ts->len && at(ts, ts->len - 1)->at == now)
         return; /* the same send instant as the record before */
-    if (ts->len == ts->cap && !grow(ts)) {
+    if (ts->len == ts->cap && !grow(c->eng, ts)) {
         if (ts->cap == 0)
             return;
         drop_oldest(ts, 1); /* its segments give no sample */
@@ -106,7 +117,7 @@ int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack, int64_t 
 
 void tt_txstamp_free(struct tt_conn *c)
 {
-    free(c->txstamps.v);
+    release(c->eng, &c->txstamps);
     c->txstamps.v = NULL;
     c->txstamps.cap = c->txstamps.len = c->txstamps.head = 0;
 }

@@ -116,11 +116,29 @@ static int parse_option(const uint8_t *opt, size_t olen, struct tcp_opts *o)
  * length is checked against what is left before anything is read, so the loop
  * ends and stays inside p[0..len).
  */
+/*
+ * Linux tcp_parse_aligned_timestamp(): the options of nearly every segment
+ * of an established connection are NOP, NOP, Timestamps (RFC 7323
+ * Appendix A's layout), read at once without the general walk.
+ */
+static bool aligned_timestamp(const uint8_t *p, size_t len, struct tcp_opts *o)
+{
+    if (len != 12 || p[0] != TCPOPT_NOP || p[1] != TCPOPT_NOP || p[2] != TCPOPT_TS ||
+        p[3] != TCPOLEN_TS)
+        return false;
+    o->ts_ok = true;
+    o->ts_val = load_be32(p + 4);
+    o->ts_ecr = load_be32(p + 8);
+    return true;
+}
+
 int tt_tcp_parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
 {
     size_t i = 0;
 
     memset(o, 0, sizeof(*o));
+    if (aligned_timestamp(p, len, o))
+        return TCP_OK;
     while (i < len && p[i] != TCPOPT_EOL) {
         if (p[i] == TCPOPT_NOP) {
             i++;
@@ -153,9 +171,11 @@ static int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, s
         return TCP_ERR_DOFF;
     if (len > UINT16_MAX)
         return TCP_ERR_CSUM;
-    uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
-    if (sum_it && tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
-        return TCP_ERR_CSUM;
+    if (sum_it) {
+        uint32_t sum = tt_csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len);
+        if (tt_csum_fold(tt_csum_add(sum, p, len)) != 0)
+            return TCP_ERR_CSUM;
+    }
     if (tt_tcp_parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &s->opt) != TCP_OK)
         return TCP_ERR_OPTS;
 

@@ -13,14 +13,15 @@
 # operation: start-up cancels). echo-server and loadgen share the last CPU,
 # as run.py's --placement same; the TUN device and every packet stay in a
 # network namespace made here and deleted at exit; QLEN sets the device's
-# queue (default 500).
+# queue (default 500). With -c, CG_KEEP=FILE keeps callgrind's output there
+# (callgrind_annotate FILE: instructions by function).
 set -euo pipefail
 callgrind=false
 if [ "${1:-}" = -c ]; then
     callgrind=true
     shift
 fi
-[ $# -ge 2 ] || { sed -n 2,16p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,17p "$0"; exit 2; }
 build=$1 mode=$2
 shift 2
 ns="ttop$$"
@@ -69,6 +70,7 @@ if $callgrind; then
     wait "$pid" || true
     pid=""
     grep -E '^(summary|totals):' "$out/cg"
+    [ -n "${CG_KEEP:-}" ] && cp "$out/cg" "$CG_KEEP"
     exit 0
 fi
 sleep 0.3

@@ -131,6 +131,27 @@ static void stored_checksum_verifies_to_zero(void **state)
     assert_int_not_equal(tt_csum_fold(tt_csum_add(0, buf, sizeof(buf))), 0);
 }
 
+/* The 20-byte IPv4 header's own sum (Linux ip_fast_csum()) is the general
+ * one's, for headers of every kind of bytes, and verifies a header it
+ * filled in to zero. */
+static void ipv4_header_sum_equals_the_general_one(void **state)
+{
+    uint8_t hdr[21];
+
+    for (uint32_t seed = 0; seed < 2000; seed++) {
+        fill(hdr, sizeof(hdr), seed);
+        if (seed % 3 == 0)
+            memset(hdr, 0xff, sizeof(hdr)); /* every carry */
+        uint8_t *p = hdr + seed % 2;        /* either alignment */
+        assert_int_equal(tt_csum_ipv4_hdr(p), tt_csum_fold(tt_csum_add(0, p, 20)));
+        p[10] = p[11] = 0;
+        uint16_t c = tt_csum_ipv4_hdr(p);
+        p[10] = (uint8_t)(c >> 8);
+        p[11] = (uint8_t)c;
+        assert_int_equal(tt_csum_ipv4_hdr(p), 0);
+    }
+}
+
 static void fold_carries_repeatedly(void **state)
 {
     assert_int_equal(tt_csum_fold(0xffff), 0x0000);
@@ -152,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc1071_worked_example),
+        cmocka_unit_test(ipv4_header_sum_equals_the_general_one),
         cmocka_unit_test(odd_length_pads_low_byte_with_zero),
         cmocka_unit_test(empty_buffer_adds_nothing),
         cmocka_unit_test(sum_matches_word_by_word_reference),

@@ -347,6 +347,30 @@ static void bad_option_length_in_segment_is_rejected(void **state)
 
 /* ---- tt_tcp_parse_options ---- */
 
+/* NOP, NOP, Timestamps (RFC 7323 Appendix A), read at once as Linux's
+ * tcp_parse_aligned_timestamp() does, gives what the general walk gives
+ * for the same option in another place; a wrong length is still refused. */
+static void opts_aligned_timestamp_as_the_general_walk(void **state)
+{
+    static const uint8_t aligned[] = {1, 1, 8, 10, 0x5e, 0x3c, 0x1a, 0x90, 0, 1, 0xe2, 0x40};
+    static const uint8_t after[] = {8, 10, 0x5e, 0x3c, 0x1a, 0x90, 0, 1, 0xe2, 0x40, 1, 1};
+    static const uint8_t bad[] = {1, 1, 8, 9, 0x5e, 0x3c, 0x1a, 0x90, 0, 1, 0xe2, 0x40};
+    struct tcp_opts a, b;
+
+    (void)state;
+    memset(&a, 0xff, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(tt_tcp_parse_options(aligned, sizeof(aligned), &a), TCP_OK);
+    assert_int_equal(tt_tcp_parse_options(after, sizeof(after), &b), TCP_OK);
+    assert_true(a.ts_ok);
+    assert_int_equal(a.ts_val, 0x5e3c1a90);
+    assert_int_equal(a.ts_ecr, 0x0001e240);
+    assert_false(a.mss_ok || a.ws_ok || a.sack_ok || a.md5);
+    assert_int_equal(a.sack_count, 0);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(tt_tcp_parse_options(bad, sizeof(bad), &a), TCP_ERR_OPTS);
+}
+
 static void opts_empty_list_sets_nothing(void **state)
 {
     static const uint8_t nops[] = {1, 1, 1, 1};
@@ -729,6 +753,7 @@ int main(void)
         cmocka_unit_test(data_offset_below_5_is_rejected),
         cmocka_unit_test(data_offset_past_segment_is_rejected),
         cmocka_unit_test(bad_option_length_in_segment_is_rejected),
+        cmocka_unit_test(opts_aligned_timestamp_as_the_general_walk),
         cmocka_unit_test(opts_empty_list_sets_nothing),
         cmocka_unit_test(opts_eol_stops_parsing),
         cmocka_unit_test(opts_unknown_kind_is_skipped_by_length),

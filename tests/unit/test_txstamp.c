@@ -15,11 +15,12 @@
 
 #include "engine.h"
 
-static struct tt_engine eng; /* only its clock is used */
+static struct tt_engine eng; /* only its clock and spare blocks are used */
 
 static void conn_init(struct tt_conn *c)
 {
     memset(c, 0, sizeof(*c));
+    tt_spares_fini(&eng.spares); /* the records a test freed (spare.c) */
     memset(&eng, 0, sizeof(eng));
     c->eng = &eng;
 }
@@ -105,6 +106,13 @@ static void ack_of_all_frees_the_records(void **state)
     assert_int_equal(c.txstamps.len, 0);
 }
 
+static int free_spares(void **state)
+{
+    (void)state;
+    tt_spares_fini(&eng.spares);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,5 +121,5 @@ int main(void)
         cmocka_unit_test(retransmitted_data_gives_no_sample),
         cmocka_unit_test(ack_of_all_frees_the_records),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, free_spares);
 }
