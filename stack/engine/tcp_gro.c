@@ -24,14 +24,14 @@
 /* The connection of seg's 4-tuple, or NULL (tcp_input.c's lookup, without its side roads). */
 static struct tt_conn *whole_conn(tt_engine_t *eng, const struct seg *seg)
 {
-    struct tt_conn *last = eng->last_conn;
     struct tuple t;
 
     tt_tuple_of_seg(seg, &t);
-    if (last && last->t.raddr == t.raddr && last->t.rport == t.rport && last->t.lport == t.lport &&
-        last->t.laddr == t.laddr)
-        return last;
-    return (struct tt_conn *)tt_conn_table_lookup(&eng->table, &t, tt_tuple_hash(eng, &t));
+    struct tt_conn *c = tt_conn_recent_find(eng, &t);
+    if (c == NULL && (c = (struct tt_conn *)tt_conn_table_lookup(&eng->table, &t,
+                                                                 tt_tuple_hash(eng, &t))) != NULL)
+        tt_conn_recent_put(eng, c);
+    return c;
 }
 
 /* Room for len in-order bytes now: the read callback takes them, or the receive buffer. */
@@ -82,7 +82,6 @@ bool tt_gro_input(tt_engine_t *eng, struct seg *seg)
     segs = (seg->len + seg->gso_size - 1) / seg->gso_size;
     eng->stats.IpInReceives += segs;
     eng->stats.TcpInSegs += segs;
-    eng->last_conn = c;
     tt_tcp_conn_input(c, seg);
     return true;
 }
