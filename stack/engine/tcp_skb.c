@@ -83,9 +83,12 @@ static uint32_t index_of(const struct tt_conn *c, uint32_t seq)
 {
     if (seq_lt(seq, c->snd_buf_seq))
         return c->skbs.len;
-    /* a binary search: the ends grow from snd_buf_seq on, and a window
-     * in flight may be hundreds of skbs, asked about at every segment */
+    /* the tail first: sending new data asks about SND.NXT, in the last skb
+     * or two, several times a segment; else a binary search: the ends grow
+     * from snd_buf_seq on, and a window in flight may be hundreds of skbs */
     uint32_t off = seq - c->snd_buf_seq, lo = 0, hi = c->skbs.len;
+    if (hi > 0 && start_of(c, hi - 1) - c->snd_buf_seq <= off)
+        return at(&c->skbs, hi - 1)->end - c->snd_buf_seq > off ? hi - 1 : hi;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (at(&c->skbs, mid)->end - c->snd_buf_seq <= off)
