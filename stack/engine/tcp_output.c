@@ -117,7 +117,7 @@ static void sack_fill(const struct tt_conn *c, struct tcp_opts *o)
  * (peer_window_holds()) sends only segments the window takes whole; with a
  * window below one MSS every segment would wait for the persist timer.
  */
-static uint32_t half_wnd_bound(const struct tt_conn *c, uint32_t mss)
+static inline uint32_t half_wnd_bound(const struct tt_conn *c, uint32_t mss)
 {
     uint32_t w = c->snd_max_wnd;
     uint32_t cutoff = w > TT_MSS_DEFAULT ? w / 2 : w;
@@ -127,22 +127,30 @@ static uint32_t half_wnd_bound(const struct tt_conn *c, uint32_t mss)
     return min_u32(mss, cutoff > floor ? cutoff : floor);
 }
 
-/*
- * The payload one segment may carry now: the MSS less what SACK blocks add
- * to the header while out-of-order data is held (Linux tcp_current_mss),
- * so that no datagram outgrows the MTU, and bounded by half the peer's
- * largest window (half_wnd_bound()). c->mss already leaves room for the
- * timestamp option.
- */
-static uint32_t payload_max(const struct tt_conn *c)
+/* payload_max() while out-of-order data is held: SACK blocks ride on
+ * every segment (sack_fill()). */
+static uint32_t payload_max_sack(const struct tt_conn *c)
 {
-    if (!c->sack_ok || !c->ooo)
-        return half_wnd_bound(c, c->mss);
     struct tcp_opts o = {.ts_ok = c->ts_on};
     uint32_t base = (uint32_t)tt_tcp_options_len(&o);
     sack_fill(c, &o);
     uint32_t extra = (uint32_t)tt_tcp_options_len(&o) - base;
     return half_wnd_bound(c, c->mss > extra + 1 ? c->mss - extra : 1);
+}
+
+/*
+ * The payload one segment may carry now: the MSS less what SACK blocks add
+ * to the header while out-of-order data is held (Linux tcp_current_mss),
+ * so that no datagram outgrows the MTU, and bounded by half the peer's
+ * largest window (half_wnd_bound()). c->mss already leaves room for the
+ * timestamp option. Inline: sending new data asks it several times per
+ * wire segment.
+ */
+static inline uint32_t payload_max(const struct tt_conn *c)
+{
+    if (!c->sack_ok || !c->ooo)
+        return half_wnd_bound(c, c->mss);
+    return payload_max_sack(c);
 }
 
 /* Linux tcp_tso_segs(), tcp_tso_autosize(): the most segments of a GSO
