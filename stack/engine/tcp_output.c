@@ -515,23 +515,20 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
 /* The most bytes the next segment of new data may hold: the MSS, and no
  * further than the end of a record (MSG_EOR; Linux never coalesces across
  * it, tcp_skb_can_collapse_to()) nor of its skb (Linux segments each skb
- * on its own, tcp_write_xmit()). */
-static uint32_t new_seg_max(const struct tt_conn *c)
+ * on its own, tcp_write_xmit()), whose end goes to *skb_end (the end of
+ * the queued data when no skb holds SND.NXT): no packet goes past it. */
+static uint32_t new_seg_max(const struct tt_conn *c, uint32_t *skb_end)
 {
     uint32_t max = payload_max(c), rec_end;
     struct tt_skb_view skb;
     if (tt_tcb_eor_after(c, c->snd_nxt, &rec_end))
         max = min_u32(max, rec_end - c->snd_nxt);
-    if (tt_skb_find(c, c->snd_nxt, &skb))
+    *skb_end = c->snd_buf_seq + c->sndbuf.len;
+    if (tt_skb_find(c, c->snd_nxt, &skb)) {
         max = min_u32(max, skb.end - c->snd_nxt);
+        *skb_end = skb.end;
+    }
     return max;
-}
-
-/* Where the skb at SND.NXT ends: no packet of new data goes past it. */
-static uint32_t skb_end_at_nxt(const struct tt_conn *c)
-{
-    struct tt_skb_view skb;
-    return tt_skb_find(c, c->snd_nxt, &skb) ? skb.end : c->snd_buf_seq + c->sndbuf.len;
 }
 
 /*
@@ -609,7 +606,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t whole = min_u32(avail, new_seg_max(c));
+        uint32_t skb_end;
+        uint32_t whole = min_u32(avail, new_seg_max(c, &skb_end));
         uint32_t len = min_u32(whole, room);
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
@@ -632,7 +630,7 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         }
         gso_left--;
         gso_sent++;
-        bool last = gso_left == 0 || !more || c->snd_nxt + len == skb_end_at_nxt(c);
+        bool last = gso_left == 0 || !more || c->snd_nxt + len == skb_end;
         if (last)
             gso_left = 0;
         if (!send_new_seg(c, len, fin, last && gso_sent >= 2, last))
@@ -653,7 +651,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
 static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin)
 {
     uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
-    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c));
+    uint32_t skb_end;
+    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c, &skb_end));
     *fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, c->snd_una + c->snd_wnd);
     return len;
 }
