@@ -86,6 +86,14 @@ void tt_ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len
     memcpy(out + first, r->buf, len - first);
 }
 
+const uint8_t *tt_ring_at(const struct ring *r, uint32_t off, uint32_t len)
+{
+    if (len == 0 || !r->buf)
+        return NULL;
+    uint32_t pos = (r->head + off) % r->alloc;
+    return r->alloc - pos >= len ? r->buf + pos : NULL;
+}
+
 uint32_t tt_ring_head_span(const struct ring *r, const uint8_t **p)
 {
     *p = r->buf ? r->buf + r->head : NULL;

@@ -33,6 +33,9 @@ static inline uint32_t ring_space(const struct ring *r)
 uint32_t tt_ring_write(struct ring *r, const uint8_t *p, uint32_t len);
 /* Copies len bytes starting off bytes from the head, without consuming. */
 void tt_ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len);
+/* The len bytes starting off bytes from the head where they lie, when they
+ * do not wrap around the end of the storage; NULL when they do. */
+const uint8_t *tt_ring_at(const struct ring *r, uint32_t off, uint32_t len);
 /* Contiguous bytes at the head: returns their count, *p points at them. */
 uint32_t tt_ring_head_span(const struct ring *r, const uint8_t **p);
 void tt_ring_consume(struct ring *r, uint32_t len);

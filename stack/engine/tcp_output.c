@@ -281,8 +281,13 @@ static bool send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
     seg_fill(c, &s, flags, seq);
     if (len) {
-        tt_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
-        s.data = c->eng->payload;
+        /* The builder copies the payload into the datagram: from the send
+         * ring where it lies, through the scratch only when it wraps. */
+        s.data = tt_ring_at(&c->sndbuf, seq - c->snd_buf_seq, len);
+        if (!s.data) {
+            tt_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, c->eng->payload, len);
+            s.data = c->eng->payload;
+        }
         s.len = len;
     }
     tt_rack_sent(c, seq, seq + len + (fin ? 1 : 0)); /* RFC 8985 6.1 */

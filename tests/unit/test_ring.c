@@ -55,6 +55,33 @@ static void write_stops_at_capacity(void **state)
 
 /* Random writes, peeks and consumes, with growth while the contents wrap:
  * the ring always holds exactly what the reference holds. */
+/* tt_ring_at(): bytes where they lie when they do not wrap (the sender
+ * builds segments from them without a copy), NULL when they wrap. */
+static void at_points_into_storage_unless_wrapped(void **state)
+{
+    (void)state;
+    struct ring r;
+    tt_ring_init(&r, 1 << 20);
+    assert_null(tt_ring_at(&r, 0, 1));
+    uint8_t in[RING_MIN_ALLOC];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)i;
+    assert_int_equal(tt_ring_write(&r, in, sizeof in), sizeof in);
+    assert_int_equal(r.alloc, RING_MIN_ALLOC);
+    tt_ring_consume(&r, 100);
+    assert_int_equal(tt_ring_write(&r, in, 50), 50); /* wraps: 50 at the start */
+    const uint8_t *p = tt_ring_at(&r, 10, 20);
+    assert_ptr_equal(p, r.buf + 110);
+    assert_memory_equal(p, in + 110, 20);
+    assert_non_null(tt_ring_at(&r, 0, RING_MIN_ALLOC - 100)); /* up to the end */
+    assert_null(tt_ring_at(&r, 0, RING_MIN_ALLOC - 99));      /* one byte past */
+    p = tt_ring_at(&r, RING_MIN_ALLOC - 100, 50);             /* the wrapped part */
+    assert_ptr_equal(p, r.buf);
+    assert_memory_equal(p, in, 50);
+    assert_null(tt_ring_at(&r, 0, 0));
+    tt_ring_free(&r);
+}
+
 static void matches_reference_through_wrap_and_growth(void **state)
 {
     (void)state;
@@ -95,6 +122,7 @@ int main(void)
         cmocka_unit_test(small_write_allocates_little),
         cmocka_unit_test(write_stops_at_capacity),
         cmocka_unit_test(matches_reference_through_wrap_and_growth),
+        cmocka_unit_test(at_points_into_storage_unless_wrapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
