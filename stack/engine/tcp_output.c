@@ -275,7 +275,8 @@ static bool send_data_psh(struct tt_conn *c, uint32_t seq, uint32_t len, bool fi
     if (tt_localcong_refuses(c->eng))
         return false; /* not sent: no send time, no timing (tcp_localcong.c) */
     struct seg s;
-    bool mark = len && tt_skb_psh_within(c, seq, seq + len);
+    /* new data (at SND.NXT) comes with its skb's mark in push (send_new_seg()) */
+    bool mark = len && seq != c->snd_nxt && tt_skb_psh_within(c, seq, seq + len);
     uint32_t rec_end;
     bool eor = tt_tcb_eor_after(c, seq, &rec_end) && seq + len == rec_end;
     uint8_t flags = TCP_ACK | (len && (mark || eor || push) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
@@ -460,14 +461,17 @@ static bool can_send_data(const struct tt_conn *c)
 }
 
 /* Sends the next len bytes of new data at SND.NXT, with the FIN if fin;
- * last: it ends its packet, and the skb is cut there (Linux tso_fragment():
- * the rest waits as an skb of its own). False when the device refused it:
- * then nothing was sent (Linux tcp_write_xmit() leaves the skb unsent,
- * tcp_localcong.c). */
-static bool send_new_seg(struct tt_conn *c, uint32_t len, bool fin, bool push, bool last)
+ * skb: the skb at SND.NXT (new_seg_max()), whose PSH mark the segment
+ * carries when it ends there; last: it ends its packet, and the skb is cut
+ * there (Linux tso_fragment(): the rest waits as an skb of its own). False
+ * when the device refused it: then nothing was sent (Linux
+ * tcp_write_xmit() leaves the skb unsent, tcp_localcong.c). */
+static bool send_new_seg(struct tt_conn *c, const struct tt_skb_view *skb, uint32_t len, bool fin,
+                         bool push, bool last)
 {
     if (tt_localcong_refuses(c->eng))
         return false;
+    push = push || (len && c->snd_nxt + len == skb->end && (skb->flags & TT_SKB_PSH));
     if (last)
         tt_skb_split(c, c->snd_nxt + len);
     c->last_seg_seq = c->snd_nxt; /* the highest segment, for a tail loss probe */
@@ -520,19 +524,17 @@ static bool nagle_holds(const struct tt_conn *c, uint32_t len, bool tail, bool f
 /* The most bytes the next segment of new data may hold: the MSS, and no
  * further than the end of a record (MSG_EOR; Linux never coalesces across
  * it, tcp_skb_can_collapse_to()) nor of its skb (Linux segments each skb
- * on its own, tcp_write_xmit()), whose end goes to *skb_end (the end of
- * the queued data when no skb holds SND.NXT): no packet goes past it. */
-static uint32_t new_seg_max(const struct tt_conn *c, uint32_t *skb_end)
+ * on its own, tcp_write_xmit()), which goes to *skb (one unmarked to the
+ * end of the queued data when no skb holds SND.NXT): no packet goes past
+ * its end. */
+static uint32_t new_seg_max(const struct tt_conn *c, struct tt_skb_view *skb)
 {
     uint32_t max = payload_max(c), rec_end;
-    struct tt_skb_view skb;
     if (tt_tcb_eor_after(c, c->snd_nxt, &rec_end))
         max = min_u32(max, rec_end - c->snd_nxt);
-    *skb_end = c->snd_buf_seq + c->sndbuf.len;
-    if (tt_skb_find(c, c->snd_nxt, &skb)) {
-        max = min_u32(max, skb.end - c->snd_nxt);
-        *skb_end = skb.end;
-    }
+    if (tt_skb_find(c, c->snd_nxt, skb))
+        return min_u32(max, skb->end - c->snd_nxt);
+    *skb = (struct tt_skb_view){.seq = c->snd_nxt, .end = c->snd_buf_seq + c->sndbuf.len};
     return max;
 }
 
@@ -611,8 +613,8 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         uint32_t avail = data_end - c->snd_nxt;
-        uint32_t skb_end;
-        uint32_t whole = min_u32(avail, new_seg_max(c, &skb_end));
+        struct tt_skb_view skb;
+        uint32_t whole = min_u32(avail, new_seg_max(c, &skb));
         uint32_t len = min_u32(whole, room);
         /* The FIN needs one sequence number of the peer's window, but is
          * not held back by the congestion window (Linux tcp_cwnd_test). */
@@ -635,10 +637,10 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
         }
         gso_left--;
         gso_sent++;
-        bool last = gso_left == 0 || !more || c->snd_nxt + len == skb_end;
+        bool last = gso_left == 0 || !more || c->snd_nxt + len == skb.end;
         if (last)
             gso_left = 0;
-        if (!send_new_seg(c, len, fin, last && gso_sent >= 2, last))
+        if (!send_new_seg(c, &skb, len, fin, last && gso_sent >= 2, last))
             break;
         gso_bytes += len;
         if (last)
@@ -651,13 +653,12 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
 
 /* The one segment of new data at SND.NXT that the persist timer or a tail
  * loss probe sends: at most room bytes, the MSS and the current record
- * (new_seg_max); *fin when it ends the queued data and the peer's window
- * has a sequence number left for the FIN. */
-static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin)
+ * (new_seg_max(), which fills *skb); *fin when it ends the queued data
+ * and the peer's window has a sequence number left for the FIN. */
+static uint32_t one_new_seg(struct tt_conn *c, uint32_t room, bool *fin, struct tt_skb_view *skb)
 {
     uint32_t avail = c->snd_buf_seq + c->sndbuf.len - c->snd_nxt;
-    uint32_t skb_end;
-    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c, &skb_end));
+    uint32_t len = min_u32(min_u32(avail, room), new_seg_max(c, skb));
     *fin = c->fin_queued && len == avail && seq_lt(c->snd_nxt + len, c->snd_una + c->snd_wnd);
     return len;
 }
@@ -675,11 +676,12 @@ bool tt_tcp_write_wakeup(struct tt_conn *c)
     uint32_t peer_end = c->snd_una + c->snd_wnd;
     uint32_t room = seq_lt(c->snd_nxt, peer_end) ? peer_end - c->snd_nxt : 0;
     bool fin;
-    uint32_t len = one_new_seg(c, room, &fin);
+    struct tt_skb_view skb;
+    uint32_t len = one_new_seg(c, room, &fin, &skb);
     if (len == 0 && !fin)
         return false;
     tt_skb_set_psh(c, c->snd_nxt); /* the rest keeps the mark too */
-    if (!send_new_seg(c, len, fin, true, true))
+    if (!send_new_seg(c, &skb, len, fin, true, true))
         return false;
     tt_pacing_sent(c, len, 1);
     return true;
@@ -698,9 +700,10 @@ bool tt_tcp_send_loss_probe(struct tt_conn *c)
     uint32_t seq = c->snd_nxt;
     if (!c->fin_sent && can_send_data(c)) {
         bool fin;
-        uint32_t len = one_new_seg(c, UINT32_MAX, &fin);
+        struct tt_skb_view skb;
+        uint32_t len = one_new_seg(c, UINT32_MAX, &fin, &skb);
         if ((len || fin) && seq_leq(seq + len, peer_end) &&
-            send_new_seg(c, len, fin, false, true)) {
+            send_new_seg(c, &skb, len, fin, false, true)) {
             tt_pacing_sent(c, len, 1);
             tt_tlp_sent(c, seq, false);
             return true;
