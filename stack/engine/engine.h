@@ -469,6 +469,7 @@ struct tt_engine {
         struct seg first; /* its first segment's fields (no payload) */
         uint8_t *buf;     /* the datagram at the output queue's tail, not yet committed */
         uint32_t hlen, mss, payload, segs;
+        uint32_t cap; /* the datagram's bytes at most */
         int state;
     } run;
 };
@@ -480,7 +481,7 @@ void tt_engine_leave(tt_engine_t *eng);
 /* services.c: what every module may call; it calls none of them */
 uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap);
 void tt_engine_output_push(tt_engine_t *eng, size_t len, int state);
-uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t cap);
+uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t min, size_t max, size_t *cap);
 void tt_engine_output_run_close(tt_engine_t *eng);
 void tt_engine_output_flush(tt_engine_t *eng);
 

@@ -283,12 +283,33 @@ void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
     recq_commit(&eng->outq, sizeof(*r) + len);
 }
 
-/* Room for a GSO run's datagram of up to cap bytes (tcp_tso.c): reserved
- * at the tail, committed by tt_engine_output_run_close(), before anything
- * else is queued. */
-uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t cap)
+/* Bytes a record of up to n bytes of data may have at the tail block: the
+ * rest of it, whole records only. */
+static size_t out_room(const struct tt_recq_block *b)
 {
-    return tt_engine_output_buf(eng, cap);
+    size_t left = b->cap - b->used, fixed = TT_RECQ_HDR + sizeof(struct out_rec);
+    return left > fixed ? (left - fixed) / TT_RECQ_ALIGN * TT_RECQ_ALIGN : 0;
+}
+
+/*
+ * Room for a GSO run's datagram (tcp_tso.c): at least min bytes, and as
+ * many more up to max as the tail block of the queue holds (a block of
+ * its own when it holds fewer than min), so that a run takes no memory
+ * but what it fills; *cap says how many. Reserved at the tail and
+ * committed by tt_engine_output_run_close(), before anything else is
+ * queued.
+ */
+uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t min, size_t max, size_t *cap)
+{
+    tt_engine_output_run_close(eng);
+    struct tt_recq *q = &eng->outq;
+    size_t room = q->tail ? out_room(q->tail) : 0;
+    if (room < min) {
+        struct tt_recq_block fresh = {.cap = TT_RECQ_BLOCK};
+        room = out_room(&fresh);
+    }
+    *cap = room < min ? min : room > max ? max : room;
+    return tt_engine_output_buf(eng, *cap);
 }
 
 /* The open run, if any, joins the output queue: one datagram, cut by the

@@ -39,7 +39,7 @@ static bool joins(const struct tt_tso_run *run, const struct seg *s, int state)
         return false;
     if (s->len == 0 || s->len > run->mss || run->payload != run->segs * run->mss)
         return false;
-    if (run->segs >= RUN_MAX_SEGS || run->hlen + run->payload + s->len > RUN_MAX_DGRAM)
+    if (run->segs >= RUN_MAX_SEGS || run->hlen + run->payload + s->len > run->cap)
         return false;
     return s->seq == run->first.seq + run->payload && same_header(&run->first, s);
 }
@@ -77,12 +77,16 @@ static bool open_run(tt_engine_t *eng, const struct seg *s, int state)
 
     if (s->flags != TCP_ACK || s->len == 0 || s->opt.sack_count > 0 || s->up != 0)
         return false;
-    uint8_t *buf = tt_engine_output_run_buf(eng, RUN_MAX_DGRAM);
+    size_t room;
+    uint8_t *buf = tt_engine_output_run_buf(eng, cap, RUN_MAX_DGRAM, &room);
     size_t n = buf ? tt_tcp_build_partial(buf, cap, s, eng->ip_id) : 0;
     if (n == 0)
         return false;
-    *run = (struct tt_tso_run){.open = true, .first = *s, .buf = buf, .state = state};
-    run->first.data = NULL;
+    run->open = true;
+    run->first = *s;
+    run->buf = buf;
+    run->state = state;
+    run->cap = (uint32_t)room;
     run->hlen = (uint32_t)(n - s->len);
     run->mss = s->len;
     run->payload = s->len;
