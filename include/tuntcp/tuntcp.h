@@ -425,6 +425,16 @@ int tt_engine_conn_state(const tt_engine_t *eng, uint32_t laddr, uint16_t lport,
  * -ENOENT outside the output callback.
  */
 int tt_engine_output_state(const tt_engine_t *eng);
+/*
+ * While the output callback runs: 0 for one datagram, or the segment size
+ * of a GSO datagram (a run of new data of one connection, sent with
+ * tt_engine_set_gso_out() on), which the device cuts as the kernel's TSO
+ * does (IP ID counting up from the header's, PSH and FIN on the last).
+ */
+uint16_t tt_engine_output_gso_size(const tt_engine_t *eng);
+/* Runs of full-MSS new data leave as one GSO datagram each (needs
+ * tt_engine_set_csum_partial(): its TCP checksum is left partial). */
+void tt_engine_set_gso_out(tt_engine_t *eng, bool on);
 /* Calls cb once for each connection and each TIME_WAIT entry. */
 void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx);
 /* Calls cb once for each listening port (not for one tt_listener_close() ended). */

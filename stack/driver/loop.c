@@ -569,10 +569,53 @@ static void drv_fault_out(struct tt_driver *d, const uint8_t *pkt, size_t len)
  * packet. state= rules judge it in the state its connection was in when the
  * engine sent it (tt_engine_output_state()), not the state at the call's end.
  */
+static void drv_output_one(struct tt_driver *d, const uint8_t *pkt, size_t len);
+static bool drv_engine_alone(const struct tt_driver *d);
+
+/*
+ * A GSO datagram of the engine (tt_engine_output_gso_size(): a run of new
+ * data): to the device whole when nothing but the device looks at it,
+ * after what the batch holds; else cut here as the kernel would cut it,
+ * so that the capture and --fault see each wire segment.
+ */
+static void drv_output_gso(struct tt_driver *d, const uint8_t *pkt, size_t len, uint16_t mss)
+{
+    struct virtio_net_hdr vh;
+    struct ofl_split sp;
+    uint8_t hdr[80];
+    size_t hlen = tt_ofl_gso_header(pkt, len, mss, hdr, &vh);
+
+    if (hlen == 0)
+        return;
+    if (drv_engine_alone(d)) {
+        struct iovec iov[3] = {
+            {&vh, OFL_VNET_LEN}, {hdr, hlen}, {(void *)(pkt + hlen), len - hlen}};
+        if (d->batch.n > 0)
+            drv_settle(d);
+        tt_pump_pushv(&d->pump, iov, 3, true);
+        return;
+    }
+    /* split reads pkt and never writes it */
+    if (tt_ofl_split_start(&sp, &vh, (uint8_t *)(uintptr_t)pkt, len) != 1)
+        return;
+    sp.partial_csum = true;
+    while ((len = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0)
+        drv_output_one(d, d->segbuf, len);
+}
+
 static void drv_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct tt_driver *d = ctx;
+    uint16_t gso = tt_engine_output_gso_size(d->eng);
 
+    if (gso > 0)
+        drv_output_gso(d, pkt, len, gso);
+    else
+        drv_output_one(d, pkt, len);
+}
+
+static void drv_output_one(struct tt_driver *d, const uint8_t *pkt, size_t len)
+{
     if (d->faults == NULL) {
         drv_send(d, pkt, len);
         return;
@@ -1404,6 +1447,7 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         if (d->capbuf == NULL)
             return fmt_err(err, errlen, "buffers", "", -ENOMEM);
         tt_engine_set_csum_partial(d->eng, true);
+        tt_engine_set_gso_out(d->eng, true); /* runs of new data as one GSO datagram */
     }
     d->mtu = cfg->engine.mtu;
     if ((rc = drv_open_loop(d, err, errlen)) < 0)

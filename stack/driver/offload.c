@@ -142,7 +142,9 @@ static size_t cut(struct ofl_split *s, const uint8_t *orig, uint8_t *out, size_t
         flags &= (uint8_t)~TCP_CWR;
     tcp[13] = flags;
     wr16(tcp + 16, 0);
-    if (!s->no_tcp_csum)
+    if (s->partial_csum)
+        wr16(tcp + 16, (uint16_t)~tt_csum_fold(pseudo_sum(out, total - 20)));
+    else if (!s->no_tcp_csum)
         wr16(tcp + 16, tt_csum_fold(tt_csum_add(pseudo_sum(out, total - 20), tcp, total - 20)));
     s->off += seg;
     return total;
@@ -292,22 +294,40 @@ bool tt_ofl_batch_add(struct ofl_batch *b, const uint8_t *pkt, size_t len)
     return true;
 }
 
-/* The joined header made the super-segment's, and the virtio header asking the kernel to cut it. */
-static void super_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh)
+/* hdr (hlen bytes) made the header of a super-segment of total bytes,
+ * and the virtio header asking the kernel to cut it into mss-byte segments. */
+static void gso_header(uint8_t *hdr, size_t hlen, size_t total, size_t mss,
+                       struct virtio_net_hdr *vh)
 {
-    size_t total = b->hlen + b->payload;
-
     ip_fix(hdr, total, rd16(hdr + 4));
-    hdr[33] = b->flags;
     /* RFC 9293 3.1's pseudo-header sum, not complemented: the kernel adds the rest. */
     wr16(hdr + 36, (uint16_t)~tt_csum_fold(pseudo_sum(hdr, total - 20)));
     memset(vh, 0, sizeof(*vh));
     vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-    vh->hdr_len = (uint16_t)b->hlen;
-    vh->gso_size = (uint16_t)b->mss;
+    vh->hdr_len = (uint16_t)hlen;
+    vh->gso_size = (uint16_t)mss;
     vh->csum_start = 20;
     vh->csum_offset = 16;
+}
+
+/* The joined header made the super-segment's, and the virtio header asking the kernel to cut it. */
+static void super_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_net_hdr *vh)
+{
+    hdr[33] = b->flags;
+    gso_header(hdr, b->hlen, b->hlen + b->payload, b->mss, vh);
+}
+
+size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *hdr,
+                         struct virtio_net_hdr *vh)
+{
+    size_t hlen = ip_tcp_hlen(pkt, len);
+
+    if (hlen == 0 || hlen > 80 || mss == 0)
+        return 0;
+    memcpy(hdr, pkt, hlen);
+    gso_header(hdr, hlen, len, mss, vh);
+    return hlen;
 }
 
 size_t tt_ofl_batch_finish(struct ofl_batch *b)

@@ -33,6 +33,8 @@ struct ofl_split {
     size_t off;  /* payload bytes already cut */
     /* Set by the caller: segments for the engine alone, their TCP checksum left 0. */
     bool no_tcp_csum;
+    /* Set by the caller: the TCP checksum left partial (the pseudo-header's sum) for the device. */
+    bool partial_csum;
     uint8_t hdr[80]; /* tt_ofl_split_next_in_place(): the super-segment's headers */
 };
 
@@ -90,6 +92,16 @@ bool tt_ofl_is_tcp(const uint8_t *pkt, size_t len);
 void tt_ofl_partial_header(struct virtio_net_hdr *vh);
 /* Completes in place the partial TCP checksum of such a datagram (for a capture). */
 void tt_ofl_complete_tcp(uint8_t *pkt, size_t len);
+
+/*
+ * The engine's GSO datagram pkt (tt_engine_output_gso_size(): mss) made
+ * the super-segment the device cuts: its headers copied into hdr (80
+ * bytes) with IP checksum and the TCP pseudo-header sum for its length,
+ * and vh asking the kernel to cut it. Returns the header bytes, or 0 when
+ * pkt is not such a datagram.
+ */
+size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *hdr,
+                         struct virtio_net_hdr *vh);
 
 /* ---- output: wire segments joined into one super-segment ---- */
 

@@ -18,6 +18,7 @@ add_library(tuntcp_engine STATIC
   ${TT_ENGINE_DIR}/tcb.c
   ${TT_ENGINE_DIR}/tcp_input.c
   ${TT_ENGINE_DIR}/tcp_gro.c
+  ${TT_ENGINE_DIR}/tcp_tso.c
   ${TT_ENGINE_DIR}/tcp_listen.c
   ${TT_ENGINE_DIR}/tcp_ack.c
   ${TT_ENGINE_DIR}/tcp_sack.c

@@ -460,6 +460,18 @@ struct tt_engine {
     int out_state;          /* tt_engine_output_state() while one is handed out */
     bool local_cong;        /* the device refuses what we send (tcp_localcong.c) */
     uint8_t payload[65536]; /* scratch: a segment's bytes out of a ring */
+
+    /* tt_engine_set_gso_out(): runs of new data leave as one GSO datagram (tcp_tso.c) */
+    bool gso_out;
+    uint16_t out_gso; /* tt_engine_output_gso_size() while one is handed out */
+    struct tt_tso_run {
+        bool open;
+        struct seg first; /* its first segment's fields (no payload) */
+        uint8_t *buf;     /* the datagram at the output queue's tail, not yet committed */
+        uint32_t hlen, mss, payload, segs;
+        uint32_t cap; /* the datagram's bytes at most */
+        int state;
+    } run;
 };
 
 /* engine.c: the entry points, and the end of each engine call */
@@ -469,7 +481,12 @@ void tt_engine_leave(tt_engine_t *eng);
 /* services.c: what every module may call; it calls none of them */
 uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap);
 void tt_engine_output_push(tt_engine_t *eng, size_t len, int state);
+uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t min, size_t max, size_t *cap);
+void tt_engine_output_run_close(tt_engine_t *eng);
 void tt_engine_output_flush(tt_engine_t *eng);
+
+/* tcp_tso.c: a run of new data built as one GSO datagram */
+bool tt_tso_take(tt_engine_t *eng, const struct seg *s, int state);
 
 /* tcp_localcong.c: the device refusing datagrams (Linux NET_XMIT_DROP) */
 #define TT_RESOURCE_PROBE_INTERVAL (500 * MS) /* Linux TCP_RESOURCE_PROBE_INTERVAL */

@@ -249,6 +249,7 @@ void tt_engine_staged_reset(tt_engine_t *eng)
 struct out_rec {
     uint32_t len;
     int32_t state;
+    uint16_t gso_size; /* a GSO datagram of segments this long (tcp_tso.c); 0: one segment */
     uint8_t bytes[];
 };
 
@@ -259,6 +260,7 @@ struct out_rec {
  */
 uint8_t *tt_engine_output_buf(tt_engine_t *eng, size_t cap)
 {
+    tt_engine_output_run_close(eng); /* it goes before this one */
     struct out_rec *r = recq_reserve(&eng->outq, sizeof(*r) + cap);
     if (!r) {
         eng->stats.TtNoBufs++;
@@ -277,31 +279,96 @@ void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
     struct out_rec *r = recq_reserved(&eng->outq);
     r->len = (uint32_t)len;
     r->state = state;
+    r->gso_size = 0;
     recq_commit(&eng->outq, sizeof(*r) + len);
 }
 
-/* Hands every queued datagram to the output callback, oldest first. */
+/* Bytes a record of up to n bytes of data may have at the tail block: the
+ * rest of it, whole records only. */
+static size_t out_room(const struct tt_recq_block *b)
+{
+    size_t left = b->cap - b->used, fixed = TT_RECQ_HDR + sizeof(struct out_rec);
+    return left > fixed ? (left - fixed) / TT_RECQ_ALIGN * TT_RECQ_ALIGN : 0;
+}
+
+/*
+ * Room for a GSO run's datagram (tcp_tso.c): at least min bytes, and as
+ * many more up to max as the tail block of the queue holds (a block of
+ * its own when it holds fewer than min), so that a run takes no memory
+ * but what it fills; *cap says how many. Reserved at the tail and
+ * committed by tt_engine_output_run_close(), before anything else is
+ * queued.
+ */
+uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t min, size_t max, size_t *cap)
+{
+    tt_engine_output_run_close(eng);
+    struct tt_recq *q = &eng->outq;
+    size_t room = q->tail ? out_room(q->tail) : 0;
+    if (room < min) {
+        struct tt_recq_block fresh = {.cap = TT_RECQ_BLOCK};
+        room = out_room(&fresh);
+    }
+    *cap = room < min ? min : room > max ? max : room;
+    return tt_engine_output_buf(eng, *cap);
+}
+
+/* The open run, if any, joins the output queue: one datagram, cut by the
+ * device into segments of the run's MSS when it holds two or more. */
+void tt_engine_output_run_close(tt_engine_t *eng)
+{
+    struct tt_tso_run *run = &eng->run;
+    if (!run->open)
+        return;
+    run->open = false;
+    struct out_rec *r = recq_reserved(&eng->outq);
+    r->len = run->hlen + run->payload;
+    r->state = run->state;
+    r->gso_size = (uint16_t)(run->segs > 1 ? run->mss : 0);
+    recq_commit(&eng->outq, sizeof(*r) + r->len);
+}
+
+/* Hands every queued datagram to the output callback, oldest first; a
+ * run the callback's own engine calls open joins the queue too before it
+ * is reset. */
 void tt_engine_output_flush(tt_engine_t *eng)
 {
     const struct out_rec *r;
-    while ((r = recq_next(&eng->outq)) != NULL) {
+    tt_engine_output_run_close(eng);
+    while ((r = recq_next(&eng->outq)) != NULL || eng->run.open) {
+        if (r == NULL) {
+            tt_engine_output_run_close(eng);
+            continue;
+        }
         if (!eng->out)
             continue;
         eng->out_state = r->state;
+        eng->out_gso = r->gso_size;
         eng->out(eng->out_ctx, r->bytes, r->len);
     }
     eng->out_state = -ENOENT;
+    eng->out_gso = 0;
     recq_reset(&eng->outq);
 }
 
 bool tt_engine_output_pending(const tt_engine_t *eng)
 {
-    return recq_pending(&eng->outq);
+    return eng->run.open || recq_pending(&eng->outq);
 }
 
 int tt_engine_output_state(const tt_engine_t *eng)
 {
     return eng->out_state;
+}
+
+uint16_t tt_engine_output_gso_size(const tt_engine_t *eng)
+{
+    return eng->out_gso;
+}
+
+void tt_engine_set_gso_out(tt_engine_t *eng, bool on)
+{
+    tt_engine_output_run_close(eng);
+    eng->gso_out = on;
 }
 
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)

@@ -30,6 +30,8 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
  */
 void tt_tcp_send_raw(tt_engine_t *eng, const struct seg *s, int state)
 {
+    if (eng->gso_out && tt_tso_take(eng, s, state))
+        return; /* one more segment of a GSO run (tcp_tso.c) */
     size_t cap = IPV4_HDR_LEN + TCP_HDR_LEN + TCP_MAX_OPT_LEN + s->len;
     uint8_t *buf = tt_engine_output_buf(eng, cap);
     uint16_t id = eng->ip_id++;

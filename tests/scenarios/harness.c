@@ -3,6 +3,7 @@
  * clock, and exact expectations on every segment the engine sends.
  */
 #include "harness.h"
+#include "checksum.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -67,9 +68,69 @@ static void seg_str(const struct harness *h, uint8_t flags, uint32_t seq, uint32
 
 /* ---- engine callbacks ---- */
 
+static void record_output(struct harness *h, const uint8_t *pkt, size_t len);
+
+static void wr16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * A GSO datagram (tt_engine_output_gso_size()) cut as the kernel's TSO
+ * cuts it (Linux tcp_gso_segment(), inet_gso_segment()): the header copied
+ * before each mss bytes, SEQ advanced, the IP ID counting up, PSH and FIN
+ * on the last segment only, CWR on the first only, each TCP checksum the
+ * pseudo-header's sum for its length (left partial, CHECKSUM_PARTIAL).
+ */
+static void cut_gso(struct harness *h, const uint8_t *pkt, size_t len, size_t mss)
+{
+    size_t hlen = IPV4_HDR_LEN + (size_t)(pkt[IPV4_HDR_LEN + 12] >> 4) * 4;
+    uint8_t seg[IPV4_HDR_LEN + 60 + 65536];
+    size_t data = len - hlen;
+
+    for (size_t off = 0, i = 0; off < data; off += mss, i++) {
+        size_t n = data - off < mss ? data - off : mss, total = hlen + n;
+        uint8_t *tcp = seg + IPV4_HDR_LEN;
+        memcpy(seg, pkt, hlen);
+        memcpy(seg + hlen, pkt + hlen + off, n);
+        wr16(seg + 2, (uint32_t)total);
+        wr16(seg + 4, (uint32_t)((pkt[4] << 8 | pkt[5]) + i));
+        wr16(seg + 10, 0);
+        wr16(seg + 10, tt_csum_ipv4_hdr(seg));
+        uint32_t seq = rd32(pkt + IPV4_HDR_LEN + 4) + (uint32_t)off;
+        wr16(tcp + 4, seq >> 16);
+        wr16(tcp + 6, seq);
+        if (off + n < data)
+            tcp[13] &= (uint8_t) ~(TCP_PSH | TCP_FIN);
+        if (i > 0)
+            tcp[13] &= (uint8_t)~TCP_CWR;
+        uint32_t pseudo = tt_csum_pseudo(rd32(seg + 12), rd32(seg + 16), IP_PROTO_TCP,
+                                         (uint16_t)(total - IPV4_HDR_LEN));
+        wr16(tcp + 16, (uint16_t)~tt_csum_fold(pseudo));
+        record_output(h, seg, total);
+    }
+}
+
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct harness *h = ctx;
+    uint16_t gso = tt_engine_output_gso_size(h->eng);
+
+    if (gso > 0) {
+        h->gso_dgrams++;
+        cut_gso(h, pkt, len, gso);
+    } else
+        record_output(h, pkt, len);
+}
+
+static void record_output(struct harness *h, const uint8_t *pkt, size_t len)
+{
     struct ipv4_hdr ip;
 
     if (h->out_len == h->out_cap) {

@@ -82,6 +82,7 @@ struct harness {
     struct h_seg *out;
     size_t out_len, out_cap, out_head;
     uint64_t last_at;  /* at_us of the segment popped last */
+    size_t gso_dgrams; /* GSO datagrams the engine sent, cut into out (tt_engine_set_gso_out()) */
     uint64_t tw_start; /* h_reach_time_wait(): when the final ACK went out */
 
     /* Every event, in order. */

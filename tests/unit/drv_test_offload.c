@@ -442,6 +442,56 @@ static void what_we_never_asked_for_is_refused(void **state)
     assert_int_equal(tt_ofl_split_start(&sp, &vh, p, len), -EINVAL);
 }
 
+/*
+ * The engine's own run (tt_engine_output_gso_size()): the first segment's
+ * header with the whole length and the last one's flags, then the
+ * payloads. tt_ofl_gso_header() makes it the super-segment the batch
+ * makes of the same wire segments; cut with partial checksums (for a
+ * capture or --fault), the segments are the engine's own, their TCP
+ * checksum left to the device as it leaves every other.
+ */
+static void an_engine_run_is_the_batchs_super_segment(void **state)
+{
+    static uint8_t super[OFL_MAX_DGRAM], run[OFL_MAX_DGRAM], seg[OFL_MAX_DGRAM];
+    uint8_t hdr[80];
+    struct ofl_batch b;
+    struct virtio_net_hdr vh, evh;
+    struct ofl_split sp;
+    size_t len, run_len = HLEN, n = 0;
+
+    (void)state;
+    make_run(4, 100, ACK | PSH);
+    assert_int_equal(tt_ofl_batch_init(&b, 1 << 17), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(tt_ofl_batch_add(&b, wire[i], wlen[i]));
+    len = write_super(&b, super, &vh);
+    memcpy(run, wire[0], HLEN);
+    for (size_t i = 0; i < 4; i++) {
+        memcpy(run + run_len, wire[i] + HLEN, wlen[i] - HLEN);
+        run_len += wlen[i] - HLEN;
+    }
+    put16(run + 2, (uint16_t)run_len);
+    run[33] = ACK | PSH;
+    make_partial(run, wlen[0]); /* the engine leaves the first segment's sum */
+    assert_int_equal(run_len, len);
+    assert_int_equal(tt_ofl_gso_header(run, run_len, MSS, hdr, &evh), HLEN);
+    assert_memory_equal(hdr, super, HLEN);
+    assert_memory_equal(&evh, &vh, sizeof(vh));
+    assert_int_equal(tt_ofl_gso_header(run, run_len - 1, MSS, hdr, &evh), 0); /* length wrong */
+
+    assert_int_equal(tt_ofl_split_start(&sp, &vh, run, run_len), 1);
+    sp.partial_csum = true;
+    while ((len = tt_ofl_split_next(&sp, seg, sizeof(seg))) > 0) {
+        assert_in_range(n, 0, 3);
+        make_partial(wire[n], wlen[n]);
+        assert_int_equal(len, wlen[n]);
+        assert_memory_equal(seg, wire[n], len);
+        n++;
+    }
+    assert_int_equal(n, 4);
+    tt_ofl_batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +507,7 @@ int main(void)
         cmocka_unit_test(the_kernels_word_on_a_lone_segment),
         cmocka_unit_test(a_partial_checksum_is_completed_in_place),
         cmocka_unit_test(what_we_never_asked_for_is_refused),
+        cmocka_unit_test(an_engine_run_is_the_batchs_super_segment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

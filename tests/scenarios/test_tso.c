@@ -1,0 +1,213 @@
+/*
+ * Scenarios: runs of new data as one GSO datagram (tt_engine_set_gso_out(),
+ * tcp_tso.c). Linux's TCP hands its device one TSO skb per packet of new
+ * data and the segmentation (tcp_gso_segment(), inet_gso_segment()) makes
+ * the wire segments: the header copied, SEQ advanced, the IP ID counting
+ * up, PSH and FIN on the last segment only. With the engine's fast path
+ * on, the wire after that cut (the harness cuts as the kernel does) and
+ * the engine's state must be what they are with it off, segment by
+ * segment and byte for byte: each scenario runs twice and compares every
+ * datagram (checksums completed as the device completes them), the
+ * connection's tt_conn_info_t and the engine's counters, and that the
+ * fast path was taken (GSO datagrams were sent).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "harness.h"
+
+#define SEG1 H_MSS
+#define WIRE_MAX (1u << 21)
+
+/* What one run left: the wire, byte for byte, and the state. */
+struct outcome {
+    uint8_t *wire; /* each datagram: its length (2 bytes), then its bytes */
+    size_t wire_len;
+    size_t dgrams;
+    uint32_t snd_max; /* the highest sequence number sent, + 1 */
+    tt_conn_info_t info;
+    tt_stats_t stats;
+    size_t gso;
+};
+
+typedef void (*scenario_fn)(struct harness *h, struct outcome *o);
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Moves what the engine sent into o, TCP checksums completed (the device's work). */
+static void drain(struct harness *h, struct outcome *o)
+{
+    for (; h->out_head < h->out_len; h->out_head++) {
+        struct h_seg *s = &h->out[h->out_head];
+        uint8_t *tcp = s->bytes + IPV4_HDR_LEN;
+        size_t tlen = s->len - IPV4_HDR_LEN;
+        size_t hl = (size_t)(tcp[12] >> 4) * 4;
+        uint16_t sum = tt_csum_fold(tt_csum_add(0, tcp, tlen));
+        tcp[16] = (uint8_t)(sum >> 8);
+        tcp[17] = (uint8_t)sum;
+        assert_true(o->wire_len + 2 + s->len <= WIRE_MAX);
+        o->wire[o->wire_len++] = (uint8_t)(s->len >> 8);
+        o->wire[o->wire_len++] = (uint8_t)s->len;
+        memcpy(o->wire + o->wire_len, s->bytes, s->len);
+        o->wire_len += s->len;
+        o->dgrams++;
+        if (getenv("TSO_DEBUG"))
+            fprintf(stderr, "seg seq %u len %zu flags %02x id %u\n", rd32(tcp + 4) - h->iss,
+                    tlen - hl, tcp[13], s->bytes[4] << 8 | s->bytes[5]);
+        uint32_t end = rd32(tcp + 4) + (uint32_t)(tlen - hl) + ((tcp[13] & TCP_FIN) ? 1 : 0);
+        if (seq_gt(end, o->snd_max))
+            o->snd_max = end;
+    }
+}
+
+/* The peer acknowledges everything sent so far, after delay. */
+static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
+{
+    drain(h, o);
+    h_advance(h, delay);
+    drain(h, o);
+    h_send(h, TCP_ACK, IRS + 1, o->snd_max, NULL, 0);
+    drain(h, o);
+}
+
+static void run(struct harness *h, bool gso, uint64_t rtt, scenario_fn fn, struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->wire = malloc(WIRE_MAX);
+    assert_non_null(o->wire);
+    h->now = H_T0;
+    h->peer_wnd = H_PEER_WND; /* as the fixture left it: a scenario may change it */
+    h_reinit(h);
+    h_reach_established_rtt(h, rtt);
+    tt_engine_set_csum_partial(h->eng, true); /* as the driver with offloads */
+    tt_engine_set_gso_out(h->eng, gso);
+    h->gso_dgrams = 0;
+    o->snd_max = ISS + 1;
+    fn(h, o);
+    drain(h, o);
+    tt_conn_get_info(h->conn, &o->info);
+    tt_engine_stats(h->eng, &o->stats);
+    o->gso = h->gso_dgrams;
+}
+
+/* The same wire and state with the fast path off and on; it was taken. */
+static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
+{
+    struct outcome off, on;
+
+    run(h, false, rtt, fn, &off);
+    run(h, true, rtt, fn, &on);
+    assert_int_equal(off.gso, 0);
+    assert_true(on.gso > 0);
+    assert_int_equal(on.dgrams, off.dgrams);
+    assert_int_equal(on.wire_len, off.wire_len);
+    assert_memory_equal(on.wire, off.wire, off.wire_len);
+    assert_memory_equal(&on.info, &off.info, sizeof(off.info));
+    assert_memory_equal(&on.stats, &off.stats, sizeof(off.stats));
+    free(off.wire);
+    free(on.wire);
+}
+
+/* Three writes (three skbs, PSH at each one's end) acknowledged round by round. */
+static void bulk(struct harness *h, struct outcome *o)
+{
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h_write_pattern(h, (size_t)i * 9000, 9000), 9000);
+        drain(h, o);
+    }
+    for (int r = 0; r < 6; r++)
+        ack_all(h, o, 10);
+}
+
+static void bulk_over_several_skbs(void **state)
+{
+    same_both_ways(*state, 10, bulk);
+}
+
+/* More than cwnd: the flight stops at cwnd, ACKs of two segments open it bit by bit. */
+static void cwnd_bound(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 60 * SEG1), 60 * SEG1);
+    drain(h, o);
+    uint32_t acked = ISS + 1;
+    for (int r = 0; r < 12; r++) {
+        h_advance(h, 100);
+        acked += 2 * SEG1;
+        h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
+        drain(h, o);
+    }
+    ack_all(h, o, 100);
+}
+
+static void cwnd_limited(void **state)
+{
+    struct harness *h = *state;
+    same_both_ways(h, 100, cwnd_bound);
+}
+
+/* The peer's window, not a multiple of the MSS, holds the flow. */
+static void rwnd_bound(struct harness *h, struct outcome *o)
+{
+    h->peer_wnd = 7000;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0); /* the window shrinks before any data */
+    assert_int_equal(h_write_pattern(h, 0, 40 * SEG1), 40 * SEG1);
+    drain(h, o);
+    assert_true(o->snd_max - (ISS + 1) < 40 * SEG1);
+    for (int r = 0; r < 8; r++)
+        ack_all(h, o, 50);
+}
+
+static void rwnd_limited(void **state)
+{
+    same_both_ways(*state, 50, rwnd_bound);
+}
+
+/* A write ending mid-segment: the last, short, carries PSH. */
+static void short_tail(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 5 * SEG1 + 700), 5 * SEG1 + 700);
+    ack_all(h, o, 10);
+    assert_int_equal(h_write_pattern(h, 5 * SEG1 + 700, 3 * SEG1 + 1), 3 * SEG1 + 1);
+    ack_all(h, o, 10);
+}
+
+static void write_ending_mid_segment(void **state)
+{
+    same_both_ways(*state, 10, short_tail);
+}
+
+/* RFC 1122 4.2.3.4 (Linux tcp_nagle_check()): with a partial segment of
+ * ours unacknowledged, the full segments of the next write go, its
+ * partial tail waits for the ACK. */
+static void nagle_tail(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 100), 100);
+    drain(h, o);
+    assert_int_equal(h_write_pattern(h, 100, 4 * SEG1 + 300), 4 * SEG1 + 300);
+    drain(h, o);
+    assert_int_equal(o->snd_max, ISS + 1 + 100 + 4 * SEG1); /* the tail waits */
+    ack_all(h, o, 10);
+    ack_all(h, o, 10);
+}
+
+static void nagle_holds_the_tail(void **state)
+{
+    same_both_ways(*state, 10, nagle_tail);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(bulk_over_several_skbs, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cwnd_limited, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rwnd_limited, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(write_ending_mid_segment, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(nagle_holds_the_tail, h_setup, h_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
