@@ -354,26 +354,32 @@ void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int
     free(buf);
 }
 
+void h_peer_seg(const struct harness *h, struct seg *s, uint8_t flags, uint32_t seq, uint32_t ack,
+                const struct tcp_opts *opts, const void *data, size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    s->saddr = H_PEER_ADDR;
+    s->daddr = H_ENGINE_ADDR;
+    s->sport = h->rport;
+    s->dport = h->lport;
+    s->seq = seq;
+    s->ack = (flags & TCP_ACK) ? ack : 0;
+    s->flags = flags;
+    s->wnd = h->peer_wnd;
+    s->tos = h->peer_tos;
+    if (opts)
+        s->opt = *opts;
+    s->data = data;
+    s->len = (uint32_t)len;
+}
+
 void h_send_opts_at(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
                     const struct tcp_opts *opts, const void *data, size_t len, const char *file,
                     int line)
 {
     struct seg s;
 
-    memset(&s, 0, sizeof(s));
-    s.saddr = H_PEER_ADDR;
-    s.daddr = H_ENGINE_ADDR;
-    s.sport = h->rport;
-    s.dport = h->lport;
-    s.seq = seq;
-    s.ack = (flags & TCP_ACK) ? ack : 0;
-    s.flags = flags;
-    s.wnd = h->peer_wnd;
-    s.tos = h->peer_tos;
-    if (opts)
-        s.opt = *opts;
-    s.data = data;
-    s.len = (uint32_t)len;
+    h_peer_seg(h, &s, flags, seq, ack, opts, data, len);
     h_send_seg_at(h, &s, file, line);
 }
 

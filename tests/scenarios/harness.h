@@ -136,6 +136,11 @@ void h_send_opts_at(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack
                     int line);
 void h_send_syn_at(struct harness *h, const char *file, int line);
 void h_send_seg_at(struct harness *h, const struct seg *s, const char *file, int line);
+/* Fills s with the peer's segment as h_send_opts() sends it (h->rport to
+ * h->lport, h->peer_wnd, h->peer_tos; the ACK field only with TCP_ACK), for
+ * a test that builds the datagram itself. */
+void h_peer_seg(const struct harness *h, struct seg *s, uint8_t flags, uint32_t seq, uint32_t ack,
+                const struct tcp_opts *opts, const void *data, size_t len);
 
 /* ---- what the engine sends ---- */
 

@@ -49,20 +49,7 @@ static int send_super_opts(struct harness *h, uint8_t flags, uint32_t seq, size_
 
     assert_true(len <= sizeof(data));
     h_pattern_fill(data, off, len);
-    memset(&s, 0, sizeof(s));
-    s.saddr = H_PEER_ADDR;
-    s.daddr = H_ENGINE_ADDR;
-    s.sport = h->rport;
-    s.dport = h->lport;
-    s.seq = seq;
-    s.ack = ISS + 1;
-    s.flags = flags;
-    s.wnd = h->peer_wnd;
-    s.tos = h->peer_tos;
-    if (opts)
-        s.opt = *opts;
-    s.data = data;
-    s.len = (uint32_t)len;
+    h_peer_seg(h, &s, flags, seq, ISS + 1, opts, data, len);
     n = tt_tcp_build(buf, sizeof(super_buf), &s, h->ip_id++);
     assert_true(n > 0);
     return tt_engine_input_super(h->eng, buf, n, &rx, h->now);
