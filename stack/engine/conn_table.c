@@ -136,7 +136,7 @@ static unsigned recent_slot(const struct tuple *t)
     return x % TT_RECENT_CONNS;
 }
 
-struct tt_conn *tt_conn_recent_find(const tt_engine_t *eng, const struct tuple *t)
+static struct tt_conn *recent_find(const tt_engine_t *eng, const struct tuple *t)
 {
     struct tt_conn *c = eng->recent[recent_slot(t)];
     return c && node_matches(&c->h, t) ? c : NULL;
@@ -145,6 +145,18 @@ struct tt_conn *tt_conn_recent_find(const tt_engine_t *eng, const struct tuple *
 void tt_conn_recent_put(tt_engine_t *eng, struct tt_conn *c)
 {
     eng->recent[recent_slot(&c->t)] = c;
+}
+
+struct tt_conn *tt_conn_find(tt_engine_t *eng, const struct tuple *t, uint32_t *hash)
+{
+    struct tt_conn *c = recent_find(eng, t);
+    if (c)
+        return c;
+    *hash = tt_tuple_hash(eng, t);
+    c = (struct tt_conn *)tt_conn_table_lookup(&eng->table, t, *hash);
+    if (c)
+        tt_conn_recent_put(eng, c);
+    return c;
 }
 
 void tt_conn_recent_drop(tt_engine_t *eng, const struct tt_conn *c)

@@ -513,9 +513,12 @@ void tt_conn_table_fini(struct conn_table *tab);
 struct hnode *tt_conn_table_lookup(const struct conn_table *tab, const struct tuple *t,
                                    uint32_t hash);
 int tt_conn_table_insert(struct conn_table *tab, struct hnode *n);
-struct tt_conn *tt_conn_recent_find(const tt_engine_t *eng, const struct tuple *t);
 void tt_conn_recent_put(tt_engine_t *eng, struct tt_conn *c);
 void tt_conn_recent_drop(tt_engine_t *eng, const struct tt_conn *c);
+/* The connection of t: the recent ones first, then the table (a hit there
+ * becomes recent); *hash is t's keyed hash when the table was asked, for
+ * the TIME_WAIT and listener lookups that follow a miss. */
+struct tt_conn *tt_conn_find(tt_engine_t *eng, const struct tuple *t, uint32_t *hash);
 void tt_conn_table_remove(struct conn_table *tab, struct hnode *n);
 struct tt_listener *tt_listener_find(const tt_engine_t *eng, uint16_t port);
 uint32_t tt_isn_generate(const tt_engine_t *eng, uint32_t hash);

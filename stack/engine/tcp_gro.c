@@ -25,13 +25,10 @@
 static struct tt_conn *whole_conn(tt_engine_t *eng, const struct seg *seg)
 {
     struct tuple t;
+    uint32_t hash;
 
     tt_tuple_of_seg(seg, &t);
-    struct tt_conn *c = tt_conn_recent_find(eng, &t);
-    if (c == NULL && (c = (struct tt_conn *)tt_conn_table_lookup(&eng->table, &t,
-                                                                 tt_tuple_hash(eng, &t))) != NULL)
-        tt_conn_recent_put(eng, c);
-    return c;
+    return tt_conn_find(eng, &t, &hash);
 }
 
 /* Room for len in-order bytes now: the read callback takes them, or the receive buffer. */

@@ -624,18 +624,11 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
 {
     struct tuple t;
     tt_tuple_of_seg(seg, &t);
-    struct tt_conn *recent = tt_conn_recent_find(eng, &t);
-    if (recent) {
+    uint32_t hash = 0;
+    struct tt_conn *c = tt_conn_find(eng, &t, &hash);
+    if (c) {
         if (!md5_unexpected(eng, seg))
-            tt_tcp_conn_input(recent, seg);
-        return;
-    }
-    uint32_t hash = tt_tuple_hash(eng, &t);
-    struct hnode *n = tt_conn_table_lookup(&eng->table, &t, hash);
-    if (n) {
-        tt_conn_recent_put(eng, (struct tt_conn *)n);
-        if (!md5_unexpected(eng, seg))
-            tt_tcp_conn_input((struct tt_conn *)n, seg);
+            tt_tcp_conn_input(c, seg);
         return;
     }
     tw_id tw = tt_tw_table_lookup(&eng->tw, t.raddr, t.rport, t.lport, hash);
@@ -647,7 +640,7 @@ void tt_tcp_input(tt_engine_t *eng, struct seg *seg)
     if (l) {
         if (md5_unexpected(eng, seg))
             return;
-        struct tt_conn *c = tt_tcp_listen_input(eng, l, seg, hash);
+        c = tt_tcp_listen_input(eng, l, seg, hash);
         if (c)
             tt_tcp_conn_input(c, seg);
         return;
