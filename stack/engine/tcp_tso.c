@@ -52,18 +52,21 @@ static void count_seg(tt_engine_t *eng)
     eng->stats.IpOutRequests++;
 }
 
+/* The run grew by segs segments, len bytes, already in its buffer. */
+static void grown(struct tt_tso_run *run, uint32_t len, uint32_t segs)
+{
+    run->payload += len;
+    run->segs += segs;
+    uint32_t total = run->hlen + run->payload;
+    run->buf[2] = (uint8_t)(total >> 8); /* the datagram's length; the device completes the rest */
+    run->buf[3] = (uint8_t)total;
+}
+
 static void append(tt_engine_t *eng, struct tt_tso_run *run, const struct seg *s)
 {
-    uint8_t *ip = run->buf;
-    uint32_t total;
-
-    memcpy(ip + run->hlen + run->payload, s->data, s->len);
-    run->payload += s->len;
-    run->segs++;
-    total = run->hlen + run->payload;
-    ip[2] = (uint8_t)(total >> 8); /* the datagram's length; the device completes the rest */
-    ip[3] = (uint8_t)total;
-    ip[TCP_FLAGS_AT] |= s->flags & TCP_PSH; /* the last segment's flags */
+    memcpy(run->buf + run->hlen + run->payload, s->data, s->len);
+    grown(run, s->len, 1);
+    run->buf[TCP_FLAGS_AT] |= s->flags & TCP_PSH; /* the last segment's flags */
     count_seg(eng);
     if (s->len < run->mss || (s->flags & TCP_PSH))
         tt_engine_output_run_close(eng); /* cannot grow */
@@ -104,4 +107,41 @@ bool tt_tso_take(tt_engine_t *eng, const struct seg *s, int state)
         return true;
     }
     return open_run(eng, s, state);
+}
+
+/*
+ * How many segments, s and those after it, each as long as s and with the
+ * same header but SEQ, may join the open run at once (the engine decided
+ * them together, tcp_output.c): 0 when s does not join it. Only segments
+ * as long as the run's first, and without PSH: none of them ends the run.
+ */
+uint32_t tt_tso_joinable(const tt_engine_t *eng, const struct seg *s, int state)
+{
+    const struct tt_tso_run *run = &eng->run;
+    if (eng->local_cong || !eng->csum_partial || s->len != run->mss || (s->flags & TCP_PSH) ||
+        !joins(run, s, state))
+        return 0;
+    uint32_t by_segs = RUN_MAX_SEGS - run->segs;
+    uint32_t by_bytes = (run->cap - run->hlen - run->payload) / s->len;
+    return by_segs < by_bytes ? by_segs : by_bytes;
+}
+
+/* Appends segs such segments (tt_tso_joinable()), their payload the len
+ * bytes at off in the send ring r, copied where they lie, in two pieces
+ * only where they wrap. Each is a wire segment sent (count_seg()). */
+void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs)
+{
+    struct tt_tso_run *run = &eng->run;
+    uint32_t len = segs * run->mss;
+    uint8_t *to = run->buf + run->hlen + run->payload;
+    const uint8_t *from = tt_ring_at(r, off, len);
+
+    if (from)
+        memcpy(to, from, len);
+    else
+        tt_ring_peek(r, off, to, len);
+    grown(run, len, segs);
+    eng->ip_id = (uint16_t)(eng->ip_id + segs);
+    eng->stats.TcpOutSegs += segs;
+    eng->stats.IpOutRequests += segs;
 }

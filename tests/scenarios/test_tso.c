@@ -75,15 +75,45 @@ static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
     drain(h, o);
 }
 
-static void run(struct harness *h, bool gso, uint64_t rtt, scenario_fn fn, struct outcome *o)
+/* How a scenario's connection is set up: the handshake's RTT, and what
+ * the peer's SYN asks for and the engine's configuration allows. */
+struct setup {
+    uint64_t rtt;
+    bool sack, ecn;
+    int pacing;
+};
+
+/* The passive open with what st asks for (SACK, ECN: RFC 2018, RFC 3168 6.1.1). */
+static void establish(struct harness *h, const struct setup *st)
+{
+    h_default_config(&h->cfg);
+    h->cfg.tcp_sack = st->sack;
+    h->cfg.tcp_ecn = st->ecn ? 2 : 0;
+    h->cfg.tcp_pacing = st->pacing;
+    h_reinit(h);
+    h->conn = NULL;
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_listen(h, H_LISTEN_PORT);
+    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = st->sack};
+    h_send_opts(h, TCP_SYN | (st->ecn ? TCP_ECE | TCP_CWR : 0), IRS, 0, &o, NULL, 0);
+    const struct h_seg *sa = h_pop_any(h);
+    assert_int_equal(sa->seg.flags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
+    h->iss = sa->seg.seq;
+    h_advance(h, st->rtt);
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    assert_non_null(h->conn);
+}
+
+static void run(struct harness *h, bool gso, const struct setup *st, scenario_fn fn,
+                struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
     o->wire = malloc(WIRE_MAX);
     assert_non_null(o->wire);
     h->now = H_T0;
     h->peer_wnd = H_PEER_WND; /* as the fixture left it: a scenario may change it */
-    h_reinit(h);
-    h_reach_established_rtt(h, rtt);
+    establish(h, st);
     tt_engine_set_csum_partial(h->eng, true); /* as the driver with offloads */
     tt_engine_set_gso_out(h->eng, gso);
     h->gso_dgrams = 0;
@@ -96,12 +126,12 @@ static void run(struct harness *h, bool gso, uint64_t rtt, scenario_fn fn, struc
 }
 
 /* The same wire and state with the fast path off and on; it was taken. */
-static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
+static void same_both_ways_with(struct harness *h, const struct setup *st, scenario_fn fn)
 {
     struct outcome off, on;
 
-    run(h, false, rtt, fn, &off);
-    run(h, true, rtt, fn, &on);
+    run(h, false, st, fn, &off);
+    run(h, true, st, fn, &on);
     assert_int_equal(off.gso, 0);
     assert_true(on.gso > 0);
     assert_int_equal(on.dgrams, off.dgrams);
@@ -111,6 +141,11 @@ static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
     assert_memory_equal(&on.stats, &off.stats, sizeof(off.stats));
     free(off.wire);
     free(on.wire);
+}
+
+static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
+{
+    same_both_ways_with(h, &(struct setup){.rtt = rtt}, fn);
 }
 
 /* Three writes (three skbs, PSH at each one's end) acknowledged round by round. */
