@@ -5,9 +5,12 @@
  * the kernel's tcp_gso_segment() does (the header copied, SEQ advanced
  * by the segment size, PSH and FIN on the last segment only, CWR on the
  * first only, and, for IPv4 without the fixed-ID flag, the IP ID counting
- * up from the header's: Linux inet_gso_segment()). The engine still
- * decides every segment as before (tcp_output.c: windows, Nagle, PSH,
- * RACK, time stamps, pacing); only its building and queueing is shared.
+ * up from the header's: Linux inet_gso_segment()). The engine decides
+ * the segments as before (tcp_output.c: windows, Nagle, PSH, RACK, time
+ * stamps, pacing); only their building and queueing is shared. The full
+ * segments in the middle of a packet it decides together
+ * (send_new_run()): tt_tso_joinable() says how many the run takes,
+ * tt_tso_append_ring() appends them at once.
  *
  * A segment joins the run when the cut would give it back byte for byte:
  * the same connection and header fields (ACK, window, TOS, timestamps, no

@@ -9,7 +9,12 @@
  * segment and byte for byte: each scenario runs twice and compares every
  * datagram (checksums completed as the device completes them), the
  * connection's tt_conn_info_t and the engine's counters, and that the
- * fast path was taken (GSO datagrams were sent).
+ * fast path was taken (GSO datagrams were sent). The full segments in the
+ * middle of a packet are decided together when they join the run
+ * (tcp_output.c, send_new_run()): the scenarios after the first five
+ * end runs at skbs, records, cwnd, the peer's window and pacing, and send
+ * them around loss recovery (RACK's records, PRR's count), ECN's CWR and
+ * a device that refuses datagrams.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +84,7 @@ static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
  * the peer's SYN asks for and the engine's configuration allows. */
 struct setup {
     uint64_t rtt;
-    bool sack, ecn;
+    bool sack, ecn, wscale;
     int pacing;
 };
 
@@ -90,12 +95,14 @@ static void establish(struct harness *h, const struct setup *st)
     h->cfg.tcp_sack = st->sack;
     h->cfg.tcp_ecn = st->ecn ? 2 : 0;
     h->cfg.tcp_pacing = st->pacing;
+    h->cfg.tcp_window_scaling = st->wscale;
     h_reinit(h);
     h->conn = NULL;
     h->lport = H_LISTEN_PORT;
     h->rport = H_PEER_PORT;
     h_listen(h, H_LISTEN_PORT);
-    struct tcp_opts o = {.mss_ok = true, .mss = H_MSS, .sack_ok = st->sack};
+    struct tcp_opts o = {
+        .mss_ok = true, .mss = H_MSS, .sack_ok = st->sack, .ws_ok = st->wscale, .ws = 7};
     h_send_opts(h, TCP_SYN | (st->ecn ? TCP_ECE | TCP_CWR : 0), IRS, 0, &o, NULL, 0);
     const struct h_seg *sa = h_pop_any(h);
     assert_int_equal(sa->seg.flags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
@@ -216,6 +223,27 @@ static void write_ending_mid_segment(void **state)
     same_both_ways(*state, 10, short_tail);
 }
 
+/* MSG_EOR records (tt_conn_write_flags()): no segment crosses a record's
+ * end, whose segment carries PSH (Linux tcp_skb_can_collapse_to()). */
+static void records(struct harness *h, struct outcome *o)
+{
+    static uint8_t buf[8 * SEG1];
+    size_t off = 0;
+    for (uint32_t len = 6 * SEG1 + 100; len < 8 * SEG1; len += SEG1 / 2) {
+        h_pattern_fill(buf, off, len);
+        assert_int_equal(tt_conn_write_flags(h->conn, buf, len, TT_WRITE_EOR), (ssize_t)len);
+        off += len;
+        drain(h, o);
+    }
+    for (int r = 0; r < 8; r++)
+        ack_all(h, o, 10);
+}
+
+static void runs_end_at_record_ends(void **state)
+{
+    same_both_ways(*state, 10, records);
+}
+
 /* RFC 1122 4.2.3.4 (Linux tcp_nagle_check()): with a partial segment of
  * ours unacknowledged, the full segments of the next write go, its
  * partial tail waits for the ACK. */
@@ -235,6 +263,251 @@ static void nagle_holds_the_tail(void **state)
     same_both_ways(*state, 10, nagle_tail);
 }
 
+#define SEQ(n) (ISS + 1 + (uint32_t)(n)*SEG1)
+
+/* Writes of whole segments (skbs ending on a segment's end, PSH there)
+ * and one a few bytes over: runs decided together stop before each skb's
+ * end, whose segment carries the skb's mark (Linux tcp_write_xmit() sends
+ * each skb on its own). */
+static void skb_bound(struct harness *h, struct outcome *o)
+{
+    static const size_t sizes[] = {7 * SEG1, 5 * SEG1, 12 * SEG1, 3 * SEG1 + 3, 20 * SEG1};
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(h_write_pattern(h, off, sizes[i]), (ssize_t)sizes[i]);
+        off += sizes[i];
+        drain(h, o);
+    }
+    for (int r = 0; r < 8; r++)
+        ack_all(h, o, 10);
+}
+
+static void runs_end_at_skb_boundaries(void **state)
+{
+    same_both_ways(*state, 10, skb_bound);
+}
+
+/* RFC 5681 3.1: ACKs of a segment and a half at a time; cwnd lets a part
+ * of one long skb go, its packet cut where cwnd ends (tso_fragment()). */
+static void cwnd_fraction(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 90 * SEG1), 90 * SEG1);
+    drain(h, o);
+    uint32_t acked = ISS + 1;
+    for (int r = 0; r < 30; r++) {
+        h_advance(h, 30);
+        acked += SEG1 + SEG1 / 2;
+        if (seq_gt(acked, o->snd_max))
+            acked = o->snd_max;
+        h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
+        drain(h, o);
+    }
+    for (int r = 0; r < 4; r++)
+        ack_all(h, o, 100);
+}
+
+static void cwnd_allows_part_of_an_skb(void **state)
+{
+    same_both_ways(*state, 100, cwnd_fraction);
+}
+
+/* The peer's window opens by amounts that are no multiple of the MSS
+ * while half of the flight is acknowledged: each ACK lets part of a run go
+ * (RFC 9293 3.8.6.2.1, Linux tcp_snd_wnd_test()). */
+static void rwnd_opening(struct harness *h, struct outcome *o)
+{
+    static const uint16_t wnds[] = {9000, 15000, 23456, 40000, 52001, 65535};
+    h->peer_wnd = 5000;
+    h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
+    assert_int_equal(h_write_pattern(h, 0, 100 * SEG1), 100 * SEG1);
+    drain(h, o);
+    uint32_t acked = ISS + 1;
+    for (size_t i = 0; i < sizeof(wnds) / sizeof(wnds[0]); i++) {
+        h_advance(h, 20);
+        h->peer_wnd = wnds[i];
+        acked += (o->snd_max - acked) / 2;
+        h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
+        drain(h, o);
+    }
+    for (int r = 0; r < 10; r++)
+        ack_all(h, o, 20);
+}
+
+static void rwnd_opens_mid_run(void **state)
+{
+    same_both_ways(*state, 20, rwnd_opening);
+}
+
+/* --tcp-pacing 1 (Linux under fq): each GSO packet waits for its
+ * departure time, the pacing timer sends the next one; runs end with
+ * their packet. */
+static void paced(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 120 * SEG1), 120 * SEG1);
+    drain(h, o);
+    for (int r = 0; r < 40; r++) {
+        h_advance(h, 1 * MS);
+        drain(h, o);
+        if (r % 5 == 4) {
+            h_send(h, TCP_ACK, IRS + 1, o->snd_max, NULL, 0);
+            drain(h, o);
+        }
+    }
+    for (int r = 0; r < 6; r++)
+        ack_all(h, o, 5 * MS);
+}
+
+static void pacing_limits_runs(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 10 * MS, .pacing = 1}, paced);
+}
+
+/* An ACK of SEQ(una) that SACKs segments [from, to) (RFC 2018). */
+static void sack_ack(struct harness *h, struct outcome *o, uint32_t una, uint32_t from, uint32_t to)
+{
+    struct tcp_opts sk = {.sack_count = 1};
+    sk.sack[0] = (struct tcp_sack_block){SEQ(from), SEQ(to)};
+    h_send_opts(h, TCP_ACK, IRS + 1, SEQ(una), &sk, NULL, 0);
+    drain(h, o);
+}
+
+/* Segment 2 lost: SACKs mark it (RFC 8985, RFC 6675), it is sent again,
+ * new data goes during recovery as PRR allows (RFC 6937), then the
+ * cumulative ACK ends recovery and runs follow; a tail with no ACK ends
+ * with the tail loss probe and the RTO resending it. */
+static void recovery(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 150 * SEG1), 150 * SEG1);
+    drain(h, o);
+    h_advance(h, 10 * MS);
+    drain(h, o);
+    for (uint32_t to = 4; to < 10; to++) {
+        sack_ack(h, o, 2, 3, to);
+        h_advance(h, 100);
+        drain(h, o);
+    }
+    h_advance(h, 10 * MS);
+    drain(h, o);
+    for (uint32_t to = 10; to < 24; to += 2)
+        sack_ack(h, o, 2, 3, to);
+    sack_ack(h, o, 2, 3, 60); /* PRR lets a packet of several segments go */
+    h_advance(h, 5 * MS);
+    drain(h, o);
+    for (int r = 0; r < 3; r++)
+        ack_all(h, o, 10 * MS);
+    assert_int_equal(h_write_pattern(h, 150 * SEG1, 30 * SEG1), 30 * SEG1);
+    drain(h, o);
+    h_advance(h, 1 * SEC); /* no ACK: the probe, then the RTO */
+    drain(h, o);
+    for (int r = 0; r < 4; r++)
+        ack_all(h, o, 10 * MS);
+}
+
+static void runs_around_sack_recovery(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 10 * MS, .sack = true}, recovery);
+}
+
+/* RFC 6937: in fast recovery each ACK lets go what PRR counts; runs
+ * decided together add their bytes to what the reduction sent (prr_out)
+ * as the segments one by one do. The flight's first segment is lost, the
+ * SACKs grow by many segments at a time. */
+static void prr_runs(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 60 * SEG1), 60 * SEG1);
+    drain(h, o);
+    uint32_t una = ISS + 1;
+    for (int r = 0; r < 2; r++) { /* slow start: cwnd 40, the 30 left go */
+        h_advance(h, 100);
+        una = o->snd_max;
+        h_send(h, TCP_ACK, IRS + 1, una, NULL, 0);
+        drain(h, o);
+    }
+    assert_int_equal(o->snd_max, SEQ(60));
+    assert_int_equal(h_write_pattern(h, 60 * SEG1, 40 * SEG1), 40 * SEG1);
+    drain(h, o);
+    static const uint32_t rights[] = {4, 10, 12, 14, 16};
+    for (size_t i = 0; i < sizeof(rights) / sizeof(rights[0]); i++) {
+        h_advance(h, 20);
+        struct tcp_opts sk = {.sack_count = 1};
+        sk.sack[0] = (struct tcp_sack_block){una + SEG1, una + rights[i] * SEG1};
+        h_send_opts(h, TCP_ACK, IRS + 1, una, &sk, NULL, 0);
+        drain(h, o);
+    }
+    for (int r = 0; r < 6; r++)
+        ack_all(h, o, 100);
+}
+
+static void prr_counts_runs(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 100, .sack = true, .wscale = true},
+                        prr_runs);
+}
+
+/* RFC 8985 6.2: segments in the middle of a run SACKed alone, the first
+ * not: RACK marks it lost by its send time (one record for the segments
+ * sent at one instant), the reordering window after the SACK. */
+static void rack_middle(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
+    drain(h, o);
+    h_advance(h, 100);
+    sack_ack(h, o, 0, 6, 8);
+    h_advance(h, 2 * MS);
+    drain(h, o);
+    for (int r = 0; r < 4; r++)
+        ack_all(h, o, 100);
+}
+
+static void rack_marks_by_a_run_s_record(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 100, .sack = true}, rack_middle);
+}
+
+/* RFC 3168 6.1.2: the peer's ECE reduces cwnd once and the next new data
+ * segment carries CWR (tt_ecn_send()): it cannot join a run, and nothing
+ * decided with the run before it may take its place. */
+static void ecn_echo(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 80 * SEG1), 80 * SEG1);
+    drain(h, o);
+    h_advance(h, 100);
+    h_send(h, TCP_ACK | TCP_ECE, IRS + 1, SEQ(3), NULL, 0);
+    drain(h, o);
+    for (int r = 0; r < 8; r++)
+        ack_all(h, o, 100);
+}
+
+static void cwr_segment_ends_a_run(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 100, .ecn = true}, ecn_echo);
+}
+
+/* The device refuses datagrams for a while (tcp_localcong.c, Linux
+ * NET_XMIT_DROP): nothing is decided for a refused segment, runs go
+ * again once it takes them. */
+static void local_cong(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 20 * SEG1), 20 * SEG1);
+    drain(h, o);
+    tt_engine_set_local_congestion(h->eng, true);
+    ack_all(h, o, 10 * MS);
+    assert_int_equal(h_write_pattern(h, 20 * SEG1, 30 * SEG1), 30 * SEG1);
+    drain(h, o);
+    h_advance(h, 300 * MS);
+    drain(h, o);
+    tt_engine_set_local_congestion(h->eng, false);
+    h_advance(h, 600 * MS);
+    drain(h, o);
+    for (int r = 0; r < 6; r++)
+        ack_all(h, o, 10 * MS);
+}
+
+static void local_congestion_then_runs(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 100}, local_cong);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +516,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(rwnd_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(write_ending_mid_segment, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(nagle_holds_the_tail, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(runs_end_at_skb_boundaries, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(runs_end_at_record_ends, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cwnd_allows_part_of_an_skb, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rwnd_opens_mid_run, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(pacing_limits_runs, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(runs_around_sack_recovery, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(rack_marks_by_a_run_s_record, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(prr_counts_runs, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(cwr_segment_ends_a_run, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(local_congestion_then_runs, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
