@@ -488,7 +488,8 @@ void tt_engine_output_flush(tt_engine_t *eng);
 /* tcp_tso.c: a run of new data built as one GSO datagram */
 bool tt_tso_take(tt_engine_t *eng, const struct seg *s, int state);
 uint32_t tt_tso_joinable(const tt_engine_t *eng, const struct seg *s, int state);
-void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs);
+void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs,
+                        bool psh);
 
 /* tcp_localcong.c: the device refusing datagrams (Linux NET_XMIT_DROP) */
 #define TT_RESOURCE_PROBE_INTERVAL (500 * MS) /* Linux TCP_RESOURCE_PROBE_INTERVAL */

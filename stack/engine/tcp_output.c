@@ -590,54 +590,83 @@ static uint32_t gso_segs(const struct tt_conn *c)
 }
 
 /*
- * The full segments in the middle of a GSO packet, decided together when
- * they join the open GSO run (tcp_tso.c): those the loop of
- * send_new_data() would send one by one, each as the one before, up to
- * most of them (the packet's segments left but its last). Each is a full
- * segment (payload_max()) that another full one follows within both
- * windows and the queued data (so neither window, Nagle nor the FIN
- * stops it, and it is not the last of its packet), and that ends before
- * its skb and its record do (so it carries no PSH and cuts no skb).
- * What each would have done is done once for all: SND.NXT, the RACK
- * record and the time-stamp log (both merge segments sent at the same
- * instant), the ACK we advertise, PRR's count, and the run's payload in
- * one copy. Returns how many went (0: the caller decides the next
- * segment alone).
+ * Whether the full segment at f, after the run's middle ones, is its
+ * packet's last as send_new_data() would decide it: the packet's quota
+ * ends there (left 1), or its skb does (Linux tso_fragment()), or both
+ * windows or the queued data do (nothing follows: Nagle is not asked).
+ * Not when it would carry the FIN.
  */
-static uint32_t send_new_run(struct tt_conn *c, uint32_t wnd_end, uint32_t data_end, uint32_t most)
+static bool run_last_fits(const struct tt_conn *c, uint32_t f, uint32_t mss, uint32_t lim,
+                          uint32_t end, uint32_t skb_end, uint32_t left)
+{
+    uint32_t f_end = f + mss;
+    if (seq_gt(f_end, lim) || seq_gt(f_end, end))
+        return false;
+    if (c->fin_queued && f_end == c->snd_buf_seq + c->sndbuf.len)
+        return false;
+    return left == 1 || f_end == skb_end || f_end == lim;
+}
+
+/*
+ * The segments of a GSO packet after its first, decided together when
+ * they join the open GSO run (tcp_output.c's send_new_data() would send
+ * them one by one, each as the one before): the full segments in the
+ * middle, each followed within both windows and the queued data by
+ * another full one (so neither window, Nagle nor the FIN stops it, and it
+ * is not the last of its packet) and ending before its skb and its record
+ * do (so it carries no PSH and cuts no skb), at most left - 1 of them;
+ * then the packet's last when it is a full one (run_last_fits()): PSH
+ * (the last of a packet of two or more, __tcp_transmit_skb()) and the skb
+ * cut at its end. What each would have done is done once for all:
+ * SND.NXT, the RACK record and the time-stamp log (both merge segments
+ * sent at the same instant), the ACK we advertise, PRR's count, and the
+ * run's payload in one copy. Returns how many went (0: the caller decides
+ * the next segment alone); *last: the packet's last was one of them.
+ */
+static uint32_t send_new_run(struct tt_conn *c, uint32_t wnd_end, uint32_t data_end, uint32_t left,
+                             bool *last)
 {
     tt_engine_t *eng = c->eng;
+    *last = false;
     if (!eng->gso_out || !eng->run.open || (c->ecn_flags & TT_ECN_QUEUE_CWR))
         return 0; /* no run to join, or the next segment carries CWR (tt_ecn_send()) */
     uint32_t mss = payload_max(c), nxt = c->snd_nxt, rec_end;
     uint32_t lim = seq_lt(wnd_end, data_end) ? wnd_end : data_end;
     uint32_t fit = seq_lt(nxt, lim) ? (lim - nxt) / mss : 0;
-    uint32_t k = min_u32(most, fit > 0 ? fit - 1 : 0); /* each followed by a full one */
+    uint32_t k = min_u32(left - 1, fit > 0 ? fit - 1 : 0); /* each followed by a full one */
     struct tt_skb_view skb;
-    uint32_t end = tt_skb_find(c, nxt, &skb) ? skb.end : data_end;
+    uint32_t skb_end = tt_skb_find(c, nxt, &skb) ? skb.end : data_end, end = skb_end;
     if (tt_tcb_eor_after(c, nxt, &rec_end))
         end = seq_min(end, rec_end);
     k = min_u32(k, (end - nxt - 1) / mss); /* each ends before end */
-    if (k == 0)
+    bool pkt_end = run_last_fits(c, nxt + k * mss, mss, lim, end, skb_end, left - k);
+    if (k == 0 && !pkt_end)
         return 0;
     struct seg s;
     seg_fill(c, &s, TCP_ACK, nxt);
     s.len = mss;
     tt_ecn_send(c, &s);
-    k = min_u32(k, tt_tso_joinable(eng, &s, (int)c->state));
-    if (k == 0)
-        return 0;
-    uint32_t len = k * mss;
+    uint32_t room = tt_tso_joinable(eng, &s, (int)c->state);
+    if (room < k + (pkt_end ? 1 : 0)) {
+        pkt_end = false;
+        k = min_u32(k, room);
+        if (k == 0)
+            return 0;
+    }
+    uint32_t segs = k + (pkt_end ? 1 : 0), len = segs * mss;
     c->last_seg_seq = nxt + len - mss; /* the highest segment, for a tail loss probe */
     c->tlp_new_data = true;            /* RFC 8985 7.2 */
     if (c->in_fast_recovery || c->in_cwr)
-        c->prr_out += len;           /* RFC 6937 */
+        c->prr_out += len; /* RFC 6937 */
+    if (pkt_end)
+        tt_skb_split(c, nxt + len);  /* the rest waits as an skb of its own */
     tt_rack_sent(c, nxt, nxt + len); /* RFC 8985 6.1 */
     tt_txstamp_sent(c, nxt);
-    tt_tso_append_ring(eng, &c->sndbuf, nxt - c->snd_buf_seq, k);
+    tt_tso_append_ring(eng, &c->sndbuf, nxt - c->snd_buf_seq, segs, pkt_end);
     sent_ack(c, &s);
     c->snd_nxt += len;
-    return k;
+    *last = pkt_end;
+    return segs;
 }
 
 /* New data, then the FIN, as far as both windows allow (RFC 5681 3.1),
@@ -665,12 +694,17 @@ static void send_new_data(struct tt_conn *c, enum tt_push how)
     uint32_t gso_bytes = 0;
     while (!c->fin_sent && can_send_data(c)) {
         uint32_t nxt = c->snd_nxt;
-        uint32_t segs = gso_left > 1 ? send_new_run(c, wnd_end, data_end, gso_left - 1) : 0;
-        if (segs > 0) { /* full segments within this packet, all at once */
-            gso_left -= segs;
+        bool ends;
+        uint32_t segs = gso_left > 0 ? send_new_run(c, wnd_end, data_end, gso_left, &ends) : 0;
+        if (segs > 0) { /* the rest of this packet, or its middle, all at once */
+            gso_left = ends ? 0 : gso_left - segs;
             gso_sent += segs;
             gso_bytes += c->snd_nxt - nxt;
             rwnd_limited = false;
+            if (ends)
+                tt_pacing_sent(c, gso_bytes, gso_sent);
+            if (ends && how == TT_PUSH_ONE)
+                break;
             continue;
         }
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;

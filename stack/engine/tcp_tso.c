@@ -131,8 +131,10 @@ uint32_t tt_tso_joinable(const tt_engine_t *eng, const struct seg *s, int state)
 
 /* Appends segs such segments (tt_tso_joinable()), their payload the len
  * bytes at off in the send ring r, copied where they lie, in two pieces
- * only where they wrap. Each is a wire segment sent (count_seg()). */
-void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs)
+ * only where they wrap. Each is a wire segment sent (count_seg()). With
+ * psh the last carries PSH and the run ends (append()). */
+void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs,
+                        bool psh)
 {
     struct tt_tso_run *run = &eng->run;
     uint32_t len = segs * run->mss;
@@ -147,4 +149,8 @@ void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, ui
     eng->ip_id = (uint16_t)(eng->ip_id + segs);
     eng->stats.TcpOutSegs += segs;
     eng->stats.IpOutRequests += segs;
+    if (psh) {
+        run->buf[TCP_FLAGS_AT] |= TCP_PSH;
+        tt_engine_output_run_close(eng);
+    }
 }

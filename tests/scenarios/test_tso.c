@@ -25,6 +25,7 @@
 
 #define SEG1 H_MSS
 #define WIRE_MAX (1u << 21)
+#define SEQ(n) (ISS + 1 + (uint32_t)(n)*SEG1) /* where segment n starts */
 
 /* What one run left: the wire, byte for byte, and the state. */
 struct outcome {
@@ -223,6 +224,61 @@ static void write_ending_mid_segment(void **state)
     same_both_ways(*state, 10, short_tail);
 }
 
+/* Records (one skb each, MSG_EOR) a few bytes longer than whole segments
+ * queued behind a full flight, then ACKs of one segment at a time:
+ * packets of two end where cwnd's quota ends, on a record's short last
+ * segment too (it is never taken as a full one), and the stream ends
+ * with the FIN on its last segment, a full one (RFC 9293 3.10.4). */
+static void short_skb_ends(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
+    drain(h, o);
+    size_t off = 10 * SEG1;
+    static uint8_t buf[7 * SEG1];
+    for (size_t k = 1; k <= 6; k++) {
+        size_t len = k * SEG1 + 300;
+        h_pattern_fill(buf, off, len);
+        assert_int_equal(tt_conn_write_flags(h->conn, buf, len, TT_WRITE_EOR), (ssize_t)len);
+        off += len;
+        drain(h, o);
+    }
+    assert_int_equal(h_write_pattern(h, off, 4 * SEG1 + 1120), 4 * SEG1 + 1120); /* to SEQ(37) */
+    drain(h, o);
+    tt_conn_shutdown(h->conn); /* the FIN waits behind the data */
+    drain(h, o);
+    for (uint32_t n = 1; n <= 40; n++) {
+        h_advance(h, 20);
+        uint32_t ack = SEQ(n);
+        h_send(h, TCP_ACK, IRS + 1, seq_lt(ack, o->snd_max) ? ack : o->snd_max, NULL, 0);
+        drain(h, o);
+    }
+    for (int r = 0; r < 6; r++)
+        ack_all(h, o, 20);
+}
+
+static void quota_ends_on_short_segments(void **state)
+{
+    same_both_ways(*state, 20, short_skb_ends);
+}
+
+/* A shutdown behind queued data: the FIN rides on the last full segment
+ * of a packet (RFC 9293 3.10.4; Linux tcp_send_fin() on the tail skb). */
+static void fin_tail(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
+    drain(h, o);
+    assert_int_equal(h_write_pattern(h, 10 * SEG1, 6 * SEG1), 6 * SEG1);
+    tt_conn_shutdown(h->conn);
+    drain(h, o);
+    for (int r = 0; r < 3; r++)
+        ack_all(h, o, 20);
+}
+
+static void fin_on_a_run_s_last_segment(void **state)
+{
+    same_both_ways(*state, 20, fin_tail);
+}
+
 /* MSG_EOR records (tt_conn_write_flags()): no segment crosses a record's
  * end, whose segment carries PSH (Linux tcp_skb_can_collapse_to()). */
 static void records(struct harness *h, struct outcome *o)
@@ -262,8 +318,6 @@ static void nagle_holds_the_tail(void **state)
 {
     same_both_ways(*state, 10, nagle_tail);
 }
-
-#define SEQ(n) (ISS + 1 + (uint32_t)(n)*SEG1)
 
 /* Writes of whole segments (skbs ending on a segment's end, PSH there)
  * and one a few bytes over: runs decided together stop before each skb's
@@ -518,6 +572,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(nagle_holds_the_tail, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(runs_end_at_skb_boundaries, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(runs_end_at_record_ends, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(quota_ends_on_short_segments, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(fin_on_a_run_s_last_segment, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwnd_allows_part_of_an_skb, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rwnd_opens_mid_run, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(pacing_limits_runs, h_setup, h_teardown),
