@@ -13,8 +13,8 @@
  * middle of a packet are decided together when they join the run
  * (tcp_output.c, send_new_run()): the scenarios after the first five
  * end runs at skbs, records, cwnd, the peer's window and pacing, and send
- * them around loss recovery (RACK's records, PRR's count), ECN's CWR and
- * a device that refuses datagrams.
+ * them around loss recovery (RACK's records, PRR's count, the tail loss
+ * probe), ECN's CWR and a device that refuses datagrams, with a FIN.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +518,23 @@ static void rack_marks_by_a_run_s_record(void **state)
     same_both_ways_with(*state, &(struct setup){.rtt = 100, .sack = true}, rack_middle);
 }
 
+/* RFC 8985 7.3: with nothing new to send, the tail loss probe resends
+ * the highest segment sent, the last of a run decided together. */
+static void tail_probe(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
+    drain(h, o);
+    h_advance(h, 100 * MS); /* no ACK: the probe, then the RTO */
+    drain(h, o);
+    for (int r = 0; r < 3; r++)
+        ack_all(h, o, 100);
+}
+
+static void probe_resends_a_run_s_last(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 100, .sack = true}, tail_probe);
+}
+
 /* RFC 3168 6.1.2: the peer's ECE reduces cwnd once and the next new data
  * segment carries CWR (tt_ecn_send()): it cannot join a run, and nothing
  * decided with the run before it may take its place. */
@@ -580,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(runs_around_sack_recovery, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rack_marks_by_a_run_s_record, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(prr_counts_runs, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(probe_resends_a_run_s_last, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwr_segment_ends_a_run, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(local_congestion_then_runs, h_setup, h_teardown),
     };
