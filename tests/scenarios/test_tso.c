@@ -85,7 +85,7 @@ static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
  * the peer's SYN asks for and the engine's configuration allows. */
 struct setup {
     uint64_t rtt;
-    bool sack, ecn, wscale;
+    bool sack, ecn, wscale, ts;
     int pacing;
 };
 
@@ -97,13 +97,19 @@ static void establish(struct harness *h, const struct setup *st)
     h->cfg.tcp_ecn = st->ecn ? 2 : 0;
     h->cfg.tcp_pacing = st->pacing;
     h->cfg.tcp_window_scaling = st->wscale;
+    h->cfg.tcp_timestamps = st->ts;
     h_reinit(h);
     h->conn = NULL;
     h->lport = H_LISTEN_PORT;
     h->rport = H_PEER_PORT;
     h_listen(h, H_LISTEN_PORT);
-    struct tcp_opts o = {
-        .mss_ok = true, .mss = H_MSS, .sack_ok = st->sack, .ws_ok = st->wscale, .ws = 7};
+    struct tcp_opts o = {.mss_ok = true,
+                         .mss = H_MSS,
+                         .sack_ok = st->sack,
+                         .ws_ok = st->wscale,
+                         .ws = 7,
+                         .ts_ok = st->ts,
+                         .ts_val = 1};
     h_send_opts(h, TCP_SYN | (st->ecn ? TCP_ECE | TCP_CWR : 0), IRS, 0, &o, NULL, 0);
     const struct h_seg *sa = h_pop_any(h);
     assert_int_equal(sa->seg.flags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
@@ -170,6 +176,13 @@ static void bulk(struct harness *h, struct outcome *o)
 static void bulk_over_several_skbs(void **state)
 {
     same_both_ways(*state, 10, bulk);
+}
+
+/* RFC 7323: with timestamps every segment of a run carries the same
+ * TSval and TSecr (one engine call, one clock reading), SACK beside. */
+static void bulk_with_timestamps(void **state)
+{
+    same_both_ways_with(*state, &(struct setup){.rtt = 10, .sack = true, .ts = true}, bulk);
 }
 
 /* More than cwnd: the flight stops at cwnd, ACKs of two segments open it bit by bit. */
@@ -583,6 +596,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(bulk_over_several_skbs, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(bulk_with_timestamps, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(cwnd_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(rwnd_limited, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(write_ending_mid_segment, h_setup, h_teardown),
