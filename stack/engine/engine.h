@@ -471,7 +471,12 @@ struct tt_engine {
         uint32_t hlen, mss, payload, segs;
         uint32_t cap; /* the datagram's bytes at most */
         int state;
+        bool direct; /* buf is tt_run_out_t's room, not the output queue's */
     } run;
+    /* tt_engine_set_run_out(): where runs are built; flushing: the output callback runs */
+    const tt_run_out_t *run_out;
+    void *run_out_ctx;
+    bool flushing;
 };
 
 /* engine.c: the entry points, and the end of each engine call */

@@ -106,6 +106,10 @@ struct harness {
     void (*on_read)(struct harness *h, const uint8_t *buf, ssize_t nread);
 };
 
+/* A GSO datagram of the engine, cut into the segments the device sends
+ * (as the output callback does with tt_engine_output_gso_size()). */
+void h_output_gso(struct harness *h, const uint8_t *pkt, size_t len, uint16_t mss);
+
 /* cmocka fixtures: a fresh engine with the default config below. */
 int h_setup(void **state);
 int h_teardown(void **state);
