@@ -122,6 +122,8 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
     struct harness *h = ctx;
     uint16_t gso = tt_engine_output_gso_size(h->eng);
 
+    if (h->on_output)
+        h->on_output(h, pkt, len);
     if (gso > 0)
         h_output_gso(h, pkt, len, gso);
     else

@@ -124,6 +124,7 @@ static void run(struct harness *h, enum mode m, scenario_fn fn, struct outcome *
     h->now = H_T0;
     h->peer_wnd = H_PEER_WND;
     h->on_read = NULL;
+    h->on_output = NULL;
     h_reinit(h);
     h_reach_established_rtt(h, 10);
     tt_engine_set_csum_partial(h->eng, true); /* as the driver with offloads */
@@ -258,12 +259,47 @@ static void order_kept_around_a_run_built_in_place(void **state)
     free(o.wire);
 }
 
+/* The output callback writes from inside itself, before the datagram it
+ * was handed reaches the device: the run that write makes must follow that
+ * datagram, so it is not built in the device's memory (which it would
+ * reach at once) but queued. */
+static void write_from_the_callback(struct harness *h, const uint8_t *pkt, size_t len)
+{
+    h->on_output = NULL; /* once */
+    write_from(h, 100, 3 * SEG1);
+}
+
+static void nested(struct harness *h, struct outcome *o)
+{
+    assert_int_equal(tt_conn_set_nodelay(h->conn, 1), 0);
+    h->on_output = write_from_the_callback;
+    assert_int_equal(h_write_pattern(h, 0, 100), 100);
+    drain(h, o);
+    assert_int_equal(o->snd_max, ISS + 1 + 100 + 3 * SEG1);
+    for (int r = 0; r < 2; r++)
+        ack_all(h, o, 10);
+    assert_int_equal(h_write_pattern(h, 100 + 3 * SEG1, 3 * SEG1), 3 * SEG1);
+    ack_all(h, o, 10);
+}
+
+static void a_write_from_the_output_callback_is_queued(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o;
+
+    same_three_ways(h, nested, &o);
+    assert_int_equal(o.commits, 1); /* the last write's run only */
+    free(o.wire);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(bulk_runs_built_in_place, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(single_segment_runs_take_the_queue, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(order_kept_around_a_run_built_in_place, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(a_write_from_the_output_callback_is_queued, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
