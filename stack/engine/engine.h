@@ -212,6 +212,7 @@ struct tt_conn {
     uint32_t snd_buf_seq;
     bool fin_queued; /* the app asked for a FIN after the queued data */
     bool fin_sent;
+    bool sndbuf_kept; /* its empty first buffer counts in spares.kept (tcb.c) */
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
     /* Nagle and its kin (tcp_output.c, RFC 1122 4.2.3.4) */
@@ -543,6 +544,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t has
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
 void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len);
 void tt_tcb_sndbuf_release(struct tt_conn *c);
+void tt_tcb_sndbuf_emptied(struct tt_conn *c);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
 void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);

@@ -350,8 +350,15 @@ void tt_skb_acked(struct tt_conn *c)
         q->head = (q->head + 1) % q->cap;
         q->len--;
     }
-    if (q->len == 0)
-        tt_skb_free(c); /* nothing queued holds no memory */
+    /* A first-size ring (SKB_MIN records, 32 bytes) stays while the
+     * connection lives: a request/response connection would take it from
+     * the spares and give it back at every answer (issue 15). A grown one
+     * goes, so that an idle connection holds at most that. */
+    if (q->len == 0) {
+        q->head = 0;
+        if (q->cap > SKB_MIN)
+            tt_skb_free(c);
+    }
 }
 
 void tt_skb_free(struct tt_conn *c)

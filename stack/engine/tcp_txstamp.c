@@ -110,8 +110,13 @@ int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack, int64_t 
     /* Keep the record that holds the byte at ack, if any was sent. */
     bool next_starts_at_ack = n < ts->len && at(ts, n)->seq == ack;
     drop_oldest(ts, seq_geq(ack, c->snd_nxt) || next_starts_at_ack ? n : n - 1);
-    if (ts->len == 0)
-        tt_txstamp_free(c); /* nothing in flight holds no memory */
+    /* First-size records (64 bytes) stay while the connection lives, as
+     * the skb ring's (tt_skb_acked()); grown ones go. */
+    if (ts->len == 0) {
+        ts->head = 0;
+        if (ts->cap > TXSTAMP_MIN)
+            tt_txstamp_free(c);
+    }
     return rtt;
 }
 
