@@ -769,8 +769,12 @@ bool tt_sndmem_may_queue(const struct tt_conn *c);
 void tt_sndmem_init(struct tt_conn *c);
 void tt_sndmem_check_space(struct tt_conn *c);
 void tt_sndmem_sent(struct tt_conn *c);
-/* tcp_rack.c: RFC 8985 6 RACK loss detection */
-bool tt_rack_on(const struct tt_conn *c);
+/* tcp_rack.c: RFC 8985 6 RACK loss detection. Whether it runs: with SACK
+ * and net.ipv4.tcp_recovery's bit 0 (inline: several times per ACK). */
+static inline bool tt_rack_on(const struct tt_conn *c)
+{
+    return c->sack_ok && (c->eng->cfg.tcp_recovery & TT_RACK_LOSS_DETECTION);
+}
 void tt_rack_free(struct tt_conn *c);
 void tt_rack_sent(struct tt_conn *c, uint32_t seq, uint32_t end);
 uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up);
