@@ -17,7 +17,8 @@ void tt_ring_init(struct ring *r, uint32_t cap)
 
 void tt_ring_free(struct ring *r)
 {
-    free(r->buf);
+    if (r->buf) /* a drained receive ring often has none: no call into free() */
+        free(r->buf);
     r->buf = NULL;
     r->alloc = 0;
     r->head = r->len = 0;

@@ -54,7 +54,7 @@ void tt_rack_free(struct tt_conn *c)
 {
     if (c->xlog_cap == RACK_MIN_RECORDS)
         tt_spare_give(c->eng, TT_SPARE_XLOG, c->xlog, RACK_MIN_RECORDS * sizeof(*c->xlog));
-    else
+    else if (c->xlog) /* none (a connection without SACK): no call into free() */
         free(c->xlog);
     c->xlog = NULL;
     c->xlog_n = c->xlog_cap = 0;

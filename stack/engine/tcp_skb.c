@@ -34,7 +34,7 @@ static void release(tt_engine_t *eng, struct tt_skbq *q)
 {
     if (q->cap == SKB_MIN)
         tt_spare_give(eng, TT_SPARE_SKB, q->v, SKB_MIN * sizeof *q->v);
-    else
+    else if (q->v) /* none yet (grow()'s first): no call into free() */
         free(q->v);
 }
 

@@ -29,7 +29,7 @@ static void release(tt_engine_t *eng, struct tt_txstamps *ts)
 {
     if (ts->cap == TXSTAMP_MIN)
         tt_spare_give(eng, TT_SPARE_TXSTAMP, ts->v, TXSTAMP_MIN * sizeof *ts->v);
-    else
+    else if (ts->v) /* none yet (grow()'s first): no call into free() */
         free(ts->v);
 }
 
