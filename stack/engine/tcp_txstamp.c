@@ -22,7 +22,8 @@
 
 static struct tt_txstamp *at(struct tt_txstamps *ts, uint32_t i)
 {
-    return &ts->v[(ts->head + i) % ts->cap];
+    uint32_t k = ts->head + i; /* below 2 cap: no division (ring.c's wrap()) */
+    return &ts->v[k >= ts->cap ? k - ts->cap : k];
 }
 
 static void release(tt_engine_t *eng, struct tt_txstamps *ts)
@@ -55,7 +56,8 @@ static bool grow(tt_engine_t *eng, struct tt_txstamps *ts)
 
 static void drop_oldest(struct tt_txstamps *ts, uint32_t n)
 {
-    ts->head = (ts->head + n) % ts->cap;
+    uint32_t k = ts->head + n;
+    ts->head = k >= ts->cap ? k - ts->cap : k;
     ts->len -= n;
 }
 
