@@ -263,7 +263,10 @@ void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
             sack_block(c, l, r, &reord);
     }
     if (seq_gt(seg->ack, c->snd_una) && seq_leq(seg->ack, c->snd_nxt)) {
-        split_at(c, seg->ack);
+        /* No record reaches past the ACK when the last one ends at or
+         * below it (all of the flight acknowledged): no search for one. */
+        if (c->xlog_n && seq_gt(c->xlog[c->xlog_n - 1].end, seg->ack))
+            split_at(c, seg->ack);
         for (uint32_t i = 0; i < c->xlog_n && seq_leq(c->xlog[i].end, seg->ack); i++) {
             struct tt_rack_rec *x = &c->xlog[i];
             if (x->flags & TT_RACK_SACKED)
