@@ -435,6 +435,29 @@ uint16_t tt_engine_output_gso_size(const tt_engine_t *eng);
 /* Runs of full-MSS new data leave as one GSO datagram each (needs
  * tt_engine_set_csum_partial(): its TCP checksum is left partial). */
 void tt_engine_set_gso_out(tt_engine_t *eng, bool on);
+/*
+ * Where GSO runs are built (tt_engine_set_gso_out()), for a device that
+ * nothing but the engine writes to: a run is built in the memory the device
+ * is written from, so its bytes are not copied again on the way out.
+ *  reserve: room for one datagram of at least min and up to max bytes, or
+ *      NULL (none free: the run is built in the output queue and handed to
+ *      the output callback, as without); *cap says how many bytes.
+ *  commit: the run built there is finished, len bytes cut by the device
+ *      into gso_size-byte segments; or, with len 0, the room is given back
+ *      unused (a run of one segment: a copy of it waits in the output
+ *      queue). Called once per reservation, before anything the engine
+ *      sends after the run reaches the output callback.
+ * The engine asks for room only when nothing it sent before is still
+ * waiting for the output callback and the callback is not running, so
+ * that the device receives every datagram in the order the engine sent
+ * it. A run built so never reaches the output callback, nor
+ * tt_engine_output_state(). ops NULL: every run in the output queue.
+ */
+typedef struct tt_run_out {
+    uint8_t *(*reserve)(void *ctx, size_t min, size_t max, size_t *cap);
+    void (*commit)(void *ctx, size_t len, uint16_t gso_size);
+} tt_run_out_t;
+void tt_engine_set_run_out(tt_engine_t *eng, const tt_run_out_t *ops, void *ctx);
 /* Calls cb once for each connection and each TIME_WAIT entry. */
 void tt_engine_foreach_conn(const tt_engine_t *eng, tt_conn_info_cb cb, void *ctx);
 /* Calls cb once for each listening port (not for one tt_listener_close() ended). */

@@ -23,6 +23,7 @@ add_library(tuntcp_driver STATIC
   ${TT_DRV_DIR}/inject.c
   ${TT_DRV_DIR}/pktq.c
   ${TT_DRV_DIR}/pump.c
+  ${TT_DRV_DIR}/runout.c
   ${TT_DRV_DIR}/queues.c
   ${TT_DRV_DIR}/report.c
   ${TT_DRV_DIR}/duration.c
@@ -57,7 +58,7 @@ if(TT_TESTS)
   # Named drv_test_* so that the engine-only glob over tests/unit/test_*.c
   # does not pick them up: they also need the driver library.
   foreach(name drv_test_fault drv_test_inject drv_test_pcap drv_test_pcapng drv_test_trace
-               drv_test_pktq drv_test_pump drv_test_offload drv_test_report drv_test_tun drv_test_boot_key drv_test_ctl
+               drv_test_pktq drv_test_pump drv_test_runout drv_test_offload drv_test_report drv_test_tun drv_test_boot_key drv_test_ctl
                drv_test_queues)
     add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/unit/${name}.c)
     target_include_directories(${name} PRIVATE ${TT_DRV_DIR} ${TT_ENGINE_DIR})

@@ -59,6 +59,7 @@
 #include "pump.h"
 #include "queues.h"
 #include "report.h"
+#include "runout.h"
 #include "tcp_wire.h"
 #include "trace.h"
 #include "tun.h"
@@ -95,6 +96,7 @@ struct tt_driver {
     struct tun_offload ofl;   /* ofl.on: offloads granted (offload.h) */
     struct ofl_batch batch;   /* with offloads: what waits to be joined and written */
     struct pump pump;         /* the device's reads and writes, and the held output */
+    uint8_t *run_dgram;       /* the engine's run being built in the pump's ring (runout.h) */
     struct fault_set *faults; /* NULL: no rule, no cost */
     struct delayq delays;
     struct pcap_writer *pcap; /* NULL: no classic capture */
@@ -602,6 +604,34 @@ static void drv_output_gso(struct tt_driver *d, const uint8_t *pkt, size_t len, 
     while ((len = tt_ofl_split_next(&sp, d->segbuf, RX_BUF_SIZE)) > 0)
         drv_output_one(d, d->segbuf, len);
 }
+
+/*
+ * The engine's runs built in the pump's ring (runout.h): only when nothing
+ * but the device looks at them, and the offload batch is empty (what it
+ * holds was sent before the run; and a run of one segment, which the
+ * engine then hands to drv_output(), may yet join it).
+ */
+static uint8_t *drv_run_reserve(void *ctx, size_t min, size_t max, size_t *cap)
+{
+    struct tt_driver *d = ctx;
+
+    (void)min; /* max is reserved, or nothing */
+    if (!drv_engine_alone(d) || d->batch.n > 0)
+        return NULL;
+    d->run_dgram = tt_runout_reserve(&d->pump, max, cap);
+    return d->run_dgram;
+}
+
+static void drv_run_commit(void *ctx, size_t len, uint16_t gso_size)
+{
+    struct tt_driver *d = ctx;
+
+    if (len > 0 && d->run_dgram != NULL)
+        tt_runout_commit(&d->pump, d->run_dgram, len, gso_size);
+    d->run_dgram = NULL;
+}
+
+static const tt_run_out_t drv_run_out = {drv_run_reserve, drv_run_commit};
 
 static void drv_output(void *ctx, const uint8_t *pkt, size_t len)
 {
@@ -1447,7 +1477,8 @@ static int drv_open(struct tt_driver *d, const tt_driver_config_t *cfg, char *er
         if (d->capbuf == NULL)
             return fmt_err(err, errlen, "buffers", "", -ENOMEM);
         tt_engine_set_csum_partial(d->eng, true);
-        tt_engine_set_gso_out(d->eng, true); /* runs of new data as one GSO datagram */
+        tt_engine_set_gso_out(d->eng, true);            /* runs of new data as one GSO datagram */
+        tt_engine_set_run_out(d->eng, &drv_run_out, d); /* built in the pump's ring */
     }
     d->mtu = cfg->engine.mtu;
     if ((rc = drv_open_loop(d, err, errlen)) < 0)

@@ -330,6 +330,16 @@ size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *
     return hlen;
 }
 
+size_t tt_ofl_gso_finish(uint8_t *pkt, size_t len, uint16_t mss, struct virtio_net_hdr *vh)
+{
+    size_t hlen = ip_tcp_hlen(pkt, len);
+
+    if (hlen == 0 || hlen > 80 || mss == 0) /* as tt_ofl_gso_header() */
+        return 0;
+    gso_header(pkt, hlen, len, mss, vh);
+    return hlen;
+}
+
 size_t tt_ofl_batch_finish(struct ofl_batch *b)
 {
     struct virtio_net_hdr vh = {0};

@@ -102,6 +102,9 @@ void tt_ofl_complete_tcp(uint8_t *pkt, size_t len);
  */
 size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *hdr,
                          struct virtio_net_hdr *vh);
+/* The same made in place: pkt's own header becomes the super-segment's
+ * (its bytes then are what tt_ofl_gso_header() puts in hdr). */
+size_t tt_ofl_gso_finish(uint8_t *pkt, size_t len, uint16_t mss, struct virtio_net_hdr *vh);
 
 /* ---- output: wire segments joined into one super-segment ---- */
 

@@ -212,6 +212,7 @@ struct tt_conn {
     uint32_t snd_buf_seq;
     bool fin_queued; /* the app asked for a FIN after the queued data */
     bool fin_sent;
+    bool sndbuf_kept; /* its empty first buffer counts in spares.kept (tcb.c) */
     uint32_t fin_seq; /* sequence number of our FIN, once sent */
     uint32_t rtx_nxt; /* next sequence to retransmit during loss recovery */
     /* Nagle and its kin (tcp_output.c, RFC 1122 4.2.3.4) */
@@ -471,7 +472,12 @@ struct tt_engine {
         uint32_t hlen, mss, payload, segs;
         uint32_t cap; /* the datagram's bytes at most */
         int state;
+        bool direct; /* buf is tt_run_out_t's room, not the output queue's */
     } run;
+    /* tt_engine_set_run_out(): where runs are built; flushing: the output callback runs */
+    const tt_run_out_t *run_out;
+    void *run_out_ctx;
+    bool flushing;
 };
 
 /* engine.c: the entry points, and the end of each engine call */
@@ -546,6 +552,7 @@ struct tt_conn *tt_tcb_new(tt_engine_t *eng, const struct tuple *t, uint32_t has
 void tt_tcb_apply_opts(struct tt_conn *c, const tt_conn_opts_t *o);
 void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len);
 void tt_tcb_sndbuf_release(struct tt_conn *c);
+void tt_tcb_sndbuf_emptied(struct tt_conn *c);
 void tt_tcb_set_sndbuf(struct tt_conn *c, uint32_t bytes);
 void tt_tcb_sndbuf_grew(struct tt_conn *c);
 void tt_tcb_set_state(struct tt_conn *c, tt_state_t to);
@@ -770,8 +777,12 @@ bool tt_sndmem_may_queue(const struct tt_conn *c);
 void tt_sndmem_init(struct tt_conn *c);
 void tt_sndmem_check_space(struct tt_conn *c);
 void tt_sndmem_sent(struct tt_conn *c);
-/* tcp_rack.c: RFC 8985 6 RACK loss detection */
-bool tt_rack_on(const struct tt_conn *c);
+/* tcp_rack.c: RFC 8985 6 RACK loss detection. Whether it runs: with SACK
+ * and net.ipv4.tcp_recovery's bit 0 (inline: several times per ACK). */
+static inline bool tt_rack_on(const struct tt_conn *c)
+{
+    return c->sack_ok && (c->eng->cfg.tcp_recovery & TT_RACK_LOSS_DETECTION);
+}
 void tt_rack_free(struct tt_conn *c);
 void tt_rack_sent(struct tt_conn *c, uint32_t seq, uint32_t end);
 uint32_t tt_rack_seg_edge(const struct tt_conn *c, uint32_t seq, bool up);

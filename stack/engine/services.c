@@ -292,6 +292,50 @@ static size_t out_room(const struct tt_recq_block *b)
 }
 
 /*
+ * Room for a run in the device's own memory (tt_engine_set_run_out()),
+ * only when it keeps the order of what the engine sends: nothing queued
+ * before it still waits for the output callback, which is not running
+ * (a run opened from inside it would pass the datagram being handed out).
+ */
+static uint8_t *run_out_reserve(tt_engine_t *eng, size_t min, size_t max, size_t *cap)
+{
+    if (!eng->run_out || eng->flushing || recq_pending(&eng->outq))
+        return NULL;
+    uint8_t *buf = eng->run_out->reserve(eng->run_out_ctx, min, max, cap);
+    if (!buf || *cap < min)
+        return NULL;
+    if (*cap > max)
+        *cap = max;
+    return buf;
+}
+
+/*
+ * A run built in the device's memory is finished: two or more segments
+ * are held there as one GSO datagram. One segment is no GSO datagram: it
+ * goes the output queue's way, as without (the driver's offload batch may
+ * join it to the next), copied there; its room is given back.
+ */
+static void run_out_close(tt_engine_t *eng, const struct tt_tso_run *run)
+{
+    size_t len = run->hlen + run->payload;
+    if (run->segs > 1) {
+        eng->run_out->commit(eng->run_out_ctx, len, (uint16_t)run->mss);
+        return;
+    }
+    struct out_rec *r = recq_reserve(&eng->outq, sizeof(*r) + len);
+    if (r) {
+        memcpy(r->bytes, run->buf, len);
+        r->len = (uint32_t)len;
+        r->state = run->state;
+        r->gso_size = 0;
+        recq_commit(&eng->outq, sizeof(*r) + len);
+    } else {
+        eng->stats.TtNoBufs++;
+    }
+    eng->run_out->commit(eng->run_out_ctx, 0, 0);
+}
+
+/*
  * Room for a GSO run's datagram (tcp_tso.c): at least min bytes, and as
  * many more up to max as the tail block of the queue holds (a block of
  * its own when it holds fewer than min), so that a run takes no memory
@@ -302,6 +346,10 @@ static size_t out_room(const struct tt_recq_block *b)
 uint8_t *tt_engine_output_run_buf(tt_engine_t *eng, size_t min, size_t max, size_t *cap)
 {
     tt_engine_output_run_close(eng);
+    uint8_t *direct = run_out_reserve(eng, min, max, cap);
+    eng->run.direct = direct != NULL;
+    if (direct)
+        return direct;
     struct tt_recq *q = &eng->outq;
     size_t room = q->tail ? out_room(q->tail) : 0;
     if (room < min) {
@@ -320,6 +368,11 @@ void tt_engine_output_run_close(tt_engine_t *eng)
     if (!run->open)
         return;
     run->open = false;
+    if (run->direct) {
+        run->direct = false;
+        run_out_close(eng, run);
+        return;
+    }
     struct out_rec *r = recq_reserved(&eng->outq);
     r->len = run->hlen + run->payload;
     r->state = run->state;
@@ -334,6 +387,7 @@ void tt_engine_output_flush(tt_engine_t *eng)
 {
     const struct out_rec *r;
     tt_engine_output_run_close(eng);
+    eng->flushing = true;
     while ((r = recq_next(&eng->outq)) != NULL || eng->run.open) {
         if (r == NULL) {
             tt_engine_output_run_close(eng);
@@ -345,6 +399,7 @@ void tt_engine_output_flush(tt_engine_t *eng)
         eng->out_gso = r->gso_size;
         eng->out(eng->out_ctx, r->bytes, r->len);
     }
+    eng->flushing = false;
     eng->out_state = -ENOENT;
     eng->out_gso = 0;
     recq_reset(&eng->outq);
@@ -369,6 +424,13 @@ void tt_engine_set_gso_out(tt_engine_t *eng, bool on)
 {
     tt_engine_output_run_close(eng);
     eng->gso_out = on;
+}
+
+void tt_engine_set_run_out(tt_engine_t *eng, const tt_run_out_t *ops, void *ctx)
+{
+    tt_engine_output_run_close(eng);
+    eng->run_out = ops;
+    eng->run_out_ctx = ctx;
 }
 
 void tt_engine_event(tt_engine_t *eng, tt_event_t *ev, const struct tuple *t)

@@ -20,9 +20,14 @@ enum tt_spare_kind {
 /* A few blocks of each kind; beyond, they go back to free(). */
 #define TT_SPARE_MAX 32
 
+/* What the connections of one engine may keep of emptied send rings'
+ * first buffers (tt_tcb_sndbuf_emptied()): 64 of them. */
+#define TT_SPARE_KEPT_MAX (64u * 4096u)
+
 struct tt_spares {
     void *head[TT_SPARE_KINDS];
     uint32_t len[TT_SPARE_KINDS];
+    uint32_t kept; /* bytes of send-ring buffers connections keep */
 };
 
 struct tt_engine;

@@ -92,10 +92,32 @@ void tt_tcb_sndbuf_prepare(struct tt_conn *c, uint32_t len)
     tt_ring_adopt(r, tt_spare_take(c->eng, TT_SPARE_RING, RING_MIN_ALLOC), RING_MIN_ALLOC);
 }
 
-/* The send ring is empty: an idle connection holds no buffer; one of the
- * first size waits in the spares for the next write. */
+/* The send ring is empty, all of it acknowledged. A first-size buffer
+ * stays with the connection for its next write: a request/response
+ * connection would otherwise give it to the spares and take it back at
+ * every answer (issue 15). So that an engine with many idle connections
+ * does not hold a buffer for each, its connections keep at most
+ * TT_SPARE_KEPT_MAX bytes so; beyond, an idle connection holds no buffer. */
+void tt_tcb_sndbuf_emptied(struct tt_conn *c)
+{
+    struct tt_spares *s = &c->eng->spares;
+    if (c->sndbuf.alloc == RING_MIN_ALLOC &&
+        (c->sndbuf_kept || s->kept + RING_MIN_ALLOC <= TT_SPARE_KEPT_MAX)) {
+        if (!c->sndbuf_kept)
+            s->kept += RING_MIN_ALLOC;
+        c->sndbuf_kept = true;
+        return;
+    }
+    tt_tcb_sndbuf_release(c);
+}
+
+/* The send ring gives its storage up: one of the first size waits in the
+ * spares for the next write. */
 void tt_tcb_sndbuf_release(struct tt_conn *c)
 {
+    if (c->sndbuf_kept)
+        c->eng->spares.kept -= RING_MIN_ALLOC;
+    c->sndbuf_kept = false;
     uint32_t size;
     uint8_t *b = tt_ring_detach(&c->sndbuf, &size);
     if (size == RING_MIN_ALLOC)

@@ -146,7 +146,7 @@ static void release_acked(struct tt_conn *c, uint32_t ack)
     tt_tcb_eor_drop_acked(c);
     tt_skb_acked(c);
     if (c->sndbuf.len == 0)
-        tt_tcb_sndbuf_release(c); /* an idle connection holds no buffer */
+        tt_tcb_sndbuf_emptied(c);
     c->queue_shrunk |= n > 0;
     if (n && c->writable_wanted && c->writable_cb && !c->orphan && tt_sndmem_writable(c))
         tt_tcb_notify_writable(c);

@@ -38,11 +38,6 @@
 #define RACK_RECOVERY_THRESH 16 /* Linux TCP_RACK_RECOVERY_THRESH */
 #define RACK_MAX_REORDERING 300 /* Linux net.ipv4.tcp_max_reordering */
 
-bool tt_rack_on(const struct tt_conn *c)
-{
-    return c->sack_ok && (c->eng->cfg.tcp_recovery & TT_RACK_LOSS_DETECTION);
-}
-
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
@@ -59,7 +54,7 @@ void tt_rack_free(struct tt_conn *c)
 {
     if (c->xlog_cap == RACK_MIN_RECORDS)
         tt_spare_give(c->eng, TT_SPARE_XLOG, c->xlog, RACK_MIN_RECORDS * sizeof(*c->xlog));
-    else
+    else if (c->xlog) /* none (a connection without SACK): no call into free() */
         free(c->xlog);
     c->xlog = NULL;
     c->xlog_n = c->xlog_cap = 0;
@@ -268,7 +263,10 @@ void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
             sack_block(c, l, r, &reord);
     }
     if (seq_gt(seg->ack, c->snd_una) && seq_leq(seg->ack, c->snd_nxt)) {
-        split_at(c, seg->ack);
+        /* No record reaches past the ACK when the last one ends at or
+         * below it (all of the flight acknowledged): no search for one. */
+        if (c->xlog_n && seq_gt(c->xlog[c->xlog_n - 1].end, seg->ack))
+            split_at(c, seg->ack);
         for (uint32_t i = 0; i < c->xlog_n && seq_leq(c->xlog[i].end, seg->ack); i++) {
             struct tt_rack_rec *x = &c->xlog[i];
             if (x->flags & TT_RACK_SACKED)
@@ -285,7 +283,9 @@ void tt_rack_on_ack(struct tt_conn *c, const struct seg *seg)
 void tt_rack_prune(struct tt_conn *c)
 {
     uint32_t i = find(c, c->snd_una);
-    if (i) {
+    if (i == c->xlog_n) /* all acknowledged, the common case: nothing to move */
+        c->xlog_n = 0;
+    else if (i) {
         memmove(c->xlog, &c->xlog[i], (c->xlog_n - i) * sizeof(c->xlog[0]));
         c->xlog_n -= i;
     }
@@ -337,7 +337,8 @@ uint64_t tt_rack_reo_wnd(const struct tt_conn *c)
  */
 static uint64_t detect_loss(struct tt_conn *c)
 {
-    uint64_t now = c->eng->now, reo_wnd = tt_rack_reo_wnd(c), wait = 0;
+    uint64_t now = c->eng->now, reo_wnd = 0, wait = 0;
+    bool reo_known = false; /* reo_wnd, asked only for a record it decides */
     for (uint32_t i = 0; i < c->xlog_n; i++) {
         struct tt_rack_rec *x = &c->xlog[i];
         if ((x->flags & TT_RACK_SACKED) ||
@@ -350,6 +351,10 @@ static uint64_t detect_loss(struct tt_conn *c)
             if (!(x->flags & TT_RACK_EVER_RETRANS))
                 break;
             continue;
+        }
+        if (!reo_known) {
+            reo_wnd = tt_rack_reo_wnd(c);
+            reo_known = true;
         }
         int64_t left = (int64_t)(c->rack_rtt + reo_wnd) - (int64_t)(now - x->xmit_ts);
         if (left <= 0) {

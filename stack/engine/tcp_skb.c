@@ -27,14 +27,15 @@
 
 static struct tt_skb *at(const struct tt_skbq *q, uint32_t i)
 {
-    return &q->v[(q->head + i) % q->cap];
+    uint32_t k = q->head + i; /* below 2 cap: no division (ring.c's wrap()) */
+    return &q->v[k >= q->cap ? k - q->cap : k];
 }
 
 static void release(tt_engine_t *eng, struct tt_skbq *q)
 {
     if (q->cap == SKB_MIN)
         tt_spare_give(eng, TT_SPARE_SKB, q->v, SKB_MIN * sizeof *q->v);
-    else
+    else if (q->v) /* none yet (grow()'s first): no call into free() */
         free(q->v);
 }
 
@@ -347,11 +348,18 @@ void tt_skb_acked(struct tt_conn *c)
 {
     struct tt_skbq *q = &c->skbs;
     while (q->len > 0 && seq_leq(at(q, 0)->end, c->snd_buf_seq)) {
-        q->head = (q->head + 1) % q->cap;
+        q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
         q->len--;
     }
-    if (q->len == 0)
-        tt_skb_free(c); /* nothing queued holds no memory */
+    /* A first-size ring (SKB_MIN records, 32 bytes) stays while the
+     * connection lives: a request/response connection would take it from
+     * the spares and give it back at every answer (issue 15). A grown one
+     * goes, so that an idle connection holds at most that. */
+    if (q->len == 0) {
+        q->head = 0;
+        if (q->cap > SKB_MIN)
+            tt_skb_free(c);
+    }
 }
 
 void tt_skb_free(struct tt_conn *c)

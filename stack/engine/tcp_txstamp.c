@@ -22,14 +22,15 @@
 
 static struct tt_txstamp *at(struct tt_txstamps *ts, uint32_t i)
 {
-    return &ts->v[(ts->head + i) % ts->cap];
+    uint32_t k = ts->head + i; /* below 2 cap: no division (ring.c's wrap()) */
+    return &ts->v[k >= ts->cap ? k - ts->cap : k];
 }
 
 static void release(tt_engine_t *eng, struct tt_txstamps *ts)
 {
     if (ts->cap == TXSTAMP_MIN)
         tt_spare_give(eng, TT_SPARE_TXSTAMP, ts->v, TXSTAMP_MIN * sizeof *ts->v);
-    else
+    else if (ts->v) /* none yet (grow()'s first): no call into free() */
         free(ts->v);
 }
 
@@ -55,7 +56,8 @@ static bool grow(tt_engine_t *eng, struct tt_txstamps *ts)
 
 static void drop_oldest(struct tt_txstamps *ts, uint32_t n)
 {
-    ts->head = (ts->head + n) % ts->cap;
+    uint32_t k = ts->head + n;
+    ts->head = k >= ts->cap ? k - ts->cap : k;
     ts->len -= n;
 }
 
@@ -110,8 +112,13 @@ int64_t tt_txstamp_acked(struct tt_conn *c, uint32_t una, uint32_t ack, int64_t 
     /* Keep the record that holds the byte at ack, if any was sent. */
     bool next_starts_at_ack = n < ts->len && at(ts, n)->seq == ack;
     drop_oldest(ts, seq_geq(ack, c->snd_nxt) || next_starts_at_ack ? n : n - 1);
-    if (ts->len == 0)
-        tt_txstamp_free(c); /* nothing in flight holds no memory */
+    /* First-size records (64 bytes) stay while the connection lives, as
+     * the skb ring's (tt_skb_acked()); grown ones go. */
+    if (ts->len == 0) {
+        ts->head = 0;
+        if (ts->cap > TXSTAMP_MIN)
+            tt_txstamp_free(c);
+    }
     return rtt;
 }
 

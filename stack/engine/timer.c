@@ -237,11 +237,6 @@ void tt_timer_wheel_free(struct timer_wheel *w)
     free(w);
 }
 
-bool tt_timer_armed(const struct timer *t)
-{
-    return t->next != NULL;
-}
-
 void tt_timer_arm(struct timer_wheel *w, struct timer *t, uint64_t deadline)
 {
     tt_timer_cancel(w, t);

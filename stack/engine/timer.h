@@ -45,7 +45,11 @@ static inline void timer_init(struct timer *t, uint8_t kind)
 void tt_timer_arm(struct timer_wheel *w, struct timer *t, uint64_t deadline);
 /* Disarms t; no effect when it is not armed. */
 void tt_timer_cancel(struct timer_wheel *w, struct timer *t);
-bool tt_timer_armed(const struct timer *t);
+/* Inline: asked several times per segment (arm, cancel, the RTO's rules). */
+static inline bool tt_timer_armed(const struct timer *t)
+{
+    return t->next != NULL;
+}
 
 /*
  * A time no later than the earliest armed deadline, at which

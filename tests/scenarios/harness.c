@@ -122,11 +122,18 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
     struct harness *h = ctx;
     uint16_t gso = tt_engine_output_gso_size(h->eng);
 
-    if (gso > 0) {
-        h->gso_dgrams++;
-        cut_gso(h, pkt, len, gso);
-    } else
+    if (h->on_output)
+        h->on_output(h, pkt, len);
+    if (gso > 0)
+        h_output_gso(h, pkt, len, gso);
+    else
         record_output(h, pkt, len);
+}
+
+void h_output_gso(struct harness *h, const uint8_t *pkt, size_t len, uint16_t mss)
+{
+    h->gso_dgrams++;
+    cut_gso(h, pkt, len, mss);
 }
 
 static void record_output(struct harness *h, const uint8_t *pkt, size_t len)

@@ -104,7 +104,14 @@ struct harness {
     int writable_calls;
     /* Called from read_cb after recording, e.g. to reply from inside it. */
     void (*on_read)(struct harness *h, const uint8_t *buf, ssize_t nread);
+    /* Called by the output callback before it records the datagram, e.g. to
+     * call the engine from inside it. */
+    void (*on_output)(struct harness *h, const uint8_t *pkt, size_t len);
 };
+
+/* A GSO datagram of the engine, cut into the segments the device sends
+ * (as the output callback does with tt_engine_output_gso_size()). */
+void h_output_gso(struct harness *h, const uint8_t *pkt, size_t len, uint16_t mss);
 
 /* cmocka fixtures: a fresh engine with the default config below. */
 int h_setup(void **state);

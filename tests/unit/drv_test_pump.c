@@ -455,6 +455,26 @@ static void reserved_room_is_held_in_place(void **state)
     tt_pump_free(&f->p);
 }
 
+/* Room reserved and not committed (the engine's run of one segment,
+ * runout.h) is given back: the next datagram takes its place. */
+static void reserved_room_not_committed_holds_nothing(void **state)
+{
+    struct fake *f = fake_new(8, 100, 0);
+    struct pump *p = &f->p;
+
+    assert_true(push_num(p, 1));
+    assert_non_null(tt_pump_reserve(p, 60));
+    assert_true(push_num(p, 2)); /* the reservation given back */
+    assert_int_equal(p->count, 2);
+    assert_int_equal(p->arena_tail, 4);
+    assert_int_equal(tt_pump_flush(p), 0);
+    assert_int_equal(f->nout, 2);
+    assert_int_equal(f->out[0], 1);
+    assert_int_equal(f->out[1], 2);
+    assert_int_equal(f->ctr.txq_drops, 0);
+    tt_pump_free(&f->p);
+}
+
 static void a_lost_datagram_is_counted_and_the_rest_goes_on(void **state)
 {
     struct fake *f = fake_new(8, 1024, 2);
@@ -513,6 +533,7 @@ int main(void)
         cmocka_unit_test(the_arena_wraps_without_mixing_bytes),
         cmocka_unit_test(pieces_are_gathered_into_one_datagram),
         cmocka_unit_test(reserved_room_is_held_in_place),
+        cmocka_unit_test(reserved_room_not_committed_holds_nothing),
         cmocka_unit_test(a_lost_datagram_is_counted_and_the_rest_goes_on),
         cmocka_unit_test(a_lost_device_ends_reads_and_writes),
     };
