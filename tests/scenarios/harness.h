@@ -113,6 +113,28 @@ struct harness {
  * (as the output callback does with tt_engine_output_gso_size()). */
 void h_output_gso(struct harness *h, const uint8_t *pkt, size_t len, uint16_t mss);
 
+/*
+ * The wire as the device carries it, recorded to compare two runs of one
+ * scenario byte for byte (test_tso, test_run_out): each datagram's length
+ * (2 bytes) then its bytes, TCP checksums completed as the device would.
+ */
+struct h_wire {
+    uint8_t *bytes;
+    size_t len, cap, dgrams;
+    uint32_t snd_max; /* the highest sequence number sent, + 1 */
+};
+
+void h_wire_init(struct h_wire *w, size_t cap, uint32_t snd_max);
+void h_wire_free(struct h_wire *w);
+/* Moves what the engine sent since out_head into w. */
+void h_wire_drain(struct harness *h, struct h_wire *w);
+/* The peer acknowledges everything sent so far, after delay. */
+void h_wire_ack_all(struct harness *h, struct h_wire *w, uint64_t delay);
+/* The same datagrams, byte for byte. */
+void h_wire_assert_same(const struct h_wire *a, const struct h_wire *b);
+/* Three writes of 9,000 bytes (three skbs, PSH at each one's end), acknowledged round by round. */
+void h_wire_bulk(struct harness *h, struct h_wire *w);
+
 /* cmocka fixtures: a fresh engine with the default config below. */
 int h_setup(void **state);
 int h_teardown(void **state);

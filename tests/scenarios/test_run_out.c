@@ -10,11 +10,9 @@
  * queue, nothing lost), and compares the wire (cut as the kernel cuts a
  * GSO datagram, checksums completed), tt_conn_info_t and the counters.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
 #include "harness.h"
 
 #define SEG1 H_MSS
@@ -65,51 +63,13 @@ static const tt_run_out_t dev_ops = {dev_reserve, dev_commit};
 enum mode { VIA_QUEUE, DIRECT, DIRECT_FULL };
 
 struct outcome {
-    uint8_t *wire; /* each datagram: its length (2 bytes), then its bytes */
-    size_t wire_len, dgrams;
-    uint32_t snd_max; /* the highest sequence number sent, + 1 */
+    struct h_wire w; /* the wire, byte for byte */
     tt_conn_info_t info;
     tt_stats_t stats;
     size_t gso, commits, returns;
 };
 
 typedef void (*scenario_fn)(struct harness *h, struct outcome *o);
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Moves what the device received into o, TCP checksums completed. */
-static void drain(struct harness *h, struct outcome *o)
-{
-    for (; h->out_head < h->out_len; h->out_head++) {
-        struct h_seg *s = &h->out[h->out_head];
-        uint8_t *tcp = s->bytes + IPV4_HDR_LEN;
-        size_t tlen = s->len - IPV4_HDR_LEN, hl = (size_t)(tcp[12] >> 4) * 4;
-        uint16_t sum = tt_csum_fold(tt_csum_add(0, tcp, tlen));
-        tcp[16] = (uint8_t)(sum >> 8);
-        tcp[17] = (uint8_t)sum;
-        assert_true(o->wire_len + 2 + s->len <= WIRE_MAX);
-        o->wire[o->wire_len++] = (uint8_t)(s->len >> 8);
-        o->wire[o->wire_len++] = (uint8_t)s->len;
-        memcpy(o->wire + o->wire_len, s->bytes, s->len);
-        o->wire_len += s->len;
-        o->dgrams++;
-        uint32_t end = rd32(tcp + 4) + (uint32_t)(tlen - hl) + ((tcp[13] & TCP_FIN) ? 1 : 0);
-        if (seq_gt(end, o->snd_max))
-            o->snd_max = end;
-    }
-}
-
-static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
-{
-    drain(h, o);
-    h_advance(h, delay);
-    drain(h, o);
-    h_send(h, TCP_ACK, IRS + 1, o->snd_max, NULL, 0);
-    drain(h, o);
-}
 
 static void run(struct harness *h, enum mode m, scenario_fn fn, struct outcome *o)
 {
@@ -119,8 +79,6 @@ static void run(struct harness *h, enum mode m, scenario_fn fn, struct outcome *
     memset(&dev, 0, sizeof(dev));
     dev.h = h;
     dev.full = m == DIRECT_FULL;
-    o->wire = malloc(WIRE_MAX);
-    assert_non_null(o->wire);
     h->now = H_T0;
     h->peer_wnd = H_PEER_WND;
     h->on_read = NULL;
@@ -132,9 +90,9 @@ static void run(struct harness *h, enum mode m, scenario_fn fn, struct outcome *
     if (m != VIA_QUEUE)
         tt_engine_set_run_out(h->eng, &dev_ops, &dev);
     h->gso_dgrams = 0;
-    o->snd_max = ISS + 1;
+    h_wire_init(&o->w, WIRE_MAX, ISS + 1);
     fn(h, o);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     assert_null(dev.room); /* every reservation ended with its engine call */
     tt_conn_get_info(h->conn, &o->info);
     tt_engine_stats(h->eng, &o->stats);
@@ -145,10 +103,8 @@ static void run(struct harness *h, enum mode m, scenario_fn fn, struct outcome *
 
 static void assert_same(const struct outcome *a, const struct outcome *b)
 {
-    assert_int_equal(a->dgrams, b->dgrams);
+    h_wire_assert_same(&a->w, &b->w);
     assert_int_equal(a->gso, b->gso);
-    assert_int_equal(a->wire_len, b->wire_len);
-    assert_memory_equal(a->wire, b->wire, a->wire_len);
     assert_memory_equal(&a->info, &b->info, sizeof(a->info));
     assert_memory_equal(&a->stats, &b->stats, sizeof(a->stats));
 }
@@ -165,19 +121,14 @@ static void same_three_ways(struct harness *h, scenario_fn fn, struct outcome *d
     assert_int_equal(full.commits, 0);
     assert_same(&queue, direct);
     assert_same(&queue, &full);
-    free(queue.wire);
-    free(full.wire);
+    h_wire_free(&queue.w);
+    h_wire_free(&full.w);
 }
 
 /* Writes acknowledged round by round, each write a run ending in PSH. */
 static void bulk(struct harness *h, struct outcome *o)
 {
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(h_write_pattern(h, (size_t)i * 9000, 9000), 9000);
-        drain(h, o);
-    }
-    for (int r = 0; r < 6; r++)
-        ack_all(h, o, 10);
+    h_wire_bulk(h, &o->w);
 }
 
 static void bulk_runs_built_in_place(void **state)
@@ -186,7 +137,7 @@ static void bulk_runs_built_in_place(void **state)
 
     same_three_ways(*state, bulk, &o);
     assert_true(o.gso > 0 && o.commits > 0);
-    free(o.wire);
+    h_wire_free(&o.w);
 }
 
 /* The peer's window holds one segment: every run is of one segment. */
@@ -196,7 +147,7 @@ static void one_at_a_time(struct harness *h, struct outcome *o)
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0); /* the window shrinks before any data */
     assert_int_equal(h_write_pattern(h, 0, 6 * SEG1), 6 * SEG1);
     for (int r = 0; r < 7; r++)
-        ack_all(h, o, 10);
+        h_wire_ack_all(h, &o->w, 10);
 }
 
 /* A run of one segment is no GSO datagram: its room is given back and it
@@ -209,8 +160,8 @@ static void single_segment_runs_take_the_queue(void **state)
     same_three_ways(h, one_at_a_time, &o);
     assert_true(o.returns > 0);
     assert_int_equal(o.commits, 0);
-    assert_true(o.snd_max == ISS + 1 + 6 * SEG1);
-    free(o.wire);
+    assert_true(o.w.snd_max == ISS + 1 + 6 * SEG1);
+    h_wire_free(&o.w);
 }
 
 static void write_from(struct harness *h, size_t off, size_t len)
@@ -245,9 +196,9 @@ static void mixed_call(struct harness *h, struct outcome *o)
     h->on_read = answer;
     h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, "req", 3);
     h->on_read = NULL;
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 3; r++)
-        ack_all(h, o, 10);
+        h_wire_ack_all(h, &o->w, 10);
 }
 
 static void order_kept_around_a_run_built_in_place(void **state)
@@ -256,7 +207,7 @@ static void order_kept_around_a_run_built_in_place(void **state)
 
     same_three_ways(*state, mixed_call, &o);
     assert_int_equal(o.commits, 1); /* the first run only: later ones had a datagram before them */
-    free(o.wire);
+    h_wire_free(&o.w);
 }
 
 /* The output callback writes from inside itself, before the datagram it
@@ -274,12 +225,12 @@ static void nested(struct harness *h, struct outcome *o)
     assert_int_equal(tt_conn_set_nodelay(h->conn, 1), 0);
     h->on_output = write_from_the_callback;
     assert_int_equal(h_write_pattern(h, 0, 100), 100);
-    drain(h, o);
-    assert_int_equal(o->snd_max, ISS + 1 + 100 + 3 * SEG1);
+    h_wire_drain(h, &o->w);
+    assert_int_equal(o->w.snd_max, ISS + 1 + 100 + 3 * SEG1);
     for (int r = 0; r < 2; r++)
-        ack_all(h, o, 10);
+        h_wire_ack_all(h, &o->w, 10);
     assert_int_equal(h_write_pattern(h, 100 + 3 * SEG1, 3 * SEG1), 3 * SEG1);
-    ack_all(h, o, 10);
+    h_wire_ack_all(h, &o->w, 10);
 }
 
 static void a_write_from_the_output_callback_is_queued(void **state)
@@ -289,7 +240,7 @@ static void a_write_from_the_output_callback_is_queued(void **state)
 
     same_three_ways(h, nested, &o);
     assert_int_equal(o.commits, 1); /* the last write's run only */
-    free(o.wire);
+    h_wire_free(&o.w);
 }
 
 int main(void)

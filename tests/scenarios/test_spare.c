@@ -21,6 +21,15 @@ static uint32_t spares(const struct harness *h, enum tt_spare_kind k)
     return h->eng->spares.len[k];
 }
 
+/* An established connection's first write, "hello", sent and acknowledged. */
+static void hello_acked(struct harness *h)
+{
+    h_reach_established_passive(h);
+    assert_int_equal(h_write(h, "hello", 5), 5);
+    h_expect_data(h, TCP_ACK | TCP_PSH, DATA0, IRS + 1, "hello", 5);
+    h_send(h, TCP_ACK, IRS + 1, DATA0 + 5, NULL, 0);
+}
+
 /* Data written, sent and acknowledged: the connection keeps its send
  * ring's first buffer and its first skb and RTT-sample records for the
  * next write (tcp_ack.c, tcp_skb.c, tcp_txstamp.c): a request/response
@@ -49,10 +58,7 @@ static void acked_data_leaves_the_first_blocks_with_the_connection(void **state)
 static void next_write_reuses_the_kept_blocks(void **state)
 {
     struct harness *h = *state;
-    h_reach_established_passive(h);
-    assert_int_equal(h_write(h, "hello", 5), 5);
-    h_expect_data(h, TCP_ACK | TCP_PSH, DATA0, IRS + 1, "hello", 5);
-    h_send(h, TCP_ACK, IRS + 1, DATA0 + 5, NULL, 0);
+    hello_acked(h);
     void *ring = h->conn->sndbuf.buf, *skbs = h->conn->skbs.v, *ts = h->conn->txstamps.v;
     assert_int_equal(h_write(h, "world", 5), 5);
     h_expect_data(h, TCP_ACK | TCP_PSH, DATA0 + 5, IRS + 1, "world", 5);
@@ -70,10 +76,7 @@ static void next_write_reuses_the_kept_blocks(void **state)
 static void grown_ring_is_not_kept(void **state)
 {
     struct harness *h = *state;
-    h_reach_established_passive(h);
-    assert_int_equal(h_write(h, "hello", 5), 5);
-    h_expect_data(h, TCP_ACK | TCP_PSH, DATA0, IRS + 1, "hello", 5);
-    h_send(h, TCP_ACK, IRS + 1, DATA0 + 5, NULL, 0);
+    hello_acked(h);
     assert_int_equal(h->eng->spares.kept, RING_MIN_ALLOC);
     h->peer_wnd = 0; /* keep it queued */
     h_send(h, TCP_ACK, IRS + 1, DATA0 + 5, NULL, 0);
@@ -95,10 +98,7 @@ static void grown_ring_is_not_kept(void **state)
 static void closed_connection_gives_its_kept_blocks_back(void **state)
 {
     struct harness *h = *state;
-    h_reach_established_passive(h);
-    assert_int_equal(h_write(h, "hello", 5), 5);
-    h_expect_data(h, TCP_ACK | TCP_PSH, DATA0, IRS + 1, "hello", 5);
-    h_send(h, TCP_ACK, IRS + 1, DATA0 + 5, NULL, 0);
+    hello_acked(h);
     assert_int_equal(h->eng->spares.kept, RING_MIN_ALLOC);
     h_close_reset(h);
     h_pop_any(h); /* the RST */

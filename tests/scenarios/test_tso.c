@@ -16,11 +16,9 @@
  * them around loss recovery (RACK's records, PRR's count, the tail loss
  * probe), ECN's CWR and a device that refuses datagrams, with a FIN.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
 #include "harness.h"
 
 #define SEG1 H_MSS
@@ -29,57 +27,13 @@
 
 /* What one run left: the wire, byte for byte, and the state. */
 struct outcome {
-    uint8_t *wire; /* each datagram: its length (2 bytes), then its bytes */
-    size_t wire_len;
-    size_t dgrams;
-    uint32_t snd_max; /* the highest sequence number sent, + 1 */
+    struct h_wire w; /* the wire, byte for byte */
     tt_conn_info_t info;
     tt_stats_t stats;
     size_t gso;
 };
 
 typedef void (*scenario_fn)(struct harness *h, struct outcome *o);
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Moves what the engine sent into o, TCP checksums completed (the device's work). */
-static void drain(struct harness *h, struct outcome *o)
-{
-    for (; h->out_head < h->out_len; h->out_head++) {
-        struct h_seg *s = &h->out[h->out_head];
-        uint8_t *tcp = s->bytes + IPV4_HDR_LEN;
-        size_t tlen = s->len - IPV4_HDR_LEN;
-        size_t hl = (size_t)(tcp[12] >> 4) * 4;
-        uint16_t sum = tt_csum_fold(tt_csum_add(0, tcp, tlen));
-        tcp[16] = (uint8_t)(sum >> 8);
-        tcp[17] = (uint8_t)sum;
-        assert_true(o->wire_len + 2 + s->len <= WIRE_MAX);
-        o->wire[o->wire_len++] = (uint8_t)(s->len >> 8);
-        o->wire[o->wire_len++] = (uint8_t)s->len;
-        memcpy(o->wire + o->wire_len, s->bytes, s->len);
-        o->wire_len += s->len;
-        o->dgrams++;
-        if (getenv("TSO_DEBUG"))
-            fprintf(stderr, "seg seq %u len %zu flags %02x id %u\n", rd32(tcp + 4) - h->iss,
-                    tlen - hl, tcp[13], s->bytes[4] << 8 | s->bytes[5]);
-        uint32_t end = rd32(tcp + 4) + (uint32_t)(tlen - hl) + ((tcp[13] & TCP_FIN) ? 1 : 0);
-        if (seq_gt(end, o->snd_max))
-            o->snd_max = end;
-    }
-}
-
-/* The peer acknowledges everything sent so far, after delay. */
-static void ack_all(struct harness *h, struct outcome *o, uint64_t delay)
-{
-    drain(h, o);
-    h_advance(h, delay);
-    drain(h, o);
-    h_send(h, TCP_ACK, IRS + 1, o->snd_max, NULL, 0);
-    drain(h, o);
-}
 
 /* How a scenario's connection is set up: the handshake's RTT, and what
  * the peer's SYN asks for and the engine's configuration allows. */
@@ -123,17 +77,15 @@ static void run(struct harness *h, bool gso, const struct setup *st, scenario_fn
                 struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
-    o->wire = malloc(WIRE_MAX);
-    assert_non_null(o->wire);
     h->now = H_T0;
     h->peer_wnd = H_PEER_WND; /* as the fixture left it: a scenario may change it */
     establish(h, st);
     tt_engine_set_csum_partial(h->eng, true); /* as the driver with offloads */
     tt_engine_set_gso_out(h->eng, gso);
     h->gso_dgrams = 0;
-    o->snd_max = ISS + 1;
+    h_wire_init(&o->w, WIRE_MAX, ISS + 1);
     fn(h, o);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     tt_conn_get_info(h->conn, &o->info);
     tt_engine_stats(h->eng, &o->stats);
     o->gso = h->gso_dgrams;
@@ -148,13 +100,11 @@ static void same_both_ways_with(struct harness *h, const struct setup *st, scena
     run(h, true, st, fn, &on);
     assert_int_equal(off.gso, 0);
     assert_true(on.gso > 0);
-    assert_int_equal(on.dgrams, off.dgrams);
-    assert_int_equal(on.wire_len, off.wire_len);
-    assert_memory_equal(on.wire, off.wire, off.wire_len);
+    h_wire_assert_same(&on.w, &off.w);
     assert_memory_equal(&on.info, &off.info, sizeof(off.info));
     assert_memory_equal(&on.stats, &off.stats, sizeof(off.stats));
-    free(off.wire);
-    free(on.wire);
+    h_wire_free(&off.w);
+    h_wire_free(&on.w);
 }
 
 static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
@@ -165,12 +115,7 @@ static void same_both_ways(struct harness *h, uint64_t rtt, scenario_fn fn)
 /* Three writes (three skbs, PSH at each one's end) acknowledged round by round. */
 static void bulk(struct harness *h, struct outcome *o)
 {
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(h_write_pattern(h, (size_t)i * 9000, 9000), 9000);
-        drain(h, o);
-    }
-    for (int r = 0; r < 6; r++)
-        ack_all(h, o, 10);
+    h_wire_bulk(h, &o->w);
 }
 
 static void bulk_over_several_skbs(void **state)
@@ -189,15 +134,15 @@ static void bulk_with_timestamps(void **state)
 static void cwnd_bound(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 60 * SEG1), 60 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     uint32_t acked = ISS + 1;
     for (int r = 0; r < 12; r++) {
         h_advance(h, 100);
         acked += 2 * SEG1;
         h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
-    ack_all(h, o, 100);
+    h_wire_ack_all(h, &o->w, 100);
 }
 
 static void cwnd_limited(void **state)
@@ -212,10 +157,10 @@ static void rwnd_bound(struct harness *h, struct outcome *o)
     h->peer_wnd = 7000;
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0); /* the window shrinks before any data */
     assert_int_equal(h_write_pattern(h, 0, 40 * SEG1), 40 * SEG1);
-    drain(h, o);
-    assert_true(o->snd_max - (ISS + 1) < 40 * SEG1);
+    h_wire_drain(h, &o->w);
+    assert_true(o->w.snd_max - (ISS + 1) < 40 * SEG1);
     for (int r = 0; r < 8; r++)
-        ack_all(h, o, 50);
+        h_wire_ack_all(h, &o->w, 50);
 }
 
 static void rwnd_limited(void **state)
@@ -227,9 +172,9 @@ static void rwnd_limited(void **state)
 static void short_tail(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 5 * SEG1 + 700), 5 * SEG1 + 700);
-    ack_all(h, o, 10);
+    h_wire_ack_all(h, &o->w, 10);
     assert_int_equal(h_write_pattern(h, 5 * SEG1 + 700, 3 * SEG1 + 1), 3 * SEG1 + 1);
-    ack_all(h, o, 10);
+    h_wire_ack_all(h, &o->w, 10);
 }
 
 static void write_ending_mid_segment(void **state)
@@ -245,7 +190,7 @@ static void write_ending_mid_segment(void **state)
 static void short_skb_ends(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     size_t off = 10 * SEG1;
     static uint8_t buf[7 * SEG1];
     for (size_t k = 1; k <= 6; k++) {
@@ -253,20 +198,20 @@ static void short_skb_ends(struct harness *h, struct outcome *o)
         h_pattern_fill(buf, off, len);
         assert_int_equal(tt_conn_write_flags(h->conn, buf, len, TT_WRITE_EOR), (ssize_t)len);
         off += len;
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     assert_int_equal(h_write_pattern(h, off, 4 * SEG1 + 1120), 4 * SEG1 + 1120); /* to SEQ(37) */
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     tt_conn_shutdown(h->conn); /* the FIN waits behind the data */
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (uint32_t n = 1; n <= 40; n++) {
         h_advance(h, 20);
         uint32_t ack = SEQ(n);
-        h_send(h, TCP_ACK, IRS + 1, seq_lt(ack, o->snd_max) ? ack : o->snd_max, NULL, 0);
-        drain(h, o);
+        h_send(h, TCP_ACK, IRS + 1, seq_lt(ack, o->w.snd_max) ? ack : o->w.snd_max, NULL, 0);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 6; r++)
-        ack_all(h, o, 20);
+        h_wire_ack_all(h, &o->w, 20);
 }
 
 static void quota_ends_on_short_segments(void **state)
@@ -279,12 +224,12 @@ static void quota_ends_on_short_segments(void **state)
 static void fin_tail(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     assert_int_equal(h_write_pattern(h, 10 * SEG1, 6 * SEG1), 6 * SEG1);
     tt_conn_shutdown(h->conn);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 3; r++)
-        ack_all(h, o, 20);
+        h_wire_ack_all(h, &o->w, 20);
 }
 
 static void fin_on_a_run_s_last_segment(void **state)
@@ -302,10 +247,10 @@ static void records(struct harness *h, struct outcome *o)
         h_pattern_fill(buf, off, len);
         assert_int_equal(tt_conn_write_flags(h->conn, buf, len, TT_WRITE_EOR), (ssize_t)len);
         off += len;
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 8; r++)
-        ack_all(h, o, 10);
+        h_wire_ack_all(h, &o->w, 10);
 }
 
 static void runs_end_at_record_ends(void **state)
@@ -319,12 +264,12 @@ static void runs_end_at_record_ends(void **state)
 static void nagle_tail(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 100), 100);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     assert_int_equal(h_write_pattern(h, 100, 4 * SEG1 + 300), 4 * SEG1 + 300);
-    drain(h, o);
-    assert_int_equal(o->snd_max, ISS + 1 + 100 + 4 * SEG1); /* the tail waits */
-    ack_all(h, o, 10);
-    ack_all(h, o, 10);
+    h_wire_drain(h, &o->w);
+    assert_int_equal(o->w.snd_max, ISS + 1 + 100 + 4 * SEG1); /* the tail waits */
+    h_wire_ack_all(h, &o->w, 10);
+    h_wire_ack_all(h, &o->w, 10);
 }
 
 static void nagle_holds_the_tail(void **state)
@@ -343,10 +288,10 @@ static void skb_bound(struct harness *h, struct outcome *o)
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         assert_int_equal(h_write_pattern(h, off, sizes[i]), (ssize_t)sizes[i]);
         off += sizes[i];
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 8; r++)
-        ack_all(h, o, 10);
+        h_wire_ack_all(h, &o->w, 10);
 }
 
 static void runs_end_at_skb_boundaries(void **state)
@@ -359,18 +304,18 @@ static void runs_end_at_skb_boundaries(void **state)
 static void cwnd_fraction(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 90 * SEG1), 90 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     uint32_t acked = ISS + 1;
     for (int r = 0; r < 30; r++) {
         h_advance(h, 30);
         acked += SEG1 + SEG1 / 2;
-        if (seq_gt(acked, o->snd_max))
-            acked = o->snd_max;
+        if (seq_gt(acked, o->w.snd_max))
+            acked = o->w.snd_max;
         h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 4; r++)
-        ack_all(h, o, 100);
+        h_wire_ack_all(h, &o->w, 100);
 }
 
 static void cwnd_allows_part_of_an_skb(void **state)
@@ -387,17 +332,17 @@ static void rwnd_opening(struct harness *h, struct outcome *o)
     h->peer_wnd = 5000;
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     assert_int_equal(h_write_pattern(h, 0, 100 * SEG1), 100 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     uint32_t acked = ISS + 1;
     for (size_t i = 0; i < sizeof(wnds) / sizeof(wnds[0]); i++) {
         h_advance(h, 20);
         h->peer_wnd = wnds[i];
-        acked += (o->snd_max - acked) / 2;
+        acked += (o->w.snd_max - acked) / 2;
         h_send(h, TCP_ACK, IRS + 1, acked, NULL, 0);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 10; r++)
-        ack_all(h, o, 20);
+        h_wire_ack_all(h, &o->w, 20);
 }
 
 static void rwnd_opens_mid_run(void **state)
@@ -411,17 +356,17 @@ static void rwnd_opens_mid_run(void **state)
 static void paced(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 120 * SEG1), 120 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 40; r++) {
         h_advance(h, 1 * MS);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
         if (r % 5 == 4) {
-            h_send(h, TCP_ACK, IRS + 1, o->snd_max, NULL, 0);
-            drain(h, o);
+            h_send(h, TCP_ACK, IRS + 1, o->w.snd_max, NULL, 0);
+            h_wire_drain(h, &o->w);
         }
     }
     for (int r = 0; r < 6; r++)
-        ack_all(h, o, 5 * MS);
+        h_wire_ack_all(h, &o->w, 5 * MS);
 }
 
 static void pacing_limits_runs(void **state)
@@ -435,7 +380,7 @@ static void sack_ack(struct harness *h, struct outcome *o, uint32_t una, uint32_
     struct tcp_opts sk = {.sack_count = 1};
     sk.sack[0] = (struct tcp_sack_block){SEQ(from), SEQ(to)};
     h_send_opts(h, TCP_ACK, IRS + 1, SEQ(una), &sk, NULL, 0);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
 }
 
 /* Segment 2 lost: SACKs mark it (RFC 8985, RFC 6675), it is sent again,
@@ -445,29 +390,29 @@ static void sack_ack(struct harness *h, struct outcome *o, uint32_t una, uint32_
 static void recovery(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 150 * SEG1), 150 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 10 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (uint32_t to = 4; to < 10; to++) {
         sack_ack(h, o, 2, 3, to);
         h_advance(h, 100);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     h_advance(h, 10 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (uint32_t to = 10; to < 24; to += 2)
         sack_ack(h, o, 2, 3, to);
     sack_ack(h, o, 2, 3, 60); /* PRR lets a packet of several segments go */
     h_advance(h, 5 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 3; r++)
-        ack_all(h, o, 10 * MS);
+        h_wire_ack_all(h, &o->w, 10 * MS);
     assert_int_equal(h_write_pattern(h, 150 * SEG1, 30 * SEG1), 30 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 1 * SEC); /* no ACK: the probe, then the RTO */
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 4; r++)
-        ack_all(h, o, 10 * MS);
+        h_wire_ack_all(h, &o->w, 10 * MS);
 }
 
 static void runs_around_sack_recovery(void **state)
@@ -482,27 +427,27 @@ static void runs_around_sack_recovery(void **state)
 static void prr_runs(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 60 * SEG1), 60 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     uint32_t una = ISS + 1;
     for (int r = 0; r < 2; r++) { /* slow start: cwnd 40, the 30 left go */
         h_advance(h, 100);
-        una = o->snd_max;
+        una = o->w.snd_max;
         h_send(h, TCP_ACK, IRS + 1, una, NULL, 0);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
-    assert_int_equal(o->snd_max, SEQ(60));
+    assert_int_equal(o->w.snd_max, SEQ(60));
     assert_int_equal(h_write_pattern(h, 60 * SEG1, 40 * SEG1), 40 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     static const uint32_t rights[] = {4, 10, 12, 14, 16};
     for (size_t i = 0; i < sizeof(rights) / sizeof(rights[0]); i++) {
         h_advance(h, 20);
         struct tcp_opts sk = {.sack_count = 1};
         sk.sack[0] = (struct tcp_sack_block){una + SEG1, una + rights[i] * SEG1};
         h_send_opts(h, TCP_ACK, IRS + 1, una, &sk, NULL, 0);
-        drain(h, o);
+        h_wire_drain(h, &o->w);
     }
     for (int r = 0; r < 6; r++)
-        ack_all(h, o, 100);
+        h_wire_ack_all(h, &o->w, 100);
 }
 
 static void prr_counts_runs(void **state)
@@ -517,13 +462,13 @@ static void prr_counts_runs(void **state)
 static void rack_middle(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 100);
     sack_ack(h, o, 0, 6, 8);
     h_advance(h, 2 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 4; r++)
-        ack_all(h, o, 100);
+        h_wire_ack_all(h, &o->w, 100);
 }
 
 static void rack_marks_by_a_run_s_record(void **state)
@@ -536,11 +481,11 @@ static void rack_marks_by_a_run_s_record(void **state)
 static void tail_probe(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 10 * SEG1), 10 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 100 * MS); /* no ACK: the probe, then the RTO */
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 3; r++)
-        ack_all(h, o, 100);
+        h_wire_ack_all(h, &o->w, 100);
 }
 
 static void probe_resends_a_run_s_last(void **state)
@@ -554,12 +499,12 @@ static void probe_resends_a_run_s_last(void **state)
 static void ecn_echo(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 80 * SEG1), 80 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 100);
     h_send(h, TCP_ACK | TCP_ECE, IRS + 1, SEQ(3), NULL, 0);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 8; r++)
-        ack_all(h, o, 100);
+        h_wire_ack_all(h, &o->w, 100);
 }
 
 static void cwr_segment_ends_a_run(void **state)
@@ -573,18 +518,18 @@ static void cwr_segment_ends_a_run(void **state)
 static void local_cong(struct harness *h, struct outcome *o)
 {
     assert_int_equal(h_write_pattern(h, 0, 20 * SEG1), 20 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     tt_engine_set_local_congestion(h->eng, true);
-    ack_all(h, o, 10 * MS);
+    h_wire_ack_all(h, &o->w, 10 * MS);
     assert_int_equal(h_write_pattern(h, 20 * SEG1, 30 * SEG1), 30 * SEG1);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     h_advance(h, 300 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     tt_engine_set_local_congestion(h->eng, false);
     h_advance(h, 600 * MS);
-    drain(h, o);
+    h_wire_drain(h, &o->w);
     for (int r = 0; r < 6; r++)
-        ack_all(h, o, 10 * MS);
+        h_wire_ack_all(h, &o->w, 10 * MS);
 }
 
 static void local_congestion_then_runs(void **state)
