@@ -822,6 +822,15 @@ void h_expect_closed_at(struct harness *h, tt_close_reason_t why, uint64_t at, c
 
 /* ---- fixtures ---- */
 
+const struct h_seg *h_reach_syn_received_at(struct harness *h, const char *file, int line)
+{
+    h_listen(h, H_LISTEN_PORT);
+    h->lport = H_LISTEN_PORT;
+    h->rport = H_PEER_PORT;
+    h_send_syn_at(h, file, line);
+    return h_expect_synack_at(h, file, line);
+}
+
 void h_reach_established_passive(struct harness *h)
 {
     h_listen(h, H_LISTEN_PORT);

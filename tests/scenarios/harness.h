@@ -296,6 +296,10 @@ void h_expect_closed_at(struct harness *h, tt_close_reason_t why, uint64_t at, c
 
 /* ---- fixtures: one per state, each ends with nothing pending ---- */
 
+/* Listening on H_LISTEN_PORT, the peer's SYN answered: SYN_RECEIVED (passive).
+ * Returns the SYN-ACK. */
+#define h_reach_syn_received(h) h_reach_syn_received_at(h, __FILE__, __LINE__)
+const struct h_seg *h_reach_syn_received_at(struct harness *h, const char *file, int line);
 /* Listen on port 7, the peer connects from 41234 (SYN, SYN-ACK, ACK); accepted. */
 void h_reach_established_passive(struct harness *h);
 /* Passive open with SACK agreed (no timestamps); the peer's ACK of our

@@ -55,11 +55,7 @@ static void drain(struct harness *h)
 static void new_connection_is_cached(void **state)
 {
     struct harness *h = *state;
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     assert_non_null(h->eng->all_conns); /* the newest TCB, in SYN_RECEIVED */
     assert_true(cached(h, h->eng->all_conns));
 }

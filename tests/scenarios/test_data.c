@@ -396,11 +396,7 @@ static void handshake_rtt_sample_sets_first_rto(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_advance(h, 100 * MS);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     h_expect_nothing(h);
@@ -501,11 +497,7 @@ static void rto_follows_rfc6298_after_second_sample(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_advance(h, 100 * MS);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     assert_int_equal(h_write_pattern(h, 0, 10), 10);

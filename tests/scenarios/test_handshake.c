@@ -33,11 +33,7 @@ static void passive_open_three_way_handshake(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    const struct h_seg *s = h_expect_synack(h);
+    const struct h_seg *s = h_reach_syn_received(h);
     assert_int_equal(s->seg.opt.mss, 1460);
     assert_false(s->seg.opt.ws_ok); /* options off in this fixture, and not offered */
     assert_false(s->seg.opt.sack_ok);
@@ -64,11 +60,7 @@ static void accept_waits_for_the_final_ack(void **state)
     tt_conn_t *c = NULL;
 
     h->auto_accept = false;
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     assert_int_equal(tt_accept(h->listener, &c), -EAGAIN);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     h_expect_nothing(h);
@@ -327,11 +319,7 @@ static void synack_retransmitted_after_1s_then_2s(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_expect_after(h, 1 * SEC, TCP_SYN | TCP_ACK, ISS, IRS + 1);
     h_expect_after(h, 2 * SEC, TCP_SYN | TCP_ACK, ISS, IRS + 1);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
@@ -348,11 +336,7 @@ static void synack_retries_exhausted_drop_silently(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     for (uint64_t rto = 1 * SEC; rto <= 16 * SEC; rto *= 2)
         h_expect_after(h, rto, TCP_SYN | TCP_ACK, ISS, IRS + 1);
     h_advance(h, 32 * SEC - 1);
@@ -445,11 +429,7 @@ static void dup_syn_in_syn_received_resends_synack(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_advance(h, 300 * MS);
     h_send_syn(h);
     h_expect(h, TCP_SYN | TCP_ACK, ISS, IRS + 1);
@@ -486,11 +466,7 @@ static void bad_ack_in_syn_received_gets_rst(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_send(h, TCP_ACK, IRS + 1, ISS + 7, NULL, 0);
     h_expect(h, TCP_RST, ISS + 7, 0);
     assert_int_equal(h_conn_state(h), TT_STATE_SYN_RECEIVED);
@@ -505,11 +481,7 @@ static void handshake_ack_carrying_data(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_send(h, TCP_ACK | TCP_PSH, IRS + 1, ISS + 1, "GET", 3);
     h_expect(h, TCP_ACK, ISS + 1, IRS + 4);
     assert_int_equal(h->connection_calls, 1);

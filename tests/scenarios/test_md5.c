@@ -27,11 +27,7 @@ static void signed_handshake_ack_dropped(void **state)
     struct harness *h = *state;
     struct tcp_opts md5 = md5_only();
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &md5, NULL, 0);
     h_expect_nothing(h);
     h_send_opts(h, TCP_ACK, IRS + 1, ISS + 1, &md5, NULL, 0);

@@ -329,11 +329,7 @@ static void orphan_retransmission_limit_is_time_based_as_linux(void **state)
     struct harness *h = *state;
     uint64_t rto = 600 * MS;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_advance(h, 200 * MS);
     h_send(h, TCP_ACK, IRS + 1, ISS + 1, NULL, 0);
     h_expect_nothing(h);

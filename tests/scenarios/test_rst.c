@@ -113,11 +113,7 @@ static void rst_in_syn_received(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_send(h, TCP_RST, IRS + 1, 0, NULL, 0);
     expect_reset_in(h, TT_STATE_SYN_RECEIVED);
     assert_int_equal(h->connection_calls, 0);

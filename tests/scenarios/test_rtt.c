@@ -212,11 +212,7 @@ static void resent_synack_gives_no_rtt_sample(void **state)
 {
     struct harness *h = *state;
 
-    h_listen(h, H_LISTEN_PORT);
-    h->lport = H_LISTEN_PORT;
-    h->rport = H_PEER_PORT;
-    h_send_syn(h);
-    h_expect_synack(h);
+    h_reach_syn_received(h);
     h_advance(h, 500 * MS);
     h_send_syn(h);
     h_expect(h, TCP_SYN | TCP_ACK, ISS, IRS + 1);
