@@ -318,12 +318,20 @@ static void super_header(const struct ofl_batch *b, uint8_t *hdr, struct virtio_
     gso_header(hdr, b->hlen, b->hlen + b->payload, b->mss, vh);
 }
 
-size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *hdr,
-                         struct virtio_net_hdr *vh)
+/* pkt's IPv4 + TCP header length when it can head a super-segment of mss-byte segments; else 0. */
+static size_t gso_hlen(const uint8_t *pkt, size_t len, uint16_t mss)
 {
     size_t hlen = ip_tcp_hlen(pkt, len);
 
-    if (hlen == 0 || hlen > 80 || mss == 0)
+    return hlen == 0 || hlen > 80 || mss == 0 ? 0 : hlen;
+}
+
+size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *hdr,
+                         struct virtio_net_hdr *vh)
+{
+    size_t hlen = gso_hlen(pkt, len, mss);
+
+    if (hlen == 0)
         return 0;
     memcpy(hdr, pkt, hlen);
     gso_header(hdr, hlen, len, mss, vh);
@@ -332,9 +340,9 @@ size_t tt_ofl_gso_header(const uint8_t *pkt, size_t len, uint16_t mss, uint8_t *
 
 size_t tt_ofl_gso_finish(uint8_t *pkt, size_t len, uint16_t mss, struct virtio_net_hdr *vh)
 {
-    size_t hlen = ip_tcp_hlen(pkt, len);
+    size_t hlen = gso_hlen(pkt, len, mss);
 
-    if (hlen == 0 || hlen > 80 || mss == 0) /* as tt_ofl_gso_header() */
+    if (hlen == 0)
         return 0;
     gso_header(pkt, hlen, len, mss, vh);
     return hlen;

@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* head + an offset within the ring's bytes, back into [0, alloc): it is
- * below 2 alloc, so one subtraction does what % did without a division
- * (tens of cycles, several per segment; issue 15). */
-static uint32_t wrap(const struct ring *r, uint64_t pos)
-{
-    return (uint32_t)(pos >= r->alloc ? pos - r->alloc : pos);
-}
-
 void tt_ring_init(struct ring *r, uint32_t cap)
 {
     r->buf = NULL;
@@ -77,7 +69,7 @@ uint32_t tt_ring_write(struct ring *r, const uint8_t *p, uint32_t len)
         return 0;
     if (r->len + len > r->alloc && ring_grow(r, r->len + len) != 0)
         return 0;
-    uint32_t tail = wrap(r, (uint64_t)r->head + r->len);
+    uint32_t tail = ring_wrap((uint64_t)r->head + r->len, r->alloc);
     uint32_t first = r->alloc - tail < len ? r->alloc - tail : len;
     memcpy(r->buf + tail, p, first);
     if (len > first) /* wraps: most writes do not, and memcpy(0) is a call */
@@ -90,7 +82,7 @@ void tt_ring_peek(const struct ring *r, uint32_t off, uint8_t *out, uint32_t len
 {
     if (len == 0)
         return;
-    uint32_t pos = wrap(r, (uint64_t)r->head + off);
+    uint32_t pos = ring_wrap((uint64_t)r->head + off, r->alloc);
     uint32_t first = r->alloc - pos < len ? r->alloc - pos : len;
     memcpy(out, r->buf + pos, first);
     if (len > first)
@@ -101,7 +93,7 @@ const uint8_t *tt_ring_at(const struct ring *r, uint32_t off, uint32_t len)
 {
     if (len == 0 || !r->buf)
         return NULL;
-    uint32_t pos = wrap(r, (uint64_t)r->head + off);
+    uint32_t pos = ring_wrap((uint64_t)r->head + off, r->alloc);
     return r->alloc - pos >= len ? r->buf + pos : NULL;
 }
 
@@ -116,7 +108,7 @@ void tt_ring_consume(struct ring *r, uint32_t len)
 {
     if (len == 0)
         return;
-    r->head = wrap(r, (uint64_t)r->head + len);
+    r->head = ring_wrap((uint64_t)r->head + len, r->alloc);
     r->len -= len;
     if (r->len == 0)
         r->head = 0;

@@ -253,6 +253,15 @@ struct out_rec {
     uint8_t bytes[];
 };
 
+/* The record reserved at the tail of the output queue, len bytes built in it, queued. */
+static void out_commit(struct tt_recq *q, struct out_rec *r, size_t len, int state, uint16_t gso)
+{
+    r->len = (uint32_t)len;
+    r->state = state;
+    r->gso_size = gso;
+    recq_commit(q, sizeof(*r) + len);
+}
+
 /*
  * Room for one datagram of up to cap bytes at the tail of the output queue,
  * built there in place; NULL without memory (the datagram is lost, as on a
@@ -276,11 +285,7 @@ void tt_engine_output_push(tt_engine_t *eng, size_t len, int state)
     eng->stats.IpOutRequests++; /* Linux counts it before the qdisc */
     if (eng->local_cong)
         return; /* the device refuses it (tcp_localcong.c): never queued */
-    struct out_rec *r = recq_reserved(&eng->outq);
-    r->len = (uint32_t)len;
-    r->state = state;
-    r->gso_size = 0;
-    recq_commit(&eng->outq, sizeof(*r) + len);
+    out_commit(&eng->outq, recq_reserved(&eng->outq), len, state, 0);
 }
 
 /* Bytes a record of up to n bytes of data may have at the tail block: the
@@ -325,10 +330,7 @@ static void run_out_close(tt_engine_t *eng, const struct tt_tso_run *run)
     struct out_rec *r = recq_reserve(&eng->outq, sizeof(*r) + len);
     if (r) {
         memcpy(r->bytes, run->buf, len);
-        r->len = (uint32_t)len;
-        r->state = run->state;
-        r->gso_size = 0;
-        recq_commit(&eng->outq, sizeof(*r) + len);
+        out_commit(&eng->outq, r, len, run->state, 0);
     } else {
         eng->stats.TtNoBufs++;
     }
@@ -373,11 +375,8 @@ void tt_engine_output_run_close(tt_engine_t *eng)
         run_out_close(eng, run);
         return;
     }
-    struct out_rec *r = recq_reserved(&eng->outq);
-    r->len = run->hlen + run->payload;
-    r->state = run->state;
-    r->gso_size = (uint16_t)(run->segs > 1 ? run->mss : 0);
-    recq_commit(&eng->outq, sizeof(*r) + r->len);
+    out_commit(&eng->outq, recq_reserved(&eng->outq), run->hlen + run->payload, run->state,
+               (uint16_t)(run->segs > 1 ? run->mss : 0));
 }
 
 /* Hands every queued datagram to the output callback, oldest first; a

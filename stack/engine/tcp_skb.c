@@ -27,8 +27,7 @@
 
 static struct tt_skb *at(const struct tt_skbq *q, uint32_t i)
 {
-    uint32_t k = q->head + i; /* below 2 cap: no division (ring.c's wrap()) */
-    return &q->v[k >= q->cap ? k - q->cap : k];
+    return &q->v[ring_wrap((uint64_t)q->head + i, q->cap)];
 }
 
 static void release(tt_engine_t *eng, struct tt_skbq *q)
@@ -348,7 +347,7 @@ void tt_skb_acked(struct tt_conn *c)
 {
     struct tt_skbq *q = &c->skbs;
     while (q->len > 0 && seq_leq(at(q, 0)->end, c->snd_buf_seq)) {
-        q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
+        q->head = ring_wrap((uint64_t)q->head + 1, q->cap);
         q->len--;
     }
     /* A first-size ring (SKB_MIN records, 32 bytes) stays while the

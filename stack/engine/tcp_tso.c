@@ -47,12 +47,12 @@ static bool joins(const struct tt_tso_run *run, const struct seg *s, int state)
     return s->seq == run->first.seq + run->payload && same_header(&run->first, s);
 }
 
-/* A wire segment sent: counted as tt_tcp_send_raw() and tt_engine_output_push() count it. */
-static void count_seg(tt_engine_t *eng)
+/* n wire segments sent: counted as tt_tcp_send_raw() and tt_engine_output_push() count them. */
+static void count_segs(tt_engine_t *eng, uint32_t n)
 {
-    eng->ip_id++; /* the ID the kernel's cut gives this segment */
-    eng->stats.TcpOutSegs++;
-    eng->stats.IpOutRequests++;
+    eng->ip_id = (uint16_t)(eng->ip_id + n); /* the IDs the kernel's cut gives them */
+    eng->stats.TcpOutSegs += n;
+    eng->stats.IpOutRequests += n;
 }
 
 /* The run grew by segs segments, len bytes, already in its buffer. */
@@ -70,7 +70,7 @@ static void append(tt_engine_t *eng, struct tt_tso_run *run, const struct seg *s
     memcpy(run->buf + run->hlen + run->payload, s->data, s->len);
     grown(run, s->len, 1);
     run->buf[TCP_FLAGS_AT] |= s->flags & TCP_PSH; /* the last segment's flags */
-    count_seg(eng);
+    count_segs(eng, 1);
     if (s->len < run->mss || (s->flags & TCP_PSH))
         tt_engine_output_run_close(eng); /* cannot grow */
 }
@@ -97,7 +97,7 @@ static bool open_run(tt_engine_t *eng, const struct seg *s, int state)
     run->mss = s->len;
     run->payload = s->len;
     run->segs = 1;
-    count_seg(eng);
+    count_segs(eng, 1);
     return true;
 }
 
@@ -131,24 +131,17 @@ uint32_t tt_tso_joinable(const tt_engine_t *eng, const struct seg *s, int state)
 
 /* Appends segs such segments (tt_tso_joinable()), their payload the len
  * bytes at off in the send ring r, copied where they lie, in two pieces
- * only where they wrap. Each is a wire segment sent (count_seg()). With
+ * only where they wrap. Each is a wire segment sent (count_segs()). With
  * psh the last carries PSH and the run ends (append()). */
 void tt_tso_append_ring(tt_engine_t *eng, const struct ring *r, uint32_t off, uint32_t segs,
                         bool psh)
 {
     struct tt_tso_run *run = &eng->run;
     uint32_t len = segs * run->mss;
-    uint8_t *to = run->buf + run->hlen + run->payload;
-    const uint8_t *from = tt_ring_at(r, off, len);
 
-    if (from)
-        memcpy(to, from, len);
-    else
-        tt_ring_peek(r, off, to, len);
+    tt_ring_peek(r, off, run->buf + run->hlen + run->payload, len);
     grown(run, len, segs);
-    eng->ip_id = (uint16_t)(eng->ip_id + segs);
-    eng->stats.TcpOutSegs += segs;
-    eng->stats.IpOutRequests += segs;
+    count_segs(eng, segs);
     if (psh) {
         run->buf[TCP_FLAGS_AT] |= TCP_PSH;
         tt_engine_output_run_close(eng);

@@ -22,8 +22,7 @@
 
 static struct tt_txstamp *at(struct tt_txstamps *ts, uint32_t i)
 {
-    uint32_t k = ts->head + i; /* below 2 cap: no division (ring.c's wrap()) */
-    return &ts->v[k >= ts->cap ? k - ts->cap : k];
+    return &ts->v[ring_wrap((uint64_t)ts->head + i, ts->cap)];
 }
 
 static void release(tt_engine_t *eng, struct tt_txstamps *ts)
@@ -56,8 +55,7 @@ static bool grow(tt_engine_t *eng, struct tt_txstamps *ts)
 
 static void drop_oldest(struct tt_txstamps *ts, uint32_t n)
 {
-    uint32_t k = ts->head + n;
-    ts->head = k >= ts->cap ? k - ts->cap : k;
+    ts->head = ring_wrap((uint64_t)ts->head + n, ts->cap);
     ts->len -= n;
 }
 
